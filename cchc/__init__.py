@@ -1,0 +1,1 @@
+"""CCHC: the administrative-reform product built on the generic ``workflows`` engine."""

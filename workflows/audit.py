@@ -1,0 +1,211 @@
+"""The append-only, hash-chained audit trail: one chain per tenant.
+
+Each event's hash is sha256 over the previous event's hash and the event's own canonical
+content, so editing, deleting, reordering or inserting a row breaks the chain at that row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from workflows.canonical import canonical_json, sha256_hex, utc_iso
+from workflows.schema import AuditEvent, ChainHead
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of a tenant's first event."""
+
+HASHED_FIELDS = (
+    "tenant", "seq", "occurred_at", "actor", "role", "instance_id", "kind", "ref", "trigger",
+    "from_state", "to_state", "payload", "definition_hash", "outcome", "reason",
+)  # fmt: skip
+
+
+def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    """The hash of an event: sha256 of ``prev_hash``, a newline, and its canonical content."""
+    content = {name: fields[name] for name in HASHED_FIELDS}
+    content["occurred_at"] = utc_iso(content["occurred_at"])
+    return sha256_hex(prev_hash + "\n" + canonical_json(content))
+
+
+@dataclass(frozen=True)
+class AppendedEvent:
+    """Where an appended event landed."""
+
+    id: int
+    seq: int
+    hash: str
+
+
+def _lock_head(session: Session, tenant: str) -> tuple[int, str]:
+    """The tenant's chain head, locked until the transaction ends (created on first use)."""
+    query = select(ChainHead.seq, ChainHead.hash).where(ChainHead.tenant == tenant)
+    row = session.execute(query.with_for_update()).first()
+    if row is None:
+        dialect = session.get_bind().dialect.name
+        maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            maker(ChainHead).values(tenant=tenant, seq=0, hash=GENESIS).on_conflict_do_nothing()
+        )
+        row = session.execute(query.with_for_update()).one()
+    return int(row.seq), str(row.hash)
+
+
+def append_event(session: Session, **fields: Any) -> AppendedEvent:
+    """Append one event to its tenant's chain, in the caller's transaction.
+
+    On PostgreSQL the chain-head row is locked (``SELECT … FOR UPDATE``), so concurrent appends
+    for one tenant serialise; SQLite's ``BEGIN IMMEDIATE`` already gives one writer at a time.
+    """
+    seq, prev_hash = _lock_head(session, fields["tenant"])
+    fields = {**fields, "seq": seq + 1, "prev_hash": prev_hash}
+    fields["hash"] = event_hash(prev_hash, fields)
+    event_id = session.execute(
+        insert(AuditEvent).values(**fields).returning(AuditEvent.id)
+    ).scalar_one()
+    session.execute(
+        update(ChainHead)
+        .where(ChainHead.tenant == fields["tenant"])
+        .values(seq=fields["seq"], hash=fields["hash"])
+    )
+    return AppendedEvent(id=int(event_id), seq=fields["seq"], hash=fields["hash"])
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first place a tenant's chain does not verify."""
+
+    tenant: str
+    event_id: int | None
+    seq: int | None
+    problem: str
+
+    def describe(self) -> str:
+        """One line naming the event and what is wrong with it."""
+        where = f"event #{self.event_id} (seq {self.seq})" if self.event_id else f"seq {self.seq}"
+        return f"tenant {self.tenant!r}: {where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of verifying every chain: how many events, and the first break per tenant."""
+
+    events: int
+    tenants: int
+    breaks: tuple[Break, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every chain verified."""
+        return not self.breaks
+
+
+def verify(session: Session, tenant: str | None = None, batch: int = 5000) -> VerifyReport:
+    """Recompute every chain (or one tenant's) and report the first broken event of each."""
+    tenants_q = select(ChainHead.tenant).order_by(ChainHead.tenant)
+    event_tenants = select(AuditEvent.tenant).distinct()
+    if tenant is not None:
+        tenants_q = tenants_q.where(ChainHead.tenant == tenant)
+        event_tenants = event_tenants.where(AuditEvent.tenant == tenant)
+    tenants = sorted(set(session.scalars(tenants_q)) | set(session.scalars(event_tenants)))
+    breaks: list[Break] = []
+    total = 0
+    for name in tenants:
+        count, broken = _verify_tenant(session, name, batch)
+        total += count
+        if broken is not None:
+            breaks.append(broken)
+    return VerifyReport(events=total, tenants=len(tenants), breaks=tuple(breaks))
+
+
+def _rows(session: Session, tenant: str, batch: int) -> Iterator[Any]:
+    columns = [getattr(AuditEvent, name) for name in (*HASHED_FIELDS, "id", "prev_hash", "hash")]
+    last_seq = -1
+    while True:
+        rows = session.execute(
+            select(*columns)
+            .where(AuditEvent.tenant == tenant, AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_seq = rows[-1].seq
+
+
+def _verify_tenant(session: Session, tenant: str, batch: int) -> tuple[int, Break | None]:
+    prev_hash, expected_seq, count = GENESIS, 1, 0
+    for row in _rows(session, tenant, batch):
+        count += 1
+        fields = row._asdict()
+        if row.seq != expected_seq:
+            gap = "missing" if row.seq > expected_seq else "out of order"
+            return count, Break(
+                tenant, row.id, row.seq, f"expected seq {expected_seq} (an event is {gap})"
+            )
+        if row.prev_hash != prev_hash:
+            return count, Break(
+                tenant,
+                row.id,
+                row.seq,
+                "prev_hash does not match the previous event (deleted, inserted or reordered row)",
+            )
+        if event_hash(prev_hash, fields) != row.hash:
+            return count, Break(
+                tenant, row.id, row.seq, "content does not match its hash (the row was edited)"
+            )
+        prev_hash, expected_seq = row.hash, expected_seq + 1
+    head = session.execute(select(ChainHead).where(ChainHead.tenant == tenant)).scalar_one_or_none()
+    if head is None:
+        return count, Break(tenant, None, None, "events exist but the chain head is missing")
+    if head.seq != expected_seq - 1 or head.hash != prev_hash:
+        return count, Break(
+            tenant,
+            None,
+            head.seq,
+            f"chain head says seq {head.seq} but the chain ends at seq "
+            f"{expected_seq - 1} (events at the end were deleted)",
+        )
+    return count, None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What ``cchc audit query`` can ask for; every field is optional."""
+
+    tenant: str | None = None
+    instance_id: int | None = None
+    kind: str | None = None
+    actor: str | None = None
+    trigger: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 1000
+
+
+def query_events(session: Session, f: AuditFilter) -> Sequence[AuditEvent]:
+    """Events matching ``f``, oldest first."""
+    q: Select[tuple[AuditEvent]] = select(AuditEvent)
+    for column, value in (
+        (AuditEvent.tenant, f.tenant),
+        (AuditEvent.instance_id, f.instance_id),
+        (AuditEvent.kind, f.kind),
+        (AuditEvent.actor, f.actor),
+        (AuditEvent.trigger, f.trigger),
+        (AuditEvent.outcome, f.outcome),
+    ):
+        if value is not None:
+            q = q.where(column == value)
+    if f.since is not None:
+        q = q.where(AuditEvent.occurred_at >= f.since)
+    if f.until is not None:
+        q = q.where(AuditEvent.occurred_at < f.until)
+    return session.scalars(q.order_by(AuditEvent.occurred_at, AuditEvent.id).limit(f.limit)).all()

@@ -1,0 +1,101 @@
+"""Where the data lives and how to connect: SQLite by default (WAL), PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflows.errors import TransitionRefusedError
+
+DEFAULT_DATA_DIR = Path("var")
+SQLITE_FILE = "cchc.sqlite3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The data folder (SQLite file, stored files) and the database URL."""
+
+    data_dir: Path
+    database_url: str
+
+    @classmethod
+    def resolve(cls, data_dir: Path | None = None, database_url: str | None = None) -> Settings:
+        """Data dir: ``--data-dir``, ``CCHC_DATA_DIR`` or ``./var``; URL: ``CCHC_DATABASE_URL``."""
+        folder = data_dir or Path(os.environ.get("CCHC_DATA_DIR") or DEFAULT_DATA_DIR)
+        url = database_url or os.environ.get("CCHC_DATABASE_URL") or sqlite_url(folder)
+        return cls(data_dir=folder, database_url=normalise_url(url))
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The SQLite URL of the database file in ``data_dir``."""
+    return f"sqlite:///{data_dir / SQLITE_FILE}"
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, ``synchronous=NORMAL`` and ``BEGIN IMMEDIATE``."""
+    url = normalise_url(url)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy (pysqlite's own BEGIN handling is off),
+        # so that every transaction starts with BEGIN IMMEDIATE below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Take the write lock at the start: deferred BEGIN makes concurrent writers fail
+        # with "database is locked" when they upgrade from reading to writing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: committed on success, and also when a fire was refused.
+
+    A refusal is written to the audit trail before it is raised, so the refusal itself is kept;
+    any other error rolls everything back.
+    """
+    session = factory()
+    try:
+        with session.begin():
+            try:
+                yield session
+            except TransitionRefusedError:
+                session.commit()
+                raise
+    finally:
+        session.close()

@@ -1,0 +1,237 @@
+"""Find, parse and validate definition files; report every problem at once.
+
+A definitions folder holds ``roles.yaml`` (the role catalogue) and ``workflows/*.yaml`` (one kind
+per file). A workflow file uses the nearest ``roles.yaml`` in its own folder or a parent folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from workflows.definition.checks import check_workflow
+from workflows.definition.models import RoleCatalog, WorkflowDefinition
+from workflows.definition.yamlpos import Located, load_located
+from workflows.errors import DefinitionError, Problem, UnknownKindError
+from workflows.registry import Registry
+
+ROLE_CATALOG = "roles.yaml"
+
+
+@dataclass(frozen=True)
+class DefinitionSet:
+    """Validated definitions by kind, with the role catalogue they were checked against."""
+
+    workflows: Mapping[str, WorkflowDefinition]
+    roles: RoleCatalog
+    sources: Mapping[str, Path] = field(default_factory=dict)
+
+    def get(self, kind: str) -> WorkflowDefinition:
+        """The definition of ``kind``; raises ``UnknownKindError`` with a hint."""
+        try:
+            return self.workflows[kind]
+        except KeyError:
+            from workflows.definition.checks import did_you_mean
+
+            raise UnknownKindError(
+                f"no workflow definition for kind {kind!r}; {did_you_mean(kind, self.workflows)}"
+            ) from None
+
+
+def workflow_files(paths: Iterable[Path]) -> list[Path]:
+    """The workflow YAML files among ``paths`` (folders are searched recursively)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+            found.extend(p for p in candidates if p.parent.name == "workflows")
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def find_role_catalog(file: Path) -> Path | None:
+    """The nearest ``roles.yaml`` in ``file``'s folder or one of its parents."""
+    for folder in file.resolve().parents:
+        candidate = folder / ROLE_CATALOG
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _parse(path: Path, problems: list[Problem]) -> Located | None:
+    name = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(
+            Problem(name, 1, "CCHC-D001", f"cannot read file: {exc}", "save it as UTF-8 text")
+        )
+        return None
+    try:
+        located = load_located(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        detail = getattr(exc, "problem", None) or str(exc)
+        problems.append(
+            Problem(
+                name,
+                line,
+                "CCHC-D001",
+                f"invalid YAML: {detail}",
+                "check indentation and quoting on this line",
+            )
+        )
+        return None
+    for key, line in located.duplicate_keys:
+        problems.append(
+            Problem(
+                name,
+                line,
+                "CCHC-D024",
+                f"key {key!r} appears twice",
+                "YAML keeps only the last one; remove the duplicate",
+            )
+        )
+    if not isinstance(located.data, dict):
+        problems.append(
+            Problem(
+                name,
+                1,
+                "CCHC-D026",
+                "the file does not hold a mapping",
+                "a definition starts with 'kind:' (or 'roles:' for roles.yaml)",
+            )
+        )
+        return None
+    return located
+
+
+def _validate(model: type[Any], path: Path, located: Located, problems: list[Problem]) -> Any:
+    try:
+        return model.model_validate(located.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = ".".join(str(part) for part in loc) or "(top)"
+            if err["type"] == "extra_forbidden":
+                code, message = "CCHC-D002", f"unknown key {where!r}"
+                hint = f"allowed here: {_allowed_keys(model, loc)}"
+            else:
+                code, message, hint = "CCHC-D003", f"{where}: {err['msg']}", ""
+                if err["type"] == "missing":
+                    hint = "add this field"
+            problems.append(Problem(_display(path), located.line_of(loc), code, message, hint))
+        return None
+
+
+def _allowed_keys(model: type[Any], loc: tuple[Any, ...]) -> str:
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field_info = getattr(current, "model_fields", {}).get(part)
+        if field_info is None:
+            return "see docs/definitions.md"
+        annotation = field_info.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in args if hasattr(a, "model_fields")), annotation)
+    return ", ".join(getattr(current, "model_fields", {})) or "see docs/definitions.md"
+
+
+def check_paths(
+    paths: Iterable[Path], *, registry: Registry, templates: Collection[str]
+) -> tuple[DefinitionSet | None, list[Problem]]:
+    """Load every workflow file under ``paths``; return the set (if valid) and all problems."""
+    problems: list[Problem] = []
+    catalogs: dict[Path, RoleCatalog | None] = {}
+    workflows: dict[str, WorkflowDefinition] = {}
+    sources: dict[str, Path] = {}
+    files = workflow_files(paths)
+    if not files:
+        problems.append(
+            Problem(
+                ", ".join(str(p) for p in paths) or ".",
+                1,
+                "CCHC-D027",
+                "no workflow definition found",
+                "workflow files are YAML files in a folder named 'workflows'",
+            )
+        )
+    roles: RoleCatalog | None = None
+    for path in files:
+        catalog_path = find_role_catalog(path)
+        if catalog_path is None:
+            problems.append(
+                Problem(
+                    _display(path),
+                    1,
+                    "CCHC-D025",
+                    "no roles.yaml found",
+                    "put roles.yaml in the definitions folder above workflows/",
+                )
+            )
+            continue
+        if catalog_path not in catalogs:
+            located_roles = _parse(catalog_path, problems)
+            catalogs[catalog_path] = (
+                _validate(RoleCatalog, catalog_path, located_roles, problems)
+                if located_roles
+                else None
+            )
+        roles = catalogs[catalog_path]
+        located = _parse(path, problems)
+        if located is None:
+            continue
+        defn: WorkflowDefinition | None = _validate(WorkflowDefinition, path, located, problems)
+        if defn is None:
+            continue
+        problems.extend(
+            check_workflow(
+                defn,
+                _display(path),
+                located,
+                roles=set(roles.roles) if roles else set(),
+                registry=registry,
+                templates=templates,
+            )
+        )
+        if defn.kind in workflows:
+            problems.append(
+                Problem(
+                    _display(path),
+                    located.line_of(("kind",)),
+                    "CCHC-D023",
+                    f"kind {defn.kind!r} is already defined in {_display(sources[defn.kind])}",
+                    "each kind is defined in one file",
+                )
+            )
+            continue
+        workflows[defn.kind] = defn
+        sources[defn.kind] = path
+    if problems or roles is None:
+        return None, problems
+    return DefinitionSet(workflows=workflows, roles=roles, sources=sources), problems
+
+
+def load_definitions(
+    paths: Iterable[Path], *, registry: Registry, templates: Collection[str]
+) -> DefinitionSet:
+    """Like ``check_paths`` but raises ``DefinitionError`` listing every problem."""
+    definitions, problems = check_paths(list(paths), registry=registry, templates=templates)
+    if definitions is None:
+        raise DefinitionError(problems)
+    return definitions

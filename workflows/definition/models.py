@@ -1,0 +1,154 @@
+"""Immutable definition models: what a workflow YAML file may say, and nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+"""Identifiers in definitions: snake_case ASCII, so they are safe as keys and method names."""
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StateType(StrEnum):
+    """Where a state sits in the life of an instance."""
+
+    INITIAL = "initial"
+    NORMAL = "normal"
+    FINAL = "final"
+
+
+class State(_Frozen):
+    """One state of a kind, with the Vietnamese label officials read."""
+
+    name: Name
+    label: Label
+    type: StateType = StateType.NORMAL
+
+
+def _as_tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+class Transition(_Frozen):
+    """A trigger that moves an instance from one of ``source`` to ``dest``."""
+
+    trigger: Name
+    label: Label | None = None
+    source: tuple[Name, ...] = Field(min_length=1)
+    dest: Name
+    roles: tuple[Name, ...] = Field(min_length=1)
+    guards: tuple[Name, ...] = ()
+    actions: tuple[Name, ...] = ()
+    requires: tuple[Name, ...] = ()
+    """Payload fields that must be present and non-empty (e.g. ``reason`` for a refusal)."""
+
+    _normalise_source = field_validator("source", mode="before")(_as_tuple)
+
+
+class DayCount(StrEnum):
+    """How a deadline counts days."""
+
+    CALENDAR = "calendar"
+    WORKING = "working"
+
+
+class Deadline(_Frozen):
+    """A due time relative to entering ``state``, with reminders and escalation."""
+
+    state: Name
+    days: int = Field(gt=0, le=3660)
+    count: DayCount = DayCount.CALENDAR
+    reminders: tuple[int, ...] = ()
+    """Days before the due time at which to remind (e.g. ``[7, 3, 1]``)."""
+    on_expiry: Name | None = None
+    """Trigger fired when the deadline passes (e.g. ``mark_overdue``)."""
+    escalate_to: tuple[Name, ...] = ()
+    """Roles told when the deadline passes, in order, one step per ``escalate_every`` days."""
+    escalate_every: int = Field(default=2, gt=0, le=365)
+
+    _normalise_escalate = field_validator("escalate_to", mode="before")(_as_tuple)
+
+
+class Notification(_Frozen):
+    """A message written to the outbox on entering a state or on firing a trigger."""
+
+    on_enter: Name | None = None
+    on_trigger: Name | None = None
+    template: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_./-]*$", max_length=120)]
+    to: tuple[Name, ...] = Field(min_length=1)
+
+    _normalise_to = field_validator("to", mode="before")(_as_tuple)
+
+
+class WorkflowDefinition(_Frozen):
+    """A kind of stateful thing: its states, transitions, deadlines and notifications."""
+
+    kind: Name
+    version: int = Field(ge=1)
+    title: Label
+    description: str | None = None
+    create_roles: tuple[Name, ...] = Field(min_length=1)
+    """Roles allowed to create an instance (it starts in the initial state)."""
+    states: tuple[State, ...] = Field(min_length=1)
+    transitions: tuple[Transition, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+
+    _normalise_create = field_validator("create_roles", mode="before")(_as_tuple)
+
+    @property
+    def initial_state(self) -> State:
+        """The one initial state (the loader has checked there is exactly one)."""
+        return next(s for s in self.states if s.type is StateType.INITIAL)
+
+    def state(self, name: str) -> State:
+        """The state called ``name``."""
+        return next(s for s in self.states if s.name == name)
+
+    def transition(self, trigger: str, source: str) -> Transition | None:
+        """The transition ``trigger`` fires from ``source``, if any."""
+        for t in self.transitions:
+            if t.trigger == trigger and source in t.source:
+                return t
+        return None
+
+    def triggers(self) -> list[str]:
+        """Every trigger name, in definition order, without repeats."""
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def canonical_json(self) -> str:
+        """The definition as canonical JSON (sorted keys, no spaces): what its hash covers."""
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON: the definition version an instance runs on."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+class RoleSpec(_Frozen):
+    """A role that people can hold and transitions can name."""
+
+    label: Label
+    description: str | None = None
+
+
+class RoleCatalog(_Frozen):
+    """Every role known to a set of definitions (``roles.yaml``)."""
+
+    roles: dict[Name, RoleSpec] = Field(min_length=1)
+
+
+FileKind = Literal["workflow", "roles"]

@@ -1,0 +1,592 @@
+"""The one place that changes state.
+
+``Engine.fire`` (and ``Engine.create``) do, in the caller's transaction: check the actor's
+tenant and roles, check the trigger and the required payload, evaluate the guards, move the
+state with optimistic concurrency, append the audit event and write the outbox rows. A refused
+attempt is appended to the audit trail as a refusal and then raised; commit it with
+``workflows.database.unit_of_work``, which keeps refusals and rolls back everything else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any, NoReturn
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.orm import Session
+
+from workflows.audit import AppendedEvent, append_event
+from workflows.canonical import canonical_json, local_text, sha256_hex, utc_iso, utcnow
+from workflows.definition.checks import did_you_mean
+from workflows.definition.loader import DefinitionSet
+from workflows.definition.models import WorkflowDefinition
+from workflows.errors import (
+    ConflictError,
+    GuardFailedError,
+    IdempotencyKeyReusedError,
+    InstanceNotFoundError,
+    NotPermittedError,
+    PayloadInvalidError,
+    TransitionRefusedError,
+    TriggerNotAllowedError,
+    UnknownKindError,
+    WorkflowError,
+)
+from workflows.machines import BuiltMachine, build_machine
+from workflows.registry import Actor, FireContext, Registry
+from workflows.schema import DefinitionRecord, IdempotencyRecord, Instance, OutboxMessage
+
+CREATE = "create"
+
+
+class InstanceExistsError(WorkflowError, ValueError):
+    """An instance with this tenant, kind and ref already exists."""
+
+
+@dataclass(frozen=True)
+class FireResult:
+    """What an applied fire did. ``replayed`` is True when an idempotency key returned it."""
+
+    instance_id: int
+    kind: str
+    ref: str
+    trigger: str
+    source: str | None
+    dest: str
+    version: int
+    event_id: int
+    event_seq: int
+    notifications: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """An instance as read from the database (reading never goes through a machine)."""
+
+    id: int
+    tenant: str
+    kind: str
+    ref: str
+    state: str
+    state_label: str
+    version: int
+    data: dict[str, Any]
+    definition_hash: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+_INSTANCE_COLUMNS = (
+    Instance.id, Instance.tenant, Instance.kind, Instance.ref, Instance.state,
+    Instance.definition_hash, Instance.version, Instance.data, Instance.created_by,
+    Instance.created_at, Instance.updated_at,
+)  # fmt: skip
+
+
+class Engine:
+    """Fires triggers on persisted instances; one shared machine per definition version."""
+
+    def __init__(
+        self,
+        definitions: DefinitionSet,
+        registry: Registry,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.definitions = definitions
+        self.registry = registry
+        self.clock = clock
+        self._by_hash: dict[str, BuiltMachine] = {}
+        self._current: dict[str, BuiltMachine] = {}
+        for kind, definition in definitions.workflows.items():
+            built = build_machine(definition, registry)
+            self._by_hash[built.hash] = built
+            self._current[kind] = built
+
+    # -- definitions -------------------------------------------------------------------------
+
+    def current(self, kind: str) -> BuiltMachine:
+        """The machine of the loaded definition of ``kind``."""
+        try:
+            return self._current[kind]
+        except KeyError:
+            raise UnknownKindError(
+                f"no workflow definition for kind {kind!r}; {did_you_mean(kind, self._current)}"
+            ) from None
+
+    def machine_for(self, session: Session, definition_hash: str) -> BuiltMachine:
+        """The machine an instance runs on, rebuilt from the stored definition if not loaded."""
+        built = self._by_hash.get(definition_hash)
+        if built is None:
+            record = session.get(DefinitionRecord, definition_hash)
+            if record is None:
+                raise UnknownKindError(f"definition version {definition_hash[:12]} is not stored")
+            definition = WorkflowDefinition.model_validate_json(record.body)
+            built = build_machine(definition, self.registry)
+            self._by_hash[definition_hash] = built
+        return built
+
+    def register(self, session: Session, built: BuiltMachine) -> None:
+        """Store the definition version in the database (once) so instances can refer to it."""
+        if session.get(DefinitionRecord, built.hash) is None:
+            session.add(
+                DefinitionRecord(
+                    hash=built.hash,
+                    kind=built.definition.kind,
+                    version=built.definition.version,
+                    body=built.definition.canonical_json(),
+                    registered_at=self.clock(),
+                )
+            )
+            session.flush()
+
+    # -- state changes -----------------------------------------------------------------------
+
+    def create(
+        self,
+        session: Session,
+        kind: str,
+        *,
+        actor: Actor,
+        ref: str,
+        data: Mapping[str, Any] | None = None,
+        role: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> FireResult:
+        """Create an instance of ``kind`` in its initial state, as ``actor``."""
+        built = self.current(kind)
+        definition = built.definition
+        data_text = _json(data or {}, "data")
+        request = {"create": kind, "ref": ref, "data": data_text}
+        replay = self._replay(session, actor.tenant, idempotency_key, request)
+        if replay is not None:
+            return replay
+        now = self.clock()
+        self.register(session, built)
+        dest = definition.initial_state.name
+        audit = _AuditBase(
+            tenant=actor.tenant,
+            occurred_at=now,
+            actor=actor.id,
+            instance_id=None,
+            kind=kind,
+            ref=ref,
+            trigger=CREATE,
+            from_state=None,
+            payload=data_text,
+            definition_hash=built.hash,
+        )
+        acting_role = _resolve_role(actor, role, definition.create_roles)
+        if acting_role is None:
+            self._refuse(
+                session,
+                audit,
+                _role_text(actor, role),
+                NotPermittedError(
+                    f"{actor.id} may not create {kind!r}: it needs one of the roles "
+                    f"{', '.join(definition.create_roles)} (holds {', '.join(sorted(actor.roles))})"
+                ),
+            )
+        exists = session.execute(
+            select(Instance.id).where(
+                Instance.tenant == actor.tenant, Instance.kind == kind, Instance.ref == ref
+            )
+        ).first()
+        if exists is not None:
+            raise InstanceExistsError(f"{kind} {ref!r} already exists (#{exists.id})")
+        instance_id = session.execute(
+            insert(Instance)
+            .values(
+                tenant=actor.tenant,
+                kind=kind,
+                ref=ref,
+                state=dest,
+                definition_hash=built.hash,
+                version=1,
+                data=data_text,
+                created_by=actor.id,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(Instance.id)
+        ).scalar_one()
+        event = append_event(
+            session,
+            **asdict(replace(audit, instance_id=instance_id)),
+            role=acting_role,
+            to_state=dest,
+            outcome="applied",
+            reason=None,
+        )
+        ctx = FireContext(
+            instance_id=instance_id,
+            kind=kind,
+            tenant=actor.tenant,
+            ref=ref,
+            trigger=CREATE,
+            source="",
+            dest=dest,
+            actor=actor,
+            role=acting_role,
+            payload={},
+            data=dict(data or {}),
+            created_by=actor.id,
+            now=now,
+        )
+        sent = self._write_outbox(session, definition, ctx, event)
+        result = FireResult(
+            instance_id=instance_id,
+            kind=kind,
+            ref=ref,
+            trigger=CREATE,
+            source=None,
+            dest=dest,
+            version=1,
+            event_id=event.id,
+            event_seq=event.seq,
+            notifications=sent,
+        )
+        self._remember(session, actor.tenant, idempotency_key, request, result, now)
+        return result
+
+    def fire(
+        self,
+        session: Session,
+        instance_id: int,
+        trigger: str,
+        *,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        role: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> FireResult:
+        """Fire ``trigger`` on instance ``instance_id`` as ``actor`` (optionally as ``role``).
+
+        Raises a ``TransitionRefusedError`` subclass (after auditing the refusal),
+        ``ConflictError`` when the instance changed underneath (nothing written), or
+        ``IdempotencyKeyReusedError``. With a known ``idempotency_key`` it returns the first
+        result again and changes nothing.
+        """
+        payload = dict(payload or {})
+        payload_text = _json(payload, "payload")
+        request = {"instance": instance_id, "trigger": trigger, "payload": payload_text}
+        replay = self._replay(session, actor.tenant, idempotency_key, request)
+        if replay is not None:
+            return replay
+        row = self._load(session, instance_id)
+        built = self.machine_for(session, row.definition_hash)
+        definition = built.definition
+        now = self.clock()
+        audit = _AuditBase(
+            tenant=row.tenant,
+            occurred_at=now,
+            actor=actor.id,
+            instance_id=row.id,
+            kind=row.kind,
+            ref=row.ref,
+            trigger=trigger,
+            from_state=row.state,
+            payload=payload_text,
+            definition_hash=row.definition_hash,
+        )
+        name = f"{row.kind} #{row.id} ({row.ref})"
+        if actor.tenant != row.tenant:
+            self._refuse(
+                session,
+                audit,
+                _role_text(actor, role),
+                NotPermittedError(
+                    f"{actor.id} of tenant {actor.tenant!r} may not act on {name} of another tenant"
+                ),
+            )
+        if trigger not in definition.triggers():
+            self._refuse(
+                session,
+                audit,
+                _role_text(actor, role),
+                TriggerNotAllowedError(
+                    f"{row.kind!r} has no trigger {trigger!r}; "
+                    f"{did_you_mean(trigger, definition.triggers())}"
+                ),
+            )
+        transition = definition.transition(trigger, row.state)
+        if transition is None:
+            possible = [t.trigger for t in definition.transitions if row.state in t.source]
+            self._refuse(
+                session,
+                audit,
+                _role_text(actor, role),
+                TriggerNotAllowedError(
+                    f"{name} is in state {row.state!r} ({definition.state(row.state).label}); "
+                    f"{trigger!r} cannot fire from there. Possible: {', '.join(possible) or 'none'}"
+                ),
+            )
+        acting_role = _resolve_role(actor, role, transition.roles)
+        if acting_role is None:
+            self._refuse(
+                session,
+                audit,
+                _role_text(actor, role),
+                NotPermittedError(
+                    f"{actor.id} may not fire {trigger!r} on {name}: it needs one of the roles "
+                    f"{', '.join(transition.roles)} (holds {', '.join(sorted(actor.roles))})"
+                ),
+            )
+        missing = [f for f in transition.requires if not str(payload.get(f) or "").strip()]
+        if missing:
+            self._refuse(
+                session,
+                audit,
+                acting_role,
+                PayloadInvalidError(
+                    f"{trigger!r} on {name} needs a non-empty {', '.join(missing)} in the payload"
+                ),
+            )
+        if expected_version is not None and expected_version != row.version:
+            raise ConflictError(
+                f"{name} is at version {row.version}, not {expected_version}: "
+                "it changed since it was read; reload and try again"
+            )
+        ctx = FireContext(
+            instance_id=row.id,
+            kind=row.kind,
+            tenant=row.tenant,
+            ref=row.ref,
+            trigger=trigger,
+            source=row.state,
+            dest=transition.dest,
+            actor=actor,
+            role=acting_role,
+            payload=payload,
+            data=json.loads(row.data),
+            created_by=row.created_by,
+            now=now,
+        )
+        dest = built.run(trigger, row.state, ctx)
+        if dest is None:
+            guard = self.registry.guards[ctx.failed_guard or ""]
+            why = (guard.__doc__ or "").strip().splitlines()[0] if guard.__doc__ else ""
+            self._refuse(
+                session,
+                audit,
+                acting_role,
+                GuardFailedError(
+                    f"{trigger!r} on {name} refused by guard {ctx.failed_guard!r}"
+                    + (f": {why}" if why else "")
+                ),
+            )
+        changed = session.execute(
+            update(Instance)
+            .where(Instance.id == row.id, Instance.version == row.version)
+            .values(
+                state=dest, version=row.version + 1, data=_json(ctx.data, "data"), updated_at=now
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if changed != 1:
+            raise ConflictError(
+                f"{name} was changed by someone else while {trigger!r} was "
+                "being fired; nothing was written, reload and try again"
+            )
+        event = append_event(
+            session,
+            **asdict(audit),
+            role=acting_role,
+            to_state=dest,
+            outcome="applied",
+            reason=None,
+        )
+        sent = self._write_outbox(session, definition, ctx, event)
+        result = FireResult(
+            instance_id=row.id,
+            kind=row.kind,
+            ref=row.ref,
+            trigger=trigger,
+            source=row.state,
+            dest=dest,
+            version=row.version + 1,
+            event_id=event.id,
+            event_seq=event.seq,
+            notifications=sent,
+        )
+        self._remember(session, actor.tenant, idempotency_key, request, result, now)
+        return result
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, session: Session, instance_id: int) -> InstanceView:
+        """The instance as stored now."""
+        row = self._load(session, instance_id)
+        definition = self.machine_for(session, row.definition_hash).definition
+        return InstanceView(
+            id=row.id,
+            tenant=row.tenant,
+            kind=row.kind,
+            ref=row.ref,
+            state=row.state,
+            state_label=definition.state(row.state).label,
+            version=row.version,
+            data=json.loads(row.data),
+            definition_hash=row.definition_hash,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    def available_triggers(self, session: Session, instance_id: int, actor: Actor) -> list[str]:
+        """Triggers ``actor`` may try on the instance now (roles and state; guards not run)."""
+        row = self._load(session, instance_id)
+        if row.tenant != actor.tenant:
+            return []
+        definition = self.machine_for(session, row.definition_hash).definition
+        return [
+            t.trigger
+            for t in definition.transitions
+            if row.state in t.source and actor.roles & set(t.roles)
+        ]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _load(session: Session, instance_id: int) -> Row[Any]:
+        row = session.execute(select(*_INSTANCE_COLUMNS).where(Instance.id == instance_id)).first()
+        if row is None:
+            raise InstanceNotFoundError(f"no instance #{instance_id}")
+        return row
+
+    @staticmethod
+    def _refuse(
+        session: Session, audit: _AuditBase, role: str | None, error: TransitionRefusedError
+    ) -> NoReturn:
+        append_event(
+            session,
+            **asdict(audit),
+            role=role,
+            to_state=None,
+            outcome="refused",
+            reason=f"{error.reason_code}: {error}",
+        )
+        raise error
+
+    def _write_outbox(
+        self,
+        session: Session,
+        definition: WorkflowDefinition,
+        ctx: FireContext,
+        event: AppendedEvent,
+    ) -> int:
+        rows = []
+        for index, n in enumerate(definition.notifications):
+            if n.on_trigger != ctx.trigger and n.on_enter != ctx.dest:
+                continue
+            context = {
+                "kind": ctx.kind,
+                "kind_title": definition.title,
+                "instance_id": ctx.instance_id,
+                "ref": ctx.ref,
+                "trigger": ctx.trigger,
+                "source": ctx.source or None,
+                "dest": ctx.dest,
+                "state_label": definition.state(ctx.dest).label,
+                "actor": ctx.actor.id,
+                "role": ctx.role,
+                "payload": dict(ctx.payload),
+                "data": ctx.data,
+                "occurred_at": utc_iso(ctx.now),
+                "occurred_at_local": local_text(ctx.now),
+            }
+            rows.append(
+                {
+                    "tenant": ctx.tenant,
+                    "event_id": event.id,
+                    "instance_id": ctx.instance_id,
+                    "template": n.template,
+                    "recipients": canonical_json(list(n.to)),
+                    "context": canonical_json(context),
+                    "dedupe_key": f"{ctx.tenant}:{event.seq}:{index}",
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": ctx.now,
+                }
+            )
+        if rows:
+            session.execute(insert(OutboxMessage), rows)
+        return len(rows)
+
+    @staticmethod
+    def _replay(
+        session: Session, tenant: str, key: str | None, request: Mapping[str, Any]
+    ) -> FireResult | None:
+        if key is None:
+            return None
+        record = session.get(IdempotencyRecord, (tenant, key))
+        if record is None:
+            return None
+        if record.request_hash != sha256_hex(canonical_json(request)):
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {key!r} was first used for a different request; "
+                "use a new key for a new request"
+            )
+        return FireResult(**{**json.loads(record.result), "replayed": True})
+
+    @staticmethod
+    def _remember(
+        session: Session,
+        tenant: str,
+        key: str | None,
+        request: Mapping[str, Any],
+        result: FireResult,
+        now: datetime,
+    ) -> None:
+        if key is None:
+            return
+        session.execute(
+            insert(IdempotencyRecord).values(
+                tenant=tenant,
+                key=key,
+                request_hash=sha256_hex(canonical_json(request)),
+                result=canonical_json(asdict(result)),
+                created_at=now,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _AuditBase:
+    """The audit fields known before the outcome."""
+
+    tenant: str
+    occurred_at: datetime
+    actor: str
+    instance_id: int | None
+    kind: str
+    ref: str
+    trigger: str
+    from_state: str | None
+    payload: str
+    definition_hash: str
+
+
+def _resolve_role(actor: Actor, requested: str | None, allowed: Iterable[str]) -> str | None:
+    allowed_set = set(allowed)
+    if requested is not None:
+        return requested if requested in actor.roles and requested in allowed_set else None
+    matching = sorted(actor.roles & allowed_set)
+    return matching[0] if matching else None
+
+
+def _role_text(actor: Actor, requested: str | None) -> str:
+    return requested if requested is not None else "|".join(sorted(actor.roles))
+
+
+def _json(value: Mapping[str, Any], what: str) -> str:
+    try:
+        return canonical_json(dict(value))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"the {what} must be JSON (strings, numbers, lists, objects): {exc}"
+        ) from exc
