@@ -1,0 +1,40 @@
+"""Wiring shared by the CLI and the flows: where definitions live, and an engine over them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from notifications.catalog import template_names
+from workflows.canonical import utcnow
+from workflows.definition.loader import DefinitionSet, load_definitions
+from workflows.engine import Engine
+from workflows.registry import Registry, builtins
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def definitions_dir() -> Path:
+    """``CCHC_DEFINITIONS_DIR``, or the project's ``definitions/`` folder."""
+    return Path(os.environ.get("CCHC_DEFINITIONS_DIR") or PROJECT_ROOT / "definitions")
+
+
+def registry() -> Registry:
+    """Every guard and action definitions may name (the engine's generic ones for now)."""
+    return builtins
+
+
+def load(directory: Path | None = None) -> DefinitionSet:
+    """Load and validate the definitions; raises ``DefinitionError`` listing every problem."""
+    return load_definitions(
+        [directory or definitions_dir()], registry=registry(), templates=template_names()
+    )
+
+
+def make_workflow_engine(
+    directory: Path | None = None, clock: Callable[[], datetime] = utcnow
+) -> Engine:
+    """An engine over the definitions in ``directory`` (default: ``definitions_dir()``)."""
+    return Engine(load(directory), registry(), clock=clock)

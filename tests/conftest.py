@@ -1,0 +1,169 @@
+"""Fixtures that build small worlds fast, on SQLite and on PostgreSQL alike.
+
+Every test that takes ``db`` runs twice: on a fresh SQLite file (copied from a migrated
+template) and on PostgreSQL (a schema made for this session, emptied before each test).
+When PostgreSQL is unreachable its tests are skipped, except under ``CI=true``, where the
+run fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from notifications.catalog import template_names  # noqa: E402
+from workflows.database import make_engine, session_factory  # noqa: E402
+from workflows.definition.loader import DefinitionSet, load_definitions  # noqa: E402
+from workflows.engine import Engine as WorkflowEngine  # noqa: E402
+from workflows.migrations import upgrade  # noqa: E402
+from workflows.registry import Actor, builtins  # noqa: E402
+from workflows.schema import Base  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFINITIONS = ROOT / "definitions"
+PG_URL = os.environ.get(
+    "CCHC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TENANT = "phu-lien"
+
+
+@dataclass
+class Db:
+    """A migrated, empty database for one test."""
+
+    backend: str
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+class Clock:
+    """A clock the test controls: starts at a fixed instant, moves only when told."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by ``timedelta(**delta)`` and return the new now."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def _postgres_unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required in CI (CI=true) but {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A URL whose search_path is a schema made (and migrated) for this test session."""
+    admin = make_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        _postgres_unavailable(f"{PG_URL} is unreachable ({exc.orig})")
+    schema = f"cchc_test_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """One engine on the session's PostgreSQL schema."""
+    engine = make_engine(pg_url, pool_size=10)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+def _truncate(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """An empty migrated database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "cchc.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        yield Db("sqlite", url, engine, session_factory(engine))
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("pg_engine")
+        _truncate(engine)
+        yield Db("postgresql", request.getfixturevalue("pg_url"), engine, session_factory(engine))
+
+
+@pytest.fixture(scope="session")
+def definitions() -> DefinitionSet:
+    """The definitions shipped in definitions/."""
+    return load_definitions([DEFINITIONS], registry=builtins, templates=template_names())
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A controlled clock at 2025-11-03 09:00 Asia/Ho_Chi_Minh (02:00 UTC)."""
+    return Clock(datetime(2025, 11, 3, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def engine(definitions: DefinitionSet, clock: Clock) -> WorkflowEngine:
+    """The workflow engine over the shipped definitions, on the controlled clock."""
+    return WorkflowEngine(definitions, builtins, clock=clock)
+
+
+@pytest.fixture
+def author() -> Actor:
+    """An author of the test tenant."""
+    return Actor.of("lan.author", "author", tenant=TENANT)
+
+
+@pytest.fixture
+def reviewer() -> Actor:
+    """A reviewer of the test tenant."""
+    return Actor.of("minh.reviewer", "reviewer", tenant=TENANT)
