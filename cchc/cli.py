@@ -1,5 +1,54 @@
-"""Placeholder replaced below."""
+"""The ``cchc`` command line. Importing it never imports prefect; flows import it when they run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cchc.commands import audit, db, definitions
+from cchc.commands.common import AppState
+
+app = typer.Typer(
+    name="cchc",
+    help="CCHC workflow engine: definitions, database, audit trail and demo.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(definitions.app, name="definitions")
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Path = typer.Option(
+        None, "--data-dir", envvar="CCHC_DATA_DIR",
+        help="Data folder (SQLite file, stored files). Default: ./var",
+    ),
+    database_url: str = typer.Option(
+        None, "--database-url", envvar="CCHC_DATABASE_URL",
+        help="SQLAlchemy URL; default: SQLite in the data folder.",
+    ),
+) -> None:  # fmt: skip
+    """Global options, given before the sub-command."""
+    ctx.obj = AppState(data_dir=data_dir, database_url=database_url)
+
+
+@app.command("demo")
+def demo_command(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, help="Replace a database the demo did not create."),
+    batch_size: int = typer.Option(10, min=1, help="Batch size of the flow run."),
+) -> None:
+    """Run the approval demo on a fresh SQLite database in the data folder."""
+    from cchc.demo import run_demo
+
+    state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    raise typer.Exit(run_demo(state.settings().data_dir, force=force, batch_size=batch_size))
 
 
 def main() -> None:
-    """Entry point."""
+    """Console-script entry point."""
+    app()

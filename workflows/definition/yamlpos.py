@@ -40,24 +40,48 @@ def load_located(text: str) -> Located:
 
 
 def _convert(
-    node: yaml.Node, path: Path_, located: Located, constructor: yaml.constructor.SafeConstructor
+    node: yaml.Node,
+    path: Path_,
+    located: Located,
+    constructor: yaml.constructor.SafeConstructor,
+    parents: frozenset[int] = frozenset(),
 ) -> Any:
+    if id(node) in parents:
+        raise yaml.constructor.ConstructorError(
+            None, None, "found a recursive alias", node.start_mark
+        )
+    parents = parents | {id(node)}
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            key = _construct(key_node, constructor)
             line = key_node.start_mark.line + 1
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found unhashable key", key_node.start_mark
+                ) from None
             if key in result:
                 located.duplicate_keys.append((str(key), line))
             child = (*path, str(key))
             located.lines[child] = line
-            result[key] = _convert(value_node, child, located, constructor)
+            result[key] = _convert(value_node, child, located, constructor, parents)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             child = (*path, index)
             located.lines[child] = item.start_mark.line + 1
-            items.append(_convert(item, child, located, constructor))
+            items.append(_convert(item, child, located, constructor, parents))
         return items
-    return constructor.construct_object(node, deep=True)
+    return _construct(node, constructor)
+
+
+def _construct(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+    try:
+        return constructor.construct_object(node, deep=True)
+    except ValueError as exc:  # e.g. ``2025-02-30`` resolves as a timestamp, then fails
+        raise yaml.constructor.ConstructorError(
+            None, None, f"invalid value: {exc}", node.start_mark
+        ) from exc

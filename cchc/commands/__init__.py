@@ -1,0 +1,1 @@
+"""The ``cchc`` sub-commands, one module per group."""

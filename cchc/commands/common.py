@@ -1,0 +1,63 @@
+"""What every command shares: settings from the global options, the database, the console."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine, inspect
+
+from workflows.database import Settings, make_engine
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True)
+
+
+@dataclass
+class AppState:
+    """Global options given before the sub-command."""
+
+    data_dir: Path | None = None
+    database_url: str | None = None
+
+    def settings(self) -> Settings:
+        """Resolve the data folder and database URL from options, environment and defaults."""
+        return Settings.resolve(self.data_dir, self.database_url)
+
+
+def state_of(ctx: typer.Context) -> AppState:
+    """The global options of this invocation."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, AppState) else AppState()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print an error to stderr and return the exit to raise."""
+    errors.print(f"[bold red]Lỗi:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def open_database(settings: Settings) -> Engine:
+    """An engine on a migrated database, or a clear error telling how to create the schema."""
+    engine = make_engine(settings.database_url)
+    try:
+        has_schema = inspect(engine).has_table("audit_events")
+    except Exception as exc:  # connection problems: say which database could not be reached
+        engine.dispose()
+        raise fail(f"cannot open the database {safe_url(settings.database_url)}: {exc}") from exc
+    if not has_schema:
+        engine.dispose()
+        raise fail(
+            f"the database {safe_url(settings.database_url)} has no schema yet; "
+            "run `cchc db upgrade` (or `cchc demo`) first"
+        )
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
