@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from notifications.catalog import template_names  # noqa: E402
-from workflows.database import make_engine, session_factory  # noqa: E402
-from workflows.definition.loader import DefinitionSet, load_definitions  # noqa: E402
-from workflows.engine import Engine as WorkflowEngine  # noqa: E402
-from workflows.migrations import upgrade  # noqa: E402
-from workflows.registry import Actor, builtins  # noqa: E402
-from workflows.schema import Base  # noqa: E402
+from notifications.catalog import template_names
+from workflows.database import make_engine, session_factory
+from workflows.definition.loader import DefinitionSet, load_definitions
+from workflows.engine import Engine as WorkflowEngine
+from workflows.migrations import upgrade
+from workflows.registry import Actor, builtins
+from workflows.schema import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
@@ -137,6 +137,13 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
         engine = request.getfixturevalue("pg_engine")
         _truncate(engine)
         yield Db("postgresql", request.getfixturevalue("pg_url"), engine, session_factory(engine))
+
+
+@pytest.fixture
+def pg_db(pg_engine: Engine, pg_url: str) -> Db:
+    """An empty migrated PostgreSQL database, for tests that only make sense there."""
+    _truncate(pg_engine)
+    return Db("postgresql", pg_url, pg_engine, session_factory(pg_engine))
 
 
 @pytest.fixture(scope="session")

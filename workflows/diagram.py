@@ -7,7 +7,10 @@ from workflows.definition.models import StateType, WorkflowDefinition
 
 def mermaid(definition: WorkflowDefinition) -> str:
     """A ``stateDiagram-v2`` with Vietnamese state labels and trigger names (roles in brackets)."""
-    lines = ["stateDiagram-v2", f"    %% {definition.kind} v{definition.version}: {definition.title}"]
+    lines = [
+        "stateDiagram-v2",
+        f"    %% {definition.kind} v{definition.version}: {definition.title}",
+    ]
     for state in definition.states:
         label = state.label.replace('"', "'")
         lines.append(f'    state "{label}" as {state.name}')

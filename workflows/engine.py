@@ -295,6 +295,11 @@ class Engine:
             definition_hash=row.definition_hash,
         )
         name = f"{row.kind} #{row.id} ({row.ref})"
+        if expected_version is not None and expected_version != row.version:
+            raise ConflictError(
+                f"{name} is at version {row.version}, not {expected_version}: "
+                "it changed since it was read; reload and try again"
+            )
         if actor.tenant != row.tenant:
             self._refuse(
                 session,
@@ -346,11 +351,6 @@ class Engine:
                 PayloadInvalidError(
                     f"{trigger!r} on {name} needs a non-empty {', '.join(missing)} in the payload"
                 ),
-            )
-        if expected_version is not None and expected_version != row.version:
-            raise ConflictError(
-                f"{name} is at version {row.version}, not {expected_version}: "
-                "it changed since it was read; reload and try again"
             )
         ctx = FireContext(
             instance_id=row.id,

@@ -6,6 +6,7 @@ per file). A workflow file uses the nearest ``roles.yaml`` in its own folder or 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,23 @@ def _validate(model: type[Any], path: Path, located: Located, problems: list[Pro
                 if err["type"] == "missing":
                     hint = "add this field"
             problems.append(Problem(_display(path), located.line_of(loc), code, message, hint))
+        return _without_unknown_keys(model, located.data, exc)
+
+
+def _without_unknown_keys(model: type[Any], data: Any, exc: ValidationError) -> Any:
+    """When unknown keys are the only problem, the model without them, so checks can go on."""
+    if any(err["type"] != "extra_forbidden" for err in exc.errors()):
+        return None
+    data = copy.deepcopy(data)
+    try:
+        for err in exc.errors():
+            *parents, key = err["loc"]
+            holder = data
+            for part in parents:
+                holder = holder[part]
+            del holder[key]
+        return model.model_validate(data)
+    except (LookupError, TypeError, ValidationError):
         return None
 
 

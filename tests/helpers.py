@@ -1,0 +1,48 @@
+"""Small helpers shared by the engine tests."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import sqlalchemy as sa
+
+from tests.conftest import Db
+from workflows.database import unit_of_work
+from workflows.definition.models import WorkflowDefinition
+from workflows.engine import Engine
+from workflows.registry import Actor
+
+KIND = "approval_request"
+REASON = {"reason": "Thiếu tài liệu kiểm chứng"}
+
+
+def path_to(definition: WorkflowDefinition, target: str) -> list[str]:
+    """The shortest list of triggers leading from the initial state to ``target``."""
+    start = definition.initial_state.name
+    paths: dict[str, list[str]] = {start: []}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        for t in definition.transitions:
+            if state in t.source and t.dest not in paths:
+                paths[t.dest] = [*paths[state], t.trigger]
+                queue.append(t.dest)
+    return paths[target]
+
+
+def instance_in(db: Db, engine: Engine, state: str, creator: Actor, actor: Actor, ref: str) -> int:
+    """Create an instance as ``creator`` and walk it to ``state`` as ``actor``."""
+    definition = engine.current(KIND).definition
+    with unit_of_work(db.sessions) as session:
+        instance_id = engine.create(session, KIND, actor=creator, ref=ref).instance_id
+        for trigger in path_to(definition, state):
+            engine.fire(session, instance_id, trigger, actor=actor, payload=REASON)
+    return instance_id
+
+
+def count(db: Db, table: str, where: str = "1=1") -> int:
+    """Rows of ``table`` matching the SQL condition ``where``."""
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(sa.text(f"select count(*) from {table} where {where}")).scalar_one()
+        )
