@@ -60,9 +60,11 @@ def test_lifecycle_submit_changes_resubmit_accept(
 def test_wrong_role_is_refused_and_audited(db: Db, engine: Engine, author: Actor) -> None:
     """An author accepting is refused with PermissionError, audited, and the state is unchanged."""
     instance_id = instance_in(db, engine, "submitted", author, author, "REQ-1")
-    with pytest.raises(PermissionError, match="needs one of the roles reviewer"):
-        with unit_of_work(db.sessions) as session:
-            engine.fire(session, instance_id, "accept", actor=author)
+    with (
+        pytest.raises(PermissionError, match="needs one of the roles reviewer"),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "accept", actor=author)
     with db.sessions() as session:
         assert engine.get(session, instance_id).state == "submitted"
     assert count(db, "audit_events", "trigger = 'accept' and outcome = 'refused' "
@@ -73,39 +75,47 @@ def test_failing_guard_is_refused_and_names_the_guard(db: Db, engine: Engine) ->
     """Someone who is author and reviewer cannot accept their own request (not_creator guard)."""
     both = Actor.of("hoa", "author", "reviewer", tenant=TENANT)
     instance_id = instance_in(db, engine, "submitted", both, both, "REQ-1")
-    with pytest.raises(GuardFailedError, match="guard 'not_creator'"):
-        with unit_of_work(db.sessions) as session:
-            engine.fire(session, instance_id, "accept", actor=both)
+    with (
+        pytest.raises(GuardFailedError, match="guard 'not_creator'"),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "accept", actor=both)
     assert count(db, "audit_events", "reason like 'guard_failed:%'") == 1
     assert (
-        count(db, "outbox", "instance_id = %d and template = 'approval_decided'" % instance_id) == 0
+        count(db, "outbox", f"instance_id = {instance_id} and template = 'approval_decided'") == 0
     )
 
 
 def test_missing_reason_is_refused(db: Db, engine: Engine, author: Actor, reviewer: Actor) -> None:
     """A rejection without a non-empty reason is refused as an invalid payload."""
     instance_id = instance_in(db, engine, "submitted", author, author, "REQ-1")
-    with pytest.raises(PayloadInvalidError, match="non-empty reason"):
-        with unit_of_work(db.sessions) as session:
-            engine.fire(session, instance_id, "reject", actor=reviewer, payload={"reason": "  "})
+    with (
+        pytest.raises(PayloadInvalidError, match="non-empty reason"),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "reject", actor=reviewer, payload={"reason": "  "})
     assert count(db, "audit_events", "reason like 'payload_invalid:%'") == 1
 
 
 def test_unknown_trigger_suggests_the_closest(db: Db, engine: Engine, author: Actor) -> None:
     """A misspelled trigger is refused with a did-you-mean hint."""
     instance_id = _created(db, engine, author)
-    with pytest.raises(TriggerNotAllowedError, match="did you mean 'submit'"):
-        with unit_of_work(db.sessions) as session:
-            engine.fire(session, instance_id, "submt", actor=author)
+    with (
+        pytest.raises(TriggerNotAllowedError, match="did you mean 'submit'"),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "submt", actor=author)
 
 
 def test_other_tenant_cannot_act(db: Db, engine: Engine, author: Actor) -> None:
     """An actor of another tenant is refused even with the right role."""
     instance_id = _created(db, engine, author)
     stranger = Actor.of("x", "author", tenant="another-ward")
-    with pytest.raises(NotPermittedError, match="another tenant"):
-        with unit_of_work(db.sessions) as session:
-            engine.fire(session, instance_id, "submit", actor=stranger)
+    with (
+        pytest.raises(NotPermittedError, match="another tenant"),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "submit", actor=stranger)
     assert count(db, "audit_events", f"tenant = '{TENANT}' and outcome = 'refused'") == 1
 
 
@@ -189,9 +199,11 @@ def test_stale_expected_version_conflicts_and_writes_nothing(
     with unit_of_work(db.sessions) as session:
         engine.fire(session, instance_id, "submit", actor=author, expected_version=1)
     events = count(db, "audit_events")
-    with pytest.raises(ConflictError, match="version 2, not 1"):
-        with unit_of_work(db.sessions) as session:
-            engine.fire(session, instance_id, "withdraw", actor=author, expected_version=1)
+    with (
+        pytest.raises(ConflictError, match="version 2, not 1"),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "withdraw", actor=author, expected_version=1)
     assert count(db, "audit_events") == events
     with db.sessions() as session:
         assert engine.get(session, instance_id).state == "submitted"

@@ -47,9 +47,11 @@ def test_trigger_from_state(
         assert result.source == state
         assert result.dest == _DEFINITION.transition(trigger, state).dest  # type: ignore[union-attr]
     else:
-        with pytest.raises(TriggerNotAllowedError, match=f"state '{state}'"):
-            with unit_of_work(db.sessions) as session:
-                engine.fire(session, instance_id, trigger, actor=everyone, payload=REASON)
+        with (
+            pytest.raises(TriggerNotAllowedError, match=f"state '{state}'"),
+            unit_of_work(db.sessions) as session,
+        ):
+            engine.fire(session, instance_id, trigger, actor=everyone, payload=REASON)
         assert count(db, "audit_events", "outcome = 'refused'") == refused_before + 1
         with db.sessions() as session:
             assert engine.get(session, instance_id).state == state
@@ -77,7 +79,9 @@ def test_role_on_transition(
         assert result.trigger == trigger
         assert count(db, "audit_events", f"actor = 'someone' and role = '{role}'") == 1
     else:
-        with pytest.raises(NotPermittedError, match="needs one of the roles"):
-            with unit_of_work(db.sessions) as session:
-                engine.fire(session, instance_id, trigger, actor=actor, payload=REASON)
+        with (
+            pytest.raises(NotPermittedError, match="needs one of the roles"),
+            unit_of_work(db.sessions) as session,
+        ):
+            engine.fire(session, instance_id, trigger, actor=actor, payload=REASON)
         assert count(db, "audit_events", "actor = 'someone' and outcome = 'refused'") == 1
