@@ -120,6 +120,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _truncate(engine: Engine) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
+        # A session a previous test left open would block TRUNCATE forever: fail instead.
+        conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 

@@ -246,7 +246,8 @@ def test_save_reload_round_trip(
         assert (after.state, after.version) == (result.dest, before.version + 1)
         assert after.definition_hash == definitions.get(KIND).content_hash
         assert after.created_at == before.created_at
-    assert verify(db.sessions()).ok
+    with db.sessions() as session:
+        assert verify(session).ok
 
 
 def test_instance_keeps_its_definition_version(
