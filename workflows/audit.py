@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflows.canonical import canonical_json, sha256_hex, utc_iso
-from workflows.schema import AuditEvent, ChainHead
+from workflows.schema import AuditEvent, Base, ChainHead
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of a tenant's first event."""
@@ -43,17 +43,32 @@ class AppendedEvent:
     hash: str
 
 
-def _lock_head(session: Session, tenant: str) -> tuple[int, str]:
+_EVENTS = Base.metadata.tables["audit_events"]
+_HEADS = Base.metadata.tables["audit_chain_heads"]
+# Statements built once with named parameters: building them per call (ORM entities, literal
+# values) cost more than SQLite's own work (bench/README.md).
+_SELECT_HEAD = (
+    select(_HEADS.c.seq, _HEADS.c.hash)
+    .where(_HEADS.c.tenant == bindparam("p_tenant"))
+    .with_for_update()
+)
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_UPDATE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.tenant == bindparam("p_tenant"))
+    .values(seq=bindparam("p_seq"), hash=bindparam("p_hash"))
+)
+
+
+def _lock_head(conn: Connection, tenant: str) -> tuple[int, str]:
     """The tenant's chain head, locked until the transaction ends (created on first use)."""
-    query = select(ChainHead.seq, ChainHead.hash).where(ChainHead.tenant == tenant)
-    row = session.execute(query.with_for_update()).first()
+    row = conn.execute(_SELECT_HEAD, {"p_tenant": tenant}).first()
     if row is None:
-        dialect = session.get_bind().dialect.name
-        maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(
-            maker(ChainHead).values(tenant=tenant, seq=0, hash=GENESIS).on_conflict_do_nothing()
+        maker = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(
+            maker(_HEADS).values(tenant=tenant, seq=0, hash=GENESIS).on_conflict_do_nothing()
         )
-        row = session.execute(query.with_for_update()).one()
+        row = conn.execute(_SELECT_HEAD, {"p_tenant": tenant}).one()
     return int(row.seq), str(row.hash)
 
 
@@ -63,16 +78,15 @@ def append_event(session: Session, **fields: Any) -> AppendedEvent:
     On PostgreSQL the chain-head row is locked (``SELECT … FOR UPDATE``), so concurrent appends
     for one tenant serialise; SQLite's ``BEGIN IMMEDIATE`` already gives one writer at a time.
     """
-    seq, prev_hash = _lock_head(session, fields["tenant"])
-    fields = {**fields, "seq": seq + 1, "prev_hash": prev_hash}
+    conn = session.connection()
+    seq, prev_hash = _lock_head(conn, fields["tenant"])
+    fields["seq"] = seq + 1
+    fields["prev_hash"] = prev_hash
     fields["hash"] = event_hash(prev_hash, fields)
-    event_id = session.execute(
-        insert(AuditEvent).values(**fields).returning(AuditEvent.id)
-    ).scalar_one()
-    session.execute(
-        update(ChainHead)
-        .where(ChainHead.tenant == fields["tenant"])
-        .values(seq=fields["seq"], hash=fields["hash"])
+    event_id = conn.execute(_INSERT_EVENT, fields).scalar_one()
+    conn.execute(
+        _UPDATE_HEAD,
+        {"p_tenant": fields["tenant"], "p_seq": fields["seq"], "p_hash": fields["hash"]},
     )
     return AppendedEvent(id=int(event_id), seq=fields["seq"], hash=fields["hash"])
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from workflows import store
 from workflows.audit import AppendedEvent, append_event
 from workflows.canonical import canonical_json, local_text, sha256_hex, utc_iso, utcnow
 from workflows.definition.checks import did_you_mean
@@ -37,7 +38,6 @@ from workflows.errors import (
 )
 from workflows.machines import BuiltMachine, build_machine
 from workflows.registry import Actor, FireContext, Registry
-from workflows.schema import DefinitionRecord, IdempotencyRecord, Instance, OutboxMessage
 
 CREATE = "create"
 
@@ -81,13 +81,6 @@ class InstanceView:
     updated_at: datetime
 
 
-_INSTANCE_COLUMNS = (
-    Instance.id, Instance.tenant, Instance.kind, Instance.ref, Instance.state,
-    Instance.definition_hash, Instance.version, Instance.data, Instance.created_by,
-    Instance.created_at, Instance.updated_at,
-)  # fmt: skip
-
-
 class Engine:
     """Fires triggers on persisted instances; one shared machine per definition version."""
 
@@ -122,27 +115,26 @@ class Engine:
         """The machine an instance runs on, rebuilt from the stored definition if not loaded."""
         built = self._by_hash.get(definition_hash)
         if built is None:
-            record = session.get(DefinitionRecord, definition_hash)
-            if record is None:
+            body = store.definition_body(session.connection(), definition_hash)
+            if body is None:
                 raise UnknownKindError(f"definition version {definition_hash[:12]} is not stored")
-            definition = WorkflowDefinition.model_validate_json(record.body)
+            definition = WorkflowDefinition.model_validate_json(body)
             built = build_machine(definition, self.registry)
             self._by_hash[definition_hash] = built
         return built
 
     def register(self, session: Session, built: BuiltMachine) -> None:
         """Store the definition version in the database (once) so instances can refer to it."""
-        if session.get(DefinitionRecord, built.hash) is None:
-            session.add(
-                DefinitionRecord(
-                    hash=built.hash,
-                    kind=built.definition.kind,
-                    version=built.definition.version,
-                    body=built.definition.canonical_json(),
-                    registered_at=self.clock(),
-                )
+        conn = session.connection()
+        if store.definition_body(conn, built.hash) is None:
+            store.store_definition(
+                conn,
+                hash=built.hash,
+                kind=built.definition.kind,
+                version=built.definition.version,
+                body=built.definition.canonical_json(),
+                registered_at=self.clock(),
             )
-            session.flush()
 
     # -- state changes -----------------------------------------------------------------------
 
@@ -191,32 +183,27 @@ class Engine:
                     f"{', '.join(definition.create_roles)} (holds {', '.join(sorted(actor.roles))})"
                 ),
             )
-        exists = session.execute(
-            select(Instance.id).where(
-                Instance.tenant == actor.tenant, Instance.kind == kind, Instance.ref == ref
-            )
-        ).first()
-        if exists is not None:
-            raise InstanceExistsError(f"{kind} {ref!r} already exists (#{exists.id})")
-        instance_id = session.execute(
-            insert(Instance)
-            .values(
-                tenant=actor.tenant,
-                kind=kind,
-                ref=ref,
-                state=dest,
-                definition_hash=built.hash,
-                version=1,
-                data=data_text,
-                created_by=actor.id,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(Instance.id)
-        ).scalar_one()
+        conn = session.connection()
+        existing = store.instance_with_ref(conn, actor.tenant, kind, ref)
+        if existing is not None:
+            raise InstanceExistsError(f"{kind} {ref!r} already exists (#{existing})")
+        instance_id = store.insert_instance(
+            conn,
+            tenant=actor.tenant,
+            kind=kind,
+            ref=ref,
+            state=dest,
+            definition_hash=built.hash,
+            version=1,
+            data=data_text,
+            created_by=actor.id,
+            created_at=now,
+            updated_at=now,
+        )
+        audit.instance_id = instance_id
         event = append_event(
             session,
-            **asdict(replace(audit, instance_id=instance_id)),
+            **audit.fields(),
             role=acting_role,
             to_state=dest,
             outcome="applied",
@@ -380,21 +367,17 @@ class Engine:
                     + (f": {why}" if why else "")
                 ),
             )
-        changed = session.execute(
-            update(Instance)
-            .where(Instance.id == row.id, Instance.version == row.version)
-            .values(
-                state=dest, version=row.version + 1, data=_json(ctx.data, "data"), updated_at=now
-            )
-        ).rowcount  # type: ignore[attr-defined]
-        if changed != 1:
+        moved = store.move(
+            session.connection(), row.id, row.version, dest, _json(ctx.data, "data"), now
+        )
+        if not moved:
             raise ConflictError(
                 f"{name} was changed by someone else while {trigger!r} was "
                 "being fired; nothing was written, reload and try again"
             )
         event = append_event(
             session,
-            **asdict(audit),
+            **audit.fields(),
             role=acting_role,
             to_state=dest,
             outcome="applied",
@@ -453,7 +436,7 @@ class Engine:
 
     @staticmethod
     def _load(session: Session, instance_id: int) -> Row[Any]:
-        row = session.execute(select(*_INSTANCE_COLUMNS).where(Instance.id == instance_id)).first()
+        row = store.load_instance(session.connection(), instance_id)
         if row is None:
             raise InstanceNotFoundError(f"no instance #{instance_id}")
         return row
@@ -464,7 +447,7 @@ class Engine:
     ) -> NoReturn:
         append_event(
             session,
-            **asdict(audit),
+            **audit.fields(),
             role=role,
             to_state=None,
             outcome="refused",
@@ -513,8 +496,7 @@ class Engine:
                     "created_at": ctx.now,
                 }
             )
-        if rows:
-            session.execute(insert(OutboxMessage), rows)
+        store.insert_outbox(session.connection(), rows)
         return len(rows)
 
     @staticmethod
@@ -523,7 +505,7 @@ class Engine:
     ) -> FireResult | None:
         if key is None:
             return None
-        record = session.get(IdempotencyRecord, (tenant, key))
+        record = store.idempotency_record(session.connection(), tenant, key)
         if record is None:
             return None
         if record.request_hash != sha256_hex(canonical_json(request)):
@@ -544,18 +526,17 @@ class Engine:
     ) -> None:
         if key is None:
             return
-        session.execute(
-            insert(IdempotencyRecord).values(
-                tenant=tenant,
-                key=key,
-                request_hash=sha256_hex(canonical_json(request)),
-                result=canonical_json(asdict(result)),
-                created_at=now,
-            )
+        store.store_idempotency(
+            session.connection(),
+            tenant=tenant,
+            key=key,
+            request_hash=sha256_hex(canonical_json(request)),
+            result=canonical_json(asdict(result)),
+            created_at=now,
         )
 
 
-@dataclass(frozen=True)
+@dataclass
 class _AuditBase:
     """The audit fields known before the outcome."""
 
@@ -569,6 +550,10 @@ class _AuditBase:
     from_state: str | None
     payload: str
     definition_hash: str
+
+    def fields(self) -> dict[str, Any]:
+        """The fields as keyword arguments of ``append_event`` (a shallow copy)."""
+        return dict(self.__dict__)
 
 
 def _resolve_role(actor: Actor, requested: str | None, allowed: Iterable[str]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from sqlalchemy import Engine, inspect
 
 from workflows.database import Settings, make_engine
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True)
+# Piped output (scripts, CI logs, tests) gets wide tables instead of 80 truncated columns.
+_WIDTH = None if sys.stdout.isatty() else 200
+console = Console(soft_wrap=True, width=_WIDTH)
+errors = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 
 
 @dataclass

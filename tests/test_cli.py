@@ -1,0 +1,203 @@
+"""The ``cchc`` command line: definitions check and diagram, db upgrade, audit verify and query."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cchc.cli import app
+from tests.conftest import DEFINITIONS, TENANT
+from tests.helpers import KIND
+from workflows.database import make_engine, session_factory, sqlite_url, unit_of_work
+from workflows.engine import Engine
+from workflows.registry import Actor
+
+runner = CliRunner()
+
+
+def _broken_copy(tmp_path: Path) -> Path:
+    """definitions/ copied with a misspelled destination, a duplicate trigger and an unknown key."""
+    copy = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS, copy)
+    path = copy / "workflows" / f"{KIND}.yaml"
+    text = path.read_text("utf-8")
+    text = text.replace("    dest: accepted\n", "    dest: acepted\n", 1)
+    text = text.replace("  - trigger: reject\n", "  - trigger: accept\n", 1)
+    text = text.replace("    label: Bản nháp\n", "    label: Bản nháp\n    colour: grey\n", 1)
+    path.write_text(text, "utf-8")
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(
+        n for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if needle in line
+    )
+
+
+def test_check_shipped_definitions_exits_zero() -> None:
+    """`cchc definitions check definitions/` accepts the shipped definitions."""
+    result = runner.invoke(app, ["definitions", "check", str(DEFINITIONS)])
+    assert result.exit_code == 0, result.output
+    assert "approval_request v1" in result.output
+
+
+def test_check_reports_three_defects_with_file_and_line(tmp_path: Path) -> None:
+    """A copy with three defects exits 1 and names each as file:line: CODE."""
+    path = _broken_copy(tmp_path)
+    result = runner.invoke(app, ["definitions", "check", str(tmp_path / "definitions")])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    expected = {
+        ("CCHC-D004", _line_of(path, "dest: acepted")),
+        (
+            "CCHC-D006",
+            [
+                n
+                for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+                if line == "  - trigger: accept"
+            ][1],
+        ),
+        ("CCHC-D002", _line_of(path, "colour: grey")),
+    }
+    found = set()
+    for line in lines:
+        location, _, rest = line.partition(": ")
+        file, _, number = location.rpartition(":")
+        assert file.endswith(f"{KIND}.yaml")
+        found.add((rest.split(" ", 1)[0], int(number)))
+    assert expected <= found
+    assert "did you mean 'accepted'?" in result.stdout
+
+
+def test_check_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    """A path that does not exist is reported, with exit 2."""
+    result = runner.invoke(app, ["definitions", "check", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "no such file or folder" in result.output
+
+
+def test_diagram_is_mermaid() -> None:
+    """`cchc definitions diagram KIND` prints a Mermaid state diagram with every transition."""
+    result = runner.invoke(app, ["definitions", "diagram", KIND])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("stateDiagram-v2\n")
+    assert "    submitted --> accepted: accept [reviewer] (if not_creator)" in result.stdout
+    assert 'state "Đã chấp thuận" as accepted' in result.stdout
+
+
+def test_diagram_unknown_kind_suggests() -> None:
+    """An unknown kind exits 2 with a did-you-mean hint."""
+    result = runner.invoke(app, ["definitions", "diagram", "aproval_request"])
+    assert result.exit_code == 2
+    assert "did you mean 'approval_request'" in result.output
+
+
+def test_commands_on_an_empty_data_dir_say_to_upgrade(tmp_path: Path) -> None:
+    """Audit commands on a database without schema tell the user to run `cchc db upgrade`."""
+    result = runner.invoke(
+        app, ["--data-dir", str(tmp_path), "audit", "verify"], env={"CCHC_DATABASE_URL": ""}
+    )
+    assert result.exit_code == 2
+    assert "cchc db upgrade" in result.output
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, engine: Engine) -> Path:
+    """A data folder upgraded by the CLI, holding one request taken through review."""
+    folder = tmp_path / "var"
+    result = runner.invoke(
+        app, ["--data-dir", str(folder), "db", "upgrade"], env={"CCHC_DATABASE_URL": ""}
+    )
+    assert result.exit_code == 0, result.output
+    db = make_engine(sqlite_url(folder))
+    author = Actor.of("lan", "author", tenant=TENANT)
+    reviewer = Actor.of("minh", "reviewer", tenant=TENANT)
+    with unit_of_work(session_factory(db)) as session:
+        instance_id = engine.create(session, KIND, actor=author, ref="REQ-1").instance_id
+        engine.fire(session, instance_id, "submit", actor=author)
+    try:
+        with unit_of_work(session_factory(db)) as session:
+            engine.fire(session, instance_id, "accept", actor=author)
+    except PermissionError:
+        pass
+    with unit_of_work(session_factory(db)) as session:
+        engine.fire(session, instance_id, "accept", actor=reviewer)
+    db.dispose()
+    return folder
+
+
+def _cli(data_dir: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--data-dir", str(data_dir), *args], env={"CCHC_DATABASE_URL": ""})
+    return result.exit_code, result.stdout
+
+
+def test_audit_verify_then_sqlite3_edit_is_named(data_dir: Path) -> None:
+    """`cchc audit verify` exits 0, and 1 naming the event after sqlite3 edits its payload."""
+    code, out = _cli(data_dir, "audit", "verify")
+    assert code == 0
+    assert "4 events" in out
+    database = data_dir / "cchc.sqlite3"
+    subprocess.run(
+        ["sqlite3", str(database), "DROP TRIGGER audit_events_no_update; "
+         "UPDATE audit_events SET payload = '{\"reason\":\"sửa\"}' WHERE seq = 2;"],
+        check=True,
+    )  # fmt: skip
+    code, out = _cli(data_dir, "audit", "verify")
+    assert code == 1
+    assert "event #2 (seq 2)" in out
+    assert "edited" in out
+
+
+def test_audit_query_json_filters(data_dir: Path) -> None:
+    """`cchc audit query --json` prints a JSON array filtered by trigger and outcome."""
+    code, out = _cli(data_dir, "audit", "query", "--trigger", "accept", "--json")
+    assert code == 0
+    events = json.loads(out)
+    assert [(e["actor"], e["outcome"]) for e in events] == [("lan", "refused"), ("minh", "applied")]
+    assert events[1]["from_state"] == "submitted"
+    assert events[1]["to_state"] == "accepted"
+    code, out = _cli(
+        data_dir, "audit", "query", "--outcome", "refused", "--actor", "minh", "--json"
+    )
+    assert json.loads(out) == []
+
+
+def test_audit_query_time_range_uses_local_time(data_dir: Path) -> None:
+    """--since/--until are read in Asia/Ho_Chi_Minh; a range in the future finds nothing."""
+    code, out = _cli(data_dir, "audit", "query", "--since", "2025-11-03", "--json")
+    assert code == 0
+    assert len(json.loads(out)) == 4
+    code, out = _cli(data_dir, "audit", "query", "--until", "2025-11-03T08:59", "--json")
+    assert json.loads(out) == []
+    code, _ = _cli(data_dir, "audit", "query", "--since", "hôm qua")
+    assert code == 2
+
+
+def test_audit_query_table_in_vietnamese(data_dir: Path) -> None:
+    """The table form has Vietnamese headings and local times."""
+    code, out = _cli(data_dir, "audit", "query", "--instance", "1")
+    assert code == 0
+    assert "Nhật ký thao tác (4 sự kiện)" in out
+    assert "03/11/2025 09:00:00" in out
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import workflows, workflows.engine, workflows.audit, sys; "
+        "assert 'prefect' not in sys.modules",
+        "import sys; from typer.testing import CliRunner; from cchc.cli import app; "
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+        "assert 'prefect' not in sys.modules",
+    ],
+    ids=["import workflows", "cchc --help"],
+)
+def test_no_prefect_import(code: str) -> None:
+    """Importing the engine or running `cchc --help` does not import prefect."""
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,98 @@
+"""The SQL of the fire path, built once with named parameters and run on the session's connection.
+
+Building ORM statements with literal values on every call cost more than SQLite's own work
+(bench/README.md); these statements are compiled once and cached by SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+
+from workflows.schema import Base
+
+_INSTANCES = Base.metadata.tables["instances"]
+_DEFINITIONS = Base.metadata.tables["workflow_definitions"]
+_KEYS = Base.metadata.tables["idempotency_keys"]
+_OUTBOX = Base.metadata.tables["outbox"]
+
+_LOAD = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("p_id"))
+_REF = select(_INSTANCES.c.id).where(
+    _INSTANCES.c.tenant == bindparam("p_tenant"),
+    _INSTANCES.c.kind == bindparam("p_kind"),
+    _INSTANCES.c.ref == bindparam("p_ref"),
+)
+_INSERT = insert(_INSTANCES).returning(_INSTANCES.c.id)
+_MOVE = (
+    update(_INSTANCES)
+    .where(_INSTANCES.c.id == bindparam("p_id"), _INSTANCES.c.version == bindparam("p_version"))
+    .values(
+        state=bindparam("p_state"),
+        version=bindparam("p_new_version"),
+        data=bindparam("p_data"),
+        updated_at=bindparam("p_now"),
+    )
+)
+_DEFINITION_BODY = select(_DEFINITIONS.c.body).where(_DEFINITIONS.c.hash == bindparam("p_hash"))
+_INSERT_DEFINITION = insert(_DEFINITIONS)
+_KEY = select(_KEYS.c.request_hash, _KEYS.c.result).where(
+    _KEYS.c.tenant == bindparam("p_tenant"), _KEYS.c.key == bindparam("p_key")
+)
+_INSERT_KEY = insert(_KEYS)
+_INSERT_OUTBOX = insert(_OUTBOX)
+
+
+def load_instance(conn: Connection, instance_id: int) -> Row[Any] | None:
+    """Every column of one instance, or None."""
+    return conn.execute(_LOAD, {"p_id": instance_id}).first()
+
+
+def instance_with_ref(conn: Connection, tenant: str, kind: str, ref: str) -> int | None:
+    """The id of the instance with this tenant, kind and ref, if one exists."""
+    return conn.execute(_REF, {"p_tenant": tenant, "p_kind": kind, "p_ref": ref}).scalar()
+
+
+def insert_instance(conn: Connection, **values: Any) -> int:
+    """Insert an instance row; returns its id."""
+    return int(conn.execute(_INSERT, values).scalar_one())
+
+
+def move(
+    conn: Connection, instance_id: int, version: int, state: str, data: str, now: datetime
+) -> bool:
+    """Set state and data if the instance is still at ``version``; False when it is not."""
+    result = conn.execute(
+        _MOVE,
+        {"p_id": instance_id, "p_version": version, "p_state": state,
+         "p_new_version": version + 1, "p_data": data, "p_now": now},
+    )  # fmt: skip
+    return result.rowcount == 1
+
+
+def definition_body(conn: Connection, definition_hash: str) -> str | None:
+    """The stored canonical JSON of a definition version, if stored."""
+    return conn.execute(_DEFINITION_BODY, {"p_hash": definition_hash}).scalar()
+
+
+def store_definition(conn: Connection, **values: Any) -> None:
+    """Store a definition version."""
+    conn.execute(_INSERT_DEFINITION, values)
+
+
+def idempotency_record(conn: Connection, tenant: str, key: str) -> Row[Any] | None:
+    """``(request_hash, result)`` stored under an idempotency key, if any."""
+    return conn.execute(_KEY, {"p_tenant": tenant, "p_key": key}).first()
+
+
+def store_idempotency(conn: Connection, **values: Any) -> None:
+    """Remember the result of a request made with an idempotency key."""
+    conn.execute(_INSERT_KEY, values)
+
+
+def insert_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows (one executemany)."""
+    if rows:
+        conn.execute(_INSERT_OUTBOX, list(rows))
