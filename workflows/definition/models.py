@@ -52,7 +52,9 @@ class Transition(_Frozen):
     requires: tuple[Name, ...] = ()
     """Payload fields that must be present and non-empty (e.g. ``reason`` for a refusal)."""
 
-    _normalise_source = field_validator("source", mode="before")(_as_tuple)
+    _normalise_lists = field_validator(
+        "source", "roles", "guards", "actions", "requires", mode="before"
+    )(_as_tuple)
 
 
 class DayCount(StrEnum):

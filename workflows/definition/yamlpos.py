@@ -17,6 +17,7 @@ class Located:
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)
+    nodes: int = 0
 
     def line_of(self, path: Path_) -> int:
         """Line of ``path``, or of its nearest ancestor that has one (1 for the document)."""
@@ -25,6 +26,10 @@ class Located:
             if line is not None:
                 return line
         return 1
+
+
+MAX_NODES = 100_000
+"""A definition has a few hundred values; far more means an alias bomb or a wrong file."""
 
 
 def load_located(text: str) -> Located:
@@ -51,6 +56,11 @@ def _convert(
             None, None, "found a recursive alias", node.start_mark
         )
     parents = parents | {id(node)}
+    located.nodes += 1
+    if located.nodes > MAX_NODES:  # aliases can expand a small file exponentially
+        raise yaml.constructor.ConstructorError(
+            None, None, f"more than {MAX_NODES} values (aliases expanding?)", node.start_mark
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
