@@ -201,14 +201,6 @@ class Engine:
             updated_at=now,
         )
         audit.instance_id = instance_id
-        event = append_event(
-            session,
-            **audit.fields(),
-            role=acting_role,
-            to_state=dest,
-            outcome="applied",
-            reason=None,
-        )
         ctx = FireContext(
             instance_id=instance_id,
             kind=kind,
@@ -224,21 +216,7 @@ class Engine:
             created_by=actor.id,
             now=now,
         )
-        sent = self._write_outbox(session, definition, ctx, event)
-        result = FireResult(
-            instance_id=instance_id,
-            kind=kind,
-            ref=ref,
-            trigger=CREATE,
-            source=None,
-            dest=dest,
-            version=1,
-            event_id=event.id,
-            event_seq=event.seq,
-            notifications=sent,
-        )
-        self._remember(session, actor.tenant, idempotency_key, request, result, now)
-        return result
+        return self._applied(session, definition, audit, ctx, 1, idempotency_key, request)
 
     def fire(
         self,
@@ -375,29 +353,9 @@ class Engine:
                 f"{name} was changed by someone else while {trigger!r} was "
                 "being fired; nothing was written, reload and try again"
             )
-        event = append_event(
-            session,
-            **audit.fields(),
-            role=acting_role,
-            to_state=dest,
-            outcome="applied",
-            reason=None,
+        return self._applied(
+            session, definition, audit, ctx, row.version + 1, idempotency_key, request
         )
-        sent = self._write_outbox(session, definition, ctx, event)
-        result = FireResult(
-            instance_id=row.id,
-            kind=row.kind,
-            ref=row.ref,
-            trigger=trigger,
-            source=row.state,
-            dest=dest,
-            version=row.version + 1,
-            event_id=event.id,
-            event_seq=event.seq,
-            notifications=sent,
-        )
-        self._remember(session, actor.tenant, idempotency_key, request, result, now)
-        return result
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -440,6 +398,40 @@ class Engine:
         if row is None:
             raise InstanceNotFoundError(f"no instance #{instance_id}")
         return row
+
+    def _applied(
+        self,
+        session: Session,
+        definition: WorkflowDefinition,
+        audit: _AuditBase,
+        ctx: FireContext,
+        version: int,
+        idempotency_key: str | None,
+        request: Mapping[str, Any],
+    ) -> FireResult:
+        """Append the applied event, write the outbox, remember the key; the result."""
+        event = append_event(
+            session,
+            **audit.fields(),
+            role=ctx.role,
+            to_state=ctx.dest,
+            outcome="applied",
+            reason=None,
+        )
+        result = FireResult(
+            instance_id=ctx.instance_id,
+            kind=ctx.kind,
+            ref=ctx.ref,
+            trigger=ctx.trigger,
+            source=ctx.source or None,
+            dest=ctx.dest,
+            version=version,
+            event_id=event.id,
+            event_seq=event.seq,
+            notifications=self._write_outbox(session, definition, ctx, event),
+        )
+        self._remember(session, ctx.actor.tenant, idempotency_key, request, result, ctx.now)
+        return result
 
     @staticmethod
     def _refuse(
