@@ -280,3 +280,18 @@ def test_instance_keeps_its_definition_version(
 def engine_label(engine: Engine, session: object, instance_id: int) -> str:
     """The state label an instance shows, from the definition version it runs on."""
     return engine.get(session, instance_id).state_label  # type: ignore[arg-type]
+
+
+def test_direct_state_assignment_is_refused(db: Db, engine: Engine, author: Actor) -> None:
+    """Setting Instance.state through the ORM raises instead of bypassing the engine."""
+    from workflows.errors import StateAssignmentError
+    from workflows.schema import Instance
+
+    instance_id = _created(db, engine, author)
+    with db.sessions() as session:
+        instance = session.get(Instance, instance_id)
+        assert instance is not None
+        with pytest.raises(StateAssignmentError, match="fire a trigger"):
+            instance.state = "accepted"
+    with db.sessions() as session:
+        assert engine.get(session, instance_id).state == "draft"

@@ -78,3 +78,7 @@ class ConflictError(WorkflowError, RuntimeError):
 
 class IdempotencyKeyReusedError(WorkflowError, ValueError):
     """An idempotency key was reused for a different instance, trigger or payload."""
+
+
+class StateAssignmentError(WorkflowError, AttributeError):
+    """Code tried to set an instance's state directly instead of firing a trigger."""

@@ -14,8 +14,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from workflows.errors import StateAssignmentError
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -146,3 +149,14 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@event.listens_for(Instance.state, "set")
+def _refuse_direct_state_assignment(
+    target: Instance, value: object, oldvalue: object, initiator: object
+) -> None:
+    """Prevents bypassing the engine: states change only through ``Engine.fire``."""
+    raise StateAssignmentError(
+        f"the state of {target.kind} #{target.id} cannot be assigned ({oldvalue!r} → {value!r}); "
+        "fire a trigger with workflows.engine.Engine.fire so it is checked and audited"
+    )
