@@ -20,7 +20,7 @@ def _states(folder: Path) -> dict[str, int]:
     engine = make_engine(sqlite_url(folder))
     with engine.connect() as conn:
         rows = conn.execute(sa.text("select state, count(*) from instances group by state"))
-        states = dict(rows.tuples())
+        states = dict(rows.tuples().all())
         refused = conn.execute(
             sa.text("select count(*) from audit_events where outcome = 'refused'")
         ).scalar_one()
