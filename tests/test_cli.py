@@ -185,6 +185,7 @@ def test_audit_query_table_in_vietnamese(data_dir: Path) -> None:
     assert code == 0
     assert "Nhật ký thao tác (4 sự kiện)" in out
     assert "03/11/2025 09:00:00" in out
+    assert "Bị từ chối (không có quyền)" in out
 
 
 @pytest.mark.parametrize(

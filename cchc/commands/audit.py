@@ -18,6 +18,12 @@ from workflows.schema import AuditEvent
 app = typer.Typer(help="Verify and query the audit trail.", no_args_is_help=True)
 
 OUTCOME_LABELS = {"applied": "Đã thực hiện", "refused": "Bị từ chối"}
+REFUSAL_LABELS = {
+    "not_permitted": "không có quyền",
+    "trigger_not_allowed": "thao tác không hợp lệ ở trạng thái này",
+    "guard_failed": "không đáp ứng điều kiện",
+    "payload_invalid": "thiếu thông tin bắt buộc",
+}
 
 
 @app.command("verify")
@@ -111,7 +117,8 @@ def query_command(
         moved = f"{event.from_state or '∅'} → {event.to_state or '—'}"
         result = OUTCOME_LABELS.get(event.outcome, event.outcome)
         if event.reason:
-            result += f": {event.reason}"
+            code, _, detail = event.reason.partition(": ")
+            result += f" ({REFUSAL_LABELS.get(code, code)}): {detail}"
         table.add_row(
             f"{event.tenant}/{event.seq}", local_text(event.occurred_at), event.actor,
             event.role or "", f"{event.kind} #{event.instance_id or '—'} {event.ref}",
