@@ -103,13 +103,8 @@ class Engine:
     # -- definitions -------------------------------------------------------------------------
 
     def current(self, kind: str) -> BuiltMachine:
-        """The machine of the loaded definition of ``kind``."""
-        try:
-            return self._current[kind]
-        except KeyError:
-            raise UnknownKindError(
-                f"no workflow definition for kind {kind!r}; {did_you_mean(kind, self._current)}"
-            ) from None
+        """The machine of the loaded definition of ``kind``; ``UnknownKindError`` with a hint."""
+        return self._current[self.definitions.get(kind).kind]
 
     def machine_for(self, session: Session, definition_hash: str) -> BuiltMachine:
         """The machine an instance runs on, rebuilt from the stored definition if not loaded."""

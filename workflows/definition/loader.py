@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from workflows.definition.checks import check_workflow
+from workflows.definition.checks import check_workflow, did_you_mean
 from workflows.definition.models import RoleCatalog, WorkflowDefinition
 from workflows.definition.yamlpos import Located, load_located
 from workflows.errors import DefinitionError, Problem, UnknownKindError
@@ -37,8 +37,6 @@ class DefinitionSet:
         try:
             return self.workflows[kind]
         except KeyError:
-            from workflows.definition.checks import did_you_mean
-
             raise UnknownKindError(
                 f"no workflow definition for kind {kind!r}; {did_you_mean(kind, self.workflows)}"
             ) from None
