@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from cchc.guards import registry as cchc_registry
 from notifications.catalog import template_names
 from workflows.canonical import utcnow
 from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine
-from workflows.registry import Registry, builtins
+from workflows.registry import Registry
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,8 +23,8 @@ def definitions_dir() -> Path:
 
 
 def registry() -> Registry:
-    """Every guard and action definitions may name (the engine's generic ones for now)."""
-    return builtins
+    """Every guard and action definitions may name: the engine's generic ones and CCHC's."""
+    return cchc_registry
 
 
 def load(directory: Path | None = None) -> DefinitionSet:

@@ -24,13 +24,16 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from workflows.database import make_engine, session_factory
 from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine as WorkflowEngine
 from workflows.migrations import upgrade
-from workflows.registry import Actor, builtins
+from workflows.registry import Actor
 from workflows.schema import Base
+
+REGISTRY = runtime_registry()
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
@@ -151,7 +154,7 @@ def pg_db(pg_engine: Engine, pg_url: str) -> Db:
 @pytest.fixture(scope="session")
 def definitions() -> DefinitionSet:
     """The definitions shipped in definitions/."""
-    return load_definitions([DEFINITIONS], registry=builtins, templates=template_names())
+    return load_definitions([DEFINITIONS], registry=REGISTRY, templates=template_names())
 
 
 @pytest.fixture
@@ -163,7 +166,7 @@ def clock() -> Clock:
 @pytest.fixture
 def engine(definitions: DefinitionSet, clock: Clock) -> WorkflowEngine:
     """The workflow engine over the shipped definitions, on the controlled clock."""
-    return WorkflowEngine(definitions, builtins, clock=clock)
+    return WorkflowEngine(definitions, REGISTRY, clock=clock)
 
 
 @pytest.fixture

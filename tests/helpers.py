@@ -14,6 +14,12 @@ from workflows.registry import Actor
 
 KIND = "approval_request"
 REASON = {"reason": "Thiếu tài liệu kiểm chứng"}
+SHA = "0" * 64
+FULL_PAYLOAD = {
+    **REASON, "sha256": SHA, "points": "1.5", "product": "Báo cáo số 12/BC-UBND",
+    "decision_number": "337/QĐ-UBND", "decision_date": "29/07/2025",
+}  # fmt: skip
+"""A payload that satisfies every ``requires`` and payload-reading guard of the definitions."""
 
 
 def path_to(definition: WorkflowDefinition, target: str) -> list[str]:
@@ -30,13 +36,17 @@ def path_to(definition: WorkflowDefinition, target: str) -> list[str]:
     return paths[target]
 
 
-def instance_in(db: Db, engine: Engine, state: str, creator: Actor, actor: Actor, ref: str) -> int:
+def instance_in(
+    db: Db, engine: Engine, state: str, creator: Actor, actor: Actor, ref: str, kind: str = KIND
+) -> int:
     """Create an instance as ``creator`` and walk it to ``state`` as ``actor``."""
-    definition = engine.current(KIND).definition
+    definition = engine.current(kind).definition
     with unit_of_work(db.sessions) as session:
-        instance_id = engine.create(session, KIND, actor=creator, ref=ref).instance_id
+        instance_id = engine.create(
+            session, kind, actor=creator, ref=ref, data={"sha256": SHA}
+        ).instance_id
         for trigger in path_to(definition, state):
-            engine.fire(session, instance_id, trigger, actor=actor, payload=REASON)
+            engine.fire(session, instance_id, trigger, actor=actor, payload=FULL_PAYLOAD)
     return instance_id
 
 

@@ -20,11 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from workflows.definition.loader import DefinitionSet, check_paths, load_definitions
 from workflows.definition.models import State, Transition
 from workflows.errors import Problem
-from workflows.registry import builtins
+
+REGISTRY = runtime_registry()
+
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
@@ -41,7 +44,7 @@ CROSS_FILE_CODES = {"CCHC-D023", "CCHC-D025", "CCHC-D027"}
 
 
 def _check(*paths: Path) -> tuple[DefinitionSet | None, list[Problem]]:
-    return check_paths(list(paths), registry=builtins, templates=TEMPLATES)
+    return check_paths(list(paths), registry=REGISTRY, templates=TEMPLATES)
 
 
 def _found(problems: list[Problem]) -> set[tuple[str, int]]:
@@ -245,8 +248,8 @@ def test_models_forbid_unknown_keys(model: type[State | Transition], data: dict[
 
 def test_content_hash_is_stable_across_loads() -> None:
     """Two independent loads of the same files give the same content hash."""
-    first = load_definitions([DEFINITIONS], registry=builtins, templates=TEMPLATES)
-    second = load_definitions([DEFINITIONS], registry=builtins, templates=TEMPLATES)
+    first = load_definitions([DEFINITIONS], registry=REGISTRY, templates=TEMPLATES)
+    second = load_definitions([DEFINITIONS], registry=REGISTRY, templates=TEMPLATES)
     one, two = first.get("approval_request"), second.get("approval_request")
     assert one is not two
     assert one.content_hash == two.content_hash
@@ -259,8 +262,8 @@ def test_content_hash_changes_when_a_label_changes(tmp_path: Path) -> None:
     workflow = folder / "workflows" / "approval_request.yaml"
     text = workflow.read_text(encoding="utf-8")
     workflow.write_text(_replace_once(text, "label: Đã rút", "label: Đã rút lại"), "utf-8")
-    before = load_definitions([DEFINITIONS], registry=builtins, templates=TEMPLATES)
-    after = load_definitions([folder], registry=builtins, templates=TEMPLATES)
+    before = load_definitions([DEFINITIONS], registry=REGISTRY, templates=TEMPLATES)
+    after = load_definitions([folder], registry=REGISTRY, templates=TEMPLATES)
     assert before.get("approval_request").content_hash != after.get("approval_request").content_hash
 
 
@@ -432,6 +435,6 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     shutil.copy(DEFINITIONS / "roles.yaml", tmp_path / "roles.yaml")
     path = folder / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    _, problems = check_paths([path], registry=builtins, templates=template_names())
+    _, problems = check_paths([path], registry=REGISTRY, templates=template_names())
     assert [p.code for p in problems] == ["CCHC-D001"]
     assert "aliases" in problems[0].message

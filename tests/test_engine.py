@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from tests.conftest import DEFINITIONS, TENANT, Clock, Db
 from tests.helpers import KIND, REASON, count, instance_in
@@ -25,8 +26,10 @@ from workflows.errors import (
     TriggerNotAllowedError,
     UnknownKindError,
 )
-from workflows.registry import Actor, builtins
+from workflows.registry import Actor
 from workflows.schema import DefinitionRecord
+
+REGISTRY = runtime_registry()
 
 
 def _created(db: Db, engine: Engine, actor: Actor, ref: str = "REQ-1") -> int:
@@ -232,14 +235,14 @@ def test_save_reload_round_trip(
     """After every step a new engine and session read back the same state, version and data."""
     steps = [("submit", author, {}), ("request_changes", reviewer, REASON),
              ("resubmit", author, {}), ("accept", reviewer, {})]  # fmt: skip
-    engine = Engine(definitions, builtins, clock=clock)
+    engine = Engine(definitions, REGISTRY, clock=clock)
     instance_id = _created(db, engine, author)
     for trigger, actor, payload in steps:
         with unit_of_work(db.sessions) as session:
             before = engine.get(session, instance_id)
             result = engine.fire(session, instance_id, trigger, actor=actor, payload=payload)
         clock.advance(minutes=5)
-        engine = Engine(definitions, builtins, clock=clock)  # a fresh machine, nothing cached
+        engine = Engine(definitions, REGISTRY, clock=clock)  # a fresh machine, nothing cached
         db.engine.dispose()
         with session_factory(db.engine)() as session:
             after = engine.get(session, instance_id)
@@ -254,8 +257,8 @@ def test_instance_keeps_its_definition_version(
     db: Db, clock: Clock, author: Actor, reviewer: Actor, tmp_path: Path
 ) -> None:
     """An instance keeps running on the definition it was created with after a new version loads."""
-    first = load_definitions([DEFINITIONS], registry=builtins, templates=template_names())
-    old = Engine(first, builtins, clock=clock)
+    first = load_definitions([DEFINITIONS], registry=REGISTRY, templates=template_names())
+    old = Engine(first, REGISTRY, clock=clock)
     instance_id = _created(db, old, author)
     copy = tmp_path / "definitions"
     (copy / "workflows").mkdir(parents=True)
@@ -264,8 +267,8 @@ def test_instance_keeps_its_definition_version(
     data["version"] = 2
     data["states"][1]["label"] = "Đã trình (phiên bản 2)"
     (copy / "workflows" / f"{KIND}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    second = load_definitions([copy], registry=builtins, templates=template_names())
-    new = Engine(second, builtins, clock=clock)
+    second = load_definitions([copy], registry=REGISTRY, templates=template_names())
+    new = Engine(second, REGISTRY, clock=clock)
     assert second.get(KIND).content_hash != first.get(KIND).content_hash
     newer_id = _created(db, new, author, ref="REQ-2")
     for instance in (instance_id, newer_id):

@@ -4,78 +4,83 @@ from __future__ import annotations
 
 import pytest
 
+from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from tests.conftest import DEFINITIONS, TENANT, Db
-from tests.helpers import KIND, REASON, count, instance_in
+from tests.helpers import FULL_PAYLOAD, count, instance_in
 from workflows.database import unit_of_work
 from workflows.definition.loader import load_definitions
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError, TriggerNotAllowedError
-from workflows.registry import Actor, builtins
+from workflows.registry import Actor
 
-_DEFINITION = load_definitions([DEFINITIONS], registry=builtins, templates=template_names()).get(
-    KIND
-)
-STATES = [s.name for s in _DEFINITION.states]
-TRIGGERS = _DEFINITION.triggers()
-ROLES = ["author", "reviewer", "admin", "inspector"]
+REGISTRY = runtime_registry()
+
+_DEFINITIONS = load_definitions([DEFINITIONS], registry=REGISTRY, templates=template_names())
+ROLES = sorted(_DEFINITIONS.roles.roles)
+EVERY_ROLE = Actor(id="officer", roles=frozenset(ROLES), tenant=TENANT)
+CREATOR = Actor(id="creator", roles=frozenset(ROLES), tenant=TENANT)
 
 MATRIX = [
     pytest.param(
-        state,
+        kind,
+        state.name,
         trigger,
-        _DEFINITION.transition(trigger, state) is not None,
-        id=f"{state} => {trigger}",
+        definition.transition(trigger, state.name) is not None,
+        id=f"{kind}: {state.name} => {trigger}",
     )
-    for state in STATES
-    for trigger in TRIGGERS
+    for kind, definition in _DEFINITIONS.workflows.items()
+    for state in definition.states
+    for trigger in definition.triggers()
 ]
 
 
-@pytest.mark.parametrize(("state", "trigger", "allowed"), MATRIX)
+@pytest.mark.parametrize(("kind", "state", "trigger", "allowed"), MATRIX)
 def test_trigger_from_state(
-    db: Db, engine: Engine, state: str, trigger: str, allowed: bool
+    db: Db, engine: Engine, kind: str, state: str, trigger: str, allowed: bool
 ) -> None:
     """A trigger applies exactly from the states its transition lists; otherwise it is refused."""
-    creator = Actor.of("creator", "author", tenant=TENANT)
-    everyone = Actor.of("officer", "author", "reviewer", tenant=TENANT)
-    instance_id = instance_in(db, engine, state, creator, everyone, ref="M-1")
+    definition = _DEFINITIONS.get(kind)
+    instance_id = instance_in(db, engine, state, CREATOR, EVERY_ROLE, "M-1", kind)
     refused_before = count(db, "audit_events", "outcome = 'refused'")
     if allowed:
         with unit_of_work(db.sessions) as session:
-            result = engine.fire(session, instance_id, trigger, actor=everyone, payload=REASON)
+            result = engine.fire(
+                session, instance_id, trigger, actor=EVERY_ROLE, payload=FULL_PAYLOAD
+            )
         assert result.source == state
-        assert result.dest == _DEFINITION.transition(trigger, state).dest  # type: ignore[union-attr]
+        assert result.dest == definition.transition(trigger, state).dest  # type: ignore[union-attr]
     else:
         with (
             pytest.raises(TriggerNotAllowedError, match=f"state '{state}'"),
             unit_of_work(db.sessions) as session,
         ):
-            engine.fire(session, instance_id, trigger, actor=everyone, payload=REASON)
+            engine.fire(session, instance_id, trigger, actor=EVERY_ROLE, payload=FULL_PAYLOAD)
         assert count(db, "audit_events", "outcome = 'refused'") == refused_before + 1
         with db.sessions() as session:
             assert engine.get(session, instance_id).state == state
 
 
 ROLE_MATRIX = [
-    pytest.param(t.trigger, t.source[0], role, role in t.roles, id=f"{role} fires {t.trigger}")
-    for t in _DEFINITION.transitions
+    pytest.param(
+        kind, t.trigger, t.source[0], role, role in t.roles, id=f"{kind}: {role} fires {t.trigger}"
+    )
+    for kind, definition in _DEFINITIONS.workflows.items()
+    for t in definition.transitions
     for role in ROLES
 ]
 
 
-@pytest.mark.parametrize(("trigger", "state", "role", "allowed"), ROLE_MATRIX)
+@pytest.mark.parametrize(("kind", "trigger", "state", "role", "allowed"), ROLE_MATRIX)
 def test_role_on_transition(
-    db: Db, engine: Engine, trigger: str, state: str, role: str, allowed: bool
+    db: Db, engine: Engine, kind: str, trigger: str, state: str, role: str, allowed: bool
 ) -> None:
     """Only the roles a transition names may fire it; any other role is refused and audited."""
-    creator = Actor.of("creator", "author", tenant=TENANT)
-    walker = Actor.of("walker", "author", "reviewer", tenant=TENANT)
-    instance_id = instance_in(db, engine, state, creator, walker, ref="R-1")
+    instance_id = instance_in(db, engine, state, CREATOR, EVERY_ROLE, "R-1", kind)
     actor = Actor.of("someone", role, tenant=TENANT)
     if allowed:
         with unit_of_work(db.sessions) as session:
-            result = engine.fire(session, instance_id, trigger, actor=actor, payload=REASON)
+            result = engine.fire(session, instance_id, trigger, actor=actor, payload=FULL_PAYLOAD)
         assert result.trigger == trigger
         assert count(db, "audit_events", f"actor = 'someone' and role = '{role}'") == 1
     else:
@@ -83,5 +88,5 @@ def test_role_on_transition(
             pytest.raises(NotPermittedError, match="needs one of the roles"),
             unit_of_work(db.sessions) as session,
         ):
-            engine.fire(session, instance_id, trigger, actor=actor, payload=REASON)
+            engine.fire(session, instance_id, trigger, actor=actor, payload=FULL_PAYLOAD)
         assert count(db, "audit_events", "actor = 'someone' and outcome = 'refused'") == 1

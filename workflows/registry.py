@@ -19,11 +19,13 @@ class Actor:
     id: str
     roles: frozenset[str]
     tenant: str
+    unit: str | None = None
+    """The organisational unit the actor belongs to, for guards that scope by unit."""
 
     @classmethod
-    def of(cls, id: str, *roles: str, tenant: str) -> Actor:
+    def of(cls, id: str, *roles: str, tenant: str, unit: str | None = None) -> Actor:
         """Shorthand: ``Actor.of("lan", "author", tenant="phu-lien")``."""
-        return cls(id=id, roles=frozenset(roles), tenant=tenant)
+        return cls(id=id, roles=frozenset(roles), tenant=tenant, unit=unit)
 
 
 @dataclass

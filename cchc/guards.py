@@ -1,0 +1,63 @@
+"""Guards and actions of the CCHC workflows, registered by name for the definitions to use."""
+
+from __future__ import annotations
+
+from workflows.registry import FireContext, Registry, builtins
+
+domain = Registry()
+"""The CCHC guards and actions (the engine's generic ones are in ``workflows.registry``)."""
+
+
+@domain.guard("own_unit")
+def _own_unit(ctx: FireContext) -> bool:
+    """Prevents an official from acting for another unit than the one the item is assigned to."""
+    owner = ctx.data.get("owner_unit")
+    return owner is None or ctx.actor.unit == owner
+
+
+@domain.guard("hash_matches")
+def _hash_matches(ctx: FireContext) -> bool:
+    """Prevents a decision on evidence other than the version the reviewer saw (sha256 differs)."""
+    return bool(ctx.payload.get("sha256")) and ctx.payload.get("sha256") == ctx.data.get("sha256")
+
+
+@domain.guard("explained_if_incomplete")
+def _explained_if_incomplete(ctx: FireContext) -> bool:
+    """Prevents a self-score with incomplete evidence unless an explanation is given."""
+    if ctx.payload.get("evidence_complete", True) is not False:
+        return True
+    return bool(str(ctx.payload.get("explanation") or "").strip())
+
+
+@domain.action("record_product")
+def _record_product(ctx: FireContext) -> None:
+    """Keeps the submitted product, when and by whom, for the plan-completion criterion."""
+    ctx.data["product"] = str(ctx.payload.get("product", ""))
+    ctx.data["product_submitted_at"] = ctx.now.isoformat()
+    ctx.data["product_submitted_by"] = ctx.actor.id
+
+
+@domain.action("record_review")
+def _record_review(ctx: FireContext) -> None:
+    """Keeps every review decision with the evidence hash it was made on, in ``data.reviews``."""
+    reviews = list(ctx.data.get("reviews", []))
+    reviews.append({
+        "trigger": ctx.trigger,
+        "by": ctx.actor.id,
+        "at": ctx.now.isoformat(),
+        "sha256": ctx.payload.get("sha256"),
+        "reason": ctx.payload.get("reason"),
+    })  # fmt: skip
+    ctx.data["reviews"] = reviews
+
+
+@domain.action("record_self_score")
+def _record_self_score(ctx: FireContext) -> None:
+    """Keeps the self-score, its explanation and whether the evidence was complete."""
+    ctx.data["self_score"] = str(ctx.payload.get("points"))
+    ctx.data["explanation"] = str(ctx.payload.get("explanation") or "")
+    ctx.data["evidence_complete"] = ctx.payload.get("evidence_complete", True) is not False
+
+
+registry = builtins.merged(domain)
+"""Everything CCHC definitions may name."""
