@@ -1,0 +1,1 @@
+"""Reform plans: the plan file (YAML or the XLSX officials keep), its checks, and issuing it."""

@@ -1,0 +1,110 @@
+"""Issue a plan: the plan moves to issued, its tasks are assigned to their units and an
+assessment is opened for every sub-criterion, all in one transaction and through the engine.
+
+Every step carries an idempotency key derived from the plan code, so issuing the same plan
+again changes nothing and returns the same counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cchc.plan.models import Plan
+from workflows.engine import Engine
+from workflows.registry import Actor
+
+
+@dataclass(frozen=True)
+class CriterionToOpen:
+    """A sub-criterion whose assessment the plan opens, with its owner unit."""
+
+    code: str
+    title: str
+    max_points: str
+    owner_unit: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    """What issuing did (or had done, when ``replayed``)."""
+
+    plan_id: int
+    tasks: int
+    assessments: int
+    notifications: int
+    replayed: bool
+
+
+def task_ref(plan: Plan, task_code: str) -> str:
+    """The ref of a plan task's instance: ``KH-2025-H2/NV-01``."""
+    return f"{plan.code}/{task_code}"
+
+
+def assessment_ref(plan: Plan, criterion_code: str) -> str:
+    """The ref of a sub-criterion's assessment for the plan's period: ``KH-2025-H2/TC-1.1.3``."""
+    return f"{plan.code}/TC-{criterion_code}"
+
+
+def issue_plan(
+    session: Session,
+    engine: Engine,
+    plan: Plan,
+    criteria: Sequence[CriterionToOpen],
+    actor: Actor,
+    unit_names: Mapping[str, str],
+) -> IssueResult:
+    """Create and issue ``plan`` as ``actor``, assign its tasks and open the assessments."""
+    if plan.tenant != actor.tenant:
+        raise ValueError(f"plan {plan.code} belongs to {plan.tenant!r}, not to {actor.tenant!r}")
+    key = f"plan:{plan.code}"
+    period = {"label": plan.period.label, "start": plan.period.start.isoformat(),
+              "end": plan.period.end.isoformat()}  # fmt: skip
+    created = engine.create(
+        session, "plan", actor=actor, ref=plan.code, idempotency_key=f"{key}:create",
+        data={"title": plan.title, "period": period, "index_set": plan.index_set,
+              "tasks": len(plan.tasks)},
+    )  # fmt: skip
+    issued = engine.fire(
+        session, created.instance_id, "issue", actor=actor, idempotency_key=f"{key}:issue",
+        payload={"decision_number": plan.decision.number,
+                 "decision_date": plan.decision.date.strftime("%d/%m/%Y")},
+    )  # fmt: skip
+    sent = created.notifications + issued.notifications
+    replayed = created.replayed and issued.replayed
+    for task in plan.tasks:
+        result = engine.create(
+            session, "task", actor=actor, ref=task_ref(plan, task.code),
+            idempotency_key=f"{key}:task:{task.code}",
+            data={
+                "plan": plan.code, "code": task.code, "title": task.title,
+                "expected_product": task.expected_product, "owner_unit": task.owner_unit,
+                "owner_unit_name": unit_names.get(task.owner_unit, task.owner_unit),
+                "support_units": list(task.support_units), "deadline": task.deadline.isoformat(),
+                "deadline_text": task.deadline.strftime("%d/%m/%Y"),
+                "criteria": list(task.criteria),
+            },
+        )  # fmt: skip
+        sent += result.notifications
+        replayed = replayed and result.replayed
+    for criterion in criteria:
+        result = engine.create(
+            session, "assessment", actor=actor, ref=assessment_ref(plan, criterion.code),
+            idempotency_key=f"{key}:assessment:{criterion.code}",
+            data={
+                "plan": plan.code, "period": period, "index_set": plan.index_set,
+                "code": criterion.code, "title": criterion.title,
+                "max_points": criterion.max_points, "owner_unit": criterion.owner_unit,
+                "owner_unit_name": unit_names.get(criterion.owner_unit, criterion.owner_unit),
+                "evidence_requirement": criterion.evidence,
+            },
+        )  # fmt: skip
+        sent += result.notifications
+        replayed = replayed and result.replayed
+    return IssueResult(
+        plan_id=created.instance_id, tasks=len(plan.tasks), assessments=len(criteria),
+        notifications=sent, replayed=replayed,
+    )  # fmt: skip

@@ -1,0 +1,327 @@
+"""Read a plan from YAML or from the XLSX table officials keep; report every problem at once.
+
+Problems carry the file and line (YAML) or the sheet, row and column (XLSX), a stable code
+``CCHC-P0NN`` and a hint. A plan with any problem is refused whole.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from cchc.plan.models import Plan
+from workflows.definition.checks import did_you_mean
+from workflows.definition.yamlpos import Located, load_located
+from workflows.errors import DefinitionError, Problem
+
+PLAN_SHEET = "Kế hoạch"
+TASK_SHEET = "Nhiệm vụ"
+PLAN_FIELDS = {
+    "mã kế hoạch": ("code",),
+    "tên kế hoạch": ("title",),
+    "mã phường/xã": ("tenant",),
+    "số quyết định": ("decision", "number"),
+    "ngày quyết định": ("decision", "date"),
+    "kỳ kế hoạch": ("period", "label"),
+    "từ ngày": ("period", "start"),
+    "đến ngày": ("period", "end"),
+    "bộ chỉ số": ("index_set",),
+}
+TASK_COLUMNS = {
+    "stt": None,
+    "mã nhiệm vụ": "code",
+    "nội dung nhiệm vụ": "title",
+    "sản phẩm": "expected_product",
+    "đơn vị chủ trì": "owner_unit",
+    "đơn vị phối hợp": "support_units",
+    "thời hạn": "deadline",
+    "tiêu chí": "criteria",
+}
+REQUIRED_COLUMNS = ("mã nhiệm vụ", "nội dung nhiệm vụ", "sản phẩm", "đơn vị chủ trì", "thời hạn")
+
+
+class _Places:
+    """Where each value came from, to name it in a problem."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.where: dict[tuple[Any, ...], tuple[str, int]] = {}
+
+    def problem(self, path: tuple[Any, ...], code: str, message: str, hint: str = "") -> Problem:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.where:
+                file, line = self.where[path[:end]]
+                return Problem(file, line, code, message, hint)
+        return Problem(self.file, 1, code, message, hint)
+
+
+def check_plan(
+    path: Path,
+    *,
+    known_units: Collection[str],
+    known_criteria: Collection[str],
+    unit_aliases: Mapping[str, str] | None = None,
+) -> tuple[Plan | None, list[Problem]]:
+    """Read ``path`` (.yaml/.yml or .xlsx) and check it; the plan if valid, and every problem."""
+    problems: list[Problem] = []
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        data, places = _read_yaml(path, problems)
+    elif path.suffix.lower() == ".xlsx":
+        data, places = _read_xlsx(path, problems, unit_aliases or {})
+    else:
+        return None, [
+            Problem(
+                str(path),
+                1,
+                "CCHC-P001",
+                "a plan is a .yaml or .xlsx file",
+                "export the table from Excel as .xlsx",
+            )
+        ]
+    if data is None:
+        return None, problems
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc) or "(top)"
+            code = "CCHC-P002" if err["type"] == "extra_forbidden" else "CCHC-P003"
+            message = (
+                f"unknown field {where!r}" if code == "CCHC-P002" else f"{where}: {err['msg']}"
+            )
+            problems.append(places.problem(loc, code, message))
+        return None, problems
+    problems.extend(_cross_check(plan, places, known_units, known_criteria))
+    return (None if problems else plan), problems
+
+
+def load_plan(
+    path: Path,
+    *,
+    known_units: Collection[str],
+    known_criteria: Collection[str],
+    unit_aliases: Mapping[str, str] | None = None,
+) -> Plan:
+    """Like ``check_plan`` but raises ``DefinitionError`` listing every problem."""
+    plan, problems = check_plan(path, known_units=known_units, known_criteria=known_criteria,
+                                unit_aliases=unit_aliases)  # fmt: skip
+    if plan is None:
+        raise DefinitionError(problems)
+    return plan
+
+
+def _cross_check(
+    plan: Plan, places: _Places, units: Collection[str], criteria: Collection[str]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if plan.period.start > plan.period.end:
+        problems.append(places.problem(("period", "end"), "CCHC-P004",
+                                       "the period ends before it starts"))  # fmt: skip
+    counts = Counter(t.code for t in plan.tasks)
+    seen: set[str] = set()
+    for i, task in enumerate(plan.tasks):
+        at = ("tasks", i)
+        if counts[task.code] > 1 and task.code in seen:
+            problems.append(places.problem((*at, "code"), "CCHC-P005",
+                                           f"task code {task.code!r} is used twice",
+                                           "give each task its own code"))  # fmt: skip
+        seen.add(task.code)
+        for field, values in (("owner_unit", (task.owner_unit,)),
+                              ("support_units", task.support_units)):  # fmt: skip
+            for unit in values:
+                if unit not in units:
+                    problems.append(places.problem((*at, field), "CCHC-P006",
+                                                   f"task {task.code}: unknown unit {unit!r}",
+                                                   did_you_mean(unit, units)))  # fmt: skip
+        for code in task.criteria:
+            if code not in criteria:
+                problems.append(places.problem((*at, "criteria"), "CCHC-P007",
+                                               f"task {task.code}: unknown sub-criterion {code!r}",
+                                               did_you_mean(code, criteria)))  # fmt: skip
+        if not plan.period.start <= task.deadline <= plan.period.end:
+            problems.append(places.problem(
+                (*at, "deadline"), "CCHC-P008",
+                f"task {task.code}: deadline {task.deadline:%d/%m/%Y} is outside the period "
+                f"{plan.period.start:%d/%m/%Y} – {plan.period.end:%d/%m/%Y}",
+                "move the deadline into the plan's period"))  # fmt: skip
+    return problems
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, _Places]:
+    places = _Places(str(path))
+    try:
+        located: Located = load_located(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problems.append(Problem(str(path), line, "CCHC-P001", f"cannot read the plan: {exc}"))
+        return None, places
+    for key, line in located.duplicate_keys:
+        problems.append(Problem(str(path), line, "CCHC-P002", f"key {key!r} appears twice"))
+    places.where = {p: (str(path), line) for p, line in located.lines.items()}
+    if not isinstance(located.data, dict):
+        problems.append(Problem(str(path), 1, "CCHC-P001", "the plan file does not hold a mapping"))
+        return None, places
+    return located.data, places
+
+
+def _norm(value: object) -> str:
+    return " ".join(str(value or "").strip().lower().split())
+
+
+def _cell_date(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+    return value
+
+
+def _read_xlsx(
+    path: Path, problems: list[Problem], aliases: Mapping[str, str]
+) -> tuple[Any, _Places]:
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    places = _Places(str(path))
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        problems.append(Problem(str(path), 1, "CCHC-P001", f"cannot open the workbook: {exc}",
+                                "save it from Excel or LibreOffice as .xlsx"))  # fmt: skip
+        return None, places
+    missing = [name for name in (PLAN_SHEET, TASK_SHEET) if name not in book.sheetnames]
+    if missing:
+        problems.append(Problem(str(path), 1, "CCHC-P009",
+                                f"missing sheet(s): {', '.join(missing)}",
+                                f"the workbook needs sheets {PLAN_SHEET!r} and {TASK_SHEET!r} "
+                                "(`cchc plan template` writes one)"))  # fmt: skip
+        return None, places
+    data: dict[str, Any] = {}
+    plan_file = f"{path}[{PLAN_SHEET}]"
+    for row_number, row in enumerate(book[PLAN_SHEET].iter_rows(values_only=True), 1):
+        if not row or row[0] is None:
+            continue
+        target = PLAN_FIELDS.get(_norm(row[0]))
+        if target is None:
+            continue
+        value: Any = row[1] if len(row) > 1 else None
+        if target[-1] in {"date", "start", "end"}:
+            value = _cell_date(value)
+        node = data
+        for part in target[:-1]:
+            node = node.setdefault(part, {})
+        node[target[-1]] = value.strip() if isinstance(value, str) else value
+        places.where[target] = (plan_file, row_number)
+    task_file = f"{path}[{TASK_SHEET}]"
+    rows = book[TASK_SHEET].iter_rows(values_only=True)
+    header_row, columns = 0, {}
+    for number, row in enumerate(rows, 1):
+        header_row = number
+        columns = {i: _norm(v) for i, v in enumerate(row) if _norm(v) in TASK_COLUMNS}
+        if columns:
+            break
+    absent = [name for name in REQUIRED_COLUMNS if name not in columns.values()]
+    if absent:
+        needed = ", ".join(REQUIRED_COLUMNS)
+        problems.append(Problem(task_file, max(header_row, 1), "CCHC-P010",
+                                f"missing column(s): {', '.join(absent)}",
+                                f"the header row needs: {needed}"))  # fmt: skip
+        return None, places
+    tasks: list[dict[str, Any]] = []
+    for row_number, row in enumerate(rows, header_row + 1):
+        if not any(v not in (None, "") for v in row):
+            continue
+        task: dict[str, Any] = {}
+        index = len(tasks)
+        for i, name in columns.items():
+            field = TASK_COLUMNS[name]
+            if field is None or i >= len(row):
+                continue
+            value = row[i]
+            if field == "deadline":
+                value = _cell_date(value)
+            elif field in {"owner_unit", "support_units"} and isinstance(value, str):
+                parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+                mapped = [aliases.get(_norm(p), p) for p in parts]
+                value = mapped[0] if field == "owner_unit" and len(mapped) == 1 else mapped
+            elif isinstance(value, str):
+                value = value.strip()
+            elif isinstance(value, float) and value.is_integer():
+                value = str(int(value))
+            if value is None or value == "":
+                continue
+            task[field] = value
+            places.where[("tasks", index, field)] = (
+                f"{task_file} {get_column_letter(i + 1)}{row_number}",
+                row_number,
+            )
+        places.where[("tasks", index)] = (f"{task_file} row {row_number}", row_number)
+        tasks.append(task)
+    book.close()
+    data["tasks"] = tasks
+    return data, places
+
+
+def plan_as_rows(plan: Plan) -> list[tuple[Any, ...]]:
+    """The tasks as the rows of the XLSX task sheet (for a template or a round trip)."""
+    return [
+        (n, t.code, t.title, t.expected_product, t.owner_unit, ", ".join(t.support_units),
+         t.deadline, ", ".join(t.criteria))
+        for n, t in enumerate(plan.tasks, 1)
+    ]  # fmt: skip
+
+
+def write_plan_xlsx(plan: Plan, path: Path) -> Path:
+    """Write ``plan`` as the workbook ``check_plan`` reads (sheets "Kế hoạch" and "Nhiệm vụ")."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    info = book.active
+    assert info is not None
+    info.title = PLAN_SHEET
+    values: dict[tuple[str, ...], object] = {
+        ("code",): plan.code, ("title",): plan.title, ("tenant",): plan.tenant,
+        ("decision", "number"): plan.decision.number, ("decision", "date"): plan.decision.date,
+        ("period", "label"): plan.period.label, ("period", "start"): plan.period.start,
+        ("period", "end"): plan.period.end, ("index_set",): plan.index_set,
+    }  # fmt: skip
+    for label, target in PLAN_FIELDS.items():
+        info.append([label[0].upper() + label[1:], values[target]])
+    for row in info.iter_rows(min_col=2, max_col=2):
+        for cell in row:
+            if isinstance(cell.value, date):
+                cell.number_format = "DD/MM/YYYY"
+    info.column_dimensions["A"].width = 20
+    info.column_dimensions["B"].width = 70
+    sheet = book.create_sheet(TASK_SHEET)
+    headers = ["STT", "Mã nhiệm vụ", "Nội dung nhiệm vụ", "Sản phẩm", "Đơn vị chủ trì",
+               "Đơn vị phối hợp", "Thời hạn", "Tiêu chí"]  # fmt: skip
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in plan_as_rows(plan):
+        sheet.append(list(row))
+    for column, width in zip("ABCDEFGH", (6, 12, 60, 45, 16, 16, 12, 16), strict=True):
+        sheet.column_dimensions[column].width = width
+    for row in sheet.iter_rows(min_row=2):
+        row[6].number_format = "DD/MM/YYYY"
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
