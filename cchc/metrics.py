@@ -1,0 +1,179 @@
+"""Metric values per unit and period (dossiers on time, online payment …) from CSV or XLSX.
+
+These usually come as exports of the public-service portal. A file with any bad row is
+refused whole, each problem naming its row and column; nothing is half-imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from workflows.definition.checks import did_you_mean
+from workflows.errors import DefinitionError, Problem
+
+COLUMNS: Mapping[str, str] = {
+    "mã đơn vị": "unit", "đơn vị": "unit", "unit": "unit",
+    "kỳ": "period", "period": "period",
+    "chỉ số": "metric", "metric": "metric",
+    "tử số": "numerator", "numerator": "numerator",
+    "mẫu số": "denominator", "denominator": "denominator",
+    "nguồn": "source", "nguồn số liệu": "source", "source": "source",
+}  # fmt: skip
+REQUIRED = ("unit", "period", "metric", "numerator")
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One value: ``numerator`` of ``denominator`` for a unit, a period and a metric."""
+
+    unit: str
+    period: str
+    metric: str
+    numerator: Decimal
+    denominator: Decimal | None
+    source: str
+
+    @property
+    def rate(self) -> Decimal | None:
+        """numerator / denominator × 100, or None without a (non-zero) denominator."""
+        if not self.denominator:
+            return None
+        return self.numerator * 100 / self.denominator
+
+
+def _norm(value: object) -> str:
+    return " ".join(str(value or "").strip().lower().split())
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    if path.suffix.lower() == ".csv":
+        text = path.read_bytes().decode("utf-8-sig")
+        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")
+        for number, row in enumerate(csv.reader(io.StringIO(text), dialect), 1):
+            yield number, list(row)
+        return
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
+            yield number, list(cells)
+    finally:
+        book.close()
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise InvalidOperation
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    text = str(value).strip().replace(" ", "")
+    if "," in text and "." in text:  # 1.234,5 (Vietnamese) → 1234.5
+        text = text.replace(".", "").replace(",", ".")
+    else:
+        text = text.replace(",", ".")
+    return Decimal(text)
+
+
+def check_metrics(
+    path: Path, *, known_units: Collection[str], known_metrics: Collection[str],
+    period: str | None = None,
+) -> tuple[list[MetricValue] | None, list[Problem]]:  # fmt: skip
+    """Read and check every row; the values if all are valid, and every problem."""
+    from openpyxl.utils import get_column_letter
+
+    name = str(path)
+    problems: list[Problem] = []
+    if path.suffix.lower() not in {".csv", ".xlsx"}:
+        return None, [Problem(name, 1, "CCHC-M001", "metrics come as a .csv or .xlsx file")]
+    try:
+        rows = list(_rows(path))
+    except Exception as exc:  # csv, unicode and openpyxl raise many types for a wrong file
+        return None, [Problem(name, 1, "CCHC-M001", f"cannot read the file: {exc}",
+                              "save it as UTF-8 CSV or as .xlsx")]  # fmt: skip
+    if not rows:
+        return None, [Problem(name, 1, "CCHC-M002", "the file is empty")]
+    header_number, header = rows[0]
+    columns = {i: COLUMNS[_norm(v)] for i, v in enumerate(header) if _norm(v) in COLUMNS}
+    missing = [c for c in REQUIRED if c not in columns.values()]
+    if missing:
+        return None, [Problem(name, header_number, "CCHC-M002",
+                              f"missing column(s): {', '.join(missing)}",
+                              "headers: Mã đơn vị, Kỳ, Chỉ số, Tử số, Mẫu số, Nguồn")]  # fmt: skip
+    values: list[MetricValue] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for number, row in rows[1:]:
+        if not any(str(v or "").strip() for v in row):
+            continue
+        cells = {field: (row[i] if i < len(row) else None, get_column_letter(i + 1))
+                 for i, field in columns.items()}  # fmt: skip
+
+        def bad(
+            field: str, message: str, hint: str = "", number: int = number,
+            cells: dict[str, tuple[Any, str]] = cells,
+        ) -> None:  # fmt: skip
+            column = cells[field][1] if field in cells else "?"
+            problems.append(
+                Problem(
+                    name,
+                    number,
+                    "CCHC-M003",
+                    f"row {number}, column {column} ({field}): {message}",
+                    hint,
+                )
+            )
+
+        unit, period_value, metric = (str(cells[f][0] or "").strip()
+                                      for f in ("unit", "period", "metric"))  # fmt: skip
+        if unit not in known_units:
+            bad("unit", f"unknown unit {unit!r}", did_you_mean(unit, known_units))
+        if metric not in known_metrics:
+            bad("metric", f"unknown metric {metric!r}", did_you_mean(metric, known_metrics))
+        if period is not None and period_value != period:
+            bad("period", f"period {period_value!r} is not the imported period {period!r}")
+        numerator = denominator = None
+        try:
+            numerator = _decimal(cells["numerator"][0])
+            if numerator < 0:
+                bad("numerator", "must not be negative")
+        except (InvalidOperation, ValueError):
+            bad("numerator", f"{cells['numerator'][0]!r} is not a number")
+        raw_denominator = cells.get("denominator", (None, ""))[0]
+        if raw_denominator not in (None, ""):
+            try:
+                denominator = _decimal(raw_denominator)
+                if denominator < 0:
+                    bad("denominator", "must not be negative")
+                elif numerator is not None and numerator > denominator:
+                    bad("numerator", f"{numerator} is more than the denominator {denominator}")
+            except (InvalidOperation, ValueError):
+                bad("denominator", f"{raw_denominator!r} is not a number")
+        key = (unit, period_value, metric)
+        if key in seen:
+            bad("metric", f"{metric} of {unit} for {period_value} repeats row {seen[key]}")
+        seen[key] = number
+        if numerator is not None:
+            source = str(cells.get("source", ("", ""))[0] or "").strip()
+            values.append(MetricValue(unit, period_value, metric, numerator, denominator, source))
+    if problems:
+        return None, problems
+    return values, []
+
+
+def load_metrics(
+    path: Path, *, known_units: Collection[str], known_metrics: Collection[str],
+    period: str | None = None,
+) -> list[MetricValue]:  # fmt: skip
+    """Like ``check_metrics`` but raises ``DefinitionError`` listing every problem."""
+    values, problems = check_metrics(path, known_units=known_units, known_metrics=known_metrics,
+                                     period=period)  # fmt: skip
+    if values is None:
+        raise DefinitionError(problems)
+    return values
