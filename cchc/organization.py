@@ -1,0 +1,434 @@
+"""Who works where: one ward's (or commune's) units and people, loaded from a YAML file.
+
+An organization file (``definitions/organizations/*.yaml``, format in ``docs/organizations.md``)
+names the tenant, its units (each with a head and the Vice-Chairman in charge) and its people
+(each with a unit and roles from the role catalogue). Loading checks the file as a whole and
+reports every problem at once, as ``file:line: CCHC-O0NN message (hint)``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from workflows.definition.checks import did_you_mean
+from workflows.definition.yamlpos import Located, Path_, load_located
+from workflows.errors import DefinitionError, Problem
+from workflows.registry import Actor
+
+TenantCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
+"""A tenant code such as ``phuong-phu-lien``: lower-case ASCII and hyphens."""
+
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=32)]
+"""A unit code such as ``vhxh``: snake_case ASCII."""
+
+PersonId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$", max_length=64)
+]
+"""A person id such as ``nguyen.thi.lan``: lower-case ASCII words joined by ``.``, ``_``, ``-``."""
+
+RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", max_length=254)]
+
+UNIT_ROLES = frozenset({"unit_head", "unit_official", "focal_official", "office_official"})
+"""Roles that only make sense inside a unit: a person holding one must name their unit."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Unit(_Frozen):
+    """A unit of the People's Committee (a phòng or a trung tâm), with its head."""
+
+    code: UnitCode
+    name: Text
+    short_name: Text
+    head: PersonId
+    vice_chairman_in_charge: PersonId | None = None
+
+
+class Person(_Frozen):
+    """Someone who acts in the workflows: their unit (``None`` for the leadership) and roles."""
+
+    id: PersonId
+    full_name: Text
+    title: Text
+    """Vietnamese job title, e.g. ``Trưởng phòng Văn hóa - Xã hội``."""
+    unit: UnitCode | None = None
+    roles: tuple[RoleName, ...] = Field(min_length=1)
+    email: Email
+
+
+class UnknownPersonError(LookupError):
+    """No person of the organization has the given id."""
+
+
+class UnknownUnitError(LookupError):
+    """No unit of the organization has the given code."""
+
+
+class Organization(_Frozen):
+    """One tenant: a ward (phường), commune (xã) or special zone (đặc khu) and its people."""
+
+    tenant: TenantCode
+    name: Text
+    """Full name as in letterheads, e.g. ``Phường Phù Liễn``."""
+    kind: Literal["phuong", "xa", "dac_khu"]
+    city: Text
+    place_name: Text
+    """The place written before dates: ``Phù Liễn, ngày … tháng … năm …``."""
+    focal_unit: UnitCode
+    """The reform focal unit (Phòng Văn hóa - Xã hội)."""
+    office_unit: UnitCode
+    """The Office (Văn phòng HĐND và UBND): conclusion notices and their follow-up."""
+    units: tuple[Unit, ...] = Field(min_length=1)
+    people: tuple[Person, ...] = Field(min_length=1)
+
+    def person(self, person_id: str) -> Person:
+        """The person with ``person_id``; raises ``UnknownPersonError`` with a hint."""
+        for person in self.people:
+            if person.id == person_id:
+                return person
+        known = [p.id for p in self.people]
+        raise UnknownPersonError(
+            f"no person {person_id!r} in {self.tenant}; {did_you_mean(person_id, known)}"
+        )
+
+    def actor(self, person_id: str) -> Actor:
+        """The engine actor for ``person_id``: their roles from the file, the org's tenant."""
+        person = self.person(person_id)
+        return Actor(
+            id=person.id, roles=frozenset(person.roles), tenant=self.tenant, unit=person.unit
+        )
+
+    def unit(self, code: str) -> Unit:
+        """The unit with ``code``; raises ``UnknownUnitError`` with a hint."""
+        for unit in self.units:
+            if unit.code == code:
+                return unit
+        known = [u.code for u in self.units]
+        raise UnknownUnitError(f"no unit {code!r} in {self.tenant}; {did_you_mean(code, known)}")
+
+    def unit_of(self, person_id: str) -> Unit | None:
+        """The unit ``person_id`` belongs to, or ``None`` for the leadership and outsiders."""
+        person = self.person(person_id)
+        return None if person.unit is None else self.unit(person.unit)
+
+    def people_with_role(self, role: str, unit: str | None = None) -> tuple[Person, ...]:
+        """Everyone holding ``role``, in file order; only those of ``unit`` when given."""
+        if unit is not None:
+            self.unit(unit)  # an unknown unit is a mistake, not an empty answer
+        return tuple(p for p in self.people if role in p.roles and (unit is None or p.unit == unit))
+
+    def members(self, unit: str) -> tuple[Person, ...]:
+        """Everyone whose unit is ``unit``, in file order."""
+        self.unit(unit)
+        return tuple(p for p in self.people if p.unit == unit)
+
+    @property
+    def focal(self) -> Unit:
+        """The reform focal unit."""
+        return self.unit(self.focal_unit)
+
+    @property
+    def office(self) -> Unit:
+        """The Office (Văn phòng HĐND và UBND)."""
+        return self.unit(self.office_unit)
+
+    @property
+    def chairman(self) -> Person:
+        """The (first) person holding the ``chairman`` role."""
+        return self.people_with_role("chairman")[0]
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+Report = Callable[[Path_, str, str, str], None]
+
+
+def check_organization(
+    path: Path, known_roles: Collection[str]
+) -> tuple[Organization | None, list[Problem]]:
+    """Load and check one organization file; the organization (if valid) and every problem."""
+    problems: list[Problem] = []
+    name = _display(path)
+    located = _parse(path, name, problems)
+    if located is None:
+        return None, problems
+    org = _validate(located, name, problems)
+    if org is not None:
+
+        def report(where: Path_, code: str, message: str, hint: str = "") -> None:
+            problems.append(Problem(name, located.line_of(where), code, message, hint))
+
+        _check(org, set(known_roles), report)
+    problems.sort(key=lambda p: (p.line, p.code))
+    if problems:
+        return None, problems
+    return org, problems
+
+
+def load_organization(path: Path, known_roles: Collection[str]) -> Organization:
+    """Like ``check_organization`` but raises ``DefinitionError`` listing every problem."""
+    org, problems = check_organization(path, known_roles)
+    if org is None:
+        raise DefinitionError(problems)
+    return org
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _parse(path: Path, name: str, problems: list[Problem]) -> Located | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(
+            Problem(name, 1, "CCHC-O001", f"cannot read file: {exc}", "save it as UTF-8 text")
+        )
+        return None
+    try:
+        located = load_located(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        detail = getattr(exc, "problem", None) or str(exc)
+        problems.append(
+            Problem(
+                name,
+                line,
+                "CCHC-O001",
+                f"invalid YAML: {detail}",
+                "check indentation and quoting on this line",
+            )
+        )
+        return None
+    for key, line in located.duplicate_keys:
+        problems.append(
+            Problem(
+                name,
+                line,
+                "CCHC-O004",
+                f"key {key!r} appears twice",
+                "YAML keeps only the last one; remove the duplicate",
+            )
+        )
+    if not isinstance(located.data, dict):
+        problems.append(
+            Problem(
+                name,
+                1,
+                "CCHC-O005",
+                "the file does not hold a mapping",
+                "an organization file starts with 'tenant:'",
+            )
+        )
+        return None
+    return located
+
+
+def _validate(located: Located, name: str, problems: list[Problem]) -> Organization | None:
+    try:
+        return Organization.model_validate(located.data)
+    except ValidationError as exc:
+        errors = exc.errors()
+    for err in errors:
+        loc = tuple(err["loc"])
+        where = ".".join(str(part) for part in loc) or "(top)"
+        if err["type"] == "extra_forbidden":
+            code, message = "CCHC-O002", f"unknown key {where!r}"
+            hint = f"allowed here: {_allowed_keys(loc)}"
+        else:
+            code, message = "CCHC-O003", f"{where}: {err['msg']}"
+            hint = "add this field" if err["type"] == "missing" else ""
+        problems.append(Problem(name, located.line_of(loc), code, message, hint))
+    if any(err["type"] != "extra_forbidden" for err in errors):
+        return None
+    # Only unknown keys: check the rest without them, so one run reports everything.
+    data = copy.deepcopy(located.data)
+    try:
+        for err in errors:
+            *parents, key = err["loc"]
+            holder = data
+            for part in parents:
+                holder = holder[part]
+            del holder[key]
+        return Organization.model_validate(data)
+    except (LookupError, TypeError, ValidationError):
+        return None
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> str:
+    if len(loc) >= 3 and loc[0] in ("units", "people"):
+        model: type[BaseModel] = Unit if loc[0] == "units" else Person
+    else:
+        model = Organization
+    return ", ".join(model.model_fields)
+
+
+def _check(org: Organization, roles: set[str], report: Report) -> None:
+    """Every problem the schema alone cannot see."""
+    units = _check_units(org, report)
+    people = _check_people(org, roles, units, report)
+    for i, unit in enumerate(org.units):
+        at: Path_ = ("units", i)
+        _check_head(unit, at, people, units, report)
+        vc_id = unit.vice_chairman_in_charge
+        if vc_id is not None:
+            vc = people.get(vc_id)
+            if vc is None or "vice_chairman" not in vc.roles:
+                detail = (
+                    "is not a person of this file" if vc is None else "lacks the role vice_chairman"
+                )
+                report(
+                    (*at, "vice_chairman_in_charge"),
+                    "CCHC-O013",
+                    f"vice_chairman_in_charge {vc_id!r} of unit {unit.code!r} {detail}",
+                    "name a Phó Chủ tịch holding the role vice_chairman"
+                    + ("" if vc is not None else f"; {did_you_mean(vc_id, people)}"),
+                )
+    for key, code, what in (
+        ("focal_unit", "CCHC-O014", "focal unit"),
+        ("office_unit", "CCHC-O015", "office unit"),
+    ):
+        value = getattr(org, key)
+        if value not in units:
+            report(
+                (key,),
+                code,
+                f"{what} {value!r} is not a unit of this file",
+                did_you_mean(value, units),
+            )
+    if not any("chairman" in p.roles for p in org.people):
+        report(
+            ("people",),
+            "CCHC-O016",
+            "nobody holds the role chairman",
+            "give the Chủ tịch UBND the role chairman",
+        )
+
+
+def _check_units(org: Organization, report: Report) -> dict[str, Unit]:
+    units: dict[str, Unit] = {}
+    for i, unit in enumerate(org.units):
+        if unit.code in units:
+            report(
+                ("units", i, "code"),
+                "CCHC-O006",
+                f"unit code {unit.code!r} is used twice",
+                "each unit has its own code",
+            )
+            continue
+        units[unit.code] = unit
+    return units
+
+
+def _check_people(
+    org: Organization, roles: set[str], units: dict[str, Unit], report: Report
+) -> dict[str, Person]:
+    people: dict[str, Person] = {}
+    for i, person in enumerate(org.people):
+        at: Path_ = ("people", i)
+        if person.id in people:
+            report(
+                (*at, "id"),
+                "CCHC-O007",
+                f"person id {person.id!r} is used twice",
+                "each person has their own id",
+            )
+        else:
+            people[person.id] = person
+        if person.unit is not None and person.unit not in units:
+            report(
+                (*at, "unit"),
+                "CCHC-O008",
+                f"{person.id} is in unknown unit {person.unit!r}",
+                did_you_mean(person.unit, units),
+            )
+        repeated = [r for r, n in Counter(person.roles).items() if n > 1]
+        for role in repeated:
+            report(
+                (*at, "roles"),
+                "CCHC-O003",
+                f"{person.id} has role {role!r} twice",
+                "list each role once",
+            )
+        for j, role in enumerate(person.roles):
+            if role not in roles:
+                report(
+                    (*at, "roles", j),
+                    "CCHC-O009",
+                    f"{person.id} has unknown role {role!r}",
+                    f"roles come from roles.yaml; {did_you_mean(role, roles)}",
+                )
+        _check_unit_roles(org, person, at, units, report)
+    return people
+
+
+def _check_unit_roles(
+    org: Organization, person: Person, at: Path_, units: dict[str, Unit], report: Report
+) -> None:
+    if person.unit is None:
+        for role in sorted(UNIT_ROLES.intersection(person.roles)):
+            report(
+                (*at, "roles"),
+                "CCHC-O017",
+                f"{person.id} has role {role!r} but no unit",
+                "add 'unit:' with the code of their unit",
+            )
+        return
+    for role, key in (("focal_official", "focal_unit"), ("office_official", "office_unit")):
+        expected = getattr(org, key)
+        # An unknown focal/office unit is reported once, as CCHC-O014/O015.
+        if role in person.roles and person.unit != expected and expected in units:
+            report(
+                (*at, "unit"),
+                "CCHC-O018",
+                f"{person.id} has role {role!r} but is in unit {person.unit!r}",
+                f"the role belongs to the {key}, {expected!r}",
+            )
+
+
+def _check_head(
+    unit: Unit, at: Path_, people: dict[str, Person], units: dict[str, Unit], report: Report
+) -> None:
+    head = people.get(unit.head)
+    where: Path_ = (*at, "head")
+    if head is None:
+        report(
+            where,
+            "CCHC-O010",
+            f"head {unit.head!r} of unit {unit.code!r} is not a person of this file",
+            did_you_mean(unit.head, people),
+        )
+        return
+    # A head in an unknown unit is reported once, as CCHC-O008 on the person.
+    if head.unit != unit.code and (head.unit is None or head.unit in units):
+        member = f"unit {head.unit!r}" if head.unit else "no unit"
+        report(
+            where,
+            "CCHC-O011",
+            f"head {head.id!r} of unit {unit.code!r} is a member of {member}",
+            f"set 'unit: {unit.code}' on {head.id} or name another head",
+        )
+    if "unit_head" not in head.roles:
+        report(
+            where,
+            "CCHC-O012",
+            f"head {head.id!r} of unit {unit.code!r} lacks the role unit_head",
+            f"add unit_head to the roles of {head.id}",
+        )
