@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -149,6 +151,55 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MetricValue(Base):
+    """A metric value of a unit for a period, from an audited import (kind ``metric_import``)."""
+
+    __tablename__ = "metric_values"
+    __table_args__ = (Index("ix_metric_values_lookup", "tenant", "period", "metric", "unit"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(String(64))
+    numerator: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    denominator: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    source: Mapped[str] = mapped_column(Text)
+    import_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    """The ``metric_import`` instance whose creation was audited; the latest import wins."""
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Score(Base):
+    """A computed score of one sub-criterion, with everything needed to recompute it."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("tenant", "plan", "run_id", "code", name="uq_scores_run_code"),
+        Index("ix_scores_plan_code", "tenant", "plan", "code", "computed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[str] = mapped_column(String(60))
+    run_id: Mapped[str] = mapped_column(String(64))
+    """sha256 of the run's inputs: the same inputs give the same run id and the same rows."""
+    index_set: Mapped[str] = mapped_column(String(64))
+    index_set_hash: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(32))
+    owner_unit: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(Text)
+    """Canonical JSON of the rule and its parameters."""
+    inputs: Mapped[str] = mapped_column(Text)
+    """Canonical JSON of the inputs (numerator, denominator, source, period …)."""
+    points: Mapped[Decimal] = mapped_column(Numeric(10, 4))
+    max_points: Mapped[Decimal] = mapped_column(Numeric(10, 4))
+    explanation: Mapped[str] = mapped_column(Text)
+    outside_base: Mapped[bool] = mapped_column()
+    """Bonus and penalty points, counted outside the 100-point base."""
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @event.listens_for(Instance.state, "set")
