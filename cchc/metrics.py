@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
 from workflows.definition.checks import did_you_mean
+from workflows.engine import Engine
 from workflows.errors import DefinitionError, Problem
+from workflows.registry import Actor
+from workflows.schema import Instance
+from workflows.schema import MetricValue as MetricRow
 
 COLUMNS: Mapping[str, str] = {
     "mã đơn vị": "unit", "đơn vị": "unit", "unit": "unit",
@@ -177,3 +184,68 @@ def load_metrics(
     if values is None:
         raise DefinitionError(problems)
     return values
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import recorded."""
+
+    import_id: int
+    rows: int
+    superseded: tuple[int, ...]
+    already_present: bool
+
+
+def record_import(
+    session: Session, engine: Engine, actor: Actor, values: Sequence[MetricValue], *,
+    period: str, file_sha256: str, file_name: str,
+) -> ImportResult:  # fmt: skip
+    """Record checked values as one audited ``metric_import``; earlier imports are superseded.
+
+    The same file for the same period again is a no-op that returns the first import.
+    """
+    ref = f"{period}/{file_sha256[:16]}"
+    existing = session.execute(select(Instance.id).where(
+        Instance.tenant == actor.tenant, Instance.kind == "metric_import", Instance.ref == ref
+    )).scalar()  # fmt: skip
+    if existing is not None:
+        return ImportResult(int(existing), len(values), (), already_present=True)
+    earlier = session.scalars(select(Instance.id).where(
+        Instance.tenant == actor.tenant, Instance.kind == "metric_import",
+        Instance.state == "imported", Instance.ref.startswith(f"{period}/", autoescape=True),
+    )).all()  # fmt: skip
+    created = engine.create(
+        session, "metric_import", actor=actor, ref=ref,
+        data={"period": period, "file_sha256": file_sha256, "file_name": file_name,
+              "rows": len(values), "units": sorted({v.unit for v in values}),
+              "metrics": sorted({v.metric for v in values})},
+    )  # fmt: skip
+    for old in earlier:
+        engine.fire(session, old, "supersede", actor=actor)
+    now = engine.clock()
+    if values:
+        session.execute(insert(MetricRow), [
+            {"tenant": actor.tenant, "period": v.period, "unit": v.unit, "metric": v.metric,
+             "numerator": v.numerator, "denominator": v.denominator, "source": v.source,
+             "import_id": created.instance_id, "imported_at": now}
+            for v in values
+        ])  # fmt: skip
+    return ImportResult(created.instance_id, len(values), tuple(earlier), already_present=False)
+
+
+def current_values(
+    session: Session, tenant: str, period: str
+) -> dict[tuple[str, str], MetricValue]:
+    """The values in force for a period, by (unit, metric): those of the latest import."""
+    latest = select(func.max(MetricRow.import_id)).where(
+        MetricRow.tenant == tenant, MetricRow.period == period
+    ).scalar_subquery()  # fmt: skip
+    rows = session.scalars(select(MetricRow).where(
+        MetricRow.tenant == tenant, MetricRow.period == period, MetricRow.import_id == latest
+    )).all()  # fmt: skip
+    return {
+        (r.unit, r.metric): MetricValue(r.unit, r.period, r.metric, Decimal(r.numerator),
+                                        None if r.denominator is None else Decimal(r.denominator),
+                                        r.source)
+        for r in rows
+    }  # fmt: skip

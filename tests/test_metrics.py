@@ -1,0 +1,124 @@
+"""Metric imports: a bad file is refused whole naming row and column; imports are audited."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from cchc.metrics import check_metrics, current_values, record_import
+from tests.conftest import TENANT, Db
+from tests.helpers import count
+from workflows.database import unit_of_work
+from workflows.engine import Engine
+from workflows.registry import Actor
+
+UNITS = {"ttphc", "vp", "kt"}
+METRICS = {"on_time_dossiers", "online_payment"}
+HEADER = "Mã đơn vị,Kỳ,Chỉ số,Tử số,Mẫu số,Nguồn\n"
+
+
+def _csv(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "metrics.csv"
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+def _check(path: Path) -> tuple[object, list[str]]:
+    values, problems = check_metrics(path, known_units=UNITS, known_metrics=METRICS,
+                                     period="2025-H2")  # fmt: skip
+    return values, [p.format() for p in problems]
+
+
+def test_good_csv_reads_every_row(tmp_path: Path) -> None:
+    """A valid CSV gives one value per row, rates computed from numerator and denominator."""
+    path = _csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,965,1000,Cổng DVC\n"
+                          "ttphc,2025-H2,online_payment,\"312,5\",500,Cổng DVC\n")  # fmt: skip
+    values, problems = _check(path)
+    assert problems == []
+    assert isinstance(values, list)
+    assert [(v.metric, v.rate) for v in values] == [
+        ("on_time_dossiers", Decimal("96.5")),
+        ("online_payment", Decimal("62.5")),
+    ]
+
+
+def test_bad_file_is_refused_whole_naming_row_and_column(tmp_path: Path) -> None:
+    """Every bad cell is reported with its row and column letter, and no value is returned."""
+    path = _csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,965,1000,\n"
+                          "phong-x,2025-H2,on_time_dossiers,1,2,\n"
+                          "kt,2025-H2,online_payment,abc,10,\n"
+                          "vp,2025-H2,online_payment,12,10,\n"
+                          "ttphc,2025-H2,on_time_dossiers,1,1,\n")  # fmt: skip
+    values, problems = _check(path)
+    assert values is None
+    assert any("row 3, column A (unit): unknown unit 'phong-x'" in p for p in problems)
+    assert any("row 4, column D (numerator): 'abc' is not a number" in p for p in problems)
+    assert any("row 5, column D (numerator): 12 is more than the denominator 10" in p
+               for p in problems)  # fmt: skip
+    assert any("row 6, column C (metric)" in p and "repeats row 2" in p for p in problems)
+
+
+def test_missing_column_and_wrong_type(tmp_path: Path) -> None:
+    """A file without the numerator column or of another type is refused with a hint."""
+    path = tmp_path / "m.csv"
+    path.write_text("Mã đơn vị,Kỳ,Chỉ số\nttphc,2025-H2,on_time_dossiers\n", encoding="utf-8")
+    assert "missing column(s): numerator" in _check(path)[1][0]
+    other = tmp_path / "m.txt"
+    other.write_text("x", encoding="utf-8")
+    assert "CCHC-M001" in _check(other)[1][0]
+
+
+def test_xlsx_reads_like_csv(tmp_path: Path) -> None:
+    """The same values from an XLSX export read the same, numbers kept numeric."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Mã đơn vị", "Kỳ", "Chỉ số", "Tử số", "Mẫu số", "Nguồn"])
+    sheet.append(["ttphc", "2025-H2", "on_time_dossiers", 980, 1000, "Cổng DVC"])
+    sheet.append(["ttphc", "2025-H2", "online_payment", 70, None, "Cổng DVC"])
+    path = tmp_path / "metrics.xlsx"
+    book.save(path)
+    values, problems = _check(path)
+    assert problems == []
+    assert isinstance(values, list)
+    assert values[0].rate == Decimal("98")
+    assert values[1].denominator is None
+
+
+def test_imports_are_audited_and_the_latest_wins(tmp_path: Path, db: Db, engine: Engine) -> None:
+    """Each import is an audited instance; a later import supersedes; the same file is a no-op."""
+    actor = Actor.of("an", "focal_official", tenant=TENANT)
+    first, _ = check_metrics(_csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,900,1000,A\n"),
+                             known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+    assert first is not None
+    with unit_of_work(db.sessions) as session:
+        one = record_import(session, engine, actor, first, period="2025-H2",
+                            file_sha256="a" * 64, file_name="thang10.csv")  # fmt: skip
+    second, _ = check_metrics(_csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,990,1000,B\n"),
+                              known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+    assert second is not None
+    with unit_of_work(db.sessions) as session:
+        two = record_import(session, engine, actor, second, period="2025-H2",
+                            file_sha256="b" * 64, file_name="thang11.csv")  # fmt: skip
+        again = record_import(session, engine, actor, second, period="2025-H2",
+                              file_sha256="b" * 64, file_name="thang11.csv")  # fmt: skip
+    assert two.superseded == (one.import_id,)
+    assert again.already_present
+    assert again.import_id == two.import_id
+    with db.sessions() as session:
+        values = current_values(session, TENANT, "2025-H2")
+    assert values[("ttphc", "on_time_dossiers")].numerator == Decimal("990")
+    assert count(db, "audit_events", "kind = 'metric_import'") == 3
+
+
+@pytest.mark.parametrize("text", ["", "\ufeff"], ids=["empty", "bom only"])
+def test_empty_file(tmp_path: Path, text: str) -> None:
+    """An empty file is refused, not read as zero rows."""
+    path = tmp_path / "m.csv"
+    path.write_text(text, encoding="utf-8")
+    values, problems = _check(path)
+    assert values is None
+    assert problems
