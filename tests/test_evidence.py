@@ -43,7 +43,12 @@ PLAN = Plan(
     title="Kế hoạch cải cách hành chính 6 tháng cuối năm 2025",
     tenant=TENANT,
     decision=PlanDecision(number="337/QĐ-UBND", date=date(2025, 7, 29)),
-    period=Period(start=date(2025, 7, 1), end=date(2025, 12, 31), label="6 tháng cuối năm 2025"),
+    period=Period(
+        code="2025-H2",
+        start=date(2025, 7, 1),
+        end=date(2025, 12, 31),
+        label="6 tháng cuối năm 2025",
+    ),
     index_set="PAR-XA-2025",
     tasks=(
         PlanTask(

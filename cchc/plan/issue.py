@@ -61,7 +61,8 @@ def issue_plan(
     if plan.tenant != actor.tenant:
         raise ValueError(f"plan {plan.code} belongs to {plan.tenant!r}, not to {actor.tenant!r}")
     key = f"plan:{plan.code}"
-    period = {"label": plan.period.label, "start": plan.period.start.isoformat(),
+    period = {"code": plan.period.code, "label": plan.period.label,
+              "start": plan.period.start.isoformat(),
               "end": plan.period.end.isoformat()}  # fmt: skip
     created = engine.create(
         session, "plan", actor=actor, ref=plan.code, idempotency_key=f"{key}:create",

@@ -29,6 +29,7 @@ PLAN_FIELDS = {
     "số quyết định": ("decision", "number"),
     "ngày quyết định": ("decision", "date"),
     "kỳ kế hoạch": ("period", "label"),
+    "mã kỳ": ("period", "code"),
     "từ ngày": ("period", "start"),
     "đến ngày": ("period", "end"),
     "bộ chỉ số": ("index_set",),
@@ -296,7 +297,8 @@ def write_plan_xlsx(plan: Plan, path: Path) -> Path:
     values: dict[tuple[str, ...], object] = {
         ("code",): plan.code, ("title",): plan.title, ("tenant",): plan.tenant,
         ("decision", "number"): plan.decision.number, ("decision", "date"): plan.decision.date,
-        ("period", "label"): plan.period.label, ("period", "start"): plan.period.start,
+        ("period", "label"): plan.period.label, ("period", "code"): plan.period.code,
+        ("period", "start"): plan.period.start,
         ("period", "end"): plan.period.end, ("index_set",): plan.index_set,
     }  # fmt: skip
     for label, target in PLAN_FIELDS.items():

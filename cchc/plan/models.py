@@ -33,6 +33,8 @@ class Decision(_Frozen):
 class Period(_Frozen):
     """The period the plan covers."""
 
+    code: Code
+    """Short code used by metric files and scores, e.g. ``2025-H2``."""
     start: date
     end: date
     label: Text
