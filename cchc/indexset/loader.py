@@ -1,0 +1,551 @@
+"""Read an index set YAML file, check it as a whole, and report every problem at once.
+
+Problems are ``workflows.errors.Problem`` values (``file:line: CCHC-I0NN message (hint)``); the
+codes are stable and listed in ``docs/index-sets.md``. ``check_index_set`` never raises for a bad
+file; ``load_index_set`` raises ``DefinitionError`` listing them all.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cchc.indexset.models import (
+    RULE_MODELS,
+    Area,
+    Criterion,
+    DeductionRule,
+    IndexSet,
+    InputKind,
+    Measure,
+    QualitativeRule,
+    SubCriterion,
+    Tier,
+    TiersRule,
+    input_kind,
+)
+from workflows.definition.checks import did_you_mean
+from workflows.definition.yamlpos import Located, Path_, load_located
+from workflows.errors import DefinitionError, Problem
+
+DOCS = "docs/index-sets.md"
+
+CHILD_MODELS: dict[str, type[BaseModel]] = {
+    "areas": Area,
+    "criteria": Criterion,
+    "sub_criteria": SubCriterion,
+    "tiers": Tier,
+}
+ITEM_NAMES = {"areas": "area", "criteria": "criterion", "sub_criteria": "sub-criterion"}
+
+RATE_INPUTS = frozenset({InputKind.METRIC, InputKind.PLAN_COMPLETION, InputKind.MANUAL})
+COUNT_INPUTS = frozenset({InputKind.EVENTS, InputKind.MANUAL})
+ALLOWED_INPUTS: dict[str, frozenset[InputKind]] = {
+    "binary": frozenset({InputKind.EVIDENCE, InputKind.MANUAL}),
+    "tiers": RATE_INPUTS,  # measure: percent; count tiers use COUNT_INPUTS
+    "ratio_threshold": RATE_INPUTS,
+    "deduction": COUNT_INPUTS,
+    "qualitative": frozenset({InputKind.MANUAL}),
+    "survey": frozenset({InputKind.METRIC, InputKind.MANUAL}),
+    "bonus": COUNT_INPUTS,
+    "penalty": COUNT_INPUTS,
+}
+"""Which ``input`` kinds each rule type can read."""
+
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def check_index_set(
+    path: Path | str, known_units: Collection[str] | None = None
+) -> tuple[IndexSet | None, list[Problem]]:
+    """Load the index set at ``path``: the set (``None`` if any problem) and every problem.
+
+    ``known_units``: the unit codes owners must be among (e.g. from the organization file);
+    ``None`` skips that check.
+    """
+    path = Path(path)
+    name = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [
+            Problem(name, 1, "CCHC-I001", f"cannot read file: {exc}", "save it as UTF-8 text")
+        ]
+    return check_index_set_text(text, name, known_units)
+
+
+def load_index_set(path: Path | str, known_units: Collection[str] | None = None) -> IndexSet:
+    """Like ``check_index_set`` but raises ``DefinitionError`` listing every problem."""
+    index_set, problems = check_index_set(path, known_units)
+    if index_set is None:
+        raise DefinitionError(problems)
+    return index_set
+
+
+def check_index_set_text(
+    text: str, file: str = "<index set>", known_units: Collection[str] | None = None
+) -> tuple[IndexSet | None, list[Problem]]:
+    """``check_index_set`` for YAML already in memory; ``file`` is the name problems carry."""
+    problems: list[Problem] = []
+    located = _parse(text, file, problems)
+    if located is None:
+        return None, problems
+    index_set = _validate(located, file, problems)
+    if index_set is not None:
+        problems.extend(_Checker(file, located, known_units).run(index_set))
+    if problems:
+        return None, problems
+    return index_set, problems
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def _parse(text: str, file: str, problems: list[Problem]) -> Located | None:
+    try:
+        located = load_located(text)
+        _keep_codes_as_written(text, located)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        detail = getattr(exc, "problem", None) or str(exc)
+        problems.append(
+            Problem(
+                file,
+                line,
+                "CCHC-I001",
+                f"invalid YAML: {detail}",
+                "check indentation and quoting on this line",
+            )
+        )
+        return None
+    except RecursionError:
+        problems.append(
+            Problem(file, 1, "CCHC-I001", "invalid YAML: nested too deeply", "is it an index set?")
+        )
+        return None
+    for key, line in located.duplicate_keys:
+        problems.append(
+            Problem(
+                file,
+                line,
+                "CCHC-I004",
+                f"key {key!r} appears twice",
+                "YAML keeps only the last one; remove the duplicate",
+            )
+        )
+    if not isinstance(located.data, dict):
+        problems.append(
+            Problem(
+                file,
+                1,
+                "CCHC-I005",
+                "the file does not hold a mapping",
+                "an index set starts with 'code:', 'title:', 'year:' …",
+            )
+        )
+        return None
+    return located
+
+
+def _has_number_code(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            code = current.get("code")
+            if isinstance(code, int | float) and not isinstance(code, bool):
+                return True
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
+
+
+def _keep_codes_as_written(text: str, located: Located) -> None:
+    """``code: 1.10`` is read by YAML as the float 1.1: put back the text as written."""
+    if not _has_number_code(located.data):
+        return
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        return
+    constructor = yaml.constructor.SafeConstructor()
+    stack: list[tuple[yaml.Node, Any]] = [(node, located.data)]
+    while stack:
+        current, data = stack.pop()
+        if isinstance(current, yaml.MappingNode) and isinstance(data, dict):
+            for key_node, value_node in current.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = constructor.construct_object(key_node)
+                if key not in data:
+                    continue
+                if (
+                    key == "code"
+                    and isinstance(value_node, yaml.ScalarNode)
+                    and value_node.style is None
+                    and value_node.tag in _NUMBER_TAGS
+                ):
+                    data[key] = value_node.value
+                else:
+                    stack.append((value_node, data[key]))
+        elif isinstance(current, yaml.SequenceNode) and isinstance(data, list):
+            stack.extend(zip(current.value, data, strict=False))
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """The error's location as a data path: without union tags and ``[key]`` markers."""
+    clean: list[str | int] = []
+    holder = data
+    for index, part in enumerate(loc):
+        if part == "[key]":
+            continue
+        if (
+            index > 0
+            and loc[index - 1] == "rule"
+            and isinstance(holder, dict)
+            and holder.get("type") == part
+        ):
+            continue  # pydantic names the chosen rule type right after ``rule``
+        clean.append(part)
+        try:
+            holder = holder[part]
+        except (LookupError, TypeError):
+            holder = None
+    return tuple(clean)
+
+
+def _relevant(errors: list[Any]) -> list[Any]:
+    """Drop "too short after validation" when an item inside failed: it is only an echo."""
+    return [
+        err
+        for err in errors
+        if not (
+            err["type"] == "too_short"
+            and any(
+                len(other["loc"]) > len(err["loc"])
+                and tuple(other["loc"][: len(err["loc"])]) == tuple(err["loc"])
+                for other in errors
+            )
+        )
+    ]
+
+
+def _where(data: Any, loc: tuple[str | int, ...]) -> tuple[str, str]:
+    """(``sub-criterion 1.1.3``, ``rule.threshold``) rather than ``areas.0.criteria.0…``."""
+    label, start = "", 0
+    holder = data
+    for index, part in enumerate(loc):
+        try:
+            holder = holder[part]
+        except (LookupError, TypeError):
+            break
+        if isinstance(part, int) and index > 0 and loc[index - 1] in ITEM_NAMES:
+            code = holder.get("code") if isinstance(holder, dict) else None
+            kind = ITEM_NAMES[str(loc[index - 1])]
+            label = f"{kind} {code}" if isinstance(code, str) else f"{kind} #{part + 1}"
+            start = index + 1
+    return label, ".".join(str(part) for part in loc[start:])
+
+
+def _at(label: str, rest: str) -> str:
+    if label and rest:
+        return f"{label}: {rest}"
+    return label or rest or "(top)"
+
+
+def _allowed_keys(data: Any, loc: tuple[str | int, ...]) -> str:
+    model: type[BaseModel] | None = IndexSet
+    holder = data
+    for part in loc[:-1]:
+        try:
+            holder = holder[part]
+        except (LookupError, TypeError):
+            return f"see {DOCS}"
+        if isinstance(part, int):
+            continue
+        if part == "rule":
+            kind = holder.get("type") if isinstance(holder, dict) else None
+            model = RULE_MODELS.get(kind) if isinstance(kind, str) else None
+        else:
+            model = CHILD_MODELS.get(part)
+        if model is None:
+            return f"see {DOCS}"
+    return ", ".join(model.model_fields) if model else f"see {DOCS}"
+
+
+def _validate(located: Located, file: str, problems: list[Problem]) -> IndexSet | None:
+    try:
+        return IndexSet.model_validate(located.data)
+    except ValidationError as exc:
+        errors = _relevant(exc.errors())
+    for err in errors:
+        loc = _clean_loc(located.data, tuple(err["loc"]))
+        label, rest = _where(located.data, loc)
+        where = _at(label, rest)
+        line = located.line_of(loc)
+        if err["type"] == "extra_forbidden":
+            code, message = "CCHC-I002", _at(label, f"unknown key {rest!r}")
+            hint = f"allowed here: {_allowed_keys(located.data, loc)}"
+        elif err["type"] == "union_tag_invalid":
+            line = located.line_of((*loc, "type"))
+            tag = err.get("ctx", {}).get("tag", "?")
+            code, message = "CCHC-I015", f"{where}: unknown rule type {tag!r}"
+            hint = f"{did_you_mean(str(tag), RULE_MODELS)}; rule types: {DOCS}"
+        elif err["type"] == "union_tag_not_found":
+            code, message = "CCHC-I003", f"{where}: a rule needs a 'type'"
+            hint = f"one of: {', '.join(RULE_MODELS)}"
+        else:
+            code, message = "CCHC-I003", f"{where}: {err['msg']}"
+            hint = "add this field" if err["type"] == "missing" else ""
+        problems.append(Problem(file, line, code, message, hint))
+    return _without_unknown_keys(located.data, errors)
+
+
+def _without_unknown_keys(data: Any, errors: list[Any]) -> IndexSet | None:
+    """When unknown keys are the only problem, the set without them, so checks can go on."""
+    if any(err["type"] != "extra_forbidden" for err in errors):
+        return None
+    data = copy.deepcopy(data)
+    try:
+        for err in errors:
+            *parents, key = _clean_loc(data, tuple(err["loc"]))
+            holder = data
+            for part in parents:
+                holder = holder[part]
+            del holder[key]
+        return IndexSet.model_validate(data)
+    except (LookupError, TypeError, ValidationError):
+        return None
+
+
+# --- the set as a whole -------------------------------------------------------------------------
+
+
+def _points(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+class _Checker:
+    def __init__(self, file: str, located: Located, known_units: Collection[str] | None) -> None:
+        self.file = file
+        self.located = located
+        self.known_units = None if known_units is None else set(known_units)
+        self.problems: list[Problem] = []
+
+    def report(self, path: Path_, code: str, message: str, hint: str = "") -> None:
+        line = self.located.line_of(path)
+        self.problems.append(Problem(self.file, line, code, message, hint))
+
+    def run(self, index_set: IndexSet) -> list[Problem]:
+        self.codes(index_set)
+        self.totals(index_set)
+        for path, sub in self.sub_criteria(index_set):
+            if self.known_units is not None and sub.owner_unit not in self.known_units:
+                self.report(
+                    (*path, "owner_unit"),
+                    "CCHC-I009",
+                    f"sub-criterion {sub.code}: unknown owner unit {sub.owner_unit!r}",
+                    did_you_mean(sub.owner_unit, self.known_units),
+                )
+            self.rule(sub, (*path, "rule"))
+        return self.problems
+
+    @staticmethod
+    def sub_criteria(index_set: IndexSet) -> Iterator[tuple[Path_, SubCriterion]]:
+        for a, area in enumerate(index_set.areas):
+            for c, criterion in enumerate(area.criteria):
+                for s, sub in enumerate(criterion.sub_criteria):
+                    yield ("areas", a, "criteria", c, "sub_criteria", s), sub
+
+    def codes(self, index_set: IndexSet) -> None:
+        seen: dict[str, int] = {}
+
+        def once(path: Path_, kind: str, code: str) -> None:
+            line = self.located.line_of((*path, "code"))
+            if code in seen:
+                self.report(
+                    (*path, "code"),
+                    "CCHC-I006",
+                    f"{kind} code {code!r} is already used on line {seen[code]}",
+                    "each area, criterion and sub-criterion has its own code",
+                )
+            else:
+                seen[code] = line
+
+        for a, area in enumerate(index_set.areas):
+            area_path: Path_ = ("areas", a)
+            once(area_path, "area", area.code)
+            for c, criterion in enumerate(area.criteria):
+                criterion_path: Path_ = (*area_path, "criteria", c)
+                once(criterion_path, "criterion", criterion.code)
+                if criterion.parent_code != area.code:
+                    self.report(
+                        (*criterion_path, "code"),
+                        "CCHC-I007",
+                        f"criterion {criterion.code} is not under area {area.code}",
+                        f"criteria of area {area.code} are numbered {area.code}.1, {area.code}.2 …",
+                    )
+                for s, sub in enumerate(criterion.sub_criteria):
+                    sub_path: Path_ = (*criterion_path, "sub_criteria", s)
+                    once(sub_path, "sub-criterion", sub.code)
+                    if sub.parent_code != criterion.code:
+                        self.report(
+                            (*sub_path, "code"),
+                            "CCHC-I007",
+                            f"sub-criterion {sub.code} is not under criterion {criterion.code}",
+                            f"sub-criteria of {criterion.code} are numbered {criterion.code}.1, "
+                            f"{criterion.code}.2 …",
+                        )
+
+    def totals(self, index_set: IndexSet) -> None:
+        hint = "bonus and penalty items are outside the base and not counted"
+        area_sum = Decimal(0)
+        for a, area in enumerate(index_set.areas):
+            area_sum += area.max_points
+            criteria_sum = Decimal(0)
+            for c, criterion in enumerate(area.criteria):
+                criteria_sum += criterion.max_points
+                base = sum(
+                    (s.max_points for s in criterion.sub_criteria if not s.is_adjustment),
+                    Decimal(0),
+                )
+                if base != criterion.max_points:
+                    self.report(
+                        ("areas", a, "criteria", c, "max_points"),
+                        "CCHC-I008",
+                        f"criterion {criterion.code}: max_points is "
+                        f"{_points(criterion.max_points)} but its sub-criteria add up to "
+                        f"{_points(base)}",
+                        hint,
+                    )
+            if criteria_sum != area.max_points:
+                self.report(
+                    ("areas", a, "max_points"),
+                    "CCHC-I008",
+                    f"area {area.code}: max_points is {_points(area.max_points)} but its "
+                    f"criteria add up to {_points(criteria_sum)}",
+                )
+        if area_sum != index_set.total_max:
+            path: Path_ = ("total_max",) if ("total_max",) in self.located.lines else ("areas",)
+            self.report(
+                path,
+                "CCHC-I008",
+                f"total_max is {_points(index_set.total_max)} but the areas add up to "
+                f"{_points(area_sum)}",
+                "total_max defaults to 100",
+            )
+
+    def rule(self, sub: SubCriterion, path: Path_) -> None:
+        rule = sub.rule
+        top = sub.max_points
+        allowed = ALLOWED_INPUTS[rule.type]
+        if isinstance(rule, TiersRule) and rule.measure is Measure.COUNT:
+            allowed = COUNT_INPUTS
+        if input_kind(rule.input) not in allowed:
+            named = {InputKind.METRIC, InputKind.EVENTS}
+            names = ", ".join(
+                f"{kind.value}:<name>" if kind in named else kind.value for kind in sorted(allowed)
+            )
+            self.report(
+                (*path, "input"),
+                "CCHC-I014",
+                f"sub-criterion {sub.code}: a {rule.type} rule cannot read input {rule.input!r}",
+                f"allowed: {names}",
+            )
+        if isinstance(rule, TiersRule):
+            self.tiers(sub, rule, path)
+        elif isinstance(rule, QualitativeRule):
+            for level, points in rule.levels.items():
+                if points > top:
+                    self.report(
+                        (*path, "levels", level),
+                        "CCHC-I011",
+                        f"sub-criterion {sub.code}: level {level!r} gives {_points(points)}, "
+                        f"above max_points {_points(top)}",
+                    )
+            if max(rule.levels.values()) < top:
+                self.report(
+                    (*path, "levels"),
+                    "CCHC-I012",
+                    f"sub-criterion {sub.code}: no level gives max_points {_points(top)}",
+                    "one level (usually the best) must give the full points",
+                )
+        elif isinstance(rule, DeductionRule):
+            if rule.floor >= top:
+                self.report(
+                    (*path, "floor"),
+                    "CCHC-I013",
+                    f"sub-criterion {sub.code}: floor {_points(rule.floor)} is not below "
+                    f"max_points {_points(top)}",
+                    "the floor is the least a deduction can leave, usually 0",
+                )
+        elif rule.type in {"bonus", "penalty"}:
+            cap = getattr(rule, "cap", None)
+            if cap is not None and cap != top:
+                self.report(
+                    (*path, "cap"),
+                    "CCHC-I013",
+                    f"sub-criterion {sub.code}: cap {_points(cap)} differs from max_points "
+                    f"{_points(top)}",
+                    "for bonus and penalty items max_points is the cap; drop 'cap' or match it",
+                )
+
+    def tiers(self, sub: SubCriterion, rule: TiersRule, path: Path_) -> None:
+        top = sub.max_points
+        previous: Tier | None = None
+        for t, tier in enumerate(rule.tiers):
+            tier_path: Path_ = (*path, "tiers", t)
+            if rule.measure is Measure.PERCENT and tier.min > 100:
+                self.report(
+                    (*tier_path, "min"),
+                    "CCHC-I013",
+                    f"sub-criterion {sub.code}: tier min {_points(tier.min)}% is above 100%",
+                )
+            if tier.points > top:
+                self.report(
+                    (*tier_path, "points"),
+                    "CCHC-I011",
+                    f"sub-criterion {sub.code}: tier {t + 1} gives {_points(tier.points)}, "
+                    f"above max_points {_points(top)}",
+                )
+            if previous is not None and tier.min >= previous.min:
+                self.report(
+                    tier_path,
+                    "CCHC-I010",
+                    f"sub-criterion {sub.code}: tier {t + 1} (min {_points(tier.min)}) is not "
+                    f"below tier {t} (min {_points(previous.min)})",
+                    "write tiers from the highest min to the lowest",
+                )
+            elif previous is not None and tier.points > previous.points:
+                self.report(
+                    tier_path,
+                    "CCHC-I010",
+                    f"sub-criterion {sub.code}: tier {t + 1} gives more points "
+                    f"({_points(tier.points)}) than tier {t} ({_points(previous.points)})",
+                    "a lower tier cannot give more points than a higher one",
+                )
+            previous = tier
+        if max(t.points for t in rule.tiers) < top:
+            self.report(
+                (*path, "tiers"),
+                "CCHC-I012",
+                f"sub-criterion {sub.code}: no tier gives max_points {_points(top)}",
+                "the first tier (the highest min) must give the full points",
+            )

@@ -1,0 +1,322 @@
+"""Score a plan's period: every sub-criterion by its rule, from its recorded inputs.
+
+Inputs come from the record: accepted evidence (coverage), plan tasks (1.1.3: tasks done on
+time with an accepted product), imported metrics, and the scorer's manual inputs. Every score
+keeps its inputs, its rule and the index-set version, so it can be explained and recomputed:
+the same inputs give the same run id and the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from cchc.evidence import coverage
+from cchc.indexset.models import IndexSet, InputKind, SubCriterion, input_kind, input_name
+from cchc.indexset.rules import report, score_sub_criterion
+from cchc.metrics import current_values
+from workflows.canonical import LOCAL_TZ, canonical_json, sha256_hex, utc
+from workflows.schema import Instance, Score
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class SubScore:
+    """The score of one sub-criterion and how it was reached."""
+
+    code: str
+    title: str
+    owner_unit: str
+    max_points: Decimal
+    points: Decimal
+    explanation: str
+    rule: dict[str, Any]
+    inputs: dict[str, Any]
+    outside_base: bool
+    missing_input: bool
+    evidence_complete: bool
+
+    @property
+    def lost(self) -> Decimal:
+        """Points lost (max − points) for a base sub-criterion; 0 for bonus and penalty."""
+        return Decimal(0) if self.outside_base else self.max_points - self.points
+
+
+@dataclass(frozen=True)
+class AreaTotal:
+    """Points of one area against its max, and its index in %."""
+
+    code: str
+    title: str
+    points: Decimal
+    max_points: Decimal
+
+    @property
+    def index(self) -> Decimal:
+        """points / max × 100, rounded to 2 decimals."""
+        return report(self.points * HUNDRED / self.max_points) if self.max_points else Decimal(0)
+
+
+@dataclass(frozen=True)
+class ScoreCard:
+    """A scored period: every sub-criterion, area totals, the index, lost points per unit."""
+
+    tenant: str
+    plan: str
+    index_set: IndexSet
+    run_id: str
+    subs: tuple[SubScore, ...]
+    computed_at: datetime
+    stored: bool = field(default=False)
+
+    def areas(self) -> list[AreaTotal]:
+        """Totals per area (base sub-criteria only)."""
+        by_code = {s.code: s for s in self.subs}
+        totals = []
+        for area in self.index_set.areas:
+            subs = [by_code[sub.code] for c in area.criteria for sub in c.sub_criteria
+                    if sub.code in by_code and not by_code[sub.code].outside_base]  # fmt: skip
+            points = sum((s.points for s in subs), Decimal(0))
+            top = sum((s.max_points for s in subs), Decimal(0))
+            totals.append(AreaTotal(area.code, area.title, points, top))
+        return totals
+
+    @property
+    def base_points(self) -> Decimal:
+        """Points on the 100-point base."""
+        return sum((s.points for s in self.subs if not s.outside_base), Decimal(0))
+
+    @property
+    def adjustments(self) -> Decimal:
+        """Bonus minus penalty points, outside the base."""
+        return sum((s.points for s in self.subs if s.outside_base), Decimal(0))
+
+    @property
+    def total_points(self) -> Decimal:
+        """Base points plus adjustments."""
+        return self.base_points + self.adjustments
+
+    @property
+    def index(self) -> Decimal:
+        """The index in %: total points / base max × 100, rounded to 2 decimals."""
+        return report(self.total_points * HUNDRED / Decimal(self.index_set.total_max))
+
+    def lost_by_unit(self) -> dict[str, Decimal]:
+        """Points lost per owner unit (base sub-criteria), largest first."""
+        lost: dict[str, Decimal] = defaultdict(Decimal)
+        for s in self.subs:
+            if s.lost:
+                lost[s.owner_unit] += s.lost
+        return dict(sorted(lost.items(), key=lambda item: (-item[1], item[0])))
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def _plan_tasks(session: Session, tenant: str, plan: str) -> list[tuple[str, dict[str, Any]]]:
+    rows = session.execute(select(Instance.state, Instance.data).where(
+        Instance.tenant == tenant, Instance.kind == "task",
+        Instance.ref.startswith(f"{plan}/", autoescape=True),
+    ).order_by(Instance.ref)).all()  # fmt: skip
+    return [(r.state, json.loads(r.data)) for r in rows]
+
+
+def done_on_time(state: str, data: Mapping[str, Any]) -> bool:
+    """A task counts for 1.1.3 when its product was accepted and submitted by its deadline."""
+    if state != "done" or not data.get("product_submitted_at"):
+        return False
+    submitted = utc(datetime.fromisoformat(data["product_submitted_at"])).astimezone(LOCAL_TZ)
+    return submitted.date() <= date.fromisoformat(data["deadline"])
+
+
+def gather_inputs(
+    session: Session, tenant: str, plan: str, period: str, index_set: IndexSet,
+    manual: Mapping[str, Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The inputs of every sub-criterion, as JSON-ready dicts (what the score will keep)."""
+    covered = {line.code: line.covered for line in coverage(session, tenant, plan)}
+    tasks = [(state, data) for state, data in _plan_tasks(session, tenant, plan)
+             if state != "cancelled"]  # fmt: skip
+    on_time = sum(1 for state, data in tasks if done_on_time(state, data))
+    metrics: dict[str, list[Any]] = defaultdict(list)
+    for (_unit, name), value in sorted(current_values(session, tenant, period).items()):
+        metrics[name].append(value)
+    inputs: dict[str, dict[str, Any]] = {}
+    for sub in index_set.sub_criteria():
+        given = dict(manual.get(sub.code, {}))
+        given.pop("explanation", None)
+        kind, name = input_kind(sub.rule.input), input_name(sub.rule.input) or ""
+        found: dict[str, Any] = {}
+        if kind is InputKind.EVIDENCE:
+            found = {"done": covered.get(sub.code, False), "source": "tài liệu kiểm chứng"}
+        elif kind is InputKind.PLAN_COMPLETION:
+            found = {"numerator": on_time, "denominator": len(tasks),
+                     "source": f"nhiệm vụ của kế hoạch {plan}"}  # fmt: skip
+        elif kind is InputKind.METRIC and name in metrics:
+            values = metrics[name]
+            denominators = [v.denominator for v in values if v.denominator is not None]
+            found = {
+                "numerator": str(sum(v.numerator for v in values)),
+                "source": "; ".join(sorted({v.source for v in values if v.source})),
+            }
+            if denominators:
+                found["denominator"] = str(sum(denominators))
+        elif kind is InputKind.EVENTS:
+            values = metrics.get(name, [])
+            found = {"events": int(sum(v.numerator for v in values)),
+                     "source": "; ".join(sorted({v.source for v in values if v.source}))
+                     or "không ghi nhận sự kiện"}  # fmt: skip
+        inputs[sub.code] = {**found, **given, "period": period}
+    return inputs
+
+
+# -- computing ----------------------------------------------------------------------------------
+
+
+def score_one(sub: SubCriterion, inputs: Mapping[str, Any], evidence_complete: bool) -> SubScore:
+    """Score one sub-criterion; missing inputs give 0 points with a Vietnamese note."""
+    rule = json.loads(canonical_json(sub.rule.model_dump(mode="json")))
+    try:
+        result = score_sub_criterion(sub, inputs)
+        points, explanation, recorded, missing = (
+            result.points, result.explanation_vi, result.inputs, False)  # fmt: skip
+    except ValueError as exc:
+        points, missing = Decimal(0), True
+        explanation = f"Chưa có dữ liệu để chấm ({exc}) → 0 điểm"
+        recorded = {"sub_criterion": sub.code, **json.loads(canonical_json(dict(inputs)))}
+    return SubScore(
+        code=sub.code, title=sub.title, owner_unit=sub.owner_unit,
+        max_points=Decimal(sub.max_points), points=points, explanation=explanation, rule=rule,
+        inputs=json.loads(canonical_json(recorded, )), outside_base=sub.is_adjustment,
+        missing_input=missing, evidence_complete=evidence_complete,
+    )  # fmt: skip
+
+
+def compute(
+    index_set: IndexSet, inputs: Mapping[str, Mapping[str, Any]], covered: Mapping[str, bool]
+) -> tuple[SubScore, ...]:
+    """Score every sub-criterion from ``inputs`` (pure: no database)."""
+    return tuple(score_one(sub, inputs.get(sub.code, {}), covered.get(sub.code, False))
+                 for sub in index_set.sub_criteria())  # fmt: skip
+
+
+def run_id_of(index_set: IndexSet, inputs: Mapping[str, Any]) -> str:
+    """The run's id: sha256 over the index-set version and every input."""
+    return sha256_hex(canonical_json({"index_set": index_set.content_hash, "inputs": inputs}))
+
+
+def score_plan(
+    session: Session, *, tenant: str, plan: str, period: str, index_set: IndexSet,
+    manual: Mapping[str, Mapping[str, Any]], now: datetime,
+) -> ScoreCard:  # fmt: skip
+    """Score the plan's period and store the scores (once per distinct set of inputs)."""
+    inputs = gather_inputs(session, tenant, plan, period, index_set, manual)
+    covered = {line.code: line.covered for line in coverage(session, tenant, plan)}
+    subs = compute(index_set, inputs, covered)
+    run_id = run_id_of(index_set, inputs)
+    exists = session.scalar(select(func.count()).select_from(Score).where(
+        Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id))  # fmt: skip
+    if not exists:
+        session.execute(insert(Score), [
+            {"tenant": tenant, "plan": plan, "run_id": run_id, "index_set": index_set.code,
+             "index_set_hash": index_set.content_hash, "code": s.code,
+             "owner_unit": s.owner_unit, "rule": canonical_json(s.rule),
+             "inputs": canonical_json(s.inputs), "points": s.points,
+             "max_points": s.max_points, "explanation": s.explanation,
+             "outside_base": s.outside_base, "computed_at": now}
+            for s in subs
+        ])  # fmt: skip
+    return ScoreCard(tenant, plan, index_set, run_id, subs, now, stored=not exists)
+
+
+def latest_run(session: Session, tenant: str, plan: str) -> list[Score]:
+    """The rows of the most recent scoring run of the plan (empty before any run)."""
+    newest = session.execute(
+        select(Score.run_id).where(Score.tenant == tenant, Score.plan == plan)
+        .order_by(Score.computed_at.desc(), Score.id.desc()).limit(1)
+    ).scalar()  # fmt: skip
+    if newest is None:
+        return []
+    return list(
+        session.scalars(
+            select(Score)
+            .where(Score.tenant == tenant, Score.plan == plan, Score.run_id == newest)
+            .order_by(Score.id)
+        )
+    )
+
+
+def delete_scores(session: Session, tenant: str, plan: str) -> int:
+    """Remove every stored score of the plan (they can all be recomputed); the count removed."""
+    result = session.execute(delete(Score).where(Score.tenant == tenant, Score.plan == plan))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def needs_explanation(card: ScoreCard, manual: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Codes whose evidence is incomplete and that have no explanation yet (giải trình)."""
+    return [s.code for s in card.subs
+            if not s.evidence_complete and not str(manual.get(s.code, {}).get("explanation")
+                                                   or "").strip()]  # fmt: skip
+
+
+def self_score_assessments(
+    session: Session, engine: Any, actor: Any, card: ScoreCard,
+    manual: Mapping[str, Mapping[str, Any]],
+) -> tuple[int, list[str]]:  # fmt: skip
+    """Fire ``self_score`` on each open assessment with its computed points.
+
+    An assessment whose evidence is incomplete is left open unless the manual inputs give an
+    explanation. Returns (assessments scored, codes waiting for an explanation).
+    """
+    waiting = set(needs_explanation(card, manual))
+    rows = session.execute(select(Instance.id, Instance.state, Instance.ref).where(
+        Instance.tenant == card.tenant, Instance.kind == "assessment",
+        Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
+    )).all()  # fmt: skip
+    by_code = {row.ref.rsplit("/TC-", 1)[1]: row for row in rows}
+    scored = 0
+    for sub in card.subs:
+        row = by_code.get(sub.code)
+        if row is None or sub.code in waiting or row.state not in {"open", "self_scored",
+                                                                    "returned"}:  # fmt: skip
+            continue
+        result = engine.fire(
+            session, row.id, "self_score", actor=actor,
+            idempotency_key=f"score:{card.run_id}:{sub.code}",
+            payload={"points": str(report(sub.points)), "evidence_complete": sub.evidence_complete,
+                     "explanation": str(manual.get(sub.code, {}).get("explanation") or "")},
+        )  # fmt: skip
+        scored += 0 if result.replayed else 1
+    return scored, sorted(waiting, key=_code_key)
+
+
+def _code_key(code: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in code.split("."))
+
+
+def at_risk(card: ScoreCard) -> dict[str, list[SubScore]]:
+    """Sub-criteria that would lose points if nothing changes, per owner unit."""
+    risky: dict[str, list[SubScore]] = defaultdict(list)
+    for s in card.subs:
+        if s.lost > 0:
+            risky[s.owner_unit].append(s)
+    return dict(sorted(risky.items()))
+
+
+def rows_as_json(subs: Sequence[SubScore]) -> list[dict[str, Any]]:
+    """Scores as JSON-ready dicts (for ``--json``)."""
+    return [{"code": s.code, "title": s.title, "owner_unit": s.owner_unit,
+             "max_points": str(s.max_points), "points": str(report(s.points)),
+             "lost": str(report(s.lost)), "explanation": s.explanation, "rule": s.rule,
+             "inputs": s.inputs, "outside_base": s.outside_base,
+             "missing_input": s.missing_input, "evidence_complete": s.evidence_complete}
+            for s in subs]  # fmt: skip
