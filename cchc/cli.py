@@ -39,14 +39,15 @@ def main_options(
 @app.command("demo")
 def demo_command(
     ctx: typer.Context,
+    out: Path = typer.Option(None, help="Folder for the XLSX, DOCX and PNG files "
+                             "(default: DATA_DIR/demo-output)."),
     force: bool = typer.Option(False, help="Replace a database the demo did not create."),
-    batch_size: int = typer.Option(10, min=1, help="Batch size of the flow run."),
-) -> None:
-    """Run the approval demo on a fresh SQLite database in the data folder."""
+) -> None:  # fmt: skip
+    """Run the CCHC half-year of the Phù Liễn sample on a fresh SQLite database."""
     from cchc.demo import run_demo
 
     state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
-    raise typer.Exit(run_demo(state.settings().data_dir, force=force, batch_size=batch_size))
+    raise typer.Exit(run_demo(state.settings().data_dir, out=out, force=force))
 
 
 def main() -> None:

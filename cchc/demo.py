@@ -1,48 +1,143 @@
-"""``cchc demo``: the approval cycle end to end on a fresh SQLite database.
+"""``cchc demo``: the CCHC half-year of Phường Phù Liễn end to end, on a fresh SQLite database.
 
-Several requests go submit → request changes → resubmit → accept (one is rejected), two
-attempts are refused and audited, the remaining drafts are submitted by the ``fire-selected``
-Prefect flow in batches, and the audit chain is verified.
+With a clock the demo controls: the plan is issued from the XLSX officials keep (Prefect flow
+``issue-plan``), units carry out tasks (some late, one returned, one overdue), upload evidence
+(one sent back and replaced, one rejected), the portal's metrics are imported (some below
+target), the period is scored (flow ``score-period``) and the units ranked and published (flow
+``rank-units``). The score and ranking tables are printed; XLSX, DOCX and PNG files are written
+to the output folder; the audit chain is verified.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
+from cchc import cycle
 from cchc.commands.common import console
-from cchc.runtime import make_workflow_engine
+from cchc.evidence import review_evidence, submit_evidence
+from cchc.exports import write_outputs
+from cchc.indexset.rules import vi_number
+from cchc.metrics import load_metrics, record_import
+from cchc.plan.loader import write_plan_xlsx
+from cchc.ranking import RankedUnit
+from cchc.runtime import PROJECT_ROOT
+from cchc.scoring import ScoreCard, at_risk
+from cchc.workspace import Workspace
 from workflows.audit import verify
-from workflows.database import SQLITE_FILE, make_engine, session_factory, sqlite_url, unit_of_work
-from workflows.engine import Engine
-from workflows.errors import TransitionRefusedError
+from workflows.canonical import LOCAL_TZ, sha256_hex
+from workflows.database import SQLITE_FILE, Settings, make_engine, sqlite_url, unit_of_work
 from workflows.migrations import upgrade
-from workflows.registry import Actor
-from workflows.schema import AuditEvent, Instance, OutboxMessage
 
-TENANT = "phuong-phu-lien"
-KIND = "approval_request"
 MARKER = ".cchc-demo"
-AUTHOR = Actor.of("nguyen.thi.lan", "author", tenant=TENANT)
-REVIEWER = Actor.of("tran.van.minh", "reviewer", tenant=TENANT)
-ADMIN = Actor.of("le.hoang.nam", "admin", "author", tenant=TENANT)
+EXAMPLES = PROJECT_ROOT / "examples"
+PLAN_FILE = EXAMPLES / "plan-phu-lien-2025-h2.yaml"
+INPUTS_FILE = EXAMPLES / "scoring-inputs-2025-h2.yaml"
+PLAN = "KH-CCHC-2025-H2"
+PERIOD = "2025-H2"
+FOCAL = "nguyen.thi.lan"
+ADMIN = "tran.van.minh"
+CHAIRMAN = "dang.van.thang"
+SIGNER = "vu.thi.mai"
+OFFICIAL = {"vhxh": "bui.duc.anh", "vp": "do.thi.thu.trang", "kt": "ngo.thi.ha",
+            "ttphc": "ta.minh.quan", "ttsnc": "phan.thi.yen"}  # fmt: skip
 
-REVIEWED = [
-    ("BC-CCHC-10", "Báo cáo CCHC tháng 10/2025", "Thiếu số liệu hồ sơ trực tuyến toàn trình"),
-    ("KH-KT-2025", "Kế hoạch kiểm tra CCHC năm 2025", "Chưa nêu thời gian kiểm tra từng đơn vị"),
-    ("TB-GB-11", "Dự thảo thông báo kết luận giao ban tháng 11", "Bổ sung thời hạn hoàn thành"),
-]
-REJECTED = ("DX-KT-01", "Đề xuất khen thưởng đột xuất", "Không đủ căn cứ theo quy chế thi đua")
-DRAFTS = 36
+# (task, owner unit, [(local date, trigger, actor, payload)])
+TASK_STORY: list[tuple[str, str, list[tuple[str, str, str, dict[str, str]]]]] = [
+    ("NV-01", "vhxh", [("2025-08-12", "submit_product", "unit", {}),
+                       ("2025-08-13", "accept_product", "focal", {})]),
+    ("NV-12", "vhxh", [("2025-09-04", "submit_product", "unit", {}),
+                       ("2025-09-05", "accept_product", "focal", {})]),
+    ("NV-09", "vhxh", [("2025-08-19", "submit_product", "unit", {}),
+                       ("2025-08-19", "accept_product", "focal", {})]),
+    ("NV-02", "vhxh", [("2025-08-27", "submit_product", "unit", {}),
+                       ("2025-08-28", "return_product", "focal",
+                        {"reason": "Chưa nêu hình thức tuyên truyền trên loa truyền thanh"}),
+                       ("2025-09-03", "submit_product", "unit", {}),
+                       ("2025-09-04", "accept_product", "focal", {})]),
+    ("NV-03", "ttphc", [("2025-09-10", "submit_product", "unit", {}),
+                        ("2025-09-11", "accept_product", "focal", {})]),
+    ("NV-04", "vp", [("2025-09-29", "submit_product", "unit", {}),
+                     ("2025-09-30", "accept_product", "focal", {})]),
+    ("NV-11", "vhxh", [("2025-10-09", "submit_product", "unit", {}),
+                       ("2025-10-09", "accept_product", "focal", {})]),
+    ("NV-05", "vp", [("2025-10-16", "mark_overdue", "admin", {}),
+                     ("2025-10-22", "submit_product", "unit", {}),
+                     ("2025-10-23", "accept_product", "focal", {})]),
+    ("NV-06", "kt", [("2025-10-28", "submit_product", "unit", {}),
+                     ("2025-10-29", "accept_product", "focal", {})]),
+    ("NV-10", "vhxh", [("2025-11-08", "mark_overdue", "admin", {})]),
+    ("NV-07", "kt", [("2025-11-12", "submit_product", "unit", {}),
+                     ("2025-11-13", "accept_product", "focal", {})]),
+    ("NV-08", "vhxh", [("2025-11-20", "start", "unit", {})]),
+]  # fmt: skip
+
+# (local date, target, unit, file name, review: (decision, reason) or None)
+EVIDENCE_STORY: list[tuple[str, str, str, str, tuple[str, str] | None]] = [
+    ("2025-08-01", "criterion:1.1.1", "vhxh", "QD-337-ban-hanh-KH-CCHC.pdf", ("accept", "")),
+    ("2025-08-13", "task:NV-01", "vhxh", "KH-kiem-tra-CCHC.pdf", ("accept", "")),
+    ("2025-08-20", "task:NV-09", "vhxh", "KH-chuyen-doi-so-2025.pdf", ("accept", "")),
+    ("2025-09-04", "task:NV-02", "vhxh", "KH-tuyen-truyen-CCHC.pdf", ("accept", "")),
+    ("2025-09-05", "task:NV-12", "vhxh", "QD-chuc-nang-nhiem-vu.pdf", ("accept", "")),
+    ("2025-09-11", "task:NV-03", "ttphc", "Danh-muc-TTHC-cong-khai.pdf",
+     ("request_changes", "Thiếu danh mục TTHC liên thông và ảnh chụp niêm yết tại Trung tâm")),
+    ("2025-09-16", "task:NV-03", "ttphc", "Danh-muc-TTHC-cong-khai.pdf", ("accept", "")),
+    ("2025-09-30", "task:NV-04", "vp", "BC-tu-kiem-tra-VBQPPL.pdf", ("accept", "")),
+    ("2025-10-10", "task:NV-11", "vhxh", "BC-quy-III-he-thong-bao-cao.pdf", ("accept", "")),
+    ("2025-10-23", "task:NV-05", "vp", "KH-ra-soat-VBQPPL.pdf", ("accept", "")),
+    ("2025-10-29", "task:NV-06", "kt", "QD-cong-khai-ngan-sach.pdf", ("accept", "")),
+    ("2025-11-13", "task:NV-07", "kt", "Anh-hoi-nghi.pdf",
+     ("reject", "Không phải biên bản hội nghị đối thoại; đề nghị nộp biên bản có chữ ký")),
+    ("2025-11-14", "task:NV-07", "kt", "Bien-ban-hoi-nghi-doi-thoai.pdf", ("accept", "")),
+]  # fmt: skip
+
+METRICS_CSV = """Mã đơn vị,Kỳ,Chỉ số,Tử số,Mẫu số,Nguồn
+ttphc,2025-H2,on_time_dossiers,1930,2000,Cổng DVC thành phố
+ttphc,2025-H2,full_online_dossiers,1120,2000,Cổng DVC thành phố
+ttphc,2025-H2,online_payments,270,600,Cổng DVC thành phố
+ttphc,2025-H2,digitised_dossiers,1660,2000,Hệ thống TTHC thành phố
+ttphc,2025-H2,reused_digitised_data,900,2000,Hệ thống TTHC thành phố
+ttphc,2025-H2,online_services_offered,152,180,Cổng DVC thành phố
+ttphc,2025-H2,repeat_supplement_requests,1,,Sổ theo dõi hồ sơ
+ttphc,2025-H2,overdue_without_apology,0,,Sổ theo dõi hồ sơ
+vp,2025-H2,published_dossiers,2000,2000,Cổng DVC thành phố
+vp,2025-H2,electronic_documents,1450,1450,Hệ thống quản lý văn bản
+vp,2025-H2,digitally_signed_documents,1300,1450,Hệ thống quản lý văn bản
+kt,2025-H2,public_investment_disbursement,"8,7",10,Kho bạc Nhà nước (tỷ đồng)
+vhxh,2025-H2,sipas_satisfaction,91,100,Khảo sát SIPAS của phường
+vhxh,2025-H2,late_reports,1,,Sổ theo dõi báo cáo
+ttsnc,2025-H2,website_posts,48,,Trang thông tin điện tử phường
+"""
 
 
 class DemoError(Exception):
     """The demo cannot run in this data folder."""
+
+
+class DemoClock:
+    """The demo's clock: Asia/Ho_Chi_Minh dates moved forward by the story."""
+
+    def __init__(self, start: str) -> None:
+        self.now = self.at(start)
+
+    @staticmethod
+    def at(day: str, hour: int = 9) -> datetime:
+        """09:00 local on ``day`` (YYYY-MM-DD)."""
+        return datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=LOCAL_TZ)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, day: str) -> None:
+        """Move to ``day`` (never backwards; same day moves a minute on)."""
+        target = self.at(day)
+        self.now = max(target, self.now + timedelta(minutes=1))
 
 
 def fresh_database(data_dir: Path, force: bool) -> str:
@@ -60,157 +155,235 @@ def fresh_database(data_dir: Path, force: bool) -> str:
     return sqlite_url(data_dir)
 
 
-def _fire(
-    engine: Engine,
-    sessions: sessionmaker[Session],
-    instance_id: int,
-    trigger: str,
-    actor: Actor,
-    step: str,
-    **payload: str,
-) -> None:
-    with unit_of_work(sessions) as session:
-        engine.fire(
-            session,
-            instance_id,
-            trigger,
-            actor=actor,
-            payload=payload,
-            idempotency_key=f"demo:{instance_id}:{step}",
-        )
-
-
-def scripted_cycle(engine: Engine, sessions: sessionmaker[Session]) -> list[str]:
-    """Run the reviewed requests through their cycle; return the refusals it provoked."""
-    refusals: list[str] = []
-    ids: dict[str, int] = {}
-    with unit_of_work(sessions) as session:
-        for ref, title, _ in [*REVIEWED, REJECTED]:
-            ids[ref] = engine.create(
-                session, KIND, actor=AUTHOR, ref=ref, data={"title": title}
-            ).instance_id
-    for ref, _, reason in REVIEWED:
-        _fire(engine, sessions, ids[ref], "submit", AUTHOR, "submit-1")
-        _fire(engine, sessions, ids[ref], "request_changes", REVIEWER, "changes", reason=reason)
-        _fire(engine, sessions, ids[ref], "resubmit", AUTHOR, "submit-2")
-    first = ids[REVIEWED[0][0]]
-    attempts: list[tuple[Actor, str, dict[str, str]]] = [
-        (AUTHOR, "accept", {}),  # an author may not accept: refused, and audited
-        (REVIEWER, "reject", {}),  # a rejection needs a reason: refused, and audited
+def pdf_bytes(title: str) -> bytes:
+    """A small valid one-page PDF whose text is ``title`` (ASCII)."""
+    text = title.encode("ascii", "replace").decode().replace("(", "[").replace(")", "]")
+    stream = f"BT /F1 14 Tf 72 760 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    for actor, trigger, payload in attempts:
-        try:
-            with unit_of_work(sessions) as session:
-                engine.fire(session, first, trigger, actor=actor, payload=payload)
-        except TransitionRefusedError as exc:
-            refusals.append(f"{actor.id} → {trigger}: {exc}")
-    for ref, _, _ in REVIEWED:
-        _fire(engine, sessions, ids[ref], "accept", REVIEWER, "accept")
-    _fire(engine, sessions, ids[REJECTED[0]], "submit", AUTHOR, "submit-1")
-    _fire(engine, sessions, ids[REJECTED[0]], "reject", REVIEWER, "reject", reason=REJECTED[2])
-    with unit_of_work(sessions) as session:
-        for n in range(1, DRAFTS + 1):
-            engine.create(
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)  # fmt: skip
+    return bytes(out)
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    """Print a step heading and how long it took."""
+    console.print(f"[bold]{title}[/]", highlight=False)
+    started = time.perf_counter()
+    yield
+    console.print(f"   [dim]xong sau {time.perf_counter() - started:.1f} giây[/]", highlight=False)
+
+
+def _who(role: str, unit: str) -> str:
+    return {"unit": OFFICIAL[unit], "focal": FOCAL, "admin": ADMIN}[role]
+
+
+def play_tasks(ws: Workspace, clock: DemoClock) -> None:
+    """Units carry out their tasks over the half-year, as the story says."""
+    events = sorted((day, n, task, unit, trigger, who, payload)
+                    for task, unit, story in TASK_STORY
+                    for n, (day, trigger, who, payload) in enumerate(story))  # fmt: skip
+    ids = cycle.task_ids(ws, PLAN)
+    for day, _, task, unit, trigger, who, payload in events:
+        clock.set(day)
+        if trigger == "submit_product":
+            payload = {"product": f"Sản phẩm của nhiệm vụ {task}"}
+        with unit_of_work(ws.sessions) as session:
+            ws.engine.fire(
                 session,
-                KIND,
-                actor=AUTHOR,
-                ref=f"TTHC-{n:03d}",
-                data={"title": f"Hồ sơ rà soát thủ tục hành chính số {n}"},
+                ids[task],
+                trigger,
+                actor=ws.actor(_who(who, unit)),
+                payload=payload,
+                idempotency_key=f"demo:{task}:{day}:{trigger}",
             )
-    return refusals
 
 
-def run_flow(database_url: str, batch_size: int) -> dict[str, int]:
-    """Submit every remaining draft through the ``fire-selected`` Prefect flow."""
-    from flows.batch_fire import fire_selected  # imports prefect: only when the flow runs
+def play_evidence(ws: Workspace, clock: DemoClock) -> int:
+    """Units upload evidence; the focal official reviews it. Returns the number of uploads."""
+    for day, target, unit, name, review in EVIDENCE_STORY:
+        clock.set(day)
+        content = pdf_bytes(f"{name} {day}")
+        with unit_of_work(ws.sessions) as session:
+            sent = submit_evidence(session, ws.engine, ws.store, ws.actor(OFFICIAL[unit]),
+                                   plan_code=PLAN, target=target, source=content,
+                                   original_name=name)  # fmt: skip
+        if review is not None:
+            decision, reason = review
+            with unit_of_work(ws.sessions) as session:
+                review_evidence(session, ws.engine, ws.actor(FOCAL), sent.instance_id,
+                                decision, sha256=sent.sha256, reason=reason or None)  # type: ignore[arg-type]  # fmt: skip
+    return len(EVIDENCE_STORY)
 
-    return fire_selected(
-        database_url=database_url, kind=KIND, state="draft", trigger="submit",
-        actor_id=ADMIN.id, roles=sorted(ADMIN.roles), tenant=TENANT, batch_size=batch_size,
-    )  # fmt: skip
+
+MISSING_EVIDENCE = {"5.2.1", "5.3.1"}
+"""Sub-criteria left without evidence: 5.2.1 is explained in the scoring inputs, 5.3.1 is not."""
 
 
-def summary(engine: Engine, sessions: sessionmaker[Session]) -> Table:
-    """Instances per state, with the labels officials read."""
-    definition = engine.current(KIND).definition
-    with sessions() as session:
-        counts = dict(
-            session.execute(
-                select(Instance.state, func.count())
-                .where(Instance.tenant == TENANT)
-                .group_by(Instance.state)
-            )
-            .tuples()
-            .all()
-        )
-        outcomes = Counter(
-            dict(
-                session.execute(
-                    select(AuditEvent.outcome, func.count()).group_by(AuditEvent.outcome)
-                )
-                .tuples()
-                .all()
-            )
-        )
-        outbox = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
-    table = Table(title=f"Tổng hợp: {definition.title} — {TENANT}")
-    table.add_column("Trạng thái")
-    table.add_column("Mã", style="dim")
-    table.add_column("Số lượng", justify="right")
-    for state in definition.states:
-        table.add_row(state.label, state.name, str(counts.get(state.name, 0)))
+def play_criterion_evidence(ws: Workspace, clock: DemoClock) -> int:
+    """Each owner unit uploads a document for every sub-criterion no task or upload covers."""
+    clock.set("2025-12-01")
+    tasked = {code for task in cycle.read_plan(ws, PLAN_FILE).tasks for code in task.criteria}
+    done = {target.split(":", 1)[1] for _, target, _, _, _ in EVIDENCE_STORY}
+    uploads = 0
+    for sub in ws.index_set.sub_criteria():
+        if sub.code in tasked | done | MISSING_EVIDENCE:
+            continue
+        with unit_of_work(ws.sessions) as session:
+            sent = submit_evidence(
+                session, ws.engine, ws.store, ws.actor(OFFICIAL[sub.owner_unit]), plan_code=PLAN,
+                target=f"criterion:{sub.code}", source=pdf_bytes(f"TLKC {sub.code}"),
+                original_name=f"TLKC-{sub.code}.pdf",
+            )  # fmt: skip
+            review_evidence(session, ws.engine, ws.actor(FOCAL), sent.instance_id, "accept",
+                            sha256=sent.sha256)  # fmt: skip
+        uploads += 1
+    return uploads
+
+
+def import_metrics(ws: Workspace, clock: DemoClock, folder: Path) -> Path:
+    """Write the portal's export as CSV and import it as the focal official."""
+    clock.set("2025-12-05")
+    path = folder / f"so-lieu-chi-so-{PERIOD}.csv"
+    path.write_text(METRICS_CSV, encoding="utf-8")
+    values = load_metrics(path, known_units=set(ws.unit_names()), known_metrics=ws.metric_names(),
+                          period=PERIOD)  # fmt: skip
+    with unit_of_work(ws.sessions) as session:
+        record_import(session, ws.engine, ws.actor(FOCAL), values, period=PERIOD,
+                      file_sha256=sha256_hex(path.read_text(encoding="utf-8")),
+                      file_name=path.name)  # fmt: skip
+    return path
+
+
+def score_table(card: ScoreCard) -> Table:
+    """Points per area, the index, and the adjustments."""
+    table = Table(title=f"Kết quả tự chấm điểm — {card.index_set.title[:60]}…")
+    for header, justify in (("Lĩnh vực", "left"), ("Nội dung", "left"), ("Điểm đạt", "right"),
+                            ("Tối đa", "right"), ("Tỷ lệ", "right")):  # fmt: skip
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for area in card.areas():
+        table.add_row(area.code, area.title, vi_number(area.points, 2),
+                      vi_number(area.max_points, 2), f"{vi_number(area.index, 2)}%")  # fmt: skip
     table.add_section()
-    table.add_row("Sự kiện nhật ký: đã thực hiện", "applied", str(outcomes["applied"]))
-    table.add_row("Sự kiện nhật ký: bị từ chối", "refused", str(outcomes["refused"]))
-    table.add_row("Thông báo chờ gửi (outbox)", "outbox", str(outbox))
+    table.add_row("", "Điểm thưởng / điểm trừ", vi_number(card.adjustments, 2), "", "")
+    total = vi_number(card.total_points, 2)
+    index = f"[bold]{vi_number(card.index, 2)}%[/]"
+    table.add_row(
+        "", "[bold]Tổng cộng (Chỉ số CCHC)[/]", total, str(card.index_set.total_max), index
+    )
     return table
 
 
-def run_demo(data_dir: Path, *, force: bool = False, batch_size: int = 10) -> int:
-    """Run the whole demo; return the process exit code (0 when the audit chain verifies)."""
+def risk_table(ws: Workspace, card: ScoreCard) -> Table:
+    """Points lost (or at risk) per owner unit, with the sub-criteria."""
+    table = Table(title="Điểm bị mất / có nguy cơ mất theo đơn vị chủ trì")
+    table.add_column("Đơn vị")
+    table.add_column("Điểm", justify="right")
+    table.add_column("Tiêu chí thành phần")
+    names = ws.unit_names()
+    for unit, subs in at_risk(card).items():
+        lost = sum((s.lost for s in subs), Decimal(0))
+        table.add_row(names.get(unit, unit), vi_number(lost, 2),
+                      ", ".join(f"{s.code} (−{vi_number(s.lost, 2)})" for s in subs))  # fmt: skip
+    return table
+
+
+def ranking_table(rows: list[RankedUnit]) -> Table:
+    """The ranking with each unit's explanation."""
+    table = Table(title="Xếp hạng thi đua CCHC 6 tháng cuối năm 2025", show_lines=True)
+    for header in ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"):
+        table.add_column(header)
+    for r in rows:
+        table.add_row(str(r.rank), r.unit_name, vi_number(r.score, 2), r.band, r.explanation_vi)
+    return table
+
+
+def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) -> int:
+    """Run the whole cycle; return the exit code (0 when the audit chain verifies)."""
     try:
         url = fresh_database(data_dir, force)
     except DemoError as exc:
         console.print(f"[bold red]Lỗi:[/] {exc}", highlight=False)
         return 2
+    out = out or data_dir / "demo-output"
+    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    console.print(f"[bold]1.[/] Tạo cơ sở dữ liệu mới: {data_dir / SQLITE_FILE}", highlight=False)
+    from flows.cycle import issue_plan_flow, rank_flow, score_flow  # imports prefect
+
+    clock = DemoClock("2025-07-29")
     db = make_engine(url)
+    upgrade(db)
+    settings = Settings(data_dir=data_dir, database_url=url)
+    ws = Workspace.open(settings, clock=clock)
+    manual = cycle.read_manual(INPUTS_FILE)
     try:
-        upgrade(db)
-        sessions = session_factory(db)
-        engine = make_workflow_engine()
-        console.print(
-            f"[bold]2.[/] Chạy quy trình {KIND}: trình → yêu cầu chỉnh sửa → trình lại "
-            "→ chấp thuận (và một đề nghị bị từ chối)",
-            highlight=False,
-        )
-        for refusal in scripted_cycle(engine, sessions):
-            console.print(f"   [yellow]từ chối (đã ghi nhật ký):[/] {refusal}", highlight=False)
-        console.print(
-            f"[bold]3.[/] Luồng Prefect 'fire-selected': trình {DRAFTS} bản nháp theo "
-            f"lô {batch_size} (khởi động máy chủ Prefect tạm thời, ~10–20 giây)…",
-            highlight=False,
-        )
-        outcome = run_flow(url, batch_size)
-        console.print(f"   kết quả: {outcome}", highlight=False)
-        console.print(summary(engine, sessions))
-        with sessions() as session:
+        with step(f"1. Ban hành kế hoạch {PLAN} từ bảng Excel (luồng Prefect 'issue-plan'; "
+                  "lần đầu khởi động máy chủ Prefect tạm thời ~10–20 giây)"):  # fmt: skip
+            xlsx = write_plan_xlsx(cycle.read_plan(ws, PLAN_FILE), out / f"ke-hoach-{PLAN}.xlsx")
+            issued = issue_plan_flow(url, str(data_dir), str(xlsx), FOCAL, now=clock().isoformat())
+            console.print(f"   {issued['tasks']} nhiệm vụ đã giao, {issued['assessments']} tiêu "
+                          f"chí thành phần đã mở, {issued['notifications']} thông báo chờ gửi",
+                          highlight=False)  # fmt: skip
+        with step("2. Các đơn vị thực hiện nhiệm vụ (có việc trễ hạn, bị trả lại, quá hạn)"):
+            play_tasks(ws, clock)
+        with step("3. Nộp và thẩm định tài liệu kiểm chứng (có tài liệu phải bổ sung, bị từ chối)"):
+            play_evidence(ws, clock)
+            extra = play_criterion_evidence(ws, clock)
+            console.print(f"   {len(EVIDENCE_STORY) + extra} tệp đã nộp; thiếu tài liệu: "
+                          f"{', '.join(sorted(MISSING_EVIDENCE))}", highlight=False)  # fmt: skip
+        with step("4. Nhập số liệu từ Cổng dịch vụ công (một số chỉ tiêu chưa đạt)"):
+            csv_path = import_metrics(ws, clock, out)
+            console.print(f"   {csv_path}", highlight=False)
+        clock.set("2025-12-10")
+        with step("5. Chấm điểm kỳ đánh giá (luồng 'score-period')"):
+            scored = score_flow(url, str(data_dir), PLAN, FOCAL, manual, now=clock().isoformat())
+            card = cycle.score(ws, PLAN, FOCAL, manual).card
+            console.print(score_table(card))
+            console.print(risk_table(ws, card))
+            if scored["waiting_explanation"]:
+                waiting = ", ".join(scored["waiting_explanation"])
+                label = "Chờ giải trình (thiếu tài liệu kiểm chứng)"
+                console.print(f"   [yellow]{label}:[/] {waiting}", highlight=False)
+        with step("6. Xếp hạng thi đua và công bố (luồng 'rank-units')"):
+            rank_flow(url, str(data_dir), PLAN, FOCAL, manual, publisher_id=CHAIRMAN,
+                      now=clock().isoformat())  # fmt: skip
+            ranking = cycle.rank(ws, PLAN, FOCAL, card, today=cycle.local_today(ws),
+                                 publish=True, publisher_id=CHAIRMAN)  # fmt: skip
+            console.print(ranking_table(ranking.rows))
+        with step(f"7. Xuất tệp cho cán bộ: {out}"):
+            files = write_outputs(ws, PLAN, out, signer_id=SIGNER, ranking=ranking.rows, card=card)
+            for path in [xlsx, csv_path, *files]:
+                console.print(f"   {path}", highlight=False)
+        with ws.sessions() as session:
             report = verify(session)
     finally:
+        ws.close()
         db.dispose()
-    if report.ok:
-        console.print(
-            f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện). "
-            f"Xong sau {time.perf_counter() - started:.1f} giây.",
-            highlight=False,
-        )
-        console.print(
-            "Tiếp theo: `cchc audit verify`, `cchc audit query --instance 1`, "
-            "`cchc audit query --outcome refused --json`.",
-            highlight=False,
-        )
-        return 0
-    for broken in report.breaks:
-        console.print(f"[red]✗ {broken.describe()}[/]", highlight=False)
-    return 1
+    if not report.ok:
+        for broken in report.breaks:
+            console.print(f"[red]✗ {broken.describe()}[/]", highlight=False)
+        return 1
+    console.print(f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện). "
+                  f"Xong sau {time.perf_counter() - started:.1f} giây. Tệp kết quả: {out}",
+                  highlight=False)  # fmt: skip
+    console.print(
+        "Tiếp theo: `cchc audit verify`, `cchc audit query --kind task --json`, "
+        "`cchc score explain 1.1.3 --plan KH-CCHC-2025-H2`.",
+        highlight=False,
+    )
+    return 0

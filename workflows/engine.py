@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from workflows import store
 from workflows.audit import AppendedEvent, append_event
-from workflows.canonical import canonical_json, local_text, sha256_hex, utc_iso, utcnow
+from workflows.canonical import canonical_json, local_text, sha256_hex, utc, utc_iso, utcnow
 from workflows.definition.checks import did_you_mean
 from workflows.definition.loader import DefinitionSet
 from workflows.definition.models import WorkflowDefinition
@@ -92,7 +92,8 @@ class Engine:
     ) -> None:
         self.definitions = definitions
         self.registry = registry
-        self.clock = clock
+        self.clock: Callable[[], datetime] = lambda: utc(clock())
+        """Now, always in UTC: what is stored and hashed (a clock may give any time zone)."""
         self._by_hash: dict[str, BuiltMachine] = {}
         self._current: dict[str, BuiltMachine] = {}
         for kind, definition in definitions.workflows.items():

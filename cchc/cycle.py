@@ -1,0 +1,152 @@
+"""The steps of the CCHC cycle as functions on a workspace: issue, score, rank, export.
+
+Flows (``flows/cycle.py``), the CLI and the demo call these; each opens its own transaction
+through ``unit_of_work`` and goes through the engine for every state change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from cchc.plan.issue import CriterionToOpen, IssueResult, issue_plan
+from cchc.plan.loader import load_plan
+from cchc.plan.models import Plan
+from cchc.ranking import RankedUnit, load_emulation_config, rank_units
+from cchc.runtime import definitions_dir
+from cchc.scoring import ScoreCard, score_plan, self_score_assessments
+from cchc.unit_results import unit_results
+from cchc.workspace import Workspace
+from workflows.canonical import LOCAL_TZ
+from workflows.database import unit_of_work
+from workflows.schema import Instance
+
+
+def read_plan(ws: Workspace, path: Path) -> Plan:
+    """Read and check a plan file (YAML or XLSX) against the ward and the index set."""
+    return load_plan(path, known_units={u.code for u in ws.organization.units},
+                     known_criteria={s.code for s in ws.index_set.sub_criteria()},
+                     unit_aliases=ws.unit_aliases())  # fmt: skip
+
+
+def issue(ws: Workspace, path: Path, actor_id: str) -> IssueResult:
+    """Issue the plan in ``path`` as ``actor_id``: tasks assigned, assessments opened."""
+    plan = read_plan(ws, path)
+    criteria = [CriterionToOpen(code=s.code, title=s.title, max_points=str(s.max_points),
+                                owner_unit=s.owner_unit, evidence=s.evidence)
+                for s in ws.index_set.sub_criteria()]  # fmt: skip
+    with unit_of_work(ws.sessions) as session:
+        return issue_plan(session, ws.engine, plan, criteria, ws.actor(actor_id), ws.unit_names())
+
+
+def plan_record(ws: Workspace, plan_code: str) -> dict[str, Any]:
+    """The issued plan's data (period, index set …); LookupError when it was not issued."""
+    with ws.sessions() as session:
+        row = session.execute(select(Instance.data, Instance.state).where(
+            Instance.tenant == ws.tenant, Instance.kind == "plan", Instance.ref == plan_code
+        )).first()  # fmt: skip
+    if row is None:
+        raise LookupError(f"plan {plan_code!r} has not been issued in {ws.tenant}")
+    return {**json.loads(row.data), "state": row.state}
+
+
+def read_manual(path: Path | None) -> dict[str, dict[str, Any]]:
+    """The scorer's manual inputs per sub-criterion (level, value, explanation …) from YAML."""
+    if path is None:
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError(f"{path}: expected a mapping of sub-criterion code → inputs")
+    return {str(code): dict(values) for code, values in data.items()}
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    """A scoring run: the card, assessments self-scored, codes waiting for an explanation."""
+
+    card: ScoreCard
+    self_scored: int
+    waiting_explanation: list[str]
+
+
+def score(
+    ws: Workspace, plan_code: str, actor_id: str, manual: Mapping[str, Mapping[str, Any]]
+) -> ScoreOutcome:
+    """Score the plan's period, store the scores and self-score the open assessments."""
+    period = plan_record(ws, plan_code)["period"]["code"]
+    with unit_of_work(ws.sessions) as session:
+        card = score_plan(session, tenant=ws.tenant, plan=plan_code, period=period,
+                          index_set=ws.index_set, manual=manual, now=ws.engine.clock())  # fmt: skip
+        scored, waiting = self_score_assessments(session, ws.engine, ws.actor(actor_id), card,
+                                                 manual)  # fmt: skip
+    return ScoreOutcome(card, scored, waiting)
+
+
+def emulation_config_path() -> Path:
+    """The emulation configuration (weights, bands, tie-breaks)."""
+    return definitions_dir() / "emulation.yaml"
+
+
+@dataclass(frozen=True)
+class RankOutcome:
+    """A ranking: its rows and the ranking instance (published or draft)."""
+
+    rows: list[RankedUnit]
+    instance_id: int
+    published: bool
+
+
+def rank(
+    ws: Workspace, plan_code: str, actor_id: str, card: ScoreCard, *, today: date,
+    publish: bool, publisher_id: str | None = None,
+) -> RankOutcome:  # fmt: skip
+    """Rank the units for the plan's period as ``actor_id`` (the focal official drafts it);
+    optionally publish it as ``publisher_id`` (default the same person), notifying the units."""
+    config = load_emulation_config(emulation_config_path())
+    record = plan_record(ws, plan_code)
+    actor = ws.actor(actor_id)
+    with unit_of_work(ws.sessions) as session:
+        rows = rank_units(unit_results(session, ws.organization, plan_code, card, today), config)
+        table = [{"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band}
+                 for r in rows]  # fmt: skip
+        created = ws.engine.create(
+            session, "ranking", actor=actor, ref=f"{plan_code}/XH-{card.run_id[:12]}",
+            idempotency_key=f"rank:{plan_code}:{card.run_id}",
+            data={"plan": plan_code, "period_label": record["period"]["label"],
+                  "score_run": card.run_id, "table": table},
+        )  # fmt: skip
+        published = False
+        if publish:
+            publisher = ws.actor(publisher_id) if publisher_id else actor
+            ws.engine.fire(session, created.instance_id, "publish", actor=publisher,
+                           idempotency_key=f"publish:{plan_code}:{card.run_id}")  # fmt: skip
+            published = True
+    return RankOutcome(rows, created.instance_id, published)
+
+
+def local_today(ws: Workspace) -> date:
+    """Today in Asia/Ho_Chi_Minh by the workspace's clock."""
+    return ws.engine.clock().astimezone(LOCAL_TZ).date()
+
+
+def percent(value: Decimal) -> str:
+    """``96.5`` → ``96,50%`` as officials write it."""
+    return f"{value:.2f}%".replace(".", ",")
+
+
+def task_ids(ws: Workspace, plan_code: str) -> dict[str, int]:
+    """Task code → instance id for the plan's tasks."""
+    with ws.sessions() as session:
+        rows = session.execute(select(Instance.id, Instance.ref).where(
+            Instance.tenant == ws.tenant, Instance.kind == "task",
+            Instance.ref.startswith(f"{plan_code}/", autoescape=True),
+        )).all()  # fmt: skip
+    return {row.ref.split("/", 1)[1]: row.id for row in rows}

@@ -1,0 +1,66 @@
+"""Each unit's results for a period, read from the record: the inputs of the emulation ranking."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cchc.organization import Organization
+from cchc.ranking import UnitResult
+from cchc.scoring import ScoreCard, done_on_time
+from workflows.canonical import LOCAL_TZ, utc
+from workflows.schema import Instance
+
+
+def _late(state: str, data: dict[str, object], today: date) -> bool:
+    deadline = date.fromisoformat(str(data["deadline"]))
+    if state == "overdue":
+        return True
+    submitted = data.get("product_submitted_at")
+    if submitted:
+        when = utc(datetime.fromisoformat(str(submitted))).astimezone(LOCAL_TZ).date()
+        return when > deadline
+    return state not in {"done", "cancelled"} and today > deadline
+
+
+def unit_results(
+    session: Session, org: Organization, plan: str, card: ScoreCard, today: date
+) -> list[UnitResult]:
+    """Tasks on time, evidence accepted at first review, points lost and overdue items per unit."""
+    tasks: dict[str, list[tuple[str, dict[str, object]]]] = defaultdict(list)
+    evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows = session.execute(select(Instance.kind, Instance.state, Instance.data).where(
+        Instance.tenant == org.tenant, Instance.kind.in_(("task", "evidence")),
+        Instance.ref.startswith(f"{plan}/", autoescape=True),
+    )).all()  # fmt: skip
+    for row in rows:
+        data = json.loads(row.data)
+        if row.kind == "task" and row.state != "cancelled":
+            tasks[str(data["owner_unit"])].append((row.state, data))
+        elif row.kind == "evidence" and data.get("reviews"):
+            evidence[str(data.get("owner_unit"))].append(data)
+    owned: dict[str, Decimal] = defaultdict(Decimal)
+    for sub in card.subs:
+        if not sub.outside_base:
+            owned[sub.owner_unit] += sub.max_points
+    lost = card.lost_by_unit()
+    results = []
+    for unit in org.units:
+        mine = tasks.get(unit.code, [])
+        reviewed = evidence.get(unit.code, [])
+        first_accepted = sum(1 for d in reviewed if d["reviews"][0]["trigger"] == "accept")
+        results.append(UnitResult(
+            unit=unit.code, unit_name=unit.name, tasks_total=len(mine),
+            tasks_on_time=sum(1 for state, data in mine if done_on_time(state, data)),
+            evidence_reviewed=len(reviewed), evidence_first_accepted=first_accepted,
+            max_points_owned=owned.get(unit.code, Decimal(0)),
+            points_lost=lost.get(unit.code, Decimal(0)),
+            overdue_items=sum(1 for state, data in mine if _late(state, data, today)),
+        ))  # fmt: skip
+    return results
