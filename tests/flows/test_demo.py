@@ -1,4 +1,4 @@
-"""`cchc demo`: the approval cycle, a refused attempt and the batch flow, on a fresh SQLite file."""
+"""`cchc demo`: the Phù Liễn half-year end to end, its files, and its record."""
 
 from __future__ import annotations
 
@@ -6,45 +6,106 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from docx import Document
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from cchc import cycle
 from cchc.cli import app
-from cchc.demo import DRAFTS, REVIEWED, run_demo
-from workflows.database import make_engine, sqlite_url
+from cchc.demo import FOCAL, INPUTS_FILE, PLAN, run_demo
+from cchc.scoring import delete_scores, rows_as_json
+from cchc.workspace import Workspace
+from workflows.database import Settings, make_engine, sqlite_url, unit_of_work
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
 
 
-def _states(folder: Path) -> dict[str, int]:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One demo run shared by the tests of this module: (data folder, output folder)."""
+    root = tmp_path_factory.mktemp("demo")
+    assert run_demo(root / "var", out=root / "out") == 0
+    return root / "var", root / "out"
+
+
+def _scalar(folder: Path, sql: str) -> object:
     engine = make_engine(sqlite_url(folder))
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("select state, count(*) from instances group by state"))
-        states = dict(rows.tuples().all())
-        refused = conn.execute(
-            sa.text("select count(*) from audit_events where outcome = 'refused'")
-        ).scalar_one()
+        value = conn.execute(sa.text(sql)).scalar_one()
     engine.dispose()
-    return {**states, "refused": refused}
+    return value
 
 
-def test_demo_runs_the_cycle_and_the_flow(tmp_path: Path) -> None:
-    """The demo accepts, rejects, audits two refusals, submits every draft and verifies."""
-    folder = tmp_path / "var"
-    assert run_demo(folder, batch_size=10) == 0
-    assert _states(folder) == {
-        "accepted": len(REVIEWED), "rejected": 1, "submitted": DRAFTS, "refused": 2,
-    }  # fmt: skip
+def test_every_step_is_in_the_audit_trail(demo: tuple[Path, Path]) -> None:
+    """Plan, tasks, evidence, assessments, metrics and ranking all left applied events."""
+    folder, _ = demo
+    kinds = _scalar(folder, "select group_concat(distinct kind) from audit_events "
+                            "where outcome = 'applied'")  # fmt: skip
+    assert set(str(kinds).split(",")) >= {
+        "plan",
+        "task",
+        "evidence",
+        "assessment",
+        "metric_import",
+        "ranking",
+    }
     result = runner.invoke(app, ["--data-dir", str(folder), "audit", "verify"],
                            env={"CCHC_DATABASE_URL": ""})  # fmt: skip
     assert result.exit_code == 0, result.output
 
 
-def test_demo_runs_again_but_keeps_foreign_data(tmp_path: Path) -> None:
-    """A second demo replaces its own database; a database it did not make is left alone."""
-    folder = tmp_path / "var"
-    assert run_demo(folder, batch_size=50) == 0
-    assert run_demo(folder, batch_size=50) == 0
+def test_story_outcomes(demo: tuple[Path, Path]) -> None:
+    """One task overdue, evidence replaced and rejected once each, the ranking published."""
+    folder, _ = demo
+    assert _scalar(folder, "select count(*) from instances where kind = 'task' "
+                           "and state = 'overdue'") == 1  # fmt: skip
+    assert _scalar(folder, "select count(*) from instances where kind = 'evidence' "
+                           "and state = 'superseded'") == 1  # fmt: skip
+    assert _scalar(folder, "select count(*) from instances where kind = 'evidence' "
+                           "and state = 'rejected'") == 1  # fmt: skip
+    assert _scalar(folder, "select count(*) from instances where kind = 'ranking' "
+                           "and state = 'published'") == 1  # fmt: skip
+
+
+def test_files_officials_open(demo: tuple[Path, Path]) -> None:
+    """The XLSX and DOCX re-open with their Vietnamese content; the chart is a PNG."""
+    _, out = demo
+    sheet = load_workbook(out / f"tu-danh-gia-{PLAN}.xlsx").active
+    assert sheet is not None
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert "Mã tiêu chí" in cells
+    assert "Phòng Văn hóa - Xã hội" in cells
+    assert any(c.startswith("Mức độ hoàn thành Kế hoạch CCHC") for c in cells)
+    text = "\n".join(p.text for p in Document(str(out / f"bao-cao-tu-danh-gia-{PLAN}.docx"))
+                     .paragraphs)  # fmt: skip
+    assert "Kết quả tự đánh giá, chấm điểm Chỉ số cải cách hành chính" in text
+    ranking = load_workbook(out / f"xep-hang-{PLAN}.xlsx").active
+    assert ranking is not None
+    assert any("Hoàn thành" in str(c) for row in ranking.iter_rows(values_only=True) for c in row)
+    assert (out / f"xep-hang-{PLAN}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scores_are_recomputable(demo: tuple[Path, Path]) -> None:
+    """Deleting the stored scores and scoring again gives identical scores and run id."""
+    folder, _ = demo
+    ws = Workspace.open(Settings(data_dir=folder, database_url=sqlite_url(folder)))
+    manual = cycle.read_manual(INPUTS_FILE)
+    try:
+        before = cycle.score(ws, PLAN, FOCAL, manual).card
+        with unit_of_work(ws.sessions) as session:
+            assert delete_scores(session, ws.tenant, PLAN) > 0
+        after = cycle.score(ws, PLAN, FOCAL, manual).card
+    finally:
+        ws.close()
+    assert after.stored
+    assert after.run_id == before.run_id
+    assert rows_as_json(after.subs) == rows_as_json(before.subs)
+    assert after.index == before.index
+
+
+def test_demo_keeps_foreign_data(tmp_path: Path) -> None:
+    """A database the demo did not make is left alone (exit 2)."""
     other = tmp_path / "other"
     other.mkdir()
     (other / "cchc.sqlite3").write_bytes(b"not the demo's")
