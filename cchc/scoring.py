@@ -138,6 +138,15 @@ def done_on_time(state: str, data: Mapping[str, Any]) -> bool:
     return submitted.date() <= date.fromisoformat(data["deadline"])
 
 
+def _plain(value: Decimal) -> str:
+    """A decimal as plain text without trailing zeros: ``1970.0000`` → ``1970``.
+
+    Both databases return NUMERIC with their scale; inputs (and the run id hashed over them)
+    must not depend on the backend.
+    """
+    return format(Decimal(value).normalize(), "f")
+
+
 def gather_inputs(
     session: Session, tenant: str, plan: str, period: str, index_set: IndexSet,
     manual: Mapping[str, Mapping[str, Any]],
@@ -165,11 +174,11 @@ def gather_inputs(
             values = metrics[name]
             denominators = [v.denominator for v in values if v.denominator is not None]
             found = {
-                "numerator": str(sum(v.numerator for v in values)),
+                "numerator": _plain(sum((v.numerator for v in values), Decimal(0))),
                 "source": "; ".join(sorted({v.source for v in values if v.source})),
             }
             if denominators:
-                found["denominator"] = str(sum(denominators))
+                found["denominator"] = _plain(sum(denominators, Decimal(0)))
         elif kind is InputKind.EVENTS:
             values = metrics.get(name, [])
             found = {"events": int(sum(v.numerator for v in values)),

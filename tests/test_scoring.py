@@ -1,0 +1,122 @@
+"""Scoring a period from the record: inputs gathered, rules applied, runs reproducible."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from cchc import cycle
+from cchc.metrics import MetricValue, record_import
+from cchc.scoring import compute, gather_inputs, score_plan
+from cchc.workspace import Workspace
+from tests.conftest import Clock, Db
+from workflows.canonical import LOCAL_TZ
+from workflows.database import Settings, unit_of_work
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN_FILE = ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"
+PLAN = "KH-CCHC-2025-H2"
+FOCAL = "nguyen.thi.lan"
+
+
+def local(text: str) -> datetime:
+    """A local Asia/Ho_Chi_Minh time."""
+    return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
+
+
+@pytest.fixture
+def ws(db: Db, clock: Clock, tmp_path: Path) -> Workspace:
+    """A workspace on the test database with the example plan issued on 29/7/2025."""
+    clock.now = local("2025-07-29T09:00")
+    workspace = Workspace.open(Settings(data_dir=tmp_path, database_url=db.url), clock=clock)
+    cycle.issue(workspace, PLAN_FILE, FOCAL)
+    yield workspace
+    workspace.close()
+
+
+def _fire(ws: Workspace, clock: Clock, task: str, trigger: str, who: str, when: str) -> None:
+    clock.now = local(when)
+    ids = cycle.task_ids(ws, PLAN)
+    with unit_of_work(ws.sessions) as session:
+        ws.engine.fire(
+            session,
+            ids[task],
+            trigger,
+            actor=ws.actor(who),
+            payload={"product": "Sản phẩm"} if trigger == "submit_product" else {},
+        )
+
+
+def _inputs(ws: Workspace, manual: dict[str, dict[str, object]] | None = None) -> dict:
+    with ws.sessions() as session:
+        return gather_inputs(session, ws.tenant, PLAN, "2025-H2", ws.index_set, manual or {})
+
+
+def test_plan_completion_counts_accepted_products_by_local_deadline(
+    ws: Workspace, clock: Clock
+) -> None:
+    """1.1.3 counts tasks whose accepted product came by the deadline, in Vietnamese time."""
+    _fire(ws, clock, "NV-01", "submit_product", "bui.duc.anh", "2025-08-15T23:30")
+    _fire(ws, clock, "NV-01", "accept_product", FOCAL, "2025-08-16T08:00")
+    _fire(ws, clock, "NV-09", "submit_product", "bui.duc.anh", "2025-08-21T00:30")
+    _fire(ws, clock, "NV-09", "accept_product", FOCAL, "2025-08-21T08:00")
+    _fire(ws, clock, "NV-12", "submit_product", "bui.duc.anh", "2025-09-01T09:00")
+    inputs = _inputs(ws)["1.1.3"]
+    assert (inputs["numerator"], inputs["denominator"]) == (1, 12)
+
+
+def test_metrics_are_summed_and_missing_inputs_score_zero(ws: Workspace) -> None:
+    """A metric sums over units; a sub-criterion without inputs scores 0 and says why."""
+    values = [
+        MetricValue("ttphc", "2025-H2", "on_time_dossiers", Decimal(970), Decimal(1000), "A"),
+        MetricValue("vp", "2025-H2", "on_time_dossiers", Decimal(1000), Decimal(1000), "B"),
+    ]
+    with unit_of_work(ws.sessions) as session:
+        record_import(session, ws.engine, ws.actor(FOCAL), values, period="2025-H2",
+                      file_sha256="c" * 64, file_name="m.csv")  # fmt: skip
+    inputs = _inputs(ws)
+    assert (inputs["3.2.1"]["numerator"], inputs["3.2.1"]["denominator"]) == ("1970", "2000")
+    subs = {s.code: s for s in compute(ws.index_set, inputs, {})}
+    assert subs["2.1.1"].points == 0
+    assert subs["2.1.1"].missing_input
+    assert subs["2.1.1"].explanation.startswith("Chưa có dữ liệu")
+
+
+def test_same_inputs_same_run_new_inputs_new_run(ws: Workspace) -> None:
+    """Scoring twice stores one run; a changed manual input makes a new run with new points."""
+    with unit_of_work(ws.sessions) as session:
+        first = score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
+                           index_set=ws.index_set, manual={}, now=ws.engine.clock())  # fmt: skip
+        again = score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
+                           index_set=ws.index_set, manual={}, now=ws.engine.clock())  # fmt: skip
+        changed = score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
+                             index_set=ws.index_set, manual={"2.1.1": {"level": "full"}},
+                             now=ws.engine.clock())  # fmt: skip
+    assert first.stored
+    assert not again.stored
+    assert again.run_id == first.run_id
+    assert changed.run_id != first.run_id
+    assert changed.total_points - first.total_points == Decimal(2)
+
+
+def test_lost_points_add_up_to_what_the_index_misses(ws: Workspace) -> None:
+    """Points lost per owner unit add up to the base maximum minus the base points."""
+    manual = cycle.read_manual(ROOT / "examples" / "scoring-inputs-2025-h2.yaml")
+    card = compute(ws.index_set, _inputs(ws, manual), {})
+    from cchc.scoring import ScoreCard
+
+    scored = ScoreCard(ws.tenant, PLAN, ws.index_set, "x", card, ws.engine.clock())
+    assert sum(scored.lost_by_unit().values()) == Decimal(100) - scored.base_points
+    assert scored.index == (scored.total_points).quantize(Decimal("0.01"))
+
+
+def test_incomplete_evidence_waits_for_an_explanation(ws: Workspace) -> None:
+    """Without evidence only the explained sub-criteria are self-scored; the rest wait."""
+    manual = {"2.1.1": {"level": "full", "explanation": "Hồ sơ đang lưu tại bộ phận một cửa"}}
+    outcome = cycle.score(ws, PLAN, FOCAL, manual)
+    assert outcome.self_scored == 1
+    assert "2.1.1" not in outcome.waiting_explanation
+    assert len(outcome.waiting_explanation) == len(list(ws.index_set.sub_criteria())) - 1
