@@ -6,7 +6,19 @@ from pathlib import Path
 
 import typer
 
-from cchc.commands import audit, db, definitions
+from cchc.commands import (
+    audit,
+    db,
+    definitions,
+    evidence_cmd,
+    export_cmd,
+    metrics_cmd,
+    plan_cmd,
+    rank_cmd,
+    reference,
+    score_cmd,
+    tasks_cmd,
+)
 from cchc.commands.common import AppState
 
 app = typer.Typer(
@@ -18,6 +30,15 @@ app = typer.Typer(
 app.add_typer(definitions.app, name="definitions")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
+app.add_typer(reference.org_app, name="org")
+app.add_typer(reference.index_app, name="index-set")
+app.add_typer(plan_cmd.app, name="plan")
+app.add_typer(tasks_cmd.app, name="tasks")
+app.add_typer(evidence_cmd.app, name="evidence")
+app.add_typer(metrics_cmd.app, name="metrics")
+app.add_typer(score_cmd.app, name="score")
+app.add_typer(rank_cmd.app, name="rank")
+app.command("export")(export_cmd.export_command)
 
 
 @app.callback()
@@ -31,9 +52,18 @@ def main_options(
         None, "--database-url", envvar="CCHC_DATABASE_URL",
         help="SQLAlchemy URL; default: SQLite in the data folder.",
     ),
+    organization: Path = typer.Option(
+        None, "--org", envvar="CCHC_ORGANIZATION",
+        help="Organization file (units, people, roles). Default: the Phù Liễn sample.",
+    ),
+    index_set: Path = typer.Option(
+        None, "--index-set", envvar="CCHC_INDEX_SET",
+        help="Index set file. Default: the 2025 ward sample.",
+    ),
 ) -> None:  # fmt: skip
     """Global options, given before the sub-command."""
-    ctx.obj = AppState(data_dir=data_dir, database_url=database_url)
+    ctx.obj = AppState(data_dir=data_dir, database_url=database_url,
+                       organization=organization, index_set=index_set)  # fmt: skip
 
 
 @app.command("demo")

@@ -24,6 +24,10 @@ class AppState:
 
     data_dir: Path | None = None
     database_url: str | None = None
+    organization: Path | None = None
+    """``--org``: the organization file (default: ``CCHC_ORGANIZATION`` or the sample)."""
+    index_set: Path | None = None
+    """``--index-set``: the index set file (default: ``CCHC_INDEX_SET`` or the sample)."""
 
     def settings(self) -> Settings:
         """Resolve the data folder and database URL from options, environment and defaults."""

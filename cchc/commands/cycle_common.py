@@ -1,0 +1,326 @@
+"""What the commands of the CCHC cycle share: the workspace, the acting person, errors, output.
+
+Every command that changes something names the person acting (``--as PERSON_ID``); their roles
+and unit come from the organization file. Errors become one clear message and a non-zero exit:
+2 for a mistake in the command (unknown person, plan, code …), 1 when the work itself was
+refused (a definition problem, a refused transition, a rejected file). The services run in one
+transaction, so a refused command leaves nothing half-written (refusals themselves are audited).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+
+from cchc.commands.audit import REFUSAL_LABELS
+from cchc.commands.common import console, errors, fail, open_database, state_of
+from cchc.evidence_store import EvidenceRejected
+from cchc.indexset.loader import load_index_set
+from cchc.indexset.models import IndexSet
+from cchc.indexset.rules import report, vi_number
+from cchc.organization import Organization, UnknownPersonError, load_organization
+from cchc.scoring import ScoreCard, SubScore, latest_run
+from cchc.workspace import Workspace, default_index_set, default_organization
+from workflows.canonical import LOCAL_TZ, utcnow
+from workflows.definition.checks import did_you_mean
+from workflows.errors import (
+    ConflictError,
+    DefinitionError,
+    IdempotencyKeyReusedError,
+    Problem,
+    TransitionRefusedError,
+)
+from workflows.registry import Actor
+from workflows.schema import Instance
+
+CLOCK: Callable[[], datetime] = utcnow
+"""The clock workspaces run on. Tests replace it; there is deliberately no option to backdate."""
+
+AS_HELP = "Person acting (id from the organization file); their roles and unit apply."
+JSON_HELP = "Print JSON instead of a table."
+
+
+# --- opening ------------------------------------------------------------------------------------
+
+
+def organization_path(ctx: typer.Context) -> Path:
+    """The organization file: ``--org``, ``CCHC_ORGANIZATION`` or the sample."""
+    return state_of(ctx).organization or default_organization()
+
+
+def index_set_path(ctx: typer.Context) -> Path:
+    """The index set file: ``--index-set``, ``CCHC_INDEX_SET`` or the sample."""
+    return state_of(ctx).index_set or default_index_set()
+
+
+def known_roles() -> set[str]:
+    """Every role of the role catalogue (``definitions/roles.yaml``)."""
+    from cchc.runtime import load
+
+    return set(load().roles.roles)
+
+
+def role_labels() -> dict[str, str]:
+    """Role name → Vietnamese label."""
+    from cchc.runtime import load
+
+    return {name: spec.label for name, spec in load().roles.roles.items()}
+
+
+def load_reference(ctx: typer.Context) -> tuple[Organization, IndexSet]:
+    """The organization and index set chosen by the global options, checked (no database)."""
+    org = load_organization(organization_path(ctx), known_roles=known_roles())
+    index_set = load_index_set(index_set_path(ctx), known_units={u.code for u in org.units})
+    return org, index_set
+
+
+@contextmanager
+def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
+    """The workspace of this invocation (database with schema, engine, reference data)."""
+    state = state_of(ctx)
+    settings = state.settings()
+    open_database(settings).dispose()  # a clear error when there is no schema yet
+    ws = Workspace.open(settings, organization=state.organization, index_set=state.index_set,
+                        clock=CLOCK)  # fmt: skip
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def acting(ws: Workspace, person_id: str) -> Actor:
+    """``--as PERSON_ID`` as an actor; exit 2 with a did-you-mean hint when unknown."""
+    try:
+        return ws.actor(person_id)
+    except UnknownPersonError as exc:
+        raise stop(f"--as: {exc}", 2) from None
+
+
+def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> None:
+    """Exit 1 up front when ``actor`` may not create ``kind`` (or fire ``trigger`` on it).
+
+    For commands that write several things in one transaction (scoring, ranking): the engine
+    would refuse midway, and a refusal commits what came before it.
+    """
+    definition = ws.engine.current(kind).definition
+    if trigger is None:
+        allowed = set(definition.create_roles)
+    else:
+        allowed = {r for t in definition.transitions if t.trigger == trigger for r in t.roles}
+    if not actor.roles & allowed:
+        action = f"{trigger} on {kind}" if trigger else f"create {kind}"
+        raise stop(
+            f"không có quyền (not permitted; nothing was written): {actor.id} may not {action}: "
+            f"it needs one of the roles {', '.join(sorted(allowed))} "
+            f"(holds {', '.join(sorted(actor.roles))})",
+            1,
+        )
+
+
+def check_choice(option: str, value: str | None, choices: Collection[str]) -> None:
+    """Exit 2 with a hint when ``value`` is given and not one of ``choices``."""
+    if value is not None and value not in choices:
+        raise stop(f"{option} {value!r} is not known; {did_you_mean(value, choices)}", 2)
+
+
+def today(ws: Workspace) -> date:
+    """Today in Asia/Ho_Chi_Minh by the workspace's clock."""
+    return ws.engine.clock().astimezone(LOCAL_TZ).date()
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def stop(message: str, code: int) -> typer.Exit:
+    """Print ``message`` (no markup) as an error and return the exit to raise."""
+    return fail(escape(message), code)
+
+
+def print_problems(problems: list[Problem], *, refused: bool = True) -> None:
+    """Every problem as ``file:line: CODE message (hint)`` on stdout, a count on stderr."""
+    for problem in problems:
+        typer.echo(problem.format())
+    tail = "; nothing was written." if refused else "."
+    typer.echo(f"{len(problems)} problem(s) found{tail}", err=True)
+
+
+@contextmanager
+def reporting() -> Iterator[None]:
+    """Turn the services' errors into a clear message and a non-zero exit."""
+    try:
+        yield
+    except TransitionRefusedError as exc:
+        label = REFUSAL_LABELS.get(exc.reason_code, exc.reason_code)
+        raise stop(
+            f"thao tác bị từ chối – {label} (refused: {exc.reason_code}; the refusal is recorded "
+            f"in the audit trail): {exc}",
+            1,
+        ) from None
+    except DefinitionError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(1) from None
+    except EvidenceRejected as exc:
+        raise stop(f"tệp không được chấp nhận (file refused: {exc.reason}): {exc}", 1) from None
+    except PermissionError as exc:
+        raise stop(f"không có quyền (not permitted; nothing was written): {exc}", 1) from None
+    except ConflictError as exc:
+        raise stop(f"dữ liệu vừa bị thay đổi (changed concurrently): {exc}", 1) from None
+    except IdempotencyKeyReusedError as exc:
+        raise stop(f"đã thực hiện với dữ liệu khác (already done differently): {exc}", 1) from None
+    except LookupError as exc:
+        raise stop(f"không tìm thấy (not found): {exc}", 2) from None
+    except (ValueError, OSError) as exc:
+        raise stop(f"dữ liệu không hợp lệ (invalid input): {exc}", 2) from None
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    """``value`` as indented JSON, Vietnamese kept readable, decimals as strings."""
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_default))
+
+
+def say(message: str) -> None:
+    """A line for the user, markup allowed (callers escape what they interpolate)."""
+    console.print(message, highlight=False)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (no markup)."""
+    errors.print(f"[yellow]Lưu ý:[/] {escape(message)}", highlight=False)
+
+
+def table(title: str, headers: Collection[str], rows: Collection[Collection[object]]) -> Table:
+    """A table whose cells are shown as written (no markup)."""
+    result = Table(title=escape(title))
+    for header in headers:
+        result.add_column(header)
+    for row in rows:
+        result.add_row(*(escape("" if cell is None else str(cell)) for cell in row))
+    return result
+
+
+def vn_date(value: str | date | None) -> str:
+    """``2025-10-31`` → ``31/10/2025``."""
+    if value is None or value == "":
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return day.strftime("%d/%m/%Y")
+
+
+def points(value: Decimal) -> str:
+    """Points as officials write them: ``2,5``."""
+    return vi_number(value)
+
+
+def plain(value: Decimal) -> str:
+    """A decimal for JSON without stored trailing zeros: ``3.0000`` → ``3``, ``1.50`` → ``1.5``."""
+    text = format(value.normalize(), "f")
+    return "0" if text in {"-0", "0"} else text
+
+
+def percent(value: Decimal) -> str:
+    """An index in %: ``96,50%``."""
+    return f"{vi_number(value, 2)}%"
+
+
+def state_labels(ws: Workspace, kind: str) -> dict[str, str]:
+    """State name → Vietnamese label of ``kind``."""
+    return {s.name: s.label for s in ws.engine.current(kind).definition.states}
+
+
+def instances(ws: Workspace, kind: str, ref_prefix: str | None = None) -> list[Instance]:
+    """Instances of ``kind`` in the ward, in id order (under ``ref_prefix/`` when given)."""
+    query = select(Instance).where(Instance.tenant == ws.tenant, Instance.kind == kind)
+    if ref_prefix is not None:
+        query = query.where(Instance.ref.startswith(f"{ref_prefix}/", autoescape=True))
+    with ws.sessions() as session:
+        return list(session.scalars(query.order_by(Instance.id)))
+
+
+def plan_codes(ws: Workspace) -> list[str]:
+    """The codes of the plans issued (or drafted) in the ward."""
+    return [row.ref for row in instances(ws, "plan")]
+
+
+def require_plan(ws: Workspace, plan_code: str) -> dict[str, Any]:
+    """The issued plan's record; exit 2 naming the known plans when it is not there."""
+    from cchc.cycle import plan_record
+
+    try:
+        return plan_record(ws, plan_code)
+    except LookupError:
+        raise stop(
+            f"plan {plan_code!r} has not been issued in {ws.tenant}; "
+            f"{did_you_mean(plan_code, plan_codes(ws))}",
+            2,
+        ) from None
+
+
+# --- stored scores ------------------------------------------------------------------------------
+
+
+def stored_card(ws: Workspace, plan_code: str) -> ScoreCard:
+    """The latest stored scoring run of the plan as a card; exit 2 before any run."""
+    from cchc.evidence import coverage
+
+    with ws.sessions() as session:
+        rows = latest_run(session, ws.tenant, plan_code)
+        covered = {line.code: line.covered for line in coverage(session, ws.tenant, plan_code)}
+    if not rows:
+        raise stop(f"plan {plan_code!r} has not been scored yet: run `cchc score run` first", 2)
+    titles = {s.code: s.title for s in ws.index_set.sub_criteria()}
+    subs = tuple(
+        SubScore(
+            code=r.code,
+            title=titles.get(r.code, r.code),
+            owner_unit=r.owner_unit,
+            max_points=Decimal(r.max_points),
+            points=Decimal(r.points),
+            explanation=r.explanation,
+            rule=json.loads(r.rule),
+            inputs=json.loads(r.inputs),
+            outside_base=r.outside_base,
+            missing_input=r.explanation.startswith("Chưa có dữ liệu"),
+            evidence_complete=covered.get(r.code, False),
+        )
+        for r in rows
+    )
+    return ScoreCard(ws.tenant, plan_code, ws.index_set, rows[0].run_id, subs, rows[0].computed_at)
+
+
+def sub_json(sub: SubScore, unit_names: Mapping[str, str]) -> dict[str, Any]:
+    """A sub-criterion's score for ``--json`` listings."""
+    return {
+        "code": sub.code,
+        "title": sub.title,
+        "owner_unit": sub.owner_unit,
+        "owner_unit_name": unit_names.get(sub.owner_unit, sub.owner_unit),
+        "points": str(report(sub.points)),
+        "max_points": plain(sub.max_points),
+        "lost": str(report(sub.lost)),
+        "explanation": sub.explanation,
+    }

@@ -1,0 +1,158 @@
+"""``cchc org`` and ``cchc index-set``: check and show the ward's reference data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cchc.commands.common import console
+from cchc.commands.cycle_common import (
+    JSON_HELP,
+    index_set_path,
+    known_roles,
+    load_reference,
+    organization_path,
+    points,
+    print_json,
+    print_problems,
+    reporting,
+    role_labels,
+    say,
+    stop,
+    table,
+    warn,
+)
+from cchc.indexset.loader import check_index_set
+from cchc.organization import check_organization, load_organization
+
+org_app = typer.Typer(help="Check and show the organization (units and people).",
+                      no_args_is_help=True)  # fmt: skip
+index_app = typer.Typer(help="Check and show the index set (areas, criteria, sub-criteria).",
+                        no_args_is_help=True)  # fmt: skip
+
+RULE_LABELS = {
+    "binary": "Đạt/không đạt",
+    "tiers": "Theo mức",
+    "ratio_threshold": "Theo tỷ lệ",
+    "deduction": "Trừ điểm",
+    "qualitative": "Đánh giá mức độ",
+    "survey": "Khảo sát",
+    "bonus": "Điểm thưởng",
+    "penalty": "Điểm trừ",
+}
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise stop(f"no such file: {path}", 2)
+    return path
+
+
+@org_app.command("check")
+def org_check(
+    ctx: typer.Context,
+    file: Path = typer.Argument(None, help="Organization file (default: --org or the sample)."),
+) -> None:
+    """Check an organization file; print every problem as `file:line: CODE message`, exit 1."""
+    path = _existing(file or organization_path(ctx))
+    with reporting():
+        org, problems = check_organization(path, known_roles())
+    if org is None:
+        print_problems(problems, refused=False)
+        raise typer.Exit(1)
+    say(f"[green]✓[/] {path}: {org.name} ({org.tenant}), {len(org.units)} đơn vị (units), "
+        f"{len(org.people)} người (people)")  # fmt: skip
+
+
+@org_app.command("show")
+def org_show(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
+    """Show the units and the people with their roles."""
+    with reporting():
+        org = load_organization(organization_path(ctx), known_roles=known_roles())
+        labels = role_labels()
+    if as_json:
+        print_json(org.model_dump(mode="json"))
+        return
+    names = {p.id: p.full_name for p in org.people}
+    units = {u.code: u.name for u in org.units}
+    focal = {org.focal_unit: "đầu mối CCHC", org.office_unit: "Văn phòng"}
+    console.print(table(
+        f"{org.name} ({org.tenant}) – Đơn vị",
+        ("Mã", "Tên đơn vị", "Tên viết tắt", "Trưởng đơn vị", "Phó Chủ tịch phụ trách", "Ghi chú"),
+        [(u.code, u.name, u.short_name, names.get(u.head, u.head),
+          names.get(u.vice_chairman_in_charge or "", u.vice_chairman_in_charge or "Chủ tịch"),
+          focal.get(u.code, "")) for u in org.units],
+    ))  # fmt: skip
+    console.print(table(
+        f"{org.name} – Cán bộ, công chức",
+        ("Mã người dùng", "Họ và tên", "Chức danh", "Đơn vị", "Vai trò"),
+        [(p.id, p.full_name, p.title, units.get(p.unit or "", "—"),
+          ", ".join(labels.get(r, r) for r in p.roles)) for p in org.people],
+    ))  # fmt: skip
+
+
+@index_app.command("check")
+def index_set_check(
+    ctx: typer.Context,
+    file: Path = typer.Argument(None, help="Index set file (default: --index-set or the sample)."),
+) -> None:
+    """Check an index set; print every problem as `file:line: CODE message`, exit 1."""
+    path = _existing(file or index_set_path(ctx))
+    units: set[str] | None = None
+    org, _ = check_organization(organization_path(ctx), known_roles())
+    if org is None:
+        warn("the organization file has problems (see `cchc org check`); "
+             "owner units are not checked")  # fmt: skip
+    else:
+        units = {u.code for u in org.units}
+    with reporting():
+        index_set, problems = check_index_set(path, known_units=units)
+    if index_set is None:
+        print_problems(problems, refused=False)
+        raise typer.Exit(1)
+    subs = list(index_set.sub_criteria())
+    say(f"[green]✓[/] {path}: {index_set.code} ({index_set.year}), "
+        f"{len(index_set.areas)} lĩnh vực (areas), {len(subs)} tiêu chí thành phần "
+        f"(sub-criteria), {points(index_set.total_max)} điểm, "
+        f"phiên bản (version) {index_set.content_hash[:12]}")  # fmt: skip
+    if index_set.sample:
+        warn("this index set is a SAMPLE, not an official text; do not use it for real scoring")
+
+
+@index_app.command("show")
+def index_set_show(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
+    """Show areas, criteria and sub-criteria with their max points and owner unit."""
+    with reporting():
+        org, index_set = load_reference(ctx)
+    if as_json:
+        data: dict[str, Any] = index_set.model_dump(mode="json")
+        data["content_hash"] = index_set.content_hash
+        print_json(data)
+        return
+    units = {u.code: u.name for u in org.units}
+    rows: list[tuple[str, ...]] = []
+    for area in index_set.areas:
+        rows.append((area.code, area.title.upper(), points(area.max_points), "", ""))
+        for criterion in area.criteria:
+            rows.append((criterion.code, criterion.title, points(criterion.max_points), "", ""))
+            for sub in criterion.sub_criteria:
+                max_points = points(sub.max_points)
+                if sub.rule.type == "penalty":
+                    max_points = f"-{max_points}"
+                elif sub.rule.type == "bonus":
+                    max_points = f"+{max_points}"
+                rows.append((f"  {sub.code}", f"  {sub.title}", max_points,
+                             units.get(sub.owner_unit, sub.owner_unit),
+                             RULE_LABELS.get(sub.rule.type, sub.rule.type)))  # fmt: skip
+    title = (f"{index_set.title} – tổng {points(index_set.total_max)} điểm, "
+             f"phiên bản {index_set.content_hash[:12]}")  # fmt: skip
+    console.print(table(title, ("Mã", "Nội dung", "Điểm tối đa", "Đơn vị phụ trách",
+                                "Cách chấm"), rows))  # fmt: skip
+    if index_set.sample:
+        warn("this index set is a SAMPLE, not an official text")

@@ -1,0 +1,189 @@
+"""``cchc score``: score a plan's period, explain a score, show the points at risk."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from cchc.commands.common import console
+from cchc.commands.cycle_common import (
+    AS_HELP,
+    JSON_HELP,
+    acting,
+    open_workspace,
+    percent,
+    plain,
+    points,
+    print_json,
+    reporting,
+    require_plan,
+    require_roles,
+    say,
+    stop,
+    stored_card,
+    sub_json,
+    table,
+)
+from cchc.indexset.rules import report
+from cchc.scoring import ScoreCard, at_risk, latest_run, rows_as_json
+from workflows.canonical import local_text
+from workflows.definition.checks import did_you_mean
+
+app = typer.Typer(help="Score a plan's period and explain the scores.", no_args_is_help=True)
+
+INPUTS_HELP = "YAML of the scorer's inputs per sub-criterion (level, value, explanation …)."
+
+
+def card_json(card: ScoreCard) -> dict[str, Any]:
+    """Totals per area and overall, as JSON."""
+    return {
+        "plan": card.plan, "run_id": card.run_id, "index_set": card.index_set.code,
+        "index_set_hash": card.index_set.content_hash, "stored": card.stored,
+        "areas": [{"code": a.code, "title": a.title, "points": str(report(a.points)),
+                   "max_points": str(a.max_points), "index": str(a.index)}
+                  for a in card.areas()],
+        "base_points": str(report(card.base_points)),
+        "adjustments": str(report(card.adjustments)),
+        "total_points": str(report(card.total_points)),
+        "total_max": str(card.index_set.total_max), "index": str(card.index),
+    }  # fmt: skip
+
+
+def print_card(card: ScoreCard, title: str) -> None:
+    """The card as a table per area, with the adjustments and the total."""
+    rows: list[tuple[str, ...]] = [
+        (a.code, a.title, points(a.points), points(a.max_points), percent(a.index))
+        for a in card.areas()
+    ]
+    rows.append(("", "Điểm thưởng, điểm trừ (ngoài thang điểm)", points(card.adjustments), "", ""))
+    rows.append(("", "TỔNG CỘNG (Chỉ số CCHC)", points(card.total_points),
+                 points(card.index_set.total_max), percent(card.index)))  # fmt: skip
+    console.print(table(title, ("Lĩnh vực", "Nội dung", "Điểm", "Tối đa", "Chỉ số"), rows))
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    plan: str = typer.Option(..., help="Plan code."),
+    person: str = typer.Option(..., "--as", help=AS_HELP),
+    inputs: Path = typer.Option(None, "--inputs", help=INPUTS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Score every sub-criterion, store the scores and self-score the open assessments."""
+    from cchc import cycle
+
+    with reporting(), open_workspace(ctx) as ws:
+        require_roles(ws, acting(ws, person), "assessment", "self_score")
+        record = require_plan(ws, plan)
+        manual = cycle.read_manual(inputs)
+        outcome = cycle.score(ws, plan, person, manual)
+    card = outcome.card
+    if as_json:
+        print_json({**card_json(card), "self_scored": outcome.self_scored,
+                    "waiting_explanation": outcome.waiting_explanation,
+                    "sub_criteria": rows_as_json(card.subs)})  # fmt: skip
+        return
+    print_card(card, f"Kết quả chấm điểm – kế hoạch {plan} ({record['period']['label']})")
+    stored = "đã lưu (stored)" if card.stored else "trùng lần chấm trước (same inputs as before)"
+    say(f"Lần chấm (run) {card.run_id[:12]}: {stored}; {outcome.self_scored} tiêu chí đã tự chấm "
+        f"(assessments self-scored); bộ chỉ số {escape(card.index_set.code)} phiên bản "
+        f"{card.index_set.content_hash[:12]}.")  # fmt: skip
+    if outcome.waiting_explanation:
+        say(
+            f"[yellow]Chờ giải trình[/] (waiting for an explanation, evidence incomplete; "
+            f"{len(outcome.waiting_explanation)}): {', '.join(outcome.waiting_explanation)}"
+        )
+
+
+@app.command("explain")
+def explain(
+    ctx: typer.Context,
+    code: str = typer.Argument(..., help="Sub-criterion code, e.g. 1.1.3."),
+    plan: str = typer.Option(..., help="Plan code."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """How a sub-criterion was scored in the latest run: rule, inputs, points, explanation."""
+    with reporting(), open_workspace(ctx) as ws:
+        require_plan(ws, plan)
+        with ws.sessions() as session:
+            rows = latest_run(session, ws.tenant, plan)
+        current_hash = ws.index_set.content_hash
+        names = ws.unit_names()
+        titles = {s.code: s.title for s in ws.index_set.sub_criteria()}
+    if not rows:
+        raise stop(f"plan {plan!r} has not been scored yet: run `cchc score run` first", 2)
+    found = next((r for r in rows if r.code == code), None)
+    if found is None:
+        raise stop(f"no sub-criterion {code!r} in the scores of plan {plan}; "
+                   f"{did_you_mean(code, [r.code for r in rows])}", 2)  # fmt: skip
+    data = {
+        "plan": plan, "run_id": found.run_id, "code": found.code,
+        "title": titles.get(found.code, found.code), "owner_unit": found.owner_unit,
+        "owner_unit_name": names.get(found.owner_unit, found.owner_unit),
+        "rule": json.loads(found.rule), "inputs": json.loads(found.inputs),
+        "points": str(report(Decimal(found.points))),
+        "max_points": plain(Decimal(found.max_points)),
+        "explanation": found.explanation, "outside_base": found.outside_base,
+        "index_set": found.index_set, "index_set_hash": found.index_set_hash,
+        "index_set_is_current": found.index_set_hash == current_hash,
+        "computed_at": local_text(found.computed_at),
+    }  # fmt: skip
+    if as_json:
+        print_json(data)
+        return
+    rule = data["rule"]
+    parameters = {k: v for k, v in rule.items() if k not in {"type", "input"}}
+    lines = [
+        f"[bold]Tiêu chí thành phần {escape(found.code)}[/]: {escape(str(data['title']))}",
+        f"Đơn vị phụ trách (owner): {escape(str(data['owner_unit_name']))}",
+        f"Điểm (points): [bold]{points(Decimal(found.points))}[/] / "
+        f"{points(Decimal(found.max_points))}"
+        + (" (ngoài thang điểm, outside the base)" if found.outside_base else ""),
+        f"Cách chấm (rule): {escape(str(rule.get('type')))}, "
+        f"dữ liệu (input) {escape(str(rule.get('input')))}; "
+        f"tham số (parameters): {escape(json.dumps(parameters, ensure_ascii=False))}",
+        f"Dữ liệu đầu vào (inputs): {escape(json.dumps(data['inputs'], ensure_ascii=False))}",
+        f"Giải thích (explanation): {escape(found.explanation)}",
+        f"Bộ chỉ số (index set): {escape(found.index_set)}, phiên bản (version) "
+        f"{found.index_set_hash[:12]}; lần chấm (run) {found.run_id[:12]} lúc "
+        f"{data['computed_at']}",
+    ]
+    for line in lines:
+        say(line)
+    if not data["index_set_is_current"]:
+        say("[yellow]Lưu ý:[/] scored with another version of the index set than the one "
+            "loaded now; run `cchc score run` again to rescore")  # fmt: skip
+
+
+@app.command("at-risk")
+def at_risk_command(
+    ctx: typer.Context,
+    plan: str = typer.Option(..., help="Plan code."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Points each unit would lose if nothing changes, with the sub-criteria (latest run)."""
+    with reporting(), open_workspace(ctx) as ws:
+        require_plan(ws, plan)
+        card = stored_card(ws, plan)
+        names = ws.unit_names()
+    risky = sorted(at_risk(card).items(),
+                   key=lambda item: (-sum(s.lost for s in item[1]), item[0]))  # fmt: skip
+    units = [{"unit": unit, "unit_name": names.get(unit, unit),
+              "points_at_risk": str(report(sum((s.lost for s in subs), Decimal(0)))),
+              "sub_criteria": [sub_json(s, names) for s in subs]}
+             for unit, subs in risky]  # fmt: skip
+    if as_json:
+        print_json({"plan": plan, "run_id": card.run_id, "units": units})
+        return
+    console.print(table(
+        f"Điểm có nguy cơ bị mất – kế hoạch {plan} (lần chấm {card.run_id[:12]})",
+        ("Đơn vị", "Điểm có nguy cơ mất", "Tiêu chí thành phần (điểm / tối đa)"),
+        [(names.get(unit, unit), points(sum((s.lost for s in subs), Decimal(0))),
+          "; ".join(f"{s.code} ({points(s.points)}/{points(s.max_points)})" for s in subs))
+         for unit, subs in risky],
+    ))  # fmt: skip

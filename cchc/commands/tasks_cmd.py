@@ -1,0 +1,160 @@
+"""``cchc tasks``: list a plan's tasks and move them (start, submit a product, accept …)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from cchc.commands.common import console
+from cchc.commands.cycle_common import (
+    AS_HELP,
+    JSON_HELP,
+    acting,
+    check_choice,
+    instances,
+    open_workspace,
+    plan_codes,
+    print_json,
+    reporting,
+    say,
+    state_labels,
+    stop,
+    table,
+    today,
+    vn_date,
+)
+from cchc.scoring import done_on_time
+from cchc.workspace import Workspace
+from workflows.database import unit_of_work
+from workflows.definition.checks import did_you_mean
+from workflows.schema import Instance
+
+app = typer.Typer(help="List plan tasks and act on them.", no_args_is_help=True)
+
+TRIGGERS = ("start", "submit_product", "accept_product", "return_product", "cancel")
+FINISHED = {"done", "cancelled"}
+OPTION_OF = {"product": "--product", "reason": "--reason"}
+
+
+def task_json(row: Instance, labels: dict[str, str], day: date) -> dict[str, Any]:
+    """A task as a JSON object."""
+    data = json.loads(row.data)
+    deadline = str(data.get("deadline", ""))
+    late = row.state == "overdue" or (
+        row.state not in FINISHED and bool(deadline) and day > date.fromisoformat(deadline)
+    )
+    return {
+        "id": row.id, "ref": row.ref, "plan": data.get("plan"), "code": data.get("code"),
+        "title": data.get("title"), "owner_unit": data.get("owner_unit"),
+        "owner_unit_name": data.get("owner_unit_name"),
+        "support_units": data.get("support_units", []), "deadline": deadline,
+        "deadline_text": vn_date(deadline), "state": row.state,
+        "state_label": labels.get(row.state, row.state), "late": late,
+        "done_on_time": done_on_time(row.state, data),
+        "expected_product": data.get("expected_product"), "product": data.get("product"),
+        "product_submitted_at": data.get("product_submitted_at"),
+        "product_submitted_by": data.get("product_submitted_by"),
+        "criteria": data.get("criteria", []), "reason": data.get("reason"),
+    }  # fmt: skip
+
+
+@app.command("list")
+def list_tasks(
+    ctx: typer.Context,
+    unit: str = typer.Option(None, help="Only tasks this unit leads (unit code)."),
+    state: str = typer.Option(None, help="Only tasks in this state, e.g. assigned, done."),
+    plan: str = typer.Option(None, help="Only tasks of this plan (plan code)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List tasks with their lead unit, deadline, state and product."""
+    with reporting(), open_workspace(ctx) as ws:
+        labels = state_labels(ws, "task")
+        check_choice("--unit", unit, ws.unit_names())
+        check_choice("--state", state, labels)
+        check_choice("--plan", plan, plan_codes(ws))
+        rows = instances(ws, "task", plan)
+        day = today(ws)
+    tasks = [task_json(row, labels, day) for row in rows]
+    tasks = [t for t in tasks
+             if (plan is None or t["plan"] == plan) and (unit is None or t["owner_unit"] == unit)
+             and (state is None or t["state"] == state)]  # fmt: skip
+    if as_json:
+        print_json(tasks)
+        return
+    body = []
+    for t in tasks:
+        product = str(t["expected_product"] or "")
+        if t["product"]:
+            product += f"\nĐã nộp: {t['product']}"
+        status = t["state_label"] + (" (quá hạn)" if t["late"] and t["state"] != "overdue" else "")
+        body.append((t["id"], t["ref"], t["title"], t["owner_unit_name"] or t["owner_unit"],
+                     t["deadline_text"], status, product))  # fmt: skip
+    scope = f"kế hoạch {plan}" if plan else "tất cả kế hoạch"
+    console.print(table(
+        f"Nhiệm vụ – {scope} ({len(tasks)})",
+        ("ID", "Mã", "Nhiệm vụ", "Đơn vị chủ trì", "Thời hạn", "Trạng thái", "Sản phẩm"), body,
+    ))  # fmt: skip
+
+
+def find_task(ws: Workspace, ref: str, plan: str | None) -> Instance:
+    """A task by id (``12`` or ``#12``), ref (``KH/NV-01``) or code (``NV-01``, with --plan)."""
+    rows = instances(ws, "task", plan)
+    text = ref.removeprefix("#")
+    if text.isdigit():
+        found = [r for r in rows if r.id == int(text)]
+    elif "/" in ref:
+        found = [r for r in rows if r.ref == ref]
+    else:
+        found = [r for r in rows if r.ref.rsplit("/", 1)[-1] == ref]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise stop(f"task {ref!r} is in several plans ({', '.join(r.ref for r in found)}); "
+                   "give --plan or the full reference", 2)  # fmt: skip
+    raise stop(f"no task {ref!r}{f' in plan {plan}' if plan else ''}; "
+               f"{did_you_mean(ref, [r.ref for r in rows])}", 2)  # fmt: skip
+
+
+@app.command("fire")
+def fire(
+    ctx: typer.Context,
+    task_ref: str = typer.Argument(..., help="Task id, reference (KH-…/NV-01) or code (NV-01)."),
+    trigger: str = typer.Argument(..., help=f"One of: {', '.join(TRIGGERS)}."),
+    person: str = typer.Option(..., "--as", help=AS_HELP),
+    reason: str = typer.Option(None, help="Why (return_product, cancel)."),
+    product: str = typer.Option(None, help="The product delivered (submit_product)."),
+    plan: str = typer.Option(None, help="The plan, when a task code is in several plans."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Act on a task as a person: start, submit_product, accept_product, return_product, cancel."""
+    if trigger not in TRIGGERS:
+        raise stop(f"unknown action {trigger!r}; {did_you_mean(trigger, TRIGGERS)}", 2)
+    payload = {key: value for key, value in (("product", product), ("reason", reason))
+               if value is not None}  # fmt: skip
+    with reporting(), open_workspace(ctx) as ws:
+        actor = acting(ws, person)
+        row = find_task(ws, task_ref, plan)
+        definition = ws.engine.current("task").definition
+        needed = {f for t in definition.transitions if t.trigger == trigger for f in t.requires}
+        missing = [OPTION_OF.get(f, f) for f in sorted(needed) if not payload.get(f, "").strip()]
+        if missing:
+            raise stop(f"{trigger} needs {' and '.join(missing)}", 2)
+        labels = state_labels(ws, "task")
+        with unit_of_work(ws.sessions) as session:
+            result = ws.engine.fire(session, row.id, trigger, actor=actor, payload=payload)
+    if as_json:
+        print_json({"id": result.instance_id, "ref": result.ref, "trigger": trigger,
+                    "from_state": result.source, "to_state": result.dest, "actor": actor.id,
+                    "event_seq": result.event_seq,
+                    "notifications": result.notifications})  # fmt: skip
+        return
+    before = labels.get(result.source or "", result.source or "")
+    say(
+        f"[green]✓[/] {escape(result.ref)}: {escape(before)} → {escape(labels[result.dest])} "
+        f"({trigger}, {escape(actor.id)})"
+        + (f"; {result.notifications} thông báo chờ gửi" if result.notifications else "")
+    )

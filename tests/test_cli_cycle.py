@@ -1,0 +1,364 @@
+"""The `cchc` commands of the reform cycle: plan, tasks, evidence, metrics, score, rank, export."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cchc.cli import app
+from cchc.commands import cycle_common
+from tests.conftest import Clock
+
+runner = CliRunner()
+
+PLAN = "KH-2025-H2"
+FOCAL = "nguyen.thi.lan"  # focal official, Phòng Văn hóa - Xã hội (vhxh)
+KT_OFFICIAL = "ngo.thi.ha"  # official of Phòng Kinh tế, Hạ tầng và Đô thị (kt)
+TTPHC_OFFICIAL = "ta.minh.quan"  # official of Trung tâm Phục vụ hành chính công (ttphc)
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+PLAN_YAML = f"""\
+code: {PLAN}
+title: Kế hoạch cải cách hành chính 6 tháng cuối năm 2025
+tenant: phuong-phu-lien
+decision:
+  number: 337/QĐ-UBND
+  date: 2025-07-29
+period:
+  code: 2025-H2
+  start: 2025-07-01
+  end: 2025-12-31
+  label: 6 tháng cuối năm 2025
+index_set: par-2025-ward-sample
+tasks:
+  - code: NV-01
+    title: Rà soát thủ tục hành chính lĩnh vực đất đai
+    expected_product: Báo cáo rà soát
+    owner_unit: kt
+    deadline: 2025-11-30
+    criteria: [1.1.3]
+  - code: NV-02
+    title: Số hóa hồ sơ tại Trung tâm Phục vụ hành chính công
+    expected_product: Báo cáo kết quả số hóa
+    owner_unit: ttphc
+    support_units: [vp]
+    deadline: 2025-12-15
+    criteria: [3.4.1]
+  - code: NV-03
+    title: Ban hành Kế hoạch tuyên truyền CCHC năm 2025
+    expected_product: Kế hoạch tuyên truyền
+    owner_unit: vhxh
+    deadline: 2025-12-20
+    criteria: [1.4.1]
+"""
+
+METRICS_CSV = """\
+Mã đơn vị,Kỳ,Chỉ số,Tử số,Mẫu số,Nguồn
+ttphc,2025-H2,on_time_dossiers,980,1000,"Cổng DVC, xuất ngày 05/01/2026"
+ttphc,2025-H2,online_payments,450,600,"Cổng DVC, xuất ngày 05/01/2026"
+"""
+
+Cli = Callable[..., Result]
+
+
+class Ticking(Clock):
+    """A clock that moves one minute every time it is read (events keep their order)."""
+
+    def __call__(self) -> datetime:
+        return self.advance(minutes=1)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Run `cchc --data-dir <tmp>/var ARGS…` on SQLite, on a clock in November 2025."""
+    monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 11, 3, 2, 0, tzinfo=UTC)))
+    folder = tmp_path / "var"
+    env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, ["--data-dir", str(folder), *args], env=env)
+
+    return run
+
+
+@pytest.fixture
+def plan_file(tmp_path: Path) -> Path:
+    """A small plan of Phường Phù Liễn for 2025-H2: three tasks of three units."""
+    path = tmp_path / "ke-hoach.yaml"
+    path.write_text(PLAN_YAML, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def issued(cli: Cli, plan_file: Path) -> Cli:
+    """A migrated database with the plan issued by the focal official."""
+    ok(cli("db", "upgrade"))
+    ok(cli("plan", "issue", str(plan_file), "--as", FOCAL))
+    return cli
+
+
+def ok(result: Result) -> Result:
+    """The result, after checking it exited 0 (showing its output otherwise)."""
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def as_json(result: Result) -> Any:
+    """The JSON a successful command printed."""
+    return json.loads(ok(result).stdout)
+
+
+def refusals(cli: Cli) -> list[dict[str, Any]]:
+    """Refused events of the audit trail."""
+    return list(as_json(cli("audit", "query", "--outcome", "refused", "--json")))
+
+
+def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_path: Path) -> None:
+    """Issue, deliver a task, review evidence, import metrics, score, explain, rank, export."""
+    ok(cli("db", "upgrade"))
+    issued = ok(cli("plan", "issue", str(plan_file), "--as", FOCAL)).output
+    assert "3 nhiệm vụ đã giao" in issued
+    assert "57 tiêu chí đã mở" in issued
+    again = ok(cli("plan", "issue", str(plan_file), "--as", FOCAL)).output
+    assert "không có gì thay đổi" in again
+    assert "nothing changed" in again
+
+    tasks = as_json(cli("tasks", "list", "--plan", PLAN, "--json"))
+    assert [(t["code"], t["owner_unit"], t["state"]) for t in tasks] == [
+        ("NV-01", "kt", "assigned"), ("NV-02", "ttphc", "assigned"), ("NV-03", "vhxh", "assigned"),
+    ]  # fmt: skip
+    assert tasks[0]["deadline_text"] == "30/11/2025"
+    assert tasks[0]["state_label"] == "Đã giao"
+    table = ok(cli("tasks", "list", "--unit", "kt")).stdout
+    for heading in ("Mã", "Nhiệm vụ", "Đơn vị chủ trì", "Thời hạn", "Trạng thái", "Sản phẩm"):
+        assert heading in table
+    assert "Phòng Kinh tế, Hạ tầng và Đô thị" in table
+    assert "NV-02" not in table
+
+    ok(cli("tasks", "fire", f"{PLAN}/NV-01", "start", "--as", KT_OFFICIAL))
+    ok(cli("tasks", "fire", "NV-01", "submit_product", "--as", KT_OFFICIAL,
+           "--product", "Báo cáo số 12/BC-KT ngày 20/11/2025"))  # fmt: skip
+    accepted = ok(cli("tasks", "fire", "NV-01", "accept_product", "--as", FOCAL)).output
+    assert "Đã nộp sản phẩm → Hoàn thành" in accepted
+    done = as_json(cli("tasks", "list", "--state", "done", "--json"))
+    assert [(t["code"], t["done_on_time"]) for t in done] == [("NV-01", True)]
+
+    pdf = tmp_path / "Kế hoạch CCHC năm 2025.pdf"
+    pdf.write_bytes(PDF)
+    sub = as_json(cli("evidence", "submit", str(pdf), "--plan", PLAN,
+                      "--target", "criterion:1.1.1", "--as", FOCAL, "--json"))  # fmt: skip
+    assert sub["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert (sub["state"], sub["version"], sub["original_name"]) == (
+        "submitted", 1, "Kế hoạch CCHC năm 2025.pdf")  # fmt: skip
+    reviewed = ok(cli("evidence", "review", str(sub["id"]), "accept",
+                      "--sha256", sub["sha256"], "--as", FOCAL)).output  # fmt: skip
+    assert "Đạt" in reviewed
+    listed = as_json(cli("evidence", "list", "--plan", PLAN, "--json"))
+    assert [(e["id"], e["state"], e["target"]) for e in listed] == [
+        (sub["id"], "accepted", "criterion:1.1.1")]  # fmt: skip
+    covered = as_json(cli("evidence", "coverage", "--plan", PLAN, "--json"))
+    vhxh = next(u for u in covered["units"] if u["unit"] == "vhxh")
+    assert vhxh["covered"] == 1
+    assert "1.1.1" not in vhxh["missing"]
+    assert "1.1.3" in vhxh["missing"]
+
+    metrics = tmp_path / "chi-so.csv"
+    metrics.write_text(METRICS_CSV, encoding="utf-8")
+    imported = as_json(cli("metrics", "import", str(metrics), "--period", "2025-H2",
+                           "--as", TTPHC_OFFICIAL, "--json"))  # fmt: skip
+    assert (imported["rows"], imported["already_present"]) == (2, False)
+
+    card = as_json(cli("score", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
+    subs = {s["code"]: s for s in card["sub_criteria"]}
+    assert subs["1.1.1"]["points"] == "1.00"
+    assert (subs["1.1.3"]["inputs"]["numerator"], subs["1.1.3"]["inputs"]["denominator"]) == (
+        "1", "3")  # fmt: skip
+    assert subs["3.2.1"]["points"] == "4.00"
+    assert [a["code"] for a in card["areas"]] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert "1.1.3" in card["waiting_explanation"]
+    assert "1.1.1" not in card["waiting_explanation"]
+    text = ok(cli("score", "run", "--plan", PLAN, "--as", FOCAL)).stdout
+    assert "TỔNG CỘNG" in text
+    assert "Chờ giải trình" in text
+
+    explained = as_json(cli("score", "explain", "1.1.3", "--plan", PLAN, "--json"))
+    assert explained["rule"]["type"] == "tiers"
+    assert explained["inputs"]["source"] == f"nhiệm vụ của kế hoạch {PLAN}"
+    assert explained["index_set"] == "par-2025-ward-sample"
+    assert explained["index_set_is_current"]
+    assert "(1/3)" in explained["explanation"]
+    shown = ok(cli("score", "explain", "3.2.1", "--plan", PLAN)).stdout
+    assert "980/1.000" in shown
+    assert "Cổng DVC" in shown
+
+    risky = as_json(cli("score", "at-risk", "--plan", PLAN, "--json"))
+    ttphc = next(u for u in risky["units"] if u["unit"] == "ttphc")
+    assert "3.2.1" in [s["code"] for s in ttphc["sub_criteria"]]
+
+    ranking = as_json(cli("rank", "run", "--plan", PLAN, "--as", FOCAL, "--publish", "--json"))
+    assert ranking["published"] is True
+    assert [r["rank"] for r in ranking["rows"]] == [1, 2, 3, 4, 5]
+    assert {r["unit"] for r in ranking["rows"]} == {"vhxh", "vp", "kt", "ttphc", "ttsnc"}
+    assert all(r["explanation"].startswith(f"Hạng {r['rank']}:") for r in ranking["rows"])
+    table = ok(cli("rank", "run", "--plan", PLAN, "--as", FOCAL)).stdout
+    for heading in ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"):
+        assert heading in table
+
+    exported = as_json(cli("export", "--plan", PLAN, "--out", str(tmp_path / "out"), "--json"))
+    assert exported["ranking_id"] == ranking["ranking_id"]
+    assert {Path(f).suffix for f in exported["files"]} == {".xlsx", ".docx", ".png"}
+    assert all(Path(f).is_file() for f in exported["files"])
+
+    assert "audit chain intact" in ok(cli("audit", "verify")).output
+
+
+def test_unknown_person_is_refused_with_a_hint(cli: Cli, plan_file: Path) -> None:
+    """An unknown --as exits 2 naming the closest person, and issues nothing."""
+    ok(cli("db", "upgrade"))
+    result = cli("plan", "issue", str(plan_file), "--as", "nguyen.thi.lann")
+    assert result.exit_code == 2
+    assert "did you mean 'nguyen.thi.lan'?" in result.output
+    assert as_json(cli("tasks", "list", "--json")) == []
+
+
+def test_official_of_another_unit_is_refused_and_audited(issued: Cli) -> None:
+    """An official submitting another unit's product is refused by own_unit, and it is audited."""
+    result = issued("tasks", "fire", "NV-01", "submit_product", "--as", TTPHC_OFFICIAL,
+                    "--product", "Báo cáo")  # fmt: skip
+    assert result.exit_code == 1
+    assert "own_unit" in result.output
+    assert "audit trail" in result.output
+    refused = refusals(issued)
+    assert [(e["actor"], e["trigger"], e["ref"]) for e in refused] == [
+        (TTPHC_OFFICIAL, "submit_product", f"{PLAN}/NV-01")]  # fmt: skip
+    tasks = as_json(issued("tasks", "list", "--unit", "kt", "--json"))
+    assert [t["state"] for t in tasks] == ["assigned"]
+    assert "audit chain intact" in ok(issued("audit", "verify")).output
+
+
+def test_missing_product_is_a_usage_error(issued: Cli) -> None:
+    """submit_product without --product exits 2 before anything reaches the engine."""
+    result = issued("tasks", "fire", "NV-01", "submit_product", "--as", KT_OFFICIAL)
+    assert result.exit_code == 2
+    assert "--product" in result.output
+    assert refusals(issued) == []
+
+
+def test_evidence_of_another_unit_and_wrong_hash_are_refused(issued: Cli, tmp_path: Path) -> None:
+    """Evidence for another unit's criterion is not permitted; a stale hash is refused, audited."""
+    pdf = tmp_path / "bao-cao.pdf"
+    pdf.write_bytes(PDF)
+    other = issued("evidence", "submit", str(pdf), "--plan", PLAN, "--target", "criterion:1.1.3",
+                   "--as", KT_OFFICIAL)  # fmt: skip
+    assert other.exit_code == 1
+    assert "may not submit evidence" in other.output
+    sub = as_json(issued("evidence", "submit", str(pdf), "--plan", PLAN, "--target", "task:NV-01",
+                         "--as", KT_OFFICIAL, "--json"))  # fmt: skip
+    stale = issued("evidence", "review", str(sub["id"]), "accept", "--sha256", "0" * 64,
+                   "--as", FOCAL)  # fmt: skip
+    assert stale.exit_code == 1
+    assert "hash_matches" in stale.output
+    assert [e["trigger"] for e in refusals(issued)] == ["accept"]
+    fake = tmp_path / "fake.pdf"
+    fake.write_bytes(b"not a pdf at all")
+    rejected = issued("evidence", "submit", str(fake), "--plan", PLAN, "--target", "task:NV-01",
+                      "--as", KT_OFFICIAL)  # fmt: skip
+    assert rejected.exit_code == 1
+    assert "content_mismatch" in rejected.output
+
+
+def test_bad_metrics_file_lists_every_problem(issued: Cli, tmp_path: Path) -> None:
+    """A metrics file with bad rows is refused whole, each problem as file:row: CODE message."""
+    bad = tmp_path / "chi-so-loi.csv"
+    bad.write_text(
+        "Mã đơn vị,Kỳ,Chỉ số,Tử số,Mẫu số,Nguồn\n"
+        "ttphcc,2025-H2,on_time_dossiers,980,1000,Cổng DVC\n"
+        "ttphc,2025-H2,online_paymnts,450,600,Cổng DVC\n"
+        "ttphc,2025-H1,on_time_dossiers,1200,1000,Cổng DVC\n",
+        encoding="utf-8",
+    )
+    result = issued("metrics", "import", str(bad), "--period", "2025-H2", "--as", TTPHC_OFFICIAL)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert f"{bad}:2: CCHC-M003 row 2, column A (unit): unknown unit 'ttphcc'" in lines[0]
+    assert any(line.startswith(f"{bad}:3: CCHC-M003") and "online_paymnts" in line
+               for line in lines)  # fmt: skip
+    assert sum(line.startswith(f"{bad}:4: CCHC-M003") for line in lines) == 2
+    assert "nothing was written" in result.stderr
+    assert as_json(issued("audit", "query", "--kind", "metric_import", "--json")) == []
+
+
+def test_score_explain_needs_a_run_and_a_known_code(issued: Cli) -> None:
+    """Explaining before any scoring run, or an unknown code, exits 2 with what to do."""
+    before = issued("score", "explain", "1.1.3", "--plan", PLAN)
+    assert before.exit_code == 2
+    assert "cchc score run" in before.output
+    ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
+    unknown = issued("score", "explain", "1.1.33", "--plan", PLAN)
+    assert unknown.exit_code == 2
+    assert "did you mean" in unknown.output
+    wrong_plan = issued("score", "run", "--plan", "KH-2025-H3", "--as", FOCAL)
+    assert wrong_plan.exit_code == 2
+    assert f"did you mean {PLAN!r}?" in wrong_plan.output
+
+
+def test_ranking_by_someone_without_the_roles_writes_nothing(issued: Cli) -> None:
+    """The Chairman may publish but not compile a ranking: refused before any score is stored."""
+    result = issued("rank", "run", "--plan", PLAN, "--as", "dang.van.thang", "--publish")
+    assert result.exit_code == 1
+    assert "nothing was written" in result.output
+    assert issued("score", "explain", "1.1.3", "--plan", PLAN).exit_code == 2  # no run stored
+    assert refusals(issued) == []
+
+
+def test_plan_template_round_trips_through_check(cli: Cli, tmp_path: Path) -> None:
+    """The template workbook passes `plan check`; the empty one asks for tasks."""
+    sample, empty = tmp_path / "mau.xlsx", tmp_path / "trong.xlsx"
+    ok(cli("plan", "template", str(sample)))
+    checked = as_json(cli("plan", "check", str(sample), "--json"))
+    assert checked["tenant"] == "phuong-phu-lien"
+    assert len(checked["tasks"]) == 3
+    ok(cli("plan", "template", str(empty), "--empty"))
+    result = cli("plan", "check", str(empty))
+    assert result.exit_code == 1
+    assert "CCHC-P003" in result.stdout
+    assert cli("plan", "template", str(sample)).exit_code == 2  # exists: needs --force
+
+
+def test_reference_data_check_and_show(cli: Cli, tmp_path: Path) -> None:
+    """org and index-set: check passes on the samples, show lists them, a bad file exits 1."""
+    assert "17 người" in ok(cli("org", "check")).output
+    people = ok(cli("org", "show")).stdout
+    assert "Họ và tên" in people
+    assert "Công chức đầu mối CCHC" in people
+    org = as_json(cli("org", "show", "--json"))
+    assert org["focal_unit"] == "vhxh"
+    assert len(org["units"]) == 5
+    assert "57 tiêu chí thành phần" in ok(cli("index-set", "check")).output
+    shown = as_json(cli("index-set", "show", "--json"))
+    first = shown["areas"][0]["criteria"][0]["sub_criteria"][0]
+    assert (first["code"], first["owner_unit"]) == ("1.1.1", "vhxh")
+    assert "Đơn vị phụ trách" in ok(cli("index-set", "show")).stdout
+    source = Path(__file__).resolve().parent.parent / "definitions/index-sets"
+    text = (source / "par-2025-ward-sample.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bo-chi-so.yaml"
+    bad.write_text(text.replace("owner_unit: ttsnc", "owner_unit: ttsncc", 1), encoding="utf-8")
+    result = cli("index-set", "check", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:" in result.stdout
+    assert "CCHC-I009" in result.stdout
+    assert "did you mean 'ttsnc'?" in result.stdout
+
+
+def test_cycle_commands_on_an_empty_data_dir_say_to_upgrade(cli: Cli) -> None:
+    """Without a schema the cycle commands tell the user to run `cchc db upgrade`."""
+    result = cli("tasks", "list")
+    assert result.exit_code == 2
+    assert "cchc db upgrade" in result.output
