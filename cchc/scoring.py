@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cchc.evidence import coverage
@@ -234,7 +234,11 @@ def score_plan(
     run_id = run_id_of(index_set, inputs)
     exists = session.scalar(select(func.count()).select_from(Score).where(
         Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id))  # fmt: skip
-    if not exists:
+    if exists:  # the same inputs again: this run becomes the latest one
+        session.execute(update(Score).where(
+            Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id
+        ).values(computed_at=now))  # fmt: skip
+    else:
         session.execute(insert(Score), [
             {"tenant": tenant, "plan": plan, "run_id": run_id, "index_set": index_set.code,
              "index_set_hash": index_set.content_hash, "code": s.code,

@@ -120,3 +120,22 @@ def test_incomplete_evidence_waits_for_an_explanation(ws: Workspace) -> None:
     assert outcome.self_scored == 1
     assert "2.1.1" not in outcome.waiting_explanation
     assert len(outcome.waiting_explanation) == len(list(ws.index_set.sub_criteria())) - 1
+
+
+def test_scoring_again_with_earlier_inputs_makes_that_run_the_latest(
+    ws: Workspace, clock: Clock
+) -> None:
+    """Going back to earlier inputs makes their (stored) run the one explained and exported."""
+    from cchc.scoring import latest_run
+
+    runs = []
+    for manual in ({}, {"2.1.1": {"level": "full"}}, {}):
+        clock.advance(minutes=1)
+        with unit_of_work(ws.sessions) as session:
+            runs.append(score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
+                                   index_set=ws.index_set, manual=manual,
+                                   now=ws.engine.clock()).run_id)  # fmt: skip
+    with ws.sessions() as session:
+        latest = latest_run(session, ws.tenant, PLAN)
+    assert runs[0] == runs[2] != runs[1]
+    assert {row.run_id for row in latest} == {runs[0]}

@@ -358,14 +358,17 @@ class AdminDocument:
         widths = block.widths_mm or [self._text_width_mm / columns] * columns
         _widths(table, widths)
         _repeat_header(table)
-        for c, title in enumerate(block.columns):
-            cell = table.cell(0, c)
+        # ``Table.cell(r, c)`` rebuilds the whole cell grid on every call (quadratic time);
+        # take each row's cells once instead.
+        rows = table.rows
+        for title, cell in zip(block.columns, rows[0].cells, strict=True):
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
             _run(_spacing(_first_paragraph(cell)), title, size=block.font_pt, bold=True)
         for r, values in enumerate(block.rows, start=1):
             bold = (r - 1) in block.bold_rows
+            cells = rows[r].cells
             for c, value in enumerate(values):
-                cell = table.cell(r, c)
+                cell = cells[c]
                 cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
                 align: Alignment = "right" if c in block.numeric_columns else "left"
                 for i, line in enumerate(value.split("\n")):
