@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", max_length=60)]
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+"""A unit code; checked against the organization (an unknown one is reported by name)."""
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
@@ -47,8 +49,8 @@ class PlanTask(_Frozen):
     code: Code
     title: Text
     expected_product: Text
-    owner_unit: Code
-    support_units: tuple[Code, ...] = ()
+    owner_unit: Unit
+    support_units: tuple[Unit, ...] = ()
     deadline: date
     criteria: tuple[Code, ...] = Field(default=(), description="Sub-criteria the task serves")
 
