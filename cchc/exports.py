@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cchc.cycle import local_today, plan_record
+from cchc.cycle import emulation_config_path, local_today, plan_record
 from cchc.evidence import coverage
-from cchc.ranking import RankedUnit
+from cchc.ranking import RankedUnit, load_emulation_config
 from cchc.reports.model import (
     AssessmentRow,
     DocumentHeader,
@@ -121,8 +121,10 @@ def write_outputs(
         ),
     ]  # fmt: skip
     if ranking:
+        bands = load_emulation_config(emulation_config_path()).band_labels
         ranked = RankingTable(title=f"Xếp hạng thi đua CCHC {period}", period_label=period,
-                              rows=[r.to_ranking_row() for r in ranking])  # fmt: skip
+                              rows=[r.to_ranking_row() for r in ranking],
+                              band_order=bands)  # fmt: skip
         files.append(write_ranking_xlsx(out / f"xep-hang-{stem}.xlsx", ranked))
         files.append(write_ranking_png(out / f"xep-hang-{stem}.png", ranked))
     return files
