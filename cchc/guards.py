@@ -15,6 +15,12 @@ def _own_unit(ctx: FireContext) -> bool:
     return owner is None or ctx.actor.unit == owner
 
 
+@domain.guard("own_unit_or_focal")
+def _own_unit_or_focal(ctx: FireContext) -> bool:
+    """Prevents an official from acting for another unit, except the reform focal official."""
+    return "focal_official" in ctx.actor.roles or _own_unit(ctx)
+
+
 @domain.guard("hash_matches")
 def _hash_matches(ctx: FireContext) -> bool:
     """Prevents a decision on evidence other than the version the reviewer saw (sha256 differs)."""

@@ -139,3 +139,26 @@ def test_scoring_again_with_earlier_inputs_makes_that_run_the_latest(
         latest = latest_run(session, ws.tenant, PLAN)
     assert runs[0] == runs[2] != runs[1]
     assert {row.run_id for row in latest} == {runs[0]}
+
+
+def test_an_official_cannot_self_score_another_units_criterion(ws: Workspace) -> None:
+    """An official of Phòng Kinh tế is refused on a VH-XH sub-criterion; the focal one is not."""
+    from sqlalchemy import select
+
+    from workflows.errors import GuardFailedError
+    from workflows.schema import Instance
+
+    with ws.sessions() as session:
+        target = session.scalar(select(Instance.id).where(
+            Instance.kind == "assessment", Instance.ref == f"{PLAN}/TC-1.1.2"))  # fmt: skip
+    assert target is not None
+    payload = {"points": "1", "evidence_complete": False, "explanation": "Đang bổ sung"}
+    with (
+        pytest.raises(GuardFailedError, match="own_unit_or_focal"),
+        unit_of_work(ws.sessions) as session,
+    ):
+        ws.engine.fire(session, target, "self_score", actor=ws.actor("ngo.thi.ha"), payload=payload)
+    with unit_of_work(ws.sessions) as session:
+        result = ws.engine.fire(session, target, "self_score", actor=ws.actor(FOCAL),
+                                payload=payload)  # fmt: skip
+    assert result.dest == "self_scored"
