@@ -14,11 +14,10 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import Located, Path_, load_located
+from workflows.definition.yamlpos import FileCodes, Located, Path_, display_path, parse_mapping_file
 from workflows.errors import DefinitionError, Problem
 from workflows.registry import Actor
 
@@ -41,6 +40,10 @@ Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$",
 
 UNIT_ROLES = frozenset({"unit_head", "unit_official", "focal_official", "office_official"})
 """Roles that only make sense inside a unit: a person holding one must name their unit."""
+
+
+_CODES = FileCodes("CCHC-O001", "CCHC-O004", "CCHC-O005",
+                   "an organization file starts with 'tenant:'")  # fmt: skip
 
 
 class _Frozen(BaseModel):
@@ -161,7 +164,7 @@ def check_organization(
 ) -> tuple[Organization | None, list[Problem]]:
     """Load and check one organization file; the organization (if valid) and every problem."""
     problems: list[Problem] = []
-    name = _display(path)
+    name = display_path(path)
     located = _parse(path, name, problems)
     if located is None:
         return None, problems
@@ -186,59 +189,8 @@ def load_organization(path: Path, known_roles: Collection[str]) -> Organization:
     return org
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def _parse(path: Path, name: str, problems: list[Problem]) -> Located | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(
-            Problem(name, 1, "CCHC-O001", f"cannot read file: {exc}", "save it as UTF-8 text")
-        )
-        return None
-    try:
-        located = load_located(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        detail = getattr(exc, "problem", None) or str(exc)
-        problems.append(
-            Problem(
-                name,
-                line,
-                "CCHC-O001",
-                f"invalid YAML: {detail}",
-                "check indentation and quoting on this line",
-            )
-        )
-        return None
-    for key, line in located.duplicate_keys:
-        problems.append(
-            Problem(
-                name,
-                line,
-                "CCHC-O004",
-                f"key {key!r} appears twice",
-                "YAML keeps only the last one; remove the duplicate",
-            )
-        )
-    if not isinstance(located.data, dict):
-        problems.append(
-            Problem(
-                name,
-                1,
-                "CCHC-O005",
-                "the file does not hold a mapping",
-                "an organization file starts with 'tenant:'",
-            )
-        )
-        return None
-    return located
+    return parse_mapping_file(path, name, _CODES, problems)
 
 
 def _validate(located: Located, name: str, problems: list[Problem]) -> Organization | None:

@@ -25,7 +25,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,7 +36,7 @@ from pydantic import (
 )
 
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import Located, Path_, load_located
+from workflows.definition.yamlpos import FileCodes, Located, Path_, display_path, parse_mapping_file
 from workflows.errors import DefinitionError, Problem
 
 if TYPE_CHECKING:
@@ -81,6 +80,10 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 
 
 # --- configuration ----------------------------------------------------------------------------
+
+
+_CODES = FileCodes("CCHC-E001", "CCHC-E004", "CCHC-E005",
+                   "an emulation configuration starts with 'weights:'")  # fmt: skip
 
 
 class _Frozen(BaseModel):
@@ -292,7 +295,7 @@ def _tie_break_issues(keys: Sequence[str]) -> list[_Issue]:
 def check_emulation_config(path: Path | str) -> tuple[EmulationConfig | None, list[Problem]]:
     """Load and check one configuration file: the configuration (if valid) and every problem."""
     file = Path(path)
-    name = _display(file)
+    name = display_path(file)
     problems: list[Problem] = []
     located = _parse(file, name, problems)
     if located is None:
@@ -316,59 +319,8 @@ def load_emulation_config(path: Path | str) -> EmulationConfig:
     return config
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def _parse(path: Path, name: str, problems: list[Problem]) -> Located | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(
-            Problem(name, 1, "CCHC-E001", f"cannot read file: {exc}", "save it as UTF-8 text")
-        )
-        return None
-    try:
-        located = load_located(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        detail = getattr(exc, "problem", None) or str(exc)
-        problems.append(
-            Problem(
-                name,
-                line,
-                "CCHC-E001",
-                f"invalid YAML: {detail}",
-                "check indentation and quoting on this line",
-            )
-        )
-        return None
-    for key, line in located.duplicate_keys:
-        problems.append(
-            Problem(
-                name,
-                line,
-                "CCHC-E004",
-                f"key {key!r} appears twice",
-                "YAML keeps only the last one; remove the duplicate",
-            )
-        )
-    if not isinstance(located.data, dict):
-        problems.append(
-            Problem(
-                name,
-                1,
-                "CCHC-E005",
-                "the file does not hold a mapping",
-                "an emulation configuration starts with 'weights:'",
-            )
-        )
-        return None
-    return located
+    return parse_mapping_file(path, name, _CODES, problems)
 
 
 def _model_validate(data: Any) -> EmulationConfig:

@@ -31,7 +31,7 @@ from cchc.indexset.models import (
     input_kind,
 )
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import Located, Path_, load_located
+from workflows.definition.yamlpos import Located, Path_, display_path, load_located
 from workflows.errors import DefinitionError, Problem
 
 DOCS = "docs/index-sets.md"
@@ -61,13 +61,6 @@ ALLOWED_INPUTS: dict[str, frozenset[InputKind]] = {
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def check_index_set(
     path: Path | str, known_units: Collection[str] | None = None
 ) -> tuple[IndexSet | None, list[Problem]]:
@@ -77,7 +70,7 @@ def check_index_set(
     ``None`` skips that check.
     """
     path = Path(path)
-    name = _display(path)
+    name = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from workflows.definition.checks import check_workflow, did_you_mean
 from workflows.definition.models import RoleCatalog, WorkflowDefinition
-from workflows.definition.yamlpos import Located, load_located
+from workflows.definition.yamlpos import FileCodes, Located, display_path, parse_mapping_file
 from workflows.errors import DefinitionError, Problem, UnknownKindError
 from workflows.registry import Registry
 
 ROLE_CATALOG = "roles.yaml"
+_CODES = FileCodes("CCHC-D001", "CCHC-D024", "CCHC-D026",
+                   "a definition starts with 'kind:' (or 'roles:' for roles.yaml)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,60 +64,8 @@ def find_role_catalog(file: Path) -> Path | None:
     return None
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def _parse(path: Path, problems: list[Problem]) -> Located | None:
-    name = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(
-            Problem(name, 1, "CCHC-D001", f"cannot read file: {exc}", "save it as UTF-8 text")
-        )
-        return None
-    try:
-        located = load_located(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        detail = getattr(exc, "problem", None) or str(exc)
-        problems.append(
-            Problem(
-                name,
-                line,
-                "CCHC-D001",
-                f"invalid YAML: {detail}",
-                "check indentation and quoting on this line",
-            )
-        )
-        return None
-    for key, line in located.duplicate_keys:
-        problems.append(
-            Problem(
-                name,
-                line,
-                "CCHC-D024",
-                f"key {key!r} appears twice",
-                "YAML keeps only the last one; remove the duplicate",
-            )
-        )
-    if not isinstance(located.data, dict):
-        problems.append(
-            Problem(
-                name,
-                1,
-                "CCHC-D026",
-                "the file does not hold a mapping",
-                "a definition starts with 'kind:' (or 'roles:' for roles.yaml)",
-            )
-        )
-        return None
-    return located
+    return parse_mapping_file(path, display_path(path), _CODES, problems)
 
 
 def _validate(model: type[Any], path: Path, located: Located, problems: list[Problem]) -> Any:
@@ -133,7 +82,7 @@ def _validate(model: type[Any], path: Path, located: Located, problems: list[Pro
                 code, message, hint = "CCHC-D003", f"{where}: {err['msg']}", ""
                 if err["type"] == "missing":
                     hint = "add this field"
-            problems.append(Problem(_display(path), located.line_of(loc), code, message, hint))
+            problems.append(Problem(display_path(path), located.line_of(loc), code, message, hint))
         return _without_unknown_keys(model, located.data, exc)
 
 
@@ -193,7 +142,7 @@ def check_paths(
         if catalog_path is None:
             problems.append(
                 Problem(
-                    _display(path),
+                    display_path(path),
                     1,
                     "CCHC-D025",
                     "no roles.yaml found",
@@ -218,7 +167,7 @@ def check_paths(
         problems.extend(
             check_workflow(
                 defn,
-                _display(path),
+                display_path(path),
                 located,
                 roles=set(roles.roles) if roles else set(),
                 registry=registry,
@@ -228,10 +177,10 @@ def check_paths(
         if defn.kind in workflows:
             problems.append(
                 Problem(
-                    _display(path),
+                    display_path(path),
                     located.line_of(("kind",)),
                     "CCHC-D023",
-                    f"kind {defn.kind!r} is already defined in {_display(sources[defn.kind])}",
+                    f"kind {defn.kind!r} is already defined in {display_path(sources[defn.kind])}",
                     "each kind is defined in one file",
                 )
             )

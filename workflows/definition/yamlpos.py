@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from workflows.errors import Problem
 
 Path_ = tuple[str | int, ...]
 
@@ -95,3 +98,52 @@ def _construct(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -
         raise yaml.constructor.ConstructorError(
             None, None, f"invalid value: {exc}", node.start_mark
         ) from exc
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working folder when it is below it (as problems show it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class FileCodes:
+    """The problem codes a kind of data file uses for the three parsing failures."""
+
+    unreadable: str
+    """Unreadable file or invalid YAML (e.g. ``CCHC-D001``)."""
+    duplicate_key: str
+    not_mapping: str
+    mapping_hint: str
+    """How a valid file starts, e.g. "a definition starts with 'kind:'"."""
+
+
+def parse_mapping_file(
+    path: Path, name: str, codes: FileCodes, problems: list[Problem]
+) -> Located | None:
+    """Read ``path`` as a YAML mapping with lines; append every problem; None when unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(name, 1, codes.unreadable, f"cannot read file: {exc}",
+                                "save it as UTF-8 text"))  # fmt: skip
+        return None
+    try:
+        located = load_located(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        detail = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(name, line, codes.unreadable, f"invalid YAML: {detail}",
+                                "check indentation and quoting on this line"))  # fmt: skip
+        return None
+    for key, line in located.duplicate_keys:
+        problems.append(Problem(name, line, codes.duplicate_key, f"key {key!r} appears twice",
+                                "YAML keeps only the last one; remove the duplicate"))  # fmt: skip
+    if not isinstance(located.data, dict):
+        problems.append(Problem(name, 1, codes.not_mapping, "the file does not hold a mapping",
+                                codes.mapping_hint))  # fmt: skip
+        return None
+    return located
