@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cchc.commands import (
+    assessments_cmd,
     audit,
     db,
     definitions,
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(definitions.app, name="definitions")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
+app.add_typer(assessments_cmd.app, name="assessments")
 app.add_typer(reference.org_app, name="org")
 app.add_typer(reference.index_app, name="index-set")
 app.add_typer(plan_cmd.app, name="plan")

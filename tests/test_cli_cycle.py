@@ -362,3 +362,21 @@ def test_cycle_commands_on_an_empty_data_dir_say_to_upgrade(cli: Cli) -> None:
     result = cli("tasks", "list")
     assert result.exit_code == 2
     assert "cchc db upgrade" in result.output
+
+
+def test_assessment_is_self_scored_approved_by_its_head_and_locked(issued: Cli) -> None:
+    """A unit head approves only their unit's criteria; the Chairman locks an approved one."""
+    kt_head, other_head, chairman = "pham.quoc.khanh", "dinh.thi.bich.ngoc", "dang.van.thang"
+    ok(issued("assessments", "fire", "6.2.1", "self_score", "--plan", PLAN, "--as", KT_OFFICIAL,
+              "--points", "5.2", "--explanation", "Đang chờ xác nhận của Kho bạc"))  # fmt: skip
+    refused = issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN,
+                     "--as", other_head)  # fmt: skip
+    assert refused.exit_code == 1
+    assert "own_unit" in refused.output
+    ok(issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head))
+    locked = as_json(issued("assessments", "fire", "6.2.1", "lock", "--plan", PLAN,
+                            "--as", chairman, "--json"))  # fmt: skip
+    assert locked["to_state"] == "locked"
+    rows = as_json(issued("assessments", "list", "--plan", PLAN, "--unit", "kt", "--json"))
+    assert {r["code"]: r["state"] for r in rows}["6.2.1"] == "locked"
+    assert "Đã khóa" in ok(issued("assessments", "list", "--plan", PLAN, "--unit", "kt")).output
