@@ -17,6 +17,7 @@ from cchc.commands import (
     plan_cmd,
     rank_cmd,
     reference,
+    review_cmd,
     score_cmd,
     tasks_cmd,
 )
@@ -32,6 +33,7 @@ app.add_typer(definitions.app, name="definitions")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(assessments_cmd.app, name="assessments")
+app.add_typer(review_cmd.app, name="review")
 app.add_typer(reference.org_app, name="org")
 app.add_typer(reference.index_app, name="index-set")
 app.add_typer(plan_cmd.app, name="plan")

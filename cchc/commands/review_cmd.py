@@ -1,0 +1,88 @@
+"""``cchc review``: run a review meeting for a month now, and issue its conclusion notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cchc.commands.common import state_of
+from cchc.commands.cycle_common import (
+    AS_HELP,
+    JSON_HELP,
+    acting,
+    open_workspace,
+    print_json,
+    reporting,
+    require_plan,
+    say,
+)
+
+app = typer.Typer(
+    help="Review meetings (giao ban): report, draft notice, follow-up.", no_args_is_help=True
+)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    plan: str = typer.Option(..., help="The plan under review."),
+    month: str = typer.Option(..., help="The month, YYYY-MM (e.g. 2025-11)."),
+    person: str = typer.Option(..., "--as", help=AS_HELP),
+    chair: str = typer.Option(None, help="Who chairs (default: the Chairman)."),
+    out: Path = typer.Option(
+        None, help="Folder for the report and notice (default DATA_DIR/review)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Run the monthly-review flow at once (the scheduled deployment runs the same flow)."""
+    from flows.review import monthly_review_flow  # imports prefect: only when the flow runs
+
+    settings = state_of(ctx).settings()
+    with reporting(), open_workspace(ctx) as ws:
+        acting(ws, person)
+        require_plan(ws, plan)
+        chair_id = chair or ws.organization.chairman.id
+    folder = out or settings.data_dir / "review" / month
+    result = monthly_review_flow(
+        settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder)
+    )
+    if as_json:
+        print_json(result)
+        return
+    say(
+        f"[green]✓[/] Giao ban {month}: {result['conclusions']} kết luận dự kiến; "
+        f"tệp trong {folder}"
+    )
+    for path in result["files"]:
+        say(f"   {path}")
+
+
+@app.command("issue-notice")
+def issue(
+    ctx: typer.Context,
+    plan: str = typer.Option(..., help="The plan under review."),
+    month: str = typer.Option(..., help="The month of the meeting, YYYY-MM."),
+    number: str = typer.Option(..., help="The notice number, e.g. 15/TB-UBND."),
+    person: str = typer.Option(..., "--as", help="The chair issuing the notice."),
+    office: str = typer.Option(None, help="The Office official following it up."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Issue the conclusion notice: each conclusion becomes a follow-up task of its unit."""
+    from cchc.review.service import issue_notice
+
+    with reporting(), open_workspace(ctx) as ws:
+        acting(ws, person)
+        follower = (
+            office
+            or ws.organization.people_with_role("office_official", ws.organization.office_unit)[
+                0
+            ].id
+        )
+        created = issue_notice(
+            ws, plan=plan, month=month, chair_id=person, office_id=follower, number=number
+        )
+    if as_json:
+        print_json({"month": month, "notice": number, "follow_up_tasks": created})
+        return
+    say(f"[green]✓[/] Thông báo {number}: {created} kết luận được theo dõi như nhiệm vụ")

@@ -1,0 +1,228 @@
+"""The meeting report (HTML and DOCX, with a chart) and the draft conclusion notice (DOCX)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from cchc.reports.admin_document import write_admin_document
+from cchc.reports.formatting import vn_number
+from cchc.reports.model import (
+    Block,
+    DocumentHeader,
+    Heading,
+    Signature,
+    TableBlock,
+    TextBlock,
+)
+from cchc.review.compile import ReviewData, UnitProgress
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """One numbered conclusion of the notice: what, which unit, by when."""
+
+    number: int
+    text: str
+    owner_unit: str
+    deadline: date
+
+
+def draft_conclusions(review: ReviewData, *, days: int = 10) -> list[Conclusion]:
+    """Conclusions drafted from the figures; officials edit them before the notice is issued."""
+    due = review.end + timedelta(days=days)
+    items: list[tuple[str, str]] = []
+    for u in review.units:
+        if u.overdue:
+            items.append(
+                (
+                    u.unit,
+                    f"{u.unit_name} khẩn trương hoàn thành các nhiệm vụ quá hạn "
+                    f"({', '.join(u.overdue)}), bảo đảm có sản phẩm cụ thể theo tiêu chí "
+                    "1.1.3.",
+                )
+            )
+        if u.missing_evidence:
+            items.append(
+                (
+                    u.unit,
+                    f"{u.unit_name} bổ sung đầy đủ tài liệu kiểm chứng các tiêu "
+                    f"chí: {', '.join(u.missing_evidence)}.",
+                )
+            )
+        if u.points_at_risk > 0 and not u.overdue:
+            items.append(
+                (
+                    u.unit,
+                    f"{u.unit_name} rà soát, có giải pháp khắc phục các tiêu chí có "
+                    f"nguy cơ bị trừ điểm ({vn_number(u.points_at_risk)} điểm).",
+                )
+            )
+        if u.follow_ups_open:
+            items.append(
+                (
+                    u.unit,
+                    f"{u.unit_name} hoàn thành các kết luận giao ban kỳ trước chưa "
+                    f"thực hiện ({', '.join(u.follow_ups_open)}).",
+                )
+            )
+    return [Conclusion(n, text, unit, due) for n, (unit, text) in enumerate(items, 1)]
+
+
+def _change(review: ReviewData, u: UnitProgress) -> str:
+    before = review.previous.get(u.unit)
+    if not before:
+        return "—"
+    delta = u.points_at_risk - Decimal(str(before.get("points_at_risk", "0")))
+    sign = "+" if delta > 0 else ""
+    return f"{sign}{vn_number(delta)} điểm nguy cơ; {len(u.done_in_period)} việc mới xong"
+
+
+def _table(review: ReviewData) -> TableBlock:
+    rows = [
+        [
+            u.unit_name,
+            str(len(u.done_in_period)),
+            str(len(u.due_in_period)),
+            str(len(u.overdue)),
+            f"{u.covered}/{u.criteria}",
+            str(u.pending_reviews),
+            vn_number(u.points_at_risk),
+            f"{len(u.follow_ups_done)}/{len(u.follow_ups_done) + len(u.follow_ups_open)}",
+            _change(review, u),
+        ]
+        for u in review.units
+    ]
+    return TableBlock(
+        columns=[
+            "Đơn vị",
+            "Hoàn thành",
+            "Đến hạn",
+            "Quá hạn",
+            "Có minh chứng",
+            "Chờ thẩm định",
+            "Điểm nguy cơ",
+            "Kết luận kỳ trước",
+            "Thay đổi so với kỳ trước",
+        ],
+        rows=rows,
+        numeric_columns=frozenset({1, 2, 3, 5, 6}),
+        font_pt=10,
+    )
+
+
+def write_report_docx(
+    path: Path,
+    review: ReviewData,
+    header: DocumentHeader,
+    signature: Signature,
+    recipients: list[str],
+) -> Path:
+    """The meeting report in the administrative layout."""
+    blocks: list[Block] = [
+        TextBlock(
+            text=f"Kỳ đánh giá: {review.label} (từ {review.start:%d/%m/%Y} đến "
+            f"{review.end:%d/%m/%Y}). Chỉ số CCHC tự chấm hiện tại: "
+            f"{vn_number(review.index)}%."
+        ),
+        Heading(text="I. TIẾN ĐỘ THEO ĐƠN VỊ"),
+        _table(review),
+        Heading(text="II. NHỮNG VẤN ĐỀ CẦN CHỈ ĐẠO"),
+        *[
+            TextBlock(text=f"- {c.text} Thời hạn: {c.deadline:%d/%m/%Y}.")
+            for c in draft_conclusions(review)
+        ],
+    ]
+    return write_admin_document(path, header, blocks, recipients, signature)
+
+
+def write_notice_docx(
+    path: Path,
+    review: ReviewData,
+    conclusions: list[Conclusion],
+    header: DocumentHeader,
+    signature: Signature,
+    recipients: list[str],
+    unit_names: dict[str, str],
+    chair: str,
+) -> Path:
+    """The draft conclusion notice: numbered conclusions, each with an owner and a deadline."""
+    blocks: list[Block] = [
+        TextBlock(
+            text=f"Ngày {review.end:%d/%m/%Y}, {chair} chủ trì cuộc họp giao ban công tác "
+            f"cải cách hành chính {review.label}. Sau khi nghe báo cáo tiến độ của "
+            "các đơn vị, Chủ tọa kết luận như sau:"
+        ),
+        *[
+            TextBlock(
+                text=f"{c.number}. {c.text} (Đơn vị chủ trì: "
+                f"{unit_names.get(c.owner_unit, c.owner_unit)}; thời hạn: "
+                f"{c.deadline:%d/%m/%Y})."
+            )
+            for c in conclusions
+        ],
+        TextBlock(
+            text="Văn phòng HĐND và UBND phường theo dõi, đôn đốc việc thực hiện các kết "
+            "luận trên và báo cáo tại cuộc họp giao ban kỳ sau."
+        ),
+    ]
+    return write_admin_document(path, header, blocks, recipients, signature)
+
+
+_ENV = Environment(
+    loader=PackageLoader("cchc.review", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    undefined=StrictUndefined,
+)
+
+
+def write_report_html(path: Path, review: ReviewData, ward: str, chart: str | None) -> Path:
+    """The meeting report as a self-contained HTML page."""
+    html = _ENV.get_template("review_report.html.j2").render(
+        review=review,
+        ward=ward,
+        conclusions=draft_conclusions(review),
+        chart=chart,
+        fmt=vn_number,
+    )
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def write_chart_png(path: Path, review: ReviewData) -> Path:
+    """Bars of done / overdue tasks and points at risk per unit."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(9, 4.5), dpi=120)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    names = [u.unit_name for u in review.units]
+    positions = range(len(names))
+    axes.barh(
+        [p - 0.2 for p in positions],
+        [len(u.done_in_period) for u in review.units],
+        height=0.4,
+        label="Hoàn thành trong kỳ",
+        color="#1a9850",
+    )
+    axes.barh(
+        [p + 0.2 for p in positions],
+        [len(u.overdue) for u in review.units],
+        height=0.4,
+        label="Quá hạn",
+        color="#d73027",
+    )
+    axes.set_yticks(list(positions), names, fontfamily="DejaVu Sans")
+    axes.invert_yaxis()
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title(f"Tiến độ nhiệm vụ – {review.label}", fontfamily="DejaVu Sans")
+    axes.legend(prop={"family": "DejaVu Sans"})
+    figure.tight_layout()
+    figure.savefig(path)
+    return path

@@ -1,0 +1,228 @@
+"""Run a review meeting for a month: compile, write the report and the draft notice, open the
+meeting; and, when the Chairman issues the notice, turn its conclusions into follow-up tasks."""
+
+from __future__ import annotations
+
+import calendar
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from cchc.exports import card_from_store
+from cchc.reports.model import DocumentHeader, Signature
+from cchc.review.compile import ReviewData, compile_review
+from cchc.review.documents import (
+    Conclusion,
+    draft_conclusions,
+    write_chart_png,
+    write_notice_docx,
+    write_report_docx,
+    write_report_html,
+)
+from cchc.workspace import Workspace
+from workflows.database import unit_of_work
+from workflows.schema import Instance
+
+
+def month_bounds(month: str) -> tuple[date, date, str]:
+    """``2025-11`` → (1/11/2025, 30/11/2025, "tháng 11/2025")."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        start = date(year, number, 1)
+    except ValueError:
+        raise ValueError(f"month {month!r} is not YYYY-MM (e.g. 2025-11)") from None
+    end = date(year, number, calendar.monthrange(year, number)[1])
+    return start, end, f"tháng {number}/{year}"
+
+
+def meeting_ref(plan: str, month: str) -> str:
+    """The meeting instance of a plan's month: ``GB-KH-CCHC-2025-H2-2025-11``."""
+    return f"GB-{plan}-{month}"
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """A compiled review: its data, the drafted conclusions, the files and the meeting id."""
+
+    review: ReviewData
+    conclusions: list[Conclusion]
+    files: list[Path]
+    meeting_id: int
+
+
+def _previous(ws: Workspace, plan: str, before: str) -> dict[str, dict[str, Any]]:
+    with ws.sessions() as session:
+        rows = session.execute(
+            select(Instance.ref, Instance.data)
+            .where(
+                Instance.tenant == ws.tenant,
+                Instance.kind == "meeting",
+                Instance.ref.startswith(f"GB-{plan}-", autoescape=True),
+            )
+            .order_by(Instance.ref)
+        ).all()
+    earlier = [r for r in rows if r.ref < meeting_ref(plan, before)]
+    return dict(json.loads(earlier[-1].data)["figures"]) if earlier else {}
+
+
+def _signature(ws: Workspace, person_id: str) -> Signature:
+    person = ws.organization.person(person_id)
+    if "chairman" in person.roles:
+        return Signature(deputy=None, title="CHỦ TỊCH", name=person.full_name)
+    return Signature(title="PHÓ CHỦ TỊCH", name=person.full_name)
+
+
+def run_review(
+    ws: Workspace, *, plan: str, month: str, actor_id: str, chair_id: str, out: Path
+) -> ReviewOutcome:
+    """Compile ``month``, write the report and draft notice into ``out``, open the meeting."""
+    start, end, label = month_bounds(month)
+    try:
+        card = card_from_store(ws, plan)
+    except LookupError:
+        card = None
+    with ws.sessions() as session:
+        review = compile_review(
+            session,
+            tenant=ws.tenant,
+            plan=plan,
+            units=ws.unit_names(),
+            card=card,
+            start=start,
+            end=end,
+            label=label,
+            previous=_previous(ws, plan, month),
+        )
+    conclusions = draft_conclusions(review)
+    out.mkdir(parents=True, exist_ok=True)
+    org = ws.organization
+    chair = org.person(chair_id)
+    header = DocumentHeader(
+        issuing_body=org.name.upper(),
+        number="      /BC-UBND",
+        place=org.place_name,
+        date=end,
+        kind_title="BÁO CÁO",
+        subject=[f"Tiến độ công tác cải cách hành chính {label}"],
+    )
+    notice_header = DocumentHeader(
+        issuing_body=org.name.upper(),
+        number="      /TB-UBND",
+        place=org.place_name,
+        date=end,
+        kind_title="THÔNG BÁO",
+        subject=[
+            f"Kết luận của {chair.title} tại cuộc họp giao ban công tác cải cách hành chính {label}"
+        ],
+    )
+    recipients = [
+        "Thường trực Đảng ủy, HĐND phường",
+        "Chủ tịch, các Phó Chủ tịch UBND phường",
+        "Các đơn vị thuộc UBND phường",
+        "Lưu: VT, VH-XH",
+    ]
+    chart = write_chart_png(out / f"giao-ban-{month}.png", review)
+    files = [
+        chart,
+        write_report_html(out / f"bao-cao-giao-ban-{month}.html", review, org.name, chart.name),
+        write_report_docx(
+            out / f"bao-cao-giao-ban-{month}.docx",
+            review,
+            header,
+            _signature(ws, chair_id),
+            recipients,
+        ),
+        write_notice_docx(
+            out / f"du-thao-thong-bao-ket-luan-{month}.docx",
+            review,
+            conclusions,
+            notice_header,
+            _signature(ws, chair_id),
+            recipients,
+            ws.unit_names(),
+            f"đồng chí {chair.full_name}, {chair.title}",
+        ),
+    ]
+    with unit_of_work(ws.sessions) as session:
+        created = ws.engine.create(
+            session,
+            "meeting",
+            actor=ws.actor(actor_id),
+            ref=meeting_ref(plan, month),
+            idempotency_key=f"meeting:{plan}:{month}",
+            data={
+                "plan": plan,
+                "month": month,
+                "month_label": label,
+                "figures": review.as_json(),
+                "conclusions": [
+                    {
+                        "number": c.number,
+                        "text": c.text,
+                        "owner_unit": c.owner_unit,
+                        "deadline": c.deadline.isoformat(),
+                    }
+                    for c in conclusions
+                ],
+                "files": [f.name for f in files],
+            },
+        )
+    return ReviewOutcome(review, conclusions, files, created.instance_id)
+
+
+def issue_notice(
+    ws: Workspace, *, plan: str, month: str, chair_id: str, office_id: str, number: str
+) -> int:
+    """The meeting is held and its notice issued; each conclusion becomes a follow-up task."""
+    with ws.sessions() as session:
+        row = session.execute(
+            select(Instance.id, Instance.state, Instance.data).where(
+                Instance.tenant == ws.tenant,
+                Instance.kind == "meeting",
+                Instance.ref == meeting_ref(plan, month),
+            )
+        ).first()
+    if row is None:
+        raise LookupError(f"no review meeting for {plan} {month}: run the review first")
+    conclusions = json.loads(row.data)["conclusions"]
+    chair, office = ws.actor(chair_id), ws.actor(office_id)
+    key = f"notice:{plan}:{month}"
+    with unit_of_work(ws.sessions) as session:
+        if row.state == "scheduled":
+            ws.engine.fire(session, row.id, "hold", actor=chair, idempotency_key=f"{key}:hold")
+        ws.engine.fire(
+            session,
+            row.id,
+            "issue_notice",
+            actor=chair,
+            payload={"notice_number": number},
+            idempotency_key=f"{key}:issue",
+        )
+        for c in conclusions:
+            deadline = date.fromisoformat(c["deadline"])
+            ws.engine.create(
+                session,
+                "task",
+                actor=office,
+                ref=f"{meeting_ref(plan, month)}/KL-{c['number']}",
+                idempotency_key=f"{key}:KL-{c['number']}",
+                data={
+                    "source": "notice",
+                    "notice": number,
+                    "meeting_month": month,
+                    "code": f"KL-{month}-{c['number']}",
+                    "title": c["text"],
+                    "expected_product": "Báo cáo kết quả thực hiện kết luận",
+                    "owner_unit": c["owner_unit"],
+                    "owner_unit_name": ws.unit_names().get(c["owner_unit"], c["owner_unit"]),
+                    "support_units": [],
+                    "deadline": deadline.isoformat(),
+                    "deadline_text": deadline.strftime("%d/%m/%Y"),
+                    "criteria": [],
+                },
+            )
+    return len(conclusions)

@@ -1,0 +1,61 @@
+"""The review-meeting flow: compile a month, write the report and the draft notice, open the
+meeting. Scheduled monthly (or weekly) by a deployment; run at once by ``cchc review run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from cchc.review.service import run_review
+from flows.cycle import _workspace
+
+
+@task(name="compile-review", cache_policy=NO_CACHE)
+def _review(
+    database_url: str,
+    data_dir: str,
+    plan: str,
+    month: str,
+    actor_id: str,
+    chair_id: str,
+    out_dir: str,
+    now: str | None,
+) -> dict[str, Any]:
+    ws = _workspace(database_url, data_dir, now)
+    try:
+        outcome = run_review(
+            ws, plan=plan, month=month, actor_id=actor_id, chair_id=chair_id, out=Path(out_dir)
+        )
+    finally:
+        ws.close()
+    return {
+        "meeting_id": outcome.meeting_id,
+        "conclusions": len(outcome.conclusions),
+        "files": [str(f) for f in outcome.files],
+    }
+
+
+@flow(name="monthly-review")
+def monthly_review_flow(
+    database_url: str,
+    data_dir: str,
+    plan: str,
+    month: str,
+    actor_id: str,
+    chair_id: str,
+    out_dir: str,
+    now: str | None = None,
+) -> dict[str, Any]:
+    """Compile the month's progress per unit; write the report and the draft notice."""
+    result = _review(database_url, data_dir, plan, month, actor_id, chair_id, out_dir, now)
+    get_run_logger().info(
+        "review %s of %s: %d conclusions drafted, files in %s",
+        month,
+        plan,
+        result["conclusions"],
+        out_dir,
+    )
+    return result

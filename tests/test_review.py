@@ -1,0 +1,93 @@
+"""Review meetings: the month compiled per unit, report and notice written, conclusions followed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from cchc import cycle
+from cchc.review.service import issue_notice, month_bounds, run_review
+from cchc.workspace import Workspace
+from tests.conftest import Clock, Db
+from workflows.canonical import LOCAL_TZ
+from workflows.database import Settings, unit_of_work
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = "KH-CCHC-2025-H2"
+FOCAL, CHAIR, OFFICE = "nguyen.thi.lan", "dang.van.thang", "do.thi.thu.trang"
+
+
+@pytest.fixture
+def ws(db: Db, clock: Clock, tmp_path: Path) -> Workspace:
+    """The example plan issued on 29/7/2025; NV-01 done on time, NV-09 left to run late."""
+    clock.now = datetime(2025, 7, 29, 9, tzinfo=LOCAL_TZ)
+    workspace = Workspace.open(Settings(data_dir=tmp_path, database_url=db.url), clock=clock)
+    cycle.issue(workspace, ROOT / "examples" / "plan-phu-lien-2025-h2.yaml", FOCAL)
+    ids = cycle.task_ids(workspace, PLAN)
+    clock.now = datetime(2025, 8, 12, 9, tzinfo=LOCAL_TZ)
+    with unit_of_work(workspace.sessions) as session:
+        workspace.engine.fire(
+            session,
+            ids["NV-01"],
+            "submit_product",
+            actor=workspace.actor("bui.duc.anh"),
+            payload={"product": "KH"},
+        )
+        workspace.engine.fire(session, ids["NV-01"], "accept_product", actor=workspace.actor(FOCAL))
+    yield workspace
+    workspace.close()
+
+
+def test_month_bounds() -> None:
+    """A month gives its first and last day and the label officials write."""
+    assert month_bounds("2025-02")[1].day == 28
+    assert month_bounds("2025-11")[2] == "tháng 11/2025"
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        month_bounds("11/2025")
+
+
+def test_review_compiles_units_and_writes_documents(ws: Workspace, tmp_path: Path) -> None:
+    """August: VH-XH has NV-01 done and NV-09 overdue; the notice numbers its conclusions."""
+    outcome = run_review(
+        ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "out"
+    )
+    vhxh = next(u for u in outcome.review.units if u.unit == "vhxh")
+    assert vhxh.done_in_period == ["NV-01"]
+    assert "NV-09" in vhxh.overdue
+    assert any("NV-09" in c.text and c.owner_unit == "vhxh" for c in outcome.conclusions)
+    notice = next(f for f in outcome.files if f.name.startswith("du-thao-thong-bao"))
+    text = "\n".join(p.text for p in Document(str(notice)).paragraphs)
+    cells = "\n".join(c.text for t in Document(str(notice)).tables for r in t.rows for c in r.cells)
+    assert "THÔNG BÁO" in text
+    assert "1. " in text
+    assert "thời hạn: 10/09/2025" in text
+    assert "Số:" in cells
+    assert "Nơi nhận:" in cells
+    assert "CHỦ TỊCH" in cells
+    assert "Phù Liễn, ngày 31 tháng 8 năm 2025" in cells
+    html = next(f for f in outcome.files if f.suffix == ".html").read_text(encoding="utf-8")
+    assert "Phòng Văn hóa - Xã hội" in html
+
+
+def test_notice_conclusions_are_followed_up_next_month(ws: Workspace, tmp_path: Path) -> None:
+    """Issued conclusions become tasks; next month's review shows which were done."""
+    first = run_review(
+        ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "08"
+    )
+    created = issue_notice(
+        ws, plan=PLAN, month="2025-08", chair_id=CHAIR, office_id=OFFICE, number="15/TB-UBND"
+    )
+    assert created == len(first.conclusions) > 0
+    again = issue_notice(
+        ws, plan=PLAN, month="2025-08", chair_id=CHAIR, office_id=OFFICE, number="15/TB-UBND"
+    )
+    assert again == created
+    second = run_review(
+        ws, plan=PLAN, month="2025-09", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "09"
+    )
+    vhxh = next(u for u in second.review.units if u.unit == "vhxh")
+    assert vhxh.follow_ups_open
+    assert second.review.previous["vhxh"]["done"] == 1
