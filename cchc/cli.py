@@ -84,6 +84,43 @@ def demo_command(
     raise typer.Exit(run_demo(state.settings().data_dir, out=out, force=force))
 
 
+@app.command("deploy")
+def deploy_command(
+    ctx: typer.Context,
+    plan: str = typer.Option(..., help="The plan the review meetings follow."),
+    person: str = typer.Option(..., "--as", help="The focal official the reviews run as."),
+    chair: str = typer.Option(..., help="Who chairs the meetings (signs the notice)."),
+    cadence: str = typer.Option("monthly", help="monthly or weekly."),
+    work_pool: str = typer.Option(None, help="Prefect work pool for a worker to run it."),
+) -> None:
+    """Register the review meeting as a Prefect deployment with a cron schedule (GMT+7)."""
+    import os
+
+    from flows.deployments import TIMEZONE, apply, review_spec
+
+    settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo(
+            "warning: PREFECT_API_URL is not set; a temporary server runs no scheduler "
+            "(see README, Schedules)",
+            err=True,
+        )
+    spec = review_spec(
+        cadence,
+        {
+            "database_url": settings.database_url,
+            "data_dir": str(settings.data_dir),
+            "plan": plan,
+            "month": "previous",
+            "actor_id": person,
+            "chair_id": chair,
+            "out_dir": str(settings.data_dir / "review"),
+        },
+    )
+    deployment_id = apply(spec, work_pool)
+    typer.echo(f"deployment {spec.name} ({deployment_id}): cron {spec.cron!r} in {TIMEZONE}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -9,8 +9,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cchc.review.service import run_review
+from cchc.review.service import resolve_month, run_review
 from flows.cycle import _workspace
+from workflows.canonical import LOCAL_TZ
 
 
 @task(name="compile-review", cache_policy=NO_CACHE)
@@ -25,9 +26,15 @@ def _review(
     now: str | None,
 ) -> dict[str, Any]:
     ws = _workspace(database_url, data_dir, now)
+    month = resolve_month(month, ws.engine.clock().astimezone(LOCAL_TZ).date())
     try:
         outcome = run_review(
-            ws, plan=plan, month=month, actor_id=actor_id, chair_id=chair_id, out=Path(out_dir)
+            ws,
+            plan=plan,
+            month=month,
+            actor_id=actor_id,
+            chair_id=chair_id,
+            out=Path(out_dir) / month,
         )
     finally:
         ws.close()

@@ -91,3 +91,14 @@ def test_notice_conclusions_are_followed_up_next_month(ws: Workspace, tmp_path: 
     vhxh = next(u for u in second.review.units if u.unit == "vhxh")
     assert vhxh.follow_ups_open
     assert second.review.previous["vhxh"]["done"] == 1
+
+
+def test_previous_month_for_a_schedule() -> None:
+    """A schedule on the 1st reviews the month before; an explicit month is kept."""
+    from datetime import date
+
+    from cchc.review.service import resolve_month
+
+    assert resolve_month("previous", date(2026, 1, 1)) == "2025-12"
+    assert resolve_month("previous", date(2025, 12, 15)) == "2025-11"
+    assert resolve_month("2025-10", date(2026, 1, 1)) == "2025-10"

@@ -31,7 +31,8 @@ def run(
     person: str = typer.Option(..., "--as", help=AS_HELP),
     chair: str = typer.Option(None, help="Who chairs (default: the Chairman)."),
     out: Path = typer.Option(
-        None, help="Folder for the report and notice (default DATA_DIR/review)."
+        None,
+        help="Folder for the report and notice (default DATA_DIR/review); a sub-folder per month.",
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -43,7 +44,7 @@ def run(
         acting(ws, person)
         require_plan(ws, plan)
         chair_id = chair or ws.organization.chairman.id
-    folder = out or settings.data_dir / "review" / month
+    folder = out or settings.data_dir / "review"
     result = monthly_review_flow(
         settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder)
     )

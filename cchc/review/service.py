@@ -39,6 +39,15 @@ def month_bounds(month: str) -> tuple[date, date, str]:
     return start, end, f"tháng {number}/{year}"
 
 
+def resolve_month(month: str, today: date) -> str:
+    """``previous`` (what a schedule on the 1st passes) → the month before ``today``."""
+    if month != "previous":
+        return month
+    first = today.replace(day=1)
+    last = first.fromordinal(first.toordinal() - 1)
+    return f"{last.year}-{last.month:02d}"
+
+
 def meeting_ref(plan: str, month: str) -> str:
     """The meeting instance of a plan's month: ``GB-KH-CCHC-2025-H2-2025-11``."""
     return f"GB-{plan}-{month}"
