@@ -1,1 +1,3 @@
-"""Notification templates (Vietnamese, Jinja2) and, later, the channels that deliver the outbox."""
+"""Notifications: Vietnamese Jinja2 templates (``render``), recipients of a ward
+(``recipients``), channels (``channels``: Maildir, SMTP, webhook), delivery of the outbox
+(``dispatch``) and the daily digest (``digest``). See ``docs/notifications.md``."""

@@ -1,0 +1,266 @@
+"""The daily digest: one Vietnamese message per person with what concerns them that day.
+
+It lists the notifications addressed to the person during the (Asia/Ho_Chi_Minh) day, sent or
+not yet, and, for the head and officials of a unit, that unit's unfinished plan tasks whose
+deadline is past or within ``due_within_days``. Nothing to say: no digest (``None``).
+
+``send_daily_digests`` delivers them through a channel with the same guarantees as
+``dispatch``: the dedupe key ``digest:{tenant}:{day}:{person}`` is recorded in
+``notification_deliveries`` (without an outbox row), so running it again the same day sends
+nothing twice and retries what failed once the backoff has passed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifications.channels import Channel
+from notifications.dispatch import (
+    FAILED,
+    SENT,
+    Backoff,
+    Claim,
+    DispatchReport,
+    finish_attempt,
+    send_rendered,
+    start_attempt,
+)
+from notifications.recipients import SCOPED_ROLES, Organization, Person, resolve_recipients
+from notifications.render import (
+    LOCAL_TZ,
+    Rendered,
+    Renderer,
+    RenderError,
+    default_renderer,
+    vn_date,
+)
+from workflows.canonical import utc
+from workflows.database import unit_of_work
+from workflows.schema import Instance, NotificationDelivery, OutboxMessage
+
+TEMPLATE = "daily_digest"
+TASK_KIND = "task"
+FINISHED_TASK_STATES = frozenset({"done", "cancelled"})
+
+STATUS_LABELS = {
+    "sent": "đã gửi",
+    "failed": "gửi không thành công",
+    "skipped": "không có người nhận",
+}
+"""Vietnamese label of a delivery status; anything else reads ``chờ gửi``."""
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """A notification of the day, as the digest lists it."""
+
+    time: str
+    subject: str
+    status_label: str
+
+
+@dataclass(frozen=True)
+class DueTask:
+    """An unfinished task of the person's unit due soon or overdue."""
+
+    ref: str
+    title: str
+    deadline_text: str
+    days_left: int
+    """Days from the digest's day to the deadline; negative when overdue."""
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants where the local (Asia/Ho_Chi_Minh) ``day`` starts and ends."""
+    start = datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
+    return start, start + timedelta(days=1)
+
+
+def daily_digest(
+    session: Session,
+    org: Organization,
+    person_id: str,
+    day: date,
+    *,
+    due_within_days: int = 7,
+    renderer: Renderer | None = None,
+) -> Rendered | None:
+    """The digest of ``person_id`` for ``day``, or None when there is nothing for them."""
+    renderer = renderer or default_renderer()
+    person = org.person(person_id)
+    items = _notifications_of_day(session, org, person, day, renderer)
+    due = _due_tasks(session, org, person, day, due_within_days)
+    if not items and not due:
+        return None
+    context = {
+        "day": day.isoformat(),
+        "org_name": org.name,
+        "notifications": [item.__dict__ for item in items],
+        "due_tasks": [task.__dict__ for task in due],
+        "due_within_days": due_within_days,
+    }
+    return renderer.render(TEMPLATE, context, person)
+
+
+def _notifications_of_day(
+    session: Session, org: Organization, person: Person, day: date, renderer: Renderer
+) -> list[DigestItem]:
+    start, end = day_bounds(day)
+    rows = session.scalars(
+        sa.select(OutboxMessage)
+        .where(
+            OutboxMessage.tenant == org.tenant,
+            OutboxMessage.created_at >= start,
+            OutboxMessage.created_at < end,
+        )
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    ).all()
+    if not rows:
+        return []
+    found = session.execute(
+        sa.select(NotificationDelivery.outbox_id, NotificationDelivery.status).where(
+            NotificationDelivery.recipient == person.id,
+            NotificationDelivery.outbox_id.in_([row.id for row in rows]),
+        )
+    ).tuples()
+    statuses = dict(found.all())  # not dict(found): a Result has .keys(), the column names
+    items = []
+    for row in rows:
+        status = statuses.get(row.id)
+        if status is None:
+            if row.status != "pending" or not _addressed_to(org, row, person):
+                continue  # not (or not yet known to be) for this person
+            status = "pending"
+        context = json.loads(row.context)
+        try:
+            subject = renderer.render(row.template, context, person).subject
+        except RenderError:
+            subject = f"{context.get('kind_title', row.template)} {context.get('ref', '')}".strip()
+        items.append(
+            DigestItem(
+                time=str(context.get("occurred_at_local", ""))[11:16],
+                subject=subject,
+                status_label=STATUS_LABELS.get(status, "chờ gửi"),
+            )
+        )
+    return items
+
+
+def _addressed_to(org: Organization, row: OutboxMessage, person: Person) -> bool:
+    try:
+        return any(p.id == person.id for p in resolve_recipients(org, row))
+    except (LookupError, ValueError):
+        return False
+
+
+def _due_tasks(
+    session: Session, org: Organization, person: Person, day: date, within: int
+) -> list[DueTask]:
+    if person.unit is None or not SCOPED_ROLES.intersection(person.roles):
+        return []
+    rows = session.scalars(
+        sa.select(Instance).where(
+            Instance.tenant == org.tenant,
+            Instance.kind == TASK_KIND,
+            Instance.state.not_in(FINISHED_TASK_STATES),
+        )
+    ).all()
+    due = []
+    for row in rows:
+        data: dict[str, Any] = json.loads(row.data)
+        if data.get("owner_unit") != person.unit or not data.get("deadline"):
+            continue
+        deadline = date.fromisoformat(str(data["deadline"]))
+        days_left = (deadline - day).days
+        if days_left <= within:
+            title = str(data.get("title", row.ref))
+            due.append(DueTask(row.ref, title, vn_date(deadline), days_left))
+    return sorted(due, key=lambda t: (t.days_left, t.ref))
+
+
+def digest_key(tenant: str, day: date, person_id: str) -> str:
+    """The dedupe key of a person's digest for a day."""
+    return f"digest:{tenant}:{day.isoformat()}:{person_id}"
+
+
+def send_daily_digests(
+    session_factory: sessionmaker[Session],
+    org: Organization,
+    channel: Channel,
+    day: date,
+    now: datetime,
+    *,
+    max_attempts: int = 8,
+    backoff: Backoff | None = None,
+    lease: timedelta = timedelta(hours=1),
+    renderer: Renderer | None = None,
+) -> DispatchReport:
+    """Send each person of ``org`` their digest for ``day`` (once; run again to retry)."""
+    now = utc(now)
+    backoff = backoff or Backoff()
+    renderer = renderer or default_renderer()
+    report = DispatchReport()
+    for person in org.people:
+        try:
+            claimed = _claim_digest(session_factory, org, person, day, now, channel.name,
+                                    lease, max_attempts, renderer)  # fmt: skip
+        except IntegrityError:  # another sender created this digest's row at the same time
+            continue
+        if claimed is None:
+            continue
+        claim, rendered = claimed
+        result = send_rendered(channel, claim, person, person.email, rendered)
+        report += finish_attempt(session_factory, claim, result, now, max_attempts, backoff)
+    return report
+
+
+def _claim_digest(
+    sessions: sessionmaker[Session],
+    org: Organization,
+    person: Person,
+    day: date,
+    now: datetime,
+    channel: str,
+    lease: timedelta,
+    max_attempts: int,
+    renderer: Renderer,
+) -> tuple[Claim, Rendered] | None:
+    key = digest_key(org.tenant, day, person.id)
+    with unit_of_work(sessions) as session:
+        delivery = session.scalars(
+            sa.select(NotificationDelivery)
+            .where(NotificationDelivery.dedupe_key == key)
+            .with_for_update(skip_locked=True)
+        ).one_or_none()
+        if delivery is not None and (
+            delivery.status in (SENT, FAILED)
+            or (delivery.next_attempt_at is not None and utc(delivery.next_attempt_at) > now)
+        ):
+            return None
+        rendered = daily_digest(session, org, person.id, day, renderer=renderer)
+        if rendered is None:
+            return None
+        if delivery is None:
+            delivery = NotificationDelivery(
+                tenant=org.tenant, dedupe_key=key, outbox_id=None, template=TEMPLATE,
+                recipient=person.id, address=person.email, channel=None, status="pending",
+                attempts=0, next_attempt_at=now, last_error=None, sent_at=None, created_at=now,
+                updated_at=now,
+            )  # fmt: skip
+            session.add(delivery)
+            session.flush()
+        if not start_attempt(session, delivery, channel, now, lease, max_attempts):
+            return None
+        claim = Claim(
+            delivery_id=delivery.id, outbox_id=None, dedupe_key=key, attempt=delivery.attempts,
+            tenant=org.tenant, template=TEMPLATE, recipient=person.id,
+            context={"day": day.isoformat()},
+        )  # fmt: skip
+        return claim, rendered

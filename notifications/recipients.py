@@ -1,0 +1,61 @@
+"""Who receives an outbox message in a CCHC ward: the people holding its roles.
+
+The engine's outbox names roles, not people (``["unit_head", "unit_official"]``). A unit role
+(``unit_head``, ``unit_official``) is scoped to the owner unit when the message's context has
+``data.owner_unit`` (a task of Phòng Kinh tế notifies that unit's head, not every head); any
+other role (Chairman, Vice-Chairmen, the focal official, the Office, admin …) is ward-wide.
+Someone holding two of the listed roles is listed once. This is the only module of
+``notifications`` that knows the CCHC organization.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from cchc.organization import Organization, Person
+
+__all__ = [
+    "SCOPED_ROLES",
+    "Organization",
+    "OutboxLike",
+    "Person",
+    "owner_unit",
+    "resolve_recipients",
+]
+
+SCOPED_ROLES = frozenset({"unit_head", "unit_official"})
+"""Roles that go to the owner unit only, when the message names one."""
+
+
+class OutboxLike(Protocol):
+    """What resolving needs from an outbox row (``workflows.schema.OutboxMessage``)."""
+
+    @property
+    def recipients(self) -> str: ...
+
+    @property
+    def context(self) -> str: ...
+
+
+def owner_unit(context: dict[str, Any]) -> str | None:
+    """``data.owner_unit`` of an outbox context, or None when it has none."""
+    data = context.get("data")
+    unit = data.get("owner_unit") if isinstance(data, dict) else None
+    return str(unit) if unit else None
+
+
+def resolve_recipients(org: Organization, message: OutboxLike) -> list[Person]:
+    """The people ``message`` goes to, in role order then file order, each once.
+
+    Raises ``cchc.organization.UnknownUnitError`` when ``data.owner_unit`` is not a unit of
+    ``org`` (the message cannot be addressed correctly; dispatch marks it failed).
+    """
+    roles = json.loads(message.recipients)
+    unit = owner_unit(json.loads(message.context))
+    people: dict[str, Person] = {}
+    for role in roles:
+        scope = unit if role in SCOPED_ROLES else None
+        for person in org.people_with_role(str(role), scope):
+            people.setdefault(person.id, person)
+    return list(people.values())

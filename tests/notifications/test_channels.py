@@ -1,0 +1,160 @@
+"""Channels: Maildir, SMTP (a real aiosmtpd server on loopback) and a JSON webhook."""
+
+from __future__ import annotations
+
+import mailbox
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from notifications.channels import (
+    DeliveryError,
+    Envelope,
+    MaildirChannel,
+    SmtpChannel,
+    WebhookChannel,
+    channel_from_env,
+    message_id,
+)
+from tests.notifications.conftest import SmtpServer, WebhookServer, free_port
+
+SUBJECT = "[CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực đất đai"
+TEXT = (
+    "Kính gửi Ông/Bà Ngô Thị Hà – Chuyên viên Phòng Kinh tế, Hạ tầng và Đô thị,\n\n"
+    "Đơn vị được giao chủ trì nhiệm vụ KH-2025-H2/NV-01.\nThời hạn hoàn thành: 31/10/2025.\n"
+)
+HTML = "<p>Kính gửi Ông/Bà <strong>Ngô Thị Hà</strong>,</p>\n"
+
+
+def envelope(html: str | None = HTML) -> Envelope:
+    return Envelope(
+        dedupe_key="phuong-phu-lien:12:0:ngo.thi.ha", tenant="phuong-phu-lien",
+        template="task_assigned", recipient_id="ngo.thi.ha", recipient_name="Ngô Thị Hà",
+        address="ngo.thi.ha@phulien.example", subject=SUBJECT, text=TEXT, html=html,
+        context={"ref": "KH-2025-H2/NV-01"},
+    )  # fmt: skip
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return message_from_bytes(raw, policy=policy.default)
+
+
+def assert_vietnamese_mail(msg: EmailMessage, raw: bytes) -> None:
+    """Subject and body decode to the Vietnamese text, and the wire form is 7-bit ASCII."""
+    raw.decode("ascii")  # encoded words and QP/base64: nothing raw outside ASCII
+    assert msg["Subject"] == SUBJECT
+    assert str(msg["To"]) == "Ngô Thị Hà <ngo.thi.ha@phulien.example>"
+    plain = msg.get_body(("plain",))
+    assert plain is not None
+    assert plain.get_content_charset() == "utf-8"
+    assert plain.get_content() == TEXT
+    assert msg["Message-ID"] == message_id("phuong-phu-lien:12:0:ngo.thi.ha", "phulien.example")
+    assert msg["X-CCHC-Dedupe-Key"] == "phuong-phu-lien:12:0:ngo.thi.ha"
+
+
+SENDER = "Hệ thống CCHC phường Phù Liễn <cchc@phulien.example>"
+
+
+def test_maildir_writes_an_rfc5322_message_with_the_vietnamese_subject(tmp_path: Path) -> None:
+    """The shared Maildir gets one message whose decoded subject and body are the Vietnamese."""
+    MaildirChannel(tmp_path / "mail", sender=SENDER).send(envelope())
+    box = mailbox.Maildir(tmp_path / "mail", create=False)
+    keys = box.keys()
+    assert len(keys) == 1
+    raw = box.get_bytes(keys[0])
+    msg = parse(raw)
+    assert_vietnamese_mail(msg, raw)
+    assert b"=?utf-8?" in raw.split(b"\n\n", 1)[0]
+    html = msg.get_body(("html",))
+    assert html is not None
+    assert html.get_content() == HTML
+    assert str(msg["From"]) == SENDER
+
+
+def test_maildir_per_recipient_folders(tmp_path: Path) -> None:
+    """With per_recipient each person has their own Maildir."""
+    channel = MaildirChannel(tmp_path, per_recipient=True)
+    channel.send(envelope(html=None))
+    assert len(mailbox.Maildir(tmp_path / "ngo.thi.ha", create=False)) == 1
+    assert not (tmp_path / "new").exists()
+
+
+def test_smtp_delivers_vietnamese_subject_and_body(smtp_server: SmtpServer) -> None:
+    """A real SMTP server on loopback receives the message; subject and body decode exactly."""
+    smtp_server.start()
+    SmtpChannel("127.0.0.1", smtp_server.port, SENDER, timeout=5).send(envelope())
+    [received] = smtp_server.received
+    assert received.rcpt_tos == ["ngo.thi.ha@phulien.example"]
+    assert received.mail_from == "cchc@phulien.example"
+    assert_vietnamese_mail(received.message, received.raw)
+
+
+def test_smtp_server_down_is_transient() -> None:
+    """Nobody listening: a transient error (to be retried)."""
+    channel = SmtpChannel("127.0.0.1", free_port(), timeout=2)
+    with pytest.raises(DeliveryError, match="unreachable") as caught:
+        channel.send(envelope())
+    assert caught.value.transient
+
+
+@pytest.mark.parametrize(
+    ("reply", "transient"),
+    [("451 4.3.0 mailbox busy, try later", True), ("550 5.1.1 no such user", False)],
+    ids=["4xx", "5xx"],
+)
+def test_smtp_refusals_follow_the_reply_code(
+    smtp_server: SmtpServer, reply: str, transient: bool
+) -> None:
+    """A 4xx refusal is transient, a 5xx one permanent."""
+    smtp_server.inbox.refuse = reply
+    smtp_server.start()
+    with pytest.raises(DeliveryError, match="recipient refused") as caught:
+        SmtpChannel("127.0.0.1", smtp_server.port, timeout=5).send(envelope())
+    assert caught.value.transient is transient
+    assert smtp_server.received == []
+
+
+def test_webhook_posts_json_with_an_idempotency_key(webhook: WebhookServer) -> None:
+    """200: delivered; the JSON carries the Vietnamese subject, the key is in the header."""
+    WebhookChannel(webhook.url, timeout=5).send(envelope())
+    [hook] = webhook.requests
+    assert hook.headers["Idempotency-Key"] == "phuong-phu-lien:12:0:ngo.thi.ha"
+    assert hook.headers["Content-Type"] == "application/json"
+    assert hook.body["subject"] == SUBJECT
+    assert hook.body["text"] == TEXT
+    assert hook.body["recipient"] == {"id": "ngo.thi.ha", "name": "Ngô Thị Hà",
+                                      "email": "ngo.thi.ha@phulien.example"}  # fmt: skip
+    assert hook.body["context"] == {"ref": "KH-2025-H2/NV-01"}
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"), [(500, True), (503, True), (429, True), (400, False), (404, False)]
+)
+def test_webhook_errors(webhook: WebhookServer, status: int, transient: bool) -> None:
+    """5xx and 429 are transient; other 4xx permanent."""
+    webhook.status = status
+    with pytest.raises(DeliveryError, match=f"HTTP {status}") as caught:
+        WebhookChannel(webhook.url, timeout=5).send(envelope())
+    assert caught.value.transient is transient
+
+
+def test_webhook_unreachable_is_transient() -> None:
+    """Connection refused: transient."""
+    with pytest.raises(DeliveryError, match="unreachable") as caught:
+        WebhookChannel(f"http://127.0.0.1:{free_port()}/hook", timeout=2).send(envelope())
+    assert caught.value.transient
+
+
+def test_channel_from_env(tmp_path: Path) -> None:
+    """Maildir under the data folder by default; SMTP and webhook when asked."""
+    default = channel_from_env(tmp_path, {})
+    assert isinstance(default, MaildirChannel)
+    assert default.root == tmp_path / "mail"
+    smtp = channel_from_env(tmp_path, {"CCHC_NOTIFY_CHANNEL": "smtp", "CCHC_SMTP_HOST": "mx",
+                                       "CCHC_SMTP_PORT": "2525"})  # fmt: skip
+    assert isinstance(smtp, SmtpChannel)
+    assert (smtp.host, smtp.port) == ("mx", 2525)
+    with pytest.raises(ValueError, match="CCHC_WEBHOOK_URL"):
+        channel_from_env(tmp_path, {"CCHC_NOTIFY_CHANNEL": "webhook"})

@@ -1,0 +1,83 @@
+"""The daily digest: one Vietnamese message per person with the day's notifications and the
+unit's tasks that are due; sent once per person and day."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import date
+from pathlib import Path
+
+from cchc.organization import Organization
+from notifications.channels import MaildirChannel
+from notifications.digest import daily_digest, day_bounds, send_daily_digests
+from notifications.dispatch import DispatchReport, dispatch
+from tests.conftest import Clock, Db
+from tests.notifications.conftest import EXPECTED
+from tests.notifications.test_dispatch import Recorder
+
+DAY = date(2025, 11, 3)
+
+
+def test_day_bounds_are_local_days() -> None:
+    """A local day starts at 17:00 UTC the evening before."""
+    start, end = day_bounds(DAY)
+    assert start.isoformat() == "2025-11-02T17:00:00+00:00"
+    assert end.isoformat() == "2025-11-03T17:00:00+00:00"
+
+
+def test_digest_lists_the_days_notifications_and_due_tasks(
+    issued: Db, org: Organization, clock: Clock
+) -> None:
+    """The head of Phòng Kinh tế sees four notifications (pending, then sent) and NV-01 overdue."""
+    with issued.sessions() as session:
+        before = daily_digest(session, org, "pham.quoc.khanh", DAY)
+    assert before is not None
+    assert before.subject == "[CCHC] Tổng hợp ngày 03/11/2025: 4 thông báo, 1 nhiệm vụ cần chú ý"
+    assert before.text.startswith("Kính gửi Ông/Bà Phạm Quốc Khánh – Trưởng phòng Kinh tế")
+    assert "Phường Phù Liễn gửi Ông/Bà tổng hợp công việc cải cách hành chính ngày 03 tháng 11 " \
+        "năm 2025." in before.text  # fmt: skip
+    lines = [line.strip() for line in before.text.splitlines() if line.startswith("  - ")]
+    assert lines == [
+        "- 09:00 [CCHC] Ban hành kế hoạch cải cách hành chính KH-2025-H2 (chờ gửi)",
+        "- 09:00 [CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực "
+        "đất đai (chờ gửi)",
+        "- 09:00 [CCHC] Tự đánh giá tiêu chí 1.1.3 (chờ gửi)",
+        "- 09:00 [CCHC] Tự đánh giá tiêu chí 1.2.1 (chờ gửi)",
+        "- KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực đất đai, hạn 31/10/2025 "
+        "(quá hạn 3 ngày)",
+    ]
+    assert before.html is not None
+    assert "quá hạn 3 ngày" in before.html
+
+    dispatch(issued.sessions, org, Recorder(), clock.now)
+    with issued.sessions() as session:
+        after = daily_digest(session, org, "pham.quoc.khanh", DAY)
+    assert after is not None
+    assert after.text.count("(đã gửi)") == 4
+
+
+def test_no_digest_when_nothing_concerns_the_person(issued: Db, org: Organization) -> None:
+    """The Chairman received nothing that day and has no unit: no digest."""
+    with issued.sessions() as session:
+        assert daily_digest(session, org, "dang.van.thang", DAY) is None
+        assert daily_digest(session, org, "pham.quoc.khanh", date(2025, 11, 4)) is not None
+        # NV-02 (due 30/11) is beyond the horizon on the 4th; the only due task is NV-01.
+        nothing = daily_digest(session, org, "ta.minh.quan", date(2025, 11, 4))
+    assert nothing is None
+
+
+def test_digests_are_sent_once_per_person_and_day(
+    issued: Db, org: Organization, clock: Clock, tmp_path: Path
+) -> None:
+    """Everyone with something gets one digest; running again the same day sends nothing."""
+    channel = MaildirChannel(tmp_path / "digests", per_recipient=True)
+    report = send_daily_digests(issued.sessions, org, channel, DAY, clock.now)
+    assert report == DispatchReport(sent=len(EXPECTED))
+    again = send_daily_digests(issued.sessions, org, channel, DAY, clock.advance(hours=1))
+    assert again == DispatchReport()
+    boxes = {
+        p.name: len(mailbox.Maildir(p, create=False)) for p in (tmp_path / "digests").iterdir()
+    }
+    assert boxes == dict.fromkeys(EXPECTED, 1)
+    # Digests do not disturb the outbox: its notifications are still all to be dispatched.
+    assert dispatch(issued.sessions, org, channel, clock.now).sent == sum(EXPECTED.values())
