@@ -14,6 +14,7 @@ from cchc.commands import (
     evidence_cmd,
     export_cmd,
     metrics_cmd,
+    notify_cmd,
     plan_cmd,
     rank_cmd,
     reference,
@@ -34,6 +35,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(assessments_cmd.app, name="assessments")
 app.add_typer(review_cmd.app, name="review")
+app.add_typer(notify_cmd.app, name="notify")
 app.add_typer(reference.org_app, name="org")
 app.add_typer(reference.index_app, name="index-set")
 app.add_typer(plan_cmd.app, name="plan")

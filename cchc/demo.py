@@ -10,6 +10,7 @@ to the output folder; the audit chain is verified.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rich.table import Table
+from sqlalchemy import select
 
 from cchc import cycle
 from cchc.commands.common import console
@@ -34,6 +36,7 @@ from workflows.audit import verify
 from workflows.canonical import LOCAL_TZ, sha256_hex
 from workflows.database import SQLITE_FILE, Settings, make_engine, sqlite_url, unit_of_work
 from workflows.migrations import upgrade
+from workflows.schema import Instance
 
 MARKER = ".cchc-demo"
 EXAMPLES = PROJECT_ROOT / "examples"
@@ -313,6 +316,70 @@ def ranking_table(rows: list[RankedUnit]) -> Table:
     return table
 
 
+def play_reviews(ws: Workspace, clock: DemoClock, folder: Path) -> list[str]:
+    """October's meeting issues a notice; one conclusion is done; November's report shows it."""
+    from cchc.review.service import issue_notice, run_review
+
+    clock.set("2025-12-11")
+    first = run_review(
+        ws, plan=PLAN, month="2025-10", actor_id=FOCAL, chair_id=CHAIRMAN, out=folder / "2025-10"
+    )
+    issue_notice(
+        ws,
+        plan=PLAN,
+        month="2025-10",
+        chair_id=CHAIRMAN,
+        office_id=OFFICIAL["vp"],
+        number="21/TB-UBND",
+    )
+    with ws.sessions() as session:
+        follow_up = session.execute(
+            select(Instance.id, Instance.data)
+            .where(
+                Instance.tenant == ws.tenant,
+                Instance.kind == "task",
+                Instance.ref.startswith("GB-", autoescape=True),
+            )
+            .order_by(Instance.id)
+        ).first()
+    if follow_up is not None:
+        unit = json.loads(follow_up.data)["owner_unit"]
+        clock.set("2025-12-12")
+        with unit_of_work(ws.sessions) as session:
+            ws.engine.fire(
+                session,
+                follow_up.id,
+                "submit_product",
+                actor=ws.actor(OFFICIAL[unit]),
+                payload={"product": "Báo cáo kết quả thực hiện kết luận"},
+            )
+            ws.engine.fire(session, follow_up.id, "accept_product", actor=ws.actor(FOCAL))
+    second = run_review(
+        ws, plan=PLAN, month="2025-11", actor_id=FOCAL, chair_id=CHAIRMAN, out=folder / "2025-11"
+    )
+    done = sum(len(u.follow_ups_done) for u in second.review.units)
+    pending = sum(len(u.follow_ups_open) for u in second.review.units)
+    return [
+        f"tháng 10: {len(first.conclusions)} kết luận, Thông báo 21/TB-UBND đã ban hành",
+        f"tháng 11: kết luận kỳ trước đã xong {done}, còn {pending}",
+        *[str(path) for path in (*first.files, *second.files)],
+    ]
+
+
+def deliver_notifications(ws: Workspace, folder: Path) -> int:
+    """Deliver the outbox into a Maildir the officials' mail client could open; how many sent."""
+    from notifications.channels import MaildirChannel
+    from notifications.dispatch import dispatch
+
+    channel = MaildirChannel(folder)
+    sent = 0
+    while True:
+        report = dispatch(ws.sessions, ws.organization, channel, ws.engine.clock(), batch=200)
+        sent += report.sent
+        if report.sent + report.retried + report.failed == 0:
+            return sent
+
+
 def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) -> int:
     """Run the whole cycle; return the exit code (0 when the audit chain verifies)."""
     try:
@@ -369,6 +436,12 @@ def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) ->
             files = write_outputs(ws, PLAN, out, signer_id=SIGNER, ranking=ranking.rows, card=card)
             for path in [xlsx, csv_path, *files]:
                 console.print(f"   {path}", highlight=False)
+        with step("8. Giao ban tháng 10 và tháng 11: báo cáo, thông báo kết luận, theo dõi"):
+            for line in play_reviews(ws, clock, out / "giao-ban"):
+                console.print(f"   {line}", highlight=False)
+        with step(f"9. Gửi thông báo (hộp thư Maildir): {out / 'thu'}"):
+            sent = deliver_notifications(ws, out / "thu")
+            console.print(f"   {sent} thư đã gửi tới cán bộ các đơn vị", highlight=False)
         with ws.sessions() as session:
             report = verify(session)
     finally:

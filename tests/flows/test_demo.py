@@ -111,3 +111,17 @@ def test_demo_keeps_foreign_data(tmp_path: Path) -> None:
     (other / "cchc.sqlite3").write_bytes(b"not the demo's")
     assert run_demo(other) == 2
     assert (other / "cchc.sqlite3").read_bytes() == b"not the demo's"
+
+
+def test_reviews_and_mail(demo: tuple[Path, Path]) -> None:
+    """Two review meetings wrote their files; the notifications landed in the Maildir."""
+    import mailbox
+    from email.header import decode_header, make_header
+
+    _, out = demo
+    for month in ("2025-10", "2025-11"):
+        assert (out / "giao-ban" / month / f"du-thao-thong-bao-ket-luan-{month}.docx").exists()
+    box = mailbox.Maildir(out / "thu", create=False)
+    subjects = [str(make_header(decode_header(message["Subject"]))) for message in box]
+    assert len(subjects) > 50
+    assert any(s.startswith("[CCHC] Giao nhiệm vụ") for s in subjects)

@@ -1,0 +1,45 @@
+"""``cchc notify``: deliver what the outbox holds (maildir by default, SMTP or webhook)."""
+
+from __future__ import annotations
+
+import typer
+
+from cchc.commands.cycle_common import JSON_HELP, open_workspace, print_json, reporting, say
+
+app = typer.Typer(help="Deliver queued notifications.", no_args_is_help=True)
+
+
+@app.command("send")
+def send(
+    ctx: typer.Context,
+    batch: int = typer.Option(100, min=1, help="Deliveries per round."),
+    rounds: int = typer.Option(50, min=1, help="At most this many rounds (until nothing is due)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Deliver every due notification through CCHC_NOTIFY_CHANNEL (default: DATA_DIR/mail)."""
+    from notifications.channels import channel_from_env
+    from notifications.dispatch import DispatchReport, dispatch
+
+    with reporting(), open_workspace(ctx) as ws:
+        channel = channel_from_env(ws.settings.data_dir)
+        total = DispatchReport()
+        for _ in range(rounds):
+            report = dispatch(ws.sessions, ws.organization, channel, ws.engine.clock(), batch)
+            total = total + report
+            if report.sent + report.retried + report.failed == 0:
+                break
+    if as_json:
+        print_json(
+            {
+                "channel": channel.name,
+                "sent": total.sent,
+                "retried": total.retried,
+                "failed": total.failed,
+                "skipped": total.skipped,
+            }
+        )
+        return
+    say(
+        f"[green]✓[/] {channel.name}: {total.sent} đã gửi, {total.retried} chờ gửi lại, "
+        f"{total.failed} thất bại, {total.skipped} không có người nhận"
+    )
