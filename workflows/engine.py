@@ -10,7 +10,7 @@ attempt is appended to the audit trail as a refusal and then raised; commit it w
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, NoReturn
@@ -353,6 +353,70 @@ class Engine:
             session, definition, audit, ctx, row.version + 1, idempotency_key, request
         )
 
+    def notify(
+        self,
+        session: Session,
+        instance_id: int,
+        template: str,
+        to: Sequence[str],
+        *,
+        actor: Actor,
+        key: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Send ``template`` about an instance to roles ``to``, once per ``key``.
+
+        Nothing changes state: the audit trail records a ``notified`` event (so an inspector
+        sees who was reminded, and when) and the outbox gets one row. A known ``key`` is a
+        no-op that returns False.
+        """
+        row = self._load(session, instance_id)
+        dedupe = f"{row.tenant}:notify:{key}"
+        if store.outbox_exists(session.connection(), dedupe):
+            return False
+        definition = self.machine_for(session, row.definition_hash).definition
+        now = self.clock()
+        body = dict(payload or {})
+        audit = _AuditBase(
+            tenant=row.tenant,
+            occurred_at=now,
+            actor=actor.id,
+            instance_id=row.id,
+            kind=row.kind,
+            ref=row.ref,
+            trigger=f"notify:{template}",
+            from_state=row.state,
+            payload=_json(body, "payload"),
+            definition_hash=row.definition_hash,
+        )
+        event = append_event(
+            session,
+            **audit.fields(),
+            role="|".join(sorted(actor.roles)),
+            to_state=row.state,
+            outcome="notified",
+            reason=None,
+        )
+        ctx = FireContext(
+            instance_id=row.id,
+            kind=row.kind,
+            tenant=row.tenant,
+            ref=row.ref,
+            trigger=f"notify:{template}",
+            source=row.state,
+            dest=row.state,
+            actor=actor,
+            role="",
+            payload=body,
+            data=json.loads(row.data),
+            created_by=row.created_by,
+            now=now,
+        )
+        store.insert_outbox(
+            session.connection(), [self._outbox_row(definition, ctx, event, template, to, dedupe)]
+        )
+        return True
+
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, session: Session, instance_id: int) -> InstanceView:
@@ -450,42 +514,53 @@ class Engine:
         ctx: FireContext,
         event: AppendedEvent,
     ) -> int:
-        rows = []
-        for index, n in enumerate(definition.notifications):
-            if n.on_trigger != ctx.trigger and n.on_enter != ctx.dest:
-                continue
-            context = {
-                "kind": ctx.kind,
-                "kind_title": definition.title,
-                "instance_id": ctx.instance_id,
-                "ref": ctx.ref,
-                "trigger": ctx.trigger,
-                "source": ctx.source or None,
-                "dest": ctx.dest,
-                "state_label": definition.state(ctx.dest).label,
-                "actor": ctx.actor.id,
-                "role": ctx.role,
-                "payload": dict(ctx.payload),
-                "data": ctx.data,
-                "occurred_at": utc_iso(ctx.now),
-                "occurred_at_local": local_text(ctx.now),
-            }
-            rows.append(
-                {
-                    "tenant": ctx.tenant,
-                    "event_id": event.id,
-                    "instance_id": ctx.instance_id,
-                    "template": n.template,
-                    "recipients": canonical_json(list(n.to)),
-                    "context": canonical_json(context),
-                    "dedupe_key": f"{ctx.tenant}:{event.seq}:{index}",
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": ctx.now,
-                }
+        rows = [
+            self._outbox_row(
+                definition, ctx, event, n.template, n.to, f"{ctx.tenant}:{event.seq}:{index}"
             )
+            for index, n in enumerate(definition.notifications)
+            if n.on_trigger == ctx.trigger or n.on_enter == ctx.dest
+        ]
         store.insert_outbox(session.connection(), rows)
         return len(rows)
+
+    @staticmethod
+    def _outbox_row(
+        definition: WorkflowDefinition,
+        ctx: FireContext,
+        event: AppendedEvent,
+        template: str,
+        to: Sequence[str],
+        dedupe_key: str,
+    ) -> dict[str, Any]:
+        context = {
+            "kind": ctx.kind,
+            "kind_title": definition.title,
+            "instance_id": ctx.instance_id,
+            "ref": ctx.ref,
+            "trigger": ctx.trigger,
+            "source": ctx.source or None,
+            "dest": ctx.dest,
+            "state_label": definition.state(ctx.dest).label,
+            "actor": ctx.actor.id,
+            "role": ctx.role,
+            "payload": dict(ctx.payload),
+            "data": ctx.data,
+            "occurred_at": utc_iso(ctx.now),
+            "occurred_at_local": local_text(ctx.now),
+        }
+        return {
+            "tenant": ctx.tenant,
+            "event_id": event.id,
+            "instance_id": ctx.instance_id,
+            "template": template,
+            "recipients": canonical_json(list(to)),
+            "context": canonical_json(context),
+            "dedupe_key": dedupe_key,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": ctx.now,
+        }
 
     @staticmethod
     def _replay(

@@ -264,3 +264,26 @@ class DeliveryAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     """``sending`` (not finished yet), ``sent``, ``transient``, ``permanent`` or ``interrupted``."""
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadlineStep(Base):
+    """A durable step of a deadline (reminder, overdue, escalation), due at a stored time.
+
+    The sweep claims due steps (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and marks them done,
+    so two sweeps at once never act twice.
+    """
+
+    __tablename__ = "deadline_steps"
+    __table_args__ = (Index("ix_deadline_steps_due", "tenant", "done_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    step: Mapped[str] = mapped_column(String(32))
+    """``remind-7`` (working days before), ``overdue``, ``escalate-1`` …"""
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """The deadline this step belongs to; a new deadline gives new steps."""
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(32))

@@ -92,6 +92,14 @@ def store_idempotency(conn: Connection, **values: Any) -> None:
     conn.execute(_INSERT_KEY, values)
 
 
+_OUTBOX_KEY = select(_OUTBOX.c.id).where(_OUTBOX.c.dedupe_key == bindparam("p_key"))
+
+
+def outbox_exists(conn: Connection, dedupe_key: str) -> bool:
+    """Whether an outbox row with this dedupe key was written."""
+    return conn.execute(_OUTBOX_KEY, {"p_key": dedupe_key}).first() is not None
+
+
 def insert_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert outbox rows (one executemany)."""
     if rows:

@@ -80,6 +80,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "task_overdue": engine_context(
         "task", "Nhiệm vụ kế hoạch CCHC", "KH-2025-H2/NV-01", "mark_overdue", "overdue",
         "Quá hạn", "tran.van.minh", "admin", {}, TASK_DATA),
+    "task_reminder": engine_context(
+        "task", "Nhiệm vụ kế hoạch CCHC", "KH-2025-H2/NV-01", "notify:task_reminder",
+        "in_progress", "Đang thực hiện", "tran.van.minh", "", {"working_days_left": 3},
+        TASK_DATA),
+    "task_escalated": engine_context(
+        "task", "Nhiệm vụ kế hoạch CCHC", "KH-2025-H2/NV-01", "notify:task_escalated",
+        "overdue", "Quá hạn", "tran.van.minh", "", {"level": 1}, TASK_DATA),
     "task_returned": engine_context(
         "task", "Nhiệm vụ kế hoạch CCHC", "KH-2025-H2/NV-01", "return_product", "returned",
         "Trả lại để hoàn thiện", "nguyen.thi.lan", "focal_official", REASON, TASK_DATA),

@@ -1,0 +1,181 @@
+"""Durable deadlines of plan tasks and conclusion follow-ups, and the sweep that acts on them.
+
+``schedule`` stores, for every open task, its steps with their due times (working days from
+the calendar): reminders before the deadline, the overdue transition when it passes, and
+escalations (to the unit's head, then to the Vice-Chairmen) after it. ``sweep`` claims the
+steps that are due — ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite — acts
+through the engine and marks them done, so running it twice (or twice at once) acts once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from cchc.workspace import Workspace
+from workflows.calendar import WorkingCalendar
+from workflows.canonical import utc
+from workflows.database import unit_of_work
+from workflows.registry import Actor
+from workflows.schema import DeadlineStep, Instance
+
+OPEN = ("assigned", "in_progress", "returned", "overdue")
+REMINDERS = (7, 3, 1)
+"""Working days before the deadline at which the unit is reminded."""
+ESCALATIONS = ((2, ("unit_head",)), (4, ("vice_chairman",)))
+"""Working days after the deadline, and who is told."""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did."""
+
+    reminders: int = 0
+    overdue: int = 0
+    escalations: int = 0
+    closed: int = 0
+
+
+def due_time(calendar: WorkingCalendar, deadline: date) -> datetime:
+    """A task with deadline ``d`` is due at the end of the working day ``d`` (local), in UTC."""
+    return utc(datetime.combine(deadline, calendar.workday_end, tzinfo=calendar.tz))
+
+
+def schedule(session: Session, calendar: WorkingCalendar, tenant: str) -> int:
+    """Store the steps of every open task that has none for its current deadline; how many."""
+    rows = session.execute(
+        select(Instance.id, Instance.data).where(
+            Instance.tenant == tenant, Instance.kind == "task", Instance.state.in_(OPEN)
+        )
+    ).all()
+    known = set(session.scalars(select(DeadlineStep.key).where(DeadlineStep.tenant == tenant)))
+    new = []
+    for row in rows:
+        deadline = date.fromisoformat(json.loads(row.data)["deadline"])
+        due = due_time(calendar, deadline)
+        steps = [(f"remind-{n}", t) for n, t in _reminders(calendar, due)]
+        steps.append(("overdue", due))
+        for level, (days, _) in enumerate(ESCALATIONS, 1):
+            when = calendar.add_working_days(deadline, days)
+            steps.append((f"escalate-{level}", due_time(calendar, when)))
+        for step, at in steps:
+            key = f"{row.id}:{deadline.isoformat()}:{step}"
+            if key not in known:
+                new.append(
+                    {
+                        "tenant": tenant,
+                        "instance_id": row.id,
+                        "step": step,
+                        "due_at": at,
+                        "deadline": due,
+                        "key": key,
+                        "done_at": None,
+                        "outcome": None,
+                    }
+                )
+    if new:
+        session.execute(insert(DeadlineStep), new)
+    return len(new)
+
+
+def _reminders(calendar: WorkingCalendar, due: datetime) -> list[tuple[int, datetime]]:
+    local_day = calendar.local(due).date()
+    return [
+        (
+            n,
+            utc(
+                datetime.combine(
+                    calendar.subtract_working_days(local_day, n),
+                    calendar.workday_start,
+                    tzinfo=calendar.tz,
+                )
+            ),
+        )
+        for n in REMINDERS
+    ]
+
+
+def sweep(
+    ws: Workspace, calendar: WorkingCalendar, system_actor: str, batch: int = 500
+) -> SweepReport:
+    """Schedule new steps, then act on every step due by the workspace's clock."""
+    now = ws.engine.clock()
+    actor = ws.actor(system_actor)
+    counts: Counter[str] = Counter()
+    with unit_of_work(ws.sessions) as session:
+        schedule(session, calendar, ws.tenant)
+    while True:
+        with unit_of_work(ws.sessions) as session:
+            query = (
+                select(DeadlineStep)
+                .where(
+                    DeadlineStep.tenant == ws.tenant,
+                    DeadlineStep.done_at.is_(None),
+                    DeadlineStep.due_at <= now,
+                )
+                .order_by(DeadlineStep.due_at, DeadlineStep.id)
+                .limit(batch)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            steps = list(session.scalars(query))
+            if not steps:
+                break
+            for step in steps:
+                outcome = _act(ws, session, step, actor)
+                counts[outcome] += 1
+                session.execute(
+                    update(DeadlineStep)
+                    .where(DeadlineStep.id == step.id)
+                    .values(done_at=now, outcome=outcome)
+                )
+    return SweepReport(
+        reminders=counts["reminded"],
+        overdue=counts["overdue"],
+        escalations=counts["escalated"],
+        closed=counts["closed"],
+    )
+
+
+def _act(ws: Workspace, session: Session, step: DeadlineStep, actor: Actor) -> str:
+    row = session.execute(select(Instance.state).where(Instance.id == step.instance_id)).one()
+    if row.state not in OPEN:
+        return "closed"
+    key = step.key
+    if step.step.startswith("remind-"):
+        ws.engine.notify(
+            session,
+            step.instance_id,
+            "task_reminder",
+            ["unit_head", "unit_official"],
+            actor=actor,
+            key=key,
+            payload={"working_days_left": int(step.step.split("-")[1])},
+        )
+        return "reminded"
+    if step.step == "overdue":
+        if row.state != "overdue":
+            ws.engine.fire(
+                session,
+                step.instance_id,
+                "mark_overdue",
+                actor=actor,
+                idempotency_key=f"deadline:{key}",
+            )
+        return "overdue"
+    level = int(step.step.split("-")[1])
+    ws.engine.notify(
+        session,
+        step.instance_id,
+        "task_escalated",
+        list(ESCALATIONS[level - 1][1]),
+        actor=actor,
+        key=key,
+        payload={"level": level},
+    )
+    return "escalated"
