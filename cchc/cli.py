@@ -94,11 +94,14 @@ def deploy_command(
     chair: str = typer.Option(..., help="Who chairs the meetings (signs the notice)."),
     cadence: str = typer.Option("monthly", help="monthly or weekly."),
     work_pool: str = typer.Option(None, help="Prefect work pool for a worker to run it."),
+    sweep_as: str = typer.Option(
+        None, help="Also register the daily deadline sweep, run as this (admin) person."
+    ),
 ) -> None:
-    """Register the review meeting as a Prefect deployment with a cron schedule (GMT+7)."""
+    """Register the review meeting (and the daily sweep) as Prefect deployments (GMT+7 cron)."""
     import os
 
-    from flows.deployments import TIMEZONE, apply, review_spec
+    from flows.deployments import TIMEZONE, apply, review_spec, sweep_spec
 
     settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()
     if not os.environ.get("PREFECT_API_URL"):
@@ -119,8 +122,36 @@ def deploy_command(
             "out_dir": str(settings.data_dir / "review"),
         },
     )
-    deployment_id = apply(spec, work_pool)
-    typer.echo(f"deployment {spec.name} ({deployment_id}): cron {spec.cron!r} in {TIMEZONE}")
+    specs = [spec]
+    if sweep_as:
+        specs.append(
+            sweep_spec(
+                {
+                    "database_url": settings.database_url,
+                    "data_dir": str(settings.data_dir),
+                    "system_actor": sweep_as,
+                }
+            )
+        )
+    for item in specs:
+        deployment_id = apply(item, work_pool)
+        typer.echo(f"deployment {item.name} ({deployment_id}): cron {item.cron!r} in {TIMEZONE}")
+
+
+@app.command("sweep")
+def sweep_command(
+    ctx: typer.Context,
+    person: str = typer.Option(..., "--as", help="The system (admin) person the sweep acts as."),
+) -> None:
+    """Run the daily sweep now: reminders, overdue marks, escalations, then delivery."""
+    from flows.sweep import sweep_flow
+
+    settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()
+    result = sweep_flow(settings.database_url, str(settings.data_dir), person)
+    typer.echo(
+        f"{result['reminders']} nhắc hạn, {result['overdue']} chuyển quá hạn, "
+        f"{result['escalations']} báo cáo lên cấp trên; {result['sent']} thư đã gửi"
+    )
 
 
 def main() -> None:

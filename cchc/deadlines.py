@@ -148,6 +148,8 @@ def _act(ws: Workspace, session: Session, step: DeadlineStep, actor: Actor) -> s
         return "closed"
     key = step.key
     if step.step.startswith("remind-"):
+        if utc(step.deadline) <= ws.engine.clock():  # the deadline already passed: no reminder
+            return "stale"
         ws.engine.notify(
             session,
             step.instance_id,

@@ -24,6 +24,7 @@ from cchc.runtime import definitions_dir, make_workflow_engine
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, session_factory
 from workflows.engine import Engine
+from workflows.migrations import require_current
 from workflows.registry import Actor
 
 
@@ -63,6 +64,11 @@ class Workspace:
         units = {u.code for u in org.units}
         indexes = load_index_set(index_set or default_index_set(), known_units=units)
         db = make_engine(settings.database_url)
+        try:
+            require_current(db)
+        except Exception:
+            db.dispose()
+            raise
         return cls(settings, db, session_factory(db), engine, org, indexes,
                    EvidenceStore.for_settings(settings))  # fmt: skip
 

@@ -16,6 +16,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Schedule
 
 from flows.review import monthly_review_flow
+from flows.sweep import sweep_flow
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 CADENCES = {
@@ -40,9 +41,18 @@ def review_spec(cadence: str, parameters: dict[str, Any]) -> DeploymentSpec:
     return DeploymentSpec(f"review-{cadence}", CADENCES[cadence], parameters)
 
 
+SWEEP_CRON = "0 6 * * *"  # 06:00 every day, before the working day starts
+
+
+def sweep_spec(parameters: dict[str, Any]) -> DeploymentSpec:
+    """The daily deadline sweep deployment."""
+    return DeploymentSpec("daily-sweep", SWEEP_CRON, parameters)
+
+
 def apply(spec: DeploymentSpec, work_pool: str | None = None) -> str:
     """Register the deployment with its schedule on the configured server; its id."""
-    deployment = monthly_review_flow.to_deployment(
+    target = sweep_flow if spec.name == "daily-sweep" else monthly_review_flow
+    deployment = target.to_deployment(
         name=spec.name,
         schedule=Schedule(cron=spec.cron, timezone=TIMEZONE),
         parameters=spec.parameters,
@@ -56,11 +66,12 @@ def apply(spec: DeploymentSpec, work_pool: str | None = None) -> str:
 
 
 def schedule_of(deployment_name: str) -> CronSchedule:
-    """The cron schedule stored for a deployment of the monthly-review flow (for checks)."""
+    """The cron schedule stored for one of the project's deployments (for checks)."""
     from prefect.client.orchestration import get_client
 
+    flow_name = "daily-sweep" if deployment_name == "daily-sweep" else "monthly-review"
     with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(f"monthly-review/{deployment_name}")
+        deployment = client.read_deployment_by_name(f"{flow_name}/{deployment_name}")
     schedule = deployment.schedules[0].schedule
     assert isinstance(schedule, CronSchedule)
     return schedule

@@ -138,3 +138,11 @@ def test_concurrent_sweeps_send_each_reminder_once(pg_db: Db, clock: Clock, tmp_
         assert count(pg_db, "outbox", "template = 'task_reminder'") == 15
     finally:
         ws.close()
+
+
+def test_reminders_after_the_deadline_are_not_sent(ws: Workspace, db: Db, clock: Clock) -> None:
+    """A first sweep after the deadline marks the task overdue but sends no stale reminders."""
+    clock.now = local("2026-02-24T09:00")
+    report = sweep(ws, CAL, ADMIN)
+    assert (report.reminders, report.overdue) == (0, 1)
+    assert count(db, "outbox", "template = 'task_reminder'") == 0

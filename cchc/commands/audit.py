@@ -17,7 +17,11 @@ from workflows.schema import AuditEvent
 
 app = typer.Typer(help="Verify and query the audit trail.", no_args_is_help=True)
 
-OUTCOME_LABELS = {"applied": "Đã thực hiện", "refused": "Bị từ chối"}
+OUTCOME_LABELS = {
+    "applied": "Đã thực hiện",
+    "refused": "Bị từ chối",
+    "notified": "Đã nhắc, thông báo",
+}
 REFUSAL_LABELS = {
     "not_permitted": "không có quyền",
     "trigger_not_allowed": "thao tác không hợp lệ ở trạng thái này",

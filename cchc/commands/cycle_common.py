@@ -40,6 +40,7 @@ from workflows.errors import (
     Problem,
     TransitionRefusedError,
 )
+from workflows.migrations import SchemaOutdatedError
 from workflows.registry import Actor
 from workflows.schema import Instance
 
@@ -177,6 +178,8 @@ def reporting() -> Iterator[None]:
         raise stop(f"dữ liệu vừa bị thay đổi (changed concurrently): {exc}", 1) from None
     except IdempotencyKeyReusedError as exc:
         raise stop(f"đã thực hiện với dữ liệu khác (already done differently): {exc}", 1) from None
+    except SchemaOutdatedError as exc:
+        raise stop(f"cơ sở dữ liệu cần nâng cấp (schema outdated): {exc}", 2) from None
     except LookupError as exc:
         raise stop(f"không tìm thấy (not found): {exc}", 2) from None
     except (ValueError, OSError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.deployments import apply, review_spec, schedule_of
+from flows.deployments import apply, review_spec, schedule_of, sweep_spec
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 
@@ -26,3 +26,12 @@ def test_unknown_cadence_is_refused() -> None:
     """Only monthly and weekly cadences exist."""
     with pytest.raises(ValueError, match="monthly, weekly"):
         review_spec("daily", {})
+
+
+def test_daily_sweep_deployment_schedule_reads_back() -> None:
+    """The daily sweep runs at 06:00 Asia/Ho_Chi_Minh."""
+    spec = sweep_spec({"database_url": "sqlite:///x.sqlite3", "data_dir": "var",
+                       "system_actor": "tran.van.minh"})  # fmt: skip
+    apply(spec)
+    schedule = schedule_of(spec.name)
+    assert (schedule.cron, schedule.timezone) == ("0 6 * * *", "Asia/Ho_Chi_Minh")

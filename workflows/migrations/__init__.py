@@ -31,3 +31,26 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision of the migrations shipped with the code."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+class SchemaOutdatedError(RuntimeError):
+    """The database's schema is older (or newer) than the code's migrations."""
+
+
+def require_current(engine: Engine) -> None:
+    """Raise ``SchemaOutdatedError`` telling to run ``cchc db upgrade`` unless at head."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaOutdatedError(
+            f"the database schema is at {current or 'nothing'}, the code needs {head}: "
+            "run `cchc db upgrade`"
+        )

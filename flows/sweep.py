@@ -1,0 +1,55 @@
+"""The daily sweep: act on due deadline steps (reminders, overdue, escalations), then deliver
+the notifications. Scheduled daily by ``cchc deploy --sweep``; run at once by ``cchc sweep``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from cchc.deadlines import sweep
+from cchc.runtime import definitions_dir
+from flows.cycle import _workspace
+from notifications.channels import channel_from_env
+from notifications.dispatch import dispatch
+from workflows.calendar import load_calendar
+
+
+@task(name="sweep-deadlines", cache_policy=NO_CACHE)
+def _sweep(database_url: str, data_dir: str, system_actor: str,
+           now: str | None) -> dict[str, Any]:  # fmt: skip
+    ws = _workspace(database_url, data_dir, now)
+    try:
+        report = sweep(ws, load_calendar(definitions_dir() / "calendar.yaml"), system_actor)
+        delivered = dispatch(
+            ws.sessions,
+            ws.organization,
+            channel_from_env(ws.settings.data_dir),
+            ws.engine.clock(),
+            batch=500,
+        )
+    finally:
+        ws.close()
+    return {
+        "reminders": report.reminders,
+        "overdue": report.overdue,
+        "escalations": report.escalations,
+        "closed": report.closed,
+        "sent": delivered.sent,
+        "retried": delivered.retried,
+        "failed": delivered.failed,
+    }
+
+
+@flow(name="daily-sweep")
+def sweep_flow(database_url: str, data_dir: str, system_actor: str,
+               now: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Reminders, overdue marks and escalations that are due; then deliver notifications."""
+    result = _sweep(database_url, data_dir, system_actor, now)
+    get_run_logger().info(
+        "sweep: %(reminders)d reminders, %(overdue)d overdue, "
+        "%(escalations)d escalations; %(sent)d notifications sent",
+        result,
+    )
+    return result
