@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from sqlalchemy import select
 
 from cchc import cycle
 from cchc.commands.common import console
+from cchc.deadlines import sweep
 from cchc.evidence import review_evidence, submit_evidence
 from cchc.exports import write_outputs
 from cchc.indexset.rules import vi_number
@@ -33,6 +35,7 @@ from cchc.runtime import PROJECT_ROOT
 from cchc.scoring import ScoreCard, at_risk
 from cchc.workspace import Workspace
 from workflows.audit import verify
+from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ, sha256_hex
 from workflows.database import SQLITE_FILE, Settings, make_engine, sqlite_url, unit_of_work
 from workflows.migrations import upgrade
@@ -70,12 +73,10 @@ TASK_STORY: list[tuple[str, str, list[tuple[str, str, str, dict[str, str]]]]] = 
                      ("2025-09-30", "accept_product", "focal", {})]),
     ("NV-11", "vhxh", [("2025-10-09", "submit_product", "unit", {}),
                        ("2025-10-09", "accept_product", "focal", {})]),
-    ("NV-05", "vp", [("2025-10-16", "mark_overdue", "admin", {}),
-                     ("2025-10-22", "submit_product", "unit", {}),
+    ("NV-05", "vp", [("2025-10-22", "submit_product", "unit", {}),
                      ("2025-10-23", "accept_product", "focal", {})]),
     ("NV-06", "kt", [("2025-10-28", "submit_product", "unit", {}),
                      ("2025-10-29", "accept_product", "focal", {})]),
-    ("NV-10", "vhxh", [("2025-11-08", "mark_overdue", "admin", {})]),
     ("NV-07", "kt", [("2025-11-12", "submit_product", "unit", {}),
                      ("2025-11-13", "accept_product", "focal", {})]),
     ("NV-08", "vhxh", [("2025-11-20", "start", "unit", {})]),
@@ -196,14 +197,21 @@ def _who(role: str, unit: str) -> str:
     return {"unit": OFFICIAL[unit], "focal": FOCAL, "admin": ADMIN}[role]
 
 
-def play_tasks(ws: Workspace, clock: DemoClock) -> None:
-    """Units carry out their tasks over the half-year, as the story says."""
+def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
+    """Units carry out their tasks over the half-year, as the story says; the daily sweep runs
+    before each day's events (reminders, overdue marks, escalations). Returns the sweep counts."""
+    calendar = load_calendar(PROJECT_ROOT / "definitions" / "calendar.yaml")
+    swept: Counter[str] = Counter()
     events = sorted((day, n, task, unit, trigger, who, payload)
                     for task, unit, story in TASK_STORY
                     for n, (day, trigger, who, payload) in enumerate(story))  # fmt: skip
     ids = cycle.task_ids(ws, PLAN)
     for day, _, task, unit, trigger, who, payload in events:
         clock.set(day)
+        report = sweep(ws, calendar, ADMIN)
+        swept.update(
+            reminders=report.reminders, overdue=report.overdue, escalations=report.escalations
+        )
         if trigger == "submit_product":
             payload = {"product": f"Sản phẩm của nhiệm vụ {task}"}
         with unit_of_work(ws.sessions) as session:
@@ -215,6 +223,7 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> None:
                 payload=payload,
                 idempotency_key=f"demo:{task}:{day}:{trigger}",
             )
+    return swept
 
 
 def play_evidence(ws: Workspace, clock: DemoClock) -> int:
@@ -406,8 +415,16 @@ def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) ->
             console.print(f"   {issued['tasks']} nhiệm vụ đã giao, {issued['assessments']} tiêu "
                           f"chí thành phần đã mở, {issued['notifications']} thông báo chờ gửi",
                           highlight=False)  # fmt: skip
-        with step("2. Các đơn vị thực hiện nhiệm vụ (có việc trễ hạn, bị trả lại, quá hạn)"):
-            play_tasks(ws, clock)
+        with step(
+            "2. Các đơn vị thực hiện nhiệm vụ; rà soát hạn hằng ngày nhắc hạn, chuyển quá "
+            "hạn, báo cáo lên cấp trên"
+        ):
+            swept = play_tasks(ws, clock)
+            console.print(
+                f"   {swept['reminders']} lần nhắc hạn, {swept['overdue']} nhiệm vụ "
+                f"chuyển quá hạn, {swept['escalations']} lần báo cáo lên cấp trên",
+                highlight=False,
+            )
         with step("3. Nộp và thẩm định tài liệu kiểm chứng (có tài liệu phải bổ sung, bị từ chối)"):
             play_evidence(ws, clock)
             extra = play_criterion_evidence(ws, clock)

@@ -42,6 +42,10 @@ def test_every_step_is_in_the_audit_trail(demo: tuple[Path, Path]) -> None:
     folder, _ = demo
     kinds = _scalar(folder, "select group_concat(distinct kind) from audit_events "
                             "where outcome = 'applied'")  # fmt: skip
+    assert _scalar(folder, "select count(*) from audit_events where outcome = 'notified' "
+                           "and trigger = 'notify:task_reminder'") > 0  # fmt: skip
+    assert _scalar(folder, "select count(*) from audit_events where actor = 'tran.van.minh' "
+                           "and trigger = 'mark_overdue'") == 3  # fmt: skip
     assert set(str(kinds).split(",")) >= {
         "plan",
         "task",
