@@ -3,7 +3,8 @@
 The engine's outbox names roles, not people (``["unit_head", "unit_official"]``). A unit role
 (``unit_head``, ``unit_official``) is scoped to the owner unit when the message's context has
 ``data.owner_unit`` (a task of Phòng Kinh tế notifies that unit's head, not every head); any
-other role (Chairman, Vice-Chairmen, the focal official, the Office, admin …) is ward-wide.
+other role (Chairman, the focal official, the Office, admin …) is ward-wide, except
+``vice_chairman``, which goes to the Vice-Chairman in charge of the owner unit when it has one.
 Someone holding two of the listed roles is listed once. This is the only module of
 ``notifications`` that knows the CCHC organization.
 """
@@ -55,6 +56,12 @@ def resolve_recipients(org: Organization, message: OutboxLike) -> list[Person]:
     unit = owner_unit(json.loads(message.context))
     people: dict[str, Person] = {}
     for role in roles:
+        if role == "vice_chairman" and unit is not None:
+            in_charge = org.unit(unit).vice_chairman_in_charge
+            if in_charge is not None:  # the Vice-Chairman in charge of the unit's field
+                person = org.person(in_charge)
+                people.setdefault(person.id, person)
+                continue
         scope = unit if role in SCOPED_ROLES else None
         for person in org.people_with_role(str(role), scope):
             people.setdefault(person.id, person)

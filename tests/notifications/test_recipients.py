@@ -42,9 +42,11 @@ def test_without_owner_unit_unit_roles_are_ward_wide(org: Organization) -> None:
 
 
 def test_leadership_and_focal_roles_are_not_scoped(org: Organization) -> None:
-    """The Chairman, Vice-Chairmen and the focal official receive whatever the owner unit."""
-    assert ids(org, ["chairman", "vice_chairman", "focal_official"], {"owner_unit": "kt"}) == [
-        "dang.van.thang", "vu.thi.mai", "hoang.minh.tuan", "nguyen.thi.lan"]  # fmt: skip
+    """Chairman and focal official get any unit's message; Vice-Chairmen all, unless in charge."""
+    assert ids(org, ["chairman", "focal_official"], {"owner_unit": "kt"}) == [
+        "dang.van.thang", "nguyen.thi.lan"]  # fmt: skip
+    assert ids(org, ["vice_chairman"], {}) == ["vu.thi.mai", "hoang.minh.tuan"]
+    assert ids(org, ["vice_chairman"], {"owner_unit": "vp"}) == ["vu.thi.mai", "hoang.minh.tuan"]
 
 
 def test_a_person_holding_two_listed_roles_is_listed_once(org: Organization) -> None:
@@ -62,3 +64,30 @@ def test_unknown_owner_unit_is_an_error(org: Organization) -> None:
     """A context naming a unit the ward does not have cannot be addressed."""
     with pytest.raises(UnknownUnitError, match="no unit 'tn'"):
         ids(org, ["unit_head"], {"owner_unit": "tn"})
+
+
+def test_escalation_goes_to_the_vice_chairman_in_charge() -> None:
+    """vice_chairman with an owner unit reaches only the Vice-Chairman in charge of that unit."""
+    import json as _json
+    from dataclasses import dataclass as _dataclass
+    from pathlib import Path as _Path
+
+    import yaml as _yaml
+
+    from cchc.organization import load_organization
+    from notifications.recipients import resolve_recipients
+
+    root = _Path(__file__).resolve().parents[2]
+    roles = set(_yaml.safe_load((root / "definitions" / "roles.yaml").read_text("utf-8"))["roles"])
+    org = load_organization(root / "definitions" / "organizations" / "phu-lien.yaml", roles)
+
+    @_dataclass
+    class Message:
+        recipients: str
+        context: str
+
+    unit = next(u for u in org.units if u.vice_chairman_in_charge)
+    message = Message(
+        _json.dumps(["vice_chairman"]), _json.dumps({"data": {"owner_unit": unit.code}})
+    )
+    assert [p.id for p in resolve_recipients(org, message)] == [unit.vice_chairman_in_charge]
