@@ -102,3 +102,17 @@ def test_previous_month_for_a_schedule() -> None:
     assert resolve_month("previous", date(2026, 1, 1)) == "2025-12"
     assert resolve_month("previous", date(2025, 12, 15)) == "2025-11"
     assert resolve_month("2025-10", date(2026, 1, 1)) == "2025-10"
+
+
+def test_weekly_cadence() -> None:
+    """A week is an ISO week (Monday–Sunday); a weekly schedule reviews the week before."""
+    from datetime import date
+
+    from cchc.review.service import resolve_month
+
+    start, end, label = month_bounds("2025-W45")
+    assert (start, end) == (date(2025, 11, 3), date(2025, 11, 9))
+    assert label.startswith("tuần 45/2025")
+    assert resolve_month("previous-week", date(2025, 11, 10)) == "2025-W45"
+    with pytest.raises(ValueError, match="YYYY-Www"):
+        month_bounds("2025-W60")

@@ -27,7 +27,7 @@ app = typer.Typer(
 def run(
     ctx: typer.Context,
     plan: str = typer.Option(..., help="The plan under review."),
-    month: str = typer.Option(..., help="The month, YYYY-MM (e.g. 2025-11)."),
+    month: str = typer.Option(..., help="The month, YYYY-MM (e.g. 2025-11), or a week YYYY-Www."),
     person: str = typer.Option(..., "--as", help=AS_HELP),
     chair: str = typer.Option(None, help="Who chairs (default: the Chairman)."),
     out: Path = typer.Option(

@@ -29,7 +29,16 @@ from workflows.schema import Instance
 
 
 def month_bounds(month: str) -> tuple[date, date, str]:
-    """``2025-11`` → (1/11/2025, 30/11/2025, "tháng 11/2025")."""
+    """``2025-11`` → (1/11/2025, 30/11/2025, "tháng 11/2025"); ``2025-W45`` → that ISO week
+    (Monday to Sunday, "tuần 45/2025"), for a weekly cadence."""
+    if "-W" in month:
+        try:
+            year, week = (int(part) for part in month.split("-W"))
+            start = date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise ValueError(f"week {month!r} is not YYYY-Www (e.g. 2025-W45)") from None
+        end = date.fromisocalendar(year, week, 7)
+        return start, end, f"tuần {week}/{year} ({start:%d/%m} – {end:%d/%m/%Y})"
     try:
         year, number = (int(part) for part in month.split("-"))
         start = date(year, number, 1)
@@ -40,7 +49,10 @@ def month_bounds(month: str) -> tuple[date, date, str]:
 
 
 def resolve_month(month: str, today: date) -> str:
-    """``previous`` (what a schedule on the 1st passes) → the month before ``today``."""
+    """``previous`` → the month before ``today``; ``previous-week`` → the ISO week before."""
+    if month == "previous-week":
+        year, week, _ = date.fromordinal(today.toordinal() - 7).isocalendar()
+        return f"{year}-W{week:02d}"
     if month != "previous":
         return month
     first = today.replace(day=1)
