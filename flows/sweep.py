@@ -1,5 +1,6 @@
 """The daily sweep: act on due deadline steps (reminders, overdue, escalations), then deliver
-the notifications. Scheduled daily by ``cchc deploy --sweep``; run at once by ``cchc sweep``."""
+the notifications and each person's daily digest. Scheduled daily by
+``cchc deploy --sweep-as``; run at once by ``cchc sweep``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from cchc.deadlines import sweep
 from cchc.runtime import definitions_dir
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
+from notifications.digest import send_daily_digests
 from notifications.dispatch import dispatch
 from workflows.calendar import load_calendar
+from workflows.canonical import LOCAL_TZ
 
 
 @task(name="sweep-deadlines", cache_policy=NO_CACHE)
@@ -22,12 +25,11 @@ def _sweep(database_url: str, data_dir: str, system_actor: str,
     ws = _workspace(database_url, data_dir, now)
     try:
         report = sweep(ws, load_calendar(definitions_dir() / "calendar.yaml"), system_actor)
-        delivered = dispatch(
-            ws.sessions,
-            ws.organization,
-            channel_from_env(ws.settings.data_dir),
-            ws.engine.clock(),
-            batch=500,
+        channel = channel_from_env(ws.settings.data_dir)
+        now_utc = ws.engine.clock()
+        delivered = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=500)
+        digests = send_daily_digests(
+            ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc
         )
     finally:
         ws.close()
@@ -39,6 +41,7 @@ def _sweep(database_url: str, data_dir: str, system_actor: str,
         "sent": delivered.sent,
         "retried": delivered.retried,
         "failed": delivered.failed,
+        "digests": digests.sent,
     }
 
 

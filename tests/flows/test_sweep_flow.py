@@ -1,0 +1,44 @@
+"""The daily-sweep flow: deadline steps acted on, then notifications and digests delivered."""
+
+from __future__ import annotations
+
+import mailbox
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cchc.workspace import Workspace
+from flows.sweep import sweep_flow
+from workflows.canonical import LOCAL_TZ
+from workflows.database import Settings, sqlite_url, unit_of_work
+
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
+
+
+def test_sweep_flow_reminds_and_delivers(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 13/02/2026 the flow sends the three reminders of a task due 23/02 into the Maildir."""
+    monkeypatch.delenv("CCHC_NOTIFY_CHANNEL", raising=False)
+    monkeypatch.delenv("CCHC_MAILDIR", raising=False)
+    shutil.copy(sqlite_template, tmp_path / "cchc.sqlite3")
+    url = sqlite_url(tmp_path)
+    ws = Workspace.open(Settings(data_dir=tmp_path, database_url=url))
+    with unit_of_work(ws.sessions) as session:
+        ws.engine.create(
+            session, "task", actor=ws.actor("nguyen.thi.lan"), ref="KH-2026/NV-01",
+            data={"plan": "KH-2026", "code": "NV-01", "title": "Rà soát TTHC",
+                  "expected_product": "Báo cáo", "owner_unit": "kt",
+                  "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị", "support_units": [],
+                  "deadline": "2026-02-23", "deadline_text": "23/02/2026", "criteria": []},
+        )  # fmt: skip
+    ws.close()
+    now = datetime(2026, 2, 13, 9, tzinfo=LOCAL_TZ).isoformat()
+    result = sweep_flow(url, str(tmp_path), "tran.van.minh", now=now)
+    assert (result["reminders"], result["overdue"]) == (3, 0)
+    assert result["sent"] >= 3
+    assert (
+        len(mailbox.Maildir(tmp_path / "mail", create=False)) == result["sent"] + result["digests"]
+    )
