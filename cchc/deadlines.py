@@ -21,6 +21,7 @@ from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
 from workflows.database import unit_of_work
+from workflows.engine import Engine
 from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
 
@@ -109,6 +110,7 @@ def sweep(
     counts: Counter[str] = Counter()
     with unit_of_work(ws.sessions) as session:
         schedule(session, calendar, ws.tenant)
+        schedule_definition_deadlines(session, ws.engine, calendar, ws.tenant)
     while True:
         with unit_of_work(ws.sessions) as session:
             query = (
@@ -143,6 +145,8 @@ def sweep(
 
 
 def _act(ws: Workspace, session: Session, step: DeadlineStep, actor: Actor) -> str:
+    if step.step.startswith("def-"):
+        return _act_on_definition_step(ws, session, step, actor)
     row = session.execute(select(Instance.state).where(Instance.id == step.instance_id)).one()
     if row.state not in OPEN:
         return "closed"
@@ -179,5 +183,111 @@ def _act(ws: Workspace, session: Session, step: DeadlineStep, actor: Actor) -> s
         actor=actor,
         key=key,
         payload={"level": level},
+    )
+    return "escalated"
+
+
+def schedule_definition_deadlines(
+    session: Session, engine: Engine, calendar: WorkingCalendar, tenant: str
+) -> int:
+    """Steps of the ``deadlines`` blocks of the definitions, counted from entering the state.
+
+    An instance entered its current state at its ``updated_at`` (every applied fire sets it);
+    re-entering the state later gives new steps (the key holds the entering time).
+    """
+    known = set(session.scalars(select(DeadlineStep.key).where(DeadlineStep.tenant == tenant)))
+    new = []
+    for kind, definition in engine.definitions.workflows.items():
+        for d in definition.deadlines:
+            rows = session.execute(
+                select(Instance.id, Instance.updated_at).where(
+                    Instance.tenant == tenant,
+                    Instance.kind == kind,
+                    Instance.state == d.state,
+                )
+            ).all()
+            for row in rows:
+                entered = utc(row.updated_at)
+                due = calendar.due_at(entered, d.days, d.count.value)
+                steps = [
+                    (f"def-remind-{n}", at)
+                    for n, at in zip(
+                        sorted(d.reminders, reverse=True),
+                        calendar.reminder_times(
+                            due, sorted(d.reminders, reverse=True), d.count.value
+                        ),
+                        strict=False,
+                    )
+                ]
+                if d.on_expiry:
+                    steps.append(("def-expire", due))
+                for level, _role in enumerate(d.escalate_to, 1):
+                    later = calendar.due_at(due, d.escalate_every * level, d.count.value)
+                    steps.append((f"def-escalate-{level}", later))
+                for name, at in steps:
+                    key = f"{row.id}:{d.state}:{entered.isoformat()}:{name}"
+                    if key not in known:
+                        known.add(key)
+                        new.append(
+                            {
+                                "tenant": tenant,
+                                "instance_id": row.id,
+                                "step": name,
+                                "due_at": at,
+                                "deadline": due,
+                                "key": key,
+                                "done_at": None,
+                                "outcome": None,
+                            }
+                        )
+    if new:
+        session.execute(insert(DeadlineStep), new)
+    return len(new)
+
+
+def _act_on_definition_step(
+    ws: Workspace, session: Session, step: DeadlineStep, actor: Actor
+) -> str:
+    row = session.execute(
+        select(Instance.kind, Instance.state).where(Instance.id == step.instance_id)
+    ).one()
+    state = step.key.split(":", 2)[1]
+    if row.state != state:  # the instance left the state: nothing to chase
+        return "closed"
+    definition = ws.engine.current(row.kind).definition
+    deadline = next(d for d in definition.deadlines if d.state == state)
+    if step.step.startswith("def-remind-"):
+        if utc(step.deadline) <= ws.engine.clock():
+            return "stale"
+        acting = sorted({r for t in definition.transitions if state in t.source for r in t.roles})
+        ws.engine.notify(
+            session,
+            step.instance_id,
+            "deadline_reminder",
+            acting,
+            actor=actor,
+            key=step.key,
+            payload={"due": utc(step.deadline).isoformat()},
+        )
+        return "reminded"
+    if step.step == "def-expire":
+        assert deadline.on_expiry is not None
+        ws.engine.fire(
+            session,
+            step.instance_id,
+            deadline.on_expiry,
+            actor=actor,
+            idempotency_key=f"deadline:{step.key}",
+        )
+        return "overdue"
+    level = int(step.step.rsplit("-", 1)[1])
+    ws.engine.notify(
+        session,
+        step.instance_id,
+        "deadline_escalated",
+        [deadline.escalate_to[level - 1]],
+        actor=actor,
+        key=step.key,
+        payload={"level": level, "due": utc(step.deadline).isoformat()},
     )
     return "escalated"

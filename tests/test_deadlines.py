@@ -16,6 +16,7 @@ from tests.helpers import count
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import LOCAL_TZ, utc
 from workflows.database import Settings, unit_of_work
+from workflows.registry import Actor
 
 CAL = WorkingCalendar()
 ADMIN = "tran.van.minh"
@@ -146,3 +147,26 @@ def test_reminders_after_the_deadline_are_not_sent(ws: Workspace, db: Db, clock:
     report = sweep(ws, CAL, ADMIN)
     assert (report.reminders, report.overdue) == (0, 1)
     assert count(db, "outbox", "template = 'task_reminder'") == 0
+
+
+def test_definition_deadline_in_working_days(ws: Workspace, db: Db, clock: Clock) -> None:
+    """An approval submitted on Friday 13/02/2026 is due 5 working days later: 27/02 after Tết."""
+    author = Actor.of("lan", "author", tenant=ws.tenant)
+    clock.now = local("2026-02-13T10:00")
+    with unit_of_work(ws.sessions) as session:
+        created = ws.engine.create(session, "approval_request", actor=author, ref="DN-1")
+        ws.engine.fire(session, created.instance_id, "submit", actor=author)
+    sweep(ws, CAL, ADMIN)
+    due = {step: CAL.local(utc(at)) for step, at in _due(db).items() if step.startswith("def-")}
+    assert due == {
+        "def-remind-3": local("2026-02-24T08:00"),
+        "def-remind-1": local("2026-02-26T08:00"),
+        "def-escalate-1": local("2026-03-03T17:00"),
+    }
+    clock.now = local("2026-02-26T09:00")
+    sweep(ws, CAL, ADMIN)
+    assert count(db, "outbox", "template = 'deadline_reminder'") == 2
+    clock.now = local("2026-03-03T17:30")
+    sweep(ws, CAL, ADMIN)
+    sweep(ws, CAL, ADMIN)
+    assert count(db, "outbox", "template = 'deadline_escalated'") == 1

@@ -80,6 +80,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "task_overdue": engine_context(
         "task", "Nhiệm vụ kế hoạch CCHC", "KH-2025-H2/NV-01", "mark_overdue", "overdue",
         "Quá hạn", "tran.van.minh", "admin", {}, TASK_DATA),
+    "deadline_reminder": engine_context(
+        "approval_request", "Đề nghị phê duyệt", "BC-CCHC-10", "notify:deadline_reminder",
+        "submitted", "Đã trình, chờ xem xét", "tran.van.minh", "",
+        {"due": "2026-02-27T10:00:00+00:00"}, {"title": "Báo cáo CCHC tháng 10"}),
+    "deadline_escalated": engine_context(
+        "approval_request", "Đề nghị phê duyệt", "BC-CCHC-10", "notify:deadline_escalated",
+        "submitted", "Đã trình, chờ xem xét", "tran.van.minh", "",
+        {"level": 1, "due": "2026-02-27T10:00:00+00:00"}, {"title": "Báo cáo CCHC tháng 10"}),
     "task_reminder": engine_context(
         "task", "Nhiệm vụ kế hoạch CCHC", "KH-2025-H2/NV-01", "notify:task_reminder",
         "in_progress", "Đang thực hiện", "tran.van.minh", "", {"working_days_left": 3},
