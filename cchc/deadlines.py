@@ -13,7 +13,10 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -26,10 +29,42 @@ from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
 
 OPEN = ("assigned", "in_progress", "returned", "overdue")
-REMINDERS = (7, 3, 1)
-"""Working days before the deadline at which the unit is reminded."""
-ESCALATIONS = ((2, ("unit_head",)), (4, ("vice_chairman",)))
-"""Working days after the deadline, and who is told."""
+
+
+class Escalation(BaseModel):
+    """Who is told, and how many working days after the deadline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    after: int = Field(gt=0, le=60)
+    to: tuple[str, ...] = Field(min_length=1)
+
+
+class TaskDeadlinePolicy(BaseModel):
+    """How tasks are chased (``definitions/task-deadlines.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reminders: tuple[int, ...] = (7, 3, 1)
+    escalations: tuple[Escalation, ...] = (
+        Escalation(after=2, to=("unit_head",)),
+        Escalation(after=4, to=("vice_chairman",)),
+    )
+
+    @field_validator("reminders")
+    @classmethod
+    def _positive_distinct(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(n <= 0 for n in value) or len(set(value)) != len(value):
+            raise ValueError("reminders are distinct working-day counts above 0")
+        return tuple(sorted(value, reverse=True))
+
+
+def load_policy(path: Path) -> TaskDeadlinePolicy:
+    """The policy in ``path`` (the defaults when the file does not exist)."""
+    if not path.exists():
+        return TaskDeadlinePolicy()
+    return TaskDeadlinePolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+DEFAULT_POLICY = TaskDeadlinePolicy()
 
 
 @dataclass(frozen=True)
@@ -47,7 +82,12 @@ def due_time(calendar: WorkingCalendar, deadline: date) -> datetime:
     return utc(datetime.combine(deadline, calendar.workday_end, tzinfo=calendar.tz))
 
 
-def schedule(session: Session, calendar: WorkingCalendar, tenant: str) -> int:
+def schedule(
+    session: Session,
+    calendar: WorkingCalendar,
+    tenant: str,
+    policy: TaskDeadlinePolicy = DEFAULT_POLICY,
+) -> int:
     """Store the steps of every open task that has none for its current deadline; how many."""
     rows = session.execute(
         select(Instance.id, Instance.data).where(
@@ -59,10 +99,10 @@ def schedule(session: Session, calendar: WorkingCalendar, tenant: str) -> int:
     for row in rows:
         deadline = date.fromisoformat(json.loads(row.data)["deadline"])
         due = due_time(calendar, deadline)
-        steps = [(f"remind-{n}", t) for n, t in _reminders(calendar, due)]
+        steps = [(f"remind-{n}", t) for n, t in _reminders(calendar, due, policy.reminders)]
         steps.append(("overdue", due))
-        for level, (days, _) in enumerate(ESCALATIONS, 1):
-            when = calendar.add_working_days(deadline, days)
+        for level, escalation in enumerate(policy.escalations, 1):
+            when = calendar.add_working_days(deadline, escalation.after)
             steps.append((f"escalate-{level}", due_time(calendar, when)))
         for step, at in steps:
             key = f"{row.id}:{deadline.isoformat()}:{step}"
@@ -84,7 +124,9 @@ def schedule(session: Session, calendar: WorkingCalendar, tenant: str) -> int:
     return len(new)
 
 
-def _reminders(calendar: WorkingCalendar, due: datetime) -> list[tuple[int, datetime]]:
+def _reminders(
+    calendar: WorkingCalendar, due: datetime, reminders: tuple[int, ...]
+) -> list[tuple[int, datetime]]:
     local_day = calendar.local(due).date()
     return [
         (
@@ -97,19 +139,23 @@ def _reminders(calendar: WorkingCalendar, due: datetime) -> list[tuple[int, date
                 )
             ),
         )
-        for n in REMINDERS
+        for n in reminders
     ]
 
 
 def sweep(
-    ws: Workspace, calendar: WorkingCalendar, system_actor: str, batch: int = 500
+    ws: Workspace,
+    calendar: WorkingCalendar,
+    system_actor: str,
+    batch: int = 500,
+    policy: TaskDeadlinePolicy = DEFAULT_POLICY,
 ) -> SweepReport:
     """Schedule new steps, then act on every step due by the workspace's clock."""
     now = ws.engine.clock()
     actor = ws.actor(system_actor)
     counts: Counter[str] = Counter()
     with unit_of_work(ws.sessions) as session:
-        schedule(session, calendar, ws.tenant)
+        schedule(session, calendar, ws.tenant, policy)
         schedule_definition_deadlines(session, ws.engine, calendar, ws.tenant)
     while True:
         with unit_of_work(ws.sessions) as session:
@@ -129,7 +175,7 @@ def sweep(
             if not steps:
                 break
             for step in steps:
-                outcome = _act(ws, session, step, actor)
+                outcome = _act(ws, session, step, actor, policy)
                 counts[outcome] += 1
                 session.execute(
                     update(DeadlineStep)
@@ -144,7 +190,13 @@ def sweep(
     )
 
 
-def _act(ws: Workspace, session: Session, step: DeadlineStep, actor: Actor) -> str:
+def _act(
+    ws: Workspace,
+    session: Session,
+    step: DeadlineStep,
+    actor: Actor,
+    policy: TaskDeadlinePolicy,
+) -> str:
     if step.step.startswith("def-"):
         return _act_on_definition_step(ws, session, step, actor)
     row = session.execute(select(Instance.state).where(Instance.id == step.instance_id)).one()
@@ -179,7 +231,7 @@ def _act(ws: Workspace, session: Session, step: DeadlineStep, actor: Actor) -> s
         session,
         step.instance_id,
         "task_escalated",
-        list(ESCALATIONS[level - 1][1]),
+        list(policy.escalations[level - 1].to),
         actor=actor,
         key=key,
         payload={"level": level},

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from cchc import cycle
 from cchc.commands.common import console
-from cchc.deadlines import sweep
+from cchc.deadlines import load_policy, sweep
 from cchc.evidence import review_evidence, submit_evidence
 from cchc.exports import write_outputs
 from cchc.indexset.rules import vi_number
@@ -201,6 +201,7 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
     """Units carry out their tasks over the half-year, as the story says; the daily sweep runs
     before each day's events (reminders, overdue marks, escalations). Returns the sweep counts."""
     calendar = load_calendar(PROJECT_ROOT / "definitions" / "calendar.yaml")
+    policy = load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml")
     swept: Counter[str] = Counter()
     events = sorted((day, n, task, unit, trigger, who, payload)
                     for task, unit, story in TASK_STORY
@@ -208,7 +209,7 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
     ids = cycle.task_ids(ws, PLAN)
     for day, _, task, unit, trigger, who, payload in events:
         clock.set(day)
-        report = sweep(ws, calendar, ADMIN)
+        report = sweep(ws, calendar, ADMIN, policy=policy)
         swept.update(
             reminders=report.reminders, overdue=report.overdue, escalations=report.escalations
         )

@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cchc.deadlines import sweep
+from cchc.deadlines import load_policy, sweep
 from cchc.runtime import definitions_dir
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
@@ -24,7 +24,12 @@ def _sweep(database_url: str, data_dir: str, system_actor: str,
            now: str | None) -> dict[str, Any]:  # fmt: skip
     ws = _workspace(database_url, data_dir, now)
     try:
-        report = sweep(ws, load_calendar(definitions_dir() / "calendar.yaml"), system_actor)
+        report = sweep(
+            ws,
+            load_calendar(definitions_dir() / "calendar.yaml"),
+            system_actor,
+            policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
+        )
         channel = channel_from_env(ws.settings.data_dir)
         now_utc = ws.engine.clock()
         delivered = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=500)

@@ -170,3 +170,18 @@ def test_definition_deadline_in_working_days(ws: Workspace, db: Db, clock: Clock
     sweep(ws, CAL, ADMIN)
     sweep(ws, CAL, ADMIN)
     assert count(db, "outbox", "template = 'deadline_escalated'") == 1
+
+
+def test_policy_file_configures_reminders_and_escalations(tmp_path: Path) -> None:
+    """The shipped policy loads; bad reminder offsets are refused; a missing file gives defaults."""
+    from cchc.deadlines import load_policy
+
+    root = Path(__file__).resolve().parent.parent
+    policy = load_policy(root / "definitions" / "task-deadlines.yaml")
+    assert policy.reminders == (7, 3, 1)
+    assert [e.to for e in policy.escalations] == [("unit_head",), ("vice_chairman",)]
+    bad = tmp_path / "p.yaml"
+    bad.write_text("reminders: [3, 3]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="distinct"):
+        load_policy(bad)
+    assert load_policy(tmp_path / "none.yaml").reminders == (7, 3, 1)
