@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
+from tests.expectations import expected, found, line_of, replace_once
 from workflows.definition.loader import DefinitionSet, check_paths, load_definitions
 from workflows.definition.models import State, Transition
 from workflows.errors import Problem
@@ -36,8 +37,6 @@ INVALID = Path(__file__).resolve().parent / "definitions" / "invalid"
 FIXTURES = sorted((INVALID / "workflows").glob("*.yaml"))
 TEMPLATES = template_names()
 
-EXPECT = re.compile(r"^# expect: (?P<items>.+)$")
-EXPECT_ITEM = re.compile(r"^(?P<code>CCHC-D\d{3}) at line (?P<line>\d+)$")
 CODE = re.compile(r"CCHC-D\d{3}")
 CROSS_FILE_CODES = {"CCHC-D023", "CCHC-D025", "CCHC-D027"}
 """Codes that need several files (or none): tested with folders built in tmp_path."""
@@ -45,33 +44,6 @@ CROSS_FILE_CODES = {"CCHC-D023", "CCHC-D025", "CCHC-D027"}
 
 def _check(*paths: Path) -> tuple[DefinitionSet | None, list[Problem]]:
     return check_paths(list(paths), registry=REGISTRY, templates=TEMPLATES)
-
-
-def _found(problems: list[Problem]) -> set[tuple[str, int]]:
-    return {(p.code, p.line) for p in problems}
-
-
-def _expected(fixture: Path) -> set[tuple[str, int]]:
-    first = fixture.read_text(encoding="utf-8").splitlines()[0]
-    header = EXPECT.match(first)
-    assert header, f"{fixture.name}: first line must be '# expect: CCHC-D0NN at line L'"
-    expected = set()
-    for item in header["items"].split(", "):
-        match = EXPECT_ITEM.match(item.strip())
-        assert match, f"{fixture.name}: cannot read {item!r}"
-        expected.add((match["code"], int(match["line"])))
-    return expected
-
-
-def _line_of(text: str, needle: str) -> int:
-    lines = [n for n, line in enumerate(text.splitlines(), start=1) if needle in line]
-    assert len(lines) == 1, f"{needle!r} is on lines {lines}"
-    return lines[0]
-
-
-def _replace_once(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
 
 
 def _definitions_copy(tmp_path: Path) -> Path:
@@ -85,7 +57,7 @@ def test_invalid_fixture_reports_its_problems_at_their_lines(fixture: Path) -> N
     """Each invalid fixture yields exactly the (code, line) pairs its header names, in its file."""
     definitions, problems = _check(fixture)
     assert definitions is None
-    assert _found(problems) == _expected(fixture), "\n".join(p.format() for p in problems)
+    assert found(problems) == expected(fixture, "D"), "\n".join(p.format() for p in problems)
     assert all(p.file.endswith(fixture.name) for p in problems)
 
 
@@ -96,7 +68,7 @@ def test_fixtures_cover_every_code_the_loader_emits() -> None:
         for name in ("loader.py", "checks.py")
     )
     emitted = set(CODE.findall(source))
-    covered = {code for fixture in FIXTURES for code, _ in _expected(fixture)}
+    covered = {code for fixture in FIXTURES for code, _ in expected(fixture, "D")}
     assert emitted - CROSS_FILE_CODES == covered
     assert emitted >= CROSS_FILE_CODES
 
@@ -117,7 +89,7 @@ def test_duplicate_kind_across_files_is_reported(tmp_path: Path) -> None:
     second.write_text(text, encoding="utf-8")
     definitions, problems = _check(folder)
     assert definitions is None
-    assert _found(problems) == {("CCHC-D023", _line_of(text, "kind: approval_request"))}
+    assert found(problems) == {("CCHC-D023", line_of(text, "kind: approval_request"))}
     assert problems[0].file.endswith("zz_same_kind.yaml")
     assert "approval_request.yaml" in problems[0].message
 
@@ -129,7 +101,7 @@ def test_missing_roles_catalog_is_reported(tmp_path: Path) -> None:
     shutil.copy(APPROVAL, workflow)
     definitions, problems = _check(workflow)
     assert definitions is None
-    assert _found(problems) == {("CCHC-D025", 1)}
+    assert found(problems) == {("CCHC-D025", 1)}
     assert problems[0].file.endswith("approval_request.yaml")
 
 
@@ -139,7 +111,7 @@ def test_folder_without_workflow_files_is_reported(tmp_path: Path) -> None:
     shutil.copy(APPROVAL, tmp_path / "not_in_a_workflows_folder.yaml")
     definitions, problems = _check(tmp_path)
     assert definitions is None
-    assert _found(problems) == {("CCHC-D027", 1)}
+    assert found(problems) == {("CCHC-D027", 1)}
     assert problems[0].file == str(tmp_path)
 
 
@@ -148,27 +120,27 @@ def test_three_defects_are_all_reported_in_one_call(tmp_path: Path) -> None:
     folder = _definitions_copy(tmp_path)
     workflow = folder / "workflows" / "approval_request.yaml"
     text = workflow.read_text(encoding="utf-8")
-    text = _replace_once(
+    text = replace_once(
         text,
         "    source: changes_requested\n    dest: submitted\n",
         "    source: changes_requested\n    dest: submited\n",
     )
-    text = _replace_once(
+    text = replace_once(
         text,
         "\n\ndeadlines:",
         "\n  - trigger: accept  # duplicate\n    source: submitted\n    dest: rejected\n"
         "    roles: [reviewer]\n\ndeadlines:",
     )
-    text = _replace_once(text, "    escalate_every: 2\n", "    escalate_evry: 2\n")
+    text = replace_once(text, "    escalate_every: 2\n", "    escalate_evry: 2\n")
     workflow.write_text(text, encoding="utf-8")
 
     definitions, problems = _check(folder)
 
     assert definitions is None
-    assert _found(problems) == {
-        ("CCHC-D004", _line_of(text, "dest: submited")),
-        ("CCHC-D006", _line_of(text, "trigger: accept  # duplicate")),
-        ("CCHC-D002", _line_of(text, "escalate_evry")),
+    assert found(problems) == {
+        ("CCHC-D004", line_of(text, "dest: submited")),
+        ("CCHC-D006", line_of(text, "trigger: accept  # duplicate")),
+        ("CCHC-D002", line_of(text, "escalate_evry")),
     }
     (misspelled,) = [p for p in problems if p.code == "CCHC-D004"]
     assert "did you mean 'submitted'?" in misspelled.hint
@@ -179,7 +151,7 @@ def test_unknown_key_in_roles_catalog_hides_no_role(tmp_path: Path) -> None:
     """An unknown key in roles.yaml is one CCHC-D002, not a flood of unknown-role problems."""
     folder = _definitions_copy(tmp_path)
     roles = folder / "roles.yaml"
-    text = _replace_once(
+    text = replace_once(
         roles.read_text(encoding="utf-8"),
         "    label: Người xem xét\n",
         "    label: Người xem xét\n    colour: blue\n",
@@ -187,7 +159,7 @@ def test_unknown_key_in_roles_catalog_hides_no_role(tmp_path: Path) -> None:
     roles.write_text(text, encoding="utf-8")
     definitions, problems = _check(folder)
     assert definitions is None
-    assert _found(problems) == {("CCHC-D002", _line_of(text, "colour: blue"))}
+    assert found(problems) == {("CCHC-D002", line_of(text, "colour: blue"))}
     assert problems[0].file.endswith("roles.yaml")
 
 
@@ -206,7 +178,7 @@ def test_yaml_that_pyyaml_cannot_build_is_a_syntax_problem(
     """Values PyYAML parses but cannot build give CCHC-D001 at their line instead of raising."""
     folder = _definitions_copy(tmp_path)
     workflow = folder / "workflows" / "approval_request.yaml"
-    text = _replace_once(
+    text = replace_once(
         workflow.read_text(encoding="utf-8"),
         "description: Generic submit / review cycle used by the engine's tests and demo.",
         f"description: {value}",
@@ -214,7 +186,7 @@ def test_yaml_that_pyyaml_cannot_build_is_a_syntax_problem(
     workflow.write_text(text, encoding="utf-8")
     definitions, problems = _check(folder)
     assert definitions is None
-    assert _found(problems) == {("CCHC-D001", _line_of(text, f"description: {value}"))}
+    assert found(problems) == {("CCHC-D001", line_of(text, f"description: {value}"))}
     assert why in problems[0].message
 
 
@@ -261,7 +233,7 @@ def test_content_hash_changes_when_a_label_changes(tmp_path: Path) -> None:
     folder = _definitions_copy(tmp_path)
     workflow = folder / "workflows" / "approval_request.yaml"
     text = workflow.read_text(encoding="utf-8")
-    workflow.write_text(_replace_once(text, "label: Đã rút", "label: Đã rút lại"), "utf-8")
+    workflow.write_text(replace_once(text, "label: Đã rút", "label: Đã rút lại"), "utf-8")
     before = load_definitions([DEFINITIONS], registry=REGISTRY, templates=TEMPLATES)
     after = load_definitions([folder], registry=REGISTRY, templates=TEMPLATES)
     assert before.get("approval_request").content_hash != after.get("approval_request").content_hash
@@ -301,7 +273,7 @@ def test_dotted_guard_or_action_is_refused_and_not_imported(
     """A dotted path as a guard/action fails the name pattern (CCHC-D003); nothing is imported."""
     folder = _definitions_copy(tmp_path)
     workflow = folder / "workflows" / "approval_request.yaml"
-    text = _replace_once(
+    text = replace_once(
         workflow.read_text(encoding="utf-8"),
         "    dest: submitted\n    roles: [author]\n    actions: [count_revision]\n"
         "  - trigger: request_changes",
@@ -314,7 +286,7 @@ def test_dotted_guard_or_action_is_refused_and_not_imported(
     definitions, problems = _check(folder)
 
     assert definitions is None
-    assert _found(problems) == {("CCHC-D003", _line_of(text, f"{field}: [{name}]"))}
+    assert found(problems) == {("CCHC-D003", line_of(text, f"{field}: [{name}]"))}
     assert "^[a-z][a-z0-9_]*$" in problems[0].message
     assert not canary.exists()
     assert "cchc_canary" not in set(sys.modules) - modules_before

@@ -17,7 +17,8 @@ from cchc.organization import (
     check_organization,
     load_organization,
 )
-from workflows.errors import DefinitionError, Problem
+from tests.expectations import expected, found
+from workflows.errors import DefinitionError
 from workflows.registry import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,30 +29,12 @@ ROLES = frozenset(
     yaml.safe_load((ROOT / "definitions" / "roles.yaml").read_text(encoding="utf-8"))["roles"]
 )
 
-EXPECT = re.compile(r"^# expect: (?P<items>.+)$")
-EXPECT_ITEM = re.compile(r"^(?P<code>CCHC-O\d{3}) at line (?P<line>\d+)$")
 CODE = re.compile(r"CCHC-O\d{3}")
 
 
 @pytest.fixture(scope="module")
 def org() -> Organization:
     return load_organization(SAMPLE, ROLES)
-
-
-def _expected(fixture: Path) -> set[tuple[str, int]]:
-    first = fixture.read_bytes().decode("utf-8", errors="replace").splitlines()[0]
-    header = EXPECT.match(first)
-    assert header, f"{fixture.name}: first line must be '# expect: CCHC-O0NN at line L'"
-    expected = set()
-    for item in header["items"].split(", "):
-        match = EXPECT_ITEM.match(item.strip())
-        assert match, f"{fixture.name}: cannot read {item!r}"
-        expected.add((match["code"], int(match["line"])))
-    return expected
-
-
-def _found(problems: list[Problem]) -> set[tuple[str, int]]:
-    return {(p.code, p.line) for p in problems}
 
 
 def _sample_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -173,7 +156,7 @@ def test_invalid_fixture_reports_its_problems(fixture: Path) -> None:
     """Each invalid file yields exactly the (code, line) pairs its header names, in that file."""
     org, problems = check_organization(fixture, ROLES)
     assert org is None
-    assert _found(problems) == _expected(fixture), "\n".join(p.format() for p in problems)
+    assert found(problems) == expected(fixture, "O"), "\n".join(p.format() for p in problems)
     assert all(p.file.endswith(fixture.name) for p in problems)
     assert all(p.message for p in problems)
 
@@ -182,7 +165,7 @@ def test_fixtures_cover_every_code_the_loader_emits() -> None:
     """Every CCHC-O code in cchc/organization.py has at least one invalid fixture."""
     source = (ROOT / "cchc" / "organization.py").read_text(encoding="utf-8")
     emitted = set(CODE.findall(source))
-    covered = {code for fixture in FIXTURES for code, _ in _expected(fixture)}
+    covered = {code for fixture in FIXTURES for code, _ in expected(fixture, "O")}
     assert emitted == covered
 
 
@@ -208,7 +191,7 @@ def test_unknown_role_is_judged_against_the_given_catalogue(tmp_path: Path) -> N
     org, problems = check_organization(SAMPLE, ROLES - {"inspector"})
     assert org is None
     line = SAMPLE.read_text(encoding="utf-8").splitlines().index("    roles: [inspector]") + 1
-    assert _found(problems) == {("CCHC-O009", line)}
+    assert found(problems) == {("CCHC-O009", line)}
 
 
 def test_role_listed_twice_is_a_problem(tmp_path: Path) -> None:
@@ -236,4 +219,4 @@ def test_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     """A file that does not exist is reported as CCHC-O001 at line 1."""
     org, problems = check_organization(tmp_path / "absent.yaml", ROLES)
     assert org is None
-    assert _found(problems) == {("CCHC-O001", 1)}
+    assert found(problems) == {("CCHC-O001", 1)}

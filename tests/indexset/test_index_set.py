@@ -27,7 +27,8 @@ from cchc.indexset import (
     load_index_set,
     score_sub_criterion,
 )
-from workflows.errors import DefinitionError, Problem
+from tests.expectations import expected, found, line_of, replace_once
+from workflows.errors import DefinitionError
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "definitions" / "index-sets" / "par-2025-ward-sample.yaml"
@@ -37,36 +38,7 @@ FIXTURES = sorted(INVALID.glob("*.yaml"))
 UNITS = frozenset({"vhxh", "vp", "kt", "ttphc", "ttsnc"})
 """The unit codes of a ward after the 2025 merger, as the sample's owners use them."""
 
-EXPECT = re.compile(r"^# expect: (?P<items>.+)$")
-EXPECT_ITEM = re.compile(r"^(?P<code>CCHC-I\d{3}) at line (?P<line>\d+)$")
 CODE = re.compile(r"CCHC-I\d{3}")
-
-
-def _found(problems: list[Problem]) -> set[tuple[str, int]]:
-    return {(p.code, p.line) for p in problems}
-
-
-def _expected(fixture: Path) -> set[tuple[str, int]]:
-    first = fixture.read_text(encoding="utf-8").splitlines()[0]
-    header = EXPECT.match(first)
-    assert header, f"{fixture.name}: first line must be '# expect: CCHC-I0NN at line L'"
-    expected = set()
-    for item in header["items"].split(", "):
-        match = EXPECT_ITEM.match(item.strip())
-        assert match, f"{fixture.name}: cannot read {item!r}"
-        expected.add((match["code"], int(match["line"])))
-    return expected
-
-
-def _line_of(text: str, needle: str) -> int:
-    lines = [n for n, line in enumerate(text.splitlines(), start=1) if needle in line]
-    assert len(lines) == 1, f"{needle!r} is on lines {lines}"
-    return lines[0]
-
-
-def _replace_once(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +148,7 @@ def test_content_hash_is_stable_and_changes_with_the_text(tmp_path: Path) -> Non
     assert first.content_hash == second.content_hash
     changed = tmp_path / "changed.yaml"
     changed.write_text(
-        _replace_once(
+        replace_once(
             SAMPLE_TEXT,
             "title: Ban hành Kế hoạch kiểm tra CCHC năm\n",
             "title: Ban hành Kế hoạch kiểm tra CCHC năm 2025\n",
@@ -203,7 +175,7 @@ def test_invalid_fixture_reports_its_problems_at_their_lines(fixture: Path) -> N
     """Each invalid fixture yields exactly the (code, line) pairs its header names."""
     index_set, problems = check_index_set(fixture, UNITS)
     assert index_set is None
-    assert _found(problems) == _expected(fixture), "\n".join(p.format() for p in problems)
+    assert found(problems) == expected(fixture, "I"), "\n".join(p.format() for p in problems)
     assert all(p.file.endswith(fixture.name) for p in problems)
 
 
@@ -211,7 +183,7 @@ def test_fixtures_cover_every_code_the_loader_emits() -> None:
     """Every problem code in the loader's source has at least one fixture, and vice versa."""
     source = (ROOT / "cchc" / "indexset" / "loader.py").read_text(encoding="utf-8")
     emitted = set(CODE.findall(source))
-    covered = {code for fixture in FIXTURES for code, _ in _expected(fixture)}
+    covered = {code for fixture in FIXTURES for code, _ in expected(fixture, "I")}
     assert emitted == covered
 
 
@@ -224,21 +196,20 @@ def test_every_code_is_documented() -> None:
 
 def test_load_raises_definition_error_with_every_problem(tmp_path: Path) -> None:
     """An unknown owner and a renumbered criterion: all three problems in one DefinitionError."""
-    text = _replace_once(
+    text = replace_once(
         SAMPLE_TEXT,
         "            owner_unit: kt\n            evidence: Kế hoạch, biên bản hội nghị",
         "            owner_unit: ktt\n            evidence: Kế hoạch, biên bản hội nghị",
     )
-    text = _replace_once(text, '      - code: "6.3"\n', '      - code: "6.4"\n')
+    text = replace_once(text, '      - code: "6.3"\n', '      - code: "6.4"\n')
     path = tmp_path / "broken.yaml"
     path.write_text(text, "utf-8")
     with pytest.raises(DefinitionError) as caught:
         load_index_set(path, UNITS)
-    found = _found(caught.value.problems)
-    assert found >= {
-        ("CCHC-I009", _line_of(text, "owner_unit: ktt")),
-        ("CCHC-I007", _line_of(text, 'code: "6.3.1"')),
-        ("CCHC-I007", _line_of(text, 'code: "6.3.2"')),
+    assert found(caught.value.problems) >= {
+        ("CCHC-I009", line_of(text, "owner_unit: ktt")),
+        ("CCHC-I007", line_of(text, 'code: "6.3.1"')),
+        ("CCHC-I007", line_of(text, 'code: "6.3.2"')),
     }
     assert len(caught.value.problems) == 3
     assert "broken.yaml" in str(caught.value)
@@ -248,9 +219,9 @@ def test_unquoted_codes_keep_the_digits_as_written(tmp_path: Path) -> None:
     """`code: 1.10` (a YAML float) is read as "1.10", not "1.1"; `code: 1` as "1"."""
     text = (INVALID / "i008_set_total.yaml").read_text(encoding="utf-8")
     text = "\n".join(text.splitlines()[2:]) + "\n"
-    text = _replace_once(text, "total_max: 120", "total_max: 100")
-    text = _replace_once(text, '  - code: "1"', "  - code: 1")
-    text = _replace_once(text, '      - code: "1.1"\n', "      - code: 1.10\n")
+    text = replace_once(text, "total_max: 120", "total_max: 100")
+    text = replace_once(text, '  - code: "1"', "  - code: 1")
+    text = replace_once(text, '      - code: "1.1"\n', "      - code: 1.10\n")
     text = text.replace('code: "1.1.', 'code: "1.10.')
     index_set, problems = check_index_set_text(text, "codes.yaml", UNITS)
     assert problems == []
@@ -264,13 +235,13 @@ def test_missing_file_is_a_problem_not_an_exception(tmp_path: Path) -> None:
     """A path that does not exist gives CCHC-I001 at line 1."""
     index_set, problems = check_index_set(tmp_path / "nope.yaml")
     assert index_set is None
-    assert _found(problems) == {("CCHC-I001", 1)}
+    assert found(problems) == {("CCHC-I001", 1)}
 
 
 def test_only_unknown_keys_still_runs_the_whole_set_checks(tmp_path: Path) -> None:
     """An unknown key does not hide a points-total problem elsewhere in the file."""
-    text = _replace_once(SAMPLE_TEXT, "year: 2025\n", "year: 2025\nnam: 2025\n")
-    text = _replace_once(text, "    max_points: 14\n", "    max_points: 15\n")
+    text = replace_once(SAMPLE_TEXT, "year: 2025\n", "year: 2025\nnam: 2025\n")
+    text = replace_once(text, "    max_points: 14\n", "    max_points: 15\n")
     index_set, problems = check_index_set_text(text, "x.yaml", UNITS)
     assert index_set is None
     assert {p.code for p in problems} == {"CCHC-I002", "CCHC-I008"}
@@ -287,9 +258,9 @@ def test_only_unknown_keys_still_runs_the_whole_set_checks(tmp_path: Path) -> No
 )
 def test_yaml_that_pyyaml_cannot_build_is_a_syntax_problem(value: str, why: str) -> None:
     """Values PyYAML parses but cannot build give CCHC-I001 at their line instead of raising."""
-    text = _replace_once(SAMPLE_TEXT, "year: 2025\n", f"year: {value}\n")
+    text = replace_once(SAMPLE_TEXT, "year: 2025\n", f"year: {value}\n")
     _, problems = check_index_set_text(text, "x.yaml", UNITS)
-    assert _found(problems) == {("CCHC-I001", _line_of(text, f"year: {value}"))}
+    assert found(problems) == {("CCHC-I001", line_of(text, f"year: {value}"))}
     assert why in problems[0].message
 
 
