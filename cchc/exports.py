@@ -22,7 +22,7 @@ from cchc.reports.model import (
 )
 from cchc.reports.ranking import write_ranking_png, write_ranking_xlsx
 from cchc.reports.self_assessment import write_self_assessment_docx, write_self_assessment_xlsx
-from cchc.scoring import ScoreCard, SubScore, latest_run
+from cchc.scoring import ScoreCard, SubScore, covered_codes, latest_run
 from cchc.workspace import Workspace
 from workflows.schema import Instance
 
@@ -31,7 +31,7 @@ def card_from_store(ws: Workspace, plan_code: str) -> ScoreCard:
     """The latest stored scoring run of the plan as a score card (LookupError before any run)."""
     with ws.sessions() as session:
         rows = latest_run(session, ws.tenant, plan_code)
-        covered = {line.code: line.covered for line in coverage(session, ws.tenant, plan_code)}
+        covered = covered_codes(session, ws.tenant, plan_code)
     if not rows:
         raise LookupError(f"plan {plan_code!r} has not been scored yet: run `cchc score run`")
     titles = {s.code: s.title for s in ws.index_set.sub_criteria()}

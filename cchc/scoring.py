@@ -147,12 +147,21 @@ def _plain(value: Decimal) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
+def covered_codes(session: Session, tenant: str, plan: str) -> dict[str, bool]:
+    """Sub-criterion → whether accepted evidence backs it, for the plan."""
+    return {line.code: line.covered for line in coverage(session, tenant, plan)}
+
+
 def gather_inputs(
     session: Session, tenant: str, plan: str, period: str, index_set: IndexSet,
-    manual: Mapping[str, Mapping[str, Any]],
+    manual: Mapping[str, Mapping[str, Any]], covered: Mapping[str, bool] | None = None,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """The inputs of every sub-criterion, as JSON-ready dicts (what the score will keep)."""
-    covered = {line.code: line.covered for line in coverage(session, tenant, plan)}
+    """The inputs of every sub-criterion, as JSON-ready dicts (what the score will keep).
+
+    ``covered`` (sub-criterion → has accepted evidence) is read from the record when not given.
+    """
+    if covered is None:
+        covered = covered_codes(session, tenant, plan)
     tasks = [(state, data) for state, data in _plan_tasks(session, tenant, plan)
              if state != "cancelled"]  # fmt: skip
     on_time = sum(1 for state, data in tasks if done_on_time(state, data))
@@ -228,8 +237,8 @@ def score_plan(
     manual: Mapping[str, Mapping[str, Any]], now: datetime,
 ) -> ScoreCard:  # fmt: skip
     """Score the plan's period and store the scores (once per distinct set of inputs)."""
-    inputs = gather_inputs(session, tenant, plan, period, index_set, manual)
-    covered = {line.code: line.covered for line in coverage(session, tenant, plan)}
+    covered = covered_codes(session, tenant, plan)
+    inputs = gather_inputs(session, tenant, plan, period, index_set, manual, covered)
     subs = compute(index_set, inputs, covered)
     run_id = run_id_of(index_set, inputs)
     exists = session.scalar(select(func.count()).select_from(Score).where(

@@ -20,11 +20,11 @@ from matplotlib.ticker import FuncFormatter
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cchc.reports.formatting import quantize, vn_number
 from cchc.reports.model import RankingTable
+from cchc.reports.xlsx import finish_and_save
 
 __all__ = [
     "CHART_FONT",
@@ -153,20 +153,7 @@ def write_ranking_xlsx(path: Path | str, ranking: RankingTable) -> Path:
                 fill = _lighten(colours[row.band]).lstrip("#").upper()
                 cell.fill = PatternFill("solid", fgColor=fill)
 
-    for c, width in enumerate(XLSX_WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(c)].width = width
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(str(target))
-    return target
+    return finish_and_save(wb, ws, XLSX_WIDTHS, HEADER_ROW, path)
 
 
 def _chart_title(ranking: RankingTable) -> str:
