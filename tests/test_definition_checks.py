@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from tests.expectations import expected, found, line_of, replace_once
+from tests.mutations import holder, nodes
 from workflows.definition.loader import DefinitionSet, check_paths, load_definitions
 from workflows.definition.models import State, Transition
 from workflows.errors import Problem
@@ -323,16 +324,8 @@ TRICKY_SCALARS = [
 ]
 
 
-def _nodes(data: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    children = data.items() if isinstance(data, dict) else enumerate(data)
-    for key, value in children:
-        yield (*prefix, key), value
-        if isinstance(value, dict | list):
-            yield from _nodes(value, (*prefix, key))
-
-
-KEY_PATHS = [path for path, _ in _nodes(APPROVAL_DATA) if isinstance(path[-1], str)]
-SCALAR_PATHS = [path for path, value in _nodes(APPROVAL_DATA) if not isinstance(value, dict | list)]
+KEY_PATHS = [path for path, _ in nodes(APPROVAL_DATA) if isinstance(path[-1], str)]
+SCALAR_PATHS = [path for path, value in nodes(APPROVAL_DATA) if not isinstance(value, dict | list)]
 ANY_VALUE = st.one_of(
     st.none(),
     st.booleans(),
@@ -342,12 +335,6 @@ ANY_VALUE = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
-
-
-def _holder(data: Any, path: tuple[Any, ...]) -> Any:
-    for part in path[:-1]:
-        data = data[part]
-    return data
 
 
 @st.composite
@@ -367,11 +354,11 @@ def mutated_approval(draw: st.DrawFn) -> str:
     data = copy.deepcopy(APPROVAL_DATA)
     if how == "delete_key":
         path = draw(st.sampled_from(KEY_PATHS))
-        del _holder(data, path)[path[-1]]
+        del holder(data, path)[path[-1]]
     else:
         path = draw(st.sampled_from(SCALAR_PATHS))
-        old = _holder(data, path)[path[-1]]
-        _holder(data, path)[path[-1]] = draw(ANY_VALUE.filter(lambda v: type(v) is not type(old)))
+        old = holder(data, path)[path[-1]]
+        holder(data, path)[path[-1]] = draw(ANY_VALUE.filter(lambda v: type(v) is not type(old)))
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 

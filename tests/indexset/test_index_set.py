@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from cchc.indexset import (
     score_sub_criterion,
 )
 from tests.expectations import expected, found, line_of, replace_once
+from tests.mutations import holder, nodes
 from workflows.errors import DefinitionError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -304,17 +304,9 @@ TRICKY_SCALARS = [
 ]
 
 
-def _nodes(data: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    children = data.items() if isinstance(data, dict) else enumerate(data)
-    for key, value in children:
-        yield (*prefix, key), value
-        if isinstance(value, dict | list):
-            yield from _nodes(value, (*prefix, key))
-
-
-KEY_PATHS = [path for path, _ in _nodes(SAMPLE_DATA) if isinstance(path[-1], str)]
-SCALAR_PATHS = [path for path, value in _nodes(SAMPLE_DATA) if not isinstance(value, dict | list)]
-LIST_ITEM_PATHS = [path for path, _ in _nodes(SAMPLE_DATA) if isinstance(path[-1], int)]
+KEY_PATHS = [path for path, _ in nodes(SAMPLE_DATA) if isinstance(path[-1], str)]
+SCALAR_PATHS = [path for path, value in nodes(SAMPLE_DATA) if not isinstance(value, dict | list)]
+LIST_ITEM_PATHS = [path for path, _ in nodes(SAMPLE_DATA) if isinstance(path[-1], int)]
 ANY_VALUE = st.one_of(
     st.none(),
     st.booleans(),
@@ -325,12 +317,6 @@ ANY_VALUE = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
-
-
-def _holder(data: Any, path: tuple[Any, ...]) -> Any:
-    for part in path[:-1]:
-        data = data[part]
-    return data
 
 
 @st.composite
@@ -352,15 +338,15 @@ def mutated_sample(draw: st.DrawFn) -> str:
     data = copy.deepcopy(SAMPLE_DATA)
     if how == "delete_key":
         path = draw(st.sampled_from(KEY_PATHS))
-        del _holder(data, path)[path[-1]]
+        del holder(data, path)[path[-1]]
     elif how == "duplicate":
         path = draw(st.sampled_from(LIST_ITEM_PATHS))
-        holder = _holder(data, path)
-        holder.insert(path[-1], copy.deepcopy(holder[path[-1]]))
+        items = holder(data, path)
+        items.insert(path[-1], copy.deepcopy(items[path[-1]]))
     else:
         path = draw(st.sampled_from(SCALAR_PATHS))
-        old = _holder(data, path)[path[-1]]
-        _holder(data, path)[path[-1]] = draw(ANY_VALUE.filter(lambda v: v != old))
+        old = holder(data, path)[path[-1]]
+        holder(data, path)[path[-1]] = draw(ANY_VALUE.filter(lambda v: v != old))
     return _dump(data)
 
 
@@ -387,7 +373,7 @@ def test_mutated_sets_give_problems_never_exceptions(text: str) -> None:
 def test_breaking_a_required_value_always_gives_a_problem(path: tuple[Any, ...]) -> None:
     """Deleting a max_points, code, owner_unit or rule type anywhere is always reported."""
     data = copy.deepcopy(SAMPLE_DATA)
-    del _holder(data, path)[path[-1]]
+    del holder(data, path)[path[-1]]
     text = _dump(data)
     index_set, problems = check_index_set_text(text, "mutant.yaml", UNITS)
     assert index_set is None
