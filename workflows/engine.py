@@ -417,6 +417,35 @@ class Engine:
         )
         return True
 
+    def refuse(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        kind: str,
+        ref: str,
+        trigger: str,
+        error: TransitionRefusedError,
+        instance_id: int | None = None,
+    ) -> NoReturn:
+        """Audit a refusal decided outside a fire (a read out of scope …), then raise ``error``.
+
+        The event lands on the actor's tenant chain with no state change, like every refusal.
+        """
+        audit = _AuditBase(
+            tenant=actor.tenant,
+            occurred_at=self.clock(),
+            actor=actor.id,
+            instance_id=instance_id,
+            kind=kind,
+            ref=ref,
+            trigger=trigger,
+            from_state=None,
+            payload=canonical_json({}),
+            definition_hash="",
+        )
+        self._refuse(session, audit, _role_text(actor, None), error)
+
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, session: Session, instance_id: int) -> InstanceView:
