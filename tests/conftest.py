@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +35,34 @@ from workflows.registry import Actor
 from workflows.schema import Base
 
 REGISTRY = runtime_registry()
+
+LONG = os.environ.get("CCHC_LONG_TESTS", "").lower() in {"1", "true", "yes"}
+"""``CCHC_LONG_TESTS=1`` (or ``pytest --long``) runs the long versions of the matrix, kill and
+property tests; CI runs the short ones."""
+
+settings.register_profile("ci", max_examples=25, deadline=None)
+settings.register_profile("long", max_examples=500, deadline=None)
+settings.load_profile("long" if LONG else "ci")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--long``: the long versions of the matrix, kill and property tests."""
+    parser.addoption("--long", action="store_true", help="run the long test versions")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--long`` switches the hypothesis profile and the ``long_tests`` flag on."""
+    global LONG
+    if config.getoption("--long"):
+        LONG = True
+        os.environ["CCHC_LONG_TESTS"] = "1"
+        settings.load_profile("long")
+
+
+def long_tests() -> bool:
+    """True when the long test versions were asked for (``--long`` or ``CCHC_LONG_TESTS=1``)."""
+    return LONG
+
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
