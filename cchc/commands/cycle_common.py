@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from cchc.access import AccessDeniedError, ReadScope, read_scope, require_read
 from cchc.commands.audit import REFUSAL_LABELS
 from cchc.commands.common import console, errors, fail, open_database, state_of
 from cchc.evidence_store import EvidenceRejected
@@ -32,11 +34,13 @@ from cchc.organization import Organization, UnknownPersonError, load_organizatio
 from cchc.scoring import ScoreCard, SubScore, latest_run
 from cchc.workspace import Workspace, default_index_set, default_organization
 from workflows.canonical import LOCAL_TZ, utcnow
+from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.errors import (
     ConflictError,
     DefinitionError,
     IdempotencyKeyReusedError,
+    NotPermittedError,
     Problem,
     TransitionRefusedError,
 )
@@ -111,21 +115,76 @@ def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = 
     """Exit 1 up front when ``actor`` may not create ``kind`` (or fire ``trigger`` on it).
 
     For commands that write several things in one transaction (scoring, ranking): the engine
-    would refuse midway, and a refusal commits what came before it.
+    would refuse midway, and a refusal commits what came before it. The refusal is audited
+    (and nothing else is written).
     """
     definition = ws.engine.current(kind).definition
     if trigger is None:
         allowed = set(definition.create_roles)
     else:
         allowed = {r for t in definition.transitions if t.trigger == trigger for r in t.roles}
-    if not actor.roles & allowed:
-        action = f"{trigger} on {kind}" if trigger else f"create {kind}"
-        raise stop(
-            f"không có quyền (not permitted; nothing was written): {actor.id} may not {action}: "
-            f"it needs one of the roles {', '.join(sorted(allowed))} "
-            f"(holds {', '.join(sorted(actor.roles))})",
-            1,
-        )
+    action = f"{trigger} on {kind}" if trigger else f"create {kind}"
+    require_any_role(ws, actor, allowed, what=action, kind=kind)
+
+
+def require_any_role(
+    ws: Workspace, actor: Actor, allowed: Collection[str], *, what: str, kind: str = "command"
+) -> None:
+    """Exit 1 when ``actor`` holds none of ``allowed``; the refusal is audited first.
+
+    ``what`` names the action in the message and the audit trail (e.g. ``send notifications``).
+    """
+    if actor.roles & set(allowed):
+        return
+    error = NotPermittedError(
+        f"{actor.id} may not {what}: it needs one of the roles {', '.join(sorted(allowed))} "
+        f"(holds {', '.join(sorted(actor.roles)) or 'none'})"
+    )
+    with suppress(NotPermittedError), unit_of_work(ws.sessions) as session:
+        ws.engine.refuse(session, actor=actor, kind=kind, ref=what[:200],
+                         trigger=what.split(" ", 1)[0], error=error)  # fmt: skip
+    raise stop(
+        f"không có quyền (not permitted; nothing was written, the refusal is recorded in the "
+        f"audit trail): {error}",
+        1,
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Who reads (``--as``), what they may read, and the unit read (None: the whole ward)."""
+
+    actor: Actor
+    scope: ReadScope
+    unit: str | None
+
+
+def acting_reader(
+    ws: Workspace, person_id: str, unit: str | None = None, *, what: str, narrow: bool = False
+) -> Reading:
+    """``--as PERSON_ID`` reading ``what`` of ``unit`` (None: the whole ward), or exit.
+
+    Exit 2 for an unknown person (did-you-mean hint); exit 1 with a Vietnamese message when the
+    person may not read it (another unit, or the whole ward for a unit's official): the refusal
+    is recorded in the audit trail first (``kind='access'``). With ``narrow`` (listings), a
+    reader of one unit who names no unit reads their own unit instead of being refused.
+    """
+    actor = acting(ws, person_id)
+    scope = read_scope(actor)
+    if narrow and unit is None and scope.units is not None and len(scope.units) == 1:
+        unit = next(iter(scope.units))
+    if not scope.allows(ws.tenant, unit):
+        target = what if unit is None else f"{what} of unit {unit}"
+        try:
+            with unit_of_work(ws.sessions) as session:
+                require_read(session, ws.engine, actor, what=target, tenant=ws.tenant, unit=unit)
+        except AccessDeniedError as exc:
+            raise stop(
+                f"không có quyền xem (not permitted to read; the refusal is recorded in the "
+                f"audit trail): {exc}",
+                1,
+            ) from None
+    return Reading(actor, scope, unit)
 
 
 def check_choice(option: str, value: str | None, choices: Collection[str]) -> None:
