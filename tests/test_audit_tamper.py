@@ -144,3 +144,42 @@ def test_database_refuses_updates_and_deletes(db: Db, trail: list[int]) -> None:
             conn.execute(sa.text(statement))
     with db.sessions() as session:
         assert verify(session).events == len(trail)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "delete from audit_chain_heads",
+        "update audit_chain_heads set seq = seq - 1",
+        "update audit_chain_heads set tenant = 'elsewhere'",
+    ],
+    ids=["delete head", "rewind head", "rename head"],
+)
+def test_database_refuses_deleting_or_rewinding_a_chain_head(
+    db: Db, trail: list[int], statement: str
+) -> None:
+    """A chain head cannot be deleted, moved back or renamed (that would hide deleted events)."""
+    with (
+        pytest.raises(sa.exc.DBAPIError, match="only moves forward"),
+        db.engine.begin() as conn,
+    ):
+        conn.execute(sa.text(statement))
+    with db.sessions() as session:
+        report = verify(session)
+    assert report.ok
+    assert report.events == len(trail)
+
+
+def test_postgresql_refuses_truncate(pg_db: Db, engine: Engine) -> None:
+    """On PostgreSQL, TRUNCATE of the audit trail or of the chain heads is refused."""
+    author = Actor.of("author", "author", tenant=TENANT)
+    with unit_of_work(pg_db.sessions) as session:
+        engine.create(session, "approval_request", actor=author, ref="T-1")
+    for table in ("audit_events", "audit_chain_heads"):
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="TRUNCATE refused"),
+            pg_db.engine.begin() as conn,
+        ):
+            conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
+    with pg_db.sessions() as session:
+        assert verify(session).events == 1

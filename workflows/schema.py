@@ -85,6 +85,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_tenant_time", "tenant", "occurred_at"),
         Index("ix_audit_events_actor_time", "actor", "occurred_at"),
         Index("ix_audit_events_kind_trigger", "kind", "trigger"),
+        Index("ix_audit_events_tenant_actor_time", "tenant", "actor", "occurred_at"),
+        Index("ix_audit_events_tenant_kind_ref", "tenant", "kind", "ref"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
