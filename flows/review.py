@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from cchc.review.service import resolve_month, run_review
+from cchc.workspace import Workspace
 from flows.cycle import _workspace
 from workflows.canonical import LOCAL_TZ
 
@@ -26,18 +27,19 @@ def _review(
     now: str | None,
 ) -> dict[str, Any]:
     ws = _workspace(database_url, data_dir, now)
-    month = resolve_month(month, ws.engine.clock().astimezone(LOCAL_TZ).date())
     try:
-        outcome = run_review(
-            ws,
-            plan=plan,
-            month=month,
-            actor_id=actor_id,
-            chair_id=chair_id,
-            out=Path(out_dir) / month,
-        )
+        return review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir))
     finally:
         ws.close()
+
+
+def review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: str,
+                out_dir: Path) -> dict[str, Any]:  # fmt: skip
+    """The review of one ward's workspace, files in ``out_dir/<month>`` (also ``flows.city``)."""
+    month = resolve_month(month, ws.engine.clock().astimezone(LOCAL_TZ).date())
+    outcome = run_review(
+        ws, plan=plan, month=month, actor_id=actor_id, chair_id=chair_id, out=out_dir / month
+    )
     return {
         "meeting_id": outcome.meeting_id,
         "conclusions": len(outcome.conclusions),

@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cchc.deadlines import load_policy, sweep
 from cchc.runtime import definitions_dir
+from cchc.workspace import Workspace
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
 from notifications.digest import send_daily_digests
@@ -24,20 +25,25 @@ def _sweep(database_url: str, data_dir: str, system_actor: str,
            now: str | None) -> dict[str, Any]:  # fmt: skip
     ws = _workspace(database_url, data_dir, now)
     try:
-        report = sweep(
-            ws,
-            load_calendar(definitions_dir() / "calendar.yaml"),
-            system_actor,
-            policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
-        )
-        channel = channel_from_env(ws.settings.data_dir)
-        now_utc = ws.engine.clock()
-        delivered = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=500)
-        digests = send_daily_digests(
-            ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc
-        )
+        return sweep_ward(ws, system_actor)
     finally:
         ws.close()
+
+
+def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
+    """The sweep of one ward's workspace (also run per ward by ``flows.city``)."""
+    report = sweep(
+        ws,
+        load_calendar(definitions_dir() / "calendar.yaml"),
+        system_actor,
+        policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
+    )
+    channel = channel_from_env(ws.settings.data_dir)
+    now_utc = ws.engine.clock()
+    delivered = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=500)
+    digests = send_daily_digests(
+        ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc
+    )
     return {
         "reminders": report.reminders,
         "overdue": report.overdue,
