@@ -21,6 +21,16 @@ def _own_unit_or_focal(ctx: FireContext) -> bool:
     return "focal_official" in ctx.actor.roles or _own_unit(ctx)
 
 
+WARD_WIDE_ROLES = frozenset({"focal_official", "chairman", "vice_chairman"})
+"""Roles that act for every unit of the ward (where a transition lets them act at all)."""
+
+
+@domain.guard("own_unit_or_ward")
+def _own_unit_or_ward(ctx: FireContext) -> bool:
+    """Prevents a unit's head or official from acting for another unit (leaders act for all)."""
+    return bool(ctx.actor.roles & WARD_WIDE_ROLES) or _own_unit(ctx)
+
+
 @domain.guard("hash_matches")
 def _hash_matches(ctx: FireContext) -> bool:
     """Prevents a decision on evidence other than the version the reviewer saw (sha256 differs)."""
