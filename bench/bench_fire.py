@@ -14,14 +14,9 @@ import cProfile
 import importlib.util
 import io
 import json
-import os
-import platform
 import pstats
-import sqlite3
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
@@ -31,6 +26,7 @@ if importlib.util.find_spec("workflows") is None:  # not installed: run from a c
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa
+from _common import Measure, data_folder, machine_info, machine_line, remove_sqlite_file
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,34 +78,6 @@ RAW_UPDATE_HEAD = (
 
 
 @dataclass(frozen=True)
-class Measure:
-    """How many transitions a section wrote and how long it took."""
-
-    name: str
-    count: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        """Throughput."""
-        return self.count / self.seconds
-
-    @property
-    def ms_each(self) -> float:
-        """Mean wall time of one transition (or event), in milliseconds."""
-        return 1000 * self.seconds / self.count
-
-    def as_json(self) -> dict[str, float | int]:
-        """The figures, rounded for the JSON line."""
-        return {
-            "count": self.count,
-            "seconds": round(self.seconds, 4),
-            "per_second": round(self.per_second, 1),
-            "ms_each": round(self.ms_each, 4),
-        }
-
-
-@dataclass(frozen=True)
 class Bench:
     """What every section needs: the SQLAlchemy engine, the session factory, the workflow engine."""
 
@@ -135,26 +103,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@contextmanager
-def data_folder(chosen: Path | None) -> Iterator[Path]:
-    """``chosen`` (created if missing), or a temporary folder removed afterwards."""
-    if chosen is not None:
-        chosen.mkdir(parents=True, exist_ok=True)
-        yield chosen
-        return
-    with tempfile.TemporaryDirectory(prefix="cchc-bench-") as folder:
-        yield Path(folder)
-
-
-def remove_old_database(folder: Path) -> None:
-    """Delete a previous run's database file (and its WAL and shared-memory files)."""
-    for suffix in ("", "-wal", "-shm"):
-        (folder / (DB_FILE + suffix)).unlink(missing_ok=True)
-
-
 def open_bench(folder: Path) -> Bench:
     """A fresh migrated SQLite file in ``folder`` and a workflow engine over the definitions."""
-    remove_old_database(folder)
+    remove_sqlite_file(folder / DB_FILE)
     db = make_engine(f"sqlite:///{folder / DB_FILE}")
     upgrade(db)
     return Bench(db=db, factory=session_factory(db), engine=make_workflow_engine())
@@ -169,17 +120,6 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """``items`` in consecutive slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU count, Python, SQLite and SQLAlchemy versions, OS."""
-    return {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "sqlalchemy": sa.__version__,
-        "platform": platform.platform(terse=True),
-    }
 
 
 # -- engine sections ---------------------------------------------------------------------------
@@ -480,7 +420,7 @@ def print_report(
     n: int,
 ) -> None:
     """The machine line, the table, the ratios and the row check."""
-    console.print(", ".join(f"{k} {v}" for k, v in machine.items()))
+    console.print(machine_line(machine))
     console.print(results_table(measures, verified))
     for mode, ratio in ratios(measures).items():
         console.print(
