@@ -1,0 +1,294 @@
+"""A city and its wards: the city file, its check, and the blocks wards are ranked in.
+
+A city file (``definitions/cities/*.yaml``, format in ``docs/city.md``) names the city's own
+tenant (where city officials act), its organization files (globs, relative to the city file)
+and its officials (Sở Nội vụ). Loading checks the city file and every organization file it
+names, and reports every problem at once as ``file:line: CCHC-C0NN message (hint)`` (the
+organization files' own problems keep their ``CCHC-O0NN`` codes and lines).
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import os
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cchc.organization import (
+    UNIT_ROLES,
+    Organization,
+    Person,
+    TenantCode,
+    Text,
+    UnknownPersonError,
+    check_organization,
+)
+from workflows.definition.checks import did_you_mean
+from workflows.definition.yamlpos import FileCodes, Located, Path_, display_path, parse_mapping_file
+from workflows.errors import DefinitionError, Problem
+from workflows.registry import Actor
+
+CITY_ROLE = "city_official"
+"""The role that ranks the wards; held by people of the city file only."""
+
+Block = Literal["phuong", "xa_dac_khu"]
+
+BLOCKS: dict[str, str] = {"phuong": "Khối phường", "xa_dac_khu": "Khối xã, đặc khu"}
+"""Block code → Vietnamese label, in the order the city view lists them."""
+
+_BLOCK_OF_KIND: dict[str, Block] = {"phuong": "phuong", "xa": "xa_dac_khu", "dac_khu": "xa_dac_khu"}
+
+_CODES = FileCodes("CCHC-C001", "CCHC-C004", "CCHC-C005",
+                   "a city file starts with 'city:'")  # fmt: skip
+
+
+def block_of(org: Organization) -> Block:
+    """The block a ward is ranked in: ``phuong`` (Khối phường) or ``xa_dac_khu`` (xã, đặc khu)."""
+    return _BLOCK_OF_KIND[org.kind]
+
+
+def default_city() -> Path:
+    """``CCHC_CITY`` or the Hải Phòng sample."""
+    from cchc.runtime import definitions_dir
+
+    return Path(os.environ.get("CCHC_CITY") or definitions_dir() / "cities" / "hai-phong.yaml")
+
+
+class CityFile(BaseModel):
+    """The city file as written (organizations are still globs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    city: TenantCode
+    name: Text
+    organizations: tuple[Text, ...] = Field(min_length=1)
+    officials: tuple[Person, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class City:
+    """A city: its own tenant, its wards (one organization each) and its officials."""
+
+    code: str
+    """The city's tenant code: city officials act in it (city rankings are stored there)."""
+    name: str
+    wards: tuple[Organization, ...]
+    """In the order of the city file's globs (each glob sorted by file name)."""
+    officials: tuple[Person, ...] = ()
+    paths: Mapping[str, Path] = field(default_factory=dict)
+    """Tenant → organization file (empty for a city built in code)."""
+
+    def ward(self, tenant: str) -> Organization:
+        """The ward with tenant code ``tenant``; ``LookupError`` with a did-you-mean hint."""
+        for org in self.wards:
+            if org.tenant == tenant:
+                return org
+        known = [org.tenant for org in self.wards]
+        raise LookupError(f"no ward {tenant!r} in {self.code}; {did_you_mean(tenant, known)}")
+
+    def organization_path(self, tenant: str) -> Path:
+        """The organization file of the ward ``tenant`` (``LookupError`` when unknown)."""
+        self.ward(tenant)
+        try:
+            return self.paths[tenant]
+        except KeyError:
+            raise LookupError(f"ward {tenant!r} of {self.code} has no organization file") from None
+
+    def official(self, person_id: str) -> Person:
+        """The city official ``person_id``; ``UnknownPersonError`` with a hint."""
+        for person in self.officials:
+            if person.id == person_id:
+                return person
+        known = [p.id for p in self.officials]
+        raise UnknownPersonError(
+            f"no city official {person_id!r} in {self.code}; {did_you_mean(person_id, known)}"
+        )
+
+    def actor(self, person_id: str) -> Actor:
+        """A city official as an engine actor: their roles, the city's tenant, no unit."""
+        person = self.official(person_id)
+        return Actor(id=person.id, roles=frozenset(person.roles), tenant=self.code)
+
+    def block(self, block: str) -> tuple[Organization, ...]:
+        """The wards of ``block`` (``phuong`` or ``xa_dac_khu``), in file order."""
+        if block not in BLOCKS:
+            raise LookupError(f"no block {block!r}; {did_you_mean(block, BLOCKS)}")
+        return tuple(org for org in self.wards if block_of(org) == block)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def check_city(
+    path: Path | str, known_roles: Collection[str] | None = None
+) -> tuple[City | None, list[Problem]]:
+    """Load and check a city file and its organization files: the city (if valid), problems.
+
+    ``known_roles`` default to the role catalogue of the definitions folder.
+    """
+    file = Path(path)
+    roles = set(_catalogue_roles() if known_roles is None else known_roles)
+    name = display_path(file)
+    problems: list[Problem] = []
+    located = parse_mapping_file(file, name, _CODES, problems)
+    if located is None:
+        return None, problems
+    spec = _validate(located, name, problems)
+    if spec is None:
+        return None, _sorted(problems)
+
+    def report(where: Path_, code: str, message: str, hint: str) -> None:
+        problems.append(Problem(name, located.line_of(where), code, message, hint))
+
+    _check_officials(spec, roles, report)
+    org_problems: list[Problem] = []
+    wards = _load_wards(spec, file.parent, roles, report, org_problems)
+    _check_wards(spec, wards, report)
+    problems = _sorted(problems) + org_problems
+    if problems:
+        return None, problems
+    city = City(code=spec.city, name=spec.name, wards=tuple(w.org for w in wards),
+                officials=spec.officials, paths={w.org.tenant: w.path for w in wards})  # fmt: skip
+    return city, []
+
+
+def load_city(path: Path | str, known_roles: Collection[str] | None = None) -> City:
+    """Like ``check_city`` but raises ``DefinitionError`` listing every problem."""
+    city, problems = check_city(path, known_roles)
+    if city is None:
+        raise DefinitionError(problems)
+    return city
+
+
+def _catalogue_roles() -> set[str]:
+    from cchc.runtime import load
+
+    return set(load().roles.roles)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line, p.code))
+
+
+def _validate(located: Located, name: str, problems: list[Problem]) -> CityFile | None:
+    try:
+        return CityFile.model_validate(located.data)
+    except ValidationError as exc:
+        errors = exc.errors()
+    for err in errors:
+        loc = tuple(err["loc"])
+        where = ".".join(str(part) for part in loc) or "(top)"
+        if err["type"] == "extra_forbidden":
+            code, message = "CCHC-C002", f"unknown key {where!r}"
+            allowed = Person if len(loc) >= 3 and loc[0] == "officials" else CityFile
+            hint = f"allowed here: {', '.join(allowed.model_fields)}"
+        else:
+            code, message = "CCHC-C003", f"{where}: {err['msg']}"
+            hint = "add this field" if err["type"] == "missing" else "see docs/city.md"
+        problems.append(Problem(name, located.line_of(loc), code, message, hint))
+    if any(err["type"] != "extra_forbidden" for err in errors):
+        return None
+    # Only unknown keys: check the rest without them, so one run reports everything.
+    data = copy.deepcopy(located.data)
+    try:
+        for err in errors:
+            *parents, key = err["loc"]
+            holder = data
+            for part in parents:
+                holder = holder[part]
+            del holder[key]
+        return CityFile.model_validate(data)
+    except (LookupError, TypeError, ValidationError):
+        return None
+
+
+Report = Callable[[Path_, str, str, str], None]
+
+
+@dataclass(frozen=True)
+class _Ward:
+    org: Organization
+    path: Path
+    entry: int
+    """Index of the ``organizations`` entry that named the file."""
+
+
+def _check_officials(spec: CityFile, roles: set[str], report: Report) -> None:
+    seen: set[str] = set()
+    for i, person in enumerate(spec.officials):
+        at: Path_ = ("officials", i)
+        if person.id in seen:
+            report((*at, "id"), "CCHC-C010", f"official id {person.id!r} is used twice",
+                   "each official has their own id")  # fmt: skip
+        seen.add(person.id)
+        for j, role in enumerate(person.roles):
+            if role not in roles:
+                report((*at, "roles", j), "CCHC-C009", f"{person.id} has unknown role {role!r}",
+                       f"roles come from roles.yaml; {did_you_mean(role, roles)}")  # fmt: skip
+        unit_roles = sorted(UNIT_ROLES.intersection(person.roles))
+        if person.unit is not None or unit_roles:
+            what = f"unit {person.unit!r}" if person.unit else f"role {unit_roles[0]!r}"
+            report((*at, "unit" if person.unit else "roles"), "CCHC-C011",
+                   f"city official {person.id} has {what}, which only a ward's people have",
+                   "city officials belong to no ward unit; remove it")  # fmt: skip
+    if not any(CITY_ROLE in p.roles for p in spec.officials):
+        report(("officials",), "CCHC-C012", f"no official holds the role {CITY_ROLE}",
+               f"give the Sở Nội vụ official who ranks the wards the role {CITY_ROLE}")  # fmt: skip
+
+
+def _load_wards(
+    spec: CityFile, base: Path, roles: set[str], report: Report, org_problems: list[Problem]
+) -> list[_Ward]:
+    """Every valid organization the globs name, each file once, in entry then name order."""
+    wards: list[_Ward] = []
+    seen: set[Path] = set()
+    for i, pattern in enumerate(spec.organizations):
+        matches = sorted(Path(p).resolve() for p in glob.glob(str(base / pattern)))
+        matches = [m for m in matches if m.is_file()]
+        if not matches:
+            report(("organizations", i), "CCHC-C006",
+                   f"{pattern!r} matches no organization file",
+                   f"globs are relative to the city file: {display_path(base)}")  # fmt: skip
+            continue
+        for match in matches:
+            if match in seen:
+                continue  # two globs naming one file: it is one ward
+            seen.add(match)
+            org, problems = check_organization(match, roles)
+            org_problems.extend(problems)
+            if org is not None:
+                wards.append(_Ward(org, match, i))
+    return wards
+
+
+def _check_wards(spec: CityFile, wards: list[_Ward], report: Report) -> None:
+    tenants: dict[str, Path] = {}
+    names: dict[str, str] = {}
+    for ward in wards:
+        org, where = ward.org, ward.path
+        at: Path_ = ("organizations", ward.entry)
+        shown = display_path(where)
+        if org.tenant == spec.city:
+            report(at, "CCHC-C008", f"{shown}: ward tenant {org.tenant!r} is the city's own tenant",
+                   "the city acts in its own tenant; give the ward its own code")  # fmt: skip
+        if org.tenant in tenants:
+            report(at, "CCHC-C007",
+                   f"{shown}: tenant {org.tenant!r} is also the tenant of "
+                   f"{display_path(tenants[org.tenant])}",
+                   "each ward has its own tenant code; one file per ward")  # fmt: skip
+        else:
+            tenants[org.tenant] = where
+        if org.name in names and names[org.name] != org.tenant:
+            report(at, "CCHC-C014", f"{shown}: ward name {org.name!r} is also {names[org.name]}'s",
+                   "ward names are unique in a city (the ranking shows them)")  # fmt: skip
+        names.setdefault(org.name, org.tenant)
+        holders = [p.id for p in org.people if CITY_ROLE in p.roles]
+        if holders:
+            report(at, "CCHC-C013",
+                   f"{shown}: {', '.join(holders)} of ward {org.tenant} hold(s) {CITY_ROLE}",
+                   "only the city file's officials rank the wards; remove the role")  # fmt: skip

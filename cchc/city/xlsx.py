@@ -1,0 +1,101 @@
+"""The city ranking as a spreadsheet: one sheet per block, ranked wards then those not ranked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from cchc.city.model import BLOCKS
+from cchc.city.ranking import CityRanking
+from cchc.reports.formatting import quantize
+from cchc.reports.xlsx import finish_and_save
+
+COLUMNS = (
+    "Hạng",
+    "Đơn vị",
+    "Chỉ số CCHC (%)",
+    "Điểm cơ bản",
+    "Điểm thưởng/trừ",
+    "Tổng điểm",
+    "Kế hoạch",
+    "Lần chấm",
+    "Giải thích",
+)
+WIDTHS = (7, 30, 12, 11, 11, 11, 20, 14, 80)
+HEADER_ROW = 3
+_FONT = "Times New Roman"
+_THIN = Side(style="thin", color="000000")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+_FORMATS = {3: "0.00", 4: "0.00", 5: "+0.00;-0.00;0.00", 6: "0.00"}
+
+
+def write_city_ranking_xlsx(path: Path | str, ranking: CityRanking, city_name: str) -> Path:
+    """Write ``ranking`` to ``path``: a sheet per block (``Khối phường``, ``Khối xã, đặc khu``).
+
+    Row 1: title; row 2: city, period and run; row 3: headers (frozen); then one row per ward.
+    Numbers stay numeric; a ward not ranked has no rank and its reason as the explanation.
+    """
+    wb = Workbook()
+    first = wb.active
+    if not isinstance(first, Worksheet):  # a new workbook always starts with one worksheet
+        raise TypeError("openpyxl created a workbook without a worksheet")
+    wb.properties.title = f"Xếp hạng chỉ số CCHC – {ranking.period_label}"
+    target = Path(path)
+    for i, (block, label) in enumerate(BLOCKS.items()):
+        ws = first if i == 0 else wb.create_sheet()
+        ws.title = label
+        _write_sheet(ws, ranking, block, label, city_name)
+        # Every sheet gets its page set-up; the last call writes the whole workbook.
+        finish_and_save(wb, ws, WIDTHS, HEADER_ROW, target)
+    return target
+
+
+def _write_sheet(
+    ws: Worksheet, ranking: CityRanking, block: str, label: str, city_name: str
+) -> None:
+    last_col = get_column_letter(len(COLUMNS))
+    heading = (
+        (f"XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH – {label.upper()}", 14),
+        (f"{city_name} – {ranking.period_label} (lần xếp hạng {ranking.run_id[:12]})", 12),
+    )
+    for r, (text, size) in enumerate(heading, start=1):
+        ws.merge_cells(f"A{r}:{last_col}{r}")
+        cell = ws.cell(row=r, column=1, value=text)
+        cell.font = Font(name=_FONT, size=size, bold=r == 1, italic=r == 2)
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for c, title in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=HEADER_ROW, column=c, value=title)
+        cell.font = Font(name=_FONT, size=12, bold=True)
+        cell.fill = _HEADER_FILL
+        cell.border = _BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[HEADER_ROW].height = 32
+    for r, row in enumerate(ranking.block(block), start=HEADER_ROW + 1):
+        f = row.entry.figures
+        values: tuple[str | int | float | None, ...] = (
+            row.rank,
+            row.entry.name,
+            None if f is None else float(f.index),
+            None if f is None else float(quantize(f.base_points)),
+            None if f is None else float(quantize(f.adjustments)),
+            None if f is None else float(quantize(f.total_points)),
+            None if f is None else f.plan,
+            None if f is None else f.score_run[:12],
+            row.explanation_vi,
+        )
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=c, value=value)
+            cell.font = Font(name=_FONT, size=12, bold=c in (1, 2, 3))
+            cell.border = _BORDER
+            cell.alignment = Alignment(
+                horizontal="center" if c == 1 else "right" if c in _FORMATS else "left",
+                vertical="top",
+                wrap_text=True,
+            )
+            if c in _FORMATS:
+                cell.number_format = _FORMATS[c]
