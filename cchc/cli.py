@@ -9,6 +9,7 @@ import typer
 from cchc.commands import (
     assessments_cmd,
     audit,
+    city_cmd,
     db,
     definitions,
     evidence_cmd,
@@ -44,6 +45,7 @@ app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(metrics_cmd.app, name="metrics")
 app.add_typer(score_cmd.app, name="score")
 app.add_typer(rank_cmd.app, name="rank")
+app.add_typer(city_cmd.app, name="city")
 app.command("export")(export_cmd.export_command)
 
 
@@ -66,10 +68,19 @@ def main_options(
         None, "--index-set", envvar="CCHC_INDEX_SET",
         help="Index set file. Default: the 2025 ward sample.",
     ),
+    city: Path = typer.Option(
+        None, "--city", envvar="CCHC_CITY",
+        help="City file (wards, city officials). Default: the Hải Phòng sample.",
+    ),
+    tenant: str = typer.Option(
+        None, "--tenant", envvar="CCHC_TENANT",
+        help="Ward (tenant code) of the city file to work on, instead of --org.",
+    ),
 ) -> None:  # fmt: skip
     """Global options, given before the sub-command."""
     ctx.obj = AppState(data_dir=data_dir, database_url=database_url,
-                       organization=organization, index_set=index_set)  # fmt: skip
+                       organization=organization, index_set=index_set,
+                       city=city, tenant=tenant or None)  # fmt: skip
 
 
 @app.command("demo")

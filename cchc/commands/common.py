@@ -28,6 +28,10 @@ class AppState:
     """``--org``: the organization file (default: ``CCHC_ORGANIZATION`` or the sample)."""
     index_set: Path | None = None
     """``--index-set``: the index set file (default: ``CCHC_INDEX_SET`` or the sample)."""
+    city: Path | None = None
+    """``--city``: the city file (default: ``CCHC_CITY`` or the Hải Phòng sample)."""
+    tenant: str | None = None
+    """``--tenant``: the ward whose organization file (from the city file) replaces ``--org``."""
 
     def settings(self) -> Settings:
         """Resolve the data folder and database URL from options, environment and defaults."""

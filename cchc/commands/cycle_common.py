@@ -59,8 +59,14 @@ JSON_HELP = "Print JSON instead of a table."
 
 
 def organization_path(ctx: typer.Context) -> Path:
-    """The organization file: ``--org``, ``CCHC_ORGANIZATION`` or the sample."""
-    return state_of(ctx).organization or default_organization()
+    """The organization file: ``--tenant`` (from the city file), ``--org``,
+    ``CCHC_ORGANIZATION`` or the sample."""
+    state = state_of(ctx)
+    if state.tenant:
+        from cchc.commands.city_cmd import tenant_organization
+
+        return tenant_organization(state)
+    return state.organization or default_organization()
 
 
 def index_set_path(ctx: typer.Context) -> Path:
@@ -95,8 +101,8 @@ def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
     state = state_of(ctx)
     settings = state.settings()
     open_database(settings).dispose()  # a clear error when there is no schema yet
-    ws = Workspace.open(settings, organization=state.organization, index_set=state.index_set,
-                        clock=CLOCK)  # fmt: skip
+    ws = Workspace.open(settings, organization=organization_path(ctx),
+                        index_set=state.index_set, clock=CLOCK)  # fmt: skip
     try:
         yield ws
     finally:

@@ -1,0 +1,163 @@
+"""``cchc city``: the city's wards by block, and the city ranking of their index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+
+from cchc.commands.common import AppState, console, open_database, state_of
+from cchc.commands.cycle_common import (
+    JSON_HELP,
+    print_json,
+    print_problems,
+    reporting,
+    say,
+    stop,
+    table,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from cchc.city import City
+    from workflows.registry import Actor
+
+app = typer.Typer(help="The city: its wards by block and their ranking.", no_args_is_help=True)
+
+KIND_LABELS = {"phuong": "Phường", "xa": "Xã", "dac_khu": "Đặc khu"}
+CITY_AS_HELP = "City official acting (id from the city file's officials)."
+
+
+def load_chosen_city(state: AppState) -> City:
+    """The city file of ``--city`` (``CCHC_CITY``, or the sample), checked; exit 1 on problems."""
+    from cchc.city import default_city, load_city
+    from workflows.errors import DefinitionError
+
+    path = state.city or default_city()
+    if not path.is_file():
+        raise stop(f"--city: no such file: {path}", 2)
+    try:
+        return load_city(path)
+    except DefinitionError as exc:
+        print_problems(exc.problems)
+        raise typer.Exit(1) from None
+
+
+def tenant_organization(state: AppState) -> Path:
+    """The organization file of the ward ``--tenant`` in the city file (it wins over ``--org``)."""
+    city = load_chosen_city(state)
+    tenant = state.tenant or ""
+    try:
+        path = city.organization_path(tenant)
+    except LookupError as exc:
+        raise stop(f"--tenant: {exc}", 2) from None
+    if state.organization and state.organization.resolve() != path:
+        warn(f"--tenant {tenant} chọn tệp {path}; --org {state.organization} bị bỏ qua")
+    return path
+
+
+@app.command("show")
+def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """The city's wards by block (Khối phường; Khối xã, đặc khu) and its officials."""
+    from cchc.city import BLOCKS, block_of
+
+    city = load_chosen_city(state_of(ctx))
+    if as_json:
+        print_json({
+            "city": city.code, "name": city.name,
+            "blocks": {block: [{"tenant": o.tenant, "name": o.name, "kind": o.kind,
+                                "organization_file": str(city.paths.get(o.tenant, ""))}
+                               for o in city.block(block)] for block in BLOCKS},
+            "officials": [{"id": p.id, "full_name": p.full_name, "title": p.title,
+                           "roles": list(p.roles), "email": p.email} for p in city.officials],
+        })  # fmt: skip
+        return
+    say(f"[bold]{escape(city.name)}[/] ({escape(city.code)}): {len(city.wards)} đơn vị cấp xã")
+    for block, label in BLOCKS.items():
+        wards = [o for o in city.wards if block_of(o) == block]
+        console.print(table(
+            f"{label} ({len(wards)})", ("Mã (tenant)", "Tên", "Loại", "Tệp tổ chức"),
+            [(o.tenant, o.name, KIND_LABELS[o.kind], _shown(city.paths.get(o.tenant)))
+             for o in wards],
+        ))  # fmt: skip
+    console.print(table(
+        "Công chức cấp thành phố", ("Mã", "Họ và tên", "Chức vụ", "Vai trò"),
+        [(p.id, p.full_name, p.title, ", ".join(p.roles)) for p in city.officials],
+    ))  # fmt: skip
+
+
+def _shown(path: Path | None) -> str:
+    from workflows.definition.yamlpos import display_path
+
+    return "" if path is None else display_path(path)
+
+
+def _acting(city: City, person_id: str) -> Actor:
+    """A city official; a ward's person acts in their own ward (and will be refused)."""
+    from cchc.organization import UnknownPersonError
+
+    try:
+        return city.actor(person_id)
+    except UnknownPersonError as exc:
+        for org in city.wards:
+            if any(p.id == person_id for p in org.people):
+                return org.actor(person_id)
+        raise stop(f"--as: {exc}", 2) from None
+
+
+@app.command("rank")
+def rank(
+    ctx: typer.Context,
+    period: str = typer.Option(..., help="Period code of the wards' plans, e.g. 2025-H2."),
+    person: str = typer.Option(..., "--as", help=CITY_AS_HELP),
+    publish: bool = typer.Option(False, "--publish", help="Publish the ranking."),
+    out: Path = typer.Option(None, "--out", help="Folder for the XLSX of the ranking."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Rank the wards of each block by their latest index for PERIOD (stored, reproducible)."""
+    from cchc.city import BLOCKS
+    from cchc.city.ranking import rank_city
+    from cchc.city.xlsx import write_city_ranking_xlsx
+    from cchc.commands import cycle_common
+    from cchc.indexset.rules import vi_number
+    from cchc.runtime import make_workflow_engine
+    from workflows.database import session_factory, unit_of_work
+    from workflows.migrations import require_current
+
+    state = state_of(ctx)
+    city = load_chosen_city(state)
+    actor = _acting(city, person)
+    db = open_database(state.settings())
+    try:
+        with reporting():
+            require_current(db)
+            engine = make_workflow_engine(clock=cycle_common.CLOCK)
+            with unit_of_work(session_factory(db)) as session:
+                ranking = rank_city(session, engine, city, actor, period=period, publish=publish)
+            written = None
+            if out is not None:
+                written = write_city_ranking_xlsx(
+                    out / f"xep-hang-chi-so-cchc-{period}.xlsx", ranking, city.name
+                )
+    finally:
+        db.dispose()
+    if as_json:
+        print_json({**ranking.as_json(), "xlsx": str(written) if written else None})
+        return
+    for block, label in BLOCKS.items():
+        console.print(table(
+            f"Xếp hạng chỉ số CCHC – {label} – {ranking.period_label}",
+            ("Hạng", "Đơn vị", "Chỉ số", "Điểm cơ bản", "Giải thích"),
+            [(r.rank or "—", r.entry.name,
+              "" if r.entry.figures is None else f"{vi_number(r.entry.figures.index, 2)}%",
+              "" if r.entry.figures is None else vi_number(r.entry.figures.base_points, 2),
+              r.explanation_vi) for r in ranking.block(block)],
+        ))  # fmt: skip
+    status = "đã công bố – published" if ranking.state == "published" else "dự thảo – draft"
+    again = "; cùng dữ liệu như lần trước, không tạo bản mới (same inputs)" * ranking.replayed
+    say(
+        f"Bảng xếp hạng #{ranking.instance_id} ({status}), lần xếp hạng {ranking.run_id[:12]}"
+        f"{again}." + (f" Tệp: {escape(str(written))}" if written else "")
+    )
