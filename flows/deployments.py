@@ -13,8 +13,17 @@ from typing import Any
 
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import RunnerDeployment
+from prefect.flows import Flow
 from prefect.schedules import Schedule
+from prefect.types.entrypoint import EntrypointType
 
+from flows.city import (
+    WARD_DEPLOYMENT,
+    WARD_FLOWS,
+    city_fanout_flow,
+    ward_review_flow,
+    ward_sweep_flow,
+)
 from flows.review import monthly_review_flow
 from flows.sweep import sweep_flow
 
@@ -75,3 +84,50 @@ def schedule_of(deployment_name: str) -> CronSchedule:
     schedule = deployment.schedules[0].schedule
     assert isinstance(schedule, CronSchedule)
     return schedule
+
+
+_WARD_FLOW_OBJECTS: dict[str, Flow[..., Any]] = {
+    "sweep": ward_sweep_flow,
+    "review": ward_review_flow,
+}
+
+
+def apply_city(
+    job: str,
+    organizations: list[str],
+    parameters: dict[str, Any],
+    work_pool: str,
+    *,
+    cadence: str = "monthly",
+    ward_parameters: dict[str, dict[str, Any]] | None = None,
+    scheduled: bool = True,
+) -> dict[str, str]:
+    """Register the city's ``job`` (sweep or review): the ward deployment and the fan-out.
+
+    ``ward-<job>/city`` runs one ward (no schedule: the fan-out submits its runs);
+    ``city-fanout/city-<job>`` submits one run per organization file on the job's cron (the
+    daily sweep's, or the review ``cadence``'s) unless ``scheduled`` is false. Both load the flow
+    by module path (``flows.city``), so a worker needs the project installed, not this folder.
+    Returns deployment name → id.
+    """
+    if job not in WARD_FLOWS:
+        raise ValueError(f"job must be one of {', '.join(WARD_FLOWS)}, not {job!r}")
+    cron = SWEEP_CRON if job == "sweep" else review_spec(cadence, {}).cron
+    ward = _WARD_FLOW_OBJECTS[job].to_deployment(
+        name=WARD_DEPLOYMENT, parameters=parameters, work_pool_name=work_pool,
+        tags=["cchc"], entrypoint_type=EntrypointType.MODULE_PATH,
+    )  # fmt: skip
+    fanout = city_fanout_flow.to_deployment(
+        name=f"city-{job}",
+        schedule=Schedule(cron=cron, timezone=TIMEZONE) if scheduled else None,
+        parameters={"job": job, "organizations": organizations, "parameters": parameters,
+                    "ward_parameters": ward_parameters or {}},
+        work_pool_name=work_pool, tags=["cchc"], entrypoint_type=EntrypointType.MODULE_PATH,
+    )  # fmt: skip
+    ids = {}
+    for deployment, flow_name in ((ward, WARD_FLOWS[job]), (fanout, "city-fanout")):
+        assert isinstance(deployment, RunnerDeployment)  # sync call: a deployment
+        deployment_id = deployment.apply()
+        assert not isinstance(deployment_id, Coroutine)
+        ids[f"{flow_name}/{deployment.name}"] = str(deployment_id)
+    return ids
