@@ -14,6 +14,7 @@ A refused read is audited on the reader's tenant chain (``kind='access'``) and r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -101,4 +102,35 @@ def require_read(
         ref=what[:200],
         trigger="read",
         error=AccessDeniedError(why),
+    )
+
+
+def require_any_role(
+    session: Session,
+    engine: Engine,
+    actor: Actor,
+    roles: Collection[str],
+    *,
+    what: str,
+    kind: str = "command",
+) -> str:
+    """The first of ``roles`` the actor holds; else audit a ``not_permitted`` refusal and raise.
+
+    For work decided outside a single fire (a sweep, a delivery run, a multi-step command):
+    checked up front, so nothing but the refusal is written. ``what`` names the work in the
+    message and the audit trail, e.g. ``run the deadline sweep``.
+    """
+    held = sorted(actor.roles & set(roles))
+    if held:
+        return held[0]
+    engine.refuse(
+        session,
+        actor=actor,
+        kind=kind,
+        ref=what[:200],
+        trigger=what.split(" ", 1)[0],
+        error=NotPermittedError(
+            f"{actor.id} may not {what}: it needs one of the roles {', '.join(sorted(roles))} "
+            f"(holds {', '.join(sorted(actor.roles)) or 'none'})"
+        ),
     )

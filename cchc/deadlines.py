@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from cchc.access import require_any_role
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
@@ -29,6 +30,8 @@ from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
 
 OPEN = ("assigned", "in_progress", "returned", "overdue")
+SWEEP_ROLES = frozenset({"admin"})
+"""Who the sweep may run as: it marks tasks overdue (an admin transition) and reminds people."""
 
 
 class Escalation(BaseModel):
@@ -150,9 +153,16 @@ def sweep(
     batch: int = 500,
     policy: TaskDeadlinePolicy = DEFAULT_POLICY,
 ) -> SweepReport:
-    """Schedule new steps, then act on every step due by the workspace's clock."""
+    """Schedule new steps, then act on every step due by the workspace's clock.
+
+    The sweep runs as ``system_actor``, who must hold an admin role: anyone else is refused
+    (``NotPermittedError``, audited) before anything is written.
+    """
     now = ws.engine.clock()
     actor = ws.actor(system_actor)
+    with unit_of_work(ws.sessions) as session:
+        require_any_role(session, ws.engine, actor, SWEEP_ROLES, what="run the deadline sweep",
+                         kind="sweep")  # fmt: skip
     counts: Counter[str] = Counter()
     with unit_of_work(ws.sessions) as session:
         schedule(session, calendar, ws.tenant, policy)

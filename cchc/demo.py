@@ -474,7 +474,7 @@ def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) ->
                   highlight=False)  # fmt: skip
     console.print(
         "Tiếp theo: `cchc audit verify`, `cchc audit query --kind task --json`, "
-        "`cchc score explain 1.1.3 --plan KH-CCHC-2025-H2`.",
+        "`cchc score explain 1.1.3 --plan KH-CCHC-2025-H2 --as nguyen.thi.lan`.",
         highlight=False,
     )
     return 0

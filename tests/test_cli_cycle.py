@@ -130,13 +130,13 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
     assert "không có gì thay đổi" in again
     assert "nothing changed" in again
 
-    tasks = as_json(cli("tasks", "list", "--plan", PLAN, "--json"))
+    tasks = as_json(cli("tasks", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert [(t["code"], t["owner_unit"], t["state"]) for t in tasks] == [
         ("NV-01", "kt", "assigned"), ("NV-02", "ttphc", "assigned"), ("NV-03", "vhxh", "assigned"),
     ]  # fmt: skip
     assert tasks[0]["deadline_text"] == "30/11/2025"
     assert tasks[0]["state_label"] == "Đã giao"
-    table = ok(cli("tasks", "list", "--unit", "kt")).stdout
+    table = ok(cli("tasks", "list", "--unit", "kt", "--as", FOCAL)).stdout
     for heading in ("Mã", "Nhiệm vụ", "Đơn vị chủ trì", "Thời hạn", "Trạng thái", "Sản phẩm"):
         assert heading in table
     assert "Phòng Kinh tế, Hạ tầng và Đô thị" in table
@@ -147,7 +147,7 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
            "--product", "Báo cáo số 12/BC-KT ngày 20/11/2025"))  # fmt: skip
     accepted = ok(cli("tasks", "fire", "NV-01", "accept_product", "--as", FOCAL)).output
     assert "Đã nộp sản phẩm → Hoàn thành" in accepted
-    done = as_json(cli("tasks", "list", "--state", "done", "--json"))
+    done = as_json(cli("tasks", "list", "--state", "done", "--as", FOCAL, "--json"))
     assert [(t["code"], t["done_on_time"]) for t in done] == [("NV-01", True)]
 
     pdf = tmp_path / "Kế hoạch CCHC năm 2025.pdf"
@@ -188,17 +188,17 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
     assert "TỔNG CỘNG" in text
     assert "Chờ giải trình" in text
 
-    explained = as_json(cli("score", "explain", "1.1.3", "--plan", PLAN, "--json"))
+    explained = as_json(cli("score", "explain", "1.1.3", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert explained["rule"]["type"] == "tiers"
     assert explained["inputs"]["source"] == f"nhiệm vụ của kế hoạch {PLAN}"
     assert explained["index_set"] == "par-2025-ward-sample"
     assert explained["index_set_is_current"]
     assert "(1/3)" in explained["explanation"]
-    shown = ok(cli("score", "explain", "3.2.1", "--plan", PLAN)).stdout
+    shown = ok(cli("score", "explain", "3.2.1", "--plan", PLAN, "--as", FOCAL)).stdout
     assert "980/1.000" in shown
     assert "Cổng DVC" in shown
 
-    risky = as_json(cli("score", "at-risk", "--plan", PLAN, "--json"))
+    risky = as_json(cli("score", "at-risk", "--plan", PLAN, "--as", FOCAL, "--json"))
     ttphc = next(u for u in risky["units"] if u["unit"] == "ttphc")
     assert "3.2.1" in [s["code"] for s in ttphc["sub_criteria"]]
 
@@ -211,7 +211,8 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
     for heading in ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"):
         assert heading in table
 
-    exported = as_json(cli("export", "--plan", PLAN, "--out", str(tmp_path / "out"), "--json"))
+    out = str(tmp_path / "out")
+    exported = as_json(cli("export", "--plan", PLAN, "--out", out, "--as", FOCAL, "--json"))
     assert exported["ranking_id"] == ranking["ranking_id"]
     assert {Path(f).suffix for f in exported["files"]} == {".xlsx", ".docx", ".png"}
     assert all(Path(f).is_file() for f in exported["files"])
@@ -225,7 +226,7 @@ def test_unknown_person_is_refused_with_a_hint(cli: Cli, plan_file: Path) -> Non
     result = cli("plan", "issue", str(plan_file), "--as", "nguyen.thi.lann")
     assert result.exit_code == 2
     assert "did you mean 'nguyen.thi.lan'?" in result.output
-    assert as_json(cli("tasks", "list", "--json")) == []
+    assert as_json(cli("tasks", "list", "--as", FOCAL, "--json")) == []
 
 
 def test_official_of_another_unit_is_refused_and_audited(issued: Cli) -> None:
@@ -238,7 +239,7 @@ def test_official_of_another_unit_is_refused_and_audited(issued: Cli) -> None:
     refused = refusals(issued)
     assert [(e["actor"], e["trigger"], e["ref"]) for e in refused] == [
         (TTPHC_OFFICIAL, "submit_product", f"{PLAN}/NV-01")]  # fmt: skip
-    tasks = as_json(issued("tasks", "list", "--unit", "kt", "--json"))
+    tasks = as_json(issued("tasks", "list", "--unit", "kt", "--as", FOCAL, "--json"))
     assert [t["state"] for t in tasks] == ["assigned"]
     assert "audit chain intact" in ok(issued("audit", "verify")).output
 
@@ -297,11 +298,11 @@ def test_bad_metrics_file_lists_every_problem(issued: Cli, tmp_path: Path) -> No
 
 def test_score_explain_needs_a_run_and_a_known_code(issued: Cli) -> None:
     """Explaining before any scoring run, or an unknown code, exits 2 with what to do."""
-    before = issued("score", "explain", "1.1.3", "--plan", PLAN)
+    before = issued("score", "explain", "1.1.3", "--plan", PLAN, "--as", FOCAL)
     assert before.exit_code == 2
     assert "cchc score run" in before.output
     ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
-    unknown = issued("score", "explain", "1.1.33", "--plan", PLAN)
+    unknown = issued("score", "explain", "1.1.33", "--plan", PLAN, "--as", FOCAL)
     assert unknown.exit_code == 2
     assert "did you mean" in unknown.output
     wrong_plan = issued("score", "run", "--plan", "KH-2025-H3", "--as", FOCAL)
@@ -314,8 +315,9 @@ def test_ranking_by_someone_without_the_roles_writes_nothing(issued: Cli) -> Non
     result = issued("rank", "run", "--plan", PLAN, "--as", "dang.van.thang", "--publish")
     assert result.exit_code == 1
     assert "nothing was written" in result.output
-    assert issued("score", "explain", "1.1.3", "--plan", PLAN).exit_code == 2  # no run stored
-    assert refusals(issued) == []
+    assert issued("score", "explain", "1.1.3", "--plan", PLAN, "--as", FOCAL).exit_code == 2
+    assert [(e["actor"], e["outcome"]) for e in refusals(issued)] == [
+        ("dang.van.thang", "refused")]  # only the refusal is recorded  # fmt: skip
 
 
 def test_plan_template_round_trips_through_check(cli: Cli, tmp_path: Path) -> None:
@@ -359,7 +361,7 @@ def test_reference_data_check_and_show(cli: Cli, tmp_path: Path) -> None:
 
 def test_cycle_commands_on_an_empty_data_dir_say_to_upgrade(cli: Cli) -> None:
     """Without a schema the cycle commands tell the user to run `cchc db upgrade`."""
-    result = cli("tasks", "list")
+    result = cli("tasks", "list", "--as", FOCAL)
     assert result.exit_code == 2
     assert "cchc db upgrade" in result.output
 
@@ -377,6 +379,7 @@ def test_assessment_is_self_scored_approved_by_its_head_and_locked(issued: Cli) 
     locked = as_json(issued("assessments", "fire", "6.2.1", "lock", "--plan", PLAN,
                             "--as", chairman, "--json"))  # fmt: skip
     assert locked["to_state"] == "locked"
-    rows = as_json(issued("assessments", "list", "--plan", PLAN, "--unit", "kt", "--json"))
+    listing = ("assessments", "list", "--plan", PLAN, "--unit", "kt", "--as", FOCAL)
+    rows = as_json(issued(*listing, "--json"))
     assert {r["code"]: r["state"] for r in rows}["6.2.1"] == "locked"
-    assert "Đã khóa" in ok(issued("assessments", "list", "--plan", PLAN, "--unit", "kt")).output
+    assert "Đã khóa" in ok(issued(*listing)).output

@@ -12,7 +12,10 @@ from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
+    READ_AS_HELP,
     acting,
+    acting_reader,
+    check_choice,
     instances,
     open_workspace,
     points,
@@ -39,6 +42,7 @@ def list_command(
     plan: str = typer.Option(..., help="The plan whose period is assessed."),
     unit: str = typer.Option(None, help="Only this owner unit."),
     state: str = typer.Option(None, help="Only this state (open, self_scored, approved …)."),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The assessments of a plan with their state and self-score."""
@@ -46,10 +50,12 @@ def list_command(
         require_plan(ws, plan)
         labels = state_labels(ws, "assessment")
         names = ws.unit_names()
+        check_choice("--unit", unit, names)
+        shown = acting_reader(ws, person, unit, what="assessments", narrow=True).unit
         rows = []
         for row in instances(ws, "assessment", plan):
             data = json.loads(row.data)
-            if (unit and data["owner_unit"] != unit) or (state and row.state != state):
+            if (shown and data["owner_unit"] != shown) or (state and row.state != state):
                 continue
             rows.append({"id": row.id, "code": data["code"], "title": data["title"],
                          "owner_unit": data["owner_unit"], "state": row.state,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from cchc import access
 from cchc.access import AccessDeniedError, ReadScope, read_scope, require_read
 from cchc.commands.audit import REFUSAL_LABELS
 from cchc.commands.common import console, errors, fail, open_database, state_of
@@ -52,6 +53,10 @@ CLOCK: Callable[[], datetime] = utcnow
 """The clock workspaces run on. Tests replace it; there is deliberately no option to backdate."""
 
 AS_HELP = "Person acting (id from the organization file); their roles and unit apply."
+READ_AS_HELP = (
+    "Person reading (id from the organization file); a unit's head or official sees their own "
+    "unit only."
+)
 JSON_HELP = "Print JSON instead of a table."
 
 
@@ -142,18 +147,15 @@ def require_any_role(
     """
     if actor.roles & set(allowed):
         return
-    error = NotPermittedError(
-        f"{actor.id} may not {what}: it needs one of the roles {', '.join(sorted(allowed))} "
-        f"(holds {', '.join(sorted(actor.roles)) or 'none'})"
-    )
-    with suppress(NotPermittedError), unit_of_work(ws.sessions) as session:
-        ws.engine.refuse(session, actor=actor, kind=kind, ref=what[:200],
-                         trigger=what.split(" ", 1)[0], error=error)  # fmt: skip
-    raise stop(
-        f"không có quyền (not permitted; nothing was written, the refusal is recorded in the "
-        f"audit trail): {error}",
-        1,
-    )
+    try:
+        with unit_of_work(ws.sessions) as session:
+            access.require_any_role(session, ws.engine, actor, allowed, what=what, kind=kind)
+    except NotPermittedError as exc:
+        raise stop(
+            f"không có quyền (not permitted; nothing was written, the refusal is recorded in the "
+            f"audit trail): {exc}",
+            1,
+        ) from None
 
 
 @dataclass(frozen=True)

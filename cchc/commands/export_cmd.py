@@ -10,6 +10,8 @@ from rich.markup import escape
 
 from cchc.commands.cycle_common import (
     JSON_HELP,
+    READ_AS_HELP,
+    acting_reader,
     instances,
     open_workspace,
     print_json,
@@ -61,6 +63,7 @@ def export_command(
     ranking: bool = typer.Option(
         True, "--ranking/--no-ranking", help="Add the ranking XLSX and PNG chart."
     ),
+    reader: str = typer.Option(..., "--as", help=READ_AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write the self-assessment table and report and the ranking, from the latest scores."""
@@ -68,6 +71,7 @@ def export_command(
 
     with reporting(), open_workspace(ctx) as ws:
         require_plan(ws, plan)
+        acting_reader(ws, reader, what="the ward's self-assessment and ranking")
         try:
             person = ws.organization.person(signer) if signer else ws.organization.chairman
         except UnknownPersonError as exc:

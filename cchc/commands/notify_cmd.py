@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from cchc.commands.cycle_common import JSON_HELP, open_workspace, print_json, reporting, say
+from cchc.commands.cycle_common import (
+    AS_HELP,
+    JSON_HELP,
+    acting,
+    open_workspace,
+    print_json,
+    reporting,
+    require_any_role,
+    say,
+)
+
+SENDER_ROLES = frozenset({"admin", "focal_official"})
+"""Who may deliver the queued notifications (the system administrator, the focal unit)."""
 
 app = typer.Typer(help="Deliver queued notifications.", no_args_is_help=True)
 
@@ -14,6 +26,7 @@ def send(
     ctx: typer.Context,
     batch: int = typer.Option(100, min=1, help="Deliveries per round."),
     rounds: int = typer.Option(50, min=1, help="At most this many rounds (until nothing is due)."),
+    person: str = typer.Option(..., "--as", help=AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Deliver every due notification through CCHC_NOTIFY_CHANNEL (default: DATA_DIR/mail)."""
@@ -21,6 +34,8 @@ def send(
     from notifications.dispatch import DispatchReport, dispatch
 
     with reporting(), open_workspace(ctx) as ws:
+        require_any_role(ws, acting(ws, person), SENDER_ROLES, what="send notifications",
+                         kind="outbox")  # fmt: skip
         channel = channel_from_env(ws.settings.data_dir)
         total = DispatchReport()
         for _ in range(rounds):

@@ -15,6 +15,7 @@ from cchc.commands.cycle_common import (
     print_json,
     reporting,
     require_plan,
+    require_roles,
     say,
 )
 
@@ -41,7 +42,7 @@ def run(
 
     settings = state_of(ctx).settings()
     with reporting(), open_workspace(ctx) as ws:
-        acting(ws, person)
+        require_roles(ws, acting(ws, person), "meeting")
         require_plan(ws, plan)
         chair_id = chair or ws.organization.chairman.id
     folder = out or settings.data_dir / "review"
@@ -73,7 +74,7 @@ def issue(
     from cchc.review.service import issue_notice
 
     with reporting(), open_workspace(ctx) as ws:
-        acting(ws, person)
+        require_roles(ws, acting(ws, person), "meeting", "issue_notice")
         follower = (
             office
             or ws.organization.people_with_role("office_official", ws.organization.office_unit)[

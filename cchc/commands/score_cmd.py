@@ -14,7 +14,10 @@ from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
+    READ_AS_HELP,
     acting,
+    acting_reader,
+    check_choice,
     open_workspace,
     percent,
     plain,
@@ -105,11 +108,17 @@ def explain(
     ctx: typer.Context,
     code: str = typer.Argument(..., help="Sub-criterion code, e.g. 1.1.3."),
     plan: str = typer.Option(..., help="Plan code."),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """How a sub-criterion was scored in the latest run: rule, inputs, points, explanation."""
     with reporting(), open_workspace(ctx) as ws:
         require_plan(ws, plan)
+        owners = {s.code: s.owner_unit for s in ws.index_set.sub_criteria()}
+        if code in owners:  # an unknown code is reported below, with a did-you-mean hint
+            acting_reader(ws, person, owners[code], what=f"the score of {code}")
+        else:
+            acting(ws, person)
         with ws.sessions() as session:
             rows = latest_run(session, ws.tenant, plan)
         current_hash = ws.index_set.content_hash
@@ -164,14 +173,18 @@ def explain(
 def at_risk_command(
     ctx: typer.Context,
     plan: str = typer.Option(..., help="Plan code."),
+    unit: str = typer.Option(None, help="Only this unit (unit code)."),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Points each unit would lose if nothing changes, with the sub-criteria (latest run)."""
     with reporting(), open_workspace(ctx) as ws:
         require_plan(ws, plan)
-        card = stored_card(ws, plan)
         names = ws.unit_names()
-    risky = sorted(at_risk(card).items(),
+        check_choice("--unit", unit, names)
+        shown = acting_reader(ws, person, unit, what="points at risk", narrow=True).unit
+        card = stored_card(ws, plan)
+    risky = sorted(((u, subs) for u, subs in at_risk(card).items() if shown in {None, u}),
                    key=lambda item: (-sum(s.lost for s in item[1]), item[0]))  # fmt: skip
     units = [{"unit": unit, "unit_name": names.get(unit, unit),
               "points_at_risk": str(report(sum((s.lost for s in subs), Decimal(0)))),

@@ -13,7 +13,9 @@ from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
+    READ_AS_HELP,
     acting,
+    acting_reader,
     check_choice,
     instances,
     open_workspace,
@@ -68,6 +70,7 @@ def list_tasks(
     unit: str = typer.Option(None, help="Only tasks this unit leads (unit code)."),
     state: str = typer.Option(None, help="Only tasks in this state, e.g. assigned, done."),
     plan: str = typer.Option(None, help="Only tasks of this plan (plan code)."),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List tasks with their lead unit, deadline, state and product."""
@@ -76,11 +79,12 @@ def list_tasks(
         check_choice("--unit", unit, ws.unit_names())
         check_choice("--state", state, labels)
         check_choice("--plan", plan, plan_codes(ws))
+        shown = acting_reader(ws, person, unit, what="tasks", narrow=True).unit
         rows = instances(ws, "task", plan)
         day = today(ws)
     tasks = [task_json(row, labels, day) for row in rows]
     tasks = [t for t in tasks
-             if (plan is None or t["plan"] == plan) and (unit is None or t["owner_unit"] == unit)
+             if (plan is None or t["plan"] == plan) and (shown is None or t["owner_unit"] == shown)
              and (state is None or t["state"] == state)]  # fmt: skip
     if as_json:
         print_json(tasks)
