@@ -252,8 +252,8 @@ def world(
         yield World("postgresql", session_factory(database), engine)
 
 
-def _snapshot(world: World, instance_id: int) -> tuple[Any, ...]:
-    """The instance row, its tenant's event count and last event, and its outbox rows."""
+def _snapshot(world: World, instance_id: int, tenant: str = TENANT) -> tuple[Any, ...]:
+    """The instance row, the event count of ``tenant``'s chain, and its outbox rows."""
     with world.sessions() as session:
         conn = session.connection()
         row = conn.execute(
@@ -261,7 +261,7 @@ def _snapshot(world: World, instance_id: int) -> tuple[Any, ...]:
             {"i": instance_id},
         ).one()
         events = conn.execute(
-            sa.text("select count(*) from audit_events where tenant = :t"), {"t": TENANT}
+            sa.text("select count(*) from audit_events where tenant = :t"), {"t": tenant}
         ).scalar_one()
         outbox = conn.execute(
             sa.text("select count(*) from outbox where instance_id = :i"), {"i": instance_id}
@@ -269,7 +269,7 @@ def _snapshot(world: World, instance_id: int) -> tuple[Any, ...]:
     return tuple(row), events, outbox
 
 
-def _last_event(world: World) -> Any:
+def _last_event(world: World, tenant: str = TENANT) -> Any:
     with world.sessions() as session:
         return (
             session.connection()
@@ -278,7 +278,7 @@ def _last_event(world: World) -> Any:
                     "select actor, instance_id, trigger, outcome, reason, to_state "
                     "from audit_events where tenant = :t order by seq desc limit 1"
                 ),
-                {"t": TENANT},
+                {"t": tenant},
             )
             .one()
         )
@@ -289,7 +289,8 @@ def test_fire_matches_the_oracle(world: World, case: Case) -> None:
     """Allowed by the definition ⇒ applied; otherwise refused, audited once, nothing changed."""
     actor = case.persona.actor
     instance_id = world.instance(case.kind, case.state, case.owner, fresh=case.expected is None)
-    before, events, outbox = _snapshot(world, instance_id)
+    # A refusal lands on the actor's own chain (another tenant's actor: theirs, not the ward's).
+    before, events, outbox = _snapshot(world, instance_id, actor.tenant)
     if case.expected is None:
         with unit_of_work(world.sessions) as session:
             result = world.engine.fire(
@@ -312,11 +313,11 @@ def test_fire_matches_the_oracle(world: World, case: Case) -> None:
         world.engine.fire(session, instance_id, case.trigger, actor=actor, payload=case.payload)
     world.refused += 1
     assert refused.value.reason_code == case.expected, str(refused.value)
-    after, events_after, outbox_after = _snapshot(world, instance_id)
+    after, events_after, outbox_after = _snapshot(world, instance_id, actor.tenant)
     assert after == before
     assert events_after == events + 1
     assert outbox_after == outbox
-    last = _last_event(world)
+    last = _last_event(world, actor.tenant)
     assert (last.actor, last.instance_id, last.trigger, last.outcome, last.to_state) == (
         actor.id,
         instance_id,

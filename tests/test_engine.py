@@ -111,7 +111,7 @@ def test_unknown_trigger_suggests_the_closest(db: Db, engine: Engine, author: Ac
 
 
 def test_other_tenant_cannot_act(db: Db, engine: Engine, author: Actor) -> None:
-    """An actor of another tenant is refused even with the right role."""
+    """An actor of another tenant is refused even with the right role, on their own chain."""
     instance_id = _created(db, engine, author)
     stranger = Actor.of("x", "author", tenant="another-ward")
     with (
@@ -119,7 +119,8 @@ def test_other_tenant_cannot_act(db: Db, engine: Engine, author: Actor) -> None:
         unit_of_work(db.sessions) as session,
     ):
         engine.fire(session, instance_id, "submit", actor=stranger)
-    assert count(db, "audit_events", f"tenant = '{TENANT}' and outcome = 'refused'") == 1
+    assert count(db, "audit_events", f"tenant = '{TENANT}' and outcome = 'refused'") == 0
+    assert count(db, "audit_events", "tenant = 'another-ward' and outcome = 'refused'") == 1
 
 
 def test_refused_creation_is_audited(db: Db, engine: Engine, reviewer: Actor) -> None:

@@ -262,6 +262,7 @@ class Engine:
                 "it changed since it was read; reload and try again"
             )
         if actor.tenant != row.tenant:
+            audit.tenant = actor.tenant  # on the actor's own chain: nothing of theirs in another's
             self._refuse(
                 session,
                 audit,
