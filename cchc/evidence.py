@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from cchc.evidence_store import EvidenceStore, StoredFile
 from workflows.engine import Engine, FireResult, InstanceExistsError
-from workflows.errors import InstanceNotFoundError
+from workflows.errors import InstanceNotFoundError, NotPermittedError
 from workflows.registry import Actor
 from workflows.schema import Instance
 
@@ -197,18 +197,26 @@ def submit_evidence(
 
     Raises ``ValueError`` for a malformed target, ``LookupError`` when the plan has no such
     sub-criterion or task (or ``replaces`` names no evidence of this tenant),
-    ``PermissionError`` when the actor's unit does not own the target (focal officials may
-    submit for any unit) and ``EvidenceRejected`` when the store refuses the file; all of these
-    before anything is written to the database. The same file for the same target returns the
-    existing instance (``already_present``). Otherwise a new ``evidence`` instance is created;
-    it supersedes ``replaces`` and any active evidence of the target with the same file name,
-    firing ``supersede`` on them in the same transaction, and takes their version + 1.
+    ``NotPermittedError`` (a ``PermissionError``, audited as a refusal) when the actor's unit
+    does not own the target (focal officials may submit for any unit) and ``EvidenceRejected``
+    when the store refuses the file; all of these before anything else is written. The same
+    file for the same target returns the existing instance (``already_present``). Otherwise a
+    new ``evidence`` instance is created; it supersedes ``replaces`` and any active evidence of
+    the target with the same file name, firing ``supersede`` on them in the same transaction,
+    and takes their version + 1.
     """
     found = find_target(session, actor.tenant, plan_code, target)
     if not may_submit_for(actor, found):
-        raise PermissionError(
-            f"{actor.id} (unit {actor.unit or 'none'}) may not submit evidence for "
-            f"{found.text} of plan {plan_code}: it belongs to unit {found.owner_unit or 'none'}"
+        engine.refuse(
+            session,
+            actor=actor,
+            kind=KIND,
+            ref=target_ref(plan_code, found.kind, found.code),
+            trigger="create",
+            error=NotPermittedError(
+                f"{actor.id} (unit {actor.unit or 'none'}) may not submit evidence for "
+                f"{found.text} of plan {plan_code}: it belongs to unit {found.owner_unit or 'none'}"
+            ),
         )
     replaced = _replaced(session, actor, plan_code, found, replaces)
     stored = store.put(source, original_name)  # EvidenceRejected: nothing written to the database

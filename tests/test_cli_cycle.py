@@ -266,7 +266,7 @@ def test_evidence_of_another_unit_and_wrong_hash_are_refused(issued: Cli, tmp_pa
                    "--as", FOCAL)  # fmt: skip
     assert stale.exit_code == 1
     assert "hash_matches" in stale.output
-    assert [e["trigger"] for e in refusals(issued)] == ["accept"]
+    assert [e["trigger"] for e in refusals(issued)] == ["create", "accept"]
     fake = tmp_path / "fake.pdf"
     fake.write_bytes(b"not a pdf at all")
     rejected = issued("evidence", "submit", str(fake), "--plan", PLAN, "--target", "task:NV-01",

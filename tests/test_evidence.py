@@ -452,7 +452,7 @@ def test_refused_file_writes_nothing_to_the_database(
 def test_official_of_another_unit_cannot_submit(
     db: Db, engine: Engine, store: EvidenceStore, anh: Actor, quan: Actor, lan: Actor
 ) -> None:
-    """Officials may submit only for their own unit's targets; the focal official for any."""
+    """Officials may submit only for their own unit's targets (else refused, audited); focal any."""
     before = written(db)
 
     with pytest.raises(PermissionError, match="kt"):
@@ -460,7 +460,8 @@ def test_official_of_another_unit_cannot_submit(
     with pytest.raises(PermissionError):
         submit(db, engine, store, quan, "task:NV-01", pdf("v1"), "bao-cao.pdf")
 
-    assert written(db) == before
+    assert written(db) == (before[0], before[1] + 2)  # the two refusals, nothing else
+    assert count(db, "audit_events", "outcome = 'refused' and trigger = 'create'") == 2
     assert not store.root.exists() or not any(p.is_file() for p in store.root.rglob("*"))
     by_focal = submit(db, engine, store, lan, "criterion:1.1.3", pdf("v1"), "bao-cao.pdf")
     assert by_focal.state == "submitted"
