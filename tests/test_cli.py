@@ -12,13 +12,16 @@ import pytest
 from typer.testing import CliRunner
 
 from cchc.cli import app
-from tests.conftest import DEFINITIONS, TENANT
+from tests.conftest import DEFINITIONS
 from tests.helpers import KIND
 from workflows.database import make_engine, session_factory, sqlite_url, unit_of_work
 from workflows.engine import Engine
 from workflows.registry import Actor
 
 runner = CliRunner()
+WARD = "phuong-phu-lien"
+"""The tenant of the sample organization, whose inspector runs the audit commands."""
+INSPECTOR = "cu.van.son"
 
 
 def _broken_copy(tmp_path: Path) -> Path:
@@ -101,7 +104,9 @@ def test_diagram_unknown_kind_suggests() -> None:
 def test_commands_on_an_empty_data_dir_say_to_upgrade(tmp_path: Path) -> None:
     """Audit commands on a database without schema tell the user to run `cchc db upgrade`."""
     result = runner.invoke(
-        app, ["--data-dir", str(tmp_path), "audit", "verify"], env={"CCHC_DATABASE_URL": ""}
+        app,
+        ["--data-dir", str(tmp_path), "audit", "verify", "--as", INSPECTOR],
+        env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""},
     )
     assert result.exit_code == 2
     assert "cchc db upgrade" in result.output
@@ -116,8 +121,8 @@ def data_dir(tmp_path: Path, engine: Engine) -> Path:
     )
     assert result.exit_code == 0, result.output
     db = make_engine(sqlite_url(folder))
-    author = Actor.of("lan", "author", tenant=TENANT)
-    reviewer = Actor.of("minh", "reviewer", tenant=TENANT)
+    author = Actor.of("lan", "author", tenant=WARD)
+    reviewer = Actor.of("minh", "reviewer", tenant=WARD)
     with unit_of_work(session_factory(db)) as session:
         instance_id = engine.create(session, KIND, actor=author, ref="REQ-1").instance_id
         engine.fire(session, instance_id, "submit", actor=author)
@@ -133,7 +138,12 @@ def data_dir(tmp_path: Path, engine: Engine) -> Path:
 
 
 def _cli(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--data-dir", str(data_dir), *args], env={"CCHC_DATABASE_URL": ""})
+    """Run an audit command as the ward's inspector."""
+    result = runner.invoke(
+        app,
+        ["--data-dir", str(data_dir), *args, "--as", INSPECTOR],
+        env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""},
+    )
     return result.exit_code, result.stdout
 
 

@@ -1,47 +1,76 @@
-"""``cchc audit``: verify the hash chains and query the audit trail."""
+"""``cchc audit``: verify the hash chains, query the trail, and answer an inspector's questions.
+
+Every command acts as a person of the organization file (``--as``) and reads only what their
+roles allow (``cchc.access``): the inspection team, the leadership, the focal unit, the Office
+and the administrator read their whole ward; a unit's head and officials read the history of
+their own unit's items only. A read out of scope exits 1 and is itself recorded in the trail.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from cchc.commands.common import console, fail, open_database, state_of
-from workflows.audit import AuditFilter, query_events, verify
+from cchc.access import require_read
+from cchc.commands.common import console, fail
+from cchc.inspection import history as inspection
+from cchc.inspection.evidence_files import check_evidence_files
+from cchc.inspection.exports import (
+    HEADINGS,
+    ReportContext,
+    cells,
+    scope_text,
+    write_csv,
+    write_docx,
+    write_xlsx,
+)
+from cchc.inspection.history import OUTCOME_LABELS, REFUSAL_LABELS, History, Labels, Subject
+from cchc.organization import Organization, UnknownPersonError
+from cchc.workspace import Workspace
+from workflows.audit import AuditFilter, VerifyReport, query_events, verify
 from workflows.canonical import LOCAL_TZ, local_text, utc, utc_iso
-from workflows.database import session_factory
+from workflows.database import unit_of_work
+from workflows.definition.checks import did_you_mean
+from workflows.registry import Actor
 from workflows.schema import AuditEvent
 
-app = typer.Typer(help="Verify and query the audit trail.", no_args_is_help=True)
+__all__ = ["OUTCOME_LABELS", "REFUSAL_LABELS", "app", "event_json"]
 
-OUTCOME_LABELS = {
-    "applied": "Đã thực hiện",
-    "refused": "Bị từ chối",
-    "notified": "Đã nhắc, thông báo",
-}
-REFUSAL_LABELS = {
-    "not_permitted": "không có quyền",
-    "trigger_not_allowed": "thao tác không hợp lệ ở trạng thái này",
-    "guard_failed": "không đáp ứng điều kiện",
-    "payload_invalid": "thiếu thông tin bắt buộc",
-}
+# ``cchc.commands.cycle_common`` imports the labels above from this module, so it is imported
+# inside the commands (at call time), never at the top: the two modules would import each other.
+
+AS_HELP = (
+    "Person reading (id from the organization file); a unit's head or official sees their own "
+    "unit only."
+)
+JSON_HELP = "Print JSON instead of a table."
+
+app = typer.Typer(help="Verify and query the audit trail; histories for inspectors.",
+                  no_args_is_help=True)  # fmt: skip
+
+TRAIL = "audit trail"
 
 
 @app.command("verify")
 def verify_command(
     ctx: typer.Context,
-    tenant: str = typer.Option(None, help="Verify one tenant's chain only."),
+    person: str = typer.Option(..., "--as", help=AS_HELP),
+    tenant: str = typer.Option(None, help="The ward's tenant code (default: the person's)."),
 ) -> None:
-    """Recompute every hash chain; exit 1 naming the first broken event of each tenant."""
-    engine = open_database(state_of(ctx).settings())
-    try:
-        with session_factory(engine)() as session:
-            report = verify(session, tenant=tenant)
-    finally:
-        engine.dispose()
+    """Recompute the ward's hash chain; exit 1 naming its first broken event."""
+    from cchc.commands.cycle_common import acting, open_workspace, reporting
+
+    with reporting(), open_workspace(ctx) as ws:
+        actor = acting(ws, person)
+        with unit_of_work(ws.sessions) as session:
+            require_read(session, ws.engine, actor, what=TRAIL, tenant=tenant or actor.tenant)
+            report = verify(session, tenant=actor.tenant)
     if report.ok:
         console.print(
             f"[green]✓ Chuỗi nhật ký toàn vẹn[/] (audit chain intact): {report.events} events, "
@@ -85,31 +114,33 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
 @app.command("query")
 def query_command(
     ctx: typer.Context,
+    person: str = typer.Option(..., "--as", help=AS_HELP),
     instance: int = typer.Option(None, help="Instance id."),
     kind: str = typer.Option(None, help="Kind, e.g. approval_request."),
     actor: str = typer.Option(None, help="Who fired."),
     trigger: str = typer.Option(None, help="Trigger name."),
-    outcome: str = typer.Option(None, help="applied or refused."),
-    tenant: str = typer.Option(None, help="Tenant (ward) code."),
+    outcome: str = typer.Option(None, help="applied, refused or notified."),
+    tenant: str = typer.Option(None, help="Tenant (ward) code (default: the person's)."),
     since: str = typer.Option(None, help="From this date/time (inclusive)."),
     until: str = typer.Option(None, help="Until this date/time (exclusive)."),
     limit: int = typer.Option(1000, min=1, help="At most this many events."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
-    """List audit events, oldest first, filtered by instance, kind, actor, trigger and time."""
+    """List audit events of the ward, oldest first, filtered by instance, kind, actor, time."""
+    from cchc.commands.cycle_common import acting, open_workspace, reporting
+
     if outcome is not None and outcome not in OUTCOME_LABELS:
         raise fail(f"--outcome must be one of: {', '.join(OUTCOME_LABELS)}")
-    criteria = AuditFilter(
-        tenant=tenant, instance_id=instance, kind=kind, actor=actor, trigger=trigger,
-        outcome=outcome, since=_parse_time(since, "--since"),
-        until=_parse_time(until, "--until"), limit=limit,
-    )  # fmt: skip
-    engine = open_database(state_of(ctx).settings())
-    try:
-        with session_factory(engine)() as session:
+    start, end = _parse_time(since, "--since"), _parse_time(until, "--until")
+    with reporting(), open_workspace(ctx) as ws:
+        reader = acting(ws, person)
+        criteria = AuditFilter(
+            tenant=reader.tenant, instance_id=instance, kind=kind, actor=actor, trigger=trigger,
+            outcome=outcome, since=start, until=end, limit=limit,
+        )  # fmt: skip
+        with unit_of_work(ws.sessions) as session:
+            require_read(session, ws.engine, reader, what=TRAIL, tenant=tenant or reader.tenant)
             events = query_events(session, criteria)
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps([event_json(e) for e in events], ensure_ascii=False, indent=2))
         return
@@ -123,9 +154,171 @@ def query_command(
         if event.reason:
             code, _, detail = event.reason.partition(": ")
             result += f" ({REFUSAL_LABELS.get(code, code)}): {detail}"
-        table.add_row(
+        table.add_row(*(escape(cell) for cell in (
             f"{event.tenant}/{event.seq}", local_text(event.occurred_at), event.actor,
             event.role or "", f"{event.kind} #{event.instance_id or '—'} {event.ref}",
             event.trigger, moved, result,
-        )  # fmt: skip
+        )))  # fmt: skip
     console.print(table)
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def labels_of(ws: Workspace) -> Labels:
+    """State and trigger labels of the loaded definitions, people's and units' names."""
+    org = ws.organization
+    return Labels.of(
+        ws.engine.definitions,
+        people={p.id: p.full_name for p in org.people},
+        units=ws.unit_names(),
+    )
+
+
+def _subject(
+    ws: Workspace,
+    session: Any,
+    *,
+    criterion: str | None,
+    task: str | None,
+    unit: str | None,
+    person: str | None,
+    plan: str | None,
+) -> Subject:
+    """The one subject asked for, found (LookupError / exit 2 when it does not exist)."""
+    from cchc.commands.cycle_common import plan_codes, stop
+
+    asked = [name for name, value in (("--criterion", criterion), ("--task", task),
+                                      ("--unit", unit), ("--person", person)) if value]  # fmt: skip
+    if len(asked) != 1:
+        raise stop(
+            "name exactly one of --criterion CODE, --task CODE, --unit CODE or --person ID"
+            + (f" (got {', '.join(asked)})" if asked else ""),
+            2,
+        )
+    if plan is not None and plan not in plan_codes(ws):
+        raise stop(f"--plan {plan!r} is not issued in {ws.tenant}; "
+                   f"{did_you_mean(plan, plan_codes(ws))}", 2)  # fmt: skip
+    if (criterion or task) and plan is None:
+        raise stop(f"{asked[0]} needs --plan (one of: {', '.join(plan_codes(ws)) or 'none'})", 2)
+    tenant = ws.tenant
+    if criterion:
+        assert plan is not None
+        return inspection.find_criterion(session, tenant, plan, criterion)
+    if task:
+        assert plan is not None
+        return inspection.find_task(session, tenant, plan, task)
+    org: Organization = ws.organization
+    if unit:
+        found = org.unit(unit)  # UnknownUnitError (a LookupError) with a hint
+        return inspection.find_unit(
+            session, tenant, unit, [p.id for p in org.members(unit)],
+            title=f"{found.name} ({found.code})", plan=plan,
+        )  # fmt: skip
+    assert person is not None
+    try:
+        someone = org.person(person)
+    except UnknownPersonError as exc:
+        raise stop(f"--person: {exc}", 2) from None
+    return inspection.find_person(
+        session, tenant, someone.id, title=f"{someone.full_name} ({someone.id}), {someone.title}",
+        unit=someone.unit, plan=plan,
+    )  # fmt: skip
+
+
+def _what(subject: Subject) -> str:
+    """How the read is named in the trail when refused: ``history of criterion 1.1.3``."""
+    return f"history of {subject.what} {subject.code}"
+
+
+def _integrity(ws: Workspace, session: Any, history: History) -> list[str]:
+    """The checks the report states: the ward's chain recomputed, the evidence re-hashed."""
+    report: VerifyReport = verify(session, tenant=ws.tenant)
+    if report.ok:
+        lines = [f"Chuỗi nhật ký của {ws.organization.name} được tính lại toàn bộ: "
+                 f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn)."]  # fmt: skip
+    else:
+        lines = [f"Chuỗi nhật ký KHÔNG toàn vẹn: {b.describe()}." for b in report.breaks]
+    ids = {e["id"] for e in history.evidence()}
+    if ids:
+        check = check_evidence_files(session, ws.store, ws.tenant, plan=history.subject.plan)
+        bad = [p for p in check.problems if any(r[0] in ids for r in p.records)]
+        if bad:
+            lines += [f"Tệp tài liệu kiểm chứng {p.sha256} không khớp hồ sơ: {p.label}."
+                      for p in bad]  # fmt: skip
+        else:
+            lines.append(f"{len({e['sha256'] for e in history.evidence()})} tệp tài liệu kiểm "
+                         "chứng được băm lại (SHA-256): khớp với hồ sơ.")  # fmt: skip
+    return lines
+
+
+@app.command("history")
+def history_command(
+    ctx: typer.Context,
+    person_id: str = typer.Option(..., "--as", help=AS_HELP),
+    criterion: str = typer.Option(None, "--criterion", help="Sub-criterion code, e.g. 1.1.3."),
+    task: str = typer.Option(None, "--task", help="Task code, e.g. NV-08."),
+    unit: str = typer.Option(None, "--unit", help="Unit code, e.g. kt."),
+    person: str = typer.Option(None, "--person", help="Person id."),
+    plan: str = typer.Option(None, help="Plan code (needed with --criterion and --task)."),
+    since: str = typer.Option(None, help="From this date/time, Asia/Ho_Chi_Minh (inclusive)."),
+    until: str = typer.Option(None, help="Until this date/time, Asia/Ho_Chi_Minh (exclusive)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    csv_file: Path = typer.Option(None, "--csv", help="Also write the rows to this CSV file."),
+    xlsx_file: Path = typer.Option(None, "--xlsx", help="Also write an XLSX workbook."),
+    docx_file: Path = typer.Option(None, "--docx", help="Also write the inspection report."),
+) -> None:
+    """The full history of a sub-criterion, a task, a unit or a person over a period."""
+    from cchc.commands.cycle_common import acting, open_workspace, print_json, reporting
+
+    start, end = _parse_time(since, "--since"), _parse_time(until, "--until")
+    with reporting(), open_workspace(ctx) as ws:
+        reader: Actor = acting(ws, person_id)
+        with unit_of_work(ws.sessions) as session:
+            subject = _subject(ws, session, criterion=criterion, task=task, unit=unit,
+                               person=person, plan=plan)  # fmt: skip
+            require_read(session, ws.engine, reader, what=_what(subject), tenant=subject.tenant,
+                         unit=subject.owner_unit)  # fmt: skip
+            found = inspection.history(session, subject, labels_of(ws), since=start, until=end)
+            integrity = _integrity(ws, session, found) if docx_file else []
+        written = _export(ws, reader, found, integrity, csv_file, xlsx_file, docx_file)
+    if as_json:
+        print_json({**found.as_json(), "files": [str(p) for p in written]})
+        return
+    table = Table(title=escape(f"Lịch sử: {scope_text(found)}"))
+    for heading in HEADINGS:
+        table.add_column(heading)
+    for number, row in enumerate(found.rows, 1):
+        values = cells(number, row)
+        values[8] = values[8][:16] + "…" if values[8] else ""
+        table.add_row(*(escape(value) for value in values))
+    console.print(table)
+    for path in written:
+        console.print(f"[green]✓[/] Đã ghi {escape(str(path))}", highlight=False)
+
+
+def _export(
+    ws: Workspace,
+    reader: Actor,
+    found: History,
+    integrity: list[str],
+    csv_file: Path | None,
+    xlsx_file: Path | None,
+    docx_file: Path | None,
+) -> list[Path]:
+    written = []
+    if csv_file is not None:
+        written.append(write_csv(csv_file, found))
+    if xlsx_file is not None:
+        written.append(write_xlsx(xlsx_file, found))
+    if docx_file is not None:
+        person = ws.organization.person(reader.id)
+        org = ws.organization
+        context = ReportContext(
+            ward_name=org.name, place=org.place_name,
+            today=ws.engine.clock().astimezone(LOCAL_TZ).date(),
+            signer_name=person.full_name, signer_title=person.title.upper(),
+            integrity=integrity,
+        )  # fmt: skip
+        written.append(write_docx(docx_file, found, context))
+    return written

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cchc.commands.common import console
+from cchc.access import ReadScope, read_scope, require_read
+from cchc.commands.common import console, errors
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
@@ -28,14 +33,22 @@ from cchc.commands.cycle_common import (
 )
 from cchc.evidence import DECISIONS, KIND, coverage, coverage_by_unit, review_evidence
 from cchc.evidence import submit_evidence as submit_service
+from cchc.inspection.evidence_files import check_evidence_files
 from cchc.workspace import Workspace
 from workflows.canonical import local_text
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
+from workflows.registry import Actor
 from workflows.schema import Instance
 
 app = typer.Typer(help="Submit, review and list evidence; coverage of a plan.",
                   no_args_is_help=True)  # fmt: skip
+
+READ_HELP = (
+    "Person reading (id from the organization file); a unit's head or official sees their own "
+    "unit only."
+)
+UNIT_HELP = "Only this unit's evidence (default for a unit's head or official: their own unit)."
 
 DECISION_LABELS = {"accept": "Công nhận", "request_changes": "Yêu cầu bổ sung",
                    "reject": "Không công nhận"}  # fmt: skip
@@ -133,23 +146,51 @@ def _evidence(ws: Workspace, plan: str | None) -> list[Instance]:
             if plan is None or json.loads(row.data).get("plan") == plan]  # fmt: skip
 
 
+def read_units(ws: Workspace, actor: Actor, unit: str | None, what: str) -> frozenset[str] | None:
+    """The units whose evidence ``actor`` reads (None: every unit), checked and audited.
+
+    A unit's head or official reads their own unit; asking for another unit (or for the whole
+    ward when they have no unit) is refused, recorded in the audit trail, and exits 1.
+    """
+    if unit is not None:
+        check_choice("--unit", unit, ws.unit_names())
+    with unit_of_work(ws.sessions) as session:
+        scope: ReadScope = require_read(
+            session, ws.engine, actor, what=f"{what} of unit {unit}" if unit else what,
+            tenant=ws.tenant, unit=unit if unit is not None else _own_unit(actor),
+        )  # fmt: skip
+    if unit is not None:
+        return frozenset({unit})
+    return None if scope.whole_tenant else scope.units
+
+
+def _own_unit(actor: Actor) -> str | None:
+    """The unit a unit-scoped reader reads by default (None: ask for the whole ward)."""
+    return None if read_scope(actor).whole_tenant else actor.unit
+
+
 @app.command("list")
 def list_evidence(
     ctx: typer.Context,
+    person: str = typer.Option(..., "--as", help=READ_HELP),
     plan: str = typer.Option(None, help="Only evidence of this plan."),
     state: str = typer.Option(None, help="Only evidence in this state, e.g. submitted."),
     target: str = typer.Option(None, help="Only evidence for this target, e.g. criterion:1.1.3."),
+    unit: str = typer.Option(None, help=UNIT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List evidence with its target, file, version, state and hash."""
     with reporting(), open_workspace(ctx) as ws:
+        reader = acting(ws, person)
         labels = state_labels(ws, KIND)
         check_choice("--state", state, labels)
         check_choice("--plan", plan, plan_codes(ws))
-        units = ws.unit_names()
+        units = read_units(ws, reader, unit, "evidence")
+        names = ws.unit_names()
         rows = [evidence_json(row, labels) for row in _evidence(ws, plan)]
     rows = [r for r in rows if (state is None or r["state"] == state)
-            and (target is None or r["target"] == target)]  # fmt: skip
+            and (target is None or r["target"] == target)
+            and (units is None or r["owner_unit"] in units)]  # fmt: skip
     if as_json:
         print_json(rows)
         return
@@ -157,7 +198,7 @@ def list_evidence(
         f"Tài liệu kiểm chứng ({len(rows)})",
         ("ID", "Kế hoạch", "Đối tượng", "Đơn vị", "Tệp", "Phiên bản", "Trạng thái", "Người nộp",
          "Thời điểm nộp", "SHA-256"),
-        [(r["id"], r["plan"], r["target"], units.get(str(r["owner_unit"]), r["owner_unit"]),
+        [(r["id"], r["plan"], r["target"], names.get(str(r["owner_unit"]), r["owner_unit"]),
           r["original_name"], r["version"], r["state_label"], r["submitted_by"],
           r["submitted_at"], str(r["sha256"])[:16] + "…") for r in rows],
     ))  # fmt: skip
@@ -167,13 +208,18 @@ def list_evidence(
 def coverage_command(
     ctx: typer.Context,
     plan: str = typer.Option(..., help="Plan code."),
+    person: str = typer.Option(..., "--as", help=READ_HELP),
+    unit: str = typer.Option(None, help=UNIT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Per unit: sub-criteria backed by accepted evidence, of how many, and the codes missing."""
     with reporting(), open_workspace(ctx) as ws:
+        reader = acting(ws, person)
         require_plan(ws, plan)
+        units = read_units(ws, reader, unit, "evidence coverage")
         with ws.sessions() as session:
-            lines = coverage(session, ws.tenant, plan)
+            lines = [line for line in coverage(session, ws.tenant, plan)
+                     if units is None or line.owner_unit in units]  # fmt: skip
         names = ws.unit_names()
     by_unit = coverage_by_unit(lines)
     if as_json:
@@ -196,3 +242,62 @@ def coverage_command(
         [(names.get(unit, unit), f"{c.covered}/{c.total}", ", ".join(c.missing) or "—")
          for unit, c in by_unit.items()],
     ))  # fmt: skip
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal; else a callback that does nothing."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("Đang băm lại tệp (re-hashing)"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=errors, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("verify", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+@app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    person: str = typer.Option(..., "--as", help=READ_HELP),
+    plan: str = typer.Option(None, help="Only the evidence of this plan."),
+    unit: str = typer.Option(None, help=UNIT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Re-hash every stored evidence file against the sha256 in the record; exit 1 on a mismatch."""
+    with reporting(), open_workspace(ctx) as ws:
+        reader = acting(ws, person)
+        check_choice("--plan", plan, plan_codes(ws))
+        units = read_units(ws, reader, unit, "evidence files")
+        with ws.sessions() as session, _progress(sys.stderr.isatty()) as progress:
+            check = check_evidence_files(session, ws.store, ws.tenant, plan=plan, units=units,
+                                         progress=progress)  # fmt: skip
+    if as_json:
+        print_json({"ok": check.ok, "records": check.records, "files": check.files,
+                    "problems": [{"sha256": p.sha256, "problem": p.problem,
+                                  "evidence": [{"id": i, "target": t, "file": f}
+                                               for i, t, f in p.records]}
+                                 for p in check.problems]})  # fmt: skip
+        if not check.ok:
+            raise typer.Exit(1)
+        return
+    if check.ok:
+        say(f"[green]✓[/] Tất cả {check.files} tệp khớp với hồ sơ (all {check.files} files "
+            f"match; {check.records} evidence records).")  # fmt: skip
+        return
+    for problem in check.problems:
+        named = "; ".join(f"#{i} {t} {f}" for i, t, f in problem.records)
+        typer.echo(f"{problem.problem.upper()} {problem.sha256}: {problem.label} – {named}")
+    missing = sum(p.problem == "missing" for p in check.problems)
+    typer.echo(
+        f"{len(check.problems)} of {check.files} files do not match the record "
+        f"({missing} missing, {len(check.problems) - missing} altered).",
+        err=True,
+    )
+    raise typer.Exit(1)

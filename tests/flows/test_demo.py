@@ -54,8 +54,9 @@ def test_every_step_is_in_the_audit_trail(demo: tuple[Path, Path]) -> None:
         "metric_import",
         "ranking",
     }
-    result = runner.invoke(app, ["--data-dir", str(folder), "audit", "verify"],
-                           env={"CCHC_DATABASE_URL": ""})  # fmt: skip
+    result = runner.invoke(app, ["--data-dir", str(folder), "audit", "verify",
+                                 "--as", "cu.van.son"],
+                           env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""})  # fmt: skip
     assert result.exit_code == 0, result.output
 
 

@@ -1,0 +1,226 @@
+"""A history as files officials open: CSV (Excel-ready UTF-8), XLSX, and an inspection report DOCX.
+
+The report follows Decree 30/2020/NĐ-CP through ``cchc.reports.admin_document``: the issuing
+body and number, the national motto, place and date, “BÁO CÁO” and its subject; the scope and
+the integrity checks in the body; the evidence reviewed; the full history in a landscape
+appendix; recipients and the inspector's signature block.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from cchc.inspection.history import History, HistoryRow
+from cchc.reports.admin_document import AdminDocument
+from cchc.reports.model import DocumentHeader, Heading, Signature, TableBlock, TextBlock
+from cchc.reports.xlsx import finish_and_save
+from workflows.canonical import local_text
+
+HEADINGS = (
+    "STT",
+    "Thời điểm (GMT+7)",
+    "Người thực hiện",
+    "Vai trò",
+    "Đối tượng",
+    "Thao tác",
+    "Trạng thái (từ → đến)",
+    "Kết quả",
+    "Mã băm tài liệu (SHA-256)",
+    "Lý do, nội dung quyết định",
+)
+"""The columns of every history table, file and report."""
+
+XLSX_WIDTHS = (6, 20, 26, 18, 40, 30, 40, 22, 66, 60)
+
+
+def person_text(row: HistoryRow) -> str:
+    """``Nguyễn Thị Lan (nguyen.thi.lan)``, or the id alone, or ``—`` for the system."""
+    if not row.actor:
+        return "—"
+    return f"{row.actor_name} ({row.actor})" if row.actor_name else row.actor
+
+
+def cells(number: int, row: HistoryRow) -> list[str]:
+    """The row's cells under ``HEADINGS``, as text."""
+    return [
+        str(number),
+        row.time_local,
+        person_text(row),
+        row.role or "—",
+        row.object,
+        row.action,
+        row.moved,
+        row.outcome_label,
+        row.sha256 or "",
+        row.reason or "",
+    ]
+
+
+def period_text(history: History) -> str:
+    """``từ 01/11/2025 00:00:00 đến 01/12/2025 00:00:00`` (local time), or ``toàn bộ``."""
+    since = local_text(history.since) if history.since else "đầu"
+    until = local_text(history.until) if history.until else "nay"
+    if not history.since and not history.until:
+        return "toàn bộ thời gian"
+    return f"từ {since} đến {until}"
+
+
+def scope_text(history: History) -> str:
+    """One line naming the subject, the plan and the period."""
+    s = history.subject
+    plan = f", kế hoạch {s.plan}" if s.plan else ""
+    return f"{s.title}{plan}; {period_text(history)}; {len(history.rows)} dòng"
+
+
+def write_csv(path: Path, history: History) -> Path:
+    """The history as CSV (UTF-8 with a BOM so spreadsheet programs read the diacritics)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADINGS)
+        for number, row in enumerate(history.rows, 1):
+            writer.writerow(cells(number, row))
+    return path
+
+
+def write_xlsx(path: Path, history: History) -> Path:
+    """The history as a worksheet: title, scope, header row, one row per event; A4 landscape."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None  # a new workbook always has one sheet
+    ws.title = "Lịch sử"
+    ws["A1"] = f"LỊCH SỬ THAO TÁC – {history.subject.title}"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = scope_text(history)
+    ws["A2"].font = Font(italic=True)
+    header_row = 4
+    for c, heading in enumerate(HEADINGS, start=1):
+        cell = ws.cell(row=header_row, column=c, value=heading)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for number, row in enumerate(history.rows, 1):
+        values = cells(number, row)
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(row=header_row + number, column=c, value=number if c == 1 else value)
+            cell.alignment = wrap
+    ws.auto_filter.ref = f"A{header_row}:J{header_row + len(history.rows)}"
+    return finish_and_save(wb, ws, XLSX_WIDTHS, header_row, path)
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Who issues the inspection report, where and when, and what was checked alongside."""
+
+    ward_name: str
+    """``Phường Phù Liễn``."""
+    place: str
+    today: date
+    signer_name: str
+    signer_title: str
+    integrity: Sequence[str] = ()
+    """Sentences on the checks made (audit chain verified, evidence files re-hashed)."""
+    recipients: Sequence[str] = ("Chủ tịch UBND (để báo cáo)", "Lưu: VT, Đoàn kiểm tra")
+
+
+def write_docx(path: Path, history: History, context: ReportContext) -> Path:
+    """The inspection report (Decree 30 layout) with the full history in a landscape appendix."""
+    s = history.subject
+    header = DocumentHeader(
+        issuing_body_parent=f"ỦY BAN NHÂN DÂN {context.ward_name.upper()}",
+        issuing_body="ĐOÀN KIỂM TRA CẢI CÁCH HÀNH CHÍNH",
+        bold_parent=False,
+        number="      /BC-ĐKT",
+        place=context.place,
+        date=context.today,
+        kind_title="BÁO CÁO",
+        subject=[f"Kết quả kiểm tra hồ sơ, nhật ký: {s.title}"],
+    )
+    document = AdminDocument(header)
+    outcomes = Counter(row.outcome_label for row in history.rows)
+    counted = "; ".join(f"{label}: {n}" for label, n in sorted(outcomes.items())) or "không có"
+    plan = f" thuộc kế hoạch {s.plan}" if s.plan else ""
+    document.extend(
+        [
+            TextBlock(
+                text=f"Đoàn kiểm tra đã tra cứu nhật ký thao tác của hệ thống đối với {s.title}"
+                f"{plan}, {period_text(history)} (giờ Việt Nam, GMT+7). Kết quả như sau:"
+            ),
+            Heading(text="I. PHẠM VI VÀ TÍNH TOÀN VẸN CỦA DỮ LIỆU"),
+            TextBlock(
+                text=f"Số dòng nhật ký được tra cứu: {len(history.rows)} ({counted}). "
+                "Chi tiết tại Phụ lục kèm theo."
+            ),
+            *[TextBlock(text=f"- {line}") for line in context.integrity],
+        ]
+    )
+    evidence = history.evidence()
+    document.add(Heading(text="II. TÀI LIỆU KIỂM CHỨNG"))
+    if evidence:
+        document.add(
+            TableBlock(
+                columns=["ID", "Đối tượng", "Tệp, phiên bản", "Trạng thái", "SHA-256"],
+                rows=[
+                    [
+                        str(e["id"]),
+                        str(e["target"] or ""),
+                        f"{e['file'] or ''} (v{e['version'] or 1})",
+                        str(e["state"]),
+                        str(e["sha256"] or ""),
+                    ]
+                    for e in evidence
+                ],
+                widths_mm=(12, 30, 40, 25, 58),
+                font_pt=9,
+            )
+        )
+    else:
+        document.add(TextBlock(text="Không có tài liệu kiểm chứng trong phạm vi tra cứu."))
+    decisions = [r for r in history.rows if r.kind == "evidence" and r.trigger != "create"]
+    document.add(Heading(text="III. CÁC QUYẾT ĐỊNH THẨM ĐỊNH VÀ THAO TÁC BỊ TỪ CHỐI"))
+    refused = [r for r in history.rows if r.outcome == "refused"]
+    document.add(
+        TextBlock(
+            text=f"Số thao tác trên tài liệu kiểm chứng: {len(decisions)}; số thao tác bị từ "
+            f"chối (đã được ghi nhật ký): {len(refused)}."
+        )
+    )
+    for row in refused[:20]:
+        document.add(
+            TextBlock(
+                text=f"- {row.time_local}: {person_text(row)}, {row.action} trên {row.object}: "
+                f"{row.reason or ''}"
+            )
+        )
+    document.close(
+        context.recipients,
+        Signature(
+            on_behalf=None, deputy=None, title=context.signer_title, name=context.signer_name
+        ),
+    )
+    document.appendix([f"LỊCH SỬ THAO TÁC: {s.title.upper()}"], label="Phụ lục")
+    document.add(
+        TableBlock(
+            columns=list(HEADINGS),
+            rows=[_short(cells(n, row)) for n, row in enumerate(history.rows, 1)],
+            widths_mm=(10, 22, 28, 18, 34, 26, 32, 20, 30, 32),
+            font_pt=8,
+        )
+    )
+    return document.save(path)
+
+
+def _short(values: list[str]) -> list[str]:
+    """The appendix cells, with the hash split in two lines so it fits its column."""
+    sha = values[8]
+    if len(sha) == 64:
+        values[8] = f"{sha[:32]}\n{sha[32:]}"
+    return values
