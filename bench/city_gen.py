@@ -27,9 +27,11 @@ escalations) runs every ``--sweep-every`` days. Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import random
+import shutil
 import sys
 import time
 import unicodedata
@@ -48,16 +50,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cchc import cycle
-from cchc.deadlines import load_policy, sweep
+from cchc.deadlines import TaskDeadlinePolicy, load_policy, sweep
 from cchc.demo import pdf_bytes
 from cchc.evidence import Decision, review_evidence, submit_evidence
+from cchc.evidence_store import EvidenceStore
+from cchc.indexset.loader import load_index_set
 from cchc.metrics import load_metrics, record_import
-from cchc.runtime import PROJECT_ROOT
+from cchc.organization import Organization, load_organization
+from cchc.runtime import PROJECT_ROOT, make_workflow_engine
 from cchc.workspace import Workspace
-from workflows.calendar import load_calendar
+from workflows.calendar import WorkingCalendar, load_calendar
 from workflows.canonical import LOCAL_TZ, sha256_hex
-from workflows.database import Settings, make_engine, sqlite_url, unit_of_work
-from workflows.migrations import upgrade
+from workflows.database import Settings, make_engine, session_factory, sqlite_url, unit_of_work
+from workflows.migrations import require_current, upgrade
 from workflows.schema import AuditEvent, Instance, OutboxMessage
 
 YEAR = 2025
@@ -218,6 +223,12 @@ QUARTERS = (
 LEVELS = ("good", "full", "full", "full", "incomplete")
 
 
+def _yaml(path: Path) -> Any:
+    return yaml.load(
+        path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
+
+
 def slug(text: str, sep: str = "-") -> str:
     """``Phường Hòa Đông`` → ``phuong-hoa-dong``: ASCII, lower case, words joined by ``sep``."""
     ascii_text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
@@ -366,7 +377,7 @@ def make_city(wards: int, seed: int) -> list[WardSpec]:
 def make_plan(spec: WardSpec, rng: random.Random, subs: list[dict[str, str]]) -> dict[str, Any]:
     """The ward's 2025 plan: the 12 sample tasks and 28 more on other sub-criteria, 40 in all,
     deadlines spread from February to mid-December."""
-    sample = yaml.safe_load(EXAMPLE_PLAN.read_text(encoding="utf-8"))["tasks"]
+    sample = _yaml(EXAMPLE_PLAN)["tasks"]
     tasked = {code for t in sample for code in t["criteria"]}
     others = [s for s in subs if s["code"] not in tasked]
     tasks: list[dict[str, Any]] = []
@@ -409,7 +420,7 @@ def make_plan(spec: WardSpec, rng: random.Random, subs: list[dict[str, str]]) ->
 
 def make_inputs(rng: random.Random) -> dict[str, dict[str, Any]]:
     """The scorer's manual inputs: the sample's codes with a ward's own levels and values."""
-    sample = yaml.safe_load(EXAMPLE_INPUTS.read_text(encoding="utf-8"))
+    sample = _yaml(EXAMPLE_INPUTS)
     inputs: dict[str, dict[str, Any]] = {}
     for code, given in sample.items():
         mine = dict(given)
@@ -695,6 +706,15 @@ class Counts:
     instances: int = 0
 
 
+@functools.cache
+def _deadline_rules() -> tuple[WorkingCalendar, TaskDeadlinePolicy]:
+    """The working calendar and the task deadline policy, read once."""
+    return (
+        load_calendar(PROJECT_ROOT / "definitions" / "calendar.yaml"),
+        load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml"),
+    )
+
+
 def play_ward(
     ws: Workspace,
     spec: WardSpec,
@@ -714,8 +734,7 @@ def play_ward(
     story.tasks(plan)
     story.evidence()
     story.metrics()
-    calendar = load_calendar(PROJECT_ROOT / "definitions" / "calendar.yaml")
-    policy = load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml")
+    calendar, policy = _deadline_rules()
     next_sweep = date(YEAR, 1, 13)  # Mondays
     done = 0
     while True:
@@ -770,7 +789,7 @@ def _dump(path: Path, data: Any, header: str = HEADER) -> None:
 
 def write_files(out: Path, specs: list[WardSpec], seed: int) -> None:
     """Organization files, the city file, plans and scoring inputs."""
-    raw = yaml.safe_load(INDEX_SET.read_text(encoding="utf-8"))
+    raw = _yaml(INDEX_SET)
     subs = [
         {"code": s["code"], "title": s["title"], "owner_unit": s["owner_unit"]}
         for a in raw["areas"]
@@ -800,6 +819,53 @@ def write_files(out: Path, specs: list[WardSpec], seed: int) -> None:
 
 
 # --- the whole run -------------------------------------------------------------------------------
+
+
+class CityWorkspaces:
+    """The whole city in one process: definitions, index set, every ward's organization and one
+    database pool, read once; a ``Workspace`` per ward over them (what a city-wide run does,
+    instead of re-reading the reference data for each ward like a single command)."""
+
+    def __init__(
+        self,
+        out: Path,
+        url: str,
+        clock: Callable[[], datetime],
+        orgs: dict[str, Organization] | None = None,
+    ) -> None:
+        started = time.perf_counter()
+        self.settings = Settings(data_dir=out / "data", database_url=url)
+        self.engine = make_workflow_engine(clock=clock)
+        roles = set(self.engine.definitions.roles.roles)
+        if orgs is None:
+            orgs = {}
+            for path in sorted((out / "organizations").glob("*.yaml")):
+                org = load_organization(path, known_roles=roles)
+                orgs[org.tenant] = org
+        self.orgs = orgs
+        units = {u.code for org in orgs.values() for u in org.units}
+        self.index_set = load_index_set(INDEX_SET, known_units=units)
+        self.db = make_engine(url)
+        require_current(self.db)
+        self.sessions = session_factory(self.db)
+        self.store = EvidenceStore.for_settings(self.settings)
+        self.load_seconds = time.perf_counter() - started
+
+    def ward(self, tenant: str) -> Workspace:
+        """The ward's workspace (not to be closed: the pool is shared; ``close`` this instead)."""
+        return Workspace(
+            self.settings,
+            self.db,
+            self.sessions,
+            self.engine,
+            self.orgs[tenant],
+            self.index_set,
+            self.store,
+        )
+
+    def close(self) -> None:
+        """Release the database pool."""
+        self.db.dispose()
 
 
 def _progress(message: str) -> None:
@@ -865,6 +931,8 @@ def generate(
         for suffix in ("", "-wal", "-shm"):
             (data_dir / f"cchc.sqlite3{suffix}").unlink(missing_ok=True)
         database_url = sqlite_url(data_dir)
+    for folder in ("organizations", "plans", "inputs", "metrics", "bench-output"):
+        shutil.rmtree(out / folder, ignore_errors=True)
     specs = make_city(wards, seed)
     write_files(out, specs, seed)
     db = make_engine(database_url)
@@ -875,24 +943,19 @@ def generate(
     settings = Settings(data_dir=data_dir, database_url=database_url)
     counts: Counter[str] = Counter()
     clock = SimClock()
-    for i, spec in enumerate(specs, 1):
-        ws = Workspace.open(
-            settings,
-            organization=out / "organizations" / f"{spec.tenant}.yaml",
-            index_set=INDEX_SET,
-            clock=clock,
-        )
-        try:
+    city = CityWorkspaces(out, database_url, clock)
+    try:
+        for i, spec in enumerate(specs, 1):
             before = counts["fire"] + counts["evidence"] + counts["review"]
-            play_ward(ws, spec, clock, out, seed, sweep_every, counts)
-        finally:
-            ws.close()
-        spent = time.perf_counter() - started
-        acted = counts["fire"] + counts["evidence"] + counts["review"] - before
-        progress(
-            f"[{i}/{len(specs)}] {spec.name} ({spec.tenant}): {acted} actions; "
-            f"{spent:.0f} s, ~{spent / i * (len(specs) - i):.0f} s left"
-        )
+            play_ward(city.ward(spec.tenant), spec, clock, out, seed, sweep_every, counts)
+            spent = time.perf_counter() - started
+            acted = counts["fire"] + counts["evidence"] + counts["review"] - before
+            progress(
+                f"[{i}/{len(specs)}] {spec.name} ({spec.tenant}): {acted} actions; "
+                f"{spent:.0f} s, ~{spent / i * (len(specs) - i):.0f} s left"
+            )
+    finally:
+        city.close()
     figures = db_counts(settings, counts, specs)
     manifest = {
         "seed": seed,
