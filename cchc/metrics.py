@@ -7,16 +7,18 @@ refused whole, each problem naming its row and column; nothing is half-imported.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.engine import Engine
 from workflows.errors import DefinitionError, Problem
@@ -76,17 +78,39 @@ def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         book.close()
 
 
+LIMIT = Decimal(10) ** 11
+"""Values stay below a hundred billion: exact to 4 decimal places on both backends (SQLite
+keeps numbers as doubles). Express money in millions of đồng."""
+PLACES = Decimal("0.0001")
+"""Values are kept to 4 decimal places (the column's scale), rounded half-even when read."""
+
+
 def _decimal(value: object) -> Decimal:
+    """The number in a cell, rounded to 4 places; ValueError saying why it is not one."""
     if isinstance(value, bool):
-        raise InvalidOperation
+        raise ValueError("is not a number")
     if isinstance(value, int | float | Decimal):
-        return Decimal(str(value))
-    text = str(value).strip().replace(" ", "")
-    if "," in text and "." in text:  # 1.234,5 (Vietnamese) → 1234.5
-        text = text.replace(".", "").replace(",", ".")
+        text = str(value)
     else:
-        text = text.replace(",", ".")
-    return Decimal(text)
+        text = str(value).strip().replace(" ", "")
+        if "," in text and "." in text:  # 1.234,5 (Vietnamese) → 1234.5
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("is not a number") from None
+    if not number.is_finite():
+        raise ValueError("is not a number")
+    if abs(number) >= LIMIT:
+        raise ValueError("is too large (at most 99,999,999,999.9999; give money in millions)")
+    return number.quantize(PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _shown(number: Decimal) -> str:
+    """``12`` for 12.0000, ``12.5`` for 12.5000: as the official wrote it."""
+    return f"{number.normalize():f}"
 
 
 def check_metrics(
@@ -150,8 +174,8 @@ def check_metrics(
             numerator = _decimal(cells["numerator"][0])
             if numerator < 0:
                 bad("numerator", "must not be negative")
-        except (InvalidOperation, ValueError):
-            bad("numerator", f"{cells['numerator'][0]!r} is not a number")
+        except ValueError as exc:
+            bad("numerator", f"{cells['numerator'][0]!r} {exc}")
         raw_denominator = cells.get("denominator", (None, ""))[0]
         if raw_denominator not in (None, ""):
             try:
@@ -159,9 +183,10 @@ def check_metrics(
                 if denominator < 0:
                     bad("denominator", "must not be negative")
                 elif numerator is not None and numerator > denominator:
-                    bad("numerator", f"{numerator} is more than the denominator {denominator}")
-            except (InvalidOperation, ValueError):
-                bad("denominator", f"{raw_denominator!r} is not a number")
+                    bad("numerator", f"{_shown(numerator)} is more than the denominator "
+                                     f"{_shown(denominator)}")  # fmt: skip
+            except ValueError as exc:
+                bad("denominator", f"{raw_denominator!r} {exc}")
         key = (unit, period_value, metric)
         if key in seen:
             bad("metric", f"{metric} of {unit} for {period_value} repeats row {seen[key]}")
@@ -169,6 +194,9 @@ def check_metrics(
         if numerator is not None:
             source = str(cells.get("source", ("", ""))[0] or "").strip()
             values.append(MetricValue(unit, period_value, metric, numerator, denominator, source))
+    if not values and not problems:
+        problems.append(Problem(name, header_number, "CCHC-M002", "the file has no data rows",
+                                "one row per unit, period and metric"))  # fmt: skip
     if problems:
         return None, problems
     return values, []
@@ -231,6 +259,22 @@ def record_import(
             for v in values
         ])  # fmt: skip
     return ImportResult(created.instance_id, len(values), tuple(earlier), already_present=False)
+
+
+def import_file(
+    sessions: sessionmaker[Session], engine: Engine, actor: Actor, path: Path, *,
+    period: str, known_units: Collection[str], known_metrics: Collection[str],
+) -> ImportResult:  # fmt: skip
+    """Check ``path`` and record its values as one audited import, in one transaction.
+
+    Any bad row raises ``DefinitionError`` listing every problem, and nothing is written.
+    """
+    values = load_metrics(path, known_units=known_units, known_metrics=known_metrics,
+                          period=period)  # fmt: skip
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with unit_of_work(sessions) as session:
+        return record_import(session, engine, actor, values, period=period,
+                             file_sha256=digest, file_name=path.name)  # fmt: skip
 
 
 def current_values(
