@@ -17,6 +17,7 @@ from cchc.commands.cycle_common import (
     print_json,
     print_problems,
     reporting,
+    require_roles,
     say,
     stop,
     vn_date,
@@ -137,7 +138,8 @@ def issue(
 
     plan = _read(ctx, file, issuing=True)
     with reporting(), open_workspace(ctx) as ws:
-        acting(ws, person)
+        # Up front: issuing an already issued plan again is a no-op, for the permitted only.
+        require_roles(ws, acting(ws, person), "plan")
         result = cycle.issue(ws, file, person)
     if as_json:
         print_json({"plan": plan.code, "plan_id": result.plan_id, "tasks": result.tasks,
