@@ -180,6 +180,10 @@ def _validate(located: Located, name: str, problems: list[Problem]) -> CityFile 
         return CityFile.model_validate(located.data)
     except ValidationError as exc:
         errors = exc.errors()
+    # An only item with an unknown key also makes its list "too short": report the key alone.
+    extra = [tuple(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
+    errors = [e for e in errors if e["type"] != "too_short"
+              or not any(loc[: len(e["loc"])] == tuple(e["loc"]) for loc in extra)]  # fmt: skip
     for err in errors:
         loc = tuple(err["loc"])
         where = ".".join(str(part) for part in loc) or "(top)"
@@ -285,7 +289,7 @@ def _check_wards(spec: CityFile, wards: list[_Ward], report: Report) -> None:
             tenants[org.tenant] = where
         if org.name in names and names[org.name] != org.tenant:
             report(at, "CCHC-C014", f"{shown}: ward name {org.name!r} is also {names[org.name]}'s",
-                   "ward names are unique in a city (the ranking shows them)")  # fmt: skip
+                   "ward names are unique in a city: the ranking shows them")  # fmt: skip
         names.setdefault(org.name, org.tenant)
         holders = [p.id for p in org.people if CITY_ROLE in p.roles]
         if holders:
