@@ -537,12 +537,12 @@ class WardStory:
             if self.rng.random() < 0.5:
                 self.add(deadline - timedelta(days=25), self.fire(tid, "start", unit))
             if roll < 0.28:  # late
-                sent = deadline + timedelta(days=self.rng.randint(2, 20))
+                sent = _workday(deadline + timedelta(days=self.rng.randint(2, 20)))
             else:
-                sent = deadline - timedelta(days=self.rng.randint(1, 12))
+                sent = _workday(deadline - timedelta(days=self.rng.randint(1, 12)))
             self.add(sent, self.fire(tid, "submit_product", unit, **product), hour=10)
             if roll > 0.88:  # returned once, then resubmitted
-                back = sent + timedelta(days=1)
+                back = _workday(sent + timedelta(days=1))
                 self.add(
                     back,
                     self.fire(
@@ -553,7 +553,7 @@ class WardStory:
                     ),
                     hour=14,
                 )
-                sent = back + timedelta(days=self.rng.randint(2, 6))
+                sent = _workday(back + timedelta(days=self.rng.randint(2, 6)))
                 self.add(sent, self.fire(tid, "submit_product", unit, **product), hour=10)
             self.add(
                 sent + timedelta(days=self.rng.randint(0, 2)),
@@ -569,8 +569,8 @@ class WardStory:
             unit = self.spec.officials[sub.owner_unit]
             for n in range(1, FILES_PER_SUB + 1):
                 name = f"TLKC-{sub.code}-{n}.pdf"
-                day = date(YEAR, 2, 1) + timedelta(days=self.rng.randint(0, 300))
-                review_day = day + timedelta(days=self.rng.randint(1, 5))
+                day = _workday(date(YEAR, 2, 1) + timedelta(days=self.rng.randint(0, 300)))
+                review_day = _workday(day + timedelta(days=self.rng.randint(1, 5)))
                 roll = self.rng.random()
                 decision: Decision | None = None  # left waiting for review
                 if roll < 0.84:
