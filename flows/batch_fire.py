@@ -6,6 +6,8 @@ Shape to copy for other bulk flows:
 * the flow only selects, splits into batches and reports progress;
 * each batch is ONE task (a task costs a few ms and the server records only ~40-50 task runs
   per second, so never one task per item);
+* the flow acts as a person of the organization file (``actor_id``): roles, unit and tenant
+  come from the file, never from parameters;
 * each item is fired in its own transaction, with an idempotency key made of the flow run id,
   the instance id and the trigger: a retried task returns the first result for the items it
   already fired instead of firing them twice.
@@ -28,7 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cchc.organization import load_organization
 from cchc.runtime import make_workflow_engine
+from cchc.workspace import default_organization
 from workflows.database import make_engine, session_factory, unit_of_work
 from workflows.engine import Engine
 from workflows.errors import ConflictError, TransitionRefusedError
@@ -112,14 +116,14 @@ def fire_batch(
     ids: list[int],
     trigger: str,
     actor_id: str,
-    roles: list[str],
-    tenant: str,
+    organization: str | None,
     payload: dict[str, Any] | None,
     definitions_dir: str | None,
 ) -> dict[str, int]:
     """Fire ``trigger`` on one batch of instance ids; returns the counts of ``fire_ids``."""
     run_id = flow_run.id or f"no-flow-run-{uuid.uuid4()}"
     engine = make_workflow_engine(Path(definitions_dir) if definitions_dir else None)
+    actor = acting_person(engine, actor_id, organization)
     database = make_engine(database_url)
     try:
         return fire_ids(
@@ -127,12 +131,23 @@ def fire_batch(
             session_factory(database),
             ids,
             trigger,
-            Actor(id=actor_id, roles=frozenset(roles), tenant=tenant),
+            actor,
             payload,
             key_prefix=f"fire-selected:{run_id}",
         )
     finally:
         database.dispose()
+
+
+def acting_person(engine: Engine, person_id: str, organization: str | None) -> Actor:
+    """The person of the organization file (default: the workspace's) as an actor.
+
+    Roles, unit and tenant come from the file, never from the flow's parameters; an unknown
+    person raises ``UnknownPersonError`` before anything is selected or fired.
+    """
+    path = Path(organization) if organization else default_organization()
+    org = load_organization(path, known_roles=set(engine.definitions.roles.roles))
+    return org.actor(person_id)
 
 
 @flow(name="fire-selected", log_prints=False)
@@ -142,26 +157,29 @@ def fire_selected(
     state: str,
     trigger: str,
     actor_id: str,
-    roles: list[str],
-    tenant: str,
+    organization: str | None = None,
     payload: dict[str, Any] | None = None,
     batch_size: int = 200,
     definitions_dir: str | None = None,
 ) -> dict[str, int]:
-    """Fire ``trigger`` as ``actor_id`` on every ``kind`` instance of ``tenant`` in ``state``.
+    """Fire ``trigger`` as the person ``actor_id`` on every ``kind`` instance in ``state``.
 
-    Returns ``selected``, ``applied`` (including items a retried batch had already fired),
+    The person is looked up in the ``organization`` file (default: ``CCHC_ORGANIZATION`` or
+    the sample), which also gives the tenant whose instances are selected. Returns
+    ``selected``, ``applied`` (including items a retried batch had already fired),
     ``refused``, ``conflicts`` and ``batches``.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    engine = make_workflow_engine(Path(definitions_dir) if definitions_dir else None)
+    tenant = acting_person(engine, actor_id, organization).tenant
     ids = _selected(database_url, kind, state, tenant)
     batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
     totals = {"selected": len(ids), "applied": 0, "refused": 0, "conflicts": 0}
     progress = _Progress(len(ids), f"`{trigger}` on `{kind}` in `{state}` of `{tenant}`")
     for batch in batches:
         counts = fire_batch(
-            database_url, batch, trigger, actor_id, roles, tenant, payload, definitions_dir
+            database_url, batch, trigger, actor_id, organization, payload, definitions_dir
         )
         for name in ("applied", "refused", "conflicts"):
             totals[name] += counts[name]

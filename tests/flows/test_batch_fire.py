@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.exc import OperationalError
 
 import flows.batch_fire
+from cchc.organization import UnknownPersonError
 from flows.batch_fire import fire_batch, fire_ids, fire_selected, select_ids
 from tests.conftest import DEFINITIONS, TENANT, Db
 from workflows.audit import verify
@@ -49,15 +51,28 @@ def _count(db: Db, model: type[Any], *where: Any) -> int:
         return int(session.execute(query).scalar_one())
 
 
-def _run(db: Db, actor: Actor, batch_size: int = 200) -> dict[str, int]:
+@pytest.fixture(scope="module")
+def organization(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The sample ward as tenant TENANT, with the author and reviewer of the engine's tests."""
+    sample = DEFINITIONS / "organizations" / "phu-lien.yaml"
+    data = yaml.safe_load(sample.read_text(encoding="utf-8"))
+    data["tenant"] = TENANT
+    for person, role in (("lan.author", "author"), ("minh.reviewer", "reviewer")):
+        data["people"].append({"id": person, "full_name": "Người thử nghiệm", "title": "Thử nghiệm",
+                               "roles": [role], "email": f"{person}@phulien.example"})  # fmt: skip
+    path = tmp_path_factory.mktemp("org") / "org.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def _run(db: Db, actor: Actor, organization: str, batch_size: int = 200) -> dict[str, int]:
     return fire_selected(
         database_url=db.url,
         kind=KIND,
         state="draft",
         trigger="submit",
         actor_id=actor.id,
-        roles=sorted(actor.roles),
-        tenant=actor.tenant,
+        organization=organization,
         batch_size=batch_size,
         definitions_dir=str(DEFINITIONS),
     )
@@ -108,11 +123,13 @@ def test_prefect_settings_have_no_flow_run_heartbeat() -> None:
 
 @pytest.mark.prefect
 @pytest.mark.usefixtures("prefect_harness")
-def test_flow_submits_every_draft_in_batches(sqlite_db: Db, engine: Engine, author: Actor) -> None:
+def test_flow_submits_every_draft_in_batches(
+    sqlite_db: Db, engine: Engine, author: Actor, organization: str
+) -> None:
     """The flow submits 450 drafts in 3 batches of at most 200, audited and notified once each."""
     ids = _drafts(sqlite_db, engine, author, 450)
 
-    result = _run(sqlite_db, author, batch_size=200)
+    result = _run(sqlite_db, author, organization, batch_size=200)
 
     assert result == {"selected": 450, "applied": 450, "refused": 0, "conflicts": 0, "batches": 3}
     with sqlite_db.sessions() as session:
@@ -126,12 +143,12 @@ def test_flow_submits_every_draft_in_batches(sqlite_db: Db, engine: Engine, auth
 @pytest.mark.prefect
 @pytest.mark.usefixtures("prefect_harness")
 def test_flow_without_the_role_refuses_everything_and_changes_nothing(
-    db: Db, engine: Engine, author: Actor, reviewer: Actor
+    db: Db, engine: Engine, author: Actor, reviewer: Actor, organization: str
 ) -> None:
     """A flow run by an actor without the role refuses and audits every item, moving none."""
     _drafts(db, engine, author, 25)
 
-    result = _run(db, reviewer, batch_size=10)
+    result = _run(db, reviewer, organization, batch_size=10)
 
     assert result == {"selected": 25, "applied": 0, "refused": 25, "conflicts": 0, "batches": 3}
     refusals = (AuditEvent.outcome == "refused", AuditEvent.actor == reviewer.id)
@@ -146,7 +163,11 @@ def test_flow_without_the_role_refuses_everything_and_changes_nothing(
 @pytest.mark.prefect
 @pytest.mark.usefixtures("prefect_harness")
 def test_retried_batch_does_not_fire_twice(
-    sqlite_db: Db, engine: Engine, author: Actor, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Db,
+    engine: Engine,
+    author: Actor,
+    organization: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A batch retried after a database error replays what it fired and fires only the rest."""
     _drafts(sqlite_db, engine, author, 5)
@@ -164,9 +185,25 @@ def test_retried_batch_does_not_fire_twice(
     no_delay = fire_batch.with_options(retry_delay_seconds=0)
     monkeypatch.setattr(flows.batch_fire, "fire_batch", no_delay)
 
-    result = _run(sqlite_db, author)
+    result = _run(sqlite_db, author, organization)
 
     assert result == {"selected": 5, "applied": 5, "refused": 0, "conflicts": 0, "batches": 1}
     assert calls == 3 + 5  # two fired, one failed; then the retry: two replays, three fired
     assert _count(sqlite_db, AuditEvent, AuditEvent.trigger == "submit") == 5
     assert _count(sqlite_db, OutboxMessage) == 5
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_flow_acts_only_as_a_person_of_the_organization(
+    sqlite_db: Db, engine: Engine, author: Actor, organization: str
+) -> None:
+    """An actor id missing from the organization file fails the flow before anything is fired."""
+    _drafts(sqlite_db, engine, author, 3)
+    events = _count(sqlite_db, AuditEvent)
+
+    with pytest.raises(UnknownPersonError, match=r"lan\.authr"):
+        _run(sqlite_db, Actor.of("lan.authr", "author", tenant=TENANT), organization)
+
+    assert _count(sqlite_db, AuditEvent) == events
+    assert _count(sqlite_db, Instance, Instance.state == "draft") == 3
