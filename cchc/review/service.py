@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cchc.access import require_any_role
 from cchc.exports import card_from_store
 from cchc.reports.model import DocumentHeader, Signature
 from cchc.review.compile import ReviewData, compile_review
@@ -100,7 +101,16 @@ def _signature(ws: Workspace, person_id: str) -> Signature:
 def run_review(
     ws: Workspace, *, plan: str, month: str, actor_id: str, chair_id: str, out: Path
 ) -> ReviewOutcome:
-    """Compile ``month``, write the report and draft notice into ``out``, open the meeting."""
+    """Compile ``month``, write the report and draft notice into ``out``, open the meeting.
+
+    Only someone who may open a meeting compiles it (it reads every unit's record): anyone
+    else is refused (``NotPermittedError``, audited) before anything is read or written.
+    """
+    actor = ws.actor(actor_id)
+    openers = ws.engine.current("meeting").definition.create_roles
+    with unit_of_work(ws.sessions) as session:
+        require_any_role(session, ws.engine, actor, openers, what="compile a review meeting",
+                         kind="meeting")  # fmt: skip
     start, end, label = month_bounds(month)
     try:
         card = card_from_store(ws, plan)
@@ -172,7 +182,7 @@ def run_review(
         created = ws.engine.create(
             session,
             "meeting",
-            actor=ws.actor(actor_id),
+            actor=actor,
             ref=meeting_ref(plan, month),
             idempotency_key=f"meeting:{plan}:{month}",
             data={
