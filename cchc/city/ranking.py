@@ -25,7 +25,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -147,7 +146,7 @@ class CityRanking:
 
 
 def ward_entries(session: Session, city: City, period: str) -> tuple[list[WardEntry], str]:
-    """Every ward's figures for ``period`` (two queries for the whole city) and the period label."""
+    """Every ward's figures for ``period`` (one query per table, not per ward), the period label."""
     tenants = [org.tenant for org in city.wards]
     plans: dict[str, list[str]] = defaultdict(list)
     labels: dict[str, str] = {}
@@ -163,73 +162,57 @@ def ward_entries(session: Session, city: City, period: str) -> tuple[list[WardEn
         if isinstance(plan_period, dict) and plan_period.get("code") == period:
             plans[row.tenant].append(row.ref)
             labels.setdefault(row.tenant, str(plan_period.get("label") or period))
-    latest = _latest_runs(session, plans)
-    totals = _run_totals(session, latest)
+    latest = _latest_figures(session, plans)
     entries = []
     for org in city.wards:
         block = block_of(org)
-        run = latest.get(org.tenant)
-        if run is None:
-            entries.append(WardEntry(org.tenant, org.name, block, None,
-                                     _missing(plans.get(org.tenant, []), period)))  # fmt: skip
-            continue
-        plan, run_id = run
-        base, adjustments, base_max, index_set = totals[(org.tenant, plan, run_id)]
-        figures = WardFigures(plan, run_id, index_set, base, adjustments, base_max)
-        entries.append(WardEntry(org.tenant, org.name, block, figures))
+        figures = latest.get(org.tenant)
+        missing = None if figures else _missing(plans.get(org.tenant, []), period)
+        entries.append(WardEntry(org.tenant, org.name, block, figures, missing))
     label = next((labels[t] for t in tenants if t in labels), period)
     return entries, label
 
 
-def _latest_runs(
-    session: Session, plans: Mapping[str, Sequence[str]]
-) -> dict[str, tuple[str, str]]:
-    """Tenant → (plan, run id) of the latest scoring run among the tenant's plans."""
+def _latest_figures(session: Session, plans: Mapping[str, Sequence[str]]) -> dict[str, WardFigures]:
+    """Tenant → figures of the latest scoring run among the tenant's plans (one query).
+
+    A run's rows share their ``computed_at`` (a repeated run updates them all), so the latest
+    run is the one with the greatest (``computed_at``, row id), as ``scoring.latest_run`` reads.
+    Sums are exact on PostgreSQL; SQLite stores NUMERIC as REAL and returns them at the
+    column's 4 decimals, as it does for every single score.
+    """
     if not plans:
         return {}
     codes = {code for codes in plans.values() for code in codes}
     rows = session.execute(
-        select(Score.tenant, Score.plan, Score.run_id, func.max(Score.computed_at).label("at"),
-               func.max(Score.id).label("last"))
+        select(Score.tenant, Score.plan, Score.run_id, Score.outside_base,
+               func.max(Score.index_set).label("index_set"),
+               func.sum(Score.points).label("points"),
+               func.sum(Score.max_points).label("max_points"),
+               func.max(Score.computed_at).label("at"), func.max(Score.id).label("last"))
         .where(Score.tenant.in_(list(plans)), Score.plan.in_(sorted(codes)))
-        .group_by(Score.tenant, Score.plan, Score.run_id)
+        .group_by(Score.tenant, Score.plan, Score.run_id, Score.outside_base)
     ).all()  # fmt: skip
-    best: dict[str, tuple[datetime, int, str, str]] = {}
+    runs: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in rows:
         if row.plan not in plans[row.tenant]:
             continue
-        key = (row.at, row.last, row.plan, row.run_id)
-        if row.tenant not in best or key[:2] > best[row.tenant][:2]:
-            best[row.tenant] = key
-    return {tenant: (plan, run_id) for tenant, (_, _, plan, run_id) in best.items()}
-
-
-def _run_totals(
-    session: Session, runs: Mapping[str, tuple[str, str]]
-) -> dict[tuple[str, str, str], tuple[Decimal, Decimal, Decimal, str]]:
-    """(tenant, plan, run) → (base points, adjustments, base max, index set), summed exactly."""
-    totals: dict[tuple[str, str, str], list[Any]] = {
-        (tenant, plan, run): [Decimal(0), Decimal(0), Decimal(0), ""]
-        for tenant, (plan, run) in runs.items()
-    }
-    if not totals:
-        return {}
-    rows = session.execute(
-        select(Score.tenant, Score.plan, Score.run_id, Score.index_set, Score.points,
-               Score.max_points, Score.outside_base)
-        .where(Score.tenant.in_(list(runs)), Score.run_id.in_([r for _, r in runs.values()]))
-    ).all()  # fmt: skip
-    for row in rows:
-        figures = totals.get((row.tenant, row.plan, row.run_id))
-        if figures is None:
-            continue
+        run = runs.setdefault((row.tenant, row.plan, row.run_id), {
+            "at": row.at, "last": row.last, "index_set": row.index_set, "base": Decimal(0),
+            "adjustments": Decimal(0), "base_max": Decimal(0)})  # fmt: skip
+        run["at"], run["last"] = max((run["at"], run["last"]), (row.at, row.last))
         if row.outside_base:
-            figures[1] += Decimal(row.points)
+            run["adjustments"] += Decimal(row.points)
         else:
-            figures[0] += Decimal(row.points)
-            figures[2] += Decimal(row.max_points)
-        figures[3] = row.index_set
-    return {key: (v[0], v[1], v[2], v[3]) for key, v in totals.items()}
+            run["base"] += Decimal(row.points)
+            run["base_max"] += Decimal(row.max_points)
+    best: dict[str, tuple[Any, int, WardFigures]] = {}
+    for (tenant, plan, run_id), run in runs.items():
+        figures = WardFigures(plan, run_id, run["index_set"], run["base"], run["adjustments"],
+                              run["base_max"])  # fmt: skip
+        if tenant not in best or (run["at"], run["last"]) > best[tenant][:2]:
+            best[tenant] = (run["at"], run["last"], figures)
+    return {tenant: figures for tenant, (_, _, figures) in best.items()}
 
 
 def _missing(plans: Sequence[str], period: str) -> str:
@@ -252,15 +235,14 @@ def _sort_key(entry: WardEntry) -> tuple[Any, ...]:
     return (-figures.index, -figures.base_points, vn_sort_key(entry.name), entry.tenant)
 
 
-def _deciding(upper: WardEntry, lower: WardEntry) -> str | None:
-    """The tie-break that put ``upper`` first, or None when their indices differ."""
-    a, b = _sort_key(upper), _sort_key(lower)
+def _deciding(a: tuple[Any, ...], b: tuple[Any, ...], tenant: str) -> str | None:
+    """The tie-break that put the ward of sort key ``a`` first, or None when indices differ."""
     if a[0] != b[0]:
         return None
     for i, key in enumerate(TIE_BREAKS[1:], start=1):
         if a[i] != b[i]:
             return key
-    raise ValueError(f"ward {upper.tenant!r} is listed twice")
+    raise ValueError(f"ward {tenant!r} is listed twice")
 
 
 def rank_wards(entries: Iterable[WardEntry]) -> list[RankedWard]:
@@ -271,13 +253,16 @@ def rank_wards(entries: Iterable[WardEntry]) -> list[RankedWard]:
     rows: list[RankedWard] = []
     for block in BLOCKS:
         ward_list = by_block.get(block, [])
-        ranked = sorted((e for e in ward_list if e.figures is not None), key=_sort_key)
+        keyed = sorted(((_sort_key(e), e) for e in ward_list if e.figures is not None),
+                       key=lambda pair: pair[0])  # fmt: skip
+        ranked = [e for _, e in keyed]
+        keys = [k for k, _ in keyed]
         total = len(ranked)
         for i, entry in enumerate(ranked):
             above = ranked[i - 1] if i > 0 else None
             below = ranked[i + 1] if i + 1 < total else None
-            decided_above = _deciding(above, entry) if above else None
-            decided_below = _deciding(entry, below) if below else None
+            decided_above = _deciding(keys[i - 1], keys[i], entry.tenant) if above else None
+            decided_below = _deciding(keys[i], keys[i + 1], entry.tenant) if below else None
             text = _explain(i + 1, total, entry, (above, decided_above), (below, decided_below))
             rows.append(RankedWard(entry, i + 1, total, text, decided_above))
         unranked = sorted((e for e in ward_list if e.figures is None),
