@@ -32,11 +32,11 @@ from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
 from prefect.exceptions import MissingContextError, ObjectAlreadyExists
 
+from cchc.city import load_city
 from cchc.organization import load_organization
 from cchc.runtime import make_workflow_engine
 from cchc.workspace import Workspace
 from flows.cycle import _clock
-from flows.review import review_ward
 from flows.sweep import sweep_ward
 from workflows.database import Settings
 from workflows.tenant_lock import tenant_lock
@@ -105,6 +105,9 @@ def _sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
 @task(name="review-ward", cache_policy=NO_CACHE)
 def _review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: str,
                  out_dir: str) -> dict[str, Any]:  # fmt: skip
+    # Imported here: the review's report writers (matplotlib, docx) cost a sweep run 2 s.
+    from flows.review import review_ward
+
     return review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir) / ws.tenant)
 
 
@@ -141,26 +144,41 @@ def ward_review_flow(database_url: str, data_dir: str, organization: str, plan: 
     return {"tenant": ws.tenant, **result}
 
 
-def ward_tenants(organizations: list[str]) -> list[str]:
-    """The tenant of each organization file, checked; raises before anything is submitted."""
+def city_wards(city: str | None = None,
+               organizations: list[str] | None = None) -> list[tuple[str, str]]:  # fmt: skip
+    """(organization file, tenant) of each ward of the city file, or of the listed files.
+
+    Everything is loaded and checked first: a bad file raises before any run is submitted.
+    """
+    if (city is None) == (organizations is None):
+        raise ValueError("give either a city file or a list of organization files")
+    if city is not None:
+        loaded = load_city(city)
+        return [(str(loaded.organization_path(org.tenant)), org.tenant) for org in loaded.wards]
+    assert organizations is not None
     roles = set(make_workflow_engine().definitions.roles.roles)
-    tenants = [load_organization(Path(path), known_roles=roles).tenant for path in organizations]
+    wards: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for path, tenant in zip(organizations, tenants, strict=True):
+    for path in organizations:
+        tenant = load_organization(Path(path), known_roles=roles).tenant
         if tenant in seen:
             raise ValueError(f"{path}: ward {tenant!r} is listed twice")
         seen.add(tenant)
-    return tenants
+        wards.append((path, tenant))
+    return wards
 
 
 @flow(name="city-fanout")
 def city_fanout_flow(
     job: str,
-    organizations: list[str],
     parameters: dict[str, Any],
+    city: str | None = None,
+    organizations: list[str] | None = None,
     ward_parameters: dict[str, dict[str, Any]] | None = None,
 ) -> list[str]:
-    """Submit one ward run per organization file (``job``: sweep or review); their run ids.
+    """Submit one ward run per ward of ``city`` (a city file) or per organization file.
+
+    ``job`` is sweep or review. Returns the ward runs' ids.
 
     ``parameters`` go to every ward run; ``ward_parameters[tenant]`` overrides them for one ward
     (e.g. that ward's acting officer). Returns once submitted: the workers run the wards.
@@ -168,7 +186,8 @@ def city_fanout_flow(
     if job not in WARD_FLOWS:
         raise ValueError(f"job must be one of {', '.join(WARD_FLOWS)}, not {job!r}")
     overrides = ward_parameters or {}
-    tenants = ward_tenants(organizations)
+    wards = city_wards(city, organizations)
+    tenants = [tenant for _, tenant in wards]
     unknown = sorted(set(overrides) - set(tenants))
     if unknown:
         raise ValueError(f"ward_parameters for wards not in the city: {', '.join(unknown)}")
@@ -176,7 +195,7 @@ def city_fanout_flow(
         ensure_ward_limit(tenant)  # before any ward run starts: they never race to create it
     name = f"{WARD_FLOWS[job]}/{WARD_DEPLOYMENT}"
     run_ids = []
-    for path, tenant in zip(organizations, tenants, strict=True):
+    for path, tenant in wards:
         ward_run = run_deployment(
             name,
             parameters={**parameters, **overrides.get(tenant, {}), "organization": path},

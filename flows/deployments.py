@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect.client.schemas.schedules import CronSchedule
@@ -21,6 +22,7 @@ from flows.city import (
     WARD_DEPLOYMENT,
     WARD_FLOWS,
     city_fanout_flow,
+    city_wards,
     ward_review_flow,
     ward_sweep_flow,
 )
@@ -94,10 +96,11 @@ _WARD_FLOW_OBJECTS: dict[str, Flow[..., Any]] = {
 
 def apply_city(
     job: str,
-    organizations: list[str],
     parameters: dict[str, Any],
     work_pool: str,
     *,
+    city: str | None = None,
+    organizations: list[str] | None = None,
     cadence: str = "monthly",
     ward_parameters: dict[str, dict[str, Any]] | None = None,
     scheduled: bool = True,
@@ -105,13 +108,18 @@ def apply_city(
     """Register the city's ``job`` (sweep or review): the ward deployment and the fan-out.
 
     ``ward-<job>/city`` runs one ward (no schedule: the fan-out submits its runs);
-    ``city-fanout/city-<job>`` submits one run per organization file on the job's cron (the
-    daily sweep's, or the review ``cadence``'s) unless ``scheduled`` is false. Both load the flow
-    by module path (``flows.city``), so a worker needs the project installed, not this folder.
-    Returns deployment name → id.
+    ``city-fanout/city-<job>`` submits one run per ward of the ``city`` file (or per file of
+    ``organizations``) on the job's cron (the daily sweep's, or the review ``cadence``'s) unless
+    ``scheduled`` is false. Paths are stored absolute: the workers need the same files at the
+    same place. Both load their flow by module path (``flows.city``): a worker needs the project
+    installed in its Python, not a copy of this folder. Returns deployment name → id.
     """
     if job not in WARD_FLOWS:
         raise ValueError(f"job must be one of {', '.join(WARD_FLOWS)}, not {job!r}")
+    city = str(Path(city).resolve()) if city is not None else None
+    if organizations is not None:
+        organizations = [str(Path(path).resolve()) for path in organizations]
+    city_wards(city, organizations)  # a bad city is refused here, not at 06:00
     cron = SWEEP_CRON if job == "sweep" else review_spec(cadence, {}).cron
     ward = _WARD_FLOW_OBJECTS[job].to_deployment(
         name=WARD_DEPLOYMENT, parameters=parameters, work_pool_name=work_pool,
@@ -120,8 +128,8 @@ def apply_city(
     fanout = city_fanout_flow.to_deployment(
         name=f"city-{job}",
         schedule=Schedule(cron=cron, timezone=TIMEZONE) if scheduled else None,
-        parameters={"job": job, "organizations": organizations, "parameters": parameters,
-                    "ward_parameters": ward_parameters or {}},
+        parameters={"job": job, "parameters": parameters, "city": city,
+                    "organizations": organizations, "ward_parameters": ward_parameters or {}},
         work_pool_name=work_pool, tags=["cchc"], entrypoint_type=EntrypointType.MODULE_PATH,
     )  # fmt: skip
     ids = {}

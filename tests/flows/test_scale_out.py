@@ -46,6 +46,7 @@ WARDS = 3
 TASKS_PER_WARD = 4
 REMINDERS_PER_TASK = 3  # a task due 23/02/2026, swept on 13/02: its 7-, 3- and 1-day reminders
 WORKERS = ("scale-worker-a", "scale-worker-b")
+WORKER_LIMIT = WARDS  # each worker takes one fan-out's wards at once: every ward has two runs live
 POOL = "cchc-scale-test"
 PREFECT = Path(sys.executable).with_name("prefect")
 STARTUP_SECONDS = 150.0
@@ -59,7 +60,7 @@ class City:
     api_url: str
     project_url: str
     data_dir: Path
-    organizations: list[Path]
+    city: Path
     tenants: list[str]
     logs: Path
 
@@ -123,16 +124,36 @@ def _wait_healthy(api_url: str, server: subprocess.Popen[bytes], log: Path) -> N
     pytest.fail(f"prefect server not healthy after {STARTUP_SECONDS:g} s:\n{_tail(log)}")
 
 
-def _ward_files(folder: Path) -> list[Path]:
+CITY_FILE = """\
+city: scale-city
+name: Thành phố Thử Tải
+organizations:
+  - wards/*.yaml
+officials:
+  - id: trieu.thi.kim.oanh
+    full_name: Triệu Thị Kim Oanh
+    title: Chuyên viên Phòng Cải cách hành chính, Sở Nội vụ
+    roles: [city_official]
+    email: trieu.thi.kim.oanh@sonoivu.example
+"""
+
+
+def _city_file(folder: Path) -> tuple[Path, list[Path]]:
+    """A city file over WARDS copies of the sample ward, each its own tenant and name."""
     sample = (DEFINITIONS / "organizations" / "phu-lien.yaml").read_text(encoding="utf-8")
-    assert re.search(r"^tenant: phuong-phu-lien$", sample, flags=re.MULTILINE)
+    for line in ("tenant: phuong-phu-lien", "name: Phường Phù Liễn"):
+        assert re.search(f"^{line}$", sample, flags=re.MULTILINE), line
+    (folder / "wards").mkdir()
     paths = []
     for i in range(1, WARDS + 1):
-        path = folder / f"ward-{i}.yaml"
-        path.write_text(sample.replace("tenant: phuong-phu-lien", f"tenant: scale-ward-{i}"),
+        path = folder / "wards" / f"ward-{i}.yaml"
+        text = sample.replace("tenant: phuong-phu-lien", f"tenant: scale-ward-{i}")
+        path.write_text(text.replace("name: Phường Phù Liễn", f"name: Phường Thử {i}"),
                         encoding="utf-8")  # fmt: skip
         paths.append(path)
-    return paths
+    city = folder / "city.yaml"
+    city.write_text(CITY_FILE, encoding="utf-8")
+    return city, paths
 
 
 def _seed(project_url: str, data_dir: Path, organization: Path) -> str:
@@ -193,7 +214,7 @@ def city(tmp_path: Path) -> Iterator[City]:
         project = make_engine(project_url)
         upgrade(project)
         project.dispose()
-        organizations = _ward_files(tmp_path)
+        city_file, organizations = _city_file(tmp_path)
         tenants = [_seed(project_url, data_dir, path) for path in organizations]
 
         port = _free_port()
@@ -212,10 +233,10 @@ def city(tmp_path: Path) -> Iterator[City]:
         worker_env = _child_env(home, PREFECT_API_URL=api_url, PREFECT_WORKER_QUERY_SECONDS="1")
         for name in WORKERS:
             worker = _start([str(PREFECT), "worker", "start", "--pool", POOL, "--type", "process",
-                             "--name", name, "--limit", "2"],
+                             "--name", name, "--limit", str(WORKER_LIMIT)],
                             worker_env, logs / f"{name}.log")  # fmt: skip
             cleanup.callback(_stop, worker)
-        yield City(api_url, project_url, data_dir, organizations, tenants, logs)
+        yield City(api_url, project_url, data_dir, city_file, tenants, logs)
 
 
 def _drop_database(admin: sa.Engine, name: str) -> None:
@@ -268,8 +289,7 @@ def test_two_workers_run_the_city_one_run_per_ward_at_a_time(city: City) -> None
     parameters = {"database_url": city.project_url, "data_dir": str(city.data_dir),
                   "system_actor": "tran.van.minh", "now": now}  # fmt: skip
     with temporary_settings(updates={PREFECT_API_URL: city.api_url}):
-        ids = apply_city("sweep", [str(p) for p in city.organizations], parameters, POOL,
-                         scheduled=False)  # fmt: skip
+        ids = apply_city("sweep", parameters, POOL, city=str(city.city), scheduled=False)
         ward_deployment, fanout_deployment = ids["ward-sweep/city"], ids["city-fanout/city-sweep"]
         with get_client(sync_client=True) as client:
             fanouts = [client.create_flow_run_from_deployment(uuid.UUID(fanout_deployment))
@@ -283,6 +303,7 @@ def test_two_workers_run_the_city_one_run_per_ward_at_a_time(city: City) -> None
                 return runs if done and len(runs) == 2 * len(city.tenants) else None
 
             runs = _wait_for("the ward runs", ward_runs, city)
+            fanout_runs = [client.read_flow_run(f.id) for f in fanouts]
 
             def work_intervals() -> list[TaskRun] | None:
                 tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(
@@ -309,6 +330,8 @@ def test_two_workers_run_the_city_one_run_per_ward_at_a_time(city: City) -> None
         for (_, first_end), (second_start, _) in itertools.pairwise(spans):
             assert second_start >= first_end, f"two runs worked on {tenant} at once: {spans}"
     contended = sum(1 for tenant in city.tenants if _runs_overlap(runs, tenant_of, tenant))
+    _print_timeline(fanout_runs, runs, tasks, tenant_of)
+    assert contended >= 1, "no ward had two runs live at once: the exclusion was not exercised"
 
     project = make_engine(city.project_url)
     try:
@@ -337,3 +360,22 @@ def _tenant_tag(tags: list[str]) -> str:
 def _runs_overlap(runs: list[Any], tenant_of: dict[Any, str], tenant: str) -> bool:
     spans = sorted((r.start_time, r.end_time) for r in runs if tenant_of[r.id] == tenant)
     return len(spans) == 2 and spans[1][0] < spans[0][1]
+
+
+def _print_timeline(fanouts: list[Any], runs: list[Any], tasks: list[Any],
+                    tenant_of: dict[Any, str]) -> None:  # fmt: skip
+    """Each run's span, and each ward run's work (task), in seconds from the first fan-out."""
+    origin = min(r.start_time for r in fanouts)
+    work = {t.flow_run_id: t for t in tasks}
+    print()
+    for r in fanouts:
+        print(f"  {'city-fanout':14} {r.labels.get('prefect.worker.name'):15} "
+              f"run {(r.start_time - origin).total_seconds():5.1f}-"
+              f"{(r.end_time - origin).total_seconds():5.1f} s")  # fmt: skip
+    for r in sorted(runs, key=lambda r: r.start_time):
+        t = work[r.id]
+        print(f"  {tenant_of[r.id]:14} {r.labels.get('prefect.worker.name'):15} "
+              f"run {(r.start_time - origin).total_seconds():5.1f}-"
+              f"{(r.end_time - origin).total_seconds():5.1f} s, work "
+              f"{(t.start_time - origin).total_seconds():5.1f}-"
+              f"{(t.end_time - origin).total_seconds():5.1f} s")  # fmt: skip
