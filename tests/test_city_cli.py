@@ -69,11 +69,15 @@ def test_tenant_option_chooses_the_ward_of_the_city(cli: Cli) -> None:
 
 
 def test_a_broken_city_file_is_reported(cli: Cli) -> None:
-    """A --city file with problems prints them as file:line: CODE and exits 1."""
+    """`city check` (and every city command) prints a bad file's problems and exits 1."""
     broken = Path(__file__).resolve().parent / "cities" / "invalid" / "several_problems.yaml"
     result = cli("--city", str(broken), "city", "show")
     assert result.exit_code == 1
     assert "several_problems.yaml:5: CCHC-C006" in result.stdout
+    checked = cli("--city", str(broken), "city", "check")
+    assert checked.exit_code == 1
+    assert checked.stdout == result.stdout
+    assert "3 đơn vị cấp xã (wards)" in ok(cli("city", "check")).stdout
 
 
 def test_city_rank_from_the_command_line(cli: Cli, plans: dict[str, Path], tmp_path: Path) -> None:

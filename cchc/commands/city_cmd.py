@@ -58,6 +58,14 @@ def tenant_organization(state: AppState) -> Path:
     return path
 
 
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Check the city file and every organization file it names (file:line problems, exit 1)."""
+    city = load_chosen_city(state_of(ctx))
+    say(f"[green]✓[/] {escape(city.name)} ({escape(city.code)}): {len(city.wards)} đơn vị cấp xã "
+        f"(wards), {len(city.officials)} công chức cấp thành phố (officials)")  # fmt: skip
+
+
 @app.command("show")
 def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """The city's wards by block (Khối phường; Khối xã, đặc khu) and its officials."""
