@@ -2,19 +2,38 @@
 assessment is opened for every sub-criterion, all in one transaction and through the engine.
 
 Every step carries an idempotency key derived from the plan code, so issuing the same plan
-again changes nothing and returns the same counts.
+again changes nothing and returns the same counts; issuing a changed plan under the same code
+raises ``PlanChangedError`` naming what changed, and writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from cchc.plan.models import Plan
-from workflows.engine import Engine
+from cchc.plan.models import Plan, PlanTask
+from workflows.engine import Engine, FireResult
+from workflows.errors import IdempotencyKeyReusedError
 from workflows.registry import Actor
+
+
+class PlanChangedError(IdempotencyKeyReusedError):
+    """The plan code was issued before with other content (the transaction is rolled back)."""
+
+
+@contextmanager
+def _as_issued(plan: Plan, what: str) -> Iterator[None]:
+    """Turn the engine's reused-key error for one step into a ``PlanChangedError``."""
+    try:
+        yield
+    except IdempotencyKeyReusedError as exc:
+        raise PlanChangedError(
+            f"plan {plan.code} was issued before with other content ({what}); "
+            "nothing was changed: issue a changed plan under a new code"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -64,48 +83,66 @@ def issue_plan(
     period = {"code": plan.period.code, "label": plan.period.label,
               "start": plan.period.start.isoformat(),
               "end": plan.period.end.isoformat()}  # fmt: skip
-    created = engine.create(
-        session, "plan", actor=actor, ref=plan.code, idempotency_key=f"{key}:create",
-        data={"title": plan.title, "period": period, "index_set": plan.index_set,
-              "tasks": len(plan.tasks)},
-    )  # fmt: skip
-    issued = engine.fire(
-        session, created.instance_id, "issue", actor=actor, idempotency_key=f"{key}:issue",
-        payload={"decision_number": plan.decision.number,
-                 "decision_date": plan.decision.date.strftime("%d/%m/%Y")},
-    )  # fmt: skip
+    with _as_issued(plan, "title, period, index set or number of tasks"):
+        created = engine.create(
+            session, "plan", actor=actor, ref=plan.code, idempotency_key=f"{key}:create",
+            data={"title": plan.title, "period": period, "index_set": plan.index_set,
+                  "tasks": len(plan.tasks)},
+        )  # fmt: skip
+    with _as_issued(plan, "decision"):
+        issued = engine.fire(
+            session, created.instance_id, "issue", actor=actor, idempotency_key=f"{key}:issue",
+            payload={"decision_number": plan.decision.number,
+                     "decision_date": plan.decision.date.strftime("%d/%m/%Y")},
+        )  # fmt: skip
     sent = created.notifications + issued.notifications
     replayed = created.replayed and issued.replayed
     for task in plan.tasks:
-        result = engine.create(
-            session, "task", actor=actor, ref=task_ref(plan, task.code),
-            idempotency_key=f"{key}:task:{task.code}",
-            data={
-                "plan": plan.code, "code": task.code, "title": task.title,
-                "expected_product": task.expected_product, "owner_unit": task.owner_unit,
-                "owner_unit_name": unit_names.get(task.owner_unit, task.owner_unit),
-                "support_units": list(task.support_units), "deadline": task.deadline.isoformat(),
-                "deadline_text": task.deadline.strftime("%d/%m/%Y"),
-                "criteria": list(task.criteria),
-            },
-        )  # fmt: skip
+        with _as_issued(plan, f"task {task.code}"):
+            result = _create_task(session, engine, plan, task, actor, unit_names)
         sent += result.notifications
         replayed = replayed and result.replayed
     for criterion in criteria:
-        result = engine.create(
-            session, "assessment", actor=actor, ref=assessment_ref(plan, criterion.code),
-            idempotency_key=f"{key}:assessment:{criterion.code}",
-            data={
-                "plan": plan.code, "period": period, "index_set": plan.index_set,
-                "code": criterion.code, "title": criterion.title,
-                "max_points": criterion.max_points, "owner_unit": criterion.owner_unit,
-                "owner_unit_name": unit_names.get(criterion.owner_unit, criterion.owner_unit),
-                "evidence_requirement": criterion.evidence,
-            },
-        )  # fmt: skip
+        with _as_issued(plan, f"assessment of {criterion.code}"):
+            result = _open_assessment(session, engine, plan, criterion, period, actor, unit_names)
         sent += result.notifications
         replayed = replayed and result.replayed
     return IssueResult(
         plan_id=created.instance_id, tasks=len(plan.tasks), assessments=len(criteria),
         notifications=sent, replayed=replayed,
+    )  # fmt: skip
+
+
+def _create_task(
+    session: Session, engine: Engine, plan: Plan, task: PlanTask, actor: Actor,
+    unit_names: Mapping[str, str],
+) -> FireResult:  # fmt: skip
+    return engine.create(
+        session, "task", actor=actor, ref=task_ref(plan, task.code),
+        idempotency_key=f"plan:{plan.code}:task:{task.code}",
+        data={
+            "plan": plan.code, "code": task.code, "title": task.title,
+            "expected_product": task.expected_product, "owner_unit": task.owner_unit,
+            "owner_unit_name": unit_names.get(task.owner_unit, task.owner_unit),
+            "support_units": list(task.support_units), "deadline": task.deadline.isoformat(),
+            "deadline_text": task.deadline.strftime("%d/%m/%Y"),
+            "criteria": list(task.criteria),
+        },
+    )  # fmt: skip
+
+
+def _open_assessment(
+    session: Session, engine: Engine, plan: Plan, criterion: CriterionToOpen,
+    period: Mapping[str, str], actor: Actor, unit_names: Mapping[str, str],
+) -> FireResult:  # fmt: skip
+    return engine.create(
+        session, "assessment", actor=actor, ref=assessment_ref(plan, criterion.code),
+        idempotency_key=f"plan:{plan.code}:assessment:{criterion.code}",
+        data={
+            "plan": plan.code, "period": dict(period), "index_set": plan.index_set,
+            "code": criterion.code, "title": criterion.title,
+            "max_points": criterion.max_points, "owner_unit": criterion.owner_unit,
+            "owner_unit_name": unit_names.get(criterion.owner_unit, criterion.owner_unit),
+            "evidence_requirement": criterion.evidence,
+        },
     )  # fmt: skip

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from cchc.plan.models import Plan
 from workflows.definition.checks import did_you_mean
 from workflows.definition.yamlpos import Located, load_located
 from workflows.errors import DefinitionError, Problem
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 PLAN_SHEET = "Kế hoạch"
 TASK_SHEET = "Nhiệm vụ"
@@ -194,7 +197,6 @@ def _read_xlsx(
     path: Path, problems: list[Problem], aliases: Mapping[str, str]
 ) -> tuple[Any, _Places]:
     from openpyxl import load_workbook
-    from openpyxl.utils import get_column_letter
 
     places = _Places(str(path))
     try:
@@ -203,6 +205,17 @@ def _read_xlsx(
         problems.append(Problem(str(path), 1, "CCHC-P001", f"cannot open the workbook: {exc}",
                                 "save it from Excel or LibreOffice as .xlsx"))  # fmt: skip
         return None, places
+    try:
+        return _read_book(book, path, problems, aliases, places)
+    finally:
+        book.close()
+
+
+def _read_book(
+    book: Workbook, path: Path, problems: list[Problem], aliases: Mapping[str, str], places: _Places
+) -> tuple[Any, _Places]:
+    from openpyxl.utils import get_column_letter
+
     missing = [name for name in (PLAN_SHEET, TASK_SHEET) if name not in book.sheetnames]
     if missing:
         problems.append(Problem(str(path), 1, "CCHC-P009",
@@ -271,7 +284,6 @@ def _read_xlsx(
             )
         places.where[("tasks", index)] = (f"{task_file} row {row_number}", row_number)
         tasks.append(task)
-    book.close()
     data["tasks"] = tasks
     return data, places
 
