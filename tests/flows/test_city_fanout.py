@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from prefect.client.schemas.schedules import CronSchedule
 
 from cchc.city import load_city
 from flows.city import city_fanout_flow, city_wards, ward_limit_name
@@ -61,3 +65,59 @@ def test_overrides_for_a_ward_outside_the_city_are_refused() -> None:
 def test_ward_limit_is_named_after_the_tenant() -> None:
     """The Prefect limit of a ward is ward:<tenant>, the tag its runs carry."""
     assert ward_limit_name("phuong-phu-lien") == "ward:phuong-phu-lien"
+
+
+def _deploy_script() -> ModuleType:
+    path = DEFINITIONS.parent / "scripts" / "deploy_city.py"
+    spec = importlib.util.spec_from_file_location("deploy_city", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_deploy_script_refuses_wards_without_their_parameters(tmp_path: Path) -> None:
+    """A ward missing its acting person is named, and nothing is registered."""
+    params = tmp_path / "params.yaml"
+    params.write_text("wards:\n  phuong-phu-lien: {system_actor: tran.van.minh}\n")
+    with pytest.raises(SystemExit, match=r"thiếu tham số cho: phuong-le-chan: system_actor"):
+        _deploy_script().main(["sweep", "--city", str(CITY), "--pool", "cchc",
+                               "--params", str(params)])  # fmt: skip
+
+
+def test_deploy_script_refuses_a_ward_not_in_the_city(tmp_path: Path) -> None:
+    """Parameters for a tenant the city does not have are a typo: refused."""
+    params = tmp_path / "params.yaml"
+    params.write_text("parameters: {system_actor: x}\nwards:\n  phuong-khong-co: {}\n")
+    with pytest.raises(SystemExit, match="không có phường phuong-khong-co"):
+        _deploy_script().main(["sweep", "--city", str(CITY), "--pool", "cchc",
+                               "--params", str(params)])  # fmt: skip
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_deploy_script_registers_the_ward_and_fanout_deployments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both deployments land on the server; the fan-out's cron is the daily sweep's, GMT+7."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name="cchc-city", type="process"))
+    params = tmp_path / "params.yaml"
+    params.write_text("parameters: {system_actor: quan.tri}\n")
+    assert _deploy_script().main(["sweep", "--city", str(CITY), "--pool", "cchc-city",
+                                  "--params", str(params)]) == 0  # fmt: skip
+    assert "city-fanout/city-sweep" in capsys.readouterr().out
+    with get_client(sync_client=True) as client:
+        fanout = client.read_deployment_by_name("city-fanout/city-sweep")
+        ward = client.read_deployment_by_name("ward-sweep/city")
+    cron = fanout.schedules[0].schedule
+    assert isinstance(cron, CronSchedule)
+    assert (cron.cron, cron.timezone) == ("0 6 * * *", "Asia/Ho_Chi_Minh")
+    assert fanout.parameters["city"] == str(CITY.resolve())
+    assert ward.entrypoint == "flows.city.ward_sweep_flow"
+    assert ward.parameters["system_actor"] == "quan.tri"
