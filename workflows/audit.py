@@ -8,17 +8,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, bindparam, cast, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    func,
+    insert,
+    null,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflows.canonical import canonical_json, sha256_hex, utc_iso
+from workflows.database import make_engine
 from workflows.schema import AuditEvent, Base, ChainHead
 
 GENESIS = "0" * 64
@@ -123,22 +137,58 @@ class VerifyReport:
         return not self.breaks
 
 
-def verify(session: Session, tenant: str | None = None, batch: int = 20000) -> VerifyReport:
-    """Recompute every chain (or one tenant's) and report the first broken event of each."""
+def verify(
+    session: Session, tenant: str | None = None, batch: int = 20000, workers: int = 1
+) -> VerifyReport:
+    """Recompute every chain (or one tenant's) and report the first broken event of each.
+
+    With ``workers > 1`` the tenants' chains are recomputed in that many processes at once
+    (each opens its own connection to the session's database); one chain is always one process.
+    """
     tenants_q = select(ChainHead.tenant).order_by(ChainHead.tenant)
     event_tenants = select(AuditEvent.tenant).distinct()
     if tenant is not None:
         tenants_q = tenants_q.where(ChainHead.tenant == tenant)
         event_tenants = event_tenants.where(AuditEvent.tenant == tenant)
     tenants = sorted(set(session.scalars(tenants_q)) | set(session.scalars(event_tenants)))
-    breaks: list[Break] = []
-    total = 0
-    for name in tenants:
-        count, broken = verify_tenant(session, name, batch)
-        total += count
-        if broken is not None:
-            breaks.append(broken)
-    return VerifyReport(events=total, tenants=len(tenants), breaks=tuple(breaks))
+    if workers > 1 and len(tenants) > 1:
+        url = session.get_bind().engine.url.render_as_string(hide_password=False)
+        results = _verify_in_processes(url, tenants, batch, workers)
+    else:
+        results = [verify_tenant(session, name, batch) for name in tenants]
+    breaks = tuple(broken for _, broken in results if broken is not None)
+    return VerifyReport(events=sum(n for n, _ in results), tenants=len(tenants), breaks=breaks)
+
+
+def _verify_in_processes(
+    url: str, tenants: Sequence[str], batch: int, workers: int
+) -> list[tuple[int, Break | None]]:
+    """``verify_tenant`` of every tenant, spread over ``workers`` fresh processes, in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    shares = [list(tenants[i::workers]) for i in range(workers)]
+    context = multiprocessing.get_context("spawn")  # nothing inherited: no shared connections
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        done = list(pool.map(_verify_share, [url] * workers, shares, [batch] * workers))
+    by_tenant = {name: result for share in done for name, result in share}
+    return [by_tenant[name] for name in tenants]
+
+
+def _verify_share(
+    url: str, tenants: Sequence[str], batch: int
+) -> list[tuple[str, tuple[int, Break | None]]]:
+    """In a worker process: verify ``tenants`` on a connection of its own.
+
+    On SQLite a plain (deferred) connection: ``make_engine``'s ``BEGIN IMMEDIATE`` would take
+    the write lock, so the workers would wait for each other (and block every writer).
+    """
+    engine = create_engine(url) if url.startswith("sqlite") else make_engine(url)
+    try:
+        with Session(engine) as session:
+            return [(name, verify_tenant(session, name, batch)) for name in tenants]
+    finally:
+        engine.dispose()
 
 
 # --- the verification fast path -----------------------------------------------------------------
@@ -151,24 +201,37 @@ def verify(session: Session, tenant: str | None = None, batch: int = 20000) -> V
 # fraction of the cost. The time is formatted by the database or from SQLite's stored text.
 
 _ENCODE = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
-_SQLITE_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}")
-"""How SQLAlchemy stores a DateTime in SQLite (naive, UTC by this project's convention)."""
-
 _VERIFY_COLUMNS = (
     "seq", "id", "prev_hash", "hash", "actor", "definition_hash", "from_state", "instance_id",
-    "kind", "outcome", "payload", "reason", "ref", "role", "tenant", "to_state", "trigger",
+    "kind", "outcome", "payload", "reason", "ref", "role", "to_state", "trigger",
 )  # fmt: skip
+"""Every hashed column but the tenant (equal to the one asked for) and the time (formatted)."""
 
 
 def _verify_statement(dialect: str) -> Select[Any]:
-    """The chain in seq order after ``p_after``, ``p_limit`` rows, time as UTC ISO text."""
+    """The chain in seq order after ``p_after``, ``p_limit`` rows, time as ``utc_iso`` text.
+
+    PostgreSQL formats the time itself. SQLite holds what SQLAlchemy stored: naive UTC text
+    ``YYYY-MM-DD HH:MM:SS.ffffff``, rewritten in SQL; anything else comes back NULL and is read
+    the slow way (``_stored_time``).
+    """
     time: Any
     if dialect == "postgresql":
         time = func.to_char(
             func.timezone("UTC", _EVENTS.c.occurred_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
         )
     else:
-        time = cast(_EVENTS.c.occurred_at, String)
+        text = type_coerce(_EVENTS.c.occurred_at, String)
+        time = case(
+            (
+                and_(func.length(text) == 26, func.substr(text, 11, 1) == " "),
+                func.substr(text, 1, 10, type_=String)
+                + "T"
+                + func.substr(text, 12, type_=String)
+                + "Z",
+            ),
+            else_=null(),
+        )
     return (
         select(*(_EVENTS.c[name] for name in _VERIFY_COLUMNS), time.label("time"))
         .where(_EVENTS.c.tenant == bindparam("p_tenant"), _EVENTS.c.seq > bindparam("p_after"))
@@ -180,13 +243,10 @@ def _verify_statement(dialect: str) -> Select[Any]:
 _VERIFY = {name: _verify_statement(name) for name in ("postgresql", "sqlite")}
 
 
-def _utc_text(stored: Any) -> str:
-    """The hashed form of a stored time, from SQLite text (or any other value, the slow way)."""
-    if isinstance(stored, str):
-        if _SQLITE_TIME.fullmatch(stored):
-            return f"{stored[:10]}T{stored[11:]}Z"
-        stored = datetime.fromisoformat(stored)
-    return utc_iso(stored)
+def _stored_time(session: Session, event_id: int) -> str:
+    """The hashed form of an event's time, read through the ORM (the slow path)."""
+    stored = session.execute(select(AuditEvent.occurred_at).where(AuditEvent.id == event_id))
+    return utc_iso(stored.scalar_one())
 
 
 def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[int, Break | None]:
@@ -196,6 +256,7 @@ def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[in
     prev_hash, expected_seq, count = GENESIS, 1, 0
     sha256 = hashlib.sha256
     enc = _ENCODE
+    tenant_json = enc(tenant)
     while True:
         rows = conn.execute(
             statement, {"p_tenant": tenant, "p_after": expected_seq - 1, "p_limit": batch}
@@ -203,8 +264,8 @@ def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[in
         if not rows:
             break
         for (seq, event_id, stored_prev, stored_hash, actor, definition_hash, from_state,
-             instance_id, kind, outcome, payload, reason, ref, role, row_tenant, to_state,
-             trigger, time) in rows:  # fmt: skip
+             instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
+             time) in rows:  # fmt: skip
             count += 1
             if seq != expected_seq:
                 gap = "missing" if seq > expected_seq else "out of order"
@@ -222,11 +283,12 @@ def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[in
             text = (
                 f'{prev_hash}\n{{"actor":{enc(actor)},"definition_hash":{enc(definition_hash)},'
                 f'"from_state":{"null" if from_state is None else enc(from_state)},'
-                f'"instance_id":{"null" if instance_id is None else int(instance_id)},'
-                f'"kind":{enc(kind)},"occurred_at":"{_utc_text(time)}","outcome":{enc(outcome)},'
+                f'"instance_id":{"null" if instance_id is None else instance_id},'
+                f'"kind":{enc(kind)},"occurred_at":"{time or _stored_time(session, event_id)}",'
+                f'"outcome":{enc(outcome)},'
                 f'"payload":{enc(payload)},"reason":{"null" if reason is None else enc(reason)},'
                 f'"ref":{enc(ref)},"role":{"null" if role is None else enc(role)},'
-                f'"seq":{int(seq)},"tenant":{enc(row_tenant)},'
+                f'"seq":{seq},"tenant":{tenant_json},'
                 f'"to_state":{"null" if to_state is None else enc(to_state)},'
                 f'"trigger":{enc(trigger)}}}'
             )

@@ -19,9 +19,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cchc.indexset.rules import vi_number
@@ -112,9 +112,12 @@ class Labels:
         return f"{label} ({trigger})" if label else trigger
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    """One line of a history: an audit event, or a score run of a sub-criterion."""
+class HistoryRow(NamedTuple):
+    """One line of a history: an audit event, or a score run of a sub-criterion.
+
+    A named tuple: histories run to thousands of rows, and a tuple is built several times
+    faster than a frozen dataclass.
+    """
 
     occurred_at: datetime
     actor: str
@@ -231,6 +234,18 @@ def _instance_query() -> Select[Any]:
 
 def _under(prefix: str) -> Any:
     return Instance.ref.startswith(prefix, autoescape=True)
+
+
+def _prefixed(column: Any, prefix: str, dialect: str) -> Any:
+    """``column`` starts with ``prefix``, as the index can use it.
+
+    SQLite compares text byte by byte, so the prefix is a range of the index; its LIKE would
+    ignore letter case and scan. PostgreSQL's collation need not sort a prefix's strings
+    together, so there LIKE it is (the index still narrows to the tenant and kind).
+    """
+    if dialect == "sqlite":
+        return and_(column >= prefix, column < prefix + "\U0010ffff")
+    return column.startswith(prefix, autoescape=True)
 
 
 def find_criterion(session: Session, tenant: str, plan: str, code: str) -> Subject:
@@ -378,7 +393,7 @@ def _evidence_under(
         _instance_query().where(
             Instance.tenant == tenant,
             Instance.kind == "evidence",
-            or_(*(_under(p) for p in prefixes)),
+            or_(*(_prefixed(Instance.ref, p, session.get_bind().dialect.name) for p in prefixes)),
         ),
     )
     # LIKE ignores letter case on SQLite: keep exact prefixes only.
@@ -398,6 +413,7 @@ def history(
 ) -> History:
     """The subject's events (and a sub-criterion's score runs) in ``[since, until)``."""
     rows: dict[int, Any] = {}
+    dialect = session.get_bind().dialect.name
 
     def read(query: Select[Any]) -> None:
         query = query.where(AuditEvent.tenant == subject.tenant)
@@ -417,7 +433,7 @@ def history(
             read(
                 base.where(
                     AuditEvent.kind == kind,
-                    or_(*(AuditEvent.ref.startswith(p, autoescape=True) for p in prefixes)),
+                    or_(*(_prefixed(AuditEvent.ref, p, dialect) for p in prefixes)),
                 )
             )
     if subject.what == "unit":
@@ -567,6 +583,8 @@ def natural(code: str) -> tuple[tuple[int, str], ...]:
 
 
 def _payload(text: str) -> dict[str, Any]:
+    if text == "{}":
+        return {}
     try:
         value = json.loads(text)
     except ValueError:
