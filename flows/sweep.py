@@ -15,7 +15,7 @@ from cchc.workspace import Workspace
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
 from notifications.digest import send_daily_digests
-from notifications.dispatch import dispatch
+from notifications.dispatch import DispatchReport, dispatch
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ
 
@@ -40,7 +40,12 @@ def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
     )
     channel = channel_from_env(ws.settings.data_dir)
     now_utc = ws.engine.clock()
-    delivered = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=500)
+    delivered = DispatchReport()
+    while True:  # one dispatch sends at most one batch: carry on until nothing is due
+        batch = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=500)
+        delivered += batch
+        if batch == DispatchReport():
+            break
     digests = send_daily_digests(
         ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc
     )
