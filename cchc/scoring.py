@@ -248,9 +248,10 @@ def score_plan(
             Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id
         ).values(computed_at=now))  # fmt: skip
     else:
+        version = index_set.content_hash  # computed (the whole set dumped) on every access
         session.execute(insert(Score), [
             {"tenant": tenant, "plan": plan, "run_id": run_id, "index_set": index_set.code,
-             "index_set_hash": index_set.content_hash, "code": s.code,
+             "index_set_hash": version, "code": s.code,
              "owner_unit": s.owner_unit, "rule": canonical_json(s.rule),
              "inputs": canonical_json(s.inputs), "points": s.points,
              "max_points": s.max_points, "explanation": s.explanation,
