@@ -197,6 +197,7 @@ def write_chart_png(path: Path, review: ReviewData) -> Path:
     """Bars of done / overdue tasks and points at risk per unit."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.layout_engine import TightLayoutEngine
     from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(9, 4.5), dpi=120)
@@ -223,6 +224,8 @@ def write_chart_png(path: Path, review: ReviewData) -> Path:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(f"Tiến độ nhiệm vụ – {review.label}", fontfamily="DejaVu Sans")
     axes.legend(prop={"family": "DejaVu Sans"})
-    figure.tight_layout()
+    # The tight layout applied once, without installing it as the figure's layout engine
+    # (``figure.tight_layout()`` does): savefig then draws once instead of laying out again.
+    TightLayoutEngine().execute(figure)
     figure.savefig(path)
     return path
