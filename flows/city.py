@@ -118,6 +118,7 @@ def ward_sweep_flow(database_url: str, data_dir: str, organization: str, system_
     """The daily sweep of one ward (organization file), alone on the ward."""
     ws = _open(database_url, data_dir, organization, now)
     try:
+        ws.actor(system_actor)  # an unknown person fails here, before the ward is locked
         with ward_exclusion(ws, wait_seconds):
             result = _sweep_ward(ws, system_actor)
     finally:
@@ -136,6 +137,8 @@ def ward_review_flow(database_url: str, data_dir: str, organization: str, plan: 
     """The review meeting of one ward; files in ``out_dir/<tenant>/<month>``."""
     ws = _open(database_url, data_dir, organization, now)
     try:
+        ws.actor(actor_id)  # unknown people fail here, before the ward is locked
+        ws.actor(chair_id)
         with ward_exclusion(ws, wait_seconds):
             result = _review_ward(ws, plan, month, actor_id, chair_id, out_dir)
     finally:

@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import shutil
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from prefect.client.schemas.schedules import CronSchedule
 
+from cchc import cycle
 from cchc.city import load_city
-from flows.city import city_fanout_flow, city_wards, ward_limit_name
+from cchc.organization import UnknownPersonError
+from cchc.workspace import Workspace
+from flows.city import (
+    city_fanout_flow,
+    city_wards,
+    ward_limit_name,
+    ward_review_flow,
+    ward_sweep_flow,
+)
 from flows.deployments import apply_city
 from tests.conftest import DEFINITIONS
+from workflows.canonical import LOCAL_TZ
+from workflows.database import Settings, make_engine, sqlite_url
+from workflows.schema import AuditEvent
+from workflows.tenant_lock import TenantBusyError, tenant_lock
 
 CITY = DEFINITIONS / "cities" / "hai-phong.yaml"
 PHU_LIEN = DEFINITIONS / "organizations" / "phu-lien.yaml"
+FOCAL, CHAIR = "nguyen.thi.lan", "dang.van.thang"
 
 
 def test_city_file_gives_each_ward_its_organization_file() -> None:
@@ -121,3 +139,67 @@ def test_deploy_script_registers_the_ward_and_fanout_deployments(
     assert fanout.parameters["city"] == str(CITY.resolve())
     assert ward.entrypoint == "flows.city.ward_sweep_flow"
     assert ward.parameters["system_actor"] == "quan.tri"
+
+
+def _sqlite_ward(tmp_path: Path, sqlite_template: Path) -> str:
+    shutil.copy(sqlite_template, tmp_path / "cchc.sqlite3")
+    return sqlite_url(tmp_path)
+
+
+def _limit(tenant: str) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_global_concurrency_limit_by_name(ward_limit_name(tenant))
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_ward_review_runs_alone_on_its_ward_and_frees_it(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The ward review writes its files under out_dir/<tenant>/<month>; the ward slot is free."""
+    url = _sqlite_ward(tmp_path, sqlite_template)
+    ws = Workspace.open(Settings(data_dir=tmp_path, database_url=url),
+                        clock=lambda: datetime(2025, 7, 29, 9, tzinfo=LOCAL_TZ))  # fmt: skip
+    cycle.issue(ws, DEFINITIONS.parent / "examples" / "plan-phu-lien-2025-h2.yaml", FOCAL)
+    ws.close()
+    result = ward_review_flow(
+        url, str(tmp_path), str(PHU_LIEN), "KH-CCHC-2025-H2", "2025-08", FOCAL, CHAIR,
+        str(tmp_path / "review"), now=datetime(2025, 9, 1, 7, tzinfo=LOCAL_TZ).isoformat(),
+    )  # fmt: skip
+    assert result["tenant"] == "phuong-phu-lien"
+    assert result["files"]
+    assert all(Path(f).parent == tmp_path / "review" / "phuong-phu-lien" / "2025-08"
+               for f in result["files"])  # fmt: skip
+    limit = _limit("phuong-phu-lien")
+    assert (limit.limit, limit.active_slots) == (1, 0)
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_ward_sweep_waits_for_a_ward_held_outside_prefect(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The ward's database lock held elsewhere: the run gives up, writes nothing, frees its slot."""
+    url = _sqlite_ward(tmp_path, sqlite_template)
+    db = make_engine(url)
+    try:
+        with tenant_lock(db, "phuong-phu-lien", timeout=5), \
+                pytest.raises(TenantBusyError, match="phuong-phu-lien"):  # fmt: skip
+            ward_sweep_flow(url, str(tmp_path), str(PHU_LIEN), "tran.van.minh", wait_seconds=1)
+        with db.connect() as conn:
+            events = conn.execute(sa.select(sa.func.count()).select_from(AuditEvent)).scalar_one()
+    finally:
+        db.dispose()
+    assert events == 0
+    assert _limit("phuong-phu-lien").active_slots == 0
+
+
+def test_unknown_person_fails_before_the_ward_is_locked(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """A ward run acting as someone the ward does not know fails at once, naming them."""
+    url = _sqlite_ward(tmp_path, sqlite_template)
+    with pytest.raises(UnknownPersonError, match=r"khong\.co\.ai"):
+        ward_sweep_flow.fn(url, str(tmp_path), str(PHU_LIEN), "khong.co.ai")
