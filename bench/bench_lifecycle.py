@@ -107,7 +107,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--lifecycles", type=int, default=500, help="lifecycles per engine and Spiff section"
     )
     parser.add_argument(
-        "--prefect-lifecycles", type=int, default=30, help="lifecycles per Prefect section"
+        "--prefect-lifecycles", type=int, default=20, help="lifecycles per Prefect section"
     )
     parser.add_argument(
         "--prefect-postgres",
