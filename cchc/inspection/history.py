@@ -345,7 +345,13 @@ def find_unit(
         instance_id: info
         for instance_id, info in _instances(
             session,
-            _instance_query().where(Instance.tenant == tenant, Instance.kind.in_(OWNED_KINDS)),
+            _instance_query().where(
+                Instance.tenant == tenant,
+                Instance.kind.in_(OWNED_KINDS),
+                # a cheap first cut (the JSON string of the code appears in the data); the
+                # parsed owner_unit decides
+                Instance.data.contains(json.dumps(unit), autoescape=True),
+            ),
         ).items()
         if info["data"].get("owner_unit") == unit and (plan is None or in_plan(info["ref"], plan))
     }
