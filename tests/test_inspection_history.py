@@ -38,9 +38,10 @@ def world(db: Db, engine: Engine, clock: Clock) -> dict[str, int]:
             ids[code] = engine.create(session, "task", actor=FOCAL, ref=f"{P}/{code}",
                                       data={"plan": P, "code": code, "owner_unit": "kt",
                                             "criteria": [criterion]}).instance_id  # fmt: skip
-        for key, target, owner in (("a", "criterion:1.1.3", "vhxh"),
-                                   ("b", "criterion:1.1.30", "kt"), ("c", "task:NV-1", "kt"), ("d", "task:NV-10", "kt"),
-                                   ("e", "task:nv-1", "kt")):  # fmt: skip
+        targets = (("a", "criterion:1.1.3", "vhxh"), ("b", "criterion:1.1.30", "kt"),
+                   ("c", "task:NV-1", "kt"), ("d", "task:NV-10", "kt"),
+                   ("e", "task:nv-1", "kt"))  # fmt: skip
+        for key, target, owner in targets:
             clock.advance(minutes=1)
             ids[key] = engine.create(
                 session, "evidence", actor=KT if owner == "kt" else FOCAL,
