@@ -22,6 +22,7 @@ PLAN = "KH-2025-H2"
 FOCAL = "nguyen.thi.lan"  # focal official, Phòng Văn hóa - Xã hội (vhxh)
 KT_OFFICIAL = "ngo.thi.ha"  # official of Phòng Kinh tế, Hạ tầng và Đô thị (kt)
 TTPHC_OFFICIAL = "ta.minh.quan"  # official of Trung tâm Phục vụ hành chính công (ttphc)
+INSPECTOR = "cu.van.son"  # the inspection team: reads the whole ward
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 PLAN_YAML = f"""\
@@ -117,7 +118,7 @@ def as_json(result: Result) -> Any:
 
 def refusals(cli: Cli) -> list[dict[str, Any]]:
     """Refused events of the audit trail."""
-    return list(as_json(cli("audit", "query", "--outcome", "refused", "--json")))
+    return list(as_json(cli("audit", "query", "--outcome", "refused", "--as", INSPECTOR, "--json")))
 
 
 def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_path: Path) -> None:
@@ -160,10 +161,10 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
     reviewed = ok(cli("evidence", "review", str(sub["id"]), "accept",
                       "--sha256", sub["sha256"], "--as", FOCAL)).output  # fmt: skip
     assert "Đạt" in reviewed
-    listed = as_json(cli("evidence", "list", "--plan", PLAN, "--json"))
+    listed = as_json(cli("evidence", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert [(e["id"], e["state"], e["target"]) for e in listed] == [
         (sub["id"], "accepted", "criterion:1.1.1")]  # fmt: skip
-    covered = as_json(cli("evidence", "coverage", "--plan", PLAN, "--json"))
+    covered = as_json(cli("evidence", "coverage", "--plan", PLAN, "--as", FOCAL, "--json"))
     vhxh = next(u for u in covered["units"] if u["unit"] == "vhxh")
     assert vhxh["covered"] == 1
     assert "1.1.1" not in vhxh["missing"]
@@ -217,7 +218,7 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
     assert {Path(f).suffix for f in exported["files"]} == {".xlsx", ".docx", ".png"}
     assert all(Path(f).is_file() for f in exported["files"])
 
-    assert "audit chain intact" in ok(cli("audit", "verify")).output
+    assert "audit chain intact" in ok(cli("audit", "verify", "--as", INSPECTOR)).output
 
 
 def test_unknown_person_is_refused_with_a_hint(cli: Cli, plan_file: Path) -> None:
@@ -241,7 +242,7 @@ def test_official_of_another_unit_is_refused_and_audited(issued: Cli) -> None:
         (TTPHC_OFFICIAL, "submit_product", f"{PLAN}/NV-01")]  # fmt: skip
     tasks = as_json(issued("tasks", "list", "--unit", "kt", "--as", FOCAL, "--json"))
     assert [t["state"] for t in tasks] == ["assigned"]
-    assert "audit chain intact" in ok(issued("audit", "verify")).output
+    assert "audit chain intact" in ok(issued("audit", "verify", "--as", INSPECTOR)).output
 
 
 def test_missing_product_is_a_usage_error(issued: Cli) -> None:
@@ -293,7 +294,10 @@ def test_bad_metrics_file_lists_every_problem(issued: Cli, tmp_path: Path) -> No
                for line in lines)  # fmt: skip
     assert sum(line.startswith(f"{bad}:4: CCHC-M003") for line in lines) == 2
     assert "nothing was written" in result.stderr
-    assert as_json(issued("audit", "query", "--kind", "metric_import", "--json")) == []
+    assert (
+        as_json(issued("audit", "query", "--kind", "metric_import", "--as", INSPECTOR, "--json"))
+        == []
+    )
 
 
 def test_score_explain_needs_a_run_and_a_known_code(issued: Cli) -> None:
