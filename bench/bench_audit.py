@@ -1,7 +1,7 @@
 """Audit queries and verification over a million-event trail, on SQLite and PostgreSQL.
 
 Usage: ``.venv/bin/python bench/bench_audit.py [--backend sqlite|postgresql|both]
-[--events N] [--tenants N] [--queries N] [--data-dir DIR] [--pg-url URL]``
+[--events N] [--tenants N] [--queries N] [--data-dir DIR [--reuse]] [--pg-url URL]``
 
 The trail is generated in bulk: for each of ``--tenants`` wards (default 114) real instances
 (a plan, 40 tasks, one assessment per sub-criterion of the sample index set, 3 evidence files
@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import os
 import random
 import statistics
 import sys
@@ -337,11 +338,13 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 @contextmanager
-def database(backend: str, folder: Path, pg_url: str) -> Iterator[Engine]:
-    """A fresh migrated database: a SQLite file in ``folder`` or a new PostgreSQL schema."""
+def database(backend: str, folder: Path, pg_url: str, reuse: bool = False) -> Iterator[Engine]:
+    """A fresh migrated database: a SQLite file in ``folder`` (kept with ``reuse``) or a new
+    PostgreSQL schema."""
     if backend == "sqlite":
         path = folder / "bench_audit.sqlite3"
-        remove_sqlite_file(path)
+        if not reuse:
+            remove_sqlite_file(path)
         db = make_engine(f"sqlite:///{path}")
         upgrade(db)
         try:
@@ -368,16 +371,19 @@ def database(backend: str, folder: Path, pg_url: str) -> Iterator[Engine]:
 def run(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Generate, ask, verify on one backend; print its table; its figures."""
     city = City()
-    with database(backend, folder, args.pg_url) as db:
+    reuse = args.reuse and backend == "sqlite"
+    with database(backend, folder, args.pg_url, reuse) as db:
         with unit_of_work(session_factory(db)) as session:
             for kind in city.engine.definitions.workflows:
                 built = city.engine.current(kind)
                 city.engine.register(session, built)
                 city.hashes[kind] = built.hash
-        console.print(f"[bold]{backend}[/]: generating {args.events:,} events in "
-                      f"{args.tenants} wards …")  # fmt: skip
+            present = session.execute(sa.text("select count(*) from audit_events")).scalar_one()
         start = perf_counter()
-        generate(db, city, args.tenants, args.events)
+        if not (reuse and present):
+            console.print(f"[bold]{backend}[/]: generating {args.events:,} events in "
+                          f"{args.tenants} wards …")  # fmt: skip
+            generate(db, city, args.tenants, args.events)
         generated = perf_counter() - start
         with db.connect() as conn:
             total = conn.execute(sa.text("select count(*) from audit_events")).scalar_one()
@@ -422,8 +428,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument(
+        "--reuse", action="store_true", help="SQLite: reuse the trail left in --data-dir"
+    )
     args = parser.parse_args(argv)
-    machine = machine_info()
+    machine = machine_info(load=" ".join(f"{x:.1f}" for x in os.getloadavg()))
     console.print(machine_line(machine))
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results = {}
