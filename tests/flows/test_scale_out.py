@@ -11,6 +11,7 @@ child processes get their own environment; this process only talks to the server
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -90,20 +91,20 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
                                 stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a child and the processes it started (its own process group, by id)."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+def _stop(*procs: subprocess.Popen[bytes]) -> None:
+    """Stop children and what they started (each its own process group, by id), all at once.
+
+    Nothing is running by now, so a short grace is enough before SIGKILL.
+    """
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        alive = [p for p in procs if p.poll() is None]
+        for proc in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + wait
+        for proc in alive:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
 
 
 def _tail(log: Path, lines: int = 40) -> str:
@@ -231,11 +232,12 @@ def city(tmp_path: Path) -> Iterator[City]:
         _wait_healthy(api_url, server, logs / "server.log")
         _create_pool(api_url)
         worker_env = _child_env(home, PREFECT_API_URL=api_url, PREFECT_WORKER_QUERY_SECONDS="1")
+        workers: list[subprocess.Popen[bytes]] = []
+        cleanup.callback(lambda: _stop(*workers))  # each worker as soon as it exists
         for name in WORKERS:
-            worker = _start([str(PREFECT), "worker", "start", "--pool", POOL, "--type", "process",
-                             "--name", name, "--limit", str(WORKER_LIMIT)],
-                            worker_env, logs / f"{name}.log")  # fmt: skip
-            cleanup.callback(_stop, worker)
+            workers.append(_start([str(PREFECT), "worker", "start", "--pool", POOL, "--type",
+                                   "process", "--name", name, "--limit", str(WORKER_LIMIT)],
+                                  worker_env, logs / f"{name}.log"))  # fmt: skip
         yield City(api_url, project_url, data_dir, city_file, tenants, logs)
 
 
