@@ -52,7 +52,7 @@ from workflows.database import Settings, make_engine, unit_of_work  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REVIEW_MONTH = "2025-11"
-SCORE_DAY = date(2026, 1, 5)
+SCORE_DAY = date(2025, 12, 1)
 REVIEW_DAY = date(2025, 12, 3)
 TARGETS = {"score_rank": 30.0, "review": 60.0}
 """Targets of issue 5 on SQLite, in seconds for the whole city."""
@@ -117,7 +117,12 @@ def city_run(city: Path, url: str, clock: FixedClock) -> tuple[city_gen.CityWork
 def phase_generate(args: argparse.Namespace) -> dict[str, Any]:
     """Generate the city; its manifest (timings and counts) and peak memory."""
     manifest = city_gen.generate(
-        args.city, wards=args.wards, seed=args.seed, database_url=args.url or None, force=True
+        args.city,
+        wards=args.wards,
+        seed=args.seed,
+        database_url=args.url or None,
+        jobs=args.jobs,
+        force=True,
     )
     return {"seconds": manifest["seconds"], "counts": manifest["counts"]}
 
@@ -403,7 +408,7 @@ def measure(args: argparse.Namespace, city: Path, work: Path, url: str | None) -
     figures: dict[str, Any] = {}
     if args.reuse is None:
         figures["generate"] = child(
-            "generate", city, url or "", work, wards=args.wards, seed=args.seed
+            "generate", city, url or "", work, wards=args.wards, seed=args.seed, jobs=args.jobs
         )
     manifest = json.loads((city / city_gen.MANIFEST).read_text(encoding="utf-8"))
     figures["manifest"] = {k: manifest[k] for k in ("wards", "seed", "counts", "seconds")}
@@ -412,9 +417,10 @@ def measure(args: argparse.Namespace, city: Path, work: Path, url: str | None) -
         return url if url is not None else sqlite_copy(city, work, name)
 
     print("score + rank …", file=sys.stderr, flush=True)
-    figures["score"] = child("score", city, db("score"), work)
+    scored = db("score")
+    figures["score"] = child("score", city, scored, work)
     print("review …", file=sys.stderr, flush=True)
-    figures["review"] = child("review", city, db("review"), work)
+    figures["review"] = child("review", city, scored, work)  # after scoring: points at risk
     print("fire …", file=sys.stderr, flush=True)
     tenants = manifest["tenants"]
     fire_url = db("fire")
@@ -501,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         default=200,
         help="tasks per worker in the fire test (3 fires each)",
     )
+    parser.add_argument("--jobs", type=int, default=1, help="generator processes")
     parser.add_argument("--pg-url", default=os.environ.get("CCHC_BENCH_POSTGRES_URL", PG_URL))
     # Internal: one phase in a child process.
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)

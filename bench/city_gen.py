@@ -903,6 +903,42 @@ def db_counts(settings: Settings, counts: Counter[str], specs: list[WardSpec]) -
     )
 
 
+def _register_definitions(url: str) -> None:
+    """Store every definition version before the workers start: two first creates of a kind
+    at once would both try to insert it (a unique violation on PostgreSQL)."""
+    city_engine = make_workflow_engine()
+    db = make_engine(url)
+    try:
+        with unit_of_work(session_factory(db)) as session:
+            for kind in city_engine.definitions.workflows:
+                city_engine.register(session, city_engine.current(kind))
+    finally:
+        db.dispose()
+
+
+def play_wards(
+    out: Path, url: str, specs: list[WardSpec], seed: int, sweep_every: int,
+    progress: Callable[[str], None], started: float,
+) -> Counter[str]:  # fmt: skip
+    """Play the year of each ward in ``specs``, one after the other; what was done."""
+    counts: Counter[str] = Counter()
+    clock = SimClock()
+    city = CityWorkspaces(out, url, clock)
+    try:
+        for i, spec in enumerate(specs, 1):
+            before = counts["fire"] + counts["evidence"] + counts["review"]
+            play_ward(city.ward(spec.tenant), spec, clock, out, seed, sweep_every, counts)
+            spent = time.perf_counter() - started
+            acted = counts["fire"] + counts["evidence"] + counts["review"] - before
+            progress(
+                f"[{i}/{len(specs)}] {spec.name} ({spec.tenant}): {acted} actions; "
+                f"{spent:.0f} s, ~{spent / i * (len(specs) - i):.0f} s left"
+            )
+    finally:
+        city.close()
+    return counts
+
+
 def generate(
     out: Path,
     *,
@@ -910,6 +946,7 @@ def generate(
     seed: int = 2025,
     database_url: str | None = None,
     sweep_every: int = 7,
+    jobs: int = 1,
     force: bool = False,
     progress: Callable[[str], None] = _progress,
 ) -> dict[str, Any]:
@@ -942,25 +979,25 @@ def generate(
         db.dispose()
     settings = Settings(data_dir=data_dir, database_url=database_url)
     counts: Counter[str] = Counter()
-    clock = SimClock()
-    city = CityWorkspaces(out, database_url, clock)
-    try:
-        for i, spec in enumerate(specs, 1):
-            before = counts["fire"] + counts["evidence"] + counts["review"]
-            play_ward(city.ward(spec.tenant), spec, clock, out, seed, sweep_every, counts)
-            spent = time.perf_counter() - started
-            acted = counts["fire"] + counts["evidence"] + counts["review"] - before
-            progress(
-                f"[{i}/{len(specs)}] {spec.name} ({spec.tenant}): {acted} actions; "
-                f"{spent:.0f} s, ~{spent / i * (len(specs) - i):.0f} s left"
-            )
-    finally:
-        city.close()
+    if jobs <= 1:
+        counts = play_wards(out, database_url, specs, seed, sweep_every, progress, started)
+    else:  # wards split over processes (each ward's story is its own, so the data is the same)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _register_definitions(database_url)
+        shares = [specs[i::jobs] for i in range(jobs)]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = [pool.submit(play_wards, out, database_url, share, seed, sweep_every,
+                                _progress, started) for share in shares if share]  # fmt: skip
+            for future in done:
+                counts.update(future.result())
     figures = db_counts(settings, counts, specs)
     manifest = {
         "seed": seed,
         "wards": wards,
         "sweep_every": sweep_every,
+        "jobs": jobs,
         "plan": PLAN,
         "period": PERIOD,
         "month": f"{YEAR}-11",
@@ -994,6 +1031,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--database-url", help="default: a SQLite file in OUT/data")
     parser.add_argument("--sweep-every", type=int, default=7, help="days between sweeps")
+    parser.add_argument("--jobs", type=int, default=1, help="processes sharing the wards")
     parser.add_argument("--force", action="store_true", help="write into a non-empty folder")
     args = parser.parse_args(argv)
     manifest = generate(
@@ -1002,6 +1040,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         database_url=args.database_url,
         sweep_every=args.sweep_every,
+        jobs=args.jobs,
         force=args.force,
     )
     print(json.dumps({"seconds": manifest["seconds"], **manifest["counts"]}))
