@@ -107,12 +107,14 @@ def test_unit_history_and_period(
 
 
 def test_person_history(db: Db, world: dict[str, int], definitions: DefinitionSet) -> None:
-    """A person's history is their own acts only."""
+    """A person's history is their own acts only, each naming the item and its evidence hash."""
     with db.sessions() as session:
         subject = inspection.find_person(session, TENANT, "ha", title="ha", unit="kt")
         found = inspection.history(session, subject, _labels(definitions))
     assert {r.actor for r in found.rows} == {"ha"}
     assert len(found.rows) == 4
+    named = {r.object: r.sha256 for r in found.rows}
+    assert named[f"Tài liệu kiểm chứng #{world['c']} (task:NV-1, c.pdf, phiên bản 1)"] == _sha("c")
 
 
 def test_unknown_subjects_are_lookup_errors(db: Db, world: dict[str, int]) -> None:

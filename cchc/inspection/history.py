@@ -448,7 +448,16 @@ def history(
             read(base.where(AuditEvent.instance_id.in_(ids[start : start + 500])))
     if subject.members:
         read(base.where(AuditEvent.actor.in_(list(subject.members))))
-    result = [_row(r, subject, labels) for r in rows.values() if _keep(r, subject)]
+    kept = [r for r in rows.values() if _keep(r, subject)]
+    known = dict(subject.instances)
+    unknown = sorted({r.instance_id for r in kept if r.instance_id is not None} - set(known))
+    for start in range(0, len(unknown), 500):  # a person's acts on others' items: name them
+        known.update(
+            _instances(
+                session, _instance_query().where(Instance.id.in_(unknown[start : start + 500]))
+            )
+        )
+    result = [_row(r, known, labels) for r in kept]
     if subject.what == "criterion" and subject.plan is not None:
         result.extend(_score_rows(session, subject, since, until))
     result.sort(key=lambda row: (utc(row.occurred_at), row.event_id or 0))
@@ -466,9 +475,9 @@ def _keep(row: Any, subject: Subject) -> bool:
     return True
 
 
-def _row(r: Any, subject: Subject, labels: Labels) -> HistoryRow:
+def _row(r: Any, instances: Mapping[int, Mapping[str, Any]], labels: Labels) -> HistoryRow:
     payload = _payload(r.payload)
-    info = subject.instances.get(r.instance_id) if r.instance_id is not None else None
+    info = instances.get(r.instance_id) if r.instance_id is not None else None
     data: Mapping[str, Any] = info["data"] if info else {}
     sha = None
     if r.trigger in REVIEW_TRIGGERS and r.kind == "evidence":
