@@ -19,6 +19,9 @@ from notifications.dispatch import DispatchReport, dispatch
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ
 
+DISPATCH_BATCH = 500
+"""Deliveries claimed per dispatch round (each round's claims share one lease)."""
+
 
 @task(name="sweep-deadlines", cache_policy=NO_CACHE)
 def _sweep(database_url: str, data_dir: str, system_actor: str,
@@ -42,7 +45,7 @@ def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
     now_utc = ws.engine.clock()
     delivered = DispatchReport()
     while True:  # one dispatch sends at most one batch: carry on until nothing is due
-        batch = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=500)
+        batch = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=DISPATCH_BATCH)
         delivered += batch
         if batch == DispatchReport():
             break
