@@ -401,18 +401,23 @@ def test_a_ward_official_may_not_rank_the_city_and_is_audited_on_their_chain(
     assert rankings(db) == 0
 
 
-def test_a_city_inspector_may_not_rank_and_the_engine_audits_it(
+def test_a_city_inspector_may_not_rank_even_inputs_ranked_before(
     db: Db, engine: Engine, city: City, scored: dict[str, ScoreCard]
 ) -> None:
-    """A city person without city_official is refused by the engine on the city's chain."""
+    """A city person without city_official is refused on the city's chain, even on a replay."""
+    for _ in range(2):
+        with pytest.raises(NotPermittedError, match="may not create 'city_ranking'"):
+            rank(db, engine, city, person="ong.thi.phuong")
+        assert rankings(db) == 0
+    rank(db, engine, city)
     with pytest.raises(NotPermittedError, match="may not create 'city_ranking'"):
         rank(db, engine, city, person="ong.thi.phuong")
-    assert rankings(db) == 0
+    assert rankings(db) == 1
     with db.engine.connect() as conn:
         refused = conn.execute(sa.text(
-            "select tenant, trigger from audit_events where outcome = 'refused'"
+            "select tenant, trigger, actor from audit_events where outcome = 'refused'"
         )).all()  # fmt: skip
-    assert [tuple(r) for r in refused] == [("hai-phong", "create")]
+    assert [tuple(r) for r in refused] == [("hai-phong", "create", "ong.thi.phuong")] * 3
 
 
 def test_publish_and_the_city_chain_verifies(

@@ -37,6 +37,7 @@ from cchc.city.model import BLOCKS, CITY_ROLE, City, block_of
 from cchc.indexset.rules import report, vi_number
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.engine import Engine
+from workflows.errors import NotPermittedError
 from workflows.registry import Actor
 from workflows.schema import Instance, Score
 
@@ -379,32 +380,48 @@ def rank_city(
     """Rank the city's wards for ``period`` as ``actor`` (a city official) in the caller's
     transaction, store it (once per distinct inputs) and optionally publish it.
 
-    An actor of another tenant than the city's is refused (``AccessDeniedError``, audited on
-    the actor's own chain) before anything is read; the engine refuses an actor of the city
-    without the role ``city_official``.
+    Refused before anything is read, and audited on the actor's own chain: an actor of
+    another tenant than the city's (``AccessDeniedError``), or one without a role that may
+    create a ``city_ranking`` (``NotPermittedError``). Inputs ranked before give the stored
+    instance back (``replayed``), whatever wording the explanations have since.
     """
+    ref = f"{city.code}/{period}"[:200]
     if actor.tenant != city.code:
         engine.refuse(
-            session, actor=actor, kind=KIND, ref=f"{city.code}/{period}"[:200], trigger="read",
+            session, actor=actor, kind=KIND, ref=ref, trigger="read",
             error=AccessDeniedError(
                 f"{actor.id} of tenant {actor.tenant!r} may not rank the wards of {city.code}: "
                 f"only city officials ({CITY_ROLE}) of tenant {city.code!r} do"
+            ),
+        )  # fmt: skip
+    allowed = engine.current(KIND).definition.create_roles
+    if not actor.roles & set(allowed):
+        engine.refuse(
+            session, actor=actor, kind=KIND, ref=ref, trigger="create",
+            error=NotPermittedError(
+                f"{actor.id} may not create {KIND!r}: it needs one of the roles "
+                f"{', '.join(allowed)} (holds {', '.join(sorted(actor.roles)) or 'none'})"
             ),
         )  # fmt: skip
     entries, label = ward_entries(session, city, period)
     inputs = ranking_inputs(city, period, label, entries)
     run_id = sha256_hex(canonical_json(inputs))
     rows = rank_wards(entries)
-    created = engine.create(
-        session, KIND, actor=actor, ref=f"{period}/XH-{run_id[:12]}",
-        idempotency_key=f"city-rank:{period}:{run_id}",
-        data={"run_id": run_id, "inputs": inputs, "table": [_row_json(r) for r in rows]},
-    )  # fmt: skip
-    state = created.dest
-    if created.replayed:
-        state = engine.get(session, created.instance_id).state
+    ref = f"{period}/XH-{run_id[:12]}"
+    stored = session.execute(
+        select(Instance.id, Instance.state)
+        .where(Instance.tenant == city.code, Instance.kind == KIND, Instance.ref == ref)
+    ).first()  # fmt: skip
+    if stored is not None:  # the same inputs (the ref holds the run id): the same run
+        instance_id, state, replayed = stored.id, stored.state, True
+    else:
+        created = engine.create(
+            session, KIND, actor=actor, ref=ref, idempotency_key=f"city-rank:{period}:{run_id}",
+            data={"run_id": run_id, "inputs": inputs, "table": [_row_json(r) for r in rows]},
+        )  # fmt: skip
+        instance_id, state, replayed = created.instance_id, created.dest, False
     if publish and state != "published":
-        state = engine.fire(session, created.instance_id, "publish", actor=actor,
+        state = engine.fire(session, instance_id, "publish", actor=actor,
                             idempotency_key=f"city-publish:{period}:{run_id}").dest  # fmt: skip
-    return CityRanking(city.code, period, label, run_id, tuple(rows), created.instance_id, state,
-                       created.replayed)  # fmt: skip
+    return CityRanking(city.code, period, label, run_id, tuple(rows), instance_id, state,
+                       replayed)  # fmt: skip
