@@ -19,7 +19,7 @@ from workflows.audit import verify
 from workflows.database import Settings
 from workflows.schema import Instance
 
-WARDS = 2
+WARDS = 1
 
 
 def _city_gen() -> ModuleType:
@@ -36,7 +36,7 @@ def _city_gen() -> ModuleType:
 
 @pytest.fixture
 def city(db: Db, tmp_path: Path) -> tuple[Path, dict[str, object]]:
-    """A 2-ward city generated into the test database (sweeping every 4 weeks, to stay fast)."""
+    """A 1-ward city generated into the test database (sweeping every 4 weeks, to stay fast)."""
     out = tmp_path / "city"
     manifest = _city_gen().generate(
         out, wards=WARDS, seed=11, database_url=db.url, sweep_every=28, progress=lambda _: None
