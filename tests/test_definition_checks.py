@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
+from tests.conftest import long_tests
 from tests.expectations import expected, found, line_of, replace_once
 from tests.mutations import holder, nodes
 from workflows.definition.loader import DefinitionSet, check_paths, load_definitions
@@ -371,7 +372,7 @@ def mutant_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "workflows" / "mutant.yaml"
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=500 if long_tests() else 60, deadline=None, database=None)
 @given(text=mutated_approval())
 def test_mutated_definitions_give_problems_never_exceptions(mutant_file: Path, text: str) -> None:
     """check_paths returns well-formed problems (code, line >= 1) for any mutant; never raises."""

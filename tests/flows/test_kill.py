@@ -415,7 +415,8 @@ def test_killed_sweep_acts_on_each_step_once_and_a_rerun_delivers_everything(
     for phase, target in SWEEP_KILLS:
         child = launch("daily-sweep", _sweep_params(ward, NOW))
         _kill_when(db, child, target, KILL_QUERIES[phase])
-        _swept(db, ward)
+        killed = _swept(db, ward)
+        assert set(killed["statuses"]) != {"sent"}, "the sweep had finished before the kill"
 
     again = _swept_after(launch, ward, db, NOW)
     assert set(again["statuses"]) <= {"sent", "sending"}  # "sending": claimed by a killed run

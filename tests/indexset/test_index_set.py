@@ -26,6 +26,7 @@ from cchc.indexset import (
     load_index_set,
     score_sub_criterion,
 )
+from tests.conftest import long_tests
 from tests.expectations import expected, found, line_of, replace_once
 from tests.mutations import holder, nodes
 from workflows.errors import DefinitionError
@@ -350,7 +351,7 @@ def mutated_sample(draw: st.DrawFn) -> str:
     return _dump(data)
 
 
-@settings(max_examples=100, deadline=None, database=None)
+@settings(max_examples=500 if long_tests() else 100, deadline=None, database=None)
 @given(text=mutated_sample())
 def test_mutated_sets_give_problems_never_exceptions(text: str) -> None:
     """check_index_set_text returns well-formed problems for any mutant and never raises."""
@@ -364,7 +365,7 @@ def test_mutated_sets_give_problems_never_exceptions(text: str) -> None:
         assert problem.message
 
 
-@settings(max_examples=40, deadline=None, database=None)
+@settings(max_examples=500 if long_tests() else 40, deadline=None, database=None)
 @given(
     path=st.sampled_from(
         [p for p in KEY_PATHS if p[-1] in {"max_points", "code", "owner_unit", "type"}]
