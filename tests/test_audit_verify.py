@@ -19,8 +19,9 @@ from workflows.database import make_engine, session_factory, unit_of_work
 from workflows.migrations import upgrade
 from workflows.schema import AuditEvent
 
-TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
-"""Any text UTF-8 can carry: quotes, backslashes, control characters, Vietnamese, emoji."""
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
+"""Any text both databases store: quotes, backslashes, control characters, Vietnamese, emoji
+(not NUL, which PostgreSQL text cannot hold)."""
 MAYBE = st.none() | TEXT
 
 

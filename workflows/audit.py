@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -249,54 +249,72 @@ def _stored_time(session: Session, event_id: int) -> str:
     return utc_iso(stored.scalar_one())
 
 
-def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[int, Break | None]:
-    """Recompute one tenant's chain: (events read, the first break or None)."""
+def _chain(session: Session, tenant: str, batch: int) -> Iterator[tuple[Any, ...]]:
+    """The tenant's events in seq order, as plain tuples (``_VERIFY_COLUMNS`` and the time).
+
+    Read through the driver's cursor on the session's own connection (and transaction): a
+    SQLAlchemy Row per event cost a fifth of the verification time.
+    """
     conn = session.connection()
     statement = _VERIFY["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    compiled = statement.compile(dialect=conn.dialect)
+    cursor = conn.connection.cursor()
+    try:
+        after = 0
+        while True:
+            params = {**compiled.params, "p_tenant": tenant, "p_after": after, "p_limit": batch}
+            if compiled.positiontup is not None:  # SQLite's qmark style
+                cursor.execute(compiled.string, [params[name] for name in compiled.positiontup])
+            else:  # psycopg's named style
+                cursor.execute(compiled.string, params)
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1][0]
+    finally:
+        cursor.close()
+
+
+def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[int, Break | None]:
+    """Recompute one tenant's chain: (events read, the first break or None)."""
     prev_hash, expected_seq, count = GENESIS, 1, 0
     sha256 = hashlib.sha256
     enc = _ENCODE
     tenant_json = enc(tenant)
-    while True:
-        rows = conn.execute(
-            statement, {"p_tenant": tenant, "p_after": expected_seq - 1, "p_limit": batch}
-        ).all()
-        if not rows:
-            break
-        for (seq, event_id, stored_prev, stored_hash, actor, definition_hash, from_state,
-             instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
-             time) in rows:  # fmt: skip
-            count += 1
-            if seq != expected_seq:
-                gap = "missing" if seq > expected_seq else "out of order"
-                return count, Break(
-                    tenant, event_id, seq, f"expected seq {expected_seq} (an event is {gap})"
-                )
-            if stored_prev != prev_hash:
-                return count, Break(
-                    tenant,
-                    event_id,
-                    seq,
-                    "prev_hash does not match the previous event "
-                    "(deleted, inserted or reordered row)",
-                )
-            text = (
-                f'{prev_hash}\n{{"actor":{enc(actor)},"definition_hash":{enc(definition_hash)},'
-                f'"from_state":{"null" if from_state is None else enc(from_state)},'
-                f'"instance_id":{"null" if instance_id is None else instance_id},'
-                f'"kind":{enc(kind)},"occurred_at":"{time or _stored_time(session, event_id)}",'
-                f'"outcome":{enc(outcome)},'
-                f'"payload":{enc(payload)},"reason":{"null" if reason is None else enc(reason)},'
-                f'"ref":{enc(ref)},"role":{"null" if role is None else enc(role)},'
-                f'"seq":{seq},"tenant":{tenant_json},'
-                f'"to_state":{"null" if to_state is None else enc(to_state)},'
-                f'"trigger":{enc(trigger)}}}'
+    for (seq, event_id, stored_prev, stored_hash, actor, definition_hash, from_state,
+         instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
+         time) in _chain(session, tenant, batch):  # fmt: skip
+        count += 1
+        if seq != expected_seq:
+            gap = "missing" if seq > expected_seq else "out of order"
+            return count, Break(
+                tenant, event_id, seq, f"expected seq {expected_seq} (an event is {gap})"
             )
-            if sha256(text.encode("utf-8")).hexdigest() != stored_hash:
-                return count, Break(
-                    tenant, event_id, seq, "content does not match its hash (the row was edited)"
-                )
-            prev_hash, expected_seq = stored_hash, expected_seq + 1
+        if stored_prev != prev_hash:
+            return count, Break(
+                tenant,
+                event_id,
+                seq,
+                "prev_hash does not match the previous event (deleted, inserted or reordered row)",
+            )
+        text = (
+            f'{prev_hash}\n{{"actor":{enc(actor)},"definition_hash":{enc(definition_hash)},'
+            f'"from_state":{"null" if from_state is None else enc(from_state)},'
+            f'"instance_id":{"null" if instance_id is None else instance_id},'
+            f'"kind":{enc(kind)},"occurred_at":"{time or _stored_time(session, event_id)}",'
+            f'"outcome":{enc(outcome)},'
+            f'"payload":{enc(payload)},"reason":{"null" if reason is None else enc(reason)},'
+            f'"ref":{enc(ref)},"role":{"null" if role is None else enc(role)},'
+            f'"seq":{seq},"tenant":{tenant_json},'
+            f'"to_state":{"null" if to_state is None else enc(to_state)},'
+            f'"trigger":{enc(trigger)}}}'
+        )
+        if sha256(text.encode("utf-8")).hexdigest() != stored_hash:
+            return count, Break(
+                tenant, event_id, seq, "content does not match its hash (the row was edited)"
+            )
+        prev_hash, expected_seq = stored_hash, expected_seq + 1
     head = session.execute(select(ChainHead).where(ChainHead.tenant == tenant)).scalar_one_or_none()
     if head is None:
         return count, Break(tenant, None, None, "events exist but the chain head is missing")
