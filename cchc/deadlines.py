@@ -4,7 +4,9 @@
 the calendar): reminders before the deadline, the overdue transition when it passes, and
 escalations (to the unit's head, then to the Vice-Chairmen) after it. ``sweep`` claims the
 steps that are due — ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite — acts
-through the engine and marks them done, so running it twice (or twice at once) acts once.
+through the engine and marks them done, so running it twice (or twice at once) acts once. A
+step whose instance changes while the sweep acts on it (``ConflictError``) is rolled back to
+its savepoint and left for the next sweep; the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
 from workflows.database import unit_of_work
 from workflows.engine import Engine
+from workflows.errors import ConflictError, TransitionRefusedError
 from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
 
@@ -167,6 +170,7 @@ def sweep(
     with unit_of_work(ws.sessions) as session:
         schedule(session, calendar, ws.tenant, policy)
         schedule_definition_deadlines(session, ws.engine, calendar, ws.tenant)
+    changed: set[int] = set()  # steps whose instance changed underneath: for the next sweep
     while True:
         with unit_of_work(ws.sessions) as session:
             query = (
@@ -175,6 +179,7 @@ def sweep(
                     DeadlineStep.tenant == ws.tenant,
                     DeadlineStep.done_at.is_(None),
                     DeadlineStep.due_at <= now,
+                    DeadlineStep.id.not_in(changed),
                 )
                 .order_by(DeadlineStep.due_at, DeadlineStep.id)
                 .limit(batch)
@@ -185,7 +190,17 @@ def sweep(
             if not steps:
                 break
             for step in steps:
-                outcome = _act(ws, session, step, actor, policy)
+                savepoint = session.begin_nested()
+                try:
+                    outcome = _act(ws, session, step, actor, policy)
+                except ConflictError:  # e.g. the unit submitted while it was marked overdue
+                    savepoint.rollback()
+                    changed.add(step.id)
+                    continue
+                except TransitionRefusedError:
+                    savepoint.commit()  # the refusal stays audited, as before
+                    raise
+                savepoint.commit()
                 counts[outcome] += 1
                 session.execute(
                     update(DeadlineStep)

@@ -1,18 +1,24 @@
-"""The daily sweep delivers everything that is due in one run, however many batches it takes."""
+"""The daily sweep under load and races: it delivers everything due in one run, however many
+batches it takes, and a task changed while the sweep acts on it does not make the sweep fail."""
 
 from __future__ import annotations
 
 import mailbox
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import flows.sweep
 from cchc.workspace import Workspace
 from tests.conftest import Db
 from tests.helpers import count
+from workflows.audit import verify
 from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 
@@ -56,3 +62,76 @@ def test_sweep_delivers_more_than_one_batch(
     assert result["sent"] == count(db, "notification_deliveries", "outbox_id is not null")
     mail = mailbox.Maildir(ward.settings.data_dir / "mail", create=False)
     assert len(mail) == result["sent"] + result["digests"]
+
+
+# --- a unit submitting while the sweep marks its task overdue (PostgreSQL) ------------------
+
+DEADLINE_END = datetime(2026, 2, 2, 17, 30, tzinfo=LOCAL_TZ)
+"""Half an hour after the deadline day of 02/02/2026 ended: the overdue mark is due."""
+
+
+@pytest.mark.postgres
+def test_a_task_changed_while_the_sweep_marks_it_overdue_is_left_for_the_next_sweep(
+    pg_db: Db, tmp_path: Path
+) -> None:
+    """The unit submits its product while the sweep is marking the task overdue: the sweep
+    does not fail (it used to raise ConflictError and roll back its whole batch); the step is
+    left for the next sweep, which closes it, and the audit chain holds."""
+    name = f"cchc-sweep-{uuid.uuid4().hex[:8]}"
+    settings = Settings(data_dir=tmp_path, database_url=f"{pg_db.url}&application_name={name}")
+    ws = Workspace.open(settings, clock=lambda: DEADLINE_END)
+    official = ws.actor("ngo.thi.ha")
+    with unit_of_work(ws.sessions) as session:
+        task_id = ws.engine.create(
+            session, "task", actor=ws.actor("nguyen.thi.lan"), ref="KH-2026/NV-01",
+            data={"plan": "KH-2026", "code": "NV-01", "title": "Rà soát TTHC",
+                  "expected_product": "Báo cáo", "owner_unit": official.unit,
+                  "owner_unit_name": "Phòng Kinh tế", "support_units": [],
+                  "deadline": "2026-02-02", "deadline_text": "02/02/2026", "criteria": []},
+        ).instance_id  # fmt: skip
+    outcome: list[object] = []
+    try:
+        with unit_of_work(ws.sessions) as unit:  # the unit's submission, not committed yet
+            ws.engine.fire(unit, task_id, "submit_product", actor=official,
+                           payload={"product": "Báo cáo rà soát"})  # fmt: skip
+            sweeper = threading.Thread(target=lambda: outcome.append(_sweep_or_error(ws)))
+            sweeper.start()
+            _wait_for_lock(pg_db, name)  # the sweep moved on the task and waits for the row
+        sweeper.join(timeout=60)
+        assert outcome, "the sweep did not finish"
+        first = outcome[0]
+        assert isinstance(first, dict), first
+        assert first["overdue"] == 0
+        assert count(pg_db, "deadline_steps", "step = 'overdue' and done_at is null") == 1
+        second = flows.sweep.sweep_ward(ws, "tran.van.minh")
+        assert second["closed"] == 1
+        assert count(pg_db, "deadline_steps", "step = 'overdue' and outcome = 'closed'") == 1
+        assert count(pg_db, "audit_events", "trigger = 'mark_overdue'") == 0
+        with pg_db.sessions() as session:
+            assert ws.engine.get(session, task_id).state == "product_submitted"
+            assert verify(session).ok
+    finally:
+        ws.close()
+
+
+def _sweep_or_error(ws: Workspace) -> object:
+    try:
+        return flows.sweep.sweep_ward(ws, "tran.van.minh")
+    except Exception as exc:  # reported by the test, which expects a result
+        return exc
+
+
+def _wait_for_lock(db: Db, application_name: str) -> None:
+    """Until a backend of ``application_name`` waits for a lock (a fresh connection each time:
+    ``pg_stat_activity`` is a snapshot per transaction)."""
+    waiting = sa.text(
+        "select count(*) from pg_stat_activity "
+        "where application_name = :name and wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        with db.engine.connect() as conn:
+            if conn.execute(waiting, {"name": application_name}).scalar_one():
+                return
+        assert time.monotonic() < deadline, "the sweep never waited for the task's row"
+        time.sleep(0.01)

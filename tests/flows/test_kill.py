@@ -225,10 +225,12 @@ def _kill_when(db: Db, child: Child, target: int, query: str = SUBMITTED) -> Non
         child.kill()
     gone = sa.text("select count(*) from pg_stat_activity where application_name = :app")
     deadline = time.monotonic() + TIMEOUT
-    with db.engine.connect() as probe:
-        while probe.execute(gone, {"app": app}).scalar_one():
-            assert time.monotonic() < deadline, "the killed child's backend did not go away"
-            time.sleep(0.02)
+    while True:  # a fresh connection each time: pg_stat_activity is a snapshot per transaction
+        with db.engine.connect() as probe:
+            if not probe.execute(gone, {"app": app}).scalar_one():
+                break
+        assert time.monotonic() < deadline, "the killed child's backend did not go away"
+        time.sleep(0.02)
     assert submitted() == before  # the move the child had made was rolled back
 
 
