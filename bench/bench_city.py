@@ -147,17 +147,43 @@ def _city_rank(run: city_gen.CityWorkspaces, city: Any, period: str) -> dict[str
     }
 
 
+def _tenants(args: argparse.Namespace, manifest: dict[str, Any]) -> list[str]:
+    """The wards this process works on: ``--tenants a,b`` or all of them."""
+    return list(args.tenants.split(",")) if args.tenants else list(manifest["tenants"])
+
+
+def _go(args: argparse.Namespace) -> tuple[float, float]:
+    """With ``--wait-go``: say ready and wait for the go line. Wall and CPU clocks at the start."""
+    if args.wait_go:
+        print("ready", flush=True)
+        sys.stdin.readline()
+    return time.perf_counter(), time.process_time()
+
+
+def phase_cityrank(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the city ranking (after score workers): the city read, the wards ranked."""
+    manifest = json.loads((args.city / city_gen.MANIFEST).read_text(encoding="utf-8"))
+    started, cpu = time.perf_counter(), time.process_time()
+    run, loaded = city_run(args.city, args.url, FixedClock(SCORE_DAY))
+    try:
+        city = _city_rank(run, loaded, manifest["period"]) if loaded is not None else None
+    finally:
+        run.close()
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+            "city_rank": city}  # fmt: skip
+
+
 def phase_score(args: argparse.Namespace) -> dict[str, Any]:
     """Score every ward (stored scores, self-scored assessments), rank its units and publish,
     then rank the wards of the city in blocks."""
     manifest = json.loads((args.city / city_gen.MANIFEST).read_text(encoding="utf-8"))
-    started = time.perf_counter()
+    started, cpu = _go(args)
     run, loaded = city_run(args.city, args.url, FixedClock(SCORE_DAY))
     per_ward: list[float] = []
     scored = ranked = 0
     indexes = []
     try:
-        for tenant in manifest["tenants"]:
+        for tenant in _tenants(args, manifest):
             t0 = time.perf_counter()
             people = manifest["people"][tenant]
             ws = run.ward(tenant)
@@ -176,11 +202,14 @@ def phase_score(args: argparse.Namespace) -> dict[str, Any]:
             ranked += len(ranking.rows)
             indexes.append(float(outcome.card.index))
             per_ward.append(time.perf_counter() - t0)
-        city = _city_rank(run, loaded, manifest["period"]) if loaded is not None else None
+        rank_city = loaded is not None and not args.no_city_rank
+        city = _city_rank(run, loaded, manifest["period"]) if rank_city else None
     finally:
         run.close()
     return {
         "seconds": time.perf_counter() - started,
+        "started": started,
+        "cpu_seconds": time.process_time() - cpu,
         "load_seconds": run.load_seconds,
         "wards_seconds": sum(per_ward),
         "city_rank": city,
@@ -200,12 +229,12 @@ def phase_review(args: argparse.Namespace) -> dict[str, Any]:
 
     manifest = json.loads((args.city / city_gen.MANIFEST).read_text(encoding="utf-8"))
     out = args.city / "bench-output" / "review"
-    started = time.perf_counter()
+    started, cpu = _go(args)
     run, _ = city_run(args.city, args.url, FixedClock(REVIEW_DAY))
     files = conclusions = 0
     size = 0
     try:
-        for tenant in manifest["tenants"]:
+        for tenant in _tenants(args, manifest):
             people = manifest["people"][tenant]
             outcome = run_review(
                 run.ward(tenant),
@@ -221,9 +250,12 @@ def phase_review(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         run.close()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
     kinds = sorted({f.suffix.lstrip(".") for f in out.rglob("*") if f.is_file()})
     return {
         "seconds": seconds,
+        "started": started,
+        "cpu_seconds": cpu_seconds,
         "load_seconds": run.load_seconds,
         "files": files,
         "mib": round(size / 2**20, 1),
@@ -295,6 +327,7 @@ PHASES = {
     "score": phase_score,
     "review": phase_review,
     "fire": phase_fire,
+    "cityrank": phase_cityrank,
 }
 
 
@@ -323,7 +356,9 @@ def _child_args(phase: str, city: Path, url: str, work: Path, **extra: Any) -> l
         str(work),
     ]
     for key, value in extra.items():
-        argv += [f"--{key.replace('_', '-')}", str(value)]
+        argv.append(f"--{key.replace('_', '-')}")
+        if value is not None:
+            argv.append(str(value))
     return argv
 
 
@@ -334,6 +369,60 @@ def child(phase: str, city: Path, url: str, work: Path, **extra: Any) -> dict[st
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def sharded(
+    phase: str, city: Path, url: str, work: Path, tenants: list[str], workers: int
+) -> dict[str, Any]:
+    """Run ``phase`` over ``tenants`` in ``workers`` processes started together; the wall time
+    from the go signal to the last one's end, the sums and the largest peak memory."""
+    if workers <= 1:
+        return child(phase, city, url, work)
+    extra: dict[str, Any] = {"wait_go": None}
+    if phase == "score":
+        extra["no_city_rank"] = None
+    shares = [",".join(tenants[i::workers]) for i in range(workers)]
+    procs = [subprocess.Popen(_child_args(phase, city, url, work, tenants=share, **extra),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for share in shares if share]  # fmt: skip
+    results = _go_and_collect(procs)
+    wall = max(r["started"] + r["seconds"] for r in results) - min(r["started"] for r in results)
+    merged: dict[str, Any] = {"workers": len(procs), "per_worker": results}
+    for key in ("cpu_seconds", "files", "mib", "conclusions", "assessments_self_scored",
+                "units_ranked", "wards_seconds"):  # fmt: skip
+        if key in results[0]:
+            merged[key] = sum(r[key] for r in results)
+    merged["peak_rss_mib"] = max(r["peak_rss_mib"] for r in results)
+    merged["load_seconds"] = max(r["load_seconds"] for r in results)
+    if "file_types" in results[0]:
+        merged["file_types"] = results[0]["file_types"]
+    if phase == "score":
+        ranked = child("cityrank", city, url, work)
+        merged["city_rank"] = ranked["city_rank"]
+        merged["cpu_seconds"] += ranked["cpu_seconds"]
+        wall += ranked["seconds"]
+        merged["per_ward_ms"] = 1000 * merged["wards_seconds"] / len(tenants)
+    merged["seconds"] = wall
+    return merged
+
+
+def _go_and_collect(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"worker did not start: {line!r}")
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"worker failed ({proc.returncode})")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 
 def fire_workers(
@@ -349,21 +438,7 @@ def fire_workers(
         )
         for t in tenants
     ]
-    for proc in procs:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if line.strip() != "ready":
-            raise RuntimeError(f"fire worker did not start: {line!r}")
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    results = []
-    for proc in procs:
-        out, _ = proc.communicate()
-        if proc.returncode:
-            raise RuntimeError(f"fire worker failed ({proc.returncode})")
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    results = _go_and_collect(procs)
     start = min(r["started"] for r in results)
     wall = max(r["started"] + r["seconds"] for r in results) - start
     fires = sum(r["fires"] for r in results)
@@ -418,9 +493,12 @@ def measure(args: argparse.Namespace, city: Path, work: Path, url: str | None) -
 
     print("score + rank …", file=sys.stderr, flush=True)
     scored = db("score")
-    figures["score"] = child("score", city, scored, work)
+    tenants = manifest["tenants"]
+    figures["score"] = sharded("score", city, scored, work, tenants, args.workers)
     print("review …", file=sys.stderr, flush=True)
-    figures["review"] = child("review", city, scored, work)  # after scoring: points at risk
+    figures["review"] = sharded(
+        "review", city, scored, work, tenants, args.workers
+    )  # after scoring: points at risk
     print("fire …", file=sys.stderr, flush=True)
     tenants = manifest["tenants"]
     fire_url = db("fire")
@@ -461,15 +539,16 @@ def report(console: Console, args: argparse.Namespace, figures: dict[str, Any]) 
         "score + rank whole city (s)",
         f"{s['seconds']:.1f}",
         f"{s['peak_rss_mib']}",
-        f"{s['per_ward_ms']:.0f} ms/ward; {city}"
-        + (f"; target < {target:.0f} s" if target else ""),
+        f"CPU {s['cpu_seconds']:.1f} s; {s['per_ward_ms']:.0f} ms/ward; {city}; "
+        f"{s.get('workers', 1)} process(es)" + (f"; target < {target:.0f} s" if target else ""),
     )
     target = TARGETS["review"] if args.backend == "sqlite" else None
     table.add_row(
         "monthly review whole city (s)",
         f"{r['seconds']:.1f}",
         f"{r['peak_rss_mib']}",
-        f"{r['files']} files ({', '.join(r['file_types'])}), {r['mib']} MiB"
+        f"CPU {r['cpu_seconds']:.1f} s; {r['files']} files ({', '.join(r['file_types'])}), "
+        f"{r['mib']} MiB; {r.get('workers', 1)} process(es)"
         + (f"; target < {target:.0f} s" if target else ""),
     )
     f1, f2 = figures["fire_1"], figures["fire_2"]
@@ -508,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
         help="tasks per worker in the fire test (3 fires each)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="generator processes")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes sharing the wards (score, review)")  # fmt: skip
     parser.add_argument("--pg-url", default=os.environ.get("CCHC_BENCH_POSTGRES_URL", PG_URL))
     # Internal: one phase in a child process.
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -515,6 +596,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tenant", help=argparse.SUPPRESS)
+    parser.add_argument("--tenants", help=argparse.SUPPRESS)
+    parser.add_argument("--wait-go", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-city-rank", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase:
         return run_phase(args)
