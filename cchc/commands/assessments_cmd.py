@@ -65,7 +65,8 @@ def list_command(
         print_json(rows)
         return
     console.print(table(
-        f"Tự đánh giá – kế hoạch {plan} ({len(rows)})",
+        f"Tự đánh giá – kế hoạch {plan}"
+        + (f", đơn vị {names.get(shown, shown)}" if shown else "") + f" ({len(rows)})",
         ["ID", "Mã", "Tiêu chí thành phần", "Đơn vị", "Trạng thái", "Tự chấm", "Tối đa"],
         [[r["id"], r["code"], r["title"], names.get(r["owner_unit"], r["owner_unit"]),
           labels.get(r["state"], r["state"]),

@@ -80,6 +80,7 @@ def list_tasks(
         check_choice("--state", state, labels)
         check_choice("--plan", plan, plan_codes(ws))
         shown = acting_reader(ws, person, unit, what="tasks", narrow=True).unit
+        names = ws.unit_names()
         rows = instances(ws, "task", plan)
         day = today(ws)
     tasks = [task_json(row, labels, day) for row in rows]
@@ -98,6 +99,8 @@ def list_tasks(
         body.append((t["id"], t["ref"], t["title"], t["owner_unit_name"] or t["owner_unit"],
                      t["deadline_text"], status, product))  # fmt: skip
     scope = f"kế hoạch {plan}" if plan else "tất cả kế hoạch"
+    if shown is not None:
+        scope += f", đơn vị {names.get(shown, shown)}"
     console.print(table(
         f"Nhiệm vụ – {scope} ({len(tasks)})",
         ("ID", "Mã", "Nhiệm vụ", "Đơn vị chủ trì", "Thời hạn", "Trạng thái", "Sản phẩm"), body,
