@@ -155,6 +155,13 @@ def sweep_command(
     person: str = typer.Option(..., "--as", help="The system (admin) person the sweep acts as."),
 ) -> None:
     """Run the daily sweep now: reminders, overdue marks, escalations, then delivery."""
+    from cchc.commands.cycle_common import acting, open_workspace, reporting, require_any_role
+    from cchc.deadlines import SWEEP_ROLES
+
+    # Checked before Prefect starts: an unknown person exits 2, one without the admin role
+    # exits 1 with the refusal audited, instead of a failed flow run and its traceback.
+    with reporting(), open_workspace(ctx) as ws:
+        require_any_role(ws, acting(ws, person), SWEEP_ROLES, what="run the deadline sweep")
     from flows.sweep import sweep_flow
 
     settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()

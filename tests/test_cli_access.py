@@ -127,12 +127,14 @@ def _mutating(ward: Ward) -> dict[str, list[str]]:
         "review issue-notice": ["review", "issue-notice", "--plan", PLAN, "--month", "2025-10",
                                 "--number", "15/TB-UBND"],
         "notify send": ["notify", "send"],
+        "sweep": ["sweep"],
     }  # fmt: skip
 
 
 MUTATING = [
     "plan issue", "tasks fire", "assessments fire", "evidence submit", "evidence review",
     "metrics import", "score run", "rank run", "review run", "review issue-notice", "notify send",
+    "sweep",
 ]  # fmt: skip
 """Every command that changes stored data and acts as someone (`--as`)."""
 
