@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -13,6 +14,7 @@ from workflows.definition.loader import DefinitionSet
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError
 from workflows.registry import Actor
+from workflows.schema import Score
 
 P = "KH-1"
 FOCAL = Actor.of("lan", "focal_official", "unit_official", tenant=TENANT, unit="vhxh")
@@ -124,3 +126,24 @@ def test_unknown_subjects_are_lookup_errors(db: Db, world: dict[str, int]) -> No
             inspection.find_criterion(session, TENANT, P, "9.9")
         with pytest.raises(LookupError, match="NV-99"):
             inspection.find_task(session, TENANT, P, "NV-99")
+
+
+def test_criterion_history_has_its_score_runs(
+    db: Db, world: dict[str, int], definitions: DefinitionSet, clock: Clock
+) -> None:
+    """Each scoring run of the sub-criterion is a row: its points of the maximum, explained."""
+    with unit_of_work(db.sessions) as session:
+        for run, (points, code) in enumerate(((Decimal("1.5"), "1.1.3"), (Decimal(2), "1.1.30"))):
+            session.add(Score(
+                tenant=TENANT, plan=P, run_id=f"{run}" * 64, index_set="mau",
+                index_set_hash="0" * 64, code=code, owner_unit="vhxh", rule="{}", inputs="{}",
+                points=points,
+                max_points=Decimal(2), explanation="1/2 nhiệm vụ đúng hạn", outside_base=False,
+                computed_at=clock.now,
+            ))  # fmt: skip
+    with db.sessions() as session:
+        subject = inspection.find_criterion(session, TENANT, P, "1.1.3")
+        rows = inspection.history(session, subject, _labels(definitions)).rows
+    (score,) = [r for r in rows if r.kind == "score"]
+    assert (score.outcome_label, score.reason) == ("1,5/2 điểm", "1/2 nhiệm vụ đúng hạn")
+    assert score.object.startswith("Điểm tiêu chí 1.1.3 (lần chấm 000000000000")

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from cchc.access import require_read
 from cchc.commands.common import console, fail
@@ -177,7 +178,7 @@ def labels_of(ws: Workspace) -> Labels:
 
 def _subject(
     ws: Workspace,
-    session: Any,
+    session: Session,
     *,
     criterion: str | None,
     task: str | None,
@@ -231,7 +232,7 @@ def _what(subject: Subject) -> str:
     return f"history of {subject.what} {subject.code}"
 
 
-def _integrity(ws: Workspace, session: Any, history: History) -> list[str]:
+def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
     """The checks the report states: the ward's chain recomputed, the evidence re-hashed."""
     report: VerifyReport = verify(session, tenant=ws.tenant)
     if report.ok:
