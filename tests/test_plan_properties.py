@@ -218,6 +218,7 @@ def test_malformed_yaml_plan_is_refused_whole_or_issued(
     _issue_once(db, ward, path)
 
 
+@pytest.mark.filterwarnings("ignore:Cell .* is marked as a date:UserWarning")  # then an error
 @SETTINGS
 @given(data=st.data())
 def test_malformed_xlsx_plan_is_refused_whole_or_issued(
