@@ -17,13 +17,10 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
-    and_,
     bindparam,
-    case,
     create_engine,
     func,
     insert,
-    null,
     select,
     type_coerce,
     update,
@@ -211,8 +208,8 @@ _VERIFY_COLUMNS = (
 def _verify_statement(dialect: str) -> Select[Any]:
     """The chain in seq order after ``p_after``, ``p_limit`` rows, time as ``utc_iso`` text.
 
-    PostgreSQL formats the time itself. SQLite holds what SQLAlchemy stored: naive UTC text
-    ``YYYY-MM-DD HH:MM:SS.ffffff``, rewritten in SQL; anything else comes back NULL and is read
+    PostgreSQL formats the time itself. SQLite gives what SQLAlchemy stored: naive UTC text
+    ``YYYY-MM-DD HH:MM:SS.ffffff``, which ``verify_tenant`` rewrites; any other form is read
     the slow way (``_stored_time``).
     """
     time: Any
@@ -220,18 +217,8 @@ def _verify_statement(dialect: str) -> Select[Any]:
         time = func.to_char(
             func.timezone("UTC", _EVENTS.c.occurred_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
         )
-    else:
-        text = type_coerce(_EVENTS.c.occurred_at, String)
-        time = case(
-            (
-                and_(func.length(text) == 26, func.substr(text, 11, 1) == " "),
-                func.substr(text, 1, 10, type_=String)
-                + "T"
-                + func.substr(text, 12, type_=String)
-                + "Z",
-            ),
-            else_=null(),
-        )
+    else:  # the stored text, rewritten by ``verify_tenant`` (cheaper than in SQL)
+        time = type_coerce(_EVENTS.c.occurred_at, String)
     return (
         select(*(_EVENTS.c[name] for name in _VERIFY_COLUMNS), time.label("time"))
         .where(_EVENTS.c.tenant == bindparam("p_tenant"), _EVENTS.c.seq > bindparam("p_after"))
@@ -282,10 +269,17 @@ def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[in
     sha256 = hashlib.sha256
     enc = _ENCODE
     tenant_json = enc(tenant)
+    stored_text = session.get_bind().dialect.name != "postgresql"
     for (seq, event_id, stored_prev, stored_hash, actor, definition_hash, from_state,
          instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
          time) in _chain(session, tenant, batch):  # fmt: skip
         count += 1
+        if stored_text:
+            time = (
+                f"{time[:10]}T{time[11:]}Z"
+                if len(time) == 26 and time[10] == " "
+                else _stored_time(session, event_id)
+            )
         if seq != expected_seq:
             gap = "missing" if seq > expected_seq else "out of order"
             return count, Break(
@@ -302,7 +296,7 @@ def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[in
             f'{prev_hash}\n{{"actor":{enc(actor)},"definition_hash":{enc(definition_hash)},'
             f'"from_state":{"null" if from_state is None else enc(from_state)},'
             f'"instance_id":{"null" if instance_id is None else instance_id},'
-            f'"kind":{enc(kind)},"occurred_at":"{time or _stored_time(session, event_id)}",'
+            f'"kind":{enc(kind)},"occurred_at":"{time}",'
             f'"outcome":{enc(outcome)},'
             f'"payload":{enc(payload)},"reason":{"null" if reason is None else enc(reason)},'
             f'"ref":{enc(ref)},"role":{"null" if role is None else enc(role)},'
