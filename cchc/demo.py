@@ -473,7 +473,8 @@ def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) ->
                   f"Xong sau {time.perf_counter() - started:.1f} giây. Tệp kết quả: {out}",
                   highlight=False)  # fmt: skip
     console.print(
-        "Tiếp theo: `cchc audit verify`, `cchc audit query --kind task --json`, "
+        "Tiếp theo: `cchc audit verify --as cu.van.son`, "
+        "`cchc audit history --criterion 1.1.3 --plan KH-CCHC-2025-H2 --as cu.van.son`, "
         "`cchc score explain 1.1.3 --plan KH-CCHC-2025-H2 --as nguyen.thi.lan`.",
         highlight=False,
     )

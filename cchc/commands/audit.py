@@ -20,6 +20,14 @@ from sqlalchemy.orm import Session
 
 from cchc.access import require_read
 from cchc.commands.common import console, fail
+from cchc.commands.cycle_common import (
+    acting,
+    open_workspace,
+    plan_codes,
+    print_json,
+    reporting,
+    stop,
+)
 from cchc.inspection import history as inspection
 from cchc.inspection.evidence_files import check_evidence_files
 from cchc.inspection.exports import (
@@ -43,9 +51,6 @@ from workflows.schema import AuditEvent
 
 __all__ = ["OUTCOME_LABELS", "REFUSAL_LABELS", "app", "event_json"]
 
-# ``cchc.commands.cycle_common`` imports the labels above from this module, so it is imported
-# inside the commands (at call time), never at the top: the two modules would import each other.
-
 AS_HELP = (
     "Person reading (id from the organization file); a unit's head or official sees their own "
     "unit only."
@@ -65,7 +70,6 @@ def verify_command(
     tenant: str = typer.Option(None, help="The ward's tenant code (default: the person's)."),
 ) -> None:
     """Recompute the ward's hash chain; exit 1 naming its first broken event."""
-    from cchc.commands.cycle_common import acting, open_workspace, reporting
 
     with reporting(), open_workspace(ctx) as ws:
         actor = acting(ws, person)
@@ -128,7 +132,6 @@ def query_command(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """List audit events of the ward, oldest first, filtered by instance, kind, actor, time."""
-    from cchc.commands.cycle_common import acting, open_workspace, reporting
 
     if outcome is not None and outcome not in OUTCOME_LABELS:
         raise fail(f"--outcome must be one of: {', '.join(OUTCOME_LABELS)}")
@@ -187,7 +190,6 @@ def _subject(
     plan: str | None,
 ) -> Subject:
     """The one subject asked for, found (LookupError / exit 2 when it does not exist)."""
-    from cchc.commands.cycle_common import plan_codes, stop
 
     asked = [name for name, value in (("--criterion", criterion), ("--task", task),
                                       ("--unit", unit), ("--person", person)) if value]  # fmt: skip
@@ -270,7 +272,6 @@ def history_command(
     docx_file: Path = typer.Option(None, "--docx", help="Also write the inspection report."),
 ) -> None:
     """The full history of a sub-criterion, a task, a unit or a person over a period."""
-    from cchc.commands.cycle_common import acting, open_workspace, print_json, reporting
 
     start, end = _parse_time(since, "--since"), _parse_time(until, "--until")
     with reporting(), open_workspace(ctx) as ws:

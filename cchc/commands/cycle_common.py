@@ -25,12 +25,12 @@ from sqlalchemy import select
 
 from cchc import access
 from cchc.access import AccessDeniedError, ReadScope, read_scope, require_read
-from cchc.commands.audit import REFUSAL_LABELS
 from cchc.commands.common import console, errors, fail, open_database, state_of
 from cchc.evidence_store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.indexset.rules import report, vi_number
+from cchc.inspection.history import REFUSAL_LABELS
 from cchc.organization import Organization, UnknownPersonError, load_organization
 from cchc.scoring import ScoreCard, SubScore, latest_run
 from cchc.workspace import Workspace, default_index_set, default_organization
