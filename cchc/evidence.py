@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Literal, NamedTuple, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cchc.access import require_any_role
 from cchc.evidence_store import EvidenceStore, StoredFile
 from workflows.engine import Engine, FireResult, InstanceExistsError
 from workflows.errors import InstanceNotFoundError, NotPermittedError
@@ -233,7 +234,7 @@ def submit_evidence(
     if replaced is not None:
         predecessors[replaced.id] = replaced
     if predecessors:
-        _check_may_supersede(engine, actor)
+        _check_may_supersede(session, engine, actor)
     primary = replaced or max(predecessors.values(), key=_version_key, default=None)
     version = max((_version(row) for row in predecessors.values()), default=0) + 1
     supersedes = primary.id if primary is not None else None
@@ -307,19 +308,16 @@ def _replaced(
     return old
 
 
-def _check_may_supersede(engine: Engine, actor: Actor) -> None:
-    """Refuse up front (nothing written) when the actor could create but not supersede."""
+def _check_may_supersede(session: Session, engine: Engine, actor: Actor) -> None:
+    """Refuse up front (only the audited refusal written) when the actor could create but not
+    supersede."""
     roles = {
         role
         for t in engine.current(KIND).definition.transitions
         if t.trigger == "supersede"
         for role in t.roles
     }
-    if not actor.roles & roles:
-        raise PermissionError(
-            f"{actor.id} may not replace evidence: it needs one of the roles "
-            f"{', '.join(sorted(roles))} (holds {', '.join(sorted(actor.roles))})"
-        )
+    require_any_role(session, engine, actor, roles, what="replace evidence", kind=KIND)
 
 
 def _present(row: _Row, stored: StoredFile) -> EvidenceSubmission:
