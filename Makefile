@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck check-definitions bench clean
+.PHONY: demo test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,18 @@ test: lint typecheck check-definitions
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_fire.py
+
+# City-scale figures (bench/README.md): 114 synthetic wards, on SQLite then PostgreSQL.
+bench-city: $(STAMP)
+	$(BIN)/python bench/bench_city.py --backend sqlite
+	$(BIN)/python bench/bench_city.py --backend postgresql
+
+bench-audit: $(STAMP)
+	$(BIN)/python bench/bench_audit.py --backend both
+
+bench-lifecycle: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/bench_lifecycle.py --prefect-postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
