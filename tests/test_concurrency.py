@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -21,7 +23,7 @@ from tests.helpers import count, instance_in
 from tests.test_evidence import CRITERIA, PLAN, ROLES, pdf
 from tests.test_evidence import TENANT as WARD
 from workflows.audit import verify
-from workflows.database import session_factory, unit_of_work
+from workflows.database import make_engine, session_factory, unit_of_work
 from workflows.engine import Engine, FireResult
 from workflows.errors import (
     ConflictError,
@@ -236,3 +238,52 @@ def test_focal_officials_accepting_and_returning_one_product_at_once(
         assert winner.dest == "returned"
     with ward.sessions() as session:
         assert verify(session).ok
+
+
+@pytest.mark.postgres
+def test_two_wards_store_a_definition_version_at_once(pg_db: Db, engine: Engine) -> None:
+    """Two wards creating the first instance of a kind at once on PostgreSQL both succeed, and
+    the definition version is stored once (the second insert waited for the first, then yielded)."""
+    name = f"cchc-register-{uuid.uuid4().hex[:8]}"
+    other = make_engine(f"{pg_db.url}&application_name={name}")
+    results: list[object] = []
+
+    def second_ward() -> None:
+        try:
+            with unit_of_work(session_factory(other)) as session:
+                engine.create(session, "approval_request", ref="R-1",
+                              actor=Actor.of("b", "author", tenant="ward-b"))  # fmt: skip
+            results.append("created")
+        except WorkflowError as exc:
+            results.append(exc)
+        except sa.exc.IntegrityError as exc:
+            results.append(exc)
+
+    try:
+        thread = threading.Thread(target=second_ward)
+        with unit_of_work(pg_db.sessions) as first:
+            engine.create(first, "approval_request", ref="R-1",
+                          actor=Actor.of("a", "author", tenant="ward-a"))  # fmt: skip
+            thread.start()
+            _wait_until_waiting(pg_db, name)  # the second ward's insert waits for this commit
+        thread.join(timeout=60)
+        assert results == ["created"]
+        assert count(pg_db, "workflow_definitions", "kind = 'approval_request'") == 1
+        assert count(pg_db, "instances", "kind = 'approval_request'") == 2
+    finally:
+        other.dispose()
+
+
+def _wait_until_waiting(db: Db, application_name: str) -> None:
+    """Until a backend of ``application_name`` waits for a lock (fresh connections: the
+    activity view is a snapshot per transaction)."""
+    waiting = sa.text(
+        "select count(*) from pg_stat_activity "
+        "where application_name = :name and wait_event_type = 'Lock'"
+    )
+    for _ in range(6000):
+        with db.engine.connect() as conn:
+            if conn.execute(waiting, {"name": application_name}).scalar_one():
+                return
+        time.sleep(0.01)
+    pytest.fail("the second ward never waited for the first ward's definition row")

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from workflows.schema import Base
 
@@ -37,7 +38,6 @@ _MOVE = (
     )
 )
 _DEFINITION_BODY = select(_DEFINITIONS.c.body).where(_DEFINITIONS.c.hash == bindparam("p_hash"))
-_INSERT_DEFINITION = insert(_DEFINITIONS)
 _KEY = select(_KEYS.c.request_hash, _KEYS.c.result).where(
     _KEYS.c.tenant == bindparam("p_tenant"), _KEYS.c.key == bindparam("p_key")
 )
@@ -78,8 +78,11 @@ def definition_body(conn: Connection, definition_hash: str) -> str | None:
 
 
 def store_definition(conn: Connection, **values: Any) -> None:
-    """Store a definition version."""
-    conn.execute(_INSERT_DEFINITION, values)
+    """Store a definition version, once: a version stored meanwhile by another process (two
+    wards creating their first instance of a kind at once) is left as it is; its hash is its
+    content, so both rows would be the same."""
+    maker = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(maker(_DEFINITIONS).values(**values).on_conflict_do_nothing())
 
 
 def idempotency_record(conn: Connection, tenant: str, key: str) -> Row[Any] | None:
