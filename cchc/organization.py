@@ -8,7 +8,6 @@ reports every problem at once, as ``file:line: CCHC-O0NN message (hint)``.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -17,7 +16,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import FileCodes, Located, Path_, display_path, parse_mapping_file
+from workflows.definition.yamlpos import (
+    FileCodes,
+    Located,
+    Path_,
+    display_path,
+    parse_mapping_file,
+    validate_without_unknown_keys,
+)
 from workflows.errors import DefinitionError, Problem
 from workflows.registry import Actor
 
@@ -208,20 +214,7 @@ def _validate(located: Located, name: str, problems: list[Problem]) -> Organizat
             code, message = "CCHC-O003", f"{where}: {err['msg']}"
             hint = "add this field" if err["type"] == "missing" else ""
         problems.append(Problem(name, located.line_of(loc), code, message, hint))
-    if any(err["type"] != "extra_forbidden" for err in errors):
-        return None
-    # Only unknown keys: check the rest without them, so one run reports everything.
-    data = copy.deepcopy(located.data)
-    try:
-        for err in errors:
-            *parents, key = err["loc"]
-            holder = data
-            for part in parents:
-                holder = holder[part]
-            del holder[key]
-        return Organization.model_validate(data)
-    except (LookupError, TypeError, ValidationError):
-        return None
+    return validate_without_unknown_keys(located.data, errors, Organization.model_validate)
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> str:

@@ -15,7 +15,6 @@ contradicts what it shows.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,7 +35,14 @@ from pydantic import (
 )
 
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import FileCodes, Located, Path_, display_path, parse_mapping_file
+from workflows.definition.yamlpos import (
+    FileCodes,
+    Located,
+    Path_,
+    display_path,
+    parse_mapping_file,
+    validate_without_unknown_keys,
+)
 from workflows.errors import DefinitionError, Problem
 
 if TYPE_CHECKING:
@@ -342,20 +348,7 @@ def _validate(located: Located, name: str, problems: list[Problem]) -> Emulation
             code, message = "CCHC-E003", f"{where}: {err['msg']}"
             hint = "add this field" if err["type"] == "missing" else f"see {_DOCS}"
         problems.append(Problem(name, located.line_of(loc), code, message, hint))
-    if any(err["type"] != "extra_forbidden" for err in errors):
-        return None
-    # Only unknown keys: check the rest without them, so one run reports everything.
-    data = copy.deepcopy(located.data)
-    try:
-        for err in errors:
-            *parents, key = err["loc"]
-            holder = data
-            for part in parents:
-                holder = holder[part]
-            del holder[key]
-        return _model_validate(data)
-    except (LookupError, TypeError, ValidationError):
-        return None
+    return validate_without_unknown_keys(located.data, errors, _model_validate)
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> str:

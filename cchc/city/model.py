@@ -9,7 +9,6 @@ organization files' own problems keep their ``CCHC-O0NN`` codes and lines).
 
 from __future__ import annotations
 
-import copy
 import glob
 import os
 from collections.abc import Callable, Collection, Mapping
@@ -29,7 +28,14 @@ from cchc.organization import (
     check_organization,
 )
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import FileCodes, Located, Path_, display_path, parse_mapping_file
+from workflows.definition.yamlpos import (
+    FileCodes,
+    Located,
+    Path_,
+    display_path,
+    parse_mapping_file,
+    validate_without_unknown_keys,
+)
 from workflows.errors import DefinitionError, Problem
 from workflows.registry import Actor
 
@@ -195,20 +201,7 @@ def _validate(located: Located, name: str, problems: list[Problem]) -> CityFile 
             code, message = "CCHC-C003", f"{where}: {err['msg']}"
             hint = "add this field" if err["type"] == "missing" else "see docs/city.md"
         problems.append(Problem(name, located.line_of(loc), code, message, hint))
-    if any(err["type"] != "extra_forbidden" for err in errors):
-        return None
-    # Only unknown keys: check the rest without them, so one run reports everything.
-    data = copy.deepcopy(located.data)
-    try:
-        for err in errors:
-            *parents, key = err["loc"]
-            holder = data
-            for part in parents:
-                holder = holder[part]
-            del holder[key]
-        return CityFile.model_validate(data)
-    except (LookupError, TypeError, ValidationError):
-        return None
+    return validate_without_unknown_keys(located.data, errors, CityFile.model_validate)
 
 
 Report = Callable[[Path_, str, str, str], None]

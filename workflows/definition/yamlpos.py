@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import ValidationError
 
 from workflows.errors import Problem
 
@@ -147,3 +150,27 @@ def parse_mapping_file(
                                 codes.mapping_hint))  # fmt: skip
         return None
     return located
+
+
+_Model = TypeVar("_Model")
+
+
+def validate_without_unknown_keys(
+    data: Any, errors: Iterable[Mapping[str, Any]], validate: Callable[[Any], _Model]
+) -> _Model | None:
+    """``validate`` a copy of ``data`` without the unknown keys pydantic's ``errors`` name, when
+    those are the only errors, so one run reports every other problem too; else ``None``."""
+    errors = list(errors)
+    if any(err["type"] != "extra_forbidden" for err in errors):
+        return None
+    data = copy.deepcopy(data)
+    try:
+        for err in errors:
+            *parents, key = err["loc"]
+            holder = data
+            for part in parents:
+                holder = holder[part]
+            del holder[key]
+        return validate(data)
+    except (LookupError, TypeError, ValidationError):
+        return None
