@@ -39,7 +39,11 @@ def read_plan(ws: Workspace, path: Path) -> Plan:
 
 def issue(ws: Workspace, path: Path, actor_id: str) -> IssueResult:
     """Issue the plan in ``path`` as ``actor_id``: tasks assigned, assessments opened."""
-    plan = read_plan(ws, path)
+    return issue_checked(ws, read_plan(ws, path), actor_id)
+
+
+def issue_checked(ws: Workspace, plan: Plan, actor_id: str) -> IssueResult:
+    """Issue a plan already read and checked (``read_plan``) as ``actor_id``."""
     criteria = [CriterionToOpen(code=s.code, title=s.title, max_points=str(s.max_points),
                                 owner_unit=s.owner_unit, evidence=s.evidence)
                 for s in ws.index_set.sub_criteria()]  # fmt: skip

@@ -5,7 +5,8 @@ With a clock the demo controls: the plan is issued from the XLSX officials keep 
 (one sent back and replaced, one rejected), the portal's metrics are imported (some below
 target), the period is scored (flow ``score-period``) and the units ranked and published (flow
 ``rank-units``). The score and ranking tables are printed; XLSX, DOCX and PNG files are written
-to the output folder; the audit chain is verified.
+to the output folder. The city's two other sample wards issue the same plan and score it, and a
+city official ranks the wards by block (XLSX). The audit chains are verified.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 from sqlalchemy import select
 
 from cchc import cycle
+from cchc.city import BLOCKS, load_city
+from cchc.city.model import default_city
+from cchc.city.ranking import CityRanking, rank_city
+from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.commands.common import console
 from cchc.deadlines import load_policy, sweep
 from cchc.evidence import review_evidence, submit_evidence
@@ -31,13 +37,20 @@ from cchc.indexset.rules import vi_number
 from cchc.metrics import load_metrics, record_import
 from cchc.plan.loader import write_plan_xlsx
 from cchc.ranking import RankedUnit
-from cchc.runtime import PROJECT_ROOT
+from cchc.runtime import PROJECT_ROOT, make_workflow_engine
 from cchc.scoring import ScoreCard, at_risk
 from cchc.workspace import Workspace
 from workflows.audit import verify
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ, sha256_hex
-from workflows.database import SQLITE_FILE, Settings, make_engine, sqlite_url, unit_of_work
+from workflows.database import (
+    SQLITE_FILE,
+    Settings,
+    make_engine,
+    session_factory,
+    sqlite_url,
+    unit_of_work,
+)
 from workflows.migrations import upgrade
 from workflows.schema import Instance
 
@@ -390,6 +403,54 @@ def deliver_notifications(ws: Workspace, folder: Path) -> int:
             return sent
 
 
+CITY_OFFICIAL = "giang.van.hieu"
+OTHER_WARDS = {"phuong-le-chan": ("1.", "5."), "xa-tien-lang": ("7.",)}
+"""The city's two other sample wards: the same plan, scored without the manual inputs of the
+areas named (so their indices differ from Phù Liễn's and from each other)."""
+
+
+def play_city(
+    settings: Settings, clock: DemoClock, manual: Mapping[str, Mapping[str, Any]], out: Path
+) -> tuple[CityRanking, Path]:
+    """The other wards of the sample city issue the plan and score it; a city official ranks
+    the wards of each block and publishes the ranking (XLSX into ``out``)."""
+    city = load_city(default_city())
+    for tenant, without in OTHER_WARDS.items():
+        ws = Workspace.open(settings, organization=city.organization_path(tenant), clock=clock)
+        try:
+            focal = ws.organization.people_with_role("focal_official")[0].id
+            plan = cycle.read_plan(ws, PLAN_FILE).model_copy(update={"tenant": tenant})
+            cycle.issue_checked(ws, plan, focal)
+            inputs = {code: v for code, v in manual.items() if not code.startswith(without)}
+            cycle.score(ws, PLAN, focal, inputs)
+        finally:
+            ws.close()
+    db = make_engine(settings.database_url)
+    try:
+        with unit_of_work(session_factory(db)) as session:
+            ranking = rank_city(session, make_workflow_engine(clock=clock), city,
+                                city.actor(CITY_OFFICIAL), period=PERIOD, publish=True)  # fmt: skip
+    finally:
+        db.dispose()
+    xlsx = write_city_ranking_xlsx(out / f"xep-hang-chi-so-cchc-{PERIOD}.xlsx", ranking, city.name)
+    return ranking, xlsx
+
+
+def city_tables(ranking: CityRanking) -> list[Table]:
+    """The city ranking, one table per block."""
+    tables = []
+    for block, label in BLOCKS.items():
+        table = Table(title=f"Xếp hạng chỉ số CCHC – {label} – {ranking.period_label}")
+        for header in ("Hạng", "Đơn vị", "Chỉ số", "Giải thích"):
+            table.add_column(header)
+        for row in ranking.block(block):
+            figures = row.entry.figures
+            index = "" if figures is None else f"{vi_number(figures.index, 2)}%"
+            table.add_row(str(row.rank or "—"), row.entry.name, index, row.explanation_vi)
+        tables.append(table)
+    return tables
+
+
 def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) -> int:
     """Run the whole cycle; return the exit code (0 when the audit chain verifies)."""
     try:
@@ -460,6 +521,13 @@ def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) ->
         with step(f"9. Gửi thông báo (hộp thư Maildir): {out / 'thu'}"):
             sent = deliver_notifications(ws, out / "thu")
             console.print(f"   {sent} thư đã gửi tới cán bộ các đơn vị", highlight=False)
+        city_title = ("10. Toàn thành phố: Phường Lê Chân, Xã Tiên Lãng ban hành kế hoạch, tự chấm "
+                      "(chưa làm nhiệm vụ nào); Sở Nội vụ xếp hạng theo khối, công bố")  # fmt: skip
+        with step(city_title):
+            city_ranking, city_xlsx = play_city(settings, clock, manual, out)
+            for table in city_tables(city_ranking):
+                console.print(table)
+            console.print(f"   {city_xlsx}", highlight=False)
         with ws.sessions() as session:
             report = verify(session)
     finally:

@@ -130,3 +130,19 @@ def test_reviews_and_mail(demo: tuple[Path, Path]) -> None:
     subjects = [str(make_header(decode_header(message["Subject"]))) for message in box]
     assert len(subjects) > 50
     assert any(s.startswith("[CCHC] Giao nhiệm vụ") for s in subjects)
+
+
+def test_the_city_ranks_the_three_sample_wards_by_block(demo: tuple[Path, Path]) -> None:
+    """The city ranking is published in the city's tenant, each ward on its own chain, and its
+    XLSX has one sheet per block listing the block's wards."""
+    folder, out = demo
+    assert _scalar(folder, "select count(*) from instances where kind = 'city_ranking' "
+                           "and tenant = 'hai-phong' and state = 'published'") == 1  # fmt: skip
+    assert _scalar(folder, "select count(distinct tenant) from scores") == 3
+    assert _scalar(folder, "select count(*) from audit_chain_heads") == 4  # 3 wards + the city
+    book = load_workbook(out / "xep-hang-chi-so-cchc-2025-H2.xlsx")
+    cells = {sheet.title: {str(c) for row in sheet.iter_rows(values_only=True) for c in row}
+             for sheet in book.worksheets}  # fmt: skip
+    assert {"Phường Phù Liễn", "Phường Lê Chân"} <= cells["Khối phường"]
+    assert "Xã Tiên Lãng" in cells["Khối xã, đặc khu"]
+    assert "Phường Lê Chân" not in cells["Khối xã, đặc khu"]
