@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cchc.access import require_any_role
+from cchc.guards import WARD_WIDE_ROLES
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.engine import Engine
@@ -230,8 +232,14 @@ def record_import(
 ) -> ImportResult:  # fmt: skip
     """Record checked values as one audited ``metric_import``; earlier imports are superseded.
 
-    The same file for the same period again is a no-op that returns the first import.
+    The same file for the same period again is a no-op that returns the first import. A unit's
+    official records their own unit's values only: values of other units need a ward-wide role
+    (``NotPermittedError``, audited, before anything else is written).
     """
+    others = sorted({v.unit for v in values} - {actor.unit})
+    if others and not actor.roles & WARD_WIDE_ROLES:
+        require_any_role(session, engine, actor, WARD_WIDE_ROLES, kind="metric_import",
+                         what=f"import metric values of units {', '.join(others)}")  # fmt: skip
     ref = f"{period}/{file_sha256[:16]}"
     existing = session.execute(select(Instance.id).where(
         Instance.tenant == actor.tenant, Instance.kind == "metric_import", Instance.ref == ref

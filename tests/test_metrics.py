@@ -13,6 +13,7 @@ from tests.conftest import TENANT, Db
 from tests.helpers import count
 from workflows.database import unit_of_work
 from workflows.engine import Engine
+from workflows.errors import NotPermittedError
 from workflows.registry import Actor
 
 UNITS = {"ttphc", "vp", "kt"}
@@ -112,6 +113,27 @@ def test_imports_are_audited_and_the_latest_wins(tmp_path: Path, db: Db, engine:
         values = current_values(session, TENANT, "2025-H2")
     assert values[("ttphc", "on_time_dossiers")].numerator == Decimal("990")
     assert count(db, "audit_events", "kind = 'metric_import'") == 3
+
+
+def test_an_official_records_their_own_unit_only(tmp_path: Path, db: Db, engine: Engine) -> None:
+    """A unit's official importing another unit's values is refused and audited, nothing else
+    written; their own unit's values are recorded."""
+    official = Actor.of("ha", "unit_official", tenant=TENANT, unit="kt")
+    both, _ = check_metrics(_csv(tmp_path, "kt,2025-H2,online_payment,5,10,A\n"
+                                           "ttphc,2025-H2,online_payment,6,10,A\n"),
+                            known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+    assert both is not None
+    with pytest.raises(NotPermittedError, match="ttphc"), unit_of_work(db.sessions) as session:
+        record_import(session, engine, official, both, period="2025-H2",
+                      file_sha256="c" * 64, file_name="hai-don-vi.csv")  # fmt: skip
+    assert count(db, "instances") == 0
+    assert count(db, "metric_values") == 0
+    assert count(db, "audit_events", "outcome = 'refused' and kind = 'metric_import'") == 1
+    with unit_of_work(db.sessions) as session:
+        own = record_import(session, engine, official, both[:1], period="2025-H2",
+                            file_sha256="d" * 64, file_name="kt.csv")  # fmt: skip
+    assert own.rows == 1
+    assert count(db, "metric_values") == 1
 
 
 @pytest.mark.parametrize("text", ["", "\ufeff"], ids=["empty", "bom only"])
