@@ -170,6 +170,31 @@ def test_idempotency_key_returns_first_result(
         assert engine.get(session, instance_id).version == first.version
 
 
+def test_a_known_key_replays_only_for_who_may_make_the_request(
+    db: Db, engine: Engine, author: Actor, reviewer: Actor
+) -> None:
+    """Someone without the transition's role reusing a known key is refused and audited, not
+    handed the first result; a reviewer repeating it gets the replay."""
+    instance_id = instance_in(db, engine, "submitted", author, author, "REQ-1")
+    with unit_of_work(db.sessions) as session:
+        first = engine.fire(session, instance_id, "request_changes", actor=reviewer,
+                            payload=REASON, idempotency_key="review-43")  # fmt: skip
+    inspector = Actor.of("son.inspector", "inspector", tenant=TENANT)
+    with (
+        pytest.raises(NotPermittedError, match="may not repeat 'request_changes'"),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "request_changes", actor=inspector,
+                    payload=REASON, idempotency_key="review-43")  # fmt: skip
+    assert count(db, "audit_events", "actor = 'son.inspector' and outcome = 'refused'") == 1
+    other = Actor.of("hoa.reviewer", "reviewer", tenant=TENANT)
+    with unit_of_work(db.sessions) as session:
+        again = engine.fire(session, instance_id, "request_changes", actor=other,
+                            payload=REASON, idempotency_key="review-43")  # fmt: skip
+    assert again.replayed
+    assert again.event_id == first.event_id
+
+
 def test_idempotency_key_reused_for_another_request(
     db: Db, engine: Engine, author: Actor, reviewer: Actor
 ) -> None:

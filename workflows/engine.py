@@ -152,7 +152,7 @@ class Engine:
         request = {"create": kind, "ref": ref, "data": data_text}
         replay = self._replay(session, actor.tenant, idempotency_key, request)
         if replay is not None:
-            return replay
+            return self._replayed_for(session, actor, role, replay)
         now = self.clock()
         self.register(session, built)
         dest = definition.initial_state.name
@@ -238,7 +238,7 @@ class Engine:
         request = {"instance": instance_id, "trigger": trigger, "payload": payload_text}
         replay = self._replay(session, actor.tenant, idempotency_key, request)
         if replay is not None:
-            return replay
+            return self._replayed_for(session, actor, role, replay)
         row = self._load(session, instance_id)
         built = self.machine_for(session, row.definition_hash)
         definition = built.definition
@@ -591,6 +591,46 @@ class Engine:
             "attempts": 0,
             "created_at": ctx.now,
         }
+
+    def _replayed_for(
+        self, session: Session, actor: Actor, role: str | None, replay: FireResult
+    ) -> FireResult:
+        """``replay`` when ``actor`` holds a role that may do what it did; else a refusal.
+
+        A repeat changes nothing, but it is only for who may make the request: someone else
+        reusing a known key is refused (and audited) like a first attempt would be.
+        """
+        row = self._load(session, replay.instance_id)
+        definition = self.machine_for(session, row.definition_hash).definition
+        if replay.trigger == CREATE:
+            allowed: Sequence[str] = definition.create_roles
+        else:
+            transition = definition.transition(replay.trigger, replay.source or "")
+            allowed = transition.roles if transition is not None else ()
+        if _resolve_role(actor, role, allowed) is not None:
+            return replay
+        audit = _AuditBase(
+            tenant=actor.tenant,
+            occurred_at=self.clock(),
+            actor=actor.id,
+            instance_id=row.id,
+            kind=row.kind,
+            ref=row.ref,
+            trigger=replay.trigger,
+            from_state=row.state,
+            payload=canonical_json({}),
+            definition_hash=row.definition_hash,
+        )
+        self._refuse(
+            session,
+            audit,
+            _role_text(actor, role),
+            NotPermittedError(
+                f"{actor.id} may not repeat {replay.trigger!r} on {row.kind} #{row.id} "
+                f"({row.ref}): it needs one of the roles {', '.join(allowed) or 'none'} "
+                f"(holds {', '.join(sorted(actor.roles))})"
+            ),
+        )
 
     @staticmethod
     def _replay(
