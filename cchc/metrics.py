@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.access import require_any_role
@@ -246,14 +247,17 @@ def record_import(
     )).scalar()  # fmt: skip
     if existing is not None:
         return ImportResult(int(existing), len(values), (), already_present=True)
-    earlier = session.scalars(select(Instance.id).where(
+    units = {v.unit for v in values}
+    # An earlier import stays in force for the units this one does not bring (a unit's
+    # official imports their own unit's figures); it is superseded once all its units are.
+    earlier = [row.id for row in session.execute(select(Instance.id, Instance.data).where(
         Instance.tenant == actor.tenant, Instance.kind == "metric_import",
         Instance.state == "imported", Instance.ref.startswith(f"{period}/", autoescape=True),
-    )).all()  # fmt: skip
+    )) if set(json.loads(row.data).get("units", ())) <= units]  # fmt: skip
     created = engine.create(
         session, "metric_import", actor=actor, ref=ref,
         data={"period": period, "file_sha256": file_sha256, "file_name": file_name,
-              "rows": len(values), "units": sorted({v.unit for v in values}),
+              "rows": len(values), "units": sorted(units),
               "metrics": sorted({v.metric for v in values})},
     )  # fmt: skip
     for old in earlier:
@@ -288,13 +292,14 @@ def import_file(
 def current_values(
     session: Session, tenant: str, period: str
 ) -> dict[tuple[str, str], MetricValue]:
-    """The values in force for a period, by (unit, metric): those of the latest import."""
-    latest = select(func.max(MetricRow.import_id)).where(
+    """The values in force for a period, by (unit, metric): each unit's from the latest import
+    that brought that unit (a newer file of one unit does not hide the other units' values)."""
+    latest = select(MetricRow.unit, func.max(MetricRow.import_id).label("import_id")).where(
         MetricRow.tenant == tenant, MetricRow.period == period
-    ).scalar_subquery()  # fmt: skip
-    rows = session.scalars(select(MetricRow).where(
-        MetricRow.tenant == tenant, MetricRow.period == period, MetricRow.import_id == latest
-    )).all()  # fmt: skip
+    ).group_by(MetricRow.unit).subquery()  # fmt: skip
+    rows = session.scalars(select(MetricRow).join(latest, and_(
+        MetricRow.unit == latest.c.unit, MetricRow.import_id == latest.c.import_id
+    )).where(MetricRow.tenant == tenant, MetricRow.period == period)).all()  # fmt: skip
     return {
         (r.unit, r.metric): MetricValue(r.unit, r.period, r.metric, Decimal(r.numerator),
                                         None if r.denominator is None else Decimal(r.denominator),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from cchc.metrics import check_metrics, current_values, record_import
+from cchc.metrics import ImportResult, check_metrics, current_values, record_import
 from tests.conftest import TENANT, Db
 from tests.helpers import count
 from workflows.database import unit_of_work
@@ -113,6 +113,40 @@ def test_imports_are_audited_and_the_latest_wins(tmp_path: Path, db: Db, engine:
         values = current_values(session, TENANT, "2025-H2")
     assert values[("ttphc", "on_time_dossiers")].numerator == Decimal("990")
     assert count(db, "audit_events", "kind = 'metric_import'") == 3
+
+
+def test_a_unit_file_replaces_that_units_values_only(
+    tmp_path: Path, db: Db, engine: Engine
+) -> None:
+    """After the ward's file, a file of one unit replaces that unit's values and leaves the
+    other units' in force (the ward's import stays imported); the next ward file supersedes both."""
+    focal = Actor.of("an", "focal_official", tenant=TENANT)
+    official = Actor.of("ha", "unit_official", tenant=TENANT, unit="kt")
+
+    def record(actor: Actor, body: str, digest: str) -> ImportResult:
+        values, _ = check_metrics(_csv(tmp_path, body), known_units=UNITS, known_metrics=METRICS)
+        assert values is not None
+        with unit_of_work(db.sessions) as session:
+            return record_import(session, engine, actor, values, period="2025-H2",
+                                 file_sha256=digest * 64, file_name=f"{digest}.csv")  # fmt: skip
+
+    ward = record(focal, "kt,2025-H2,online_payment,5,10,A\n"
+                         "ttphc,2025-H2,online_payment,6,10,A\n", "a")  # fmt: skip
+    unit = record(official, "kt,2025-H2,online_payment,9,10,B\n", "b")
+    assert unit.superseded == ()
+    with db.sessions() as session:
+        values = current_values(session, TENANT, "2025-H2")
+    assert {key: v.numerator for key, v in values.items()} == {
+        ("kt", "online_payment"): Decimal("9"), ("ttphc", "online_payment"): Decimal("6"),
+    }  # fmt: skip
+    again = record(focal, "kt,2025-H2,online_payment,7,10,C\n"
+                          "ttphc,2025-H2,online_payment,8,10,C\n", "c")  # fmt: skip
+    assert set(again.superseded) == {ward.import_id, unit.import_id}
+    with db.sessions() as session:
+        values = current_values(session, TENANT, "2025-H2")
+    assert {key: v.numerator for key, v in values.items()} == {
+        ("kt", "online_payment"): Decimal("7"), ("ttphc", "online_payment"): Decimal("8"),
+    }  # fmt: skip
 
 
 def test_an_official_records_their_own_unit_only(tmp_path: Path, db: Db, engine: Engine) -> None:

@@ -155,7 +155,10 @@ def _import_once(db: Db, engine: Engine, path: Path) -> None:
     assert after["instances"] - before["instances"] == 1
     with db.sessions() as session:
         stored = current_values(session, TENANT, PERIOD)
-    assert sorted(stored.values(), key=repr) == sorted(checked, key=repr)
+    units = {v.unit for v in checked}  # the units this file brings now read as it says
+    assert sorted((v for v in stored.values() if v.unit in units), key=repr) == sorted(
+        checked, key=repr
+    )
 
 
 SETTINGS = settings(

@@ -170,7 +170,8 @@ class MetricValue(Base):
     denominator: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
     source: Mapped[str] = mapped_column(Text)
     import_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
-    """The ``metric_import`` instance whose creation was audited; the latest import wins."""
+    """The ``metric_import`` instance whose creation was audited; per unit, the latest import
+    that brought the unit is in force."""
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
