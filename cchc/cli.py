@@ -112,6 +112,24 @@ def deploy_command(
     """Register the review meeting (and the daily sweep) as Prefect deployments (GMT+7 cron)."""
     import os
 
+    from cchc.commands.cycle_common import (
+        acting,
+        open_workspace,
+        reporting,
+        require_any_role,
+        require_plan,
+        require_roles,
+    )
+    from cchc.deadlines import SWEEP_ROLES
+
+    # The scheduled runs act as these people: an unknown person, or one who could not do the
+    # work, is refused now (exit 2 / exit 1, audited) rather than in every scheduled run.
+    with reporting(), open_workspace(ctx) as ws:
+        require_roles(ws, acting(ws, person), "meeting")
+        acting(ws, chair)
+        require_plan(ws, plan)
+        if sweep_as:
+            require_any_role(ws, acting(ws, sweep_as), SWEEP_ROLES, what="run the deadline sweep")
     from flows.deployments import TIMEZONE, apply, review_spec, sweep_spec
 
     settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()

@@ -257,3 +257,26 @@ def test_an_official_may_not_import_another_units_metrics(ward: Ward) -> None:
     assert "ttphc" in result.output
     assert ward.snapshot() == (before, events + 1, files)
     assert ward.last_events(1)[0][:4] == (KT_OFFICIAL, "metric_import", "import", "refused")
+
+
+@pytest.mark.parametrize(
+    ("who", "exit_code", "message"),
+    [
+        ({"--as": INSPECTOR}, 1, "không có quyền"),
+        ({"--chair": "dang.van.thangg"}, 2, "did you mean 'dang.van.thang'"),
+        ({"--sweep-as": INSPECTOR}, 1, "không có quyền"),
+    ],
+    ids=["reviews as the inspector", "unknown chair", "sweep as the inspector"],
+)
+def test_deploy_refuses_who_could_not_do_the_scheduled_work(
+    ward: Ward, who: dict[str, str], exit_code: int, message: str
+) -> None:
+    """`cchc deploy` checks the people its scheduled runs act as before registering anything:
+    an unknown person exits 2 with a hint, one without the roles exits 1 (the refusal audited)."""
+    options = {"--as": FOCAL, "--chair": "dang.van.thang", **who}
+    args = [arg for option, value in options.items() for arg in (option, value)]
+    _, events, _ = ward.snapshot()
+    result = ward("deploy", "--plan", PLAN, *args)
+    assert result.exit_code == exit_code, result.output
+    assert message in result.output
+    assert ward.snapshot()[1] == events + (exit_code == 1)
