@@ -248,7 +248,7 @@ def score_plan(
             Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id
         ).values(computed_at=now))  # fmt: skip
     else:
-        version = index_set.content_hash  # computed (the whole set dumped) on every access
+        version = index_set.content_hash
         session.execute(insert(Score), [
             {"tenant": tenant, "plan": plan, "run_id": run_id, "index_set": index_set.code,
              "index_set_hash": version, "code": s.code,

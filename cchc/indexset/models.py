@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -318,7 +319,8 @@ class IndexSet(_Frozen):
             self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """sha256 of the canonical JSON: the rule-set version a score records."""
+        """sha256 of the canonical JSON: the rule-set version a score records (computed once:
+        the set is frozen)."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
