@@ -18,14 +18,16 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from cchc.access import require_read
 from cchc.commands.common import console, fail
 from cchc.commands.cycle_common import (
+    JSON_HELP,
+    READ_AS_HELP,
     acting,
     open_workspace,
     plan_codes,
     print_json,
     reporting,
+    require_reading,
     stop,
 )
 from cchc.inspection import history as inspection
@@ -44,18 +46,11 @@ from cchc.organization import Organization, UnknownPersonError
 from cchc.workspace import Workspace
 from workflows.audit import AuditFilter, VerifyReport, query_events, verify
 from workflows.canonical import LOCAL_TZ, local_text, utc, utc_iso
-from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
 from workflows.schema import AuditEvent
 
 __all__ = ["OUTCOME_LABELS", "REFUSAL_LABELS", "app", "event_json"]
-
-AS_HELP = (
-    "Person reading (id from the organization file); a unit's head or official sees their own "
-    "unit only."
-)
-JSON_HELP = "Print JSON instead of a table."
 
 app = typer.Typer(help="Verify and query the audit trail; histories for inspectors.",
                   no_args_is_help=True)  # fmt: skip
@@ -66,15 +61,15 @@ TRAIL = "audit trail"
 @app.command("verify")
 def verify_command(
     ctx: typer.Context,
-    person: str = typer.Option(..., "--as", help=AS_HELP),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     tenant: str = typer.Option(None, help="The ward's tenant code (default: the person's)."),
 ) -> None:
     """Recompute the ward's hash chain; exit 1 naming its first broken event."""
 
     with reporting(), open_workspace(ctx) as ws:
         actor = acting(ws, person)
-        with unit_of_work(ws.sessions) as session:
-            require_read(session, ws.engine, actor, what=TRAIL, tenant=tenant or actor.tenant)
+        require_reading(ws, actor, what=TRAIL, tenant=tenant or actor.tenant)
+        with ws.sessions() as session:
             report = verify(session, tenant=actor.tenant)
     if report.ok:
         console.print(
@@ -119,7 +114,7 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
 @app.command("query")
 def query_command(
     ctx: typer.Context,
-    person: str = typer.Option(..., "--as", help=AS_HELP),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     instance: int = typer.Option(None, help="Instance id."),
     kind: str = typer.Option(None, help="Kind, e.g. approval_request."),
     actor: str = typer.Option(None, help="Who fired."),
@@ -142,8 +137,8 @@ def query_command(
             tenant=reader.tenant, instance_id=instance, kind=kind, actor=actor, trigger=trigger,
             outcome=outcome, since=start, until=end, limit=limit,
         )  # fmt: skip
-        with unit_of_work(ws.sessions) as session:
-            require_read(session, ws.engine, reader, what=TRAIL, tenant=tenant or reader.tenant)
+        require_reading(ws, reader, what=TRAIL, tenant=tenant or reader.tenant)
+        with ws.sessions() as session:
             events = query_events(session, criteria)
     if as_json:
         typer.echo(json.dumps([event_json(e) for e in events], ensure_ascii=False, indent=2))
@@ -258,7 +253,7 @@ def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
 @app.command("history")
 def history_command(
     ctx: typer.Context,
-    person_id: str = typer.Option(..., "--as", help=AS_HELP),
+    person_id: str = typer.Option(..., "--as", help=READ_AS_HELP),
     criterion: str = typer.Option(None, "--criterion", help="Sub-criterion code, e.g. 1.1.3."),
     task: str = typer.Option(None, "--task", help="Task code, e.g. NV-08."),
     unit: str = typer.Option(None, "--unit", help="Unit code, e.g. kt."),
@@ -276,11 +271,12 @@ def history_command(
     start, end = _parse_time(since, "--since"), _parse_time(until, "--until")
     with reporting(), open_workspace(ctx) as ws:
         reader: Actor = acting(ws, person_id)
-        with unit_of_work(ws.sessions) as session:
+        with ws.sessions() as session:
             subject = _subject(ws, session, criterion=criterion, task=task, unit=unit,
                                person=person, plan=plan)  # fmt: skip
-            require_read(session, ws.engine, reader, what=_what(subject), tenant=subject.tenant,
-                         unit=subject.owner_unit)  # fmt: skip
+        require_reading(ws, reader, what=_what(subject), tenant=subject.tenant,
+                        unit=subject.owner_unit)  # fmt: skip
+        with ws.sessions() as session:
             found = inspection.history(session, subject, labels_of(ws), since=start, until=end)
             integrity = _integrity(ws, session, found) if docx_file else []
         written = _export(ws, reader, found, integrity, csv_file, xlsx_file, docx_file)

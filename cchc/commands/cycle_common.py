@@ -181,18 +181,33 @@ def acting_reader(
     scope = read_scope(actor)
     if narrow and unit is None and scope.units is not None and len(scope.units) == 1:
         unit = next(iter(scope.units))
-    if not scope.allows(ws.tenant, unit):
-        target = what if unit is None else f"{what} of unit {unit}"
-        try:
-            with unit_of_work(ws.sessions) as session:
-                require_read(session, ws.engine, actor, what=target, tenant=ws.tenant, unit=unit)
-        except AccessDeniedError as exc:
-            raise stop(
-                f"không có quyền xem (not permitted to read; the refusal is recorded in the "
-                f"audit trail): {exc}",
-                1,
-            ) from None
+    require_reading(ws, actor, what=what, unit=unit)
     return Reading(actor, scope, unit)
+
+
+def require_reading(
+    ws: Workspace, actor: Actor, *, what: str, unit: str | None = None, tenant: str | None = None
+) -> ReadScope:
+    """The actor's read scope when it covers ``what`` of ``unit`` (None: the whole ward) of
+    ``tenant`` (default the ward's), else exit 1 with a Vietnamese message.
+
+    Only a refusal opens a (write) transaction, to record it in the audit trail: an allowed
+    read writes nothing and holds no lock.
+    """
+    scope = read_scope(actor)
+    tenant = tenant or ws.tenant
+    if scope.allows(tenant, unit):
+        return scope
+    target = what if unit is None else f"{what} of unit {unit}"
+    try:
+        with unit_of_work(ws.sessions) as session:  # refuses (audited) and raises
+            return require_read(session, ws.engine, actor, what=target, tenant=tenant, unit=unit)
+    except AccessDeniedError as exc:
+        raise stop(
+            f"không có quyền xem (not permitted to read; the refusal is recorded in the "
+            f"audit trail): {exc}",
+            1,
+        ) from None
 
 
 def check_choice(option: str, value: str | None, choices: Collection[str]) -> None:

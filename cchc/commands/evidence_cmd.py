@@ -13,11 +13,12 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cchc.access import ReadScope, read_scope, require_read
+from cchc.access import read_scope
 from cchc.commands.common import console, errors
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
+    READ_AS_HELP,
     acting,
     check_choice,
     instances,
@@ -26,6 +27,7 @@ from cchc.commands.cycle_common import (
     print_json,
     reporting,
     require_plan,
+    require_reading,
     say,
     state_labels,
     stop,
@@ -44,10 +46,6 @@ from workflows.schema import Instance
 app = typer.Typer(help="Submit, review and list evidence; coverage of a plan.",
                   no_args_is_help=True)  # fmt: skip
 
-READ_HELP = (
-    "Person reading (id from the organization file); a unit's head or official sees their own "
-    "unit only."
-)
 UNIT_HELP = "Only this unit's evidence (default for a unit's head or official: their own unit)."
 
 DECISION_LABELS = {"accept": "Công nhận", "request_changes": "Yêu cầu bổ sung",
@@ -154,25 +152,16 @@ def read_units(ws: Workspace, actor: Actor, unit: str | None, what: str) -> froz
     """
     if unit is not None:
         check_choice("--unit", unit, ws.unit_names())
-    with unit_of_work(ws.sessions) as session:
-        scope: ReadScope = require_read(
-            session, ws.engine, actor, what=f"{what} of unit {unit}" if unit else what,
-            tenant=ws.tenant, unit=unit if unit is not None else _own_unit(actor),
-        )  # fmt: skip
-    if unit is not None:
-        return frozenset({unit})
-    return None if scope.whole_tenant else scope.units
-
-
-def _own_unit(actor: Actor) -> str | None:
-    """The unit a unit-scoped reader reads by default (None: ask for the whole ward)."""
-    return None if read_scope(actor).whole_tenant else actor.unit
+    elif not read_scope(actor).whole_tenant:
+        unit = actor.unit  # a unit's reader reads their own unit by default
+    require_reading(ws, actor, what=what, unit=unit)
+    return None if unit is None else frozenset({unit})
 
 
 @app.command("list")
 def list_evidence(
     ctx: typer.Context,
-    person: str = typer.Option(..., "--as", help=READ_HELP),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     plan: str = typer.Option(None, help="Only evidence of this plan."),
     state: str = typer.Option(None, help="Only evidence in this state, e.g. submitted."),
     target: str = typer.Option(None, help="Only evidence for this target, e.g. criterion:1.1.3."),
@@ -208,7 +197,7 @@ def list_evidence(
 def coverage_command(
     ctx: typer.Context,
     plan: str = typer.Option(..., help="Plan code."),
-    person: str = typer.Option(..., "--as", help=READ_HELP),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     unit: str = typer.Option(None, help=UNIT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -265,7 +254,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
 @app.command("verify")
 def verify_command(
     ctx: typer.Context,
-    person: str = typer.Option(..., "--as", help=READ_HELP),
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     plan: str = typer.Option(None, help="Only the evidence of this plan."),
     unit: str = typer.Option(None, help=UNIT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
