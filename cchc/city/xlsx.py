@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cchc.city.model import BLOCKS
 from cchc.city.ranking import CityRanking
 from cchc.reports.formatting import quantize
-from cchc.reports.xlsx import finish_and_save
+from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
 
 COLUMNS = (
     "Hạng",
@@ -27,10 +26,6 @@ COLUMNS = (
 )
 WIDTHS = (7, 30, 12, 11, 11, 11, 20, 14, 80)
 HEADER_ROW = 3
-_FONT = "Times New Roman"
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _FORMATS = {3: "0.00", 4: "0.00", 5: "+0.00;-0.00;0.00", 6: "0.00"}
 
 
@@ -58,23 +53,12 @@ def write_city_ranking_xlsx(path: Path | str, ranking: CityRanking, city_name: s
 def _write_sheet(
     ws: Worksheet, ranking: CityRanking, block: str, label: str, city_name: str
 ) -> None:
-    last_col = get_column_letter(len(COLUMNS))
     heading = (
         (f"XẾP HẠNG CHỈ SỐ CẢI CÁCH HÀNH CHÍNH – {label.upper()}", 14),
         (f"{city_name} – {ranking.period_label} (lần xếp hạng {ranking.run_id[:12]})", 12),
     )
-    for r, (text, size) in enumerate(heading, start=1):
-        ws.merge_cells(f"A{r}:{last_col}{r}")
-        cell = ws.cell(row=r, column=1, value=text)
-        cell.font = Font(name=_FONT, size=size, bold=r == 1, italic=r == 2)
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    for c, title in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=HEADER_ROW, column=c, value=title)
-        cell.font = Font(name=_FONT, size=12, bold=True)
-        cell.fill = _HEADER_FILL
-        cell.border = _BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[HEADER_ROW].height = 32
+    write_titles(ws, heading, len(COLUMNS))
+    write_header_row(ws, COLUMNS, HEADER_ROW)
     for r, row in enumerate(ranking.block(block), start=HEADER_ROW + 1):
         f = row.entry.figures
         values: tuple[str | int | float | None, ...] = (
@@ -90,8 +74,8 @@ def _write_sheet(
         )
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c, value=value)
-            cell.font = Font(name=_FONT, size=12, bold=c in (1, 2, 3))
-            cell.border = _BORDER
+            cell.font = Font(name=FONT, size=12, bold=c in (1, 2, 3))
+            cell.border = BORDER
             cell.alignment = Alignment(
                 horizontal="center" if c == 1 else "right" if c in _FORMATS else "left",
                 vertical="top",

@@ -18,13 +18,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cchc.reports.formatting import quantize, vn_number
 from cchc.reports.model import RankingTable
-from cchc.reports.xlsx import finish_and_save
+from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
 
 __all__ = [
     "CHART_FONT",
@@ -54,10 +53,6 @@ HEADER_ROW = 3
 CHART_FONT = "DejaVu Sans"  # ships with matplotlib and covers Vietnamese
 # Green (best) to red (worst), from ColorBrewer's RdYlGn, readable on white.
 PALETTE = ("#1a9850", "#66bd63", "#a6d96a", "#fdae61", "#f46d43", "#d73027")
-_XLSX_FONT = "Times New Roman"
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 
 
 def band_order(ranking: RankingTable) -> list[str]:
@@ -109,20 +104,8 @@ def write_ranking_xlsx(path: Path | str, ranking: RankingTable) -> Path:
         raise TypeError("openpyxl created a workbook without a worksheet")
     ws.title = SHEET_TITLE
     wb.properties.title = ranking.title
-    last_col = get_column_letter(len(COLUMNS))
-    for r, (text, size) in enumerate(((ranking.title, 14), (ranking.period_label, 12)), start=1):
-        ws.merge_cells(f"A{r}:{last_col}{r}")
-        cell = ws.cell(row=r, column=1, value=text)
-        cell.font = Font(name=_XLSX_FONT, size=size, bold=r == 1, italic=r == 2)
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-
-    for c, title in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=HEADER_ROW, column=c, value=title)
-        cell.font = Font(name=_XLSX_FONT, size=12, bold=True)
-        cell.fill = _HEADER_FILL
-        cell.border = _BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[HEADER_ROW].height = 32
+    write_titles(ws, ((ranking.title, 14), (ranking.period_label, 12)), len(COLUMNS))
+    write_header_row(ws, COLUMNS, HEADER_ROW)
 
     colours = band_colours(ranking)
     formats = {3: "0.00", 5: "0.00%", 6: "0.00%", 7: "0.00", 8: "0"}
@@ -140,8 +123,8 @@ def write_ranking_xlsx(path: Path | str, ranking: RankingTable) -> Path:
         )
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c, value=value)
-            cell.font = Font(name=_XLSX_FONT, size=12, bold=c in (1, 2, 3))
-            cell.border = _BORDER
+            cell.font = Font(name=FONT, size=12, bold=c in (1, 2, 3))
+            cell.border = BORDER
             cell.alignment = Alignment(
                 horizontal="center" if c in (1, 4) else "right" if c in formats else "left",
                 vertical="top",

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -36,7 +36,7 @@ from cchc.reports.model import (
     TableBlock,
     TextBlock,
 )
-from cchc.reports.xlsx import finish_and_save
+from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row
 
 __all__ = [
     "COLUMNS",
@@ -261,12 +261,8 @@ def _evidence_text(row: AssessmentRow) -> str:
 
 # --- XLSX -------------------------------------------------------------------------------------
 
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _AREA_FILL = PatternFill("solid", fgColor="DDEBF7")
 _TOTAL_FILL = PatternFill("solid", fgColor="FFF2CC")
-_XLSX_FONT = "Times New Roman"
 
 
 def write_self_assessment_xlsx(path: Path | str, table: SelfAssessmentTable) -> Path:
@@ -294,17 +290,11 @@ def write_self_assessment_xlsx(path: Path | str, table: SelfAssessmentTable) -> 
     for r, (text, size, bold, italic) in enumerate(titles, start=1):
         ws.merge_cells(f"A{r}:{last_col}{r}")
         cell = ws.cell(row=r, column=1, value=text)
-        cell.font = Font(name=_XLSX_FONT, size=size, bold=bold, italic=italic)
+        cell.font = Font(name=FONT, size=size, bold=bold, italic=italic)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.row_dimensions[3].height = 32
 
-    for c, title in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=HEADER_ROW, column=c, value=title)
-        cell.font = Font(name=_XLSX_FONT, size=12, bold=True)
-        cell.fill = _HEADER_FILL
-        cell.border = _BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[HEADER_ROW].height = 32
+    write_header_row(ws, COLUMNS, HEADER_ROW)
 
     r = HEADER_ROW
     for item in summary.rows:
@@ -323,8 +313,8 @@ def write_self_assessment_xlsx(path: Path | str, table: SelfAssessmentTable) -> 
         )
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c, value=value if value != "" else None)
-            cell.font = Font(name=_XLSX_FONT, size=12, bold=bold, italic=item.in_bonus)
-            cell.border = _BORDER
+            cell.font = Font(name=FONT, size=12, bold=bold, italic=item.in_bonus)
+            cell.border = BORDER
             numeric = c in (4, 5)
             cell.alignment = Alignment(
                 horizontal="right" if numeric else "center" if c in (1, 2) else "left",
@@ -348,9 +338,9 @@ def write_self_assessment_xlsx(path: Path | str, table: SelfAssessmentTable) -> 
             ws.cell(row=r, column=6, value="Tổng điểm tự đánh giá / Điểm tối đa × 100")
         for c in range(1, len(COLUMNS) + 1):
             total_cell = ws.cell(row=r, column=c)
-            total_cell.font = Font(name=_XLSX_FONT, size=12, bold=True)
+            total_cell.font = Font(name=FONT, size=12, bold=True)
             total_cell.fill = _TOTAL_FILL
-            total_cell.border = _BORDER
+            total_cell.border = BORDER
             total_cell.alignment = Alignment(
                 horizontal="right" if c in (4, 5) else "left", vertical="top", wrap_text=True
             )
