@@ -1,7 +1,8 @@
 """Score a plan's period: every sub-criterion by its rule, from its recorded inputs.
 
-Inputs come from the record: accepted evidence (coverage), plan tasks (1.1.3: tasks done on
-time with an accepted product), imported metrics, and the scorer's manual inputs. Every score
+Inputs come from the record: accepted evidence (coverage), plan tasks (1.1.3: of the tasks due
+in the period, those done on time with an accepted product, ``cchc.lateness``), imported
+metrics, and the scorer's manual inputs. Every score
 keeps its inputs, its rule and the index-set version, so it can be explained and recomputed:
 the same inputs give the same run id and the same rows.
 """
