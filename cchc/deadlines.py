@@ -23,6 +23,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from cchc.access import require_any_role
+from cchc.lateness import due_day, due_moment
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
@@ -84,8 +85,9 @@ class SweepReport:
 
 
 def due_time(calendar: WorkingCalendar, deadline: date) -> datetime:
-    """A task with deadline ``d`` is due at the end of the working day ``d`` (local), in UTC."""
-    return utc(datetime.combine(deadline, calendar.workday_end, tzinfo=calendar.tz))
+    """A task with deadline ``d`` is due at the end of the working day ``d`` (local), in UTC;
+    a deadline on a weekend or holiday moves to the next working day (``cchc.lateness``)."""
+    return due_moment(calendar, deadline)
 
 
 def schedule(
@@ -108,7 +110,7 @@ def schedule(
         steps = [(f"remind-{n}", t) for n, t in _reminders(calendar, due, policy.reminders)]
         steps.append(("overdue", due))
         for level, escalation in enumerate(policy.escalations, 1):
-            when = calendar.add_working_days(deadline, escalation.after)
+            when = calendar.add_working_days(due_day(calendar, deadline), escalation.after)
             steps.append((f"escalate-{level}", due_time(calendar, when)))
         for step, at in steps:
             key = f"{row.id}:{deadline.isoformat()}:{step}"

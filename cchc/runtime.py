@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from cchc.guards import registry as cchc_registry
 from notifications.catalog import template_names
+from workflows.calendar import WorkingCalendar, load_calendar
 from workflows.canonical import utcnow
 from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine
@@ -39,3 +41,21 @@ def make_workflow_engine(
 ) -> Engine:
     """An engine over the definitions in ``directory`` (default: ``definitions_dir()``)."""
     return Engine(load(directory), registry(), clock=clock)
+
+
+def working_calendar(directory: Path | None = None) -> WorkingCalendar:
+    """The calendar of ``calendar.yaml`` in ``directory`` (default ``definitions_dir()``); the
+    library's Vietnamese holidays alone when the file does not exist. Raises
+    ``DefinitionError`` when it is invalid. Read again when the file changes."""
+    path = (directory or definitions_dir()) / "calendar.yaml"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return WorkingCalendar()
+    return _calendar_file(path, stamp)
+
+
+@lru_cache(maxsize=8)
+def _calendar_file(path: Path, stamp: int) -> WorkingCalendar:
+    del stamp  # part of the cache key only
+    return load_calendar(path)

@@ -1,7 +1,8 @@
 """Score a plan's period: every sub-criterion by its rule, from its recorded inputs.
 
-Inputs come from the record: accepted evidence (coverage), plan tasks (1.1.3: tasks done on
-time with an accepted product), imported metrics, and the scorer's manual inputs. Every score
+Inputs come from the record: accepted evidence (coverage), plan tasks (1.1.3: of the tasks due
+in the period, those done on time with an accepted product, ``cchc.lateness``), imported
+metrics, and the scorer's manual inputs. Every score
 keeps its inputs, its rule and the index-set version, so it can be explained and recomputed:
 the same inputs give the same run id and the same rows.
 """
@@ -22,8 +23,10 @@ from sqlalchemy.orm import Session
 from cchc.evidence import coverage
 from cchc.indexset.models import IndexSet, InputKind, SubCriterion, input_kind, input_name
 from cchc.indexset.rules import report, score_sub_criterion
+from cchc.lateness import done_on_time, due_in_period
 from cchc.metrics import current_values
-from workflows.canonical import LOCAL_TZ, canonical_json, sha256_hex, utc
+from cchc.runtime import working_calendar
+from workflows.canonical import canonical_json, sha256_hex
 from workflows.schema import Instance, Score
 
 HUNDRED = Decimal(100)
@@ -130,12 +133,23 @@ def _plan_tasks(session: Session, tenant: str, plan: str) -> list[tuple[str, dic
     return [(r.state, json.loads(r.data)) for r in rows]
 
 
-def done_on_time(state: str, data: Mapping[str, Any]) -> bool:
-    """A task counts for 1.1.3 when its product was accepted and submitted by its deadline."""
-    if state != "done" or not data.get("product_submitted_at"):
-        return False
-    submitted = utc(datetime.fromisoformat(data["product_submitted_at"])).astimezone(LOCAL_TZ)
-    return submitted.date() <= date.fromisoformat(data["deadline"])
+def period_end(session: Session, tenant: str, plan: str) -> date | None:
+    """The last day of the issued plan's period (None when the plan was not issued with one)."""
+    data = session.scalar(select(Instance.data).where(
+        Instance.tenant == tenant, Instance.kind == "plan", Instance.ref == plan))  # fmt: skip
+    end = json.loads(data or "{}").get("period", {}).get("end")
+    return date.fromisoformat(end) if end else None
+
+
+def tasks_due(
+    session: Session, tenant: str, plan: str
+) -> tuple[list[tuple[str, dict[str, Any]]], date | None]:
+    """The plan's tasks due in its period (1.1.3's denominator: not cancelled, deadline on or
+    before the period's last day), and that day."""
+    end = period_end(session, tenant, plan)
+    tasks = [(state, data) for state, data in _plan_tasks(session, tenant, plan)
+             if due_in_period(state, data, end or date.max)]  # fmt: skip
+    return tasks, end
 
 
 def _plain(value: Decimal) -> str:
@@ -162,9 +176,11 @@ def gather_inputs(
     """
     if covered is None:
         covered = covered_codes(session, tenant, plan)
-    tasks = [(state, data) for state, data in _plan_tasks(session, tenant, plan)
-             if state != "cancelled"]  # fmt: skip
-    on_time = sum(1 for state, data in tasks if done_on_time(state, data))
+    tasks, end = tasks_due(session, tenant, plan)
+    calendar = working_calendar()
+    on_time = sum(1 for state, data in tasks if done_on_time(state, data, calendar))
+    due_by = f" có thời hạn đến {end:%d/%m/%Y}" if end else ""
+    source = f"nhiệm vụ của kế hoạch {plan}{due_by}, không tính nhiệm vụ đã hủy"
     metrics: dict[str, list[Any]] = defaultdict(list)
     for (_unit, name), value in sorted(current_values(session, tenant, period).items()):
         metrics[name].append(value)
@@ -178,7 +194,7 @@ def gather_inputs(
             found = {"done": covered.get(sub.code, False), "source": "tài liệu kiểm chứng"}
         elif kind is InputKind.PLAN_COMPLETION:
             found = {"numerator": on_time, "denominator": len(tasks),
-                     "source": f"nhiệm vụ của kế hoạch {plan}"}  # fmt: skip
+                     "source": source}  # fmt: skip
         elif kind is InputKind.METRIC and name in metrics:
             values = metrics[name]
             denominators = [v.denominator for v in values if v.denominator is not None]

@@ -4,35 +4,31 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cchc.lateness import done_on_time, due_in_period, task_lateness
 from cchc.organization import Organization
 from cchc.ranking import UnitResult
-from cchc.scoring import ScoreCard, done_on_time
-from workflows.canonical import LOCAL_TZ, utc
+from cchc.runtime import working_calendar
+from cchc.scoring import ScoreCard, period_end
 from workflows.schema import Instance
-
-
-def _late(state: str, data: dict[str, object], today: date) -> bool:
-    deadline = date.fromisoformat(str(data["deadline"]))
-    if state == "overdue":
-        return True
-    submitted = data.get("product_submitted_at")
-    if submitted:
-        when = utc(datetime.fromisoformat(str(submitted))).astimezone(LOCAL_TZ).date()
-        return when > deadline
-    return state not in {"done", "cancelled"} and today > deadline
 
 
 def unit_results(
     session: Session, org: Organization, plan: str, card: ScoreCard, today: date
 ) -> list[UnitResult]:
-    """Tasks on time, evidence accepted at first review, points lost and overdue items per unit."""
+    """Tasks on time, evidence accepted at first review, points lost and overdue items per unit.
+
+    Tasks are those 1.1.3 counts (due in the plan's period, not cancelled); a task is on time
+    or late as ``cchc.lateness`` says, ``today`` meaning the end of that working day.
+    """
+    calendar = working_calendar()
+    end = period_end(session, org.tenant, plan) or date.max
     tasks: dict[str, list[tuple[str, dict[str, object]]]] = defaultdict(list)
     evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rows = session.execute(select(Instance.kind, Instance.state, Instance.data).where(
@@ -41,7 +37,7 @@ def unit_results(
     )).all()  # fmt: skip
     for row in rows:
         data = json.loads(row.data)
-        if row.kind == "task" and row.state != "cancelled":
+        if row.kind == "task" and due_in_period(row.state, data, end):
             tasks[str(data["owner_unit"])].append((row.state, data))
         elif row.kind == "evidence" and data.get("reviews"):
             evidence[str(data.get("owner_unit"))].append(data)
@@ -57,10 +53,11 @@ def unit_results(
         first_accepted = sum(1 for d in reviewed if d["reviews"][0]["trigger"] == "accept")
         results.append(UnitResult(
             unit=unit.code, unit_name=unit.name, tasks_total=len(mine),
-            tasks_on_time=sum(1 for state, data in mine if done_on_time(state, data)),
+            tasks_on_time=sum(1 for state, data in mine if done_on_time(state, data, calendar)),
             evidence_reviewed=len(reviewed), evidence_first_accepted=first_accepted,
             max_points_owned=owned.get(unit.code, Decimal(0)),
             points_lost=lost.get(unit.code, Decimal(0)),
-            overdue_items=sum(1 for state, data in mine if _late(state, data, today)),
+            overdue_items=sum(1 for state, data in mine
+                              if task_lateness(state, data, today, calendar).late),
         ))  # fmt: skip
     return results

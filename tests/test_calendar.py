@@ -220,10 +220,20 @@ def test_due_at_in_working_days_is_17_local_as_utc() -> None:
 
 
 def test_due_at_in_calendar_days_keeps_the_local_time() -> None:
-    """Calendar days: the same local time n days later, weekends and holidays included."""
-    due = LIB.due_at(local(2026, 2, 13, 10, 15), 3, "calendar")
-    assert due == datetime(2026, 2, 16, 3, 15, tzinfo=UTC)
-    assert due.astimezone(LIB.tz) == local(2026, 2, 16, 10, 15)
+    """Calendar days: the same local time n days later, weekends and holidays in between counted."""
+    due = LIB.due_at(local(2026, 2, 10, 10, 15), 14, "calendar")  # over Tết to Tuesday 24/02
+    assert due == datetime(2026, 2, 24, 3, 15, tzinfo=UTC)
+    assert due.astimezone(LIB.tz) == local(2026, 2, 24, 10, 15)
+
+
+def test_calendar_days_ending_during_tet_end_with_the_next_working_day() -> None:
+    """A calendar-day period ending in Tết 2026 ends Monday 23/02 at 17:00 (BLDS art. 148(5))."""
+    due = LIB.due_at(local(2026, 2, 11, 10, 15), 3, "calendar")  # Saturday 14/02: Tết break
+    assert due.astimezone(HCM) == local(2026, 2, 23, 17, 0)
+    assert due.tzinfo is UTC
+    assert LIB.due_at(local(2026, 2, 13, 10, 15), 3, "calendar") == due  # Monday 16/02: Tết
+    sunday = LIB.due_at(local(2026, 3, 4, 9, 0), 4, "calendar")  # an ordinary Sunday
+    assert sunday.astimezone(HCM) == local(2026, 3, 9, 17, 0)
 
 
 def test_due_at_working_days_over_tet() -> None:
@@ -265,13 +275,13 @@ def test_reminders_in_working_days_land_on_working_days() -> None:
 
 def test_reminders_in_calendar_days_and_ordering() -> None:
     """Calendar reminders are k days before at 08:00 local, sorted, deduplicated, before due."""
-    due = LIB.due_at(local(2026, 3, 4, 7, 0), 10, "calendar")
+    due = LIB.due_at(local(2026, 3, 2, 7, 0), 10, "calendar")  # Thursday 12/03 07:00
     times = LIB.reminder_times(due, [1, 7, 3, 1, 0], "calendar")
     assert [t.astimezone(HCM) for t in times] == [
-        local(2026, 3, 7, 8, 0),
+        local(2026, 3, 5, 8, 0),
+        local(2026, 3, 9, 8, 0),
         local(2026, 3, 11, 8, 0),
-        local(2026, 3, 13, 8, 0),
-    ]  # offset 0 (14/03 08:00) is after the 07:00 due time, so it is left out
+    ]  # offset 0 (12/03 08:00) is after the 07:00 due time, so it is left out
 
 
 def test_offsets_are_always_plus_seven_hours() -> None:

@@ -191,7 +191,9 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
 
     explained = as_json(cli("score", "explain", "1.1.3", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert explained["rule"]["type"] == "tiers"
-    assert explained["inputs"]["source"] == f"nhiệm vụ của kế hoạch {PLAN}"
+    assert explained["inputs"]["source"] == (
+        f"nhiệm vụ của kế hoạch {PLAN} có thời hạn đến 31/12/2025, không tính nhiệm vụ đã hủy"
+    )
     assert explained["index_set"] == "par-2025-ward-sample"
     assert explained["index_set_is_current"]
     assert "(1/3)" in explained["explanation"]
@@ -387,3 +389,30 @@ def test_assessment_is_self_scored_approved_by_its_head_and_locked(issued: Cli) 
     rows = as_json(issued(*listing, "--json"))
     assert {r["code"]: r["state"] for r in rows}["6.2.1"] == "locked"
     assert "Đã khóa" in ok(issued(*listing)).output
+
+
+def test_one_meaning_of_late_in_tasks_list_and_ranking(
+    issued: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A product after the deadline is late in the list (JSON and table) and the ranking alike."""
+    # NV-01 is due Sunday 30/11/2025: the deadline moves to Monday 01/12 (BLDS art. 148(5)).
+    monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 12, 1, 2, 0, tzinfo=UTC)))
+    ok(issued("tasks", "fire", "NV-01", "submit_product", "--as", KT_OFFICIAL, "--product", "BC"))
+    ok(issued("tasks", "fire", "NV-01", "accept_product", "--as", FOCAL))
+    # NV-02 is due Monday 15/12/2025; its product comes on Wednesday 17/12, 2 working days late.
+    monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 12, 17, 2, 0, tzinfo=UTC)))
+    ok(issued("tasks", "fire", "NV-02", "submit_product", "--as", TTPHC_OFFICIAL,
+              "--product", "BC"))  # fmt: skip
+    ok(issued("tasks", "fire", "NV-02", "accept_product", "--as", FOCAL))
+    tasks = as_json(issued("tasks", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
+    assert [(t["code"], t["state"], t["late"], t["working_days_late"], t["done_on_time"])
+            for t in tasks] == [("NV-01", "done", False, 0, True),
+                                ("NV-02", "done", True, 2, False),
+                                ("NV-03", "assigned", False, 0, False)]  # fmt: skip
+    shown = ok(issued("tasks", "list", "--plan", PLAN, "--as", FOCAL)).stdout
+    assert "Hoàn thành (trễ 2 ngày làm việc)" in " ".join(shown.split())
+    assert shown.count("trễ") == 1
+    ranking = as_json(issued("rank", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
+    explained = {r["unit"]: r["explanation"] for r in ranking["rows"]}
+    assert "1 việc quá hạn" in explained["ttphc"]
+    assert "không có việc quá hạn" in explained["kt"]

@@ -65,6 +65,26 @@ def test_steps_fall_on_working_days_around_tet(ws: Workspace, db: Db) -> None:
     assert due["escalate-2"] == local("2026-02-27T17:00")
 
 
+def test_a_deadline_in_tet_falls_due_on_the_next_working_day(ws: Workspace, db: Db) -> None:
+    """A task due Sunday 15/02/2026 (Tết) falls due Monday 23/02 at 17:00 (BLDS art. 148(5))."""
+    with unit_of_work(ws.sessions) as session:
+        ws.engine.create(
+            session, "task", actor=ws.actor("nguyen.thi.lan"), ref="KH-2026/NV-02",
+            data={"plan": "KH-2026", "code": "NV-02", "title": "Báo cáo quý I",
+                  "expected_product": "Báo cáo", "owner_unit": "kt", "support_units": [],
+                  "deadline": "2026-02-15", "criteria": []},
+        )  # fmt: skip
+        schedule(session, CAL, ws.tenant)
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("select key, due_at from deadline_steps")).all()
+    due = {key.rsplit(":", 1)[1]: CAL.local(utc(at if isinstance(at, datetime)
+                                                else datetime.fromisoformat(at)))
+           for key, at in rows if ":2026-02-15:" in key}  # fmt: skip
+    assert due["overdue"] == local("2026-02-23T17:00")
+    assert due["escalate-1"] == local("2026-02-25T17:00")
+    assert due["remind-1"] == local("2026-02-13T08:00")
+
+
 def test_sweep_reminds_once_then_marks_overdue_then_escalates(
     ws: Workspace, db: Db, clock: Clock
 ) -> None:

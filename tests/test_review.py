@@ -72,6 +72,23 @@ def test_review_compiles_units_and_writes_documents(ws: Workspace, tmp_path: Pat
     assert "Phòng Văn hóa - Xã hội" in html
 
 
+def test_a_product_submitted_on_time_is_not_overdue_in_the_review(
+    ws: Workspace, clock: Clock, tmp_path: Path
+) -> None:
+    """NV-02 (due 29/08), submitted 28/08 and awaiting acceptance, is not listed as overdue."""
+    clock.now = datetime(2025, 8, 28, 9, tzinfo=LOCAL_TZ)
+    nv02 = cycle.task_ids(ws, PLAN)["NV-02"]
+    with unit_of_work(ws.sessions) as session:
+        ws.engine.fire(session, nv02, "submit_product", actor=ws.actor("bui.duc.anh"),
+                       payload={"product": "KH tuyên truyền"})  # fmt: skip
+    clock.now = datetime(2025, 9, 1, 9, tzinfo=LOCAL_TZ)
+    outcome = run_review(
+        ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "out"
+    )
+    vhxh = next(u for u in outcome.review.units if u.unit == "vhxh")
+    assert vhxh.overdue == ["NV-09"]
+
+
 def test_notice_conclusions_are_followed_up_next_month(ws: Workspace, tmp_path: Path) -> None:
     """Issued conclusions become tasks; next month's review shows which were done."""
     first = run_review(

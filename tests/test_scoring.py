@@ -58,14 +58,33 @@ def _inputs(ws: Workspace, manual: dict[str, dict[str, object]] | None = None) -
 def test_plan_completion_counts_accepted_products_by_local_deadline(
     ws: Workspace, clock: Clock
 ) -> None:
-    """1.1.3 counts tasks whose accepted product came by the deadline, in Vietnamese time."""
-    _fire(ws, clock, "NV-01", "submit_product", "bui.duc.anh", "2025-08-15T23:30")
+    """1.1.3 counts accepted products submitted by 17:00 Vietnamese time on the deadline day."""
+    _fire(ws, clock, "NV-01", "submit_product", "bui.duc.anh", "2025-08-15T16:30")
     _fire(ws, clock, "NV-01", "accept_product", FOCAL, "2025-08-16T08:00")
-    _fire(ws, clock, "NV-09", "submit_product", "bui.duc.anh", "2025-08-21T00:30")
+    _fire(ws, clock, "NV-09", "submit_product", "bui.duc.anh", "2025-08-20T17:30")  # 10:30 UTC
     _fire(ws, clock, "NV-09", "accept_product", FOCAL, "2025-08-21T08:00")
     _fire(ws, clock, "NV-12", "submit_product", "bui.duc.anh", "2025-09-01T09:00")
     inputs = _inputs(ws)["1.1.3"]
     assert (inputs["numerator"], inputs["denominator"]) == (1, 12)
+
+
+def test_plan_completion_counts_the_tasks_due_in_the_period(ws: Workspace, clock: Clock) -> None:
+    """1.1.3's denominator: the plan's tasks due by the period's end (31/12/2025), not cancelled."""
+    clock.now = local("2025-08-01T09:00")
+    nv10 = cycle.task_ids(ws, PLAN)["NV-10"]
+    with unit_of_work(ws.sessions) as session:
+        for code, deadline in (("NV-20", "2025-12-31"), ("NV-21", "2026-01-15")):
+            ws.engine.create(
+                session, "task", actor=ws.actor(FOCAL), ref=f"{PLAN}/{code}",
+                data={"plan": PLAN, "code": code, "title": "Nhiệm vụ bổ sung",
+                      "expected_product": "Báo cáo", "owner_unit": "vhxh", "support_units": [],
+                      "deadline": deadline, "criteria": []},
+            )  # fmt: skip
+        ws.engine.fire(session, nv10, "cancel",
+                       actor=ws.actor(FOCAL), payload={"reason": "Không còn phù hợp"})  # fmt: skip
+    inputs = _inputs(ws)["1.1.3"]
+    assert (inputs["numerator"], inputs["denominator"]) == (0, 12)  # 12 - NV-10 + NV-20
+    assert "31/12/2025" in inputs["source"]
 
 
 def test_metrics_are_summed_and_missing_inputs_score_zero(ws: Workspace) -> None:

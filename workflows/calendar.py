@@ -239,6 +239,12 @@ class WorkingCalendar:
                 n -= 1
         return day
 
+    def working_day_from(self, day: date) -> date:
+        """``day`` if it is a working day, else the first working day after it."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
     def working_days_between(self, a: date, b: date) -> int:
         """Working days after ``a`` up to and including ``b``; negative when ``b`` < ``a``.
 
@@ -262,14 +268,19 @@ class WorkingCalendar:
     def due_at(self, entered: datetime, days: int, count: CountName) -> datetime:
         """When a deadline of ``days`` days, started at ``entered``, falls due (aware UTC).
 
-        Calendar days: the same local time ``days`` days later. Working days: ``workday_end``
-        local on the ``days``-th working day after the local date of ``entered``.
+        Calendar days: the same local time ``days`` days later; when that day is not a working
+        day, the period ends instead at ``workday_end`` of the next working day (Civil Code 2015,
+        art. 148(5)). Working days: ``workday_end`` local on the ``days``-th working day after
+        the local date of ``entered``.
         """
         _check_count(days)
         local = self.local(entered)
         if DayCount(count) is DayCount.CALENDAR:
             wall = local.replace(tzinfo=None) + timedelta(days=days)
-            return utc(wall.replace(tzinfo=self._tz))
+            if self.is_working_day(wall.date()):
+                return utc(wall.replace(tzinfo=self._tz))
+            last = self.working_day_from(wall.date())
+            return utc(datetime.combine(last, self.workday_end, tzinfo=self._tz))
         last = self.add_working_days(local.date(), days)
         return utc(datetime.combine(last, self.workday_end, tzinfo=self._tz))
 

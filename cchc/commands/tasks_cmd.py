@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 import typer
@@ -26,11 +26,12 @@ from cchc.commands.cycle_common import (
     state_labels,
     stop,
     table,
-    today,
     vn_date,
 )
-from cchc.scoring import done_on_time
+from cchc.lateness import done_on_time, task_lateness
+from cchc.runtime import working_calendar
 from cchc.workspace import Workspace
+from workflows.calendar import WorkingCalendar
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.schema import Instance
@@ -38,25 +39,26 @@ from workflows.schema import Instance
 app = typer.Typer(help="List plan tasks and act on them.", no_args_is_help=True)
 
 TRIGGERS = ("start", "submit_product", "accept_product", "return_product", "cancel")
-FINISHED = {"done", "cancelled"}
 OPTION_OF = {"product": "--product", "reason": "--reason"}
 
 
-def task_json(row: Instance, labels: dict[str, str], day: date) -> dict[str, Any]:
-    """A task as a JSON object."""
+def task_json(
+    row: Instance, labels: dict[str, str], now: datetime, calendar: WorkingCalendar
+) -> dict[str, Any]:
+    """A task as a JSON object; ``late`` and ``working_days_late`` as ``cchc.lateness`` says."""
     data = json.loads(row.data)
     deadline = str(data.get("deadline", ""))
-    late = row.state == "overdue" or (
-        row.state not in FINISHED and bool(deadline) and day > date.fromisoformat(deadline)
-    )
+    lateness = task_lateness(row.state, data, now, calendar)
+    label = labels.get(row.state, row.state)
     return {
         "id": row.id, "ref": row.ref, "plan": data.get("plan"), "code": data.get("code"),
         "title": data.get("title"), "owner_unit": data.get("owner_unit"),
         "owner_unit_name": data.get("owner_unit_name"),
         "support_units": data.get("support_units", []), "deadline": deadline,
         "deadline_text": vn_date(deadline), "state": row.state,
-        "state_label": labels.get(row.state, row.state), "late": late,
-        "done_on_time": done_on_time(row.state, data),
+        "state_label": label, "status_text": lateness.label(label), "late": lateness.late,
+        "working_days_late": lateness.working_days,
+        "done_on_time": done_on_time(row.state, data, calendar),
         "expected_product": data.get("expected_product"), "product": data.get("product"),
         "product_submitted_at": data.get("product_submitted_at"),
         "product_submitted_by": data.get("product_submitted_by"),
@@ -82,8 +84,9 @@ def list_tasks(
         shown = acting_reader(ws, person, unit, what="tasks", narrow=True).unit
         names = ws.unit_names()
         rows = instances(ws, "task", plan)
-        day = today(ws)
-    tasks = [task_json(row, labels, day) for row in rows]
+        now = ws.engine.clock()
+    calendar = working_calendar()
+    tasks = [task_json(row, labels, now, calendar) for row in rows]
     tasks = [t for t in tasks
              if (plan is None or t["plan"] == plan) and (shown is None or t["owner_unit"] == shown)
              and (state is None or t["state"] == state)]  # fmt: skip
@@ -95,9 +98,8 @@ def list_tasks(
         product = str(t["expected_product"] or "")
         if t["product"]:
             product += f"\nĐã nộp: {t['product']}"
-        status = t["state_label"] + (" (quá hạn)" if t["late"] and t["state"] != "overdue" else "")
         body.append((t["id"], t["ref"], t["title"], t["owner_unit_name"] or t["owner_unit"],
-                     t["deadline_text"], status, product))  # fmt: skip
+                     t["deadline_text"], t["status_text"], product))  # fmt: skip
     scope = f"kế hoạch {plan}" if plan else "tất cả kế hoạch"
     if shown is not None:
         scope += f", đơn vị {names.get(shown, shown)}"

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cchc.evidence import coverage, coverage_by_unit
+from cchc.lateness import completed_at, task_lateness
+from cchc.runtime import working_calendar
 from cchc.scoring import ScoreCard
 from workflows.canonical import LOCAL_TZ, utc
 from workflows.schema import Instance
@@ -80,8 +82,12 @@ def compile_review(
     previous: dict[str, dict[str, Any]] | None = None,
 ) -> ReviewData:
     """Per unit: tasks done and due in [start, end], overdue at ``end``, evidence coverage,
-    evidence waiting for review, points at risk, and last notice's follow-ups."""
+    evidence waiting for review, points at risk, and last notice's follow-ups.
+
+    Overdue: still open (no product submitted, not cancelled) and late, as ``cchc.lateness``
+    says, at the end of the working day ``end``."""
     progress: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
+    calendar = working_calendar()
     rows = session.execute(
         select(Instance.kind, Instance.state, Instance.ref, Instance.data).where(
             Instance.tenant == tenant, Instance.kind.in_(("task", "evidence"))
@@ -109,7 +115,10 @@ def compile_review(
             progress[unit]["done"].append(code)
         if start <= deadline <= end:
             progress[unit]["due"].append(code)
-        if row.state not in {"done", "cancelled"} and deadline < end:
+        if (
+            completed_at(row.state, data) is None
+            and task_lateness(row.state, data, end, calendar).late
+        ):  # still open (not cancelled) and late at the end of the period
             progress[unit]["overdue"].append(code)
     by_unit = coverage_by_unit(coverage(session, tenant, plan))
     at_risk: dict[str, Decimal] = card.lost_by_unit() if card else {}
