@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -27,6 +28,8 @@ from cchc.reports.model import (
 )
 from cchc.reports.ranking import write_ranking_xlsx
 from cchc.reports.self_assessment import write_self_assessment_xlsx
+from cchc.review.compile import ReviewData, UnitProgress
+from cchc.review.documents import review_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PLAN = ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"
@@ -178,3 +181,27 @@ def test_history_times_are_date_times(tmp_path: Path) -> None:
     assert any("GMT+7" in str(c.value) for c in ws["A"][:3])
     assert _assert_rows_fit(ws) >= 2
     _assert_a4(ws, "landscape", "$4:$4")
+
+
+def test_review_chart_labels_axes_and_bars_with_whole_numbers() -> None:
+    """The review chart names both axes, writes each bar's count at its end (0 too), and ticks
+    whole numbers of tasks only, from 0."""
+    units = [
+        UnitProgress(unit="vhxh", unit_name="Phòng Văn hóa - Xã hội",
+                     done_in_period=["NV-01", "NV-02", "NV-03"], overdue=["NV-04"]),
+        UnitProgress(unit="vp", unit_name="Văn phòng HĐND và UBND"),
+    ]  # fmt: skip
+    review = ReviewData(plan="KH-CCHC-2025-H2", start=date(2025, 11, 1), end=date(2025, 11, 30),
+                        label="tháng 11/2025", units=units, index=Decimal("80"))  # fmt: skip
+    figure = review_chart(review)
+    figure.canvas.draw()
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == "Số nhiệm vụ"
+    assert axes.get_ylabel() == "Đơn vị"
+    assert sorted(text.get_text() for text in axes.texts) == ["0", "0", "1", "3"]
+    low, high = axes.get_xlim()
+    ticks = [t for t in axes.get_xticks() if low <= t <= high]
+    assert low == 0
+    assert high > 3  # room for the label of the longest bar
+    assert ticks == [round(t) for t in ticks]
+    assert len(ticks) >= 2
