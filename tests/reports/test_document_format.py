@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import yaml
 from docx import Document
 from openpyxl import load_workbook
@@ -30,6 +31,7 @@ from cchc.reports.ranking import write_ranking_xlsx
 from cchc.reports.self_assessment import write_self_assessment_xlsx
 from cchc.review.compile import ReviewData, UnitProgress
 from cchc.review.documents import review_chart
+from tests import render
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PLAN = ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"
@@ -205,3 +207,13 @@ def test_review_chart_labels_axes_and_bars_with_whole_numbers() -> None:
     assert high > 3  # room for the label of the longest bar
     assert ticks == [round(t) for t in ticks]
     assert len(ticks) >= 2
+
+
+def test_missing_libreoffice_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rendering tests fail under CI=true when LibreOffice is missing, and skip elsewhere."""
+    monkeypatch.setattr(render, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="required in CI"):
+        render.tool("soffice-that-is-not-installed")
+    monkeypatch.setattr(render, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        render.tool("soffice-that-is-not-installed")
