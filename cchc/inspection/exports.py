@@ -38,7 +38,7 @@ HEADINGS = (
 )
 """The columns of every history table, file and report."""
 
-XLSX_WIDTHS = (6, 19, 24, 16, 30, 24, 28, 14, 36, 40)
+XLSX_WIDTHS = (6, 19, 28, 16, 30, 24, 28, 14, 36, 40)
 TIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
 """Seconds shown, as in the CSV and the report: an audit trail orders acts within a minute."""
 

@@ -36,6 +36,9 @@ _LINE = 1.3
 """Line height as a multiple of the font size (Times New Roman, with Excel's leading)."""
 _PAD = 3.0
 """Points above and below the text of a wrapped cell."""
+_CHARS = 1.3
+"""Average characters of 11 pt Times New Roman per width unit (LibreOffice fits about 1,45;
+a little less leaves room for Excel's rendering)."""
 _BOLD = 1.1
 """Bold text is about a tenth wider."""
 _UPPER = 1.3
@@ -66,10 +69,10 @@ def write_header_row(ws: Worksheet, columns: Sequence[str], row: int) -> None:
 def text_lines(text: str, width: float, size: float = 11.0, *, bold: bool = False) -> int:
     """How many lines ``text`` takes in a wrapped cell ``width`` units wide at ``size`` pt.
 
-    A width unit holds about one average character of 11 pt text; words wrap whole, and a word
-    longer than a line (a hash) is cut across lines, as spreadsheet programs do.
+    Words wrap whole, and a word longer than a line (a hash) is cut across lines, as
+    spreadsheet programs do.
     """
-    room = max(width - 1.0, 1.0) * 11.0 / size / (_BOLD if bold else 1.0)
+    room = max(width - 1.0, 1.0) * _CHARS * 11.0 / size / (_BOLD if bold else 1.0)
     lines = 0
     for paragraph in text.split("\n"):
         lines += 1

@@ -86,7 +86,7 @@ def _width(ws: Worksheet, cell: Cell) -> float:
 
 def _assert_rows_fit(ws: Worksheet) -> int:
     """Every row with wrapped text is at least as tall as a lenient count of its lines needs
-    (1,25 characters of 11 pt per width unit, 1,15 × the font size per line); returns how many
+    (1,5 characters of 11 pt per width unit, 1,15 × the font size per line); returns how many
     rows needed more than one line."""
     tall = 0
     for row in ws.iter_rows():
@@ -96,7 +96,7 @@ def _assert_rows_fit(ws: Worksheet) -> int:
             if not cell.alignment.wrap_text:
                 continue
             size = float(cell.font.sz or 11)
-            per_line = _width(ws, cell) * 1.25 * 11 / size
+            per_line = _width(ws, cell) * 1.5 * 11 / size
             lines = sum(math.ceil(max(len(p), 1) / per_line) for p in cell.value.split("\n"))
             if lines < 2:
                 continue
