@@ -472,7 +472,11 @@ def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) ->
     try:
         with step(f"1. Ban hành kế hoạch {PLAN} từ bảng Excel (luồng Prefect 'issue-plan'; "
                   "lần đầu khởi động máy chủ Prefect tạm thời ~10–20 giây)"):  # fmt: skip
-            xlsx = write_plan_xlsx(cycle.read_plan(ws, PLAN_FILE), out / f"ke-hoach-{PLAN}.xlsx")
+            xlsx = write_plan_xlsx(
+                cycle.read_plan(ws, PLAN_FILE),
+                out / f"ke-hoach-{PLAN}.xlsx",
+                unit_names=ws.unit_names(),
+            )
             issued = issue_plan_flow(url, str(data_dir), str(xlsx), FOCAL, now=clock().isoformat())
             console.print(f"   {issued['tasks']} nhiệm vụ đã giao, {issued['assessments']} tiêu "
                           f"chí thành phần đã mở, {issued['notifications']} thông báo chờ gửi",

@@ -6,7 +6,6 @@ import csv
 import hashlib
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,16 +280,6 @@ def test_exports_open_as_officials_files(cli: Cli, story: dict[str, Any], tmp_pa
     appendix = doc.tables[-1]
     assert tuple(c.text for c in appendix.rows[0].cells) == HEADINGS
     assert len(appendix.rows) == 1 + len(rows)
-
-
-@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice is not installed")
-def test_report_converts_to_pdf(cli: Cli, story: dict[str, Any], tmp_path: Path) -> None:
-    """LibreOffice opens the inspection report and converts it to PDF."""
-    report = tmp_path / "bao-cao.docx"
-    ok(cli("audit", "history", "--unit", "kt", "--as", INSPECTOR, "--docx", str(report)))
-    subprocess.run(["libreoffice", "--headless", "--convert-to", "pdf", "--outdir",
-                    str(tmp_path), str(report)], check=True, timeout=120)  # fmt: skip
-    assert (tmp_path / "bao-cao.pdf").stat().st_size > 0
 
 
 def _stored(folder: Path, sha256: str) -> Path:

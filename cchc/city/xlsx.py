@@ -11,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cchc.city.model import BLOCKS
 from cchc.city.ranking import CityRanking
 from cchc.reports.formatting import quantize
-from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
+from cchc.reports.xlsx import BORDER, FONT, save, set_layout, write_header_row, write_titles
 
 COLUMNS = (
     "Hạng",
@@ -40,14 +40,12 @@ def write_city_ranking_xlsx(path: Path | str, ranking: CityRanking, city_name: s
     if not isinstance(first, Worksheet):  # a new workbook always starts with one worksheet
         raise TypeError("openpyxl created a workbook without a worksheet")
     wb.properties.title = f"Xếp hạng chỉ số CCHC – {ranking.period_label}"
-    target = Path(path)
     for i, (block, label) in enumerate(BLOCKS.items()):
         ws = first if i == 0 else wb.create_sheet()
         ws.title = label
         _write_sheet(ws, ranking, block, label, city_name)
-        # Every sheet gets its page set-up; the last call writes the whole workbook.
-        finish_and_save(wb, ws, WIDTHS, HEADER_ROW, target)
-    return target
+        set_layout(ws, WIDTHS, HEADER_ROW)
+    return save(wb, path)
 
 
 def _write_sheet(

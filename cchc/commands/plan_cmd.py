@@ -80,7 +80,7 @@ def template(
         raise stop(f"{out} exists; use --force to replace it", 2)
     with reporting():
         org, index_set = load_reference(ctx)
-        write_plan_xlsx(sample_plan(org, index_set), out)
+        write_plan_xlsx(sample_plan(org, index_set), out, {u.code: u.name for u in org.units})
         if empty:
             _clear_tasks(out)
     what = "không có nhiệm vụ mẫu" if empty else "có nhiệm vụ mẫu"

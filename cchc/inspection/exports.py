@@ -12,7 +12,7 @@ import csv
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -21,8 +21,8 @@ from openpyxl.styles import Alignment, Font
 from cchc.inspection.history import History, HistoryRow
 from cchc.reports.admin_document import AdminDocument
 from cchc.reports.model import DocumentHeader, Heading, Signature, TableBlock, TextBlock
-from cchc.reports.xlsx import finish_and_save
-from workflows.canonical import local_text
+from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
+from workflows.canonical import LOCAL_TZ, local_text, utc
 
 HEADINGS = (
     "STT",
@@ -38,7 +38,14 @@ HEADINGS = (
 )
 """The columns of every history table, file and report."""
 
-XLSX_WIDTHS = (6, 20, 26, 18, 40, 30, 40, 22, 66, 60)
+XLSX_WIDTHS = (6, 19, 28, 16, 30, 24, 28, 14, 36, 40)
+TIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
+"""Seconds shown, as in the CSV and the report: an audit trail orders acts within a minute."""
+
+
+def local_time(value: datetime) -> datetime:
+    """``value`` in Asia/Ho_Chi_Minh without its zone, as a spreadsheet stores a date-time."""
+    return utc(value).astimezone(LOCAL_TZ).replace(tzinfo=None)
 
 
 def person_text(row: HistoryRow) -> str:
@@ -92,26 +99,32 @@ def write_csv(path: Path, history: History) -> Path:
 
 
 def write_xlsx(path: Path, history: History) -> Path:
-    """The history as a worksheet: title, scope, header row, one row per event; A4 landscape."""
+    """The history as a worksheet: title, scope, a note on times, header row, one row per event;
+    times as real date-times (Vietnam's local time, as Excel has no time zones); A4 landscape."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None  # a new workbook always has one sheet
     ws.title = "Lịch sử"
-    ws["A1"] = f"LỊCH SỬ THAO TÁC – {history.subject.title}"
-    ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"] = scope_text(history)
-    ws["A2"].font = Font(italic=True)
-    header_row = 4
-    for c, heading in enumerate(HEADINGS, start=1):
-        cell = ws.cell(row=header_row, column=c, value=heading)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    wrap = Alignment(wrap_text=True, vertical="top")
+    titles = (
+        (f"LỊCH SỬ THAO TÁC – {history.subject.title}", 14),
+        (scope_text(history), 12),
+        ("Thời điểm theo giờ Việt Nam (GMT+7).", 12),
+    )
+    write_titles(ws, titles, len(HEADINGS))
+    header_row = len(titles) + 1
+    write_header_row(ws, HEADINGS, header_row)
     for number, row in enumerate(history.rows, 1):
-        values = cells(number, row)
+        values: list[str | int | datetime] = list(cells(number, row))
+        values[0] = number
+        values[1] = local_time(row.occurred_at)
         for c, value in enumerate(values, start=1):
-            cell = ws.cell(row=header_row + number, column=c, value=number if c == 1 else value)
-            cell.alignment = wrap
+            cell = ws.cell(row=header_row + number, column=c, value=value or None)
+            cell.font = Font(name=FONT, size=12)
+            cell.border = BORDER
+            cell.alignment = Alignment(
+                wrap_text=True, vertical="top", horizontal="center" if c <= 2 else "left"
+            )
+        ws.cell(row=header_row + number, column=2).number_format = TIME_FORMAT
     ws.auto_filter.ref = f"A{header_row}:J{header_row + len(history.rows)}"
     return finish_and_save(wb, ws, XLSX_WIDTHS, header_row, path)
 

@@ -180,6 +180,20 @@ def _norm(value: object) -> str:
     return " ".join(str(value or "").strip().lower().split())
 
 
+def _units(cell: str, aliases: Mapping[str, str]) -> list[str]:
+    """The unit codes of a cell: units separated by ``;`` or new lines, or by commas when the
+    part is not itself a unit's name (``Phòng Kinh tế, Hạ tầng và Đô thị`` has a comma)."""
+    units: list[str] = []
+    for part in cell.replace("\n", ";").split(";"):
+        if not part.strip():
+            continue
+        if _norm(part) in aliases:
+            units.append(aliases[_norm(part)])
+            continue
+        units.extend(aliases.get(_norm(p), p.strip()) for p in part.split(",") if p.strip())
+    return units
+
+
 def _cell_date(value: object) -> object:
     if isinstance(value, datetime):
         return value.date()
@@ -268,8 +282,7 @@ def _read_book(
             if field == "deadline":
                 value = _cell_date(value)
             elif field in {"owner_unit", "support_units"} and isinstance(value, str):
-                parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
-                mapped = [aliases.get(_norm(p), p) for p in parts]
+                mapped = _units(value, aliases)
                 value = mapped[0] if field == "owner_unit" and len(mapped) == 1 else mapped
             elif isinstance(value, str):
                 value = value.strip()
@@ -288,19 +301,29 @@ def _read_book(
     return data, places
 
 
-def plan_as_rows(plan: Plan) -> list[tuple[Any, ...]]:
-    """The tasks as the rows of the XLSX task sheet (for a template or a round trip)."""
+def plan_as_rows(plan: Plan, unit_names: Mapping[str, str] | None = None) -> list[tuple[Any, ...]]:
+    """The tasks as the rows of the XLSX task sheet (for a template or a round trip); units by
+    their names from ``unit_names`` (code → name) when given, several separated by ``; ``."""
+    names = unit_names or {}
     return [
-        (n, t.code, t.title, t.expected_product, t.owner_unit, ", ".join(t.support_units),
-         t.deadline, ", ".join(t.criteria))
+        (n, t.code, t.title, t.expected_product, names.get(t.owner_unit, t.owner_unit),
+         "; ".join(names.get(u, u) for u in t.support_units), t.deadline, ", ".join(t.criteria))
         for n, t in enumerate(plan.tasks, 1)
     ]  # fmt: skip
 
 
-def write_plan_xlsx(plan: Plan, path: Path) -> Path:
-    """Write ``plan`` as the workbook ``check_plan`` reads (sheets "Kế hoạch" and "Nhiệm vụ")."""
+PLAN_WIDTHS = (20, 70)
+TASK_WIDTHS = (6, 12, 50, 40, 24, 24, 12, 12)
+
+
+def write_plan_xlsx(plan: Plan, path: Path, unit_names: Mapping[str, str] | None = None) -> Path:
+    """Write ``plan`` as the workbook ``check_plan`` reads (sheets "Kế hoạch" and "Nhiệm vụ"),
+    units by their names from ``unit_names`` (code → name; ``check_plan`` reads names back
+    through its aliases), laid out to print on A4."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
+
+    from cchc.reports.xlsx import BORDER, FONT, save, set_layout, write_header_row
 
     book = Workbook()
     info = book.active
@@ -315,27 +338,28 @@ def write_plan_xlsx(plan: Plan, path: Path) -> Path:
     }  # fmt: skip
     for label, target in PLAN_FIELDS.items():
         info.append([label[0].upper() + label[1:], values[target]])
-    for row in info.iter_rows(min_col=2, max_col=2):
+    for row in info.iter_rows():
         for cell in row:
+            cell.font = Font(name=FONT, size=12, bold=cell.column == 1)
+            cell.border = BORDER
+            cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
             if isinstance(cell.value, date):
                 cell.number_format = "DD/MM/YYYY"
-    info.column_dimensions["A"].width = 20
-    info.column_dimensions["B"].width = 70
+    set_layout(info, PLAN_WIDTHS, None)
     sheet = book.create_sheet(TASK_SHEET)
     headers = ["STT", "Mã nhiệm vụ", "Nội dung nhiệm vụ", "Sản phẩm", "Đơn vị chủ trì",
                "Đơn vị phối hợp", "Thời hạn", "Tiêu chí"]  # fmt: skip
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in plan_as_rows(plan):
-        sheet.append(list(row))
-    for column, width in zip("ABCDEFGH", (6, 12, 60, 45, 16, 16, 12, 16), strict=True):
-        sheet.column_dimensions[column].width = width
+    write_header_row(sheet, headers, 1)
+    for row_values in plan_as_rows(plan, unit_names):
+        sheet.append(list(row_values))
     for row in sheet.iter_rows(min_row=2):
         row[6].number_format = "DD/MM/YYYY"
         for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = "A2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+            cell.font = Font(name=FONT, size=12)
+            cell.border = BORDER
+            centred = cell.column in (1, 7)
+            cell.alignment = Alignment(
+                wrap_text=True, vertical="top", horizontal="center" if centred else "left"
+            )
+    set_layout(sheet, TASK_WIDTHS, 1)
+    return save(book, path)

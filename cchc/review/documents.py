@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -20,6 +21,9 @@ from cchc.reports.model import (
     TextBlock,
 )
 from cchc.review.compile import ReviewData, UnitProgress
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -194,38 +198,46 @@ def write_report_html(path: Path, review: ReviewData, ward: str, chart: str | No
 
 
 def write_chart_png(path: Path, review: ReviewData) -> Path:
-    """Bars of done / overdue tasks and points at risk per unit."""
+    """:func:`review_chart` as a PNG at ``path``."""
+    review_chart(review).savefig(path)
+    return path
+
+
+def review_chart(review: ReviewData) -> Figure:
+    """Bars of done and overdue tasks per unit, each with its count; whole-number ticks."""
+    import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.layout_engine import TightLayoutEngine
     from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(9, 4.5), dpi=120)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    names = [u.unit_name for u in review.units]
-    positions = range(len(names))
-    axes.barh(
-        [p - 0.2 for p in positions],
-        [len(u.done_in_period) for u in review.units],
-        height=0.4,
-        label="Hoàn thành trong kỳ",
-        color="#1a9850",
-    )
-    axes.barh(
-        [p + 0.2 for p in positions],
-        [len(u.overdue) for u in review.units],
-        height=0.4,
-        label="Quá hạn",
-        color="#d73027",
-    )
-    axes.set_yticks(list(positions), names, fontfamily="DejaVu Sans")
-    axes.invert_yaxis()
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title(f"Tiến độ nhiệm vụ – {review.label}", fontfamily="DejaVu Sans")
-    axes.legend(prop={"family": "DejaVu Sans"})
-    # The tight layout applied once, without installing it as the figure's layout engine
-    # (``figure.tight_layout()`` does): savefig then draws once instead of laying out again.
-    TightLayoutEngine().execute(figure)
-    figure.savefig(path)
-    return path
+    with mpl.rc_context({"font.family": "DejaVu Sans"}):  # covers Vietnamese on any machine
+        figure = Figure(figsize=(9, 4.5), dpi=120)
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        names = [u.unit_name for u in review.units]
+        positions = range(len(names))
+        done = [len(u.done_in_period) for u in review.units]
+        overdue = [len(u.overdue) for u in review.units]
+        for values, shift, label, colour in (
+            (done, -0.2, "Hoàn thành trong kỳ", "#1a9850"),
+            (overdue, 0.2, "Quá hạn", "#d73027"),
+        ):
+            bars = axes.barh(
+                [p + shift for p in positions], values, height=0.4, label=label, color=colour
+            )
+            axes.bar_label(bars, labels=[str(v) for v in values], padding=3)
+        axes.set_yticks(list(positions), names)
+        axes.invert_yaxis()
+        axes.set_xlim(0, max([1, *done, *overdue]) * 1.15)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("Số nhiệm vụ")
+        axes.set_ylabel("Đơn vị")
+        axes.grid(axis="x", color="#dddddd", linewidth=0.6)
+        axes.set_axisbelow(True)
+        axes.set_title(f"Tiến độ nhiệm vụ – {review.label}")
+        axes.legend(loc="best")
+        # The tight layout applied once, without installing it as the figure's layout engine
+        # (``figure.tight_layout()`` does): savefig then draws once instead of laying out again.
+        TightLayoutEngine().execute(figure)
+    return figure

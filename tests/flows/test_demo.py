@@ -15,6 +15,7 @@ from cchc.cli import app
 from cchc.demo import FOCAL, INPUTS_FILE, PLAN, run_demo
 from cchc.scoring import delete_scores, rows_as_json
 from cchc.workspace import Workspace
+from tests.render import pages, to_pdf
 from workflows.database import Settings, make_engine, sqlite_url, unit_of_work
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
@@ -146,3 +147,35 @@ def test_the_city_ranks_the_three_sample_wards_by_block(demo: tuple[Path, Path])
     assert {"Phường Phù Liễn", "Phường Lê Chân"} <= cells["Khối phường"]
     assert "Xã Tiên Lãng" in cells["Khối xã, đặc khu"]
     assert "Phường Lê Chân" not in cells["Khối xã, đặc khu"]
+
+
+def test_every_document_renders_with_libreoffice(demo: tuple[Path, Path], tmp_path: Path) -> None:
+    """LibreOffice converts every DOCX and XLSX the demo writes, and an inspection report with
+    its history sheet, to PDF in one run: each has pages, all A4; the sheets print landscape,
+    but the plan's own sheet, which is narrow, prints on one portrait page."""
+    folder, out = demo
+    inspection = tmp_path / "kiem-tra"
+    result = runner.invoke(app, ["--data-dir", str(folder), "audit", "history", "--person",
+                                 "bui.duc.anh", "--as", "cu.van.son",
+                                 "--xlsx", str(inspection / "lich-su-bui.duc.anh.xlsx"),
+                                 "--docx", str(inspection / "bao-cao-kiem-tra-bui.duc.anh.docx")],
+                           env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    documents = sorted(
+        p for d in (out, inspection) for p in d.rglob("*") if p.suffix in {".docx", ".xlsx"}
+    )
+    assert len(documents) >= 11  # 5 workbooks and 4 reports and notices, the inspection's 2
+    pdfs = to_pdf(documents, tmp_path / "pdf", tmp_path / "profile")
+    for document, pdf in pdfs.items():
+        assert pdf.is_file(), f"LibreOffice did not convert {document.name}"
+        sizes = pages(pdf)
+        assert sizes, f"{document.name}: no page"
+        assert all(page.a4 for page in sizes), f"{document.name}: {sizes}"
+        if document.suffix == ".docx":
+            assert not sizes[0].landscape, document.name
+        elif document.name.startswith("ke-hoach-"):
+            assert not sizes[0].landscape, document.name  # the plan: one portrait page
+            assert sizes[1].landscape, document.name  # then its tasks
+            assert len(sizes) == 2, f"{document.name}: {len(sizes)} pages"
+        else:
+            assert all(page.landscape for page in sizes), document.name
