@@ -13,6 +13,7 @@ Use :class:`AdminDocument` step by step, or :func:`write_admin_document` with a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.section import Section
 from docx.shared import Cm, Mm, Pt
 from docx.table import Table, _Cell
@@ -59,6 +61,7 @@ TOP_MM, BOTTOM_MM, LEFT_MM, RIGHT_MM = 20.0, 20.0, 30.0, 15.0
 HEADER_LEFT_MM, HEADER_RIGHT_MM = 63.0, 102.0
 CLOSING_LEFT_MM, CLOSING_RIGHT_MM = 80.0, 85.0
 SIGNATURE_BLANK_LINES = 4
+NBSP = "\u00a0"
 
 _ALIGN = {
     "justify": WD_ALIGN_PARAGRAPH.JUSTIFY,
@@ -175,11 +178,36 @@ def _widths(table: Table, widths_mm: Sequence[float]) -> None:
             cell.width = Mm(width)
 
 
+def _row_flag(tr_pr: BaseOxmlElement, name: str) -> None:
+    """Switch on the row property ``name`` (``w:cantSplit``, ``w:tblHeader``) once."""
+    if tr_pr.find(qn(name)) is None:
+        flag = OxmlElement(name)
+        flag.set(qn("w:val"), "true")
+        tr_pr.append(flag)
+
+
 def _repeat_header(table: Table) -> None:
-    tr_pr = table.rows[0]._tr.get_or_add_trPr()
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    tr_pr.append(header)
+    _row_flag(table.rows[0]._tr.get_or_add_trPr(), "w:tblHeader")
+
+
+def _keep_rows_whole(table: Table) -> None:
+    """No row is split across two pages (a row that does not fit moves to the next page)."""
+    for row in table.rows:
+        _row_flag(row._tr.get_or_add_trPr(), "w:cantSplit")
+
+
+_PLACE = re.compile(r"(?<=\S )((?:PHƯỜNG|XÃ|ĐẶC KHU|THÀNH PHỐ|TỈNH) .+)$")
+
+
+def header_lines(name: str) -> list[str]:
+    """The lines of an issuing body's name in the header: the given lines (``\n``), each
+    keeping a place name whole after other words (``ỦY BAN NHÂN DÂN PHƯỜNG PHÙ LIỄN`` may
+    wrap after ``DÂN``, never inside ``PHƯỜNG PHÙ LIỄN``): its spaces become non-breaking."""
+    return [
+        _PLACE.sub(lambda m: m.group(1).replace(" ", NBSP), line.strip())
+        for line in name.split("\n")
+        if line.strip()
+    ]
 
 
 def _page_number(section: Section) -> None:
@@ -292,9 +320,10 @@ class AdminDocument:
         for cell in (left, right):
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
 
-        p = _spacing(_first_paragraph(left))
-        _run(p, h.issuing_body_parent.upper(), size=NAME_PT, bold=h.bold_parent)
-        _run(_spacing(left.add_paragraph()), h.issuing_body.upper(), size=NAME_PT, bold=True)
+        names = [(line, h.bold_parent) for line in header_lines(h.issuing_body_parent.upper())]
+        names += [(line, True) for line in header_lines(h.issuing_body.upper())]
+        for i, (line, bold) in enumerate(names):
+            _run(_spacing(_cell_paragraph(left, i == 0)), line, size=NAME_PT, bold=bold)
         _rule(left.add_paragraph(), HEADER_LEFT_MM / 3, HEADER_LEFT_MM - 4)
         p = _spacing(left.add_paragraph(), before=6)
         _run(p, f"Số: {h.number}", size=MOTTO_PT)
@@ -358,6 +387,7 @@ class AdminDocument:
         widths = block.widths_mm or [self._text_width_mm / columns] * columns
         _widths(table, widths)
         _repeat_header(table)
+        _keep_rows_whole(table)
         # ``Table.cell(r, c)`` rebuilds the whole cell grid on every call (quadratic time);
         # take each row's cells once instead.
         rows = table.rows
@@ -442,9 +472,7 @@ class AdminDocument:
         for line in title_lines:
             _run(_spacing(self.document.add_paragraph()), line, bold=True)
         if issuer_phrase is None:
-            issuer_phrase = _title_place(
-                f"{h.issuing_body_parent.capitalize()} {h.issuing_body.lower()}", h.place
-            )
+            issuer_phrase = default_issuer_phrase(h)
         kind = (h.kind_title or "Văn bản").capitalize()
         reference = (
             f"(Kèm theo {kind} số {h.number} ngày {vn_date_numeric(h.date)} của {issuer_phrase})"
@@ -457,6 +485,20 @@ class AdminDocument:
         target.parent.mkdir(parents=True, exist_ok=True)
         self.document.save(str(target))
         return target
+
+
+def default_issuer_phrase(header: DocumentHeader) -> str:
+    """Who issued the document, in running text, from its header.
+
+    Under the bare ``ỦY BAN NHÂN DÂN`` the issuer is the committee of the place named by the
+    issuing body (``Ủy ban nhân dân phường Phù Liễn``); under any other parent it is the issuing
+    body itself, in sentence case (``Đoàn kiểm tra cải cách hành chính``: pass ``issuer_phrase``
+    when its name holds proper nouns the upper-case header cannot restore).
+    """
+    body = " ".join(header.issuing_body.split())
+    if " ".join(header.issuing_body_parent.split()).upper() == "ỦY BAN NHÂN DÂN":
+        return _title_place(f"Ủy ban nhân dân {body.lower()}", header.place)
+    return _title_place(body.capitalize(), header.place)
 
 
 def _title_place(phrase: str, place: str) -> str:
