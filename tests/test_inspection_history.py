@@ -116,7 +116,9 @@ def test_person_history(db: Db, world: dict[str, int], definitions: DefinitionSe
     assert {r.actor for r in found.rows} == {"ha"}
     assert len(found.rows) == 4
     named = {r.object: r.sha256 for r in found.rows}
-    assert named[f"Tài liệu kiểm chứng #{world['c']} (task:NV-1, c.pdf, phiên bản 1)"] == _sha("c")
+    assert named[f"Tài liệu kiểm chứng #{world['c']} (nhiệm vụ NV-1, c.pdf, phiên bản 1)"] == _sha(
+        "c"
+    )
 
 
 def test_unknown_subjects_are_lookup_errors(db: Db, world: dict[str, int]) -> None:
