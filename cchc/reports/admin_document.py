@@ -62,6 +62,8 @@ HEADER_LEFT_MM, HEADER_RIGHT_MM = 63.0, 102.0
 CLOSING_LEFT_MM, CLOSING_RIGHT_MM = 80.0, 85.0
 SIGNATURE_BLANK_LINES = 4
 NBSP = "\u00a0"
+DRAFT_MARK = "DỰ THẢO"
+DRAFT_BOX_MM = 30.0
 
 _ALIGN = {
     "justify": WD_ALIGN_PARAGRAPH.JUSTIFY,
@@ -313,8 +315,25 @@ class AdminDocument:
 
     # -- header, title ------------------------------------------------------------------------
 
+    def _write_draft_mark(self) -> None:
+        """``DỰ THẢO`` in a box at the top right: the document is a draft, not yet issued."""
+        p = _spacing(self.document.add_paragraph(), after=6, align="center")
+        _run(p, DRAFT_MARK, size=NAME_PT, bold=True)
+        p_pr = p._p.get_or_add_pPr()
+        borders = OxmlElement("w:pBdr")
+        for edge in ("top", "left", "bottom", "right"):
+            line = OxmlElement(f"w:{edge}")
+            for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "2"),
+                               ("w:color", "000000")):  # fmt: skip
+                line.set(qn(key), value)
+            borders.append(line)
+        p_pr.insert_element_before(borders, "w:spacing", "w:ind", "w:jc")
+        p.paragraph_format.left_indent = Mm(self._text_width_mm - DRAFT_BOX_MM)
+
     def _write_header(self) -> None:
         h = self.header
+        if h.draft:
+            self._write_draft_mark()
         table = self._borderless((HEADER_LEFT_MM, HEADER_RIGHT_MM))
         left, right = table.rows[0].cells
         for cell in (left, right):
