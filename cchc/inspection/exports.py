@@ -150,7 +150,7 @@ def write_docx(path: Path, history: History, context: ReportContext) -> Path:
         place=context.place,
         date=context.today,
         kind_title="BÁO CÁO",
-        subject=[f"Kết quả kiểm tra hồ sơ, nhật ký: {s.title}"],
+        subject=["Kết quả kiểm tra hồ sơ, nhật ký", s.title],
     )
     document = AdminDocument(header)
     outcomes = Counter(row.outcome_label for row in history.rows)
@@ -179,7 +179,7 @@ def write_docx(path: Path, history: History, context: ReportContext) -> Path:
                 rows=[
                     [
                         str(e["id"]),
-                        target_words(str(e["target"] or "")),
+                        _sentence(target_words(str(e["target"] or ""))),
                         f"{e['file'] or ''} (v{e['version'] or 1})",
                         str(e["state_label"]),
                         str(e["sha256"] or ""),
@@ -236,6 +236,11 @@ def write_docx(path: Path, history: History, context: ReportContext) -> Path:
         )
     )
     return document.save(path)
+
+
+def _sentence(text: str) -> str:
+    """The first letter in upper case, as a table cell starts."""
+    return text[:1].upper() + text[1:]
 
 
 def _short(values: list[str]) -> list[str]:

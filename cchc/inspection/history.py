@@ -52,6 +52,12 @@ KIND_LABELS = {
     "access": "Truy cập",
     "score": "Điểm",
 }
+PAYLOAD_WORDS = {
+    "product": "Sản phẩm",
+    "decision_number": "Số quyết định",
+    "notice_number": "Số thông báo",
+}
+"""What a row's reason column calls the payload value it shows (``Sản phẩm: …``)."""
 REVIEW_TRIGGERS = frozenset({"accept", "request_changes", "reject"})
 """Evidence decisions: their payload names the sha256 the reviewer saw."""
 OWNED_KINDS = ("task", "assessment", "evidence")
@@ -585,10 +591,10 @@ def _reason(r: _Event, payload: Mapping[str, Any]) -> str | None:
         code, _, detail = str(r.reason).partition(": ")
         label = REFUSAL_LABELS.get(code)
         return f"{label}: {detail}" if label else str(r.reason)
-    for key in ("reason", "explanation", "product", "decision_number", "notice_number"):
+    for key in ("reason", "explanation", *PAYLOAD_WORDS):
         value = payload.get(key)
         if isinstance(value, str) and value.strip():
-            return value if key in {"reason", "explanation"} else f"{key}: {value}"
+            return value if key in {"reason", "explanation"} else f"{PAYLOAD_WORDS[key]}: {value}"
     points = payload.get("points")
     return f"điểm tự chấm: {points}" if points is not None else None
 
