@@ -21,7 +21,7 @@ from cchc.reports.model import (
 )
 from cchc.review.compile import ReviewData, UnitProgress
 
-PROGRESS_WIDTHS_MM = (42.0, 14.0, 13.0, 13.0, 16.0, 16.0, 14.0, 15.0, 22.0)
+PROGRESS_WIDTHS_MM = (40.0, 13.0, 12.0, 12.0, 15.0, 15.0, 13.0, 15.0, 30.0)
 """The progress table's columns (165 mm, the text width): the unit's name on two lines at most."""
 
 
@@ -92,7 +92,7 @@ def _change(review: ReviewData, u: UnitProgress) -> str:
         return "—"
     delta = u.points_at_risk - Decimal(str(before.get("points_at_risk", "0")))
     sign = "+" if delta > 0 else ""
-    return f"{sign}{vn_number(delta)} điểm nguy cơ; {len(u.done_in_period)} việc mới xong"
+    return f"{sign}{vn_number(delta)} điểm nguy cơ\n{len(u.done_in_period)} việc mới xong"
 
 
 def _table(review: ReviewData) -> TableBlock:
