@@ -21,7 +21,7 @@ from cchc.reports.model import (
 )
 from cchc.review.compile import ReviewData, UnitProgress
 
-PROGRESS_WIDTHS_MM = (40.0, 13.0, 12.0, 12.0, 15.0, 15.0, 13.0, 15.0, 30.0)
+PROGRESS_WIDTHS_MM = (40.0, 14.0, 12.0, 12.0, 14.0, 13.0, 13.0, 13.0, 34.0)
 """The progress table's columns (165 mm, the text width): the unit's name on two lines at most."""
 
 
