@@ -341,7 +341,7 @@ def ranking_table(rows: list[RankedUnit]) -> Table:
 
 def play_reviews(ws: Workspace, clock: DemoClock, folder: Path) -> list[str]:
     """October's meeting issues a notice; one conclusion is done; November's report shows it."""
-    from cchc.review.service import issue_notice, run_review
+    from cchc.review.service import issue_notice, issued_notice_path, run_review
 
     clock.set("2025-12-11")
     first = run_review(
@@ -354,6 +354,7 @@ def play_reviews(ws: Workspace, clock: DemoClock, folder: Path) -> list[str]:
         chair_id=CHAIRMAN,
         office_id=OFFICIAL["vp"],
         number="21/TB-UBND",
+        out=folder / "2025-10",
     )
     with ws.sessions() as session:
         follow_up = session.execute(
@@ -385,7 +386,14 @@ def play_reviews(ws: Workspace, clock: DemoClock, folder: Path) -> list[str]:
     return [
         f"tháng 10: {len(first.conclusions)} kết luận, Thông báo 21/TB-UBND đã ban hành",
         f"tháng 11: kết luận kỳ trước đã xong {done}, còn {pending}",
-        *[str(path) for path in (*first.files, *second.files)],
+        *[
+            str(path)
+            for path in (
+                *first.files,
+                issued_notice_path(folder / "2025-10", "2025-10"),
+                *second.files,
+            )
+        ],
     ]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from cchc.city import city_committee, city_name_of
 from cchc.cycle import emulation_config_path, local_today, plan_record
 from cchc.evidence import coverage
 from cchc.ranking import RankedUnit, load_emulation_config
@@ -83,6 +84,20 @@ def self_assessment_table(ws: Workspace, card: ScoreCard, period_label: str) -> 
                                index_set_title=ws.index_set.title, rows=rows)  # fmt: skip
 
 
+def ward_recipients(ws: Workspace, *, city: bool) -> list[str]:
+    """“Nơi nhận” of a ward's report: the city body (when ``city``: named from the city file),
+    the ward's Party committee and council, its units, the archive and the focal unit; the
+    ward type (phường, xã, đặc khu) from the organization file."""
+    org = ws.organization
+    kind = org.kind_name
+    lines = [f"Thường trực Đảng ủy, HĐND {kind}", f"Các đơn vị thuộc UBND {kind}",
+             f"Lưu: VT, {org.focal.short_name}"]  # fmt: skip
+    if city:
+        name = city_name_of(org, set(ws.engine.definitions.roles.roles))
+        lines.insert(0, f"{city_committee(name)} (Sở Nội vụ)")
+    return lines
+
+
 def _signature(ws: Workspace, signer_id: str) -> Signature:
     person = ws.organization.person(signer_id)
     if "chairman" in person.roles:
@@ -109,15 +124,15 @@ def write_outputs(
         date=local_today(ws), kind_title="BÁO CÁO",
         subject=[f"Kết quả tự đánh giá, chấm điểm Chỉ số cải cách hành chính {period}"],
     )  # fmt: skip
-    recipients = ["UBND thành phố Hải Phòng (Sở Nội vụ)", "Thường trực Đảng ủy, HĐND phường",
-                  "Các đơn vị thuộc UBND phường", "Lưu: VT, VH-XH"]  # fmt: skip
+    recipients = ward_recipients(ws, city=True)
     files = [
         write_self_assessment_xlsx(out / f"tu-danh-gia-{stem}.xlsx", table),
         write_self_assessment_docx(
             out / f"bao-cao-tu-danh-gia-{stem}.docx", table, header,
             _signature(ws, signer_id), recipients,
-            intro=[f"Thực hiện {record['title']}, Ủy ban nhân dân {ward} báo cáo kết quả tự "
-                   f"đánh giá, chấm điểm Chỉ số cải cách hành chính {period} như sau:"],
+            intro=[f"Thực hiện {record['title']}, Ủy ban nhân dân "
+                   f"{ws.organization.name_in_text} báo cáo kết quả tự đánh giá, chấm điểm "
+                   f"Chỉ số cải cách hành chính {period} như sau:"],
         ),
     ]  # fmt: skip
     if ranking:

@@ -86,6 +86,10 @@ class UnknownUnitError(LookupError):
     """No unit of the organization has the given code."""
 
 
+KIND_NAMES = {"phuong": "phường", "xa": "xã", "dac_khu": "đặc khu"}
+"""An organization's ``kind`` as written in running text (``HĐND xã``)."""
+
+
 class Organization(_Frozen):
     """One tenant: a ward (phường), commune (xã) or special zone (đặc khu) and its people."""
 
@@ -143,6 +147,16 @@ class Organization(_Frozen):
         """Everyone whose unit is ``unit``, in file order."""
         self.unit(unit)
         return tuple(p for p in self.people if p.unit == unit)
+
+    @property
+    def kind_name(self) -> str:
+        """``phường``, ``xã`` or ``đặc khu``: the ward type as written in running text."""
+        return KIND_NAMES[self.kind]
+
+    @property
+    def name_in_text(self) -> str:
+        """The name as written in running text: ``Xã Tiên Lãng`` → ``xã Tiên Lãng``."""
+        return f"{self.name[:1].lower()}{self.name[1:]}"
 
     @property
     def focal(self) -> Unit:

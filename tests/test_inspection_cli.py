@@ -352,3 +352,68 @@ def test_inspector_verifies_the_chain(cli: Cli, story: dict[str, Any]) -> None:
     assert "audit chain intact" in out
     other = cli("audit", "verify", "--as", INSPECTOR, "--tenant", "phuong-khac")
     assert other.exit_code == 1
+
+
+@pytest.fixture
+def person_report(cli: Cli, story: dict[str, Any], tmp_path: Path) -> Any:
+    """The inspection report on the kt official, who submitted evidence and started NV-01."""
+    report = tmp_path / "bao-cao-ca-nhan.docx"
+    ok(cli("audit", "history", "--person", KT_OFFICIAL, "--as", INSPECTOR, "--docx", str(report)))
+    return Document(str(report))
+
+
+def _body(doc: Any) -> list[str]:
+    return [p.text for p in doc.paragraphs]
+
+
+def test_person_report_counts_the_evidence_they_submitted(
+    person_report: Any, story: dict[str, Any]
+) -> None:
+    """§II lists the evidence the person submitted; §III counts their submission."""
+    body = "\n".join(_body(person_report))
+    assert "Không có tài liệu kiểm chứng" not in body
+    evidence = person_report.tables[1]
+    assert evidence.rows[0].cells[0].text == "ID"
+    row = [c.text for c in evidence.rows[1].cells]
+    assert row[0] == str(story["via_task"]["id"])
+    assert row[1] == "Nhiệm vụ NV-01"
+    assert row[3] == "Yêu cầu bổ sung, chỉnh sửa"
+    assert row[4] == story["via_task"]["sha256"]
+    assert "Số thao tác trên tài liệu kiểm chứng: 1 (nộp tài liệu: 1;" in body
+
+
+def test_person_report_title_has_no_login_id(person_report: Any) -> None:
+    """The title names the person and their title, not their login id."""
+    body = _body(person_report)
+    title = body.index("BÁO CÁO")
+    assert body[title + 1 : title + 3] == [
+        "Kết quả kiểm tra hồ sơ, nhật ký",
+        "Ngô Thị Hà, Chuyên viên Phòng Kinh tế, Hạ tầng và Đô thị",
+    ]
+    assert not [line for line in body if KT_OFFICIAL in line]
+
+
+def test_person_report_appendix_in_words(person_report: Any) -> None:
+    """The appendix names roles and actions in Vietnamese words, without their codes."""
+    appendix = person_report.tables[-1]
+    roles = {row.cells[3].text for row in appendix.rows[1:]}
+    actions = {row.cells[5].text for row in appendix.rows[1:]}
+    assert roles == {"Công chức đơn vị"}
+    assert "Bắt đầu thực hiện" in actions
+    assert "Tạo mới" in actions
+    assert not [a for a in actions if "(" in a]
+
+
+def test_person_report_citation_and_header(person_report: Any) -> None:
+    """The appendix cites the inspection team plainly; the header breaks between names."""
+    citation = next(line for line in _body(person_report) if line.startswith("(Kèm theo"))
+    assert citation.endswith(
+        "/BC-ĐKT ngày 01/12/2025 của Đoàn kiểm tra cải cách hành chính phường Phù Liễn)"
+    )
+    left = person_report.tables[0].rows[0].cells[0]
+    assert [p.text for p in left.paragraphs][:3] == [
+        "ỦY BAN NHÂN DÂN PHƯỜNG\u00a0PHÙ\u00a0LIỄN",
+        "ĐOÀN KIỂM TRA",
+        "CẢI CÁCH HÀNH CHÍNH",
+    ]
+    assert any(line.endswith("./.") for line in _body(person_report))

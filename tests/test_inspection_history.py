@@ -116,7 +116,9 @@ def test_person_history(db: Db, world: dict[str, int], definitions: DefinitionSe
     assert {r.actor for r in found.rows} == {"ha"}
     assert len(found.rows) == 4
     named = {r.object: r.sha256 for r in found.rows}
-    assert named[f"Tài liệu kiểm chứng #{world['c']} (task:NV-1, c.pdf, phiên bản 1)"] == _sha("c")
+    assert named[f"Tài liệu kiểm chứng #{world['c']} (nhiệm vụ NV-1, c.pdf, phiên bản 1)"] == _sha(
+        "c"
+    )
 
 
 def test_unknown_subjects_are_lookup_errors(db: Db, world: dict[str, int]) -> None:
@@ -147,3 +149,21 @@ def test_criterion_history_has_its_score_runs(
     (score,) = [r for r in rows if r.kind == "score"]
     assert (score.outcome_label, score.reason) == ("1,5/2 điểm", "1/2 nhiệm vụ đúng hạn")
     assert score.object.startswith("Điểm tiêu chí 1.1.3 (lần chấm 000000000000")
+
+
+def test_task_history_names_roles_actions_and_products_in_words(
+    db: Db, world: dict[str, int], engine: Engine, definitions: DefinitionSet
+) -> None:
+    """A row carries the role's and the action's Vietnamese labels, and the product submitted
+    is shown as "Sản phẩm: …", not by its payload key."""
+    with unit_of_work(db.sessions) as session:
+        engine.fire(session, world["NV-1"], "start", actor=KT)
+        engine.fire(session, world["NV-1"], "submit_product", actor=KT,
+                    payload={"product": "Báo cáo rà soát"})  # fmt: skip
+    with db.sessions() as session:
+        subject = inspection.find_task(session, TENANT, P, "NV-1")
+        found = inspection.history(session, subject, _labels(definitions))
+    submitted = next(r for r in found.rows if r.trigger == "submit_product")
+    assert submitted.role_label == "Công chức đơn vị"
+    assert submitted.action_label == "Nộp sản phẩm"
+    assert submitted.reason == "Sản phẩm: Báo cáo rà soát"

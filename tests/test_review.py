@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 
 from cchc import cycle
 from cchc.review.service import issue_notice, month_bounds, run_review
@@ -133,3 +134,154 @@ def test_weekly_cadence() -> None:
     assert resolve_month("previous-week", date(2025, 11, 10)) == "2025-W45"
     with pytest.raises(ValueError, match="YYYY-Www"):
         month_bounds("2025-W60")
+
+
+def _paragraphs(path: Path) -> list[str]:
+    return [p.text for p in Document(str(path)).paragraphs if p.text.strip()]
+
+
+def _cells(path: Path) -> list[str]:
+    return [c.text for t in Document(str(path)).tables for r in t.rows for c in r.cells]
+
+
+def test_draft_notice_is_marked_and_issuing_writes_the_numbered_notice(
+    ws: Workspace, clock: Clock, tmp_path: Path
+) -> None:
+    """The draft says DỰ THẢO and has no number; issuing writes the notice with its number."""
+    first = run_review(
+        ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "08"
+    )
+    draft = next(f for f in first.files if f.name.startswith("du-thao-thong-bao"))
+    assert _paragraphs(draft)[0] == "DỰ THẢO"
+    assert "Số:       /TB-UBND" in _cells(draft)[0]
+    clock.now = datetime(2025, 9, 3, 9, tzinfo=LOCAL_TZ)
+    issue_notice(
+        ws, plan=PLAN, month="2025-08", chair_id=CHAIR, office_id=OFFICE, number="15/TB-UBND",
+        out=tmp_path / "08",
+    )  # fmt: skip
+    issued = tmp_path / "08" / "thong-bao-ket-luan-2025-08.docx"
+    lines = _paragraphs(issued)
+    assert "DỰ THẢO" not in lines
+    assert lines[0] == "THÔNG BÁO"
+    header = _cells(issued)[:2]
+    assert "Số: 15/TB-UBND" in header[0]
+    assert header[1].endswith("Phù Liễn, ngày 03 tháng 9 năm 2025")
+    assert len([line for line in lines if line[:1].isdigit()]) == len(first.conclusions)
+
+
+def test_follow_ups_cite_the_notice_by_its_number(ws: Workspace, tmp_path: Path) -> None:
+    """Next month's conclusions cite open follow-ups as "kết luận số N tại Thông báo số …"."""
+    run_review(ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "08")
+    issue_notice(
+        ws, plan=PLAN, month="2025-08", chair_id=CHAIR, office_id=OFFICE, number="15/TB-UBND"
+    )
+    second = run_review(
+        ws, plan=PLAN, month="2025-09", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "09"
+    )
+    cited = [c.text for c in second.conclusions if "kỳ trước" in c.text]
+    assert cited
+    assert all("tại Thông báo số 15/TB-UBND)" in text for text in cited)
+    assert not [text for text in cited if "KL-" in text]
+    draft = next(f for f in second.files if f.name.startswith("du-thao-thong-bao"))
+    body = "\n".join(_paragraphs(draft))
+    assert "Thông báo số 15/TB-UBND" in body
+    assert "KL-2025-08" not in body
+
+
+def test_report_table_fits_unit_names_and_documents_end_with_the_mark(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """The unit column is wide enough for a name on two lines; rows stay whole, the header
+    row repeats; the report and the notice end with ./."""
+    outcome = run_review(
+        ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "out"
+    )
+    report = next(f for f in outcome.files if f.name == "bao-cao-giao-ban-2025-08.docx")
+    table = Document(str(report)).tables[1]
+    assert table.rows[0].cells[0].text == "Đơn vị"
+    widths = [c.width.mm for c in table.rows[0].cells]
+    assert widths[0] >= 40
+    assert widths[0] == max(widths)
+    assert round(sum(widths)) == 165
+    assert all(r._tr.trPr.find(qn("w:cantSplit")) is not None for r in table.rows)
+    assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+    assert _paragraphs(report)[-1].endswith("của Ủy ban nhân dân phường Phù Liễn./.")
+    notice = next(f for f in outcome.files if f.name.startswith("du-thao-thong-bao"))
+    assert _paragraphs(notice)[-1].endswith("báo cáo tại cuộc họp giao ban kỳ sau./.")
+    assert not [line for line in _paragraphs(notice) if ". (Đơn vị chủ trì" in line]
+
+
+@pytest.fixture
+def xa(db: Db, clock: Clock, tmp_path: Path) -> Workspace:
+    """Xã Tiên Lãng (a commune of the sample city) with the example plan issued."""
+    clock.now = datetime(2025, 7, 29, 9, tzinfo=LOCAL_TZ)
+    workspace = Workspace.open(
+        Settings(data_dir=tmp_path, database_url=db.url),
+        organization=ROOT / "definitions" / "organizations" / "tien-lang.yaml",
+        clock=clock,
+    )
+    plan = cycle.read_plan(workspace, ROOT / "examples" / "plan-phu-lien-2025-h2.yaml")
+    focal = workspace.organization.people_with_role("focal_official")[0].id
+    cycle.issue_checked(workspace, plan.model_copy(update={"tenant": workspace.tenant}), focal)
+    clock.now = datetime(2025, 9, 2, 9, tzinfo=LOCAL_TZ)
+    yield workspace
+    workspace.close()
+
+
+def _recipients(path: Path) -> list[str]:
+    closing = next(
+        t for t in Document(str(path)).tables if t.rows[0].cells[0].text.startswith("Nơi nhận:")
+    )
+    return [p.text for p in closing.rows[0].cells[0].paragraphs[1:]]
+
+
+def test_a_communes_meeting_documents_say_xa(xa: Workspace, tmp_path: Path) -> None:
+    """A xã's report and notice name its council, committee and office as the xã's."""
+    org = xa.organization
+    focal = org.people_with_role("focal_official")[0].id
+    outcome = run_review(
+        xa, plan=PLAN, month="2025-08", actor_id=focal, chair_id=org.chairman.id, out=tmp_path
+    )
+    for path in (f for f in outcome.files if f.suffix == ".docx"):
+        text = "\n".join(_paragraphs(path) + _cells(path))
+        assert "phường" not in text.lower(), path.name
+        assert _recipients(path) == [
+            "- Thường trực Đảng ủy, HĐND xã;",
+            "- Chủ tịch, các Phó Chủ tịch UBND xã;",
+            "- Các đơn vị thuộc UBND xã;",
+            "- Lưu: VT, VH-XH.",
+        ]
+    notice = next(f for f in outcome.files if f.name.startswith("du-thao-thong-bao"))
+    assert _paragraphs(notice)[-1].startswith("Văn phòng HĐND và UBND xã theo dõi")
+
+
+def test_a_communes_self_assessment_names_its_city_from_the_city_file(
+    xa: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The self-assessment report goes to the city committee named in the city file, and to
+    the xã's council; the xã is written in lower case in running text."""
+    from cchc.exports import write_outputs
+
+    org = xa.organization
+    focal = org.people_with_role("focal_official")[0].id
+    city = tmp_path / "thu-nghiem.yaml"
+    sample = (ROOT / "definitions" / "cities" / "hai-phong.yaml").read_text(encoding="utf-8")
+    city.write_text(
+        sample.replace("name: Thành phố Hải Phòng", "name: Thành phố Thử Nghiệm").replace(
+            "../organizations/*.yaml", str(ROOT / "definitions" / "organizations" / "*.yaml")
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CCHC_CITY", str(city))
+    cycle.score(xa, PLAN, focal, {})
+    files = write_outputs(xa, PLAN, tmp_path / "out", signer_id=org.chairman.id)
+    report = next(f for f in files if f.suffix == ".docx")
+    assert _recipients(report) == [
+        "- UBND thành phố Thử Nghiệm (Sở Nội vụ);",
+        "- Thường trực Đảng ủy, HĐND xã;",
+        "- Các đơn vị thuộc UBND xã;",
+        "- Lưu: VT, VH-XH.",
+    ]
+    body = "\n".join(_paragraphs(report))
+    assert "Ủy ban nhân dân xã Tiên Lãng báo cáo kết quả tự đánh giá" in body
+    assert "Xã Tiên Lãng" not in body.replace("XÃ TIÊN LÃNG", "")

@@ -10,6 +10,8 @@ from cchc.city.model import (
     City,
     block_of,
     check_city,
+    city_committee,
+    city_name_of,
     default_city,
     load_city,
 )
@@ -21,6 +23,8 @@ __all__ = [
     "City",
     "block_of",
     "check_city",
+    "city_committee",
+    "city_name_of",
     "default_city",
     "load_city",
 ]

@@ -171,6 +171,27 @@ def load_city(path: Path | str, known_roles: Collection[str] | None = None) -> C
     return city
 
 
+def city_name_of(
+    org: Organization, known_roles: Collection[str], path: Path | str | None = None
+) -> str:
+    """The name of the city ``org`` belongs to as its city file writes it (``Thành phố Hải
+    Phòng``; the file is ``path``, else ``CCHC_CITY`` or the sample). When that file does not
+    list the ward, or cannot be read, the organization file's ``city`` stands in."""
+    try:
+        city = load_city(path or default_city(), known_roles)
+    except (DefinitionError, OSError):
+        return org.city
+    return city.name if any(w.tenant == org.tenant for w in city.wards) else org.city
+
+
+def city_committee(city_name: str) -> str:
+    """``Thành phố Hải Phòng`` → ``UBND thành phố Hải Phòng`` (the type in lower case)."""
+    for kind in ("Thành phố ", "Tỉnh "):
+        if city_name.startswith(kind):
+            return f"UBND {kind.lower()}{city_name.removeprefix(kind)}"
+    return f"UBND {city_name}"
+
+
 def _catalogue_roles() -> set[str]:
     from cchc.runtime import load
 

@@ -211,7 +211,7 @@ def _subject(
         found = org.unit(unit)  # UnknownUnitError (a LookupError) with a hint
         return inspection.find_unit(
             session, tenant, unit, [p.id for p in org.members(unit)],
-            title=f"{found.name} ({found.code})", plan=plan,
+            title=found.name, plan=plan,
         )  # fmt: skip
     assert person is not None
     try:
@@ -219,7 +219,7 @@ def _subject(
     except UnknownPersonError as exc:
         raise stop(f"--person: {exc}", 2) from None
     return inspection.find_person(
-        session, tenant, someone.id, title=f"{someone.full_name} ({someone.id}), {someone.title}",
+        session, tenant, someone.id, title=f"{someone.full_name}, {someone.title}",
         unit=someone.unit, plan=plan,
     )  # fmt: skip
 

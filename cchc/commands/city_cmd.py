@@ -19,6 +19,7 @@ from cchc.commands.cycle_common import (
     table,
     warn,
 )
+from cchc.organization import KIND_NAMES
 
 if TYPE_CHECKING:
     from cchc.city import City
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="The city: its wards by block and their ranking.", no_args_is_help=True)
 
-KIND_LABELS = {"phuong": "Phường", "xa": "Xã", "dac_khu": "Đặc khu"}
+KIND_LABELS = {kind: name.capitalize() for kind, name in KIND_NAMES.items()}
 CITY_AS_HELP = "City official acting (id from the city file's officials)."
 
 

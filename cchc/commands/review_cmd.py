@@ -68,10 +68,16 @@ def issue(
     number: str = typer.Option(..., help="The notice number, e.g. 15/TB-UBND."),
     person: str = typer.Option(..., "--as", help="The chair issuing the notice."),
     office: str = typer.Option(None, help="The Office official following it up."),
+    out: Path = typer.Option(
+        None, help="Folder for the issued notice (default DATA_DIR/review/MONTH, by the draft)."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Issue the conclusion notice: each conclusion becomes a follow-up task of its unit."""
-    from cchc.review.service import issue_notice
+    """Issue the conclusion notice: each conclusion becomes a follow-up task of its unit, and
+    the notice is written with its number."""
+    from cchc.review.service import issue_notice, issued_notice_path
+
+    folder = out or state_of(ctx).settings().data_dir / "review" / month
 
     with reporting(), open_workspace(ctx) as ws:
         require_roles(ws, acting(ws, person), "meeting", "issue_notice")
@@ -82,9 +88,13 @@ def issue(
             ].id
         )
         created = issue_notice(
-            ws, plan=plan, month=month, chair_id=person, office_id=follower, number=number
-        )
+            ws, plan=plan, month=month, chair_id=person, office_id=follower, number=number,
+            out=folder,
+        )  # fmt: skip
+    written = issued_notice_path(folder, month)
     if as_json:
-        print_json({"month": month, "notice": number, "follow_up_tasks": created})
+        print_json({"month": month, "notice": number, "follow_up_tasks": created,
+                    "file": str(written)})  # fmt: skip
         return
     say(f"[green]✓[/] Thông báo {number}: {created} kết luận được theo dõi như nhiệm vụ")
+    say(f"   {written}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from cchc.inspection.history import History, HistoryRow
+from cchc.inspection.history import REVIEW_TRIGGERS, History, HistoryRow, target_words
 from cchc.reports.admin_document import AdminDocument
 from cchc.reports.model import DocumentHeader, Heading, Signature, TableBlock, TextBlock
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
@@ -69,6 +69,14 @@ def cells(number: int, row: HistoryRow) -> list[str]:
         row.sha256 or "",
         row.reason or "",
     ]
+
+
+def document_cells(number: int, row: HistoryRow) -> list[str]:
+    """The row's cells for the report's appendix: role and action in words, not codes."""
+    values = cells(number, row)
+    values[3] = row.role_label or values[3]
+    values[5] = row.action_label or values[5]
+    return values
 
 
 def period_text(history: History) -> str:
@@ -149,13 +157,13 @@ def write_docx(path: Path, history: History, context: ReportContext) -> Path:
     s = history.subject
     header = DocumentHeader(
         issuing_body_parent=f"ỦY BAN NHÂN DÂN {context.ward_name.upper()}",
-        issuing_body="ĐOÀN KIỂM TRA CẢI CÁCH HÀNH CHÍNH",
+        issuing_body="ĐOÀN KIỂM TRA\nCẢI CÁCH HÀNH CHÍNH",
         bold_parent=False,
         number="      /BC-ĐKT",
         place=context.place,
         date=context.today,
         kind_title="BÁO CÁO",
-        subject=[f"Kết quả kiểm tra hồ sơ, nhật ký: {s.title}"],
+        subject=["Kết quả kiểm tra hồ sơ, nhật ký", s.title],
     )
     document = AdminDocument(header)
     outcomes = Counter(row.outcome_label for row in history.rows)
@@ -184,9 +192,9 @@ def write_docx(path: Path, history: History, context: ReportContext) -> Path:
                 rows=[
                     [
                         str(e["id"]),
-                        str(e["target"] or ""),
+                        _sentence(target_words(str(e["target"] or ""))),
                         f"{e['file'] or ''} (v{e['version'] or 1})",
-                        str(e["state"]),
+                        str(e["state_label"]),
                         str(e["sha256"] or ""),
                     ]
                     for e in evidence
@@ -197,38 +205,55 @@ def write_docx(path: Path, history: History, context: ReportContext) -> Path:
         )
     else:
         document.add(TextBlock(text="Không có tài liệu kiểm chứng trong phạm vi tra cứu."))
-    decisions = [r for r in history.rows if r.kind == "evidence" and r.trigger != "create"]
+    on_evidence = [r for r in history.rows if r.kind == "evidence"]
+    submitted = sum(r.trigger == "create" for r in on_evidence)
+    decided = sum(r.trigger in REVIEW_TRIGGERS for r in on_evidence)
     document.add(Heading(text="III. CÁC QUYẾT ĐỊNH THẨM ĐỊNH VÀ THAO TÁC BỊ TỪ CHỐI"))
     refused = [r for r in history.rows if r.outcome == "refused"]
     document.add(
         TextBlock(
-            text=f"Số thao tác trên tài liệu kiểm chứng: {len(decisions)}; số thao tác bị từ "
-            f"chối (đã được ghi nhật ký): {len(refused)}."
+            text=f"Số thao tác trên tài liệu kiểm chứng: {len(on_evidence)} (nộp tài liệu: "
+            f"{submitted}; quyết định thẩm định: {decided}; khác: "
+            f"{len(on_evidence) - submitted - decided}); số thao tác bị từ chối (đã được ghi "
+            f"nhật ký): {len(refused)}."
         )
     )
     for row in refused[:20]:
         document.add(
             TextBlock(
-                text=f"- {row.time_local}: {person_text(row)}, {row.action} trên {row.object}: "
-                f"{row.reason or ''}"
+                text=f"- {row.time_local}: {person_text(row)}, "
+                f"{row.action_label or row.action} trên {row.object}: {row.reason or ''}"
             )
         )
+    document.add(
+        TextBlock(text=f"Trên đây là kết quả kiểm tra hồ sơ, nhật ký đối với {s.title}./.")
+    )
     document.close(
         context.recipients,
         Signature(
             on_behalf=None, deputy=None, title=context.signer_title, name=context.signer_name
         ),
     )
-    document.appendix([f"LỊCH SỬ THAO TÁC: {s.title.upper()}"], label="Phụ lục")
+    ward = f"{context.ward_name[:1].lower()}{context.ward_name[1:]}"
+    document.appendix(
+        [f"LỊCH SỬ THAO TÁC: {s.title.upper()}"],
+        label="Phụ lục",
+        issuer_phrase=f"Đoàn kiểm tra cải cách hành chính {ward}",
+    )
     document.add(
         TableBlock(
             columns=list(HEADINGS),
-            rows=[_short(cells(n, row)) for n, row in enumerate(history.rows, 1)],
+            rows=[_short(document_cells(n, row)) for n, row in enumerate(history.rows, 1)],
             widths_mm=(10, 22, 28, 18, 34, 26, 32, 20, 30, 32),
             font_pt=8,
         )
     )
     return document.save(path)
+
+
+def _sentence(text: str) -> str:
+    """The first letter in upper case, as a table cell starts."""
+    return text[:1].upper() + text[1:]
 
 
 def _short(values: list[str]) -> list[str]:

@@ -52,6 +52,12 @@ KIND_LABELS = {
     "access": "Truy cập",
     "score": "Điểm",
 }
+PAYLOAD_WORDS = {
+    "product": "Sản phẩm",
+    "decision_number": "Số quyết định",
+    "notice_number": "Số thông báo",
+}
+"""What a row's reason column calls the payload value it shows (``Sản phẩm: …``)."""
 REVIEW_TRIGGERS = frozenset({"accept", "request_changes", "reject"})
 """Evidence decisions: their payload names the sha256 the reviewer saw."""
 OWNED_KINDS = ("task", "assessment", "evidence")
@@ -92,6 +98,7 @@ class Labels:
     triggers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     people: Mapping[str, str] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -111,7 +118,22 @@ class Labels:
             },
             people=dict(people or {}),
             units=dict(units or {}),
+            roles={name: role.label for name, role in definitions.roles.roles.items()},
         )
+
+    def role(self, name: str) -> str:
+        """``Công chức đơn vị`` for ``unit_official`` (the catalogue's label); ``—`` for none."""
+        return self.roles.get(name, name) if name else "—"
+
+    def action_words(self, kind: str, trigger: str) -> str:
+        """The trigger in words only (``Nộp sản phẩm``), for documents officials read."""
+        if trigger == "create":
+            return "Tạo mới"
+        if trigger.startswith("notify:"):
+            return "Nhắc việc, thông báo"
+        if kind == "access" and trigger == "read":
+            return "Xem dữ liệu"
+        return self.triggers.get(kind, {}).get(trigger, trigger)
 
     def state(self, kind: str, name: str | None) -> str:
         """``Đã nộp, chờ thẩm định`` for ``submitted``; ``—`` for none."""
@@ -160,6 +182,10 @@ class HistoryRow(NamedTuple):
     event_id: int | None = None
     seq: int | None = None
     unit: str | None = None
+    role_label: str = ""
+    """The role in words (``Công chức đơn vị``); empty for the system."""
+    action_label: str = ""
+    """The action in words only (``Nộp sản phẩm``), without the trigger's code."""
 
     @property
     def time_local(self) -> str:
@@ -213,14 +239,21 @@ class History:
     since: datetime | None
     until: datetime | None
     rows: tuple[HistoryRow, ...]
+    touched: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    """Instances the rows act on beyond the subject's own (a person's acts on others' items)."""
+    evidence_states: Mapping[str, str] = field(default_factory=dict)
+    """Evidence state → its label (``accepted`` → ``Đạt``)."""
 
     def evidence(self) -> list[dict[str, Any]]:
-        """The evidence instances the history covers: id, target, file, version, sha256, state."""
+        """The evidence instances the history covers (the subject's, and those its rows act on,
+        e.g. what a person submitted or reviewed): id, target, file, version, sha256, state."""
+        covered = {**self.touched, **self.subject.instances}
         return [
             {"id": instance_id, "target": data.get("target"), "file": data.get("original_name"),
              "version": data.get("version"), "sha256": data.get("sha256"), "state": info["state"],
+             "state_label": self.evidence_states.get(info["state"], info["state"]),
              "owner_unit": data.get("owner_unit")}
-            for instance_id, info in sorted(self.subject.instances.items())
+            for instance_id, info in sorted(covered.items())
             if info["kind"] == "evidence" and isinstance(data := info["data"], dict)
         ]  # fmt: skip
 
@@ -481,7 +514,10 @@ def history(
     if subject.what == "criterion" and subject.plan is not None:
         result.extend(_score_rows(session, subject, since, until))
     result.sort(key=lambda row: (utc(row.occurred_at), row.event_id or 0))
-    return History(subject, since, until, tuple(result))
+    acted_on = {r.instance_id for r in kept if r.instance_id is not None}
+    touched = {i: known[i] for i in sorted(acted_on - set(subject.instances)) if i in known}
+    states = labels.states.get("evidence", {})
+    return History(subject, since, until, tuple(result), touched, states)
 
 
 def _keep(row: _Event, subject: Subject) -> bool:
@@ -526,6 +562,8 @@ def _row(r: _Event, instances: Mapping[int, Mapping[str, Any]], labels: Labels) 
         event_id=r.id,
         seq=r.seq,
         unit=_text(data.get("owner_unit") or payload.get("owner_unit")),
+        role_label=labels.role(r.role) if r.role else "",
+        action_label=labels.action_words(r.kind, r.trigger),
     )
 
 
@@ -533,7 +571,7 @@ def _object(r: _Event, data: Mapping[str, Any], payload: Mapping[str, Any]) -> s
     kind = KIND_LABELS.get(r.kind, r.kind)
     number = f" #{r.instance_id}" if r.instance_id is not None else ""
     if r.kind == "evidence":
-        target = data.get("target") or payload.get("target") or r.ref
+        target = target_words(str(data.get("target") or payload.get("target") or r.ref))
         version = data.get("version") or payload.get("version")
         name = data.get("original_name") or payload.get("original_name")
         extra = f", {name}" if name else ""
@@ -553,10 +591,10 @@ def _reason(r: _Event, payload: Mapping[str, Any]) -> str | None:
         code, _, detail = str(r.reason).partition(": ")
         label = REFUSAL_LABELS.get(code)
         return f"{label}: {detail}" if label else str(r.reason)
-    for key in ("reason", "explanation", "product", "decision_number", "notice_number"):
+    for key in ("reason", "explanation", *PAYLOAD_WORDS):
         value = payload.get(key)
         if isinstance(value, str) and value.strip():
-            return value if key in {"reason", "explanation"} else f"{key}: {value}"
+            return value if key in {"reason", "explanation"} else f"{PAYLOAD_WORDS[key]}: {value}"
     points = payload.get("points")
     return f"điểm tự chấm: {points}" if points is not None else None
 
@@ -597,12 +635,21 @@ def _score_rows(
             sha256=None,
             reason=s.explanation,
             unit=s.owner_unit,
+            action_label="Tính điểm theo quy tắc",
         )
         for s in session.execute(query)
     ]
 
 
 # --- small helpers ------------------------------------------------------------------------------
+
+TARGET_WORDS = {"criterion": "tiêu chí thành phần", "task": "nhiệm vụ"}
+
+
+def target_words(target: str) -> str:
+    """``criterion:1.1.3`` → ``tiêu chí thành phần 1.1.3``; ``task:NV-01`` → ``nhiệm vụ NV-01``."""
+    kind, sep, code = target.partition(":")
+    return f"{TARGET_WORDS[kind]} {code}" if sep and kind in TARGET_WORDS else target
 
 
 def in_plan(ref: str, plan: str) -> bool:

@@ -48,6 +48,8 @@ class DocumentHeader:
     document is an official letter (công văn): the subject goes under the number line as
     ``V/v …`` instead. ``bold_parent=False`` is for a parent body (cơ quan chủ quản) that is not
     itself the issuer, e.g. ``UBND PHƯỜNG PHÙ LIỄN`` above ``PHÒNG VĂN HÓA - XÃ HỘI``.
+    A line break (``\n``) in a name sets where it wraps in the header. ``draft=True`` marks a
+    draft (``DỰ THẢO``, boxed, above the header) that is not yet signed and numbered.
     """
 
     issuing_body_parent: str = "ỦY BAN NHÂN DÂN"
@@ -58,6 +60,7 @@ class DocumentHeader:
     kind_title: str | None = "BÁO CÁO"
     subject: Sequence[str] = ()
     bold_parent: bool = True
+    draft: bool = False
 
     def __post_init__(self) -> None:
         _freeze(self, "subject")

@@ -40,6 +40,7 @@ from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row
 
 __all__ = [
     "COLUMNS",
+    "DOCX_COLUMNS",
     "HEADER_ROW",
     "SHEET_TITLE",
     "AreaResult",
@@ -63,7 +64,9 @@ COLUMNS = (
     "Đơn vị chủ trì",
 )
 XLSX_WIDTHS = (7, 11, 60, 11, 12, 45, 40, 28)
-DOCX_APPENDIX_WIDTHS_MM = (12.0, 18.0, 72.0, 16.0, 18.0, 50.0, 38.0, 28.0)
+DOCX_COLUMNS = ("STT", *COLUMNS[2:])
+"""The report's appendix numbers each row once, by its code in the index set (``1.1.3``)."""
+DOCX_APPENDIX_WIDTHS_MM = (17.0, 85.0, 16.0, 18.0, 50.0, 38.0, 28.0)
 HEADER_ROW = 4
 NUMBER_FORMAT = "0.00"
 _DEPTH = {"area": 0, "criterion": 1, "sub": 2}
@@ -373,8 +376,8 @@ def _percent_text(value: Decimal | None) -> str:
 def _area_table(summary: SelfAssessmentSummary) -> TableBlock:
     rows = [
         [
-            a.stt,
-            f"{a.code}. {a.title}" if a.code else a.title,
+            a.code or a.stt,
+            a.title,
             vn_number(a.max_points),
             vn_number(a.score),
             vn_number(a.lost),
@@ -440,8 +443,7 @@ def _appendix_table(summary: SelfAssessmentSummary) -> TableBlock:
             bold.add(len(rows))
         rows.append(
             [
-                c.stt,
-                c.row.code,
+                c.row.code or c.stt,
                 c.row.title,
                 vn_number(c.row.max_points),
                 _score_text(c.score),
@@ -453,12 +455,12 @@ def _appendix_table(summary: SelfAssessmentSummary) -> TableBlock:
     for label, maximum, score in _totals(summary):
         bold.add(len(rows))
         shown = _percent_text(score) if label.startswith("Chỉ số") else _score_text(score)
-        rows.append(["", "", label, _score_text(maximum), shown, "", "", ""])
+        rows.append(["", label, _score_text(maximum), shown, "", "", ""])
     return TableBlock(
-        columns=COLUMNS,
+        columns=DOCX_COLUMNS,
         rows=rows,
         widths_mm=DOCX_APPENDIX_WIDTHS_MM,
-        numeric_columns=frozenset({3, 4}),
+        numeric_columns=frozenset({2, 3}),
         bold_rows=frozenset(bold),
         font_pt=10,
     )

@@ -36,6 +36,8 @@ class UnitProgress:
     points_at_risk: Decimal = Decimal(0)
     follow_ups_done: list[str] = field(default_factory=list)
     follow_ups_open: list[str] = field(default_factory=list)
+    open_conclusions: dict[str, list[int]] = field(default_factory=dict)
+    """The open follow-ups as officials cite them: notice number → its conclusion numbers."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,19 @@ class ReviewData:
 
 def _local_date(iso: str) -> date:
     return utc(datetime.fromisoformat(iso)).astimezone(LOCAL_TZ).date()
+
+
+def _conclusion(data: dict[str, Any]) -> int:
+    """A follow-up task's conclusion number (its ``conclusion``, else the end of its code)."""
+    number = data.get("conclusion") or str(data.get("code", "")).rsplit("-", 1)[-1]
+    return int(number) if str(number).isdigit() else 0
+
+
+def _by_notice(cited: list[tuple[str, int]]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for notice, number in sorted(cited):
+        grouped[notice].append(number)
+    return dict(grouped)
 
 
 def compile_review(
@@ -110,6 +125,8 @@ def compile_review(
             progress[unit]["follow_ups_done" if row.state == "done" else "follow_ups_open"].append(
                 code
             )
+            if row.state != "done":
+                progress[unit]["cited"].append((str(data.get("notice") or ""), _conclusion(data)))
             continue
         if row.state == "done" and submitted and start <= _local_date(submitted) <= end:
             progress[unit]["done"].append(code)
@@ -140,6 +157,7 @@ def compile_review(
                 points_at_risk=at_risk.get(unit, Decimal(0)),
                 follow_ups_done=sorted(p["follow_ups_done"]),
                 follow_ups_open=sorted(p["follow_ups_open"]),
+                open_conclusions=_by_notice(p["cited"]),
             )
         )
     return ReviewData(

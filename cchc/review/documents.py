@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+PROGRESS_WIDTHS_MM = (40.0, 14.0, 12.0, 12.0, 14.0, 13.0, 13.0, 13.0, 34.0)
+"""The progress table's columns (165 mm, the text width): the unit's name on two lines at most."""
+
+
 @dataclass(frozen=True)
 class Conclusion:
     """One numbered conclusion of the notice: what, which unit, by when."""
@@ -71,10 +75,20 @@ def draft_conclusions(review: ReviewData, *, days: int = 10) -> list[Conclusion]
                 (
                     u.unit,
                     f"{u.unit_name} hoàn thành các kết luận giao ban kỳ trước chưa "
-                    f"thực hiện ({', '.join(u.follow_ups_open)}).",
+                    f"thực hiện ({cite_conclusions(u)}).",
                 )
             )
     return [Conclusion(n, text, unit, due) for n, (unit, text) in enumerate(items, 1)]
+
+
+def cite_conclusions(u: UnitProgress) -> str:
+    """The open follow-ups as an official cites them: ``kết luận số 2, 3 tại Thông báo số
+    21/TB-UBND`` (several notices separated by ``;``)."""
+    parts = []
+    for notice, numbers in u.open_conclusions.items():
+        listed = ", ".join(str(n) for n in numbers)
+        parts.append(f"kết luận số {listed} tại Thông báo số {notice}" if notice else listed)
+    return "; ".join(parts) or ", ".join(u.follow_ups_open)
 
 
 def _change(review: ReviewData, u: UnitProgress) -> str:
@@ -83,7 +97,7 @@ def _change(review: ReviewData, u: UnitProgress) -> str:
         return "—"
     delta = u.points_at_risk - Decimal(str(before.get("points_at_risk", "0")))
     sign = "+" if delta > 0 else ""
-    return f"{sign}{vn_number(delta)} điểm nguy cơ; {len(u.done_in_period)} việc mới xong"
+    return f"{sign}{vn_number(delta)} điểm nguy cơ\n{len(u.done_in_period)} việc mới xong"
 
 
 def _table(review: ReviewData) -> TableBlock:
@@ -114,6 +128,7 @@ def _table(review: ReviewData) -> TableBlock:
             "Thay đổi so với kỳ trước",
         ],
         rows=rows,
+        widths_mm=PROGRESS_WIDTHS_MM,
         numeric_columns=frozenset({1, 2, 3, 5, 6}),
         font_pt=10,
     )
@@ -125,8 +140,10 @@ def write_report_docx(
     header: DocumentHeader,
     signature: Signature,
     recipients: list[str],
+    issuer: str,
 ) -> Path:
-    """The meeting report in the administrative layout."""
+    """The meeting report in the administrative layout; ``issuer`` closes it (``Ủy ban nhân
+    dân xã Tiên Lãng``)."""
     blocks: list[Block] = [
         TextBlock(
             text=f"Kỳ đánh giá: {review.label} (từ {review.start:%d/%m/%Y} đến "
@@ -140,38 +157,55 @@ def write_report_docx(
             TextBlock(text=f"- {c.text} Thời hạn: {c.deadline:%d/%m/%Y}.")
             for c in draft_conclusions(review)
         ],
+        TextBlock(
+            text=f"Trên đây là báo cáo tiến độ công tác cải cách hành chính {review.label} "
+            f"của {issuer}./."
+        ),
     ]
     return write_admin_document(path, header, blocks, recipients, signature)
 
 
+@dataclass(frozen=True)
+class NoticeText:
+    """What the conclusion notice says around its conclusions."""
+
+    label: str
+    """The period reviewed: ``tháng 10/2025``."""
+    held_on: date
+    chair: str
+    """``đồng chí Đặng Văn Thắng, Chủ tịch UBND phường``."""
+    office: str
+    """Who follows the conclusions up: ``Văn phòng HĐND và UBND xã``."""
+
+
 def write_notice_docx(
     path: Path,
-    review: ReviewData,
+    text: NoticeText,
     conclusions: list[Conclusion],
     header: DocumentHeader,
     signature: Signature,
     recipients: list[str],
     unit_names: dict[str, str],
-    chair: str,
 ) -> Path:
-    """The draft conclusion notice: numbered conclusions, each with an owner and a deadline."""
+    """The conclusion notice (a draft when ``header.draft``): numbered conclusions, each with
+    an owner and a deadline, then who follows them up; ends with ``./.``."""
     blocks: list[Block] = [
         TextBlock(
-            text=f"Ngày {review.end:%d/%m/%Y}, {chair} chủ trì cuộc họp giao ban công tác "
-            f"cải cách hành chính {review.label}. Sau khi nghe báo cáo tiến độ của "
+            text=f"Ngày {text.held_on:%d/%m/%Y}, {text.chair} chủ trì cuộc họp giao ban công "
+            f"tác cải cách hành chính {text.label}. Sau khi nghe báo cáo tiến độ của "
             "các đơn vị, Chủ tọa kết luận như sau:"
         ),
         *[
             TextBlock(
-                text=f"{c.number}. {c.text} (Đơn vị chủ trì: "
+                text=f"{c.number}. {c.text.rstrip('.')} (Đơn vị chủ trì: "
                 f"{unit_names.get(c.owner_unit, c.owner_unit)}; thời hạn: "
                 f"{c.deadline:%d/%m/%Y})."
             )
             for c in conclusions
         ],
         TextBlock(
-            text="Văn phòng HĐND và UBND phường theo dõi, đôn đốc việc thực hiện các kết "
-            "luận trên và báo cáo tại cuộc họp giao ban kỳ sau."
+            text=f"{text.office} theo dõi, đôn đốc việc thực hiện các kết luận trên và báo "
+            "cáo tại cuộc họp giao ban kỳ sau./."
         ),
     ]
     return write_admin_document(path, header, blocks, recipients, signature)

@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import select
 
 from cchc.access import require_any_role
-from cchc.exports import card_from_store
+from cchc.exports import card_from_store, ward_recipients
 from cchc.reports.model import DocumentHeader, Signature
 from cchc.review.compile import ReviewData, compile_review
 from cchc.review.documents import (
     Conclusion,
+    NoticeText,
     draft_conclusions,
     write_chart_png,
     write_notice_docx,
@@ -25,6 +26,7 @@ from cchc.review.documents import (
     write_report_html,
 )
 from cchc.workspace import Workspace
+from workflows.canonical import LOCAL_TZ
 from workflows.database import unit_of_work
 from workflows.schema import Instance
 
@@ -98,6 +100,43 @@ def _signature(ws: Workspace, person_id: str) -> Signature:
     return Signature(title="PHÓ CHỦ TỊCH", name=person.full_name)
 
 
+def _recipients(ws: Workspace) -> list[str]:
+    """The meeting documents go to the ward's council, its leaders and units (ward type from
+    the organization file), and the archive."""
+    kind = ws.organization.kind_name
+    lines = ward_recipients(ws, city=False)
+    return [*lines[:1], f"Chủ tịch, các Phó Chủ tịch UBND {kind}", *lines[1:]]
+
+
+def _notice_header(ws: Workspace, chair_id: str, label: str, *, number: str | None,
+                   day: date) -> DocumentHeader:  # fmt: skip
+    """The conclusion notice's header: a draft without a number, or the issued notice."""
+    org = ws.organization
+    return DocumentHeader(
+        issuing_body=org.name.upper(),
+        number=number or "      /TB-UBND",
+        place=org.place_name,
+        date=day,
+        kind_title="THÔNG BÁO",
+        subject=[
+            f"Kết luận của {org.person(chair_id).title} tại cuộc họp giao ban công tác cải cách "
+            f"hành chính {label}"
+        ],
+        draft=number is None,
+    )
+
+
+def _notice_text(ws: Workspace, chair_id: str, label: str, held_on: date) -> NoticeText:
+    org = ws.organization
+    chair = org.person(chair_id)
+    return NoticeText(
+        label=label,
+        held_on=held_on,
+        chair=f"đồng chí {chair.full_name}, {chair.title}",
+        office=f"{org.office.name} {org.kind_name}",
+    )
+
+
 def run_review(
     ws: Workspace, *, plan: str, month: str, actor_id: str, chair_id: str, out: Path
 ) -> ReviewOutcome:
@@ -131,7 +170,6 @@ def run_review(
     conclusions = draft_conclusions(review)
     out.mkdir(parents=True, exist_ok=True)
     org = ws.organization
-    chair = org.person(chair_id)
     header = DocumentHeader(
         issuing_body=org.name.upper(),
         number="      /BC-UBND",
@@ -140,22 +178,7 @@ def run_review(
         kind_title="BÁO CÁO",
         subject=[f"Tiến độ công tác cải cách hành chính {label}"],
     )
-    notice_header = DocumentHeader(
-        issuing_body=org.name.upper(),
-        number="      /TB-UBND",
-        place=org.place_name,
-        date=end,
-        kind_title="THÔNG BÁO",
-        subject=[
-            f"Kết luận của {chair.title} tại cuộc họp giao ban công tác cải cách hành chính {label}"
-        ],
-    )
-    recipients = [
-        "Thường trực Đảng ủy, HĐND phường",
-        "Chủ tịch, các Phó Chủ tịch UBND phường",
-        "Các đơn vị thuộc UBND phường",
-        "Lưu: VT, VH-XH",
-    ]
+    recipients = _recipients(ws)
     chart = write_chart_png(out / f"giao-ban-{month}.png", review)
     files = [
         chart,
@@ -166,16 +189,16 @@ def run_review(
             header,
             _signature(ws, chair_id),
             recipients,
+            f"Ủy ban nhân dân {org.name_in_text}",
         ),
         write_notice_docx(
             out / f"du-thao-thong-bao-ket-luan-{month}.docx",
-            review,
+            _notice_text(ws, chair_id, label, end),
             conclusions,
-            notice_header,
+            _notice_header(ws, chair_id, label, number=None, day=end),
             _signature(ws, chair_id),
             recipients,
             ws.unit_names(),
-            f"đồng chí {chair.full_name}, {chair.title}",
         ),
     ]
     with unit_of_work(ws.sessions) as session:
@@ -205,10 +228,36 @@ def run_review(
     return ReviewOutcome(review, conclusions, files, created.instance_id)
 
 
+def issued_notice_path(out: Path, month: str) -> Path:
+    """Where the issued notice of ``month`` is written: ``thong-bao-ket-luan-2025-10.docx``."""
+    return out / f"thong-bao-ket-luan-{month}.docx"
+
+
+def write_issued_notice(
+    ws: Workspace, *, month: str, chair_id: str, number: str, conclusions: list[Conclusion],
+    out: Path,
+) -> Path:  # fmt: skip
+    """The notice as issued: its number, dated the day it is issued, without the draft mark."""
+    _, end, label = month_bounds(month)
+    today = ws.engine.clock().astimezone(LOCAL_TZ).date()
+    out.mkdir(parents=True, exist_ok=True)
+    return write_notice_docx(
+        issued_notice_path(out, month),
+        _notice_text(ws, chair_id, label, end),
+        conclusions,
+        _notice_header(ws, chair_id, label, number=number, day=today),
+        _signature(ws, chair_id),
+        _recipients(ws),
+        ws.unit_names(),
+    )
+
+
 def issue_notice(
-    ws: Workspace, *, plan: str, month: str, chair_id: str, office_id: str, number: str
-) -> int:
-    """The meeting is held and its notice issued; each conclusion becomes a follow-up task."""
+    ws: Workspace, *, plan: str, month: str, chair_id: str, office_id: str, number: str,
+    out: Path | None = None,
+) -> int:  # fmt: skip
+    """The meeting is held and its notice issued; each conclusion becomes a follow-up task
+    citing the notice's number; with ``out``, the issued notice is written there too."""
     with ws.sessions() as session:
         row = session.execute(
             select(Instance.id, Instance.state, Instance.data).where(
@@ -244,6 +293,7 @@ def issue_notice(
                 data={
                     "source": "notice",
                     "notice": number,
+                    "conclusion": c["number"],
                     "meeting_month": month,
                     "code": f"KL-{month}-{c['number']}",
                     "title": c["text"],
@@ -256,4 +306,11 @@ def issue_notice(
                     "criteria": [],
                 },
             )
+    if out is not None:
+        issued = [
+            Conclusion(c["number"], c["text"], c["owner_unit"], date.fromisoformat(c["deadline"]))
+            for c in conclusions
+        ]
+        write_issued_notice(ws, month=month, chair_id=chair_id, number=number,
+                            conclusions=issued, out=out)  # fmt: skip
     return len(conclusions)

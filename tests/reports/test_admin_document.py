@@ -239,3 +239,57 @@ def test_normalise_recipients() -> None:
         "- CT, các PCT UBND phường;",
         "- Lưu: VT, VHXH.",
     ]
+
+
+def test_table_rows_stay_on_one_page_and_header_repeats(written: DocxDocument) -> None:
+    """Every row of a body table is w:cantSplit; its first row is a repeated w:tblHeader."""
+    table = written.tables[1]
+    for row in table.rows:
+        tr_pr = row._tr.trPr
+        assert tr_pr is not None
+        assert tr_pr.find(qn("w:cantSplit")) is not None
+    header_pr = table.rows[0]._tr.trPr
+    assert header_pr is not None
+    assert header_pr.find(qn("w:tblHeader")) is not None
+    assert all(r._tr.trPr.find(qn("w:tblHeader")) is None for r in table.rows[1:])
+
+
+def test_header_names_break_between_names_only(tmp_path: Path, signature: Signature) -> None:
+    """Given lines stay lines; a place name after other words keeps non-breaking spaces."""
+    header = DocumentHeader(
+        issuing_body_parent="Ủy ban nhân dân phường Phù Liễn",
+        issuing_body="Đoàn kiểm tra\ncải cách hành chính",
+        bold_parent=False,
+        number="1/BC-ĐKT",
+        date=date(2025, 12, 5),
+    )
+    path = write_admin_document(tmp_path / "h.docx", header, [], ["Lưu: VT"], signature)
+    left = Document(str(path)).tables[0].rows[0].cells[0]
+    assert texts(left)[:3] == [
+        "ỦY BAN NHÂN DÂN PHƯỜNG\u00a0PHÙ\u00a0LIỄN",
+        "ĐOÀN KIỂM TRA",
+        "CẢI CÁCH HÀNH CHÍNH",
+    ]
+    assert not all_bold(left.paragraphs[0])
+    assert all_bold(left.paragraphs[1])
+    assert all_bold(left.paragraphs[2])
+
+
+def test_appendix_cites_an_issuer_that_is_not_the_committee(
+    tmp_path: Path, signature: Signature
+) -> None:
+    """Under a parent other than ỦY BAN NHÂN DÂN the citation names the issuing body itself."""
+    header = DocumentHeader(
+        issuing_body_parent="UBND phường Phù Liễn",
+        issuing_body="Đoàn kiểm tra cải cách hành chính",
+        number="1/BC-ĐKT",
+        date=date(2025, 12, 5),
+    )
+    document = AdminDocument(header)
+    document.close(["Lưu: VT"], signature)
+    document.appendix(["LỊCH SỬ"])
+    lines = [p.text for p in Document(str(document.save(tmp_path / "a.docx"))).paragraphs]
+    assert (
+        "(Kèm theo Báo cáo số 1/BC-ĐKT ngày 05/12/2025 của Đoàn kiểm tra cải cách hành chính)"
+        in lines
+    )

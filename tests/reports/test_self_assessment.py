@@ -20,6 +20,7 @@ from cchc.reports.model import (
 )
 from cchc.reports.self_assessment import (
     COLUMNS,
+    DOCX_COLUMNS,
     HEADER_ROW,
     SHEET_TITLE,
     summarise,
@@ -238,8 +239,8 @@ def test_docx_area_and_losing_tables(report: DocxDocument) -> None:
     """The per-area table with its total, and the table of sub-criteria that lose points."""
     areas = next(t for t in report.tables if t.cell(0, 1).text == "Lĩnh vực")
     assert table_rows(areas)[1:] == [
-        ["I", "1. Công tác chỉ đạo, điều hành CCHC", "10,00", "8,75", "1,25", "87,50%"],
-        ["II", "3. Cải cách thủ tục hành chính", "8,00", "4,90", "3,10", "61,25%"],
+        ["1", "Công tác chỉ đạo, điều hành CCHC", "10,00", "8,75", "1,25", "87,50%"],
+        ["3", "Cải cách thủ tục hành chính", "8,00", "4,90", "3,10", "61,25%"],
         ["", "Tổng cộng", "18,00", "13,65", "4,35", "75,83%"],
     ]
     assert all_bold(areas.cell(3, 1).paragraphs[0])
@@ -259,12 +260,27 @@ def test_docx_appendix_holds_the_full_table(report: DocxDocument) -> None:
     assert report.sections[-1].orientation == WD_ORIENT.LANDSCAPE
     appendix = report.tables[-1]
     rows = table_rows(appendix)
-    assert rows[0] == list(COLUMNS)
-    sub = next(row for row in rows if row[1] == "1.1.3")
-    assert sub[3:5] == ["1,50", "0,75"]
-    assert sub[5] == "- Báo cáo kết quả thực hiện kế hoạch\n- Danh mục sản phẩm nhiệm vụ"
-    assert rows[-1][2:5] == ["Chỉ số CCHC (%)", "", "78,61%"]
-    area = next(i for i, row in enumerate(rows) if row[1] == "1")
-    assert all_bold(appendix.cell(area, 2).paragraphs[0])
+    assert rows[0] == list(DOCX_COLUMNS)
+    sub = next(row for row in rows if row[0] == "1.1.3")
+    assert sub[2:4] == ["1,50", "0,75"]
+    assert sub[4] == "- Báo cáo kết quả thực hiện kế hoạch\n- Danh mục sản phẩm nhiệm vụ"
+    assert rows[-1][1:4] == ["Chỉ số CCHC (%)", "", "78,61%"]
+    area = next(i for i, row in enumerate(rows) if row[0] == "1")
+    assert all_bold(appendix.cell(area, 1).paragraphs[0])
     lines = [p.text for p in report.paragraphs]
     assert "PHƯỜNG PHÙ LIỄN NĂM 2025" in lines
+
+
+def test_docx_rows_are_numbered_once(report: DocxDocument, assessment: SelfAssessmentTable) -> None:
+    """Each row carries one number, the index set's code: no STT beside a code or in a title."""
+    areas = next(t for t in report.tables if t.cell(0, 1).text == "Lĩnh vực")
+    assert [row[:2] for row in table_rows(areas)[1:-1]] == [
+        ["1", "Công tác chỉ đạo, điều hành CCHC"],
+        ["3", "Cải cách thủ tục hành chính"],
+    ]
+    appendix = table_rows(report.tables[-1])
+    assert appendix[0][:2] == ["STT", "Tiêu chí / tiêu chí thành phần"]
+    assert "Mã tiêu chí" not in appendix[0]
+    codes = [row.code for row in assessment.rows]
+    assert [row[0] for row in appendix[1 : 1 + len(codes)]] == codes
+    assert [row[1] for row in appendix[1 : 1 + len(codes)]] == [r.title for r in assessment.rows]
