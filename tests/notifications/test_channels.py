@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import mailbox
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,31 @@ def test_smtp_delivers_vietnamese_subject_and_body(smtp_server: SmtpServer) -> N
     assert received.rcpt_tos == ["ngo.thi.ha@phulien.example"]
     assert received.mail_from == "cchc@phulien.example"
     assert_vietnamese_mail(received.message, received.raw)
+
+
+LONG_SUBJECTS = (
+    "[CCHC] Giao nhiệm vụ GB-KH-CCHC-2025-H2-2025-10/KL-1: Phòng Văn hóa - Xã hội bổ sung đầy "
+    "đủ tài liệu kiểm chứng các tiêu chí: 1.5.1, 5.2.1, 5.3.1.",
+    "Trung thống đai vụ vực thống tập của đai hành KH-2025-H2/NV-01: hóa thành lĩnh thủ nhiệm "
+    "công [CCHC] vụ",
+    "nhiệm KH-2025-H2/NV-01: Số của soát thủ soát tâm thành hóa thống phố",
+    "[CCHC] Giao nhiệm vụ KH-CCHC-2025-H2/NV-11: Gửi báo cáo định kỳ qua Hệ thống thông tin báo "
+    "cáo của thành phố",
+)
+
+
+def test_long_subjects_keep_their_spaces_through_smtp(smtp_server: SmtpServer) -> None:
+    """Long Vietnamese subjects folded over several lines parse back with every space."""
+    smtp_server.start()
+    channel = SmtpChannel("127.0.0.1", smtp_server.port, SENDER, timeout=5)
+    for n, subject in enumerate(LONG_SUBJECTS):
+        channel.send(replace(envelope(), dedupe_key=f"long:{n}", subject=subject))
+    parser = BytesParser(policy=policy.default)
+    received = [parser.parsebytes(r.raw) for r in smtp_server.received]
+    assert [str(msg["Subject"]) for msg in received] == list(LONG_SUBJECTS)
+    for r in smtp_server.received:
+        head = r.raw.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 78
 
 
 def test_smtp_server_down_is_transient() -> None:
