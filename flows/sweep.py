@@ -14,8 +14,8 @@ from cchc.runtime import definitions_dir
 from cchc.workspace import Workspace
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
-from notifications.digest import send_daily_digests
-from notifications.dispatch import DispatchReport, dispatch
+from notifications.digest import retry_digests, send_daily_digests
+from notifications.dispatch import DispatchReport, dispatch, waiting_for_retry
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ
 
@@ -52,6 +52,7 @@ def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
     digests = send_daily_digests(
         ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc
     )
+    digests += retry_digests(ws.sessions, ws.organization, channel, now_utc)
     return {
         "reminders": report.reminders,
         "overdue": report.overdue,
@@ -59,9 +60,23 @@ def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
         "closed": report.closed,
         "sent": delivered.sent,
         "retried": delivered.retried,
-        "failed": delivered.failed,
+        "failed": delivered.failed + digests.failed,
         "digests": digests.sent,
+        "waiting": waiting_for_retry(ws.sessions, ws.tenant),
     }
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The sweep's one-line Vietnamese report: deadline steps, then mail sent and waiting."""
+    line = (
+        f"{result['reminders']} nhắc hạn, {result['overdue']} chuyển quá hạn, "
+        f"{result['escalations']} báo cáo lên cấp trên; "
+        f"{result['sent'] + result['digests']} thư đã gửi ({result['digests']} bản tổng hợp "
+        f"ngày), {result['waiting']} thư chờ gửi lại"
+    )
+    if result["failed"]:
+        line += f", {result['failed']} thư gửi không thành công"
+    return line
 
 
 @flow(name="daily-sweep")
@@ -70,8 +85,9 @@ def sweep_flow(database_url: str, data_dir: str, system_actor: str,
     """Reminders, overdue marks and escalations that are due; then deliver notifications."""
     result = _sweep(database_url, data_dir, system_actor, now)
     get_run_logger().info(
-        "sweep: %(reminders)d reminders, %(overdue)d overdue, "
-        "%(escalations)d escalations; %(sent)d notifications sent",
+        "sweep: %(reminders)d reminders, %(overdue)d overdue, %(escalations)d escalations; "
+        "%(sent)d notifications and %(digests)d digests sent, %(waiting)d waiting for a retry, "
+        "%(failed)d failed",
         result,
     )
     return result
