@@ -16,6 +16,7 @@ from flows.cycle import _workspace
 from notifications.channels import channel_from_env
 from notifications.digest import retry_digests, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch, waiting_for_retry
+from notifications.recipients import ward_sender
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ
 
@@ -41,7 +42,7 @@ def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
         system_actor,
         policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
     )
-    channel = channel_from_env(ws.settings.data_dir)
+    channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))
     now_utc = ws.engine.clock()
     delivered = DispatchReport()
     while True:  # one dispatch sends at most one batch: carry on until nothing is due

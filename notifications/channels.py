@@ -30,6 +30,9 @@ import httpx
 from workflows.canonical import utcnow
 
 DEFAULT_SENDER = "Hệ thống CCHC <cchc@localhost.localdomain>"
+"""The sender of a channel built without one (tests); the commands, the sweep and the demo sign
+with ``CCHC_MAIL_FROM`` or the ward's sender (``notifications.recipients.ward_sender``)."""
+MAIL_FROM_ENV = "CCHC_MAIL_FROM"
 
 
 class EncodedSubject(UnstructuredHeader, BaseHeader):
@@ -285,16 +288,19 @@ class WebhookChannel:
 # --- configuration ---------------------------------------------------------------------------
 
 
-def channel_from_env(data_dir: Path, env: Mapping[str, str] | None = None) -> Channel:
+def channel_from_env(
+    data_dir: Path, env: Mapping[str, str] | None = None, *, sender: str | None = None
+) -> Channel:
     """The channel the environment asks for; by default the Maildir ``data_dir/mail``.
 
     ``CCHC_NOTIFY_CHANNEL`` = ``maildir`` (``CCHC_MAILDIR``, default ``data_dir/mail``),
     ``smtp`` (``CCHC_SMTP_HOST``, ``CCHC_SMTP_PORT`` = 25, ``CCHC_SMTP_STARTTLS`` = ``1``/``0``)
-    or ``webhook`` (``CCHC_WEBHOOK_URL``); ``CCHC_MAIL_FROM`` is the sender of e-mail.
+    or ``webhook`` (``CCHC_WEBHOOK_URL``). E-mail is signed by ``CCHC_MAIL_FROM``, else by
+    ``sender`` (the ward's, ``notifications.recipients.ward_sender``).
     """
     env = os.environ if env is None else env
     kind = env.get("CCHC_NOTIFY_CHANNEL", "maildir").strip().lower()
-    sender = env.get("CCHC_MAIL_FROM") or DEFAULT_SENDER
+    sender = env.get(MAIL_FROM_ENV) or sender or DEFAULT_SENDER
     if kind == "maildir":
         return MaildirChannel(Path(env.get("CCHC_MAILDIR") or data_dir / "mail"), sender=sender)
     if kind == "smtp":

@@ -34,11 +34,12 @@ def send(
     from notifications.channels import channel_from_env
     from notifications.digest import retry_digests
     from notifications.dispatch import DispatchReport, dispatch
+    from notifications.recipients import ward_sender
 
     with reporting(), open_workspace(ctx) as ws:
         require_any_role(ws, acting(ws, person), SENDER_ROLES, what="send notifications",
                          kind="outbox")  # fmt: skip
-        channel = channel_from_env(ws.settings.data_dir)
+        channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))
         total = DispatchReport()
         for _ in range(rounds):
             report = dispatch(ws.sessions, ws.organization, channel, ws.engine.clock(), batch)

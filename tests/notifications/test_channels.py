@@ -10,7 +10,9 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from cchc.cli import app
 from notifications.channels import (
     DeliveryError,
     Envelope,
@@ -20,7 +22,8 @@ from notifications.channels import (
     channel_from_env,
     message_id,
 )
-from tests.notifications.conftest import SmtpServer, WebhookServer, free_port
+from tests.conftest import Db
+from tests.notifications.conftest import EXPECTED_TOTAL, SmtpServer, WebhookServer, free_port
 
 SUBJECT = "[CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực đất đai"
 TEXT = (
@@ -185,3 +188,34 @@ def test_channel_from_env(tmp_path: Path) -> None:
     assert (smtp.host, smtp.port) == ("mx", 2525)
     with pytest.raises(ValueError, match="CCHC_WEBHOOK_URL"):
         channel_from_env(tmp_path, {"CCHC_NOTIFY_CHANNEL": "webhook"})
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "sender", "domain"),
+    [
+        (None, "Hệ thống CCHC Phường Phù Liễn <cchc@phulien.example>", "phulien.example"),
+        ("CCHC Phù Liễn <cchc@mail.phulien.example>", "CCHC Phù Liễn <cchc@mail.phulien.example>",
+         "mail.phulien.example"),
+    ],
+)  # fmt: skip
+def test_notify_send_signs_with_the_configured_sender(
+    issued: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_from: str | None,
+    sender: str, domain: str,
+) -> None:  # fmt: skip
+    """`cchc notify send` writes From and Message-ID from CCHC_MAIL_FROM or the ward's file."""
+    monkeypatch.setenv("CCHC_NOTIFY_CHANNEL", "maildir")
+    monkeypatch.setenv("CCHC_MAILDIR", str(tmp_path / "mail"))
+    if mail_from is None:
+        monkeypatch.delenv("CCHC_MAIL_FROM", raising=False)
+    else:
+        monkeypatch.setenv("CCHC_MAIL_FROM", mail_from)
+    env = {"CCHC_DATABASE_URL": issued.url, "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path), "notify", "send", "--as", "tran.van.minh"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    box = mailbox.Maildir(tmp_path / "mail", create=False)
+    messages = [parse(box.get_bytes(key)) for key in box.iterkeys()]
+    assert len(messages) == EXPECTED_TOTAL
+    assert {str(msg["From"]) for msg in messages} == {sender}
+    assert {str(msg["Message-ID"]).rpartition("@")[2] for msg in messages} == {f"{domain}>"}
