@@ -12,10 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cchc.cli import app
+from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS
 from tests.helpers import KIND
-from workflows.database import make_engine, session_factory, sqlite_url, unit_of_work
+from workflows.database import Settings, make_engine, session_factory, sqlite_url, unit_of_work
 from workflows.engine import Engine
+from workflows.migrations import SchemaOutdatedError
 from workflows.registry import Actor
 
 runner = CliRunner()
@@ -110,6 +112,35 @@ def test_commands_on_an_empty_data_dir_say_to_upgrade(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "cchc db upgrade" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "verify", "--as", INSPECTOR],
+        ["notify", "send", "--as", "tran.van.minh"],
+        ["tasks", "list", "--plan", "KH-1", "--as", "nguyen.thi.lan"],
+        ["sweep", "--as", "tran.van.minh"],
+    ],
+)
+def test_a_data_folder_without_database_is_left_untouched(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A command on a data folder with no database names `cchc db upgrade` and creates no file."""
+    folder = tmp_path / "var"
+    result = runner.invoke(app, ["--data-dir", str(folder), *command],
+                           env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "cchc db upgrade" in result.output
+    assert not folder.exists()
+
+
+def test_a_workspace_is_not_opened_on_a_missing_database(tmp_path: Path) -> None:
+    """Workspace.open (the flows' way in) refuses a missing SQLite file without creating it."""
+    folder = tmp_path / "var"
+    with pytest.raises(SchemaOutdatedError, match="cchc db upgrade"):
+        Workspace.open(Settings(data_dir=folder, database_url=sqlite_url(folder)))
+    assert not folder.exists()
 
 
 @pytest.fixture
