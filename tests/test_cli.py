@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cchc.cli import app
+from cchc.commands.cycle_common import points
 from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS
 from tests.helpers import KIND
@@ -243,3 +246,17 @@ def test_audit_query_table_in_vietnamese(data_dir: Path) -> None:
 def test_no_prefect_import(code: str) -> None:
     """Importing the engine or running `cchc --help` does not import prefect."""
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_points_in_tables_always_have_two_decimals() -> None:
+    """Points show 2 decimals ("2,40" beside "3,96", "14,00"), in `index-set show` too."""
+    assert [points(Decimal(v)) for v in ("2.4", "3.96", "14", "-1", "1234.5")] == [
+        "2,40", "3,96", "14,00", "-1,00", "1.234,50"
+    ]  # fmt: skip
+    env = {"CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "", "COLUMNS": "200"}
+    result = runner.invoke(app, ["index-set", "show"], env=env)
+    assert result.exit_code == 0, result.output
+    cells = [line.split("│")[3].strip() for line in result.stdout.splitlines()
+             if line.startswith("│")]  # fmt: skip
+    assert len(cells) > 60
+    assert all(re.fullmatch(r"[-+]?\d+,\d\d", cell) for cell in cells), cells
