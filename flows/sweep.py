@@ -4,6 +4,7 @@ the notifications and each person's daily digest. Scheduled daily by
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -15,13 +16,17 @@ from cchc.workspace import Workspace
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
 from notifications.digest import retry_digests, send_daily_digests
-from notifications.dispatch import DispatchReport, dispatch, waiting_for_retry
+from notifications.dispatch import DispatchReport, dispatch, due_deliveries, waiting_for_retry
 from notifications.recipients import ward_sender
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ
+from workflows.progress import Progress, no_progress
 
 DISPATCH_BATCH = 500
 """Deliveries claimed per dispatch round (each round's claims share one lease)."""
+
+SWEEP_PROGRESS: ContextVar[Progress | None] = ContextVar("sweep_progress", default=None)
+"""Where ``cchc sweep`` draws its progress bar (a callback cannot be a flow parameter)."""
 
 
 @task(name="sweep-deadlines", cache_policy=NO_CACHE)
@@ -29,25 +34,35 @@ def _sweep(database_url: str, data_dir: str, system_actor: str,
            now: str | None) -> dict[str, Any]:  # fmt: skip
     ws = _workspace(database_url, data_dir, now)
     try:
-        return sweep_ward(ws, system_actor)
+        return sweep_ward(ws, system_actor, SWEEP_PROGRESS.get() or no_progress)
     finally:
         ws.close()
 
 
-def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
-    """The sweep of one ward's workspace (also run per ward by ``flows.city``)."""
+def sweep_ward(
+    ws: Workspace, system_actor: str, progress: Progress = no_progress
+) -> dict[str, Any]:
+    """The sweep of one ward's workspace (also run per ward by ``flows.city``).
+
+    ``progress`` is told the deadline steps acted on out of those due, then the deliveries
+    attempted out of those due.
+    """
     report = sweep(
         ws,
         load_calendar(definitions_dir() / "calendar.yaml"),
         system_actor,
         policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
+        progress=progress,
     )
     channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))
     now_utc = ws.engine.clock()
     delivered = DispatchReport()
+    progress(0, due_deliveries(ws.sessions, ws.tenant, now_utc))
     while True:  # one dispatch sends at most one batch: carry on until nothing is due
         batch = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=DISPATCH_BATCH)
         delivered += batch
+        done = delivered.sent + delivered.retried + delivered.failed
+        progress(done, done + due_deliveries(ws.sessions, ws.tenant, now_utc))
         if batch == DispatchReport():
             break
     digests = send_daily_digests(

@@ -419,3 +419,19 @@ def waiting_for_retry(session_factory: sessionmaker[Session], tenant: str) -> in
             )
             or 0
         )
+
+
+def due_deliveries(session_factory: sessionmaker[Session], tenant: str, now: datetime) -> int:
+    """Deliveries of ``tenant``'s outbox a dispatch at ``now`` would claim (for progress)."""
+    with session_factory() as session:
+        return int(
+            session.scalar(
+                sa.select(sa.func.count()).where(
+                    NotificationDelivery.tenant == tenant,
+                    NotificationDelivery.outbox_id.is_not(None),
+                    NotificationDelivery.status.in_([PENDING, SENDING]),
+                    NotificationDelivery.next_attempt_at <= utc(now),
+                )
+            )
+            or 0
+        )

@@ -65,6 +65,21 @@ def test_sweep_delivers_more_than_one_batch(
     assert len(mail) == result["sent"] + result["digests"]
 
 
+def test_the_sweep_reports_its_progress(db: Db, ward: Workspace) -> None:
+    """The sweep tells its progress callback the deadline steps, then the deliveries done out
+    of those due, ending at all of them."""
+    calls: list[tuple[int, int]] = []
+
+    result = flows.sweep.sweep_ward(ward, "tran.van.minh", lambda d, t: calls.append((d, t)))
+
+    sent = result["sent"]
+    assert sent == count(db, "notification_deliveries", "outbox_id is not null") > 0
+    assert calls[0] == (0, 0)  # no deadline step is due
+    assert calls[-1] == (sent, sent)
+    assert all(done <= total for done, total in calls)
+    assert [done for done, _ in calls[1:]] == sorted(done for done, _ in calls[1:])
+
+
 def test_the_sweep_says_what_was_sent_and_what_waits_for_a_retry(
     db: Db, ward: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
