@@ -180,14 +180,17 @@ def sweep_command(
     # exits 1 with the refusal audited, instead of a failed flow run and its traceback.
     with reporting(), open_workspace(ctx) as ws:
         require_any_role(ws, acting(ws, person), SWEEP_ROLES, what="run the deadline sweep")
-    from flows.sweep import sweep_flow
+    from cchc.commands.progress import progress_bar
+    from flows.sweep import SWEEP_PROGRESS, summary, sweep_flow
 
     settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()
-    result = sweep_flow(settings.database_url, str(settings.data_dir), person)
-    typer.echo(
-        f"{result['reminders']} nhắc hạn, {result['overdue']} chuyển quá hạn, "
-        f"{result['escalations']} báo cáo lên cấp trên; {result['sent']} thư đã gửi"
-    )
+    with progress_bar("Quét hạn xử lý, gửi thông báo") as progress:
+        token = SWEEP_PROGRESS.set(progress)
+        try:
+            result = sweep_flow(settings.database_url, str(settings.data_dir), person)
+        finally:
+            SWEEP_PROGRESS.reset(token)
+    typer.echo(summary(result))
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from cchc.unit_results import unit_results
 from cchc.workspace import Workspace
 from workflows.canonical import LOCAL_TZ
 from workflows.database import unit_of_work
+from workflows.progress import Progress, no_progress
 from workflows.schema import Instance
 
 
@@ -37,18 +38,23 @@ def read_plan(ws: Workspace, path: Path) -> Plan:
                      unit_aliases=ws.unit_aliases())  # fmt: skip
 
 
-def issue(ws: Workspace, path: Path, actor_id: str) -> IssueResult:
+def issue(
+    ws: Workspace, path: Path, actor_id: str, progress: Progress = no_progress
+) -> IssueResult:
     """Issue the plan in ``path`` as ``actor_id``: tasks assigned, assessments opened."""
-    return issue_checked(ws, read_plan(ws, path), actor_id)
+    return issue_checked(ws, read_plan(ws, path), actor_id, progress)
 
 
-def issue_checked(ws: Workspace, plan: Plan, actor_id: str) -> IssueResult:
+def issue_checked(
+    ws: Workspace, plan: Plan, actor_id: str, progress: Progress = no_progress
+) -> IssueResult:
     """Issue a plan already read and checked (``read_plan``) as ``actor_id``."""
     criteria = [CriterionToOpen(code=s.code, title=s.title, max_points=str(s.max_points),
                                 owner_unit=s.owner_unit, evidence=s.evidence)
                 for s in ws.index_set.sub_criteria()]  # fmt: skip
     with unit_of_work(ws.sessions) as session:
-        return issue_plan(session, ws.engine, plan, criteria, ws.actor(actor_id), ws.unit_names())
+        return issue_plan(session, ws.engine, plan, criteria, ws.actor(actor_id),
+                          ws.unit_names(), progress)  # fmt: skip
 
 
 def plan_record(ws: Workspace, plan_code: str) -> dict[str, Any]:

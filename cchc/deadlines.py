@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cchc.access import require_any_role
@@ -30,6 +30,7 @@ from workflows.canonical import utc
 from workflows.database import unit_of_work
 from workflows.engine import Engine
 from workflows.errors import ConflictError, TransitionRefusedError
+from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
 
@@ -157,11 +158,13 @@ def sweep(
     system_actor: str,
     batch: int = 500,
     policy: TaskDeadlinePolicy = DEFAULT_POLICY,
+    progress: Progress = no_progress,
 ) -> SweepReport:
     """Schedule new steps, then act on every step due by the workspace's clock.
 
     The sweep runs as ``system_actor``, who must hold an admin role: anyone else is refused
-    (``NotPermittedError``, audited) before anything is written.
+    (``NotPermittedError``, audited) before anything is written. ``progress`` is told the
+    steps acted on out of the steps due.
     """
     now = ws.engine.clock()
     actor = ws.actor(system_actor)
@@ -173,6 +176,13 @@ def sweep(
         schedule(session, calendar, ws.tenant, policy)
         schedule_definition_deadlines(session, ws.engine, calendar, ws.tenant)
     changed: set[int] = set()  # steps whose instance changed underneath: for the next sweep
+    with ws.sessions() as session:
+        total = int(session.scalar(select(func.count()).select_from(DeadlineStep).where(
+            DeadlineStep.tenant == ws.tenant, DeadlineStep.done_at.is_(None),
+            DeadlineStep.due_at <= now,
+        )) or 0)  # fmt: skip
+    done = 0
+    progress(done, total)
     while True:
         with unit_of_work(ws.sessions) as session:
             query = (
@@ -192,6 +202,8 @@ def sweep(
             if not steps:
                 break
             for step in steps:
+                done += 1
+                progress(done, max(done, total))
                 savepoint = session.begin_nested()
                 try:
                     outcome = _act(ws, session, step, actor, policy)

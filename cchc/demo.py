@@ -399,10 +399,14 @@ def play_reviews(ws: Workspace, clock: DemoClock, folder: Path) -> list[str]:
 
 def deliver_notifications(ws: Workspace, folder: Path) -> int:
     """Deliver the outbox into a Maildir the officials' mail client could open; how many sent."""
-    from notifications.channels import MaildirChannel
-    from notifications.dispatch import dispatch
+    import os
 
-    channel = MaildirChannel(folder)
+    from notifications.channels import MAIL_FROM_ENV, MaildirChannel
+    from notifications.dispatch import dispatch
+    from notifications.recipients import ward_sender
+
+    sender = os.environ.get(MAIL_FROM_ENV) or ward_sender(ws.organization)
+    channel = MaildirChannel(folder, sender=sender)
     sent = 0
     while True:
         report = dispatch(ws.sessions, ws.organization, channel, ws.engine.clock(), batch=200)

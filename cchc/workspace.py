@@ -22,9 +22,9 @@ from cchc.indexset.models import IndexSet
 from cchc.organization import Organization, load_organization
 from cchc.runtime import definitions_dir, make_workflow_engine
 from workflows.canonical import utcnow
-from workflows.database import Settings, make_engine, session_factory
+from workflows.database import Settings, make_engine, missing_sqlite_file, session_factory
 from workflows.engine import Engine
-from workflows.migrations import require_current
+from workflows.migrations import SchemaOutdatedError, require_current
 from workflows.registry import Actor
 
 
@@ -63,6 +63,10 @@ class Workspace:
                                 known_roles=set(engine.definitions.roles.roles))  # fmt: skip
         units = {u.code for u in org.units}
         indexes = load_index_set(index_set or default_index_set(), known_units=units)
+        if (missing := missing_sqlite_file(settings.database_url)) is not None:
+            raise SchemaOutdatedError(
+                f"there is no database at {missing} yet: run `cchc db upgrade` (or `cchc demo`)"
+            )
         db = make_engine(settings.database_url)
         try:
             require_current(db)

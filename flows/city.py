@@ -124,8 +124,10 @@ def ward_sweep_flow(database_url: str, data_dir: str, organization: str, system_
     finally:
         ws.close()
     get_run_logger().info(
-        "sweep of %s: %d reminders, %d overdue, %d escalations; %d notifications sent",
+        "sweep of %s: %d reminders, %d overdue, %d escalations; %d notifications and %d digests "
+        "sent, %d waiting for a retry",
         ws.tenant, result["reminders"], result["overdue"], result["escalations"], result["sent"],
+        result["digests"], result["waiting"],
     )  # fmt: skip
     return {"tenant": ws.tenant, **result}
 

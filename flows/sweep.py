@@ -4,6 +4,7 @@ the notifications and each person's daily digest. Scheduled daily by
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -14,13 +15,18 @@ from cchc.runtime import definitions_dir
 from cchc.workspace import Workspace
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
-from notifications.digest import send_daily_digests
-from notifications.dispatch import DispatchReport, dispatch
+from notifications.digest import retry_digests, send_daily_digests
+from notifications.dispatch import DispatchReport, dispatch, due_deliveries, waiting_for_retry
+from notifications.recipients import ward_sender
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ
+from workflows.progress import Progress, no_progress
 
 DISPATCH_BATCH = 500
 """Deliveries claimed per dispatch round (each round's claims share one lease)."""
+
+SWEEP_PROGRESS: ContextVar[Progress | None] = ContextVar("sweep_progress", default=None)
+"""Where ``cchc sweep`` draws its progress bar (a callback cannot be a flow parameter)."""
 
 
 @task(name="sweep-deadlines", cache_policy=NO_CACHE)
@@ -28,30 +34,41 @@ def _sweep(database_url: str, data_dir: str, system_actor: str,
            now: str | None) -> dict[str, Any]:  # fmt: skip
     ws = _workspace(database_url, data_dir, now)
     try:
-        return sweep_ward(ws, system_actor)
+        return sweep_ward(ws, system_actor, SWEEP_PROGRESS.get() or no_progress)
     finally:
         ws.close()
 
 
-def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
-    """The sweep of one ward's workspace (also run per ward by ``flows.city``)."""
+def sweep_ward(
+    ws: Workspace, system_actor: str, progress: Progress = no_progress
+) -> dict[str, Any]:
+    """The sweep of one ward's workspace (also run per ward by ``flows.city``).
+
+    ``progress`` is told the deadline steps acted on out of those due, then the deliveries
+    attempted out of those due.
+    """
     report = sweep(
         ws,
         load_calendar(definitions_dir() / "calendar.yaml"),
         system_actor,
         policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
+        progress=progress,
     )
-    channel = channel_from_env(ws.settings.data_dir)
+    channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))
     now_utc = ws.engine.clock()
     delivered = DispatchReport()
+    progress(0, due_deliveries(ws.sessions, ws.tenant, now_utc))
     while True:  # one dispatch sends at most one batch: carry on until nothing is due
         batch = dispatch(ws.sessions, ws.organization, channel, now_utc, batch=DISPATCH_BATCH)
         delivered += batch
+        done = delivered.sent + delivered.retried + delivered.failed
+        progress(done, done + due_deliveries(ws.sessions, ws.tenant, now_utc))
         if batch == DispatchReport():
             break
     digests = send_daily_digests(
         ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc
     )
+    digests += retry_digests(ws.sessions, ws.organization, channel, now_utc)
     return {
         "reminders": report.reminders,
         "overdue": report.overdue,
@@ -59,9 +76,23 @@ def sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
         "closed": report.closed,
         "sent": delivered.sent,
         "retried": delivered.retried,
-        "failed": delivered.failed,
+        "failed": delivered.failed + digests.failed,
         "digests": digests.sent,
+        "waiting": waiting_for_retry(ws.sessions, ws.tenant),
     }
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The sweep's one-line Vietnamese report: deadline steps, then mail sent and waiting."""
+    line = (
+        f"{result['reminders']} nhắc hạn, {result['overdue']} chuyển quá hạn, "
+        f"{result['escalations']} báo cáo lên cấp trên; "
+        f"{result['sent'] + result['digests']} thư đã gửi ({result['digests']} bản tổng hợp "
+        f"ngày), {result['waiting']} thư chờ gửi lại"
+    )
+    if result["failed"]:
+        line += f", {result['failed']} thư gửi không thành công"
+    return line
 
 
 @flow(name="daily-sweep")
@@ -70,8 +101,9 @@ def sweep_flow(database_url: str, data_dir: str, system_actor: str,
     """Reminders, overdue marks and escalations that are due; then deliver notifications."""
     result = _sweep(database_url, data_dir, system_actor, now)
     get_run_logger().info(
-        "sweep: %(reminders)d reminders, %(overdue)d overdue, "
-        "%(escalations)d escalations; %(sent)d notifications sent",
+        "sweep: %(reminders)d reminders, %(overdue)d overdue, %(escalations)d escalations; "
+        "%(sent)d notifications and %(digests)d digests sent, %(waiting)d waiting for a retry, "
+        "%(failed)d failed",
         result,
     )
     return result

@@ -17,8 +17,10 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email import policy
-from email.headerregistry import Address
+from email.header import Header
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,10 +30,37 @@ import httpx
 from workflows.canonical import utcnow
 
 DEFAULT_SENDER = "Hệ thống CCHC <cchc@localhost.localdomain>"
+"""The sender of a channel built without one (tests); the commands, the sweep and the demo sign
+with ``CCHC_MAIL_FROM`` or the ward's sender (``notifications.recipients.ward_sender``)."""
+MAIL_FROM_ENV = "CCHC_MAIL_FROM"
 
-MAIL_POLICY = policy.default.clone(cte_type="7bit")
+
+class EncodedSubject(UnstructuredHeader, BaseHeader):
+    """A Subject folded into RFC 2047 encoded words that carry their own spaces.
+
+    Python 3.11's folder can put the space between two words into the folding whitespace
+    between two encoded words, where RFC 2047 readers drop it ("Hệ thốngthông tin"). A
+    non-ASCII subject is therefore encoded by ``email.header.Header``, which cuts it into
+    encoded words at character boundaries with every space inside an encoded word.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        """``Subject: =?utf-8?…?=`` folded to ``policy.max_line_length``, ``policy.linesep``."""
+        value = str(self)
+        if value.isascii():
+            return super().fold(policy=policy)
+        width = policy.max_line_length or 78
+        header = Header(value, "utf-8", maxlinelen=width, header_name=self.name)
+        return f"{self.name}: {header.encode(linesep=policy.linesep)}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("subject", EncodedSubject)
+
+MAIL_POLICY = policy.default.clone(cte_type="7bit", header_factory=_HEADERS)
 """UTF-8 bodies go out as quoted-printable or base64 (whichever is shorter), headers as RFC 2047
-encoded words: the messages are 7-bit clean for any SMTP server and any mailbox."""
+encoded words: the messages are 7-bit clean for any SMTP server and any mailbox. The subject is
+folded by ``EncodedSubject`` so that it round-trips through any standard parser."""
 
 SMTP_USERNAME_ENV = "CCHC_SMTP_USERNAME"
 SMTP_PASSWORD_ENV = "CCHC_SMTP_PASSWORD"
@@ -259,16 +288,19 @@ class WebhookChannel:
 # --- configuration ---------------------------------------------------------------------------
 
 
-def channel_from_env(data_dir: Path, env: Mapping[str, str] | None = None) -> Channel:
+def channel_from_env(
+    data_dir: Path, env: Mapping[str, str] | None = None, *, sender: str | None = None
+) -> Channel:
     """The channel the environment asks for; by default the Maildir ``data_dir/mail``.
 
     ``CCHC_NOTIFY_CHANNEL`` = ``maildir`` (``CCHC_MAILDIR``, default ``data_dir/mail``),
     ``smtp`` (``CCHC_SMTP_HOST``, ``CCHC_SMTP_PORT`` = 25, ``CCHC_SMTP_STARTTLS`` = ``1``/``0``)
-    or ``webhook`` (``CCHC_WEBHOOK_URL``); ``CCHC_MAIL_FROM`` is the sender of e-mail.
+    or ``webhook`` (``CCHC_WEBHOOK_URL``). E-mail is signed by ``CCHC_MAIL_FROM``, else by
+    ``sender`` (the ward's, ``notifications.recipients.ward_sender``).
     """
     env = os.environ if env is None else env
     kind = env.get("CCHC_NOTIFY_CHANNEL", "maildir").strip().lower()
-    sender = env.get("CCHC_MAIL_FROM") or DEFAULT_SENDER
+    sender = env.get(MAIL_FROM_ENV) or sender or DEFAULT_SENDER
     if kind == "maildir":
         return MaildirChannel(Path(env.get("CCHC_MAILDIR") or data_dir / "mail"), sender=sender)
     if kind == "smtp":

@@ -7,7 +7,8 @@ deadline is past or within ``due_within_days``. Nothing to say: no digest (``Non
 ``send_daily_digests`` delivers them through a channel with the same guarantees as
 ``dispatch``: the dedupe key ``digest:{tenant}:{day}:{person}`` is recorded in
 ``notification_deliveries`` (without an outbox row), so running it again the same day sends
-nothing twice and retries what failed once the backoff has passed.
+nothing twice and retries what failed once the backoff has passed. ``retry_digests`` retries
+the digests of earlier days that still wait (``cchc notify send`` and the sweep call it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from notifications.channels import Channel
 from notifications.dispatch import (
     FAILED,
+    PENDING,
+    SENDING,
     SENT,
     Backoff,
     Claim,
@@ -203,22 +206,98 @@ def send_daily_digests(
     renderer: Renderer | None = None,
 ) -> DispatchReport:
     """Send each person of ``org`` their digest for ``day`` (once; run again to retry)."""
-    now = utc(now)
-    backoff = backoff or Backoff()
-    renderer = renderer or default_renderer()
+    sender = _DigestSender(session_factory, org, channel, utc(now), max_attempts,
+                           backoff or Backoff(), lease, renderer or default_renderer())  # fmt: skip
     report = DispatchReport()
     for person in org.people:
-        try:
-            claimed = _claim_digest(session_factory, org, person, day, now, channel.name,
-                                    lease, max_attempts, renderer)  # fmt: skip
-        except IntegrityError:  # another sender created this digest's row at the same time
-            continue
-        if claimed is None:
-            continue
-        claim, rendered = claimed
-        result = send_rendered(channel, claim, person, person.email, rendered)
-        report += finish_attempt(session_factory, claim, result, now, max_attempts, backoff)
+        report += sender.send(person, day)
     return report
+
+
+def retry_digests(
+    session_factory: sessionmaker[Session],
+    org: Organization,
+    channel: Channel,
+    now: datetime,
+    *,
+    max_attempts: int = 8,
+    backoff: Backoff | None = None,
+    lease: timedelta = timedelta(hours=1),
+    renderer: Renderer | None = None,
+) -> DispatchReport:
+    """Send again the digests of any day whose earlier attempt failed and whose backoff is over.
+
+    ``send_daily_digests`` only retries the day it is given; ``cchc notify send`` and the sweep
+    call this so that a digest left waiting yesterday is not forgotten. No new digest is made.
+    """
+    now = utc(now)
+    with session_factory() as session:
+        keys = session.scalars(
+            sa.select(NotificationDelivery.dedupe_key)
+            .where(
+                NotificationDelivery.tenant == org.tenant,
+                NotificationDelivery.outbox_id.is_(None),
+                NotificationDelivery.template == TEMPLATE,
+                NotificationDelivery.status.in_([PENDING, SENDING]),
+                NotificationDelivery.next_attempt_at <= now,
+            )
+            .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
+        ).all()
+    sender = _DigestSender(session_factory, org, channel, now, max_attempts,
+                           backoff or Backoff(), lease, renderer or default_renderer())  # fmt: skip
+    report = DispatchReport()
+    for key in keys:
+        _, day, person_id = key.rsplit(":", 2)
+        try:
+            person = org.person(person_id)
+        except LookupError:
+            report += _give_up(session_factory, key, now, f"recipient {person_id} is gone")
+            continue
+        report += sender.send(person, date.fromisoformat(day))
+    return report
+
+
+@dataclass(frozen=True)
+class _DigestSender:
+    """Claims, sends and records one person's digest of one day."""
+
+    sessions: sessionmaker[Session]
+    org: Organization
+    channel: Channel
+    now: datetime
+    max_attempts: int
+    backoff: Backoff
+    lease: timedelta
+    renderer: Renderer
+
+    def send(self, person: Person, day: date) -> DispatchReport:
+        """Send the digest unless it was sent, gave up, waits for its backoff or is empty."""
+        try:
+            claimed = _claim_digest(self.sessions, self.org, person, day, self.now,
+                                    self.channel.name, self.lease, self.max_attempts,
+                                    self.renderer)  # fmt: skip
+        except IntegrityError:  # another sender created this digest's row at the same time
+            return DispatchReport()
+        if claimed is None:
+            return DispatchReport()
+        claim, rendered = claimed
+        result = send_rendered(self.channel, claim, person, person.email, rendered)
+        return finish_attempt(self.sessions, claim, result, self.now, self.max_attempts,
+                              self.backoff)  # fmt: skip
+
+
+def _give_up(
+    sessions: sessionmaker[Session], key: str, now: datetime, error: str
+) -> DispatchReport:
+    with unit_of_work(sessions) as session:
+        delivery = session.scalars(
+            sa.select(NotificationDelivery).where(NotificationDelivery.dedupe_key == key)
+        ).one()
+        delivery.status = FAILED
+        delivery.next_attempt_at = None
+        delivery.last_error = error
+        delivery.updated_at = now
+    return DispatchReport(failed=1)
 
 
 def _claim_digest(

@@ -404,3 +404,34 @@ def _settle_outbox(session: Session, outbox_id: int) -> None:
         outbox.status = SENT
     elif statuses and statuses <= {SENT, FAILED}:
         outbox.status = FAILED
+
+
+def waiting_for_retry(session_factory: sessionmaker[Session], tenant: str) -> int:
+    """Deliveries of ``tenant`` (digests included) that failed once and wait for a retry."""
+    with session_factory() as session:
+        return int(
+            session.scalar(
+                sa.select(sa.func.count()).where(
+                    NotificationDelivery.tenant == tenant,
+                    NotificationDelivery.status == PENDING,
+                    NotificationDelivery.attempts > 0,
+                )
+            )
+            or 0
+        )
+
+
+def due_deliveries(session_factory: sessionmaker[Session], tenant: str, now: datetime) -> int:
+    """Deliveries of ``tenant``'s outbox a dispatch at ``now`` would claim (for progress)."""
+    with session_factory() as session:
+        return int(
+            session.scalar(
+                sa.select(sa.func.count()).where(
+                    NotificationDelivery.tenant == tenant,
+                    NotificationDelivery.outbox_id.is_not(None),
+                    NotificationDelivery.status.in_([PENDING, SENDING]),
+                    NotificationDelivery.next_attempt_at <= utc(now),
+                )
+            )
+            or 0
+        )

@@ -12,6 +12,8 @@ Someone holding two of the listed roles is listed once. This is the only module 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from email.headerregistry import Address
 from typing import Any, Protocol
 
 from cchc.organization import Organization, Person
@@ -23,6 +25,7 @@ __all__ = [
     "Person",
     "owner_unit",
     "resolve_recipients",
+    "ward_sender",
 ]
 
 SCOPED_ROLES = frozenset({"unit_head", "unit_official"})
@@ -66,3 +69,14 @@ def resolve_recipients(org: Organization, message: OutboxLike) -> list[Person]:
         for person in org.people_with_role(str(role), scope):
             people.setdefault(person.id, person)
     return list(people.values())
+
+
+def ward_sender(org: Organization) -> str:
+    """The ward's default e-mail sender: ``Hệ thống CCHC <ward> <cchc@<its mail domain>>``.
+
+    The domain is the one most of the ward's people have in the organization file (the first
+    in alphabetical order on a tie); ``CCHC_MAIL_FROM`` overrides the whole sender.
+    """
+    domains = Counter(person.email.rpartition("@")[2].lower() for person in org.people)
+    domain = min(domains, key=lambda d: (-domains[d], d))
+    return str(Address(display_name=f"Hệ thống CCHC {org.name}", addr_spec=f"cchc@{domain}"))

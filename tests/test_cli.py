@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cchc.cli import app
+from cchc.commands.cycle_common import points
+from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS
 from tests.helpers import KIND
-from workflows.database import make_engine, session_factory, sqlite_url, unit_of_work
+from workflows.database import Settings, make_engine, session_factory, sqlite_url, unit_of_work
 from workflows.engine import Engine
+from workflows.migrations import SchemaOutdatedError
 from workflows.registry import Actor
 
 runner = CliRunner()
@@ -110,6 +115,35 @@ def test_commands_on_an_empty_data_dir_say_to_upgrade(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "cchc db upgrade" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "verify", "--as", INSPECTOR],
+        ["notify", "send", "--as", "tran.van.minh"],
+        ["tasks", "list", "--plan", "KH-1", "--as", "nguyen.thi.lan"],
+        ["sweep", "--as", "tran.van.minh"],
+    ],
+)
+def test_a_data_folder_without_database_is_left_untouched(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A command on a data folder with no database names `cchc db upgrade` and creates no file."""
+    folder = tmp_path / "var"
+    result = runner.invoke(app, ["--data-dir", str(folder), *command],
+                           env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "cchc db upgrade" in result.output
+    assert not folder.exists()
+
+
+def test_a_workspace_is_not_opened_on_a_missing_database(tmp_path: Path) -> None:
+    """Workspace.open (the flows' way in) refuses a missing SQLite file without creating it."""
+    folder = tmp_path / "var"
+    with pytest.raises(SchemaOutdatedError, match="cchc db upgrade"):
+        Workspace.open(Settings(data_dir=folder, database_url=sqlite_url(folder)))
+    assert not folder.exists()
 
 
 @pytest.fixture
@@ -212,3 +246,17 @@ def test_audit_query_table_in_vietnamese(data_dir: Path) -> None:
 def test_no_prefect_import(code: str) -> None:
     """Importing the engine or running `cchc --help` does not import prefect."""
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_points_in_tables_always_have_two_decimals() -> None:
+    """Points show 2 decimals ("2,40" beside "3,96", "14,00"), in `index-set show` too."""
+    assert [points(Decimal(v)) for v in ("2.4", "3.96", "14", "-1", "1234.5")] == [
+        "2,40", "3,96", "14,00", "-1,00", "1.234,50"
+    ]  # fmt: skip
+    env = {"CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "", "COLUMNS": "200"}
+    result = runner.invoke(app, ["index-set", "show"], env=env)
+    assert result.exit_code == 0, result.output
+    cells = [line.split("│")[3].strip() for line in result.stdout.splitlines()
+             if line.startswith("│")]  # fmt: skip
+    assert len(cells) > 60
+    assert all(re.fullmatch(r"[-+]?\d+,\d\d", cell) for cell in cells), cells

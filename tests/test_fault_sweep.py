@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import flows.sweep
 from cchc.workspace import Workspace
 from tests.conftest import Db
 from tests.helpers import count
+from tests.notifications.conftest import SmtpServer, free_port
 from workflows.audit import verify
 from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
@@ -62,6 +63,56 @@ def test_sweep_delivers_more_than_one_batch(
     assert result["sent"] == count(db, "notification_deliveries", "outbox_id is not null")
     mail = mailbox.Maildir(ward.settings.data_dir / "mail", create=False)
     assert len(mail) == result["sent"] + result["digests"]
+
+
+def test_the_sweep_reports_its_progress(db: Db, ward: Workspace) -> None:
+    """The sweep tells its progress callback the deadline steps, then the deliveries done out
+    of those due, ending at all of them."""
+    calls: list[tuple[int, int]] = []
+
+    result = flows.sweep.sweep_ward(ward, "tran.van.minh", lambda d, t: calls.append((d, t)))
+
+    sent = result["sent"]
+    assert sent == count(db, "notification_deliveries", "outbox_id is not null") > 0
+    assert calls[0] == (0, 0)  # no deadline step is due
+    assert calls[-1] == (sent, sent)
+    assert all(done <= total for done, total in calls)
+    assert [done for done, _ in calls[1:]] == sorted(done for done, _ in calls[1:])
+
+
+def test_the_sweep_says_what_was_sent_and_what_waits_for_a_retry(
+    db: Db, ward: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SMTP down: nothing sent, every delivery and digest counted as waiting for a retry; the
+    next day's sweep, with the server up, sends them all, the day-old digests included."""
+    server = SmtpServer(free_port())
+    monkeypatch.setenv("CCHC_NOTIFY_CHANNEL", "smtp")
+    monkeypatch.setenv("CCHC_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CCHC_SMTP_PORT", str(server.port))
+
+    down = flows.sweep.sweep_ward(ward, "tran.van.minh")
+
+    waiting = count(db, "notification_deliveries", "status = 'pending' and attempts = 1")
+    digests = count(db, "notification_deliveries", "outbox_id is null")
+    assert digests > 0
+    assert waiting == count(db, "notification_deliveries") > digests
+    assert (down["sent"], down["digests"], down["waiting"]) == (0, 0, waiting)
+    assert f"0 thư đã gửi (0 bản tổng hợp ngày), {waiting} thư chờ gửi lại" in (
+        flows.sweep.summary(down)
+    )
+    next_day = Workspace.open(ward.settings, clock=lambda: NOW + timedelta(days=1))
+    server.start()
+    try:
+        up = flows.sweep.sweep_ward(next_day, "tran.van.minh")
+    finally:
+        server.stop()
+        next_day.close()
+    assert (up["sent"], up["digests"], up["waiting"]) == (waiting - digests, digests, 0)
+    assert f"{waiting} thư đã gửi ({digests} bản tổng hợp ngày), 0 thư chờ gửi lại" in (
+        flows.sweep.summary(up)
+    )
+    assert len(server.received) == waiting
+    assert count(db, "notification_deliveries", "status != 'sent'") == 0
 
 
 # --- a unit submitting while the sweep marks its task overdue (PostgreSQL) ------------------

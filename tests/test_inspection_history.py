@@ -147,7 +147,7 @@ def test_criterion_history_has_its_score_runs(
         subject = inspection.find_criterion(session, TENANT, P, "1.1.3")
         rows = inspection.history(session, subject, _labels(definitions)).rows
     (score,) = [r for r in rows if r.kind == "score"]
-    assert (score.outcome_label, score.reason) == ("1,5/2 điểm", "1/2 nhiệm vụ đúng hạn")
+    assert (score.outcome_label, score.reason) == ("1,50/2,00 điểm", "1/2 nhiệm vụ đúng hạn")
     assert score.object.startswith("Điểm tiêu chí 1.1.3 (lần chấm 000000000000")
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from workflows.canonical import canonical_json, sha256_hex, utc_iso
 from workflows.database import make_engine
+from workflows.progress import Progress
 from workflows.schema import AuditEvent, Base, ChainHead
 
 GENESIS = "0" * 64
@@ -135,12 +136,18 @@ class VerifyReport:
 
 
 def verify(
-    session: Session, tenant: str | None = None, batch: int = 20000, workers: int = 1
+    session: Session,
+    tenant: str | None = None,
+    batch: int = 20000,
+    workers: int = 1,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Recompute every chain (or one tenant's) and report the first broken event of each.
 
     With ``workers > 1`` the tenants' chains are recomputed in that many processes at once
     (each opens its own connection to the session's database); one chain is always one process.
+    ``progress`` is told the events read so far out of the events stored (after each batch,
+    or each tenant's chain with ``workers > 1``).
     """
     tenants_q = select(ChainHead.tenant).order_by(ChainHead.tenant)
     event_tenants = select(AuditEvent.tenant).distinct()
@@ -148,27 +155,57 @@ def verify(
         tenants_q = tenants_q.where(ChainHead.tenant == tenant)
         event_tenants = event_tenants.where(AuditEvent.tenant == tenant)
     tenants = sorted(set(session.scalars(tenants_q)) | set(session.scalars(event_tenants)))
+    counter = _Counter(session, tenant, progress) if progress is not None else None
     if workers > 1 and len(tenants) > 1:
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
-        results = _verify_in_processes(url, tenants, batch, workers)
+        results = _verify_in_processes(url, tenants, batch, workers, counter)
     else:
-        results = [verify_tenant(session, name, batch) for name in tenants]
+        results = [verify_tenant(session, name, batch, counter) for name in tenants]
     breaks = tuple(broken for _, broken in results if broken is not None)
     return VerifyReport(events=sum(n for n, _ in results), tenants=len(tenants), breaks=breaks)
 
 
+class _Counter:
+    """Events read so far, out of the events stored, told to a ``Progress``."""
+
+    def __init__(self, session: Session, tenant: str | None, progress: Progress) -> None:
+        query = select(func.count()).select_from(AuditEvent)
+        if tenant is not None:
+            query = query.where(AuditEvent.tenant == tenant)
+        self.total = int(session.scalar(query) or 0)
+        self.done = 0
+        self.progress = progress
+        progress(0, self.total)
+
+    def add(self, events: int) -> None:
+        """``events`` more were read."""
+        self.done += events
+        self.progress(self.done, max(self.total, self.done))
+
+
 def _verify_in_processes(
-    url: str, tenants: Sequence[str], batch: int, workers: int
+    url: str, tenants: Sequence[str], batch: int, workers: int, counter: _Counter | None = None
 ) -> list[tuple[int, Break | None]]:
     """``verify_tenant`` of every tenant, spread over ``workers`` fresh processes, in order."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    shares = [list(tenants[i::workers]) for i in range(workers)]
+    # Without progress each process takes one share of the tenants; with it, one tenant at a
+    # time, so that the progress moves as each chain is done.
+    shares = (
+        [list(tenants[i::workers]) for i in range(workers)]
+        if counter is None
+        else [[name] for name in tenants]
+    )
     context = multiprocessing.get_context("spawn")  # nothing inherited: no shared connections
+    by_tenant: dict[str, tuple[int, Break | None]] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        done = list(pool.map(_verify_share, [url] * workers, shares, [batch] * workers))
-    by_tenant = {name: result for share in done for name, result in share}
+        futures = [pool.submit(_verify_share, url, share, batch) for share in shares]
+        for future in as_completed(futures):
+            for name, result in future.result():
+                by_tenant[name] = result
+                if counter is not None:
+                    counter.add(result[0])
     return [by_tenant[name] for name in tenants]
 
 
@@ -236,7 +273,9 @@ def _stored_time(session: Session, event_id: int) -> str:
     return utc_iso(stored.scalar_one())
 
 
-def _chain(session: Session, tenant: str, batch: int) -> Iterator[tuple[Any, ...]]:
+def _chain(
+    session: Session, tenant: str, batch: int, counter: _Counter | None = None
+) -> Iterator[tuple[Any, ...]]:
     """The tenant's events in seq order, as plain tuples (``_VERIFY_COLUMNS`` and the time).
 
     Read through the driver's cursor on the session's own connection (and transaction): a
@@ -258,12 +297,16 @@ def _chain(session: Session, tenant: str, batch: int) -> Iterator[tuple[Any, ...
             if not rows:
                 return
             yield from rows
+            if counter is not None:
+                counter.add(len(rows))
             after = rows[-1][0]
     finally:
         cursor.close()
 
 
-def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[int, Break | None]:
+def verify_tenant(
+    session: Session, tenant: str, batch: int = 20000, counter: _Counter | None = None
+) -> tuple[int, Break | None]:
     """Recompute one tenant's chain: (events read, the first break or None)."""
     prev_hash, expected_seq, count = GENESIS, 1, 0
     sha256 = hashlib.sha256
@@ -272,7 +315,7 @@ def verify_tenant(session: Session, tenant: str, batch: int = 20000) -> tuple[in
     stored_text = session.get_bind().dialect.name != "postgresql"
     for (seq, event_id, stored_prev, stored_hash, actor, definition_hash, from_state,
          instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
-         time) in _chain(session, tenant, batch):  # fmt: skip
+         time) in _chain(session, tenant, batch, counter):  # fmt: skip
         count += 1
         if stored_text:
             time = (

@@ -37,6 +37,7 @@ from workflows.definition.yamlpos import (
     validate_without_unknown_keys,
 )
 from workflows.errors import DefinitionError, Problem
+from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
 
 CITY_ROLE = "city_official"
@@ -131,11 +132,13 @@ class City:
 
 
 def check_city(
-    path: Path | str, known_roles: Collection[str] | None = None
-) -> tuple[City | None, list[Problem]]:
+    path: Path | str, known_roles: Collection[str] | None = None,
+    progress: Progress = no_progress,
+) -> tuple[City | None, list[Problem]]:  # fmt: skip
     """Load and check a city file and its organization files: the city (if valid), problems.
 
-    ``known_roles`` default to the role catalogue of the definitions folder.
+    ``known_roles`` default to the role catalogue of the definitions folder. ``progress`` is
+    told the organization files read out of those the city file names.
     """
     file = Path(path)
     roles = set(_catalogue_roles() if known_roles is None else known_roles)
@@ -153,7 +156,7 @@ def check_city(
 
     _check_officials(spec, roles, report)
     org_problems: list[Problem] = []
-    wards = _load_wards(spec, file.parent, roles, report, org_problems)
+    wards = _load_wards(spec, file.parent, roles, report, org_problems, progress)
     _check_wards(spec, wards, report)
     problems = _sorted(problems) + org_problems
     if problems:
@@ -163,9 +166,12 @@ def check_city(
     return city, []
 
 
-def load_city(path: Path | str, known_roles: Collection[str] | None = None) -> City:
+def load_city(
+    path: Path | str, known_roles: Collection[str] | None = None,
+    progress: Progress = no_progress,
+) -> City:  # fmt: skip
     """Like ``check_city`` but raises ``DefinitionError`` listing every problem."""
-    city, problems = check_city(path, known_roles)
+    city, problems = check_city(path, known_roles, progress)
     if city is None:
         raise DefinitionError(problems)
     return city
@@ -260,10 +266,11 @@ def _check_officials(spec: CityFile, roles: set[str], report: Report) -> None:
 
 
 def _load_wards(
-    spec: CityFile, base: Path, roles: set[str], report: Report, org_problems: list[Problem]
-) -> list[_Ward]:
+    spec: CityFile, base: Path, roles: set[str], report: Report, org_problems: list[Problem],
+    progress: Progress = no_progress,
+) -> list[_Ward]:  # fmt: skip
     """Every valid organization the globs name, each file once, in entry then name order."""
-    wards: list[_Ward] = []
+    files: list[tuple[int, Path]] = []
     seen: set[Path] = set()
     for i, pattern in enumerate(spec.organizations):
         matches = sorted(Path(p).resolve() for p in glob.glob(str(base / pattern)))
@@ -274,13 +281,17 @@ def _load_wards(
                    f"globs are relative to the city file: {display_path(base)}")  # fmt: skip
             continue
         for match in matches:
-            if match in seen:
-                continue  # two globs naming one file: it is one ward
-            seen.add(match)
-            org, problems = check_organization(match, roles)
-            org_problems.extend(problems)
-            if org is not None:
-                wards.append(_Ward(org, match, i))
+            if match not in seen:  # two globs naming one file: it is one ward
+                seen.add(match)
+                files.append((i, match))
+    wards: list[_Ward] = []
+    progress(0, len(files))
+    for done, (i, match) in enumerate(files, 1):
+        org, problems = check_organization(match, roles)
+        org_problems.extend(problems)
+        if org is not None:
+            wards.append(_Ward(org, match, i))
+        progress(done, len(files))
     return wards
 
 

@@ -65,12 +65,13 @@ def verify_command(
     tenant: str = typer.Option(None, help="The ward's tenant code (default: the person's)."),
 ) -> None:
     """Recompute the ward's hash chain; exit 1 naming its first broken event."""
+    from cchc.commands.progress import progress_bar
 
     with reporting(), open_workspace(ctx) as ws:
         actor = acting(ws, person)
         require_reading(ws, actor, what=TRAIL, tenant=tenant or actor.tenant)
-        with ws.sessions() as session:
-            report = verify(session, tenant=actor.tenant)
+        with ws.sessions() as session, progress_bar("Kiểm tra chuỗi nhật ký") as progress:
+            report = verify(session, tenant=actor.tenant, progress=progress)
     if report.ok:
         console.print(
             f"[green]✓ Chuỗi nhật ký toàn vẹn[/] (audit chain intact): {report.events} events, "

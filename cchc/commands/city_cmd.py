@@ -23,6 +23,7 @@ from cchc.organization import KIND_NAMES
 
 if TYPE_CHECKING:
     from cchc.city import City
+    from workflows.progress import Progress
     from workflows.registry import Actor
 
 app = typer.Typer(help="The city: its wards by block and their ranking.", no_args_is_help=True)
@@ -31,16 +32,17 @@ KIND_LABELS = {kind: name.capitalize() for kind, name in KIND_NAMES.items()}
 CITY_AS_HELP = "City official acting (id from the city file's officials)."
 
 
-def load_chosen_city(state: AppState) -> City:
+def load_chosen_city(state: AppState, progress: Progress | None = None) -> City:
     """The city file of ``--city`` (``CCHC_CITY``, or the sample), checked; exit 1 on problems."""
     from cchc.city import default_city, load_city
     from workflows.errors import DefinitionError
+    from workflows.progress import no_progress
 
     path = state.city or default_city()
     if not path.is_file():
         raise stop(f"--city: no such file: {path}", 2)
     try:
-        return load_city(path)
+        return load_city(path, progress=progress or no_progress)
     except DefinitionError as exc:
         print_problems(exc.problems)
         raise typer.Exit(1) from None
@@ -130,28 +132,35 @@ def rank(
     from cchc.city.ranking import rank_city
     from cchc.city.xlsx import write_city_ranking_xlsx
     from cchc.commands import cycle_common
+    from cchc.commands.progress import progress_bar
     from cchc.indexset.rules import vi_number
     from cchc.runtime import make_workflow_engine
     from workflows.database import session_factory, unit_of_work
     from workflows.migrations import require_current
 
     state = state_of(ctx)
-    city = load_chosen_city(state)
-    actor = _acting(city, person)
-    db = open_database(state.settings())
-    try:
-        with reporting():
-            require_current(db)
-            engine = make_workflow_engine(clock=cycle_common.CLOCK)
-            with unit_of_work(session_factory(db)) as session:
-                ranking = rank_city(session, engine, city, actor, period=period, publish=publish)
-            written = None
-            if out is not None:
-                written = write_city_ranking_xlsx(
-                    out / f"xep-hang-chi-so-cchc-{period}.xlsx", ranking, city.name
-                )
-    finally:
-        db.dispose()
+    with progress_bar(f"Xếp hạng các phường, xã kỳ {period}", as_json=as_json) as progress:
+        # Reading the wards' organization files, then ranking and writing: one step more.
+        city = load_chosen_city(state, lambda done, total: progress(done, total + 2))
+        wards = len(city.wards)
+        actor = _acting(city, person)
+        db = open_database(state.settings())
+        try:
+            with reporting():
+                require_current(db)
+                engine = make_workflow_engine(clock=cycle_common.CLOCK)
+                with unit_of_work(session_factory(db)) as session:
+                    ranking = rank_city(session, engine, city, actor, period=period,
+                                        publish=publish)  # fmt: skip
+                progress(wards + 1, wards + 2)
+                written = None
+                if out is not None:
+                    written = write_city_ranking_xlsx(
+                        out / f"xep-hang-chi-so-cchc-{period}.xlsx", ranking, city.name
+                    )
+                progress(wards + 2, wards + 2)
+        finally:
+            db.dispose()
     if as_json:
         print_json({**ranking.as_json(), "xlsx": str(written) if written else None})
         return

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine, inspect
 
-from workflows.database import Settings, make_engine
+from workflows.database import Settings, make_engine, missing_sqlite_file
 
 # Piped output (scripts, CI logs, tests) gets wide tables instead of 80 truncated columns.
 _WIDTH = None if sys.stdout.isatty() else 200
@@ -51,7 +51,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def open_database(settings: Settings) -> Engine:
-    """An engine on a migrated database, or a clear error telling how to create the schema."""
+    """An engine on a migrated database, or a clear error telling how to create the schema.
+
+    A SQLite file that does not exist is not created (connecting would leave an empty one).
+    """
+    if (missing := missing_sqlite_file(settings.database_url)) is not None:
+        raise fail(
+            f"there is no database at {missing} yet; run `cchc db upgrade` (or `cchc demo`) first"
+        )
     engine = make_engine(settings.database_url)
     try:
         has_schema = inspect(engine).has_table("audit_events")

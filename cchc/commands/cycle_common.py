@@ -317,8 +317,8 @@ def vn_date(value: str | date | None) -> str:
 
 
 def points(value: Decimal) -> str:
-    """Points as officials write them: ``2,5``."""
-    return vi_number(value)
+    """Points with 2 decimals, so a column lines up: ``2,40`` beside ``3,96``, ``14,00``."""
+    return vi_number(value, 2)
 
 
 def plain(value: Decimal) -> str:

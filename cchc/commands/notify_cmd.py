@@ -29,20 +29,25 @@ def send(
     person: str = typer.Option(..., "--as", help=AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Deliver every due notification through CCHC_NOTIFY_CHANNEL (default: DATA_DIR/mail)."""
+    """Deliver every due notification through CCHC_NOTIFY_CHANNEL (default: DATA_DIR/mail),
+    then the daily digests of earlier runs that still wait for a retry."""
     from notifications.channels import channel_from_env
+    from notifications.digest import retry_digests
     from notifications.dispatch import DispatchReport, dispatch
+    from notifications.recipients import ward_sender
 
     with reporting(), open_workspace(ctx) as ws:
         require_any_role(ws, acting(ws, person), SENDER_ROLES, what="send notifications",
                          kind="outbox")  # fmt: skip
-        channel = channel_from_env(ws.settings.data_dir)
+        channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))
         total = DispatchReport()
         for _ in range(rounds):
             report = dispatch(ws.sessions, ws.organization, channel, ws.engine.clock(), batch)
             total = total + report
             if report.sent + report.retried + report.failed == 0:
                 break
+        digests = retry_digests(ws.sessions, ws.organization, channel, ws.engine.clock())
+        total = total + digests
     if as_json:
         print_json(
             {
@@ -51,10 +56,12 @@ def send(
                 "retried": total.retried,
                 "failed": total.failed,
                 "skipped": total.skipped,
+                "digests": digests.sent,
             }
         )
         return
     say(
-        f"[green]✓[/] {channel.name}: {total.sent} đã gửi, {total.retried} chờ gửi lại, "
-        f"{total.failed} thất bại, {total.skipped} không có người nhận"
+        f"[green]✓[/] {channel.name}: {total.sent} đã gửi (trong đó {digests.sent} bản tổng hợp "
+        f"ngày), {total.retried} chờ gửi lại, {total.failed} thất bại, "
+        f"{total.skipped} không có người nhận"
     )

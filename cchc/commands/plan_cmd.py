@@ -135,12 +135,14 @@ def issue(
 ) -> None:
     """Issue the plan: tasks assigned to their units, an assessment opened per sub-criterion."""
     from cchc import cycle
+    from cchc.commands.progress import progress_bar
 
     plan = _read(ctx, file, issuing=True)
     with reporting(), open_workspace(ctx) as ws:
         # Up front: issuing an already issued plan again is a no-op, for the permitted only.
         require_roles(ws, acting(ws, person), "plan")
-        result = cycle.issue(ws, file, person)
+        with progress_bar(f"Ban hành kế hoạch {plan.code}", as_json=as_json) as progress:
+            result = cycle.issue(ws, file, person, progress)
     if as_json:
         print_json({"plan": plan.code, "plan_id": result.plan_id, "tasks": result.tasks,
                     "assessments": result.assessments, "notifications": result.notifications,

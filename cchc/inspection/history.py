@@ -679,4 +679,4 @@ def _text(value: object) -> str | None:
 
 
 def _points(value: object) -> str:
-    return vi_number(Decimal(str(value)))
+    return vi_number(Decimal(str(value)), 2)  # 2 decimals, as every CLI table shows points

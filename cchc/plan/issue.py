@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cchc.plan.models import Plan, PlanTask
 from workflows.engine import Engine, FireResult
 from workflows.errors import IdempotencyKeyReusedError
+from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
 
 
@@ -75,8 +76,12 @@ def issue_plan(
     criteria: Sequence[CriterionToOpen],
     actor: Actor,
     unit_names: Mapping[str, str],
+    progress: Progress = no_progress,
 ) -> IssueResult:
-    """Create and issue ``plan`` as ``actor``, assign its tasks and open the assessments."""
+    """Create and issue ``plan`` as ``actor``, assign its tasks and open the assessments.
+
+    ``progress`` is told the tasks and assessments done out of all of them.
+    """
     if plan.tenant != actor.tenant:
         raise ValueError(f"plan {plan.code} belongs to {plan.tenant!r}, not to {actor.tenant!r}")
     key = f"plan:{plan.code}"
@@ -97,16 +102,20 @@ def issue_plan(
         )  # fmt: skip
     sent = created.notifications + issued.notifications
     replayed = created.replayed and issued.replayed
-    for task in plan.tasks:
+    total = len(plan.tasks) + len(criteria)
+    progress(0, total)
+    for done, task in enumerate(plan.tasks, 1):
         with _as_issued(plan, f"task {task.code}"):
             result = _create_task(session, engine, plan, task, actor, unit_names)
         sent += result.notifications
         replayed = replayed and result.replayed
-    for criterion in criteria:
+        progress(done, total)
+    for done, criterion in enumerate(criteria, len(plan.tasks) + 1):
         with _as_issued(plan, f"assessment of {criterion.code}"):
             result = _open_assessment(session, engine, plan, criterion, period, actor, unit_names)
         sent += result.notifications
         replayed = replayed and result.replayed
+        progress(done, total)
     return IssueResult(
         plan_id=created.instance_id, tasks=len(plan.tasks), assessments=len(criteria),
         notifications=sent, replayed=replayed,

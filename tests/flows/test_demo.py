@@ -179,3 +179,50 @@ def test_every_document_renders_with_libreoffice(demo: tuple[Path, Path], tmp_pa
             assert len(sizes) == 2, f"{document.name}: {len(sizes)} pages"
         else:
             assert all(page.landscape for page in sizes), document.name
+
+
+def test_every_demo_subject_round_trips_through_smtp(demo: tuple[Path, Path]) -> None:
+    """Each subject the demo mails, sent to a real SMTP server, parses back unchanged."""
+    import json
+    from email import policy
+    from email.parser import BytesParser
+
+    from notifications.channels import Envelope, SmtpChannel
+    from notifications.render import default_renderer
+    from tests.notifications.conftest import SmtpServer, free_port
+    from workflows.schema import NotificationDelivery, OutboxMessage
+
+    folder, _ = demo
+    ws = Workspace.open(Settings(data_dir=folder, database_url=sqlite_url(folder)))
+    renderer = default_renderer()
+    try:
+        with ws.sessions() as session:
+            rows = session.execute(
+                sa.select(NotificationDelivery.recipient, OutboxMessage.template,
+                          OutboxMessage.context)
+                .join(OutboxMessage, OutboxMessage.id == NotificationDelivery.outbox_id)
+                .where(NotificationDelivery.tenant == ws.tenant)
+            ).all()  # fmt: skip
+        subjects = {
+            renderer.render(template, json.loads(context), ws.organization.person(who)).subject
+            for who, template, context in rows
+        }
+    finally:
+        ws.close()
+    assert len(subjects) > 100
+    assert max(len(s) for s in subjects) > 120  # long ones, folded over several lines
+    server = SmtpServer(free_port())
+    server.start()
+    try:
+        channel = SmtpChannel("127.0.0.1", server.port)
+        for n, subject in enumerate(sorted(subjects)):
+            channel.send(Envelope(dedupe_key=f"demo:{n}", tenant="t", template="demo",
+                                  recipient_id="a", recipient_name="Ngô Thị Hà",
+                                  address="a@phulien.example", subject=subject,
+                                  text="."))  # fmt: skip
+        received = server.received
+    finally:
+        server.stop()
+    parser = BytesParser(policy=policy.default)
+    got = [str(parser.parsebytes(r.raw)["Subject"]) for r in received]
+    assert got == sorted(subjects)

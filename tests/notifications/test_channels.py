@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import mailbox
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from cchc.cli import app
 from notifications.channels import (
     DeliveryError,
     Envelope,
@@ -18,7 +22,8 @@ from notifications.channels import (
     channel_from_env,
     message_id,
 )
-from tests.notifications.conftest import SmtpServer, WebhookServer, free_port
+from tests.conftest import Db
+from tests.notifications.conftest import EXPECTED_TOTAL, SmtpServer, WebhookServer, free_port
 
 SUBJECT = "[CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực đất đai"
 TEXT = (
@@ -91,6 +96,31 @@ def test_smtp_delivers_vietnamese_subject_and_body(smtp_server: SmtpServer) -> N
     assert_vietnamese_mail(received.message, received.raw)
 
 
+LONG_SUBJECTS = (
+    "[CCHC] Giao nhiệm vụ GB-KH-CCHC-2025-H2-2025-10/KL-1: Phòng Văn hóa - Xã hội bổ sung đầy "
+    "đủ tài liệu kiểm chứng các tiêu chí: 1.5.1, 5.2.1, 5.3.1.",
+    "Trung thống đai vụ vực thống tập của đai hành KH-2025-H2/NV-01: hóa thành lĩnh thủ nhiệm "
+    "công [CCHC] vụ",
+    "nhiệm KH-2025-H2/NV-01: Số của soát thủ soát tâm thành hóa thống phố",
+    "[CCHC] Giao nhiệm vụ KH-CCHC-2025-H2/NV-11: Gửi báo cáo định kỳ qua Hệ thống thông tin báo "
+    "cáo của thành phố",
+)
+
+
+def test_long_subjects_keep_their_spaces_through_smtp(smtp_server: SmtpServer) -> None:
+    """Long Vietnamese subjects folded over several lines parse back with every space."""
+    smtp_server.start()
+    channel = SmtpChannel("127.0.0.1", smtp_server.port, SENDER, timeout=5)
+    for n, subject in enumerate(LONG_SUBJECTS):
+        channel.send(replace(envelope(), dedupe_key=f"long:{n}", subject=subject))
+    parser = BytesParser(policy=policy.default)
+    received = [parser.parsebytes(r.raw) for r in smtp_server.received]
+    assert [str(msg["Subject"]) for msg in received] == list(LONG_SUBJECTS)
+    for r in smtp_server.received:
+        head = r.raw.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 78
+
+
 def test_smtp_server_down_is_transient() -> None:
     """Nobody listening: a transient error (to be retried)."""
     channel = SmtpChannel("127.0.0.1", free_port(), timeout=2)
@@ -158,3 +188,34 @@ def test_channel_from_env(tmp_path: Path) -> None:
     assert (smtp.host, smtp.port) == ("mx", 2525)
     with pytest.raises(ValueError, match="CCHC_WEBHOOK_URL"):
         channel_from_env(tmp_path, {"CCHC_NOTIFY_CHANNEL": "webhook"})
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "sender", "domain"),
+    [
+        (None, "Hệ thống CCHC Phường Phù Liễn <cchc@phulien.example>", "phulien.example"),
+        ("CCHC Phù Liễn <cchc@mail.phulien.example>", "CCHC Phù Liễn <cchc@mail.phulien.example>",
+         "mail.phulien.example"),
+    ],
+)  # fmt: skip
+def test_notify_send_signs_with_the_configured_sender(
+    issued: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_from: str | None,
+    sender: str, domain: str,
+) -> None:  # fmt: skip
+    """`cchc notify send` writes From and Message-ID from CCHC_MAIL_FROM or the ward's file."""
+    monkeypatch.setenv("CCHC_NOTIFY_CHANNEL", "maildir")
+    monkeypatch.setenv("CCHC_MAILDIR", str(tmp_path / "mail"))
+    if mail_from is None:
+        monkeypatch.delenv("CCHC_MAIL_FROM", raising=False)
+    else:
+        monkeypatch.setenv("CCHC_MAIL_FROM", mail_from)
+    env = {"CCHC_DATABASE_URL": issued.url, "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path), "notify", "send", "--as", "tran.van.minh"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    box = mailbox.Maildir(tmp_path / "mail", create=False)
+    messages = [parse(box.get_bytes(key)) for key in box.iterkeys()]
+    assert len(messages) == EXPECTED_TOTAL
+    assert {str(msg["From"]) for msg in messages} == {sender}
+    assert {str(msg["Message-ID"]).rpartition("@")[2] for msg in messages} == {f"{domain}>"}

@@ -3,17 +3,26 @@ unit's tasks that are due; sent once per person and day."""
 
 from __future__ import annotations
 
+import json
 import mailbox
-from datetime import date
+from datetime import date, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from cchc.cli import app
+from cchc.commands import cycle_common
 from cchc.organization import Organization
-from notifications.channels import MaildirChannel
+from notifications.channels import DeliveryError, MaildirChannel
 from notifications.digest import daily_digest, day_bounds, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch
 from tests.conftest import Clock, Db
 from tests.notifications.conftest import EXPECTED
 from tests.notifications.test_dispatch import Recorder
+from workflows.schema import NotificationDelivery
 
 DAY = date(2025, 11, 3)
 
@@ -81,3 +90,33 @@ def test_digests_are_sent_once_per_person_and_day(
     assert boxes == dict.fromkeys(EXPECTED, 1)
     # Digests do not disturb the outbox: its notifications are still all to be dispatched.
     assert dispatch(issued.sessions, org, channel, clock.now).sent == sum(EXPECTED.values())
+
+
+def test_notify_send_retries_the_digests_left_waiting(
+    issued: Db, org: Organization, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Digests whose sending failed are delivered by the next day's `cchc notify send`."""
+    down = Recorder(fail=DeliveryError("SMTP server down", transient=True))
+    assert send_daily_digests(issued.sessions, org, down, DAY, clock.now).retried == len(EXPECTED)
+    monkeypatch.setattr(cycle_common, "CLOCK", lambda: clock.now + timedelta(days=1))
+    monkeypatch.setenv("CCHC_NOTIFY_CHANNEL", "maildir")
+    monkeypatch.setenv("CCHC_MAILDIR", str(tmp_path / "mail"))
+    env = {"CCHC_DATABASE_URL": issued.url, "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path), "notify", "send", "--as", "tran.van.minh", "--json"],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["digests"] == len(EXPECTED)
+    box = mailbox.Maildir(tmp_path / "mail", create=False)
+    subjects = [str(message_from_bytes(box.get_bytes(k), policy=policy.default)["Subject"])
+                for k in box.iterkeys()]  # fmt: skip
+    digests = [s for s in subjects if s.startswith("[CCHC] Tổng hợp ngày 03/11/2025")]
+    assert len(digests) == len(EXPECTED)
+    with issued.sessions() as session:
+        waiting = session.scalar(
+            sa.select(sa.func.count()).where(
+                NotificationDelivery.outbox_id.is_(None), NotificationDelivery.status != "sent"
+            )
+        )
+    assert waiting == 0
