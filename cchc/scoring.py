@@ -298,10 +298,15 @@ def self_score_assessments(
     """Fire ``self_score`` on each open assessment with its computed points.
 
     An assessment whose evidence is incomplete is left open unless the manual inputs give an
-    explanation. Returns (assessments scored, codes waiting for an explanation).
+    explanation. One already self-scored with exactly this score is left as it is (a retry is a
+    no-op); any other score is a new transition, even one an earlier run already wrote (the
+    idempotency key names the assessment's version and the content written). Returns
+    (assessments scored, codes waiting for an explanation).
     """
     waiting = set(needs_explanation(card, manual))
-    rows = session.execute(select(Instance.id, Instance.state, Instance.ref).where(
+    rows = session.execute(select(
+        Instance.id, Instance.state, Instance.ref, Instance.version, Instance.data
+    ).where(
         Instance.tenant == card.tenant, Instance.kind == "assessment",
         Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
     )).all()  # fmt: skip
@@ -312,14 +317,26 @@ def self_score_assessments(
         if row is None or sub.code in waiting or row.state not in {"open", "self_scored",
                                                                     "returned"}:  # fmt: skip
             continue
+        payload = {
+            "points": str(report(sub.points)),
+            "evidence_complete": sub.evidence_complete,
+            "explanation": str(manual.get(sub.code, {}).get("explanation") or ""),
+        }
+        if row.state == "self_scored" and _holds(json.loads(row.data), payload):
+            continue
         result = engine.fire(
-            session, row.id, "self_score", actor=actor,
-            idempotency_key=f"score:{card.run_id}:{sub.code}",
-            payload={"points": str(report(sub.points)), "evidence_complete": sub.evidence_complete,
-                     "explanation": str(manual.get(sub.code, {}).get("explanation") or "")},
+            session, row.id, "self_score", actor=actor, payload=payload,
+            idempotency_key=f"score:{card.run_id}:{sub.code}:v{row.version}:"
+                            f"{sha256_hex(canonical_json(payload))[:16]}",
         )  # fmt: skip
         scored += 0 if result.replayed else 1
     return scored, sorted(waiting, key=_code_key)
+
+
+def _holds(data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+    """True when an assessment's data already records the self-score ``payload`` writes."""
+    return (data.get("self_score"), data.get("evidence_complete"), data.get("explanation")) == (
+        payload["points"], payload["evidence_complete"], payload["explanation"])  # fmt: skip
 
 
 def _code_key(code: str) -> tuple[int, ...]:

@@ -162,3 +162,46 @@ def test_an_official_cannot_self_score_another_units_criterion(ws: Workspace) ->
         result = ws.engine.fire(session, target, "self_score", actor=ws.actor(FOCAL),
                                 payload=payload)  # fmt: skip
     assert result.dest == "self_scored"
+
+
+def _self_score(ws: Workspace, code: str) -> tuple[str, str, int]:
+    """(state, self-score, version) of the assessment of ``code``."""
+    import json
+
+    from sqlalchemy import select
+
+    from workflows.schema import Instance
+
+    with ws.sessions() as session:
+        row = session.execute(select(Instance.state, Instance.data, Instance.version).where(
+            Instance.kind == "assessment", Instance.ref == f"{PLAN}/TC-{code}")).one()  # fmt: skip
+    return row.state, json.loads(row.data).get("self_score"), row.version
+
+
+def test_assessments_carry_the_latest_score_after_going_back_to_earlier_inputs(
+    ws: Workspace, clock: Clock
+) -> None:
+    """Scoring A, then B, then A again leaves the assessment with A's self-score, not B's."""
+    note = "Hồ sơ đang lưu tại bộ phận một cửa"
+    full = {"2.1.1": {"level": "full", "explanation": note}}
+    part = {"2.1.1": {"level": "incomplete", "explanation": note}}
+    scores = []
+    for manual in (full, part, full):
+        clock.advance(minutes=1)
+        card = cycle.score(ws, PLAN, FOCAL, manual).card
+        scores.append({s.code: s.points for s in card.subs}["2.1.1"])
+        assert _self_score(ws, "2.1.1")[1] == str(scores[-1].quantize(Decimal("0.01")))
+    assert scores[0] == scores[2] != scores[1]
+
+
+def test_scoring_again_with_the_same_inputs_changes_no_assessment(
+    ws: Workspace, clock: Clock
+) -> None:
+    """A true retry (same inputs, nothing changed since) self-scores nothing and bumps nothing."""
+    manual = {"2.1.1": {"level": "full", "explanation": "Đang bổ sung hồ sơ"}}
+    first = cycle.score(ws, PLAN, FOCAL, manual)
+    before = _self_score(ws, "2.1.1")
+    clock.advance(minutes=1)
+    again = cycle.score(ws, PLAN, FOCAL, manual)
+    assert (first.self_scored, again.self_scored) == (1, 0)
+    assert _self_score(ws, "2.1.1") == before
