@@ -50,6 +50,16 @@ class SubScore:
         """Points lost (max − points) for a base sub-criterion; 0 for bonus and penalty."""
         return Decimal(0) if self.outside_base else self.max_points - self.points
 
+    @property
+    def evidence_gap(self) -> Decimal:
+        """Points the appraisal would take for want of accepted evidence: the points scored."""
+        return self.points if self.points > 0 and not self.evidence_complete else Decimal(0)
+
+    @property
+    def points_at_risk(self) -> Decimal:
+        """Points lost plus the points the evidence gap puts at risk."""
+        return self.lost + self.evidence_gap
+
 
 @dataclass(frozen=True)
 class AreaTotal:
@@ -344,10 +354,11 @@ def _code_key(code: str) -> tuple[int, ...]:
 
 
 def at_risk(card: ScoreCard) -> dict[str, list[SubScore]]:
-    """Sub-criteria that would lose points if nothing changes, per owner unit."""
+    """Sub-criteria that would lose points if nothing changes (points below the max, or points
+    scored without accepted evidence), per owner unit."""
     risky: dict[str, list[SubScore]] = defaultdict(list)
     for s in card.subs:
-        if s.lost > 0:
+        if s.points_at_risk > 0:
             risky[s.owner_unit].append(s)
     return dict(sorted(risky.items()))
 

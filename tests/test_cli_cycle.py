@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +388,27 @@ def test_assessment_is_self_scored_approved_by_its_head_and_locked(issued: Cli) 
     rows = as_json(issued(*listing, "--json"))
     assert {r["code"]: r["state"] for r in rows}["6.2.1"] == "locked"
     assert "Đã khóa" in ok(issued(*listing)).output
+
+
+def test_points_at_risk_name_the_evidence_gap(issued: Cli, tmp_path: Path) -> None:
+    """A qualitative sub-criterion at full points without accepted evidence is at risk."""
+    inputs = tmp_path / "inputs.yaml"
+    inputs.write_text('"2.1.1": {level: full, explanation: Đang bổ sung hồ sơ}\n', "utf-8")
+    ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(inputs)))
+    risk = as_json(issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL,
+                          "--json"))  # fmt: skip
+    (unit,) = risk["units"]
+    sub = next(s for s in unit["sub_criteria"] if s["code"] == "2.1.1")
+    assert (sub["points"], sub["lost"], sub["evidence_complete"]) == ("2.00", "0.00", False)
+    assert (sub["evidence_gap"], sub["points_at_risk"]) == ("2.00", "2.00")
+    assert Decimal(unit["points_at_risk"]) == sum(
+        Decimal(s["points_at_risk"]) for s in unit["sub_criteria"])  # fmt: skip
+    table = ok(issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL)).stdout
+    assert "2.1.1 (2/2; thiếu tài liệu kiểm chứng: 2)" in " ".join(table.split())
+    explained = as_json(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL,
+                               "--json"))  # fmt: skip
+    assert (explained["evidence_complete"], explained["points_at_risk"]) == (False, "2.00")
+    text = " ".join(ok(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL))
+                    .stdout.split())  # fmt: skip
+    assert "chưa có tài liệu kiểm chứng được chấp nhận" in text
+    assert "2 điểm có nguy cơ bị trừ khi thẩm định" in text
