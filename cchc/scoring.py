@@ -93,7 +93,7 @@ class ScoreCard:
         by_code = {s.code: s for s in self.subs}
         totals = []
         for area in self.index_set.areas:
-            subs = [by_code[sub.code] for c in area.criteria for sub in c.sub_criteria
+            subs = [by_code[sub.code] for c in area.criteria for sub in c.scored_items
                     if sub.code in by_code and not by_code[sub.code].outside_base]  # fmt: skip
             points = sum((s.points for s in subs), Decimal(0))
             top = sum((s.max_points for s in subs), Decimal(0))

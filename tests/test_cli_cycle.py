@@ -412,3 +412,17 @@ def test_points_at_risk_name_the_evidence_gap(issued: Cli, tmp_path: Path) -> No
                     .stdout.split())  # fmt: skip
     assert "chưa có tài liệu kiểm chứng được chấp nhận" in text
     assert "2 điểm có nguy cơ bị trừ khi thẩm định" in text
+
+
+@pytest.mark.parametrize(
+    ("code", "first"),
+    [("7.1", "7.1.1"), ("7", "7.1.1"), ("7.1.4", "7.1.3"), ("1.1.33", "1.1.3")],
+)
+def test_explain_suggests_the_codes_under_a_criterion_first(
+    issued: Cli, code: str, first: str
+) -> None:
+    """`score explain 7.1` suggests 7.1.1 (what 7.1 is scored through), not 7.2.1 or 7.3.1."""
+    ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
+    result = issued("score", "explain", code, "--plan", PLAN, "--as", FOCAL)
+    assert result.exit_code == 2
+    assert f"did you mean {first!r}?" in " ".join(result.output.split())

@@ -205,3 +205,46 @@ def test_scoring_again_with_the_same_inputs_changes_no_assessment(
     again = cycle.score(ws, PLAN, FOCAL, manual)
     assert (first.self_scored, again.self_scored) == (1, 0)
     assert _self_score(ws, "2.1.1") == before
+
+
+def test_a_set_in_the_shape_of_real_ones_is_scored_and_assessed(
+    db: Db, clock: Clock, tmp_path: Path
+) -> None:
+    """A criterion scored directly counts in its area; T.1/TR.1 are assessed, outside the base."""
+    from tests.indexset.shapes import write_real_shape
+
+    clock.now = local("2025-07-29T09:00")
+    workspace = Workspace.open(Settings(data_dir=tmp_path, database_url=db.url), clock=clock,
+                               index_set=write_real_shape(tmp_path))  # fmt: skip
+    try:
+        cycle.issue(workspace, PLAN_FILE, FOCAL)
+        note = {"explanation": "Hồ sơ đang bổ sung"}
+        manual = {"1.2": {"events": 1, **note}, "T.1": {"events": 1, **note},
+                  "TR.1": {"events": 1, **note}}  # fmt: skip
+        outcome = cycle.score(workspace, PLAN, FOCAL, manual)
+        card = outcome.card
+        subs = {s.code: s for s in card.subs}
+        assert (subs["1.2"].points, subs["1.2"].outside_base) == (Decimal("1.5"), False)
+        assert (subs["T.1"].points, subs["TR.1"].points) == (Decimal("0.5"), Decimal("-0.5"))
+        area = next(a for a in card.areas() if a.code == "1")
+        assert area.max_points == 14
+        assert area.points == sum(
+            (s.points for s in card.subs if s.code.startswith("1.") and not s.outside_base),
+            Decimal(0),
+        )
+        assert subs["1.2"].points <= area.points
+        assert card.adjustments == sum((s.points for s in card.subs if s.outside_base), Decimal(0))
+        assert outcome.self_scored == 3
+        assert {_self_score(workspace, code)[1] for code in ("1.2", "T.1", "TR.1")} == {
+            "1.50", "0.50", "-0.50"}  # fmt: skip
+        from cchc.exports import self_assessment_table
+        from cchc.reports.self_assessment import summarise
+
+        table = self_assessment_table(workspace, card, "6 tháng cuối năm 2025")
+        rows = {row.code: row for row in table.rows}
+        assert (rows["1.2"].level, rows["1.2"].self_score) == ("criterion", Decimal("1.5"))
+        assert (rows["T.1"].bonus_penalty, rows["TR.1"].bonus_penalty) == (True, True)
+        summary = summarise(table)
+        assert (summary.base_score, summary.bonus_penalty) == (card.base_points, card.adjustments)
+    finally:
+        workspace.close()

@@ -33,10 +33,10 @@ from cchc.commands.cycle_common import (
     sub_json,
     table,
 )
+from cchc.indexset.codes import code_hint
 from cchc.indexset.rules import report
 from cchc.scoring import ScoreCard, SubScore, at_risk, covered_codes, latest_run, rows_as_json
 from workflows.canonical import local_text
-from workflows.definition.checks import did_you_mean
 
 app = typer.Typer(help="Score a plan's period and explain the scores.", no_args_is_help=True)
 
@@ -131,7 +131,7 @@ def explain(
     found = next((r for r in rows if r.code == code), None)
     if found is None:
         raise stop(f"no sub-criterion {code!r} in the scores of plan {plan}; "
-                   f"{did_you_mean(code, [r.code for r in rows])}", 2)  # fmt: skip
+                   f"{code_hint(code, [r.code for r in rows])}", 2)  # fmt: skip
     sub = stored_sub(found, titles.get(found.code, found.code), covered.get(found.code, False))
     data = {
         "plan": plan, "run_id": found.run_id, "code": found.code,
