@@ -248,3 +248,32 @@ def test_a_set_in_the_shape_of_real_ones_is_scored_and_assessed(
         assert (summary.base_score, summary.bonus_penalty) == (card.base_points, card.adjustments)
     finally:
         workspace.close()
+
+
+def test_scoring_names_approved_assessments_that_now_score_otherwise(
+    ws: Workspace, clock: Clock
+) -> None:
+    """An approved self-score the latest run contradicts is named; scoring leaves it approved."""
+    note = "Hồ sơ đang lưu tại bộ phận một cửa"
+    cycle.score(ws, PLAN, FOCAL, {"2.1.1": {"level": "full", "explanation": note}})
+    ids = _assessment_ids(ws)
+    with unit_of_work(ws.sessions) as session:
+        ws.engine.fire(session, ids["2.1.1"], "approve", actor=ws.actor("trinh.van.hai"))
+    clock.advance(minutes=1)
+    same = cycle.score(ws, PLAN, FOCAL, {"2.1.1": {"level": "full", "explanation": note}})
+    other = cycle.score(ws, PLAN, FOCAL, {"2.1.1": {"level": "incomplete", "explanation": note}})
+    assert same.decided_otherwise == []
+    assert other.decided_otherwise == ["2.1.1"]
+    assert _self_score(ws, "2.1.1")[:2] == ("approved", "2.00")
+
+
+def _assessment_ids(ws: Workspace) -> dict[str, int]:
+    """Sub-criterion code → assessment instance id."""
+    from sqlalchemy import select
+
+    from workflows.schema import Instance
+
+    with ws.sessions() as session:
+        rows = session.execute(select(Instance.id, Instance.ref).where(
+            Instance.kind == "assessment")).all()  # fmt: skip
+    return {row.ref.rsplit("/TC-", 1)[1]: row.id for row in rows}

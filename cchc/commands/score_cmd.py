@@ -90,6 +90,7 @@ def run(
     if as_json:
         print_json({**card_json(card), "self_scored": outcome.self_scored,
                     "waiting_explanation": outcome.waiting_explanation,
+                    "decided_otherwise": outcome.decided_otherwise,
                     "sub_criteria": rows_as_json(card.subs)})  # fmt: skip
         return
     print_card(card, f"Kết quả chấm điểm – kế hoạch {plan} ({record['period']['label']})")
@@ -101,6 +102,12 @@ def run(
         say(
             f"[yellow]Chờ giải trình[/] (waiting for an explanation, evidence incomplete; "
             f"{len(outcome.waiting_explanation)}): {', '.join(outcome.waiting_explanation)}"
+        )
+    if outcome.decided_otherwise:
+        say(
+            f"[yellow]Đã duyệt hoặc đã khóa với điểm khác lần chấm này[/] (approved or locked with "
+            f"another self-score; the head returns them to rescore; "
+            f"{len(outcome.decided_otherwise)}): {', '.join(outcome.decided_otherwise)}"
         )
 
 
