@@ -426,3 +426,23 @@ def test_explain_suggests_the_codes_under_a_criterion_first(
     result = issued("score", "explain", code, "--plan", PLAN, "--as", FOCAL)
     assert result.exit_code == 2
     assert f"did you mean {first!r}?" in " ".join(result.output.split())
+
+
+def test_explain_names_a_criterion_scored_directly_and_a_bonus_item_as_such(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """`score explain 1.2` says «Tiêu chí 1.2», `score explain T.1` «Điểm thưởng, điểm trừ T.1»."""
+    from tests.indexset.shapes import write_real_shape
+
+    shaped = str(write_real_shape(tmp_path))
+    plan = tmp_path / "ke-hoach.yaml"
+    plan.write_text(PLAN_YAML.replace("criteria: [1.1.3]", 'criteria: ["1.2", "T.1"]'), "utf-8")
+    ok(cli("db", "upgrade"))
+    ok(cli("--index-set", shaped, "plan", "issue", str(plan), "--as", FOCAL))
+    ok(cli("--index-set", shaped, "score", "run", "--plan", PLAN, "--as", FOCAL))
+    direct = ok(
+        cli("--index-set", shaped, "score", "explain", "1.2", "--plan", PLAN, "--as", FOCAL)
+    )
+    assert direct.stdout.startswith("Tiêu chí 1.2: Báo cáo cải cách hành chính")
+    bonus = ok(cli("--index-set", shaped, "score", "explain", "T.1", "--plan", PLAN, "--as", FOCAL))
+    assert bonus.stdout.startswith("Điểm thưởng, điểm trừ T.1: Sáng kiến")

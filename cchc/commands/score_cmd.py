@@ -33,7 +33,7 @@ from cchc.commands.cycle_common import (
     sub_json,
     table,
 )
-from cchc.indexset.codes import code_hint
+from cchc.indexset.codes import code_hint, item_label
 from cchc.indexset.rules import report
 from cchc.scoring import ScoreCard, SubScore, at_risk, covered_codes, latest_run, rows_as_json
 from workflows.canonical import local_text
@@ -161,7 +161,7 @@ def explain(
     rule = data["rule"]
     parameters = {k: v for k, v in rule.items() if k not in {"type", "input"}}
     lines = [
-        f"[bold]Tiêu chí thành phần {escape(found.code)}[/]: {escape(str(data['title']))}",
+        f"[bold]{escape(item_label(found.code))}[/]: {escape(str(data['title']))}",
         f"Đơn vị phụ trách (owner): {escape(str(data['owner_unit_name']))}",
         f"Điểm (points): [bold]{points(Decimal(found.points))}[/] / "
         f"{points(Decimal(found.max_points))}"

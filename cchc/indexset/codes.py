@@ -21,6 +21,15 @@ def natural_key(code: str) -> tuple[tuple[int, str], ...]:
     )
 
 
+def item_label(code: str) -> str:
+    """What an official calls a scored item: «Tiêu chí thành phần 1.2.3», «Tiêu chí 1.2» (scored
+    directly), «Điểm thưởng, điểm trừ T.1» (outside the areas)."""
+    parts = code.split(".")
+    if not parts[0].isdigit():
+        return f"Điểm thưởng, điểm trừ {code}"
+    return f"Tiêu chí {code}" if len(parts) == 2 else f"Tiêu chí thành phần {code}"
+
+
 def _shared_prefix(a: str, b: str) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
