@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cchc.evidence import coverage
+from cchc.indexset.codes import natural_key
 from cchc.indexset.models import IndexSet, InputKind, SubCriterion, input_kind, input_name
 from cchc.indexset.rules import report, score_sub_criterion
 from cchc.metrics import current_values
@@ -349,8 +350,8 @@ def _holds(data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
         payload["points"], payload["evidence_complete"], payload["explanation"])  # fmt: skip
 
 
-def _code_key(code: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else 0 for part in code.split("."))
+def _code_key(code: str) -> tuple[tuple[int, str], ...]:
+    return natural_key(code)  # 1.2.10 after 1.2.9; T.1 after the areas
 
 
 def at_risk(card: ScoreCard) -> dict[str, list[SubScore]]:

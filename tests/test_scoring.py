@@ -235,6 +235,8 @@ def test_a_set_in_the_shape_of_real_ones_is_scored_and_assessed(
         assert subs["1.2"].points <= area.points
         assert card.adjustments == sum((s.points for s in card.subs if s.outside_base), Decimal(0))
         assert outcome.self_scored == 3
+        waiting = cycle.score(workspace, PLAN, FOCAL, {}).waiting_explanation
+        assert waiting[-3:] == ["7.3.4", "T.1", "TR.1"]  # letter codes after the areas
         assert {_self_score(workspace, code)[1] for code in ("1.2", "T.1", "TR.1")} == {
             "1.50", "0.50", "-0.50"}  # fmt: skip
         from cchc.exports import self_assessment_table
