@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from cchc.indexset.codes import natural_key
+from cchc.indexset.rules import report
 from cchc.plan.issue import CriterionToOpen, IssueResult, issue_plan
 from cchc.plan.loader import load_plan
 from cchc.plan.models import Plan
@@ -80,11 +83,28 @@ def read_manual(path: Path | None) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ScoreOutcome:
-    """A scoring run: the card, assessments self-scored, codes waiting for an explanation."""
+    """A scoring run: the card, assessments self-scored, codes waiting for an explanation, and
+    codes already approved or locked with another self-score than this run gives."""
 
     card: ScoreCard
     self_scored: int
     waiting_explanation: list[str]
+    decided_otherwise: list[str] = field(default_factory=list)
+
+
+def decided_otherwise(session: Session, card: ScoreCard) -> list[str]:
+    """Codes whose assessment was approved or locked with a self-score the run does not give
+    (scoring cannot change them: the head returns them first)."""
+    points = {s.code: str(report(s.points)) for s in card.subs}
+    rows = session.execute(select(Instance.ref, Instance.data).where(
+        Instance.tenant == card.tenant, Instance.kind == "assessment",
+        Instance.state.in_(("approved", "locked")),
+        Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
+    )).all()  # fmt: skip
+    codes = [row.ref.rsplit("/TC-", 1)[1] for row in rows
+             if json.loads(row.data).get("self_score") != points.get(
+                 row.ref.rsplit("/TC-", 1)[1])]  # fmt: skip
+    return sorted(codes, key=natural_key)
 
 
 def score(
@@ -97,7 +117,8 @@ def score(
                           index_set=ws.index_set, manual=manual, now=ws.engine.clock())  # fmt: skip
         scored, waiting = self_score_assessments(session, ws.engine, ws.actor(actor_id), card,
                                                  manual)  # fmt: skip
-    return ScoreOutcome(card, scored, waiting)
+        decided = decided_otherwise(session, card)
+    return ScoreOutcome(card, scored, waiting, decided)
 
 
 def emulation_config_path() -> Path:

@@ -323,9 +323,10 @@ def risk_table(ws: Workspace, card: ScoreCard) -> Table:
     table.add_column("Tiêu chí thành phần")
     names = ws.unit_names()
     for unit, subs in at_risk(card).items():
-        lost = sum((s.lost for s in subs), Decimal(0))
+        lost = sum((s.points_at_risk for s in subs), Decimal(0))
         table.add_row(names.get(unit, unit), vi_number(lost, 2),
-                      ", ".join(f"{s.code} (−{vi_number(s.lost, 2)})" for s in subs))  # fmt: skip
+                      ", ".join(f"{s.code} (−{vi_number(s.points_at_risk, 2)})"
+                                for s in subs))  # fmt: skip
     return table
 
 

@@ -13,10 +13,12 @@ from sqlalchemy import select
 from cchc.city import city_committee, city_name_of
 from cchc.cycle import emulation_config_path, local_today, plan_record
 from cchc.evidence import coverage
+from cchc.indexset.models import SubCriterion
 from cchc.ranking import RankedUnit, load_emulation_config
 from cchc.reports.model import (
     AssessmentRow,
     DocumentHeader,
+    Level,
     RankingTable,
     SelfAssessmentTable,
     Signature,
@@ -62,24 +64,35 @@ def self_assessment_table(ws: Workspace, card: ScoreCard, period_label: str) -> 
     evidence = _evidence_names(ws, card.plan)
     units = ws.unit_names()
     rows: list[AssessmentRow] = []
+
+    def scored(level: Level, sub: SubCriterion) -> AssessmentRow:
+        score = by_code.get(sub.code)
+        return AssessmentRow(
+            level=level, code=sub.code, title=sub.title, max_points=Decimal(sub.max_points),
+            self_score=None if score is None else score.points,
+            evidence=evidence.get(sub.code, []),
+            explanation="" if score is None else score.explanation,
+            owner_unit=units.get(sub.owner_unit, sub.owner_unit),
+            bonus_penalty=sub.is_adjustment,
+        )  # fmt: skip
+
     for area in ws.index_set.areas:
         rows.append(AssessmentRow(level="area", code=area.code, title=area.title,
                                   max_points=Decimal(area.max_points)))  # fmt: skip
         for criterion in area.criteria:
+            if criterion.scored_directly:  # the criterion is its own scored line
+                rows.extend(scored("criterion", item) for item in criterion.scored_items)
+                continue
             rows.append(AssessmentRow(level="criterion", code=criterion.code,
                                       title=criterion.title,
                                       max_points=Decimal(criterion.max_points)))  # fmt: skip
-            for sub in criterion.sub_criteria:
-                score = by_code.get(sub.code)
-                rows.append(AssessmentRow(
-                    level="sub", code=sub.code, title=sub.title,
-                    max_points=Decimal(sub.max_points),
-                    self_score=None if score is None else score.points,
-                    evidence=evidence.get(sub.code, []),
-                    explanation="" if score is None else score.explanation,
-                    owner_unit=units.get(sub.owner_unit, sub.owner_unit),
-                    bonus_penalty=sub.is_adjustment,
-                ))  # fmt: skip
+            rows.extend(scored("sub", sub) for sub in criterion.sub_criteria)
+    if ws.index_set.bonus_penalty:  # điểm thưởng, điểm trừ after the areas, outside the base
+        caps = (s.max_points for s in ws.index_set.bonus_penalty if s.rule.type == "bonus")
+        rows.append(AssessmentRow(level="area", code="", title="Điểm thưởng, điểm trừ",
+                                  max_points=sum(caps, Decimal(0)),
+                                  bonus_penalty=True))  # fmt: skip
+        rows.extend(scored("sub", item) for item in ws.index_set.bonus_penalty)
     return SelfAssessmentTable(ward_name=ws.organization.name, period_label=period_label,
                                index_set_title=ws.index_set.title, rows=rows)  # fmt: skip
 

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cchc.evidence import coverage
+from cchc.indexset.codes import natural_key
 from cchc.indexset.models import IndexSet, InputKind, SubCriterion, input_kind, input_name
 from cchc.indexset.rules import report, score_sub_criterion
 from cchc.lateness import done_on_time, due_in_period
@@ -52,6 +53,16 @@ class SubScore:
     def lost(self) -> Decimal:
         """Points lost (max − points) for a base sub-criterion; 0 for bonus and penalty."""
         return Decimal(0) if self.outside_base else self.max_points - self.points
+
+    @property
+    def evidence_gap(self) -> Decimal:
+        """Points the appraisal would take for want of accepted evidence: the points scored."""
+        return self.points if self.points > 0 and not self.evidence_complete else Decimal(0)
+
+    @property
+    def points_at_risk(self) -> Decimal:
+        """Points lost plus the points the evidence gap puts at risk."""
+        return self.lost + self.evidence_gap
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ class ScoreCard:
         by_code = {s.code: s for s in self.subs}
         totals = []
         for area in self.index_set.areas:
-            subs = [by_code[sub.code] for c in area.criteria for sub in c.sub_criteria
+            subs = [by_code[sub.code] for c in area.criteria for sub in c.scored_items
                     if sub.code in by_code and not by_code[sub.code].outside_base]  # fmt: skip
             points = sum((s.points for s in subs), Decimal(0))
             top = sum((s.max_points for s in subs), Decimal(0))
@@ -314,10 +325,15 @@ def self_score_assessments(
     """Fire ``self_score`` on each open assessment with its computed points.
 
     An assessment whose evidence is incomplete is left open unless the manual inputs give an
-    explanation. Returns (assessments scored, codes waiting for an explanation).
+    explanation. One already self-scored with exactly this score is left as it is (a retry is a
+    no-op); any other score is a new transition, even one an earlier run already wrote (the
+    idempotency key names the assessment's version and the content written). Returns
+    (assessments scored, codes waiting for an explanation).
     """
     waiting = set(needs_explanation(card, manual))
-    rows = session.execute(select(Instance.id, Instance.state, Instance.ref).where(
+    rows = session.execute(select(
+        Instance.id, Instance.state, Instance.ref, Instance.version, Instance.data
+    ).where(
         Instance.tenant == card.tenant, Instance.kind == "assessment",
         Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
     )).all()  # fmt: skip
@@ -328,25 +344,38 @@ def self_score_assessments(
         if row is None or sub.code in waiting or row.state not in {"open", "self_scored",
                                                                     "returned"}:  # fmt: skip
             continue
+        payload = {
+            "points": str(report(sub.points)),
+            "evidence_complete": sub.evidence_complete,
+            "explanation": str(manual.get(sub.code, {}).get("explanation") or ""),
+        }
+        if row.state == "self_scored" and _holds(json.loads(row.data), payload):
+            continue
         result = engine.fire(
-            session, row.id, "self_score", actor=actor,
-            idempotency_key=f"score:{card.run_id}:{sub.code}",
-            payload={"points": str(report(sub.points)), "evidence_complete": sub.evidence_complete,
-                     "explanation": str(manual.get(sub.code, {}).get("explanation") or "")},
+            session, row.id, "self_score", actor=actor, payload=payload,
+            idempotency_key=f"score:{card.run_id}:{sub.code}:v{row.version}:"
+                            f"{sha256_hex(canonical_json(payload))[:16]}",
         )  # fmt: skip
         scored += 0 if result.replayed else 1
     return scored, sorted(waiting, key=_code_key)
 
 
-def _code_key(code: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else 0 for part in code.split("."))
+def _holds(data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+    """True when an assessment's data already records the self-score ``payload`` writes."""
+    return (data.get("self_score"), data.get("evidence_complete"), data.get("explanation")) == (
+        payload["points"], payload["evidence_complete"], payload["explanation"])  # fmt: skip
+
+
+def _code_key(code: str) -> tuple[tuple[int, str], ...]:
+    return natural_key(code)  # 1.2.10 after 1.2.9; T.1 after the areas
 
 
 def at_risk(card: ScoreCard) -> dict[str, list[SubScore]]:
-    """Sub-criteria that would lose points if nothing changes, per owner unit."""
+    """Sub-criteria that would lose points if nothing changes (points below the max, or points
+    scored without accepted evidence), per owner unit."""
     risky: dict[str, list[SubScore]] = defaultdict(list)
     for s in card.subs:
-        if s.lost > 0:
+        if s.points_at_risk > 0:
             risky[s.owner_unit].append(s)
     return dict(sorted(risky.items()))
 

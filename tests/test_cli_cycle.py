@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -416,3 +417,61 @@ def test_one_meaning_of_late_in_tasks_list_and_ranking(
     explained = {r["unit"]: r["explanation"] for r in ranking["rows"]}
     assert "1 việc quá hạn" in explained["ttphc"]
     assert "không có việc quá hạn" in explained["kt"]
+
+
+def test_points_at_risk_name_the_evidence_gap(issued: Cli, tmp_path: Path) -> None:
+    """A qualitative sub-criterion at full points without accepted evidence is at risk."""
+    inputs = tmp_path / "inputs.yaml"
+    inputs.write_text('"2.1.1": {level: full, explanation: Đang bổ sung hồ sơ}\n', "utf-8")
+    ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(inputs)))
+    risk = as_json(issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL,
+                          "--json"))  # fmt: skip
+    (unit,) = risk["units"]
+    sub = next(s for s in unit["sub_criteria"] if s["code"] == "2.1.1")
+    assert (sub["points"], sub["lost"], sub["evidence_complete"]) == ("2.00", "0.00", False)
+    assert (sub["evidence_gap"], sub["points_at_risk"]) == ("2.00", "2.00")
+    assert Decimal(unit["points_at_risk"]) == sum(
+        Decimal(s["points_at_risk"]) for s in unit["sub_criteria"])  # fmt: skip
+    table = ok(issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL)).stdout
+    assert "2.1.1 (2/2; thiếu tài liệu kiểm chứng: 2)" in " ".join(table.split())
+    explained = as_json(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL,
+                               "--json"))  # fmt: skip
+    assert (explained["evidence_complete"], explained["points_at_risk"]) == (False, "2.00")
+    text = " ".join(ok(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL))
+                    .stdout.split())  # fmt: skip
+    assert "chưa có tài liệu kiểm chứng được chấp nhận" in text
+    assert "2 điểm có nguy cơ bị trừ khi thẩm định" in text
+
+
+@pytest.mark.parametrize(
+    ("code", "first"),
+    [("7.1", "7.1.1"), ("7", "7.1.1"), ("7.1.4", "7.1.3"), ("1.1.33", "1.1.3")],
+)
+def test_explain_suggests_the_codes_under_a_criterion_first(
+    issued: Cli, code: str, first: str
+) -> None:
+    """`score explain 7.1` suggests 7.1.1 (what 7.1 is scored through), not 7.2.1 or 7.3.1."""
+    ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
+    result = issued("score", "explain", code, "--plan", PLAN, "--as", FOCAL)
+    assert result.exit_code == 2
+    assert f"did you mean {first!r}?" in " ".join(result.output.split())
+
+
+def test_explain_names_a_criterion_scored_directly_and_a_bonus_item_as_such(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """`score explain 1.2` says «Tiêu chí 1.2», `score explain T.1` «Điểm thưởng, điểm trừ T.1»."""
+    from tests.indexset.shapes import write_real_shape
+
+    shaped = str(write_real_shape(tmp_path))
+    plan = tmp_path / "ke-hoach.yaml"
+    plan.write_text(PLAN_YAML.replace("criteria: [1.1.3]", 'criteria: ["1.2", "T.1"]'), "utf-8")
+    ok(cli("db", "upgrade"))
+    ok(cli("--index-set", shaped, "plan", "issue", str(plan), "--as", FOCAL))
+    ok(cli("--index-set", shaped, "score", "run", "--plan", PLAN, "--as", FOCAL))
+    direct = ok(
+        cli("--index-set", shaped, "score", "explain", "1.2", "--plan", PLAN, "--as", FOCAL)
+    )
+    assert direct.stdout.startswith("Tiêu chí 1.2: Báo cáo cải cách hành chính")
+    bonus = ok(cli("--index-set", shaped, "score", "explain", "T.1", "--plan", PLAN, "--as", FOCAL))
+    assert bonus.stdout.startswith("Điểm thưởng, điểm trừ T.1: Sáng kiến")

@@ -181,3 +181,120 @@ def test_an_official_cannot_self_score_another_units_criterion(ws: Workspace) ->
         result = ws.engine.fire(session, target, "self_score", actor=ws.actor(FOCAL),
                                 payload=payload)  # fmt: skip
     assert result.dest == "self_scored"
+
+
+def _self_score(ws: Workspace, code: str) -> tuple[str, str, int]:
+    """(state, self-score, version) of the assessment of ``code``."""
+    import json
+
+    from sqlalchemy import select
+
+    from workflows.schema import Instance
+
+    with ws.sessions() as session:
+        row = session.execute(select(Instance.state, Instance.data, Instance.version).where(
+            Instance.kind == "assessment", Instance.ref == f"{PLAN}/TC-{code}")).one()  # fmt: skip
+    return row.state, json.loads(row.data).get("self_score"), row.version
+
+
+def test_assessments_carry_the_latest_score_after_going_back_to_earlier_inputs(
+    ws: Workspace, clock: Clock
+) -> None:
+    """Scoring A, then B, then A again leaves the assessment with A's self-score, not B's."""
+    note = "Hồ sơ đang lưu tại bộ phận một cửa"
+    full = {"2.1.1": {"level": "full", "explanation": note}}
+    part = {"2.1.1": {"level": "incomplete", "explanation": note}}
+    scores = []
+    for manual in (full, part, full):
+        clock.advance(minutes=1)
+        card = cycle.score(ws, PLAN, FOCAL, manual).card
+        scores.append({s.code: s.points for s in card.subs}["2.1.1"])
+        assert _self_score(ws, "2.1.1")[1] == str(scores[-1].quantize(Decimal("0.01")))
+    assert scores[0] == scores[2] != scores[1]
+
+
+def test_scoring_again_with_the_same_inputs_changes_no_assessment(
+    ws: Workspace, clock: Clock
+) -> None:
+    """A true retry (same inputs, nothing changed since) self-scores nothing and bumps nothing."""
+    manual = {"2.1.1": {"level": "full", "explanation": "Đang bổ sung hồ sơ"}}
+    first = cycle.score(ws, PLAN, FOCAL, manual)
+    before = _self_score(ws, "2.1.1")
+    clock.advance(minutes=1)
+    again = cycle.score(ws, PLAN, FOCAL, manual)
+    assert (first.self_scored, again.self_scored) == (1, 0)
+    assert _self_score(ws, "2.1.1") == before
+
+
+def test_a_set_in_the_shape_of_real_ones_is_scored_and_assessed(
+    db: Db, clock: Clock, tmp_path: Path
+) -> None:
+    """A criterion scored directly counts in its area; T.1/TR.1 are assessed, outside the base."""
+    from tests.indexset.shapes import write_real_shape
+
+    clock.now = local("2025-07-29T09:00")
+    workspace = Workspace.open(Settings(data_dir=tmp_path, database_url=db.url), clock=clock,
+                               index_set=write_real_shape(tmp_path))  # fmt: skip
+    try:
+        cycle.issue(workspace, PLAN_FILE, FOCAL)
+        note = {"explanation": "Hồ sơ đang bổ sung"}
+        manual = {"1.2": {"events": 1, **note}, "T.1": {"events": 1, **note},
+                  "TR.1": {"events": 1, **note}}  # fmt: skip
+        outcome = cycle.score(workspace, PLAN, FOCAL, manual)
+        card = outcome.card
+        subs = {s.code: s for s in card.subs}
+        assert (subs["1.2"].points, subs["1.2"].outside_base) == (Decimal("1.5"), False)
+        assert (subs["T.1"].points, subs["TR.1"].points) == (Decimal("0.5"), Decimal("-0.5"))
+        area = next(a for a in card.areas() if a.code == "1")
+        assert area.max_points == 14
+        assert area.points == sum(
+            (s.points for s in card.subs if s.code.startswith("1.") and not s.outside_base),
+            Decimal(0),
+        )
+        assert subs["1.2"].points <= area.points
+        assert card.adjustments == sum((s.points for s in card.subs if s.outside_base), Decimal(0))
+        assert outcome.self_scored == 3
+        waiting = cycle.score(workspace, PLAN, FOCAL, {}).waiting_explanation
+        assert waiting[-3:] == ["7.3.4", "T.1", "TR.1"]  # letter codes after the areas
+        assert {_self_score(workspace, code)[1] for code in ("1.2", "T.1", "TR.1")} == {
+            "1.50", "0.50", "-0.50"}  # fmt: skip
+        from cchc.exports import self_assessment_table
+        from cchc.reports.self_assessment import summarise
+
+        table = self_assessment_table(workspace, card, "6 tháng cuối năm 2025")
+        rows = {row.code: row for row in table.rows}
+        assert (rows["1.2"].level, rows["1.2"].self_score) == ("criterion", Decimal("1.5"))
+        assert (rows["T.1"].bonus_penalty, rows["TR.1"].bonus_penalty) == (True, True)
+        summary = summarise(table)
+        assert (summary.base_score, summary.bonus_penalty) == (card.base_points, card.adjustments)
+    finally:
+        workspace.close()
+
+
+def test_scoring_names_approved_assessments_that_now_score_otherwise(
+    ws: Workspace, clock: Clock
+) -> None:
+    """An approved self-score the latest run contradicts is named; scoring leaves it approved."""
+    note = "Hồ sơ đang lưu tại bộ phận một cửa"
+    cycle.score(ws, PLAN, FOCAL, {"2.1.1": {"level": "full", "explanation": note}})
+    ids = _assessment_ids(ws)
+    with unit_of_work(ws.sessions) as session:
+        ws.engine.fire(session, ids["2.1.1"], "approve", actor=ws.actor("trinh.van.hai"))
+    clock.advance(minutes=1)
+    same = cycle.score(ws, PLAN, FOCAL, {"2.1.1": {"level": "full", "explanation": note}})
+    other = cycle.score(ws, PLAN, FOCAL, {"2.1.1": {"level": "incomplete", "explanation": note}})
+    assert same.decided_otherwise == []
+    assert other.decided_otherwise == ["2.1.1"]
+    assert _self_score(ws, "2.1.1")[:2] == ("approved", "2.00")
+
+
+def _assessment_ids(ws: Workspace) -> dict[str, int]:
+    """Sub-criterion code → assessment instance id."""
+    from sqlalchemy import select
+
+    from workflows.schema import Instance
+
+    with ws.sessions() as session:
+        rows = session.execute(select(Instance.id, Instance.ref).where(
+            Instance.kind == "assessment")).all()  # fmt: skip
+    return {row.ref.rsplit("/TC-", 1)[1]: row.id for row in rows}

@@ -47,7 +47,7 @@ from workflows.errors import (
 )
 from workflows.migrations import SchemaOutdatedError
 from workflows.registry import Actor
-from workflows.schema import Instance
+from workflows.schema import Instance, Score
 
 CLOCK: Callable[[], datetime] = utcnow
 """The clock workspaces run on. Tests replace it; there is deliberately no option to backdate."""
@@ -379,22 +379,26 @@ def stored_card(ws: Workspace, plan_code: str) -> ScoreCard:
         raise stop(f"plan {plan_code!r} has not been scored yet: run `cchc score run` first", 2)
     titles = {s.code: s.title for s in ws.index_set.sub_criteria()}
     subs = tuple(
-        SubScore(
-            code=r.code,
-            title=titles.get(r.code, r.code),
-            owner_unit=r.owner_unit,
-            max_points=Decimal(r.max_points),
-            points=Decimal(r.points),
-            explanation=r.explanation,
-            rule=json.loads(r.rule),
-            inputs=json.loads(r.inputs),
-            outside_base=r.outside_base,
-            missing_input=r.explanation.startswith("Chưa có dữ liệu"),
-            evidence_complete=covered.get(r.code, False),
-        )
-        for r in rows
+        stored_sub(r, titles.get(r.code, r.code), covered.get(r.code, False)) for r in rows
     )
     return ScoreCard(ws.tenant, plan_code, ws.index_set, rows[0].run_id, subs, rows[0].computed_at)
+
+
+def stored_sub(row: Score, title: str, evidence_complete: bool) -> SubScore:
+    """A stored score row as a ``SubScore``, with whether accepted evidence backs it now."""
+    return SubScore(
+        code=row.code,
+        title=title,
+        owner_unit=row.owner_unit,
+        max_points=Decimal(row.max_points),
+        points=Decimal(row.points),
+        explanation=row.explanation,
+        rule=json.loads(row.rule),
+        inputs=json.loads(row.inputs),
+        outside_base=row.outside_base,
+        missing_input=row.explanation.startswith("Chưa có dữ liệu"),
+        evidence_complete=evidence_complete,
+    )
 
 
 def sub_json(sub: SubScore, unit_names: Mapping[str, str]) -> dict[str, Any]:
@@ -407,5 +411,8 @@ def sub_json(sub: SubScore, unit_names: Mapping[str, str]) -> dict[str, Any]:
         "points": str(report(sub.points)),
         "max_points": plain(sub.max_points),
         "lost": str(report(sub.lost)),
+        "evidence_complete": sub.evidence_complete,
+        "evidence_gap": str(report(sub.evidence_gap)),
+        "points_at_risk": str(report(sub.points_at_risk)),
         "explanation": sub.explanation,
     }

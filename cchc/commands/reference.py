@@ -25,6 +25,7 @@ from cchc.commands.cycle_common import (
     warn,
 )
 from cchc.indexset.loader import check_index_set
+from cchc.indexset.models import SubCriterion
 from cchc.organization import check_organization, load_organization
 
 org_app = typer.Typer(help="Check and show the organization (units and people).",
@@ -131,25 +132,34 @@ def index_set_show(
     with reporting():
         org, index_set = load_reference(ctx)
     if as_json:
-        data: dict[str, Any] = index_set.model_dump(mode="json")
+        data: dict[str, Any] = index_set.as_data()
         data["content_hash"] = index_set.content_hash
         print_json(data)
         return
     units = {u.code: u.name for u in org.units}
     rows: list[tuple[str, ...]] = []
+
+    def scored(sub: SubCriterion, indent: str) -> tuple[str, ...]:
+        max_points = points(sub.max_points)
+        if sub.rule.type == "penalty":
+            max_points = f"-{max_points}"
+        elif sub.rule.type == "bonus":
+            max_points = f"+{max_points}"
+        return (f"{indent}{sub.code}", f"{indent}{sub.title}", max_points,
+                units.get(sub.owner_unit, sub.owner_unit),
+                RULE_LABELS.get(sub.rule.type, sub.rule.type))  # fmt: skip
+
     for area in index_set.areas:
         rows.append((area.code, area.title.upper(), points(area.max_points), "", ""))
         for criterion in area.criteria:
+            if criterion.scored_directly:  # scored as one line, without sub-criteria
+                rows.extend(scored(item, "") for item in criterion.scored_items)
+                continue
             rows.append((criterion.code, criterion.title, points(criterion.max_points), "", ""))
-            for sub in criterion.sub_criteria:
-                max_points = points(sub.max_points)
-                if sub.rule.type == "penalty":
-                    max_points = f"-{max_points}"
-                elif sub.rule.type == "bonus":
-                    max_points = f"+{max_points}"
-                rows.append((f"  {sub.code}", f"  {sub.title}", max_points,
-                             units.get(sub.owner_unit, sub.owner_unit),
-                             RULE_LABELS.get(sub.rule.type, sub.rule.type)))  # fmt: skip
+            rows.extend(scored(sub, "  ") for sub in criterion.sub_criteria)
+    if index_set.bonus_penalty:
+        rows.append(("", "ĐIỂM THƯỞNG, ĐIỂM TRỪ (ngoài thang điểm)", "", "", ""))
+        rows.extend(scored(item, "  ") for item in index_set.bonus_penalty)
     title = (f"{index_set.title} – tổng {points(index_set.total_max)} điểm, "
              f"phiên bản {index_set.content_hash[:12]}")  # fmt: skip
     console.print(table(title, ("Mã", "Nội dung", "Điểm tối đa", "Đơn vị phụ trách",

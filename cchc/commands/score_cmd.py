@@ -29,13 +29,14 @@ from cchc.commands.cycle_common import (
     say,
     stop,
     stored_card,
+    stored_sub,
     sub_json,
     table,
 )
+from cchc.indexset.codes import code_hint, item_label
 from cchc.indexset.rules import report
-from cchc.scoring import ScoreCard, at_risk, latest_run, rows_as_json
+from cchc.scoring import ScoreCard, SubScore, at_risk, covered_codes, latest_run, rows_as_json
 from workflows.canonical import local_text
-from workflows.definition.checks import did_you_mean
 
 app = typer.Typer(help="Score a plan's period and explain the scores.", no_args_is_help=True)
 
@@ -89,6 +90,7 @@ def run(
     if as_json:
         print_json({**card_json(card), "self_scored": outcome.self_scored,
                     "waiting_explanation": outcome.waiting_explanation,
+                    "decided_otherwise": outcome.decided_otherwise,
                     "sub_criteria": rows_as_json(card.subs)})  # fmt: skip
         return
     print_card(card, f"Kết quả chấm điểm – kế hoạch {plan} ({record['period']['label']})")
@@ -100,6 +102,12 @@ def run(
         say(
             f"[yellow]Chờ giải trình[/] (waiting for an explanation, evidence incomplete; "
             f"{len(outcome.waiting_explanation)}): {', '.join(outcome.waiting_explanation)}"
+        )
+    if outcome.decided_otherwise:
+        say(
+            f"[yellow]Đã duyệt hoặc đã khóa với điểm khác lần chấm này[/] (approved or locked with "
+            f"another self-score; the head returns them to rescore; "
+            f"{len(outcome.decided_otherwise)}): {', '.join(outcome.decided_otherwise)}"
         )
 
 
@@ -121,6 +129,7 @@ def explain(
             acting(ws, person)
         with ws.sessions() as session:
             rows = latest_run(session, ws.tenant, plan)
+            covered = covered_codes(session, ws.tenant, plan)
         current_hash = ws.index_set.content_hash
         names = ws.unit_names()
         titles = {s.code: s.title for s in ws.index_set.sub_criteria()}
@@ -129,7 +138,8 @@ def explain(
     found = next((r for r in rows if r.code == code), None)
     if found is None:
         raise stop(f"no sub-criterion {code!r} in the scores of plan {plan}; "
-                   f"{did_you_mean(code, [r.code for r in rows])}", 2)  # fmt: skip
+                   f"{code_hint(code, [r.code for r in rows])}", 2)  # fmt: skip
+    sub = stored_sub(found, titles.get(found.code, found.code), covered.get(found.code, False))
     data = {
         "plan": plan, "run_id": found.run_id, "code": found.code,
         "title": titles.get(found.code, found.code), "owner_unit": found.owner_unit,
@@ -138,6 +148,9 @@ def explain(
         "points": str(report(Decimal(found.points))),
         "max_points": plain(Decimal(found.max_points)),
         "explanation": found.explanation, "outside_base": found.outside_base,
+        "evidence_complete": sub.evidence_complete, "lost": str(report(sub.lost)),
+        "evidence_gap": str(report(sub.evidence_gap)),
+        "points_at_risk": str(report(sub.points_at_risk)),
         "index_set": found.index_set, "index_set_hash": found.index_set_hash,
         "index_set_is_current": found.index_set_hash == current_hash,
         "computed_at": local_text(found.computed_at),
@@ -148,7 +161,7 @@ def explain(
     rule = data["rule"]
     parameters = {k: v for k, v in rule.items() if k not in {"type", "input"}}
     lines = [
-        f"[bold]Tiêu chí thành phần {escape(found.code)}[/]: {escape(str(data['title']))}",
+        f"[bold]{escape(item_label(found.code))}[/]: {escape(str(data['title']))}",
         f"Đơn vị phụ trách (owner): {escape(str(data['owner_unit_name']))}",
         f"Điểm (points): [bold]{points(Decimal(found.points))}[/] / "
         f"{points(Decimal(found.max_points))}"
@@ -158,6 +171,7 @@ def explain(
         f"tham số (parameters): {escape(json.dumps(parameters, ensure_ascii=False))}",
         f"Dữ liệu đầu vào (inputs): {escape(json.dumps(data['inputs'], ensure_ascii=False))}",
         f"Giải thích (explanation): {escape(found.explanation)}",
+        *_evidence_lines(sub),
         f"Bộ chỉ số (index set): {escape(found.index_set)}, phiên bản (version) "
         f"{found.index_set_hash[:12]}; lần chấm (run) {found.run_id[:12]} lúc "
         f"{data['computed_at']}",
@@ -167,6 +181,23 @@ def explain(
     if not data["index_set_is_current"]:
         say("[yellow]Lưu ý:[/] scored with another version of the index set than the one "
             "loaded now; run `cchc score run` again to rescore")  # fmt: skip
+
+
+def _evidence_lines(sub: SubScore) -> list[str]:
+    """Whether accepted evidence backs the score, and the points at risk (lost or for want of
+    evidence)."""
+    if sub.evidence_complete:
+        lines = ["Tài liệu kiểm chứng (evidence): đã có tài liệu được chấp nhận (accepted)"]
+    else:
+        gap = (f" → {points(sub.evidence_gap)} điểm có nguy cơ bị trừ khi thẩm định (points the "
+               "appraisal would take)") if sub.evidence_gap else ""  # fmt: skip
+        lines = ["Tài liệu kiểm chứng (evidence): [yellow]chưa có tài liệu kiểm chứng được chấp "
+                 f"nhận[/]{gap}"]  # fmt: skip
+    if sub.points_at_risk:
+        lines.append(f"Điểm có nguy cơ mất (points at risk): [bold]{points(sub.points_at_risk)}[/]"
+                     f" (chưa đạt {points(sub.lost)}; thiếu tài liệu kiểm chứng "
+                     f"{points(sub.evidence_gap)})")  # fmt: skip
+    return lines
 
 
 @app.command("at-risk")
@@ -185,9 +216,9 @@ def at_risk_command(
         shown = acting_reader(ws, person, unit, what="points at risk", narrow=True).unit
         card = stored_card(ws, plan)
     risky = sorted(((u, subs) for u, subs in at_risk(card).items() if shown in {None, u}),
-                   key=lambda item: (-sum(s.lost for s in item[1]), item[0]))  # fmt: skip
+                   key=lambda item: (-_risk(item[1]), item[0]))  # fmt: skip
     units = [{"unit": unit, "unit_name": names.get(unit, unit),
-              "points_at_risk": str(report(sum((s.lost for s in subs), Decimal(0)))),
+              "points_at_risk": str(report(_risk(subs))),
               "sub_criteria": [sub_json(s, names) for s in subs]}
              for unit, subs in risky]  # fmt: skip
     if as_json:
@@ -196,7 +227,16 @@ def at_risk_command(
     console.print(table(
         f"Điểm có nguy cơ bị mất – kế hoạch {plan} (lần chấm {card.run_id[:12]})",
         ("Đơn vị", "Điểm có nguy cơ mất", "Tiêu chí thành phần (điểm / tối đa)"),
-        [(names.get(unit, unit), points(sum((s.lost for s in subs), Decimal(0))),
-          "; ".join(f"{s.code} ({points(s.points)}/{points(s.max_points)})" for s in subs))
+        [(names.get(unit, unit), points(_risk(subs)), "; ".join(_risky_text(s) for s in subs))
          for unit, subs in risky],
     ))  # fmt: skip
+
+
+def _risk(subs: list[SubScore]) -> Decimal:
+    return sum((s.points_at_risk for s in subs), Decimal(0))
+
+
+def _risky_text(sub: SubScore) -> str:
+    """``2.1.1 (2/2; thiếu tài liệu kiểm chứng: 2)``: score, and the points the gap risks."""
+    gap = f"; thiếu tài liệu kiểm chứng: {points(sub.evidence_gap)}" if sub.evidence_gap else ""
+    return f"{sub.code} ({points(sub.points)}/{points(sub.max_points)}{gap})"

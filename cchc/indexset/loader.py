@@ -8,6 +8,7 @@ file; ``load_index_set`` raises ``DefinitionError`` listing them all.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Collection, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cchc.indexset.models import (
+    ADJUSTMENT_TYPES,
+    BONUS_PENALTY_CODE,
+    DIRECT_FIELDS,
     RULE_MODELS,
+    SUB_CRITERION_CODE,
     Area,
     Criterion,
     DeductionRule,
@@ -40,9 +45,40 @@ CHILD_MODELS: dict[str, type[BaseModel]] = {
     "areas": Area,
     "criteria": Criterion,
     "sub_criteria": SubCriterion,
+    "bonus_penalty": SubCriterion,
     "tiers": Tier,
 }
-ITEM_NAMES = {"areas": "area", "criteria": "criterion", "sub_criteria": "sub-criterion"}
+ITEM_NAMES = {
+    "areas": "area",
+    "criteria": "criterion",
+    "sub_criteria": "sub-criterion",
+    "bonus_penalty": "bonus/penalty item",
+}
+
+CODE_FORMS: dict[str, tuple[str, str]] = {
+    "": ("index set", "lower-case ASCII letters, digits and hyphens, e.g. par-2025-ward"),
+    "areas": ("area", "a number from 1 to 99, e.g. 7"),
+    "criteria": ("criterion", "its area's code, a dot and a number from 1 to 99, e.g. 7.1"),
+    "sub_criteria": (
+        "sub-criterion",
+        "its criterion's code, a dot and a number from 1 to 99, e.g. 7.1.1; a criterion "
+        "scored directly has no sub_criteria and carries owner_unit, evidence and rule itself",
+    ),
+    "bonus_penalty": (
+        "bonus/penalty item",
+        "1 to 3 capital letters, a dot and a number from 1 to 99, e.g. T.1 (điểm thưởng) or "
+        "TR.1 (điểm trừ)",
+    ),
+}
+"""What a code looks like, by the list it is in (``""``: the set's own code)."""
+
+FIELD_FORMS = {
+    "owner_unit": "a unit code of the organization file: lower-case ASCII letters, digits and _, "
+    "starting with a letter, e.g. vhxh",
+    "input": "evidence, plan_completion, manual, metric:<name> or events:<name>, <name> in "
+    "snake_case ASCII, e.g. metric:on_time_dossiers",
+}
+"""What other patterned fields look like, for messages without a regular expression."""
 
 RATE_INPUTS = frozenset({InputKind.METRIC, InputKind.PLAN_COMPLETION, InputKind.MANUAL})
 COUNT_INPUTS = frozenset({InputKind.EVENTS, InputKind.MANUAL})
@@ -57,6 +93,9 @@ ALLOWED_INPUTS: dict[str, frozenset[InputKind]] = {
     "penalty": COUNT_INPUTS,
 }
 """Which ``input`` kinds each rule type can read."""
+
+SUB_CRITERION = re.compile(SUB_CRITERION_CODE)
+BONUS_PENALTY = re.compile(BONUS_PENALTY_CODE)
 
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
@@ -304,11 +343,30 @@ def _validate(located: Located, file: str, problems: list[Problem]) -> IndexSet 
         elif err["type"] == "union_tag_not_found":
             code, message = "CCHC-I003", f"{where}: a rule needs a 'type'"
             hint = f"one of: {', '.join(RULE_MODELS)}"
+        elif err["type"] == "string_pattern_mismatch":
+            code = "CCHC-I003"
+            message, hint = _format_problem(label, rest, loc, err.get("input"))
         else:
             code, message = "CCHC-I003", f"{where}: {err['msg']}"
             hint = "add this field" if err["type"] == "missing" else ""
         problems.append(Problem(file, line, code, message, hint))
     return _without_unknown_keys(located.data, errors)
+
+
+def _format_problem(
+    label: str, rest: str, loc: tuple[str | int, ...], value: object
+) -> tuple[str, str]:
+    """A value of the wrong form, said in words: (message, hint) naming what fits there."""
+    field = str(loc[-1]) if loc else ""
+    if field == "code":
+        parent = loc[-3] if len(loc) >= 3 and isinstance(loc[-2], int) else ""
+        kind, form = CODE_FORMS.get(str(parent), CODE_FORMS[""])
+        article = "an" if kind[0] in "aeiou" else "a"
+        return _at(
+            label, f"{value!r} is not {article} {kind} code"
+        ), f"{article} {kind} code is {form}"
+    form = FIELD_FORMS.get(field, f"see {DOCS}")
+    return _at(label, f"{rest}: {value!r} is not of the right form"), f"{field} is {form}"
 
 
 def _without_unknown_keys(data: Any, errors: list[Any]) -> IndexSet | None:
@@ -331,6 +389,11 @@ def _without_unknown_keys(data: Any, errors: list[Any]) -> IndexSet | None:
 # --- the set as a whole -------------------------------------------------------------------------
 
 
+def _words(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def _points(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
@@ -348,6 +411,7 @@ class _Checker:
 
     def run(self, index_set: IndexSet) -> list[Problem]:
         self.codes(index_set)
+        self.shapes(index_set)
         self.totals(index_set)
         for path, sub in self.sub_criteria(index_set):
             if self.known_units is not None and sub.owner_unit not in self.known_units:
@@ -362,10 +426,66 @@ class _Checker:
 
     @staticmethod
     def sub_criteria(index_set: IndexSet) -> Iterator[tuple[Path_, SubCriterion]]:
+        """Every scored item with the path of what holds its fields."""
         for a, area in enumerate(index_set.areas):
             for c, criterion in enumerate(area.criteria):
+                criterion_path: Path_ = ("areas", a, "criteria", c)
+                if criterion.scored_directly:
+                    for item in criterion.scored_items:
+                        yield criterion_path, item
                 for s, sub in enumerate(criterion.sub_criteria):
-                    yield ("areas", a, "criteria", c, "sub_criteria", s), sub
+                    yield (*criterion_path, "sub_criteria", s), sub
+        for i, item in enumerate(index_set.bonus_penalty):
+            yield ("bonus_penalty", i), item
+
+    def shapes(self, index_set: IndexSet) -> None:
+        """A criterion is scored through sub-criteria or directly; bonus and penalty apart."""
+        for a, area in enumerate(index_set.areas):
+            for c, criterion in enumerate(area.criteria):
+                path: Path_ = ("areas", a, "criteria", c)
+                own = [f for f in DIRECT_FIELDS if getattr(criterion, f) is not None]
+                if criterion.sub_criteria and own:
+                    self.report(
+                        (*path, own[0]),
+                        "CCHC-I016",
+                        f"criterion {criterion.code} has sub-criteria and its own {_words(own)}",
+                        "score it either through its sub-criteria or directly with owner_unit, "
+                        "evidence and rule, not both",
+                    )
+                elif not criterion.sub_criteria and len(own) < len(DIRECT_FIELDS):
+                    missing = [f for f in DIRECT_FIELDS if f not in own]
+                    self.report(
+                        (*path, "code"),
+                        "CCHC-I016",
+                        f"criterion {criterion.code} has no sub-criteria and no "
+                        f"{_words(missing)} to be scored directly",
+                        "give it sub_criteria, or owner_unit, evidence and rule to score it "
+                        "directly",
+                    )
+                elif not criterion.sub_criteria and criterion.max_points <= 0:
+                    self.report(
+                        (*path, "max_points"),
+                        "CCHC-I016",
+                        f"criterion {criterion.code} is scored directly with max_points 0",
+                        "a criterion scored directly needs max_points above 0",
+                    )
+                elif criterion.rule is not None and criterion.rule.type in ADJUSTMENT_TYPES:
+                    self.report(
+                        (*path, "rule", "type"),
+                        "CCHC-I017",
+                        f"criterion {criterion.code} is scored directly as a "
+                        f"{criterion.rule.type} item",
+                        "a criterion counts in its area; write bonus and penalty items under "
+                        "bonus_penalty as T.1, TR.1 … or as sub-criteria",
+                    )
+        for i, item in enumerate(index_set.bonus_penalty):
+            if not item.is_adjustment:
+                self.report(
+                    ("bonus_penalty", i, "rule", "type"),
+                    "CCHC-I017",
+                    f"bonus/penalty item {item.code} has a {item.rule.type} rule",
+                    "items under bonus_penalty are scored by a bonus or penalty rule",
+                )
 
     def codes(self, index_set: IndexSet) -> None:
         seen: dict[str, int] = {}
@@ -398,7 +518,18 @@ class _Checker:
                 for s, sub in enumerate(criterion.sub_criteria):
                     sub_path: Path_ = (*criterion_path, "sub_criteria", s)
                     once(sub_path, "sub-criterion", sub.code)
-                    if sub.parent_code != criterion.code:
+                    if not SUB_CRITERION.fullmatch(sub.code):
+                        self.report(
+                            (*sub_path, "code"),
+                            "CCHC-I007",
+                            f"{sub.code!r} inside criterion {criterion.code} is not a "
+                            "sub-criterion code",
+                            f"sub-criteria of {criterion.code} are numbered {criterion.code}.1, "
+                            f"{criterion.code}.2 …; a criterion scored directly has no "
+                            "sub_criteria, and bonus/penalty items outside the areas go under "
+                            "bonus_penalty",
+                        )
+                    elif sub.parent_code != criterion.code:
                         self.report(
                             (*sub_path, "code"),
                             "CCHC-I007",
@@ -406,6 +537,19 @@ class _Checker:
                             f"sub-criteria of {criterion.code} are numbered {criterion.code}.1, "
                             f"{criterion.code}.2 …",
                         )
+
+        for i, item in enumerate(index_set.bonus_penalty):
+            item_path: Path_ = ("bonus_penalty", i)
+            once(item_path, "bonus/penalty item", item.code)
+            if not BONUS_PENALTY.fullmatch(item.code):
+                self.report(
+                    (*item_path, "code"),
+                    "CCHC-I007",
+                    f"bonus/penalty item {item.code} is outside the areas but has an area's "
+                    "numbering",
+                    "code items under bonus_penalty with letters: T.1, T.2 … for điểm thưởng, "
+                    "TR.1 … for điểm trừ; or move it under its criterion as a sub-criterion",
+                )
 
     def totals(self, index_set: IndexSet) -> None:
         hint = "bonus and penalty items are outside the base and not counted"
@@ -415,6 +559,8 @@ class _Checker:
             criteria_sum = Decimal(0)
             for c, criterion in enumerate(area.criteria):
                 criteria_sum += criterion.max_points
+                if criterion.scored_directly:
+                    continue
                 base = sum(
                     (s.max_points for s in criterion.sub_criteria if not s.is_adjustment),
                     Decimal(0),

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -53,11 +53,24 @@ UnitCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_le
 SetCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 """An index set's code such as ``par-2025-ward-sample``: lower-case ASCII and hyphens."""
 
-AreaCode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]?$")]
-CriterionCode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]?\.[1-9][0-9]?$")]
-SubCriterionCode = Annotated[
-    str, StringConstraints(pattern=r"^[1-9][0-9]?\.[1-9][0-9]?\.[1-9][0-9]?$")
+NUMBER = r"[1-9][0-9]?"
+AREA_CODE = rf"{NUMBER}"
+CRITERION_CODE = rf"{NUMBER}\.{NUMBER}"
+SUB_CRITERION_CODE = rf"{NUMBER}\.{NUMBER}\.{NUMBER}"
+BONUS_PENALTY_CODE = rf"[A-Z]{{1,3}}\.{NUMBER}"
+"""A bonus or penalty item outside the areas: 1–3 capital letters, a dot, a number (``T.1``)."""
+
+AreaCode = Annotated[str, StringConstraints(pattern=rf"^{AREA_CODE}$")]
+"""``1`` … ``99``."""
+CriterionCode = Annotated[str, StringConstraints(pattern=rf"^{CRITERION_CODE}$")]
+"""The area's code, a dot and a number: ``1.2``."""
+ItemCode = Annotated[
+    str,
+    StringConstraints(pattern=rf"^({SUB_CRITERION_CODE}|{CRITERION_CODE}|{BONUS_PENALTY_CODE})$"),
 ]
+"""The code of a scored item: a sub-criterion (``1.2.3``), a criterion scored directly (``1.2``)
+or a bonus or penalty item outside the areas (``T.1``). Which one fits where is checked by the
+loader."""
 
 INPUT_PATTERN = r"^(evidence|plan_completion|manual|(metric|events):[a-z][a-z0-9_]*)$"
 InputRef = Annotated[str, StringConstraints(pattern=INPUT_PATTERN, max_length=80)]
@@ -232,9 +245,11 @@ ADJUSTMENT_TYPES = frozenset({"bonus", "penalty"})
 
 
 class SubCriterion(_Frozen):
-    """A scored item (tiêu chí thành phần), e.g. ``1.1.3``, owned by one unit."""
+    """A scored item, owned by one unit: a sub-criterion (tiêu chí thành phần, e.g. ``1.1.3``),
+    a criterion scored directly (``1.2``, see ``Criterion.scored_items``) or a bonus or penalty
+    item outside the areas (``T.1``)."""
 
-    code: SubCriterionCode
+    code: ItemCode
     title: Label
     max_points: PositivePoints
     """Maximum points; for a bonus or penalty, the cap (outside the base)."""
@@ -254,18 +269,48 @@ class SubCriterion(_Frozen):
         return self.code.rsplit(".", 1)[0]
 
 
+DIRECT_FIELDS = ("owner_unit", "evidence", "rule")
+"""What a criterion scored directly carries instead of sub-criteria."""
+
+
 class Criterion(_Frozen):
-    """A criterion (tiêu chí), e.g. ``1.1``: its base sub-criteria add up to ``max_points``."""
+    """A criterion (tiêu chí), e.g. ``1.1``: its base sub-criteria add up to ``max_points``.
+
+    A criterion without sub-criteria is scored directly: it carries ``owner_unit``, ``evidence``
+    and ``rule`` itself (the loader checks it is one or the other).
+    """
 
     code: CriterionCode
     title: Label
     max_points: Points
-    sub_criteria: tuple[SubCriterion, ...] = Field(min_length=1)
+    sub_criteria: tuple[SubCriterion, ...] = ()
+    owner_unit: UnitCode | None = None
+    evidence: Text | None = None
+    rule: Rule | None = None
 
     @property
     def parent_code(self) -> str:
         """The area code this criterion belongs under (``1`` for ``1.1``)."""
         return self.code.rsplit(".", 1)[0]
+
+    @property
+    def scored_directly(self) -> bool:
+        """True for a criterion without sub-criteria, scored by its own rule."""
+        return not self.sub_criteria
+
+    @cached_property
+    def scored_items(self) -> tuple[SubCriterion, ...]:
+        """What is scored: the sub-criteria, or the criterion itself as one item with its code
+        (empty for a criterion that is neither, which the loader reports)."""
+        if self.sub_criteria:
+            return self.sub_criteria
+        if self.owner_unit is None or self.evidence is None or self.rule is None:
+            return ()
+        if self.max_points <= 0:
+            return ()
+        return (SubCriterion(code=self.code, title=self.title, max_points=self.max_points,
+                             owner_unit=self.owner_unit, evidence=self.evidence,
+                             rule=self.rule),)  # fmt: skip
 
 
 class Area(_Frozen):
@@ -291,12 +336,16 @@ class IndexSet(_Frozen):
     """Where the set comes from, e.g. the decision number and date, or that it is a sample."""
     total_max: PositivePoints = Decimal(100)
     areas: tuple[Area, ...] = Field(min_length=1)
+    bonus_penalty: tuple[SubCriterion, ...] = ()
+    """Bonus and penalty items outside the areas (điểm thưởng, điểm trừ), coded ``T.1`` …"""
 
     def sub_criteria(self) -> Iterator[SubCriterion]:
-        """Every sub-criterion, in file order (bonus and penalty items included)."""
+        """Every scored item in file order: sub-criteria, criteria scored directly, bonus and
+        penalty items (inside the areas and after them)."""
         for area in self.areas:
             for criterion in area.criteria:
-                yield from criterion.sub_criteria
+                yield from criterion.scored_items
+        yield from self.bonus_penalty
 
     def base_sub_criteria(self) -> Iterator[SubCriterion]:
         """The sub-criteria inside the base (not bonus, not penalty)."""
@@ -313,11 +362,24 @@ class IndexSet(_Frozen):
                 return sub
         raise KeyError(code)
 
+    def as_data(self) -> dict[str, Any]:
+        """The set as JSON-ready data, without the optional parts a file does not use (empty
+        ``bonus_penalty``; ``owner_unit``, ``evidence``, ``rule`` of a criterion with
+        sub-criteria, ``sub_criteria`` of one scored directly): a set written before those
+        existed keeps its hash."""
+        data = self.model_dump(mode="json")
+        if not data["bonus_penalty"]:
+            del data["bonus_penalty"]
+        for area in data["areas"]:
+            for criterion in area["criteria"]:
+                for key in ("sub_criteria", *DIRECT_FIELDS):
+                    if criterion[key] in (None, []):
+                        del criterion[key]
+        return data
+
     def canonical_json(self) -> str:
         """The set as canonical JSON (sorted keys, no spaces): what its hash covers."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        return json.dumps(self.as_data(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @cached_property
     def content_hash(self) -> str:

@@ -379,3 +379,53 @@ def test_breaking_a_required_value_always_gives_a_problem(path: tuple[Any, ...])
     index_set, problems = check_index_set_text(text, "mutant.yaml", UNITS)
     assert index_set is None
     assert problems
+
+
+# --- the shape of real sets ---------------------------------------------------------------------
+
+
+def test_criteria_scored_directly_and_items_outside_the_areas_load(tmp_path: Path) -> None:
+    """A criterion without sub-criteria is scored as one item; T.1/TR.1 sit outside the areas."""
+    from tests.indexset.shapes import write_real_shape
+
+    index_set, problems = check_index_set(write_real_shape(tmp_path), UNITS)
+    assert problems == []
+    assert index_set is not None
+    codes = [s.code for s in index_set.sub_criteria()]
+    assert codes[:4] == ["1.1.1", "1.1.2", "1.1.3", "1.2"]
+    assert codes[-2:] == ["T.1", "TR.1"]
+    direct = index_set.sub_criterion("1.2")
+    assert (direct.max_points, direct.rule.type, direct.owner_unit) == (2, "deduction", "vhxh")
+    assert score_sub_criterion(direct, {"events": 1}).points == Decimal("1.5")
+    assert [s.code for s in index_set.adjustments()][-2:] == ["T.1", "TR.1"]
+    assert not {"1.2.1", "1.2.2", "1.5.3"} & set(codes)
+    assert sum((s.max_points for s in index_set.base_sub_criteria()), Decimal(0)) == 100
+
+
+def test_the_sample_keeps_its_hash_with_the_new_optional_parts() -> None:
+    """Optional parts a set does not use are left out of its canonical JSON (hash unchanged)."""
+    text = load_index_set(SAMPLE, UNITS).canonical_json()
+    assert '"bonus_penalty"' not in text
+    assert '"rule":null' not in text
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind", "example"),
+    [
+        ("code: par-2025-ward-sample", "code: PAR 2025", "index set", "par-2025-ward"),
+        ('code: "7"', 'code: "A"', "area", "7"),
+        ('code: "7.1"', 'code: "7-1"', "criterion", "7.1"),
+        ('code: "7.1.1"', 'code: "7.1.a"', "sub-criterion", "7.1.1"),
+    ],
+)
+def test_a_bad_code_says_what_a_code_looks_like(
+    old: str, new: str, kind: str, example: str
+) -> None:
+    """A malformed code is explained in words with an example, never as a regular expression."""
+    _, problems = check_index_set_text(replace_once(SAMPLE_TEXT, old, new), "s.yaml", UNITS)
+    (problem,) = [p for p in problems if p.code == "CCHC-I003"]
+    text = problem.format()
+    assert problem.line == line_of(replace_once(SAMPLE_TEXT, old, new), new)
+    assert not {"pattern", "^", "["} & set(re.findall(r"pattern|\^|\[", text))
+    assert f"is not {'an' if kind[0] in 'aei' else 'a'} {kind} code" in text
+    assert f"e.g. {example}" in text
