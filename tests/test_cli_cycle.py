@@ -433,14 +433,14 @@ def test_points_at_risk_name_the_evidence_gap(issued: Cli, tmp_path: Path) -> No
     assert Decimal(unit["points_at_risk"]) == sum(
         Decimal(s["points_at_risk"]) for s in unit["sub_criteria"])  # fmt: skip
     table = ok(issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL)).stdout
-    assert "2.1.1 (2/2; thiếu tài liệu kiểm chứng: 2)" in " ".join(table.split())
+    assert "2.1.1 (2,00/2,00; thiếu tài liệu kiểm chứng: 2,00)" in " ".join(table.split())
     explained = as_json(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL,
                                "--json"))  # fmt: skip
     assert (explained["evidence_complete"], explained["points_at_risk"]) == (False, "2.00")
     text = " ".join(ok(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL))
                     .stdout.split())  # fmt: skip
     assert "chưa có tài liệu kiểm chứng được chấp nhận" in text
-    assert "2 điểm có nguy cơ bị trừ khi thẩm định" in text
+    assert "2,00 điểm có nguy cơ bị trừ khi thẩm định" in text
 
 
 @pytest.mark.parametrize(
