@@ -132,7 +132,8 @@ def deploy_command(
             require_any_role(ws, acting(ws, sweep_as), SWEEP_ROLES, what="run the deadline sweep")
     from flows.deployments import TIMEZONE, apply, review_spec, sweep_spec
 
-    settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()
+    # Stored absolute: a worker runs the deployments from a folder of its own.
+    settings = (ctx.obj if isinstance(ctx.obj, AppState) else AppState()).settings().absolute()
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo(
             "warning: PREFECT_API_URL is not set; a temporary server runs no scheduler "
@@ -193,3 +194,7 @@ def sweep_command(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()
