@@ -19,6 +19,7 @@ from cchc.commands.cycle_common import (
     say,
     stop,
 )
+from cchc.commands.state import prefect_logs_to_file
 from cchc.workspace import Workspace
 from workflows.canonical import LOCAL_TZ
 
@@ -52,6 +53,7 @@ def run(
         chair_id = chair or ws.organization.chairman.id
         month = _month_in_plan(ws, plan, month)
     folder = out or settings.data_dir / "review"
+    prefect_logs_to_file(state_of(ctx))
     result = monthly_review_flow(
         settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder)
     )
