@@ -9,6 +9,7 @@ only when that sub-command runs or shows its own help. ``cchc --help`` lists the
 from __future__ import annotations
 
 import importlib
+from difflib import get_close_matches
 from pathlib import Path
 
 import typer
@@ -82,7 +83,14 @@ class LazyGroup(TyperGroup):
         """Load the sub-command about to run (also used by shell completion)."""
         if args and args[0] in SUBCOMMANDS and args[0] not in self.commands:
             self.commands[args[0]] = load_subcommand(args[0])
-        return super().resolve_command(ctx, args)
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as error:  # typer suggests loaded commands only
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and "Did you mean" not in error.message:
+                suggestions = ", ".join(repr(match) for match in matches)
+                error.message = f"{error.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
 
 
 app = typer.Typer(

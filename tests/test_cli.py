@@ -252,3 +252,10 @@ def test_help_lists_each_command_with_its_own_help() -> None:
         assert shown in listing.output, name
         sub = runner.invoke(app, [name, "--help"])
         assert sub.exit_code == 0, sub.output
+
+
+def test_a_mistyped_command_gets_a_suggestion() -> None:
+    """`cchc taks` names the sub-command meant, though sub-commands load only on use."""
+    result = runner.invoke(app, ["taks"])
+    assert result.exit_code == 2
+    assert "Did you mean 'tasks'?" in result.output
