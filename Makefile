@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle clean
+.PHONY: demo test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle bench-startup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-audit: $(STAMP)
 bench-lifecycle: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_lifecycle.py --prefect-postgres postgresql://postgres@127.0.0.1:5432/postgres
+
+# Whole-process start-up of cchc commands, and a flow command with and without a Prefect server.
+bench-startup: $(STAMP)
+	$(BIN)/python bench/bench_startup.py --flow
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,52 +1,105 @@
-"""The ``cchc`` command line. Importing it never imports prefect; flows import it when they run."""
+"""The ``cchc`` command line.
+
+Starting it stays cheap: this module imports typer and nothing heavy, and each sub-command's
+module (``cchc.commands.*``, with SQLAlchemy, the engine, openpyxl, matplotlib …) is imported
+only when that sub-command runs or shows its own help. ``cchc --help`` lists them from
+``SUBCOMMANDS`` below without importing any. Prefect is imported by the flow commands only.
+"""
 
 from __future__ import annotations
 
+import importlib
+from difflib import get_close_matches
 from pathlib import Path
 
 import typer
+from typer import _click
+from typer.core import TyperCommand, TyperGroup
 
-from cchc.commands import (
-    assessments_cmd,
-    audit,
-    city_cmd,
-    db,
-    definitions,
-    evidence_cmd,
-    export_cmd,
-    metrics_cmd,
-    notify_cmd,
-    plan_cmd,
-    rank_cmd,
-    reference,
-    review_cmd,
-    score_cmd,
-    tasks_cmd,
-)
-from cchc.commands.common import AppState
+from cchc.commands.state import AppState, prefect_logs_to_file
+
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    # name: (module under cchc.commands, its Typer (or command function), the help it shows)
+    "definitions": ("definitions", "app", "Check workflow definitions and draw them."),
+    "db": ("db", "app", "Manage the database schema."),
+    "audit": ("audit", "app", "Verify and query the audit trail; histories for inspectors."),
+    "assessments": ("assessments_cmd", "app",
+                    "List sub-criterion assessments; approve, return and lock them."),
+    "review": ("review_cmd", "app", "Review meetings (giao ban): report, draft notice, follow-up."),
+    "notify": ("notify_cmd", "app", "Deliver queued notifications."),
+    "org": ("reference", "org_app", "Check and show the organization (units and people)."),
+    "index-set": ("reference", "index_app",
+                  "Check and show the index set (areas, criteria, sub-criteria)."),
+    "plan": ("plan_cmd", "app", "Write a plan template, check a plan file, issue a plan."),
+    "tasks": ("tasks_cmd", "app", "List plan tasks and act on them."),
+    "evidence": ("evidence_cmd", "app", "Submit, review and list evidence; coverage of a plan."),
+    "metrics": ("metrics_cmd", "app", "Check and import metric values per unit and period."),
+    "score": ("score_cmd", "app", "Score a plan's period and explain the scores."),
+    "rank": ("rank_cmd", "app", "Rank the ward's units for a plan's period."),
+    "city": ("city_cmd", "app", "The city: its wards by block and their ranking."),
+    "export": ("export_cmd", "export_command",
+               "Write the self-assessment table and report and the ranking, from the latest "
+               "scores."),
+}  # fmt: skip
+"""Sub-commands loaded on use. ``tests/test_cli.py`` checks each help against its module's."""
+
+
+def load_subcommand(name: str) -> _click.Command:
+    """Import the module of sub-command ``name`` and build its click command."""
+    module_name, attribute, _ = SUBCOMMANDS[name]
+    target = getattr(importlib.import_module(f"cchc.commands.{module_name}"), attribute)
+    command: _click.Command
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:  # a plain command function
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: lists ``SUBCOMMANDS`` by name and help, imports one when it runs."""
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        """The loaded-on-use sub-commands first, then the ones defined in this module."""
+        return [*SUBCOMMANDS, *(name for name in self.commands if name not in SUBCOMMANDS)]
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        """The command if loaded; for listing, a stand-in carrying the sub-command's help."""
+        if cmd_name in SUBCOMMANDS and cmd_name not in self.commands:
+            return TyperCommand(cmd_name, help=SUBCOMMANDS[cmd_name][2])
+        return super().get_command(ctx, cmd_name)
+
+    def load_all(self) -> None:
+        """Load every sub-command (for tools that walk the whole command tree)."""
+        for name in SUBCOMMANDS:
+            self.commands.setdefault(name, load_subcommand(name))
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        """Load the sub-command about to run (also used by shell completion)."""
+        if args and args[0] in SUBCOMMANDS and args[0] not in self.commands:
+            self.commands[args[0]] = load_subcommand(args[0])
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as error:  # typer suggests loaded commands only
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and "Did you mean" not in error.message:
+                suggestions = ", ".join(repr(match) for match in matches)
+                error.message = f"{error.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
 
 app = typer.Typer(
     name="cchc",
     help="CCHC workflow engine: definitions, database, audit trail and demo.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
-app.add_typer(definitions.app, name="definitions")
-app.add_typer(db.app, name="db")
-app.add_typer(audit.app, name="audit")
-app.add_typer(assessments_cmd.app, name="assessments")
-app.add_typer(review_cmd.app, name="review")
-app.add_typer(notify_cmd.app, name="notify")
-app.add_typer(reference.org_app, name="org")
-app.add_typer(reference.index_app, name="index-set")
-app.add_typer(plan_cmd.app, name="plan")
-app.add_typer(tasks_cmd.app, name="tasks")
-app.add_typer(evidence_cmd.app, name="evidence")
-app.add_typer(metrics_cmd.app, name="metrics")
-app.add_typer(score_cmd.app, name="score")
-app.add_typer(rank_cmd.app, name="rank")
-app.add_typer(city_cmd.app, name="city")
-app.command("export")(export_cmd.export_command)
 
 
 @app.callback()
@@ -76,11 +129,15 @@ def main_options(
         None, "--tenant", envvar="CCHC_TENANT",
         help="Ward (tenant code) of the city file to work on, instead of --org.",
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose",
+        help="Also show Prefect's own log lines (always in DATA_DIR/logs/prefect.log).",
+    ),
 ) -> None:  # fmt: skip
     """Global options, given before the sub-command."""
     ctx.obj = AppState(data_dir=data_dir, database_url=database_url,
                        organization=organization, index_set=index_set,
-                       city=city, tenant=tenant or None)  # fmt: skip
+                       city=city, tenant=tenant or None, verbose=verbose)  # fmt: skip
 
 
 @app.command("demo")
@@ -94,7 +151,9 @@ def demo_command(
     from cchc.demo import run_demo
 
     state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
-    raise typer.Exit(run_demo(state.settings().data_dir, out=out, force=force))
+    raise typer.Exit(
+        run_demo(state.settings().data_dir, out=out, force=force, verbose=state.verbose)
+    )
 
 
 @app.command("deploy")
@@ -132,7 +191,8 @@ def deploy_command(
             require_any_role(ws, acting(ws, sweep_as), SWEEP_ROLES, what="run the deadline sweep")
     from flows.deployments import TIMEZONE, apply, review_spec, sweep_spec
 
-    settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()
+    # Stored absolute: a worker runs the deployments from a folder of its own.
+    settings = (ctx.obj if isinstance(ctx.obj, AppState) else AppState()).settings().absolute()
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo(
             "warning: PREFECT_API_URL is not set; a temporary server runs no scheduler "
@@ -183,7 +243,9 @@ def sweep_command(
     from cchc.commands.progress import progress_bar
     from flows.sweep import SWEEP_PROGRESS, summary, sweep_flow
 
-    settings = ctx.obj.settings() if isinstance(ctx.obj, AppState) else AppState().settings()
+    state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    prefect_logs_to_file(state)
+    settings = state.settings()
     with progress_bar("Quét hạn xử lý, gửi thông báo") as progress:
         token = SWEEP_PROGRESS.set(progress)
         try:
@@ -196,3 +258,7 @@ def sweep_command(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

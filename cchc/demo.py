@@ -464,8 +464,14 @@ def city_tables(ranking: CityRanking) -> list[Table]:
     return tables
 
 
-def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) -> int:
-    """Run the whole cycle; return the exit code (0 when the audit chain verifies)."""
+def run_demo(
+    data_dir: Path, *, out: Path | None = None, force: bool = False, verbose: bool = False
+) -> int:
+    """Run the whole cycle; return the exit code (0 when the audit chain verifies).
+
+    Prefect's own (English) log lines go to ``data_dir/logs/prefect.log``; with ``verbose``
+    they are also shown.
+    """
     try:
         url = fresh_database(data_dir, force)
     except DemoError as exc:
@@ -475,6 +481,9 @@ def run_demo(data_dir: Path, *, out: Path | None = None, force: bool = False) ->
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     from flows.cycle import issue_plan_flow, rank_flow, score_flow  # imports prefect
+    from flows.prefect_env import log_to_file
+
+    log_to_file(data_dir / "logs" / "prefect.log", verbose=verbose)
 
     clock = DemoClock("2025-07-29")
     db = make_engine(url)

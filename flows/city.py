@@ -145,7 +145,11 @@ def ward_review_flow(database_url: str, data_dir: str, organization: str, plan: 
             result = _review_ward(ws, plan, month, actor_id, chair_id, out_dir)
     finally:
         ws.close()
-    get_run_logger().info("review of %s: %d conclusions drafted", ws.tenant, result["conclusions"])
+    if result.get("skipped"):  # the month lies outside the plan's period
+        get_run_logger().warning("review of %s: %s", ws.tenant, result["skipped"])
+    else:
+        get_run_logger().info("review of %s: %d conclusions drafted", ws.tenant,
+                              result["conclusions"])  # fmt: skip
     return {"tenant": ws.tenant, **result}
 
 

@@ -61,7 +61,11 @@ def sweep_spec(parameters: dict[str, Any]) -> DeploymentSpec:
 
 
 def apply(spec: DeploymentSpec, work_pool: str | None = None) -> str:
-    """Register the deployment with its schedule on the configured server; its id."""
+    """Register the deployment with its schedule on the configured server; its id.
+
+    The flow is loaded by module path (``flows.review``, ``flows.sweep``), like the city's: a
+    worker needs the project installed in its Python, not this folder as its working directory.
+    """
     target = sweep_flow if spec.name == "daily-sweep" else monthly_review_flow
     deployment = target.to_deployment(
         name=spec.name,
@@ -69,6 +73,7 @@ def apply(spec: DeploymentSpec, work_pool: str | None = None) -> str:
         parameters=spec.parameters,
         work_pool_name=work_pool,
         tags=["cchc"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     assert isinstance(deployment, RunnerDeployment)  # sync call: a deployment, not a coroutine
     deployment_id = deployment.apply()

@@ -9,7 +9,9 @@ Each variable is only a default (``os.environ.setdefault``): a value set by the 
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 
 DEFAULTS: dict[str, str] = {
     # No phoning home, neither from the client nor from the (temporary) API server.
@@ -63,3 +65,41 @@ def _disable_heartbeat() -> None:
         profile=current.profile,
         settings=current.settings.copy_with_update(updates={"flows.heartbeat_frequency": None}),
     )
+
+
+CONSOLE_LEVEL_VARIABLE = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
+"""Prefect's override of its console handler's level (read each time it sets logging up)."""
+LOG_FORMAT = "%(asctime)s | %(levelname)-7s | %(name)s - %(message)s"
+_file_handler: logging.FileHandler | None = None
+
+
+def log_to_file(log_file: Path, *, verbose: bool = False) -> None:
+    """Send Prefect's log lines (INFO and up, English) to ``log_file``, appended.
+
+    The terminal keeps only warnings and errors unless ``verbose`` (or unless the operator set
+    ``PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL``), so a CLI command's own Vietnamese lines are not
+    interleaved with Prefect's. Flow runs still send their logs to the API as before. A second
+    call replaces the file of the first.
+    """
+    global _file_handler
+    from prefect.logging.formatters import PrefectFormatter
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    if not verbose and CONSOLE_LEVEL_VARIABLE not in os.environ:
+        os.environ[CONSOLE_LEVEL_VARIABLE] = "WARNING"  # also when Prefect sets logging up again
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(logging.WARNING)
+    prefect_logger = logging.getLogger("prefect")
+    if _file_handler is not None:
+        prefect_logger.removeHandler(_file_handler)
+        _file_handler.close()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    _file_handler = logging.FileHandler(log_file, encoding="utf-8", delay=True)
+    _file_handler.setLevel(logging.INFO)
+    _file_handler.setFormatter(PrefectFormatter(
+        format=LOG_FORMAT,
+        flow_run_fmt="%(asctime)s | %(levelname)-7s | Flow run %(flow_run_name)r - %(message)s",
+        task_run_fmt="%(asctime)s | %(levelname)-7s | Task run %(task_run_name)r - %(message)s",
+    ))  # fmt: skip
+    prefect_logger.addHandler(_file_handler)

@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cchc.review.service import resolve_month, run_review
+from cchc.review.service import outside_plan, resolve_month, run_review
 from cchc.workspace import Workspace
 from flows.cycle import _workspace
 from workflows.canonical import LOCAL_TZ
@@ -35,12 +35,21 @@ def _review(
 
 def review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: str,
                 out_dir: Path) -> dict[str, Any]:  # fmt: skip
-    """The review of one ward's workspace, files in ``out_dir/<month>`` (also ``flows.city``)."""
+    """The review of one ward's workspace, files in ``out_dir/<month>`` (also ``flows.city``).
+
+    A month outside the plan's period (``previous`` once the plan has ended) is not reviewed:
+    the result says why under ``skipped``.
+    """
     month = resolve_month(month, ws.engine.clock().astimezone(LOCAL_TZ).date())
+    reason = outside_plan(ws, plan, month)
+    if reason is not None:
+        return {"month": month, "meeting_id": None, "conclusions": 0, "files": [],
+                "skipped": reason}  # fmt: skip
     outcome = run_review(
         ws, plan=plan, month=month, actor_id=actor_id, chair_id=chair_id, out=out_dir / month
     )
     return {
+        "month": month,
         "meeting_id": outcome.meeting_id,
         "conclusions": len(outcome.conclusions),
         "files": [str(f) for f in outcome.files],
@@ -58,11 +67,19 @@ def monthly_review_flow(
     out_dir: str,
     now: str | None = None,
 ) -> dict[str, Any]:
-    """Compile the month's progress per unit; write the report and the draft notice."""
+    """Compile the month's progress per unit; write the report and the draft notice.
+
+    ``month`` is ``YYYY-MM``, ``YYYY-Www``, ``previous`` or ``previous-week`` (the schedules').
+    A month outside the plan's period is not reviewed: a warning says so and the result's
+    ``skipped`` holds the reason.
+    """
     result = _review(database_url, data_dir, plan, month, actor_id, chair_id, out_dir, now)
+    if result.get("skipped"):
+        get_run_logger().warning(result["skipped"])
+        return result
     get_run_logger().info(
         "review %s of %s: %d conclusions drafted, files in %s",
-        month,
+        result["month"],
         plan,
         result["conclusions"],
         out_dir,

@@ -232,20 +232,67 @@ def test_audit_query_table_in_vietnamese(data_dir: Path) -> None:
     assert "Bị từ chối (không có quyền)" in out
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        "import workflows, workflows.engine, workflows.audit, sys; "
-        "assert 'prefect' not in sys.modules",
-        "import sys; from typer.testing import CliRunner; from cchc.cli import app; "
-        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
-        "assert 'prefect' not in sys.modules",
-    ],
-    ids=["import workflows", "cchc --help"],
-)
-def test_no_prefect_import(code: str) -> None:
-    """Importing the engine or running `cchc --help` does not import prefect."""
-    subprocess.run([sys.executable, "-c", code], check=True)
+HEAVY = ("prefect", "matplotlib", "docx", "openpyxl", "alembic", "sqlalchemy")
+"""Libraries that cost a start-up a tenth of a second or more each."""
+
+
+def _imported_by(code: str, *names: str) -> list[str]:
+    """Which of ``names`` a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in {names!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    return list(json.loads(done.stdout.splitlines()[-1].replace("'", '"')))
+
+
+def _cchc(*args: str) -> str:
+    """Code running ``cchc ARGS`` as the console script does, ending without an error."""
+    return (f"import sys\nsys.argv = ['cchc', *{list(args)!r}]\nfrom cchc.cli import main\n"
+            "try:\n    main()\n"
+            "except SystemExit as exit:\n    assert not exit.code, exit.code")  # fmt: skip
+
+
+def test_engine_import_does_not_import_prefect() -> None:
+    """Importing the engine does not import prefect."""
+    assert _imported_by("import workflows, workflows.engine, workflows.audit", "prefect") == []
+
+
+def test_help_imports_no_heavy_library() -> None:
+    """`cchc --help` imports none of prefect, matplotlib, docx, openpyxl, alembic, sqlalchemy."""
+    assert _imported_by(_cchc("--help"), *HEAVY) == []
+
+
+@pytest.mark.parametrize("args", [("tasks", "--help"), ("tasks", "list", "--help"),
+                                  ("audit", "verify", "--help"), ("db", "--help")])  # fmt: skip
+def test_a_command_imports_only_what_it_needs(args: tuple[str, ...]) -> None:
+    """Commands that write no document import no prefect, matplotlib, docx, openpyxl, alembic."""
+    assert _imported_by(_cchc(*args), *HEAVY[:5]) == []
+
+
+def test_opening_a_workspace_does_not_import_alembic() -> None:
+    """Checking that the schema is current (every command does) needs no Alembic."""
+    assert _imported_by("import cchc.workspace, workflows.migrations", "alembic") == []
+
+
+def test_help_lists_each_command_with_its_own_help() -> None:
+    """`cchc --help` shows each sub-command's help as its module states it, without loading it."""
+    from cchc.cli import SUBCOMMANDS, load_subcommand
+
+    listing = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0, listing.output
+    for name, (_, _, shown) in SUBCOMMANDS.items():
+        command = load_subcommand(name)
+        assert command.name == name
+        assert (command.help or "").split("\n\n")[0].strip() == shown, name
+        assert shown in listing.output, name
+        sub = runner.invoke(app, [name, "--help"])
+        assert sub.exit_code == 0, sub.output
+
+
+def test_a_mistyped_command_gets_a_suggestion() -> None:
+    """`cchc taks` names the sub-command meant, though sub-commands load only on use."""
+    result = runner.invoke(app, ["taks"])
+    assert result.exit_code == 2
+    assert "Did you mean 'tasks'?" in result.output
 
 
 def test_points_in_tables_always_have_two_decimals() -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner, Result
 
-from cchc.cli import app
+from cchc.cli import LazyGroup, app
 from cchc.commands import cycle_common
 from tests.conftest import Clock
 from tests.test_cli_cycle import METRICS_CSV, PDF, PLAN, PLAN_YAML
@@ -173,6 +173,8 @@ READS = {
 def test_the_matrix_names_every_mutating_command_with_an_acting_person() -> None:
     """Each command of the cycle that takes --as is either in the inspector matrix or a read."""
     root = typer.main.get_command(app)
+    assert isinstance(root, LazyGroup)
+    root.load_all()
     acting = {
         name
         for name, command in _commands(root)

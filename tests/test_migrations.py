@@ -34,3 +34,23 @@ def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     upgrade(engine)
     assert "audit_events" in sa.inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_head_revision_is_alembics_head() -> None:
+    """The head read from the version files is the one Alembic's script directory computes."""
+    from alembic.script import ScriptDirectory
+
+    from workflows.migrations import head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_current_revision_is_alembics(db: Db, tmp_path: Path) -> None:
+    """The revision read from alembic_version is Alembic's, also for a database without one."""
+    with db.engine.connect() as conn:
+        assert (
+            current_revision(db.engine) == MigrationContext.configure(conn).get_current_revision()
+        )
+    empty = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    assert current_revision(empty) is None
+    empty.dispose()

@@ -10,7 +10,7 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from cchc import cycle
-from cchc.review.service import issue_notice, month_bounds, run_review
+from cchc.review.service import OutsidePlanError, issue_notice, month_bounds, run_review
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
 from workflows.canonical import LOCAL_TZ
@@ -88,6 +88,20 @@ def test_a_product_submitted_on_time_is_not_overdue_in_the_review(
     )
     vhxh = next(u for u in outcome.review.units if u.unit == "vhxh")
     assert vhxh.overdue == ["NV-09"]
+
+
+def test_a_month_outside_the_plan_is_not_reviewed(ws: Workspace, tmp_path: Path) -> None:
+    """January 2026, after the plan's period, is refused with the plan's end date; no files."""
+    with pytest.raises(OutsidePlanError, match=r"KH-CCHC-2025-H2 đã kết thúc ngày 31/12/2025"):
+        run_review(ws, plan=PLAN, month="2026-01", actor_id=FOCAL, chair_id=CHAIR,
+                   out=tmp_path / "2026-01")  # fmt: skip
+    with pytest.raises(OutsidePlanError, match=r"bắt đầu từ ngày 01/07/2025"):
+        run_review(ws, plan=PLAN, month="2025-W26", actor_id=FOCAL, chair_id=CHAIR,
+                   out=tmp_path / "2025-W26")  # fmt: skip
+    assert not list(tmp_path.glob("2026-01"))
+    assert not list(tmp_path.glob("2025-W26"))
+    run_review(ws, plan=PLAN, month="2025-W27", actor_id=FOCAL, chair_id=CHAIR,
+               out=tmp_path / "2025-W27")  # fmt: skip  # 30/06 – 06/07/2025 overlaps the period
 
 
 def test_notice_conclusions_are_followed_up_next_month(ws: Workspace, tmp_path: Path) -> None:
@@ -285,3 +299,30 @@ def test_a_communes_self_assessment_names_its_city_from_the_city_file(
     body = "\n".join(_paragraphs(report))
     assert "Ủy ban nhân dân xã Tiên Lãng báo cáo kết quả tự đánh giá" in body
     assert "Xã Tiên Lãng" not in body.replace("XÃ TIÊN LÃNG", "")
+
+
+def test_cli_review_of_a_month_after_the_plan_says_it_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cchc review run --month previous` in February 2026 exits 2: the plan ended 31/12/2025."""
+    from typer.testing import CliRunner
+
+    from cchc.cli import app
+    from cchc.commands import cycle_common
+
+    monkeypatch.setattr(cycle_common, "CLOCK", lambda: datetime(2026, 2, 2, 2, tzinfo=LOCAL_TZ))
+    env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
+    runner = CliRunner()
+
+    def cli(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, ["--data-dir", str(tmp_path / "var"), *args], env=env)
+        return result.exit_code, result.output
+
+    assert cli("db", "upgrade")[0] == 0
+    plan_file = str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml")
+    assert cli("plan", "issue", plan_file, "--as", FOCAL)[0] == 0
+    code, out = cli("review", "run", "--plan", PLAN, "--month", "previous", "--as", FOCAL)
+    assert code == 2, out
+    assert "KH-CCHC-2025-H2 đã kết thúc ngày 31/12/2025" in out
+    assert "2026-01" in out
+    assert not (tmp_path / "var" / "review").exists()

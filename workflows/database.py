@@ -32,6 +32,18 @@ class Settings:
         url = database_url or os.environ.get("CCHC_DATABASE_URL") or sqlite_url(folder)
         return cls(data_dir=folder, database_url=normalise_url(url))
 
+    def absolute(self) -> Settings:
+        """The same settings with the data folder and a SQLite file as absolute paths.
+
+        For processes started in another folder (a Prefect worker running a deployment).
+        """
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            url = url.set(database=str(Path(url.database).resolve()))
+        return Settings(self.data_dir.resolve(), url.render_as_string(hide_password=False))
+
 
 def sqlite_url(data_dir: Path) -> str:
     """The SQLite URL of the database file in ``data_dir``."""

@@ -32,15 +32,6 @@ from cchc.commands.cycle_common import (
 )
 from cchc.inspection import history as inspection
 from cchc.inspection.evidence_files import check_evidence_files
-from cchc.inspection.exports import (
-    HEADINGS,
-    ReportContext,
-    cells,
-    scope_text,
-    write_csv,
-    write_docx,
-    write_xlsx,
-)
 from cchc.inspection.history import OUTCOME_LABELS, REFUSAL_LABELS, History, Labels, Subject
 from cchc.organization import Organization, UnknownPersonError
 from cchc.workspace import Workspace
@@ -284,6 +275,8 @@ def history_command(
     if as_json:
         print_json({**found.as_json(), "files": [str(p) for p in written]})
         return
+    from cchc.inspection.exports import HEADINGS, cells, scope_text  # openpyxl, docx: on use
+
     table = Table(title=escape(f"Lịch sử: {scope_text(found)}"))
     for heading in HEADINGS:
         table.add_column(heading)
@@ -305,6 +298,8 @@ def _export(
     xlsx_file: Path | None,
     docx_file: Path | None,
 ) -> list[Path]:
+    from cchc.inspection.exports import ReportContext, write_csv, write_docx, write_xlsx
+
     written = []
     if csv_file is not None:
         written.append(write_csv(csv_file, found))

@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine, inspect
 
+from cchc.commands.state import AppState, state_of
 from workflows.database import Settings, make_engine, missing_sqlite_file
+
+__all__ = ["AppState", "console", "errors", "fail", "open_database", "safe_url", "state_of"]
 
 # Piped output (scripts, CI logs, tests) gets wide tables instead of 80 truncated columns.
 _WIDTH = None if sys.stdout.isatty() else 200
 console = Console(soft_wrap=True, width=_WIDTH)
 errors = Console(stderr=True, soft_wrap=True, width=_WIDTH)
-
-
-@dataclass
-class AppState:
-    """Global options given before the sub-command."""
-
-    data_dir: Path | None = None
-    database_url: str | None = None
-    organization: Path | None = None
-    """``--org``: the organization file (default: ``CCHC_ORGANIZATION`` or the sample)."""
-    index_set: Path | None = None
-    """``--index-set``: the index set file (default: ``CCHC_INDEX_SET`` or the sample)."""
-    city: Path | None = None
-    """``--city``: the city file (default: ``CCHC_CITY`` or the Hải Phòng sample)."""
-    tenant: str | None = None
-    """``--tenant``: the ward whose organization file (from the city file) replaces ``--org``."""
-
-    def settings(self) -> Settings:
-        """Resolve the data folder and database URL from options, environment and defaults."""
-        return Settings.resolve(self.data_dir, self.database_url)
-
-
-def state_of(ctx: typer.Context) -> AppState:
-    """The global options of this invocation."""
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, AppState) else AppState()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -17,7 +17,11 @@ from cchc.commands.cycle_common import (
     require_plan,
     require_roles,
     say,
+    stop,
 )
+from cchc.commands.state import prefect_logs_to_file
+from cchc.workspace import Workspace
+from workflows.canonical import LOCAL_TZ
 
 app = typer.Typer(
     help="Review meetings (giao ban): report, draft notice, follow-up.", no_args_is_help=True
@@ -28,7 +32,9 @@ app = typer.Typer(
 def run(
     ctx: typer.Context,
     plan: str = typer.Option(..., help="The plan under review."),
-    month: str = typer.Option(..., help="The month, YYYY-MM (e.g. 2025-11), or a week YYYY-Www."),
+    month: str = typer.Option(
+        ..., help="The month, YYYY-MM (e.g. 2025-11), a week YYYY-Www, or previous."
+    ),
     person: str = typer.Option(..., "--as", help=AS_HELP),
     chair: str = typer.Option(None, help="Who chairs (default: the Chairman)."),
     out: Path = typer.Option(
@@ -45,7 +51,9 @@ def run(
         require_roles(ws, acting(ws, person), "meeting")
         require_plan(ws, plan)
         chair_id = chair or ws.organization.chairman.id
+        month = _month_in_plan(ws, plan, month)
     folder = out or settings.data_dir / "review"
+    prefect_logs_to_file(state_of(ctx))
     result = monthly_review_flow(
         settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder)
     )
@@ -58,6 +66,20 @@ def run(
     )
     for path in result["files"]:
         say(f"   {path}")
+
+
+def _month_in_plan(ws: Workspace, plan: str, month: str) -> str:
+    """``month`` resolved (``previous`` …); exit 2 when it is malformed or outside the plan."""
+    from cchc.review.service import outside_plan, resolve_month
+
+    resolved = resolve_month(month, ws.engine.clock().astimezone(LOCAL_TZ).date())
+    try:
+        reason = outside_plan(ws, plan, resolved)
+    except ValueError as exc:  # not YYYY-MM / YYYY-Www
+        raise stop(str(exc), 2) from None
+    if reason is not None:
+        raise stop(reason, 2)
+    return resolved
 
 
 @app.command("issue-notice")

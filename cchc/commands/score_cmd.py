@@ -237,6 +237,6 @@ def _risk(subs: list[SubScore]) -> Decimal:
 
 
 def _risky_text(sub: SubScore) -> str:
-    """``2.1.1 (2,00/2,00; thiếu tài liệu kiểm chứng: 2,00)``: score, and the points the gap risks."""
+    """``2.1.1 (2,00/2,00; thiếu tài liệu kiểm chứng: 2,00)``: score and what the gap risks."""
     gap = f"; thiếu tài liệu kiểm chứng: {points(sub.evidence_gap)}" if sub.evidence_gap else ""
     return f"{sub.code} ({points(sub.points)}/{points(sub.max_points)}{gap})"

@@ -63,6 +63,30 @@ def resolve_month(month: str, today: date) -> str:
     return f"{last.year}-{last.month:02d}"
 
 
+class OutsidePlanError(ValueError):
+    """The month (or week) to review lies outside the plan's period."""
+
+
+def outside_plan(ws: Workspace, plan: str, month: str) -> str | None:
+    """Why ``month`` is not reviewed under ``plan`` (it lies outside the plan's period), in
+    Vietnamese for the official; None when it overlaps the period or the plan is not issued."""
+    from cchc.cycle import plan_record
+
+    try:
+        period = plan_record(ws, plan)["period"]
+    except LookupError:
+        return None
+    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+    first, last, label = month_bounds(month)
+    if first > end:
+        return (f"Kế hoạch {plan} đã kết thúc ngày {end:%d/%m/%Y}: không họp giao ban {label} "
+                f"({month}), ngoài kỳ kế hoạch; hãy đăng ký lịch cho kế hoạch kỳ sau")  # fmt: skip
+    if last < start:
+        return (f"Kế hoạch {plan} bắt đầu từ ngày {start:%d/%m/%Y}: chưa họp giao ban {label} "
+                f"({month}), ngoài kỳ kế hoạch")  # fmt: skip
+    return None
+
+
 def meeting_ref(plan: str, month: str) -> str:
     """The meeting instance of a plan's month: ``GB-KH-CCHC-2025-H2-2025-11``."""
     return f"GB-{plan}-{month}"
@@ -142,6 +166,9 @@ def run_review(
 ) -> ReviewOutcome:
     """Compile ``month``, write the report and draft notice into ``out``, open the meeting.
 
+    A month outside the plan's period is refused (``OutsidePlanError``) before anything is
+    written.
+
     Only someone who may open a meeting compiles it (it reads every unit's record): anyone
     else is refused (``NotPermittedError``, audited) before anything is read or written.
     """
@@ -151,6 +178,9 @@ def run_review(
         require_any_role(session, ws.engine, actor, openers, what="compile a review meeting",
                          kind="meeting")  # fmt: skip
     start, end, label = month_bounds(month)
+    reason = outside_plan(ws, plan, month)
+    if reason is not None:
+        raise OutsidePlanError(reason)
     try:
         card = card_from_store(ws, plan)
     except LookupError:
