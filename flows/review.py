@@ -25,8 +25,10 @@ def _review(
     chair_id: str,
     out_dir: str,
     now: str | None,
+    organization: str | None,
+    index_set: str | None,
 ) -> dict[str, Any]:
-    ws = _workspace(database_url, data_dir, now)
+    ws = _workspace(database_url, data_dir, now, organization, index_set)
     try:
         return review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir))
     finally:
@@ -57,9 +59,16 @@ def monthly_review_flow(
     chair_id: str,
     out_dir: str,
     now: str | None = None,
+    organization: str | None = None,
+    index_set: str | None = None,
 ) -> dict[str, Any]:
-    """Compile the month's progress per unit; write the report and the draft notice."""
-    result = _review(database_url, data_dir, plan, month, actor_id, chair_id, out_dir, now)
+    """Compile the month's progress per unit; write the report and the draft notice.
+
+    ``organization`` and ``index_set`` are the ward's files (``cchc --tenant``/``--org``,
+    ``--index-set``); by default ``CCHC_ORGANIZATION``/``CCHC_INDEX_SET`` or the samples.
+    """
+    result = _review(database_url, data_dir, plan, month, actor_id, chair_id, out_dir, now,
+                     organization, index_set)  # fmt: skip
     get_run_logger().info(
         "review %s of %s: %d conclusions drafted, files in %s",
         month,
