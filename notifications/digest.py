@@ -104,12 +104,11 @@ def daily_digest(
         return None
     context = {
         "day": day.isoformat(),
-        "org_name": org.name,
         "notifications": [item.__dict__ for item in items],
         "due_tasks": [task.__dict__ for task in due],
         "due_within_days": due_within_days,
     }
-    return renderer.render(TEMPLATE, context, person)
+    return renderer.render(TEMPLATE, context, person, ward=org)
 
 
 def _notifications_of_day(
@@ -143,7 +142,7 @@ def _notifications_of_day(
             status = "pending"
         context = json.loads(row.context)
         try:
-            subject = renderer.render(row.template, context, person).subject
+            subject = renderer.render(row.template, context, person, ward=org).subject
         except RenderError:
             subject = f"{context.get('kind_title', row.template)} {context.get('ref', '')}".strip()
         items.append(

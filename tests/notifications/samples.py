@@ -103,7 +103,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "Đã ban hành thông báo kết luận", "dang.van.thang", "chairman",
         {"notice_number": "215/TB-UBND"}, {"month_label": "tháng 11 năm 2025"}),
     "daily_digest": {
-        "day": "2025-11-03", "org_name": "Phường Phù Liễn", "due_within_days": 7,
+        "day": "2025-11-03", "due_within_days": 7,
         "notifications": [
             {"time": "09:00", "subject": "[CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục",
              "status_label": "đã gửi"},
