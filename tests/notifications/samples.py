@@ -112,9 +112,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "due_tasks": [
             {"ref": "KH-2025-H2/NV-01", "title": "Rà soát thủ tục hành chính lĩnh vực đất đai",
-             "deadline_text": "31/10/2025", "days_left": -3},
+             "deadline_text": "31/10/2025", "working_days_left": -1,
+             "status_text": "trễ 1 ngày làm việc"},
             {"ref": "KH-2025-H2/NV-04", "title": "Cập nhật dịch vụ công trực tuyến",
-             "deadline_text": "07/11/2025", "days_left": 4},
+             "deadline_text": "07/11/2025", "working_days_left": 4,
+             "status_text": "còn 4 ngày làm việc"},
         ],
     },
 }  # fmt: skip
