@@ -233,7 +233,14 @@ def sweep_command(
     person: str = typer.Option(..., "--as", help="The system (admin) person the sweep acts as."),
 ) -> None:
     """Run the daily sweep now: reminders, overdue marks, escalations, then delivery."""
-    from cchc.commands.cycle_common import acting, open_workspace, reporting, require_any_role
+    from cchc.commands.cycle_common import (
+        acting,
+        index_set_path,
+        open_workspace,
+        organization_path,
+        reporting,
+        require_any_role,
+    )
     from cchc.deadlines import SWEEP_ROLES
 
     # Checked before Prefect starts: an unknown person exits 2, one without the admin role
@@ -249,7 +256,9 @@ def sweep_command(
     with progress_bar("Quét hạn xử lý, gửi thông báo") as progress:
         token = SWEEP_PROGRESS.set(progress)
         try:
-            result = sweep_flow(settings.database_url, str(settings.data_dir), person)
+            result = sweep_flow(settings.database_url, str(settings.data_dir), person,
+                                organization=str(organization_path(ctx)),
+                                index_set=str(index_set_path(ctx)))  # fmt: skip
         finally:
             SWEEP_PROGRESS.reset(token)
     typer.echo(summary(result))

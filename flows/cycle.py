@@ -28,9 +28,19 @@ def _clock(now: str | None) -> Callable[[], datetime]:
     return lambda: fixed
 
 
-def _workspace(database_url: str, data_dir: str, now: str | None) -> Workspace:
+def _workspace(
+    database_url: str,
+    data_dir: str,
+    now: str | None,
+    organization: str | None = None,
+    index_set: str | None = None,
+) -> Workspace:
+    """The workspace of a flow run: the given organization and index set files, or the
+    defaults (``CCHC_ORGANIZATION``, ``CCHC_INDEX_SET`` or the samples)."""
     settings = Settings(data_dir=Path(data_dir), database_url=database_url)
-    return Workspace.open(settings, clock=_clock(now))
+    return Workspace.open(settings, clock=_clock(now),
+                          organization=Path(organization) if organization else None,
+                          index_set=Path(index_set) if index_set else None)  # fmt: skip
 
 
 @task(name="issue-plan", cache_policy=NO_CACHE)

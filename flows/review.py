@@ -25,8 +25,10 @@ def _review(
     chair_id: str,
     out_dir: str,
     now: str | None,
+    organization: str | None,
+    index_set: str | None,
 ) -> dict[str, Any]:
-    ws = _workspace(database_url, data_dir, now)
+    ws = _workspace(database_url, data_dir, now, organization, index_set)
     try:
         return review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir))
     finally:
@@ -66,14 +68,19 @@ def monthly_review_flow(
     chair_id: str,
     out_dir: str,
     now: str | None = None,
+    organization: str | None = None,
+    index_set: str | None = None,
 ) -> dict[str, Any]:
     """Compile the month's progress per unit; write the report and the draft notice.
 
     ``month`` is ``YYYY-MM``, ``YYYY-Www``, ``previous`` or ``previous-week`` (the schedules').
     A month outside the plan's period is not reviewed: a warning says so and the result's
-    ``skipped`` holds the reason.
+    ``skipped`` holds the reason. ``organization`` and ``index_set`` are the ward's files
+    (``cchc --tenant``/``--org``, ``--index-set``); by default ``CCHC_ORGANIZATION``/
+    ``CCHC_INDEX_SET`` or the samples.
     """
-    result = _review(database_url, data_dir, plan, month, actor_id, chair_id, out_dir, now)
+    result = _review(database_url, data_dir, plan, month, actor_id, chair_id, out_dir, now,
+                     organization, index_set)  # fmt: skip
     if result.get("skipped"):
         get_run_logger().warning(result["skipped"])
         return result

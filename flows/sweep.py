@@ -30,9 +30,9 @@ SWEEP_PROGRESS: ContextVar[Progress | None] = ContextVar("sweep_progress", defau
 
 
 @task(name="sweep-deadlines", cache_policy=NO_CACHE)
-def _sweep(database_url: str, data_dir: str, system_actor: str,
-           now: str | None) -> dict[str, Any]:  # fmt: skip
-    ws = _workspace(database_url, data_dir, now)
+def _sweep(database_url: str, data_dir: str, system_actor: str, now: str | None,
+           organization: str | None, index_set: str | None) -> dict[str, Any]:  # fmt: skip
+    ws = _workspace(database_url, data_dir, now, organization, index_set)
     try:
         return sweep_ward(ws, system_actor, SWEEP_PROGRESS.get() or no_progress)
     finally:
@@ -96,10 +96,15 @@ def summary(result: dict[str, Any]) -> str:
 
 
 @flow(name="daily-sweep")
-def sweep_flow(database_url: str, data_dir: str, system_actor: str,
-               now: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """Reminders, overdue marks and escalations that are due; then deliver notifications."""
-    result = _sweep(database_url, data_dir, system_actor, now)
+def sweep_flow(database_url: str, data_dir: str, system_actor: str, now: str | None = None,
+               organization: str | None = None,
+               index_set: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Reminders, overdue marks and escalations that are due; then deliver notifications.
+
+    ``organization`` and ``index_set`` are the ward's files (``cchc --tenant``/``--org``,
+    ``--index-set``); by default ``CCHC_ORGANIZATION``/``CCHC_INDEX_SET`` or the samples.
+    """
+    result = _sweep(database_url, data_dir, system_actor, now, organization, index_set)
     get_run_logger().info(
         "sweep: %(reminders)d reminders, %(overdue)d overdue, %(escalations)d escalations; "
         "%(sent)d notifications and %(digests)d digests sent, %(waiting)d waiting for a retry, "

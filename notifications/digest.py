@@ -1,8 +1,11 @@
 """The daily digest: one Vietnamese message per person with what concerns them that day.
 
 It lists the notifications addressed to the person during the (Asia/Ho_Chi_Minh) day, sent or
-not yet, and, for the head and officials of a unit, that unit's unfinished plan tasks whose
-deadline is past or within ``due_within_days``. Nothing to say: no digest (``None``).
+not yet, and, for the head and officials of a unit, that unit's open plan tasks that are late or
+due within ``due_within_days`` working days. "Late", "due" and "open" are ``cchc.lateness``'s,
+as in ``cchc tasks list``: due at ``workday_end`` of the due day (the deadline, or the next
+working day when it is a day off), completed once the product is submitted, late by working
+days. Nothing to say: no digest (``None``).
 
 ``send_daily_digests`` delivers them through a channel with the same guarantees as
 ``dispatch``: the dedupe key ``digest:{tenant}:{day}:{person}`` is recorded in
@@ -22,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cchc.lateness import COMPLETED, due_day, project_calendar, task_lateness
 from notifications.channels import Channel
 from notifications.dispatch import (
     FAILED,
@@ -44,13 +48,15 @@ from notifications.render import (
     default_renderer,
     vn_date,
 )
+from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
 from workflows.database import unit_of_work
 from workflows.schema import Instance, NotificationDelivery, OutboxMessage
 
 TEMPLATE = "daily_digest"
 TASK_KIND = "task"
-FINISHED_TASK_STATES = frozenset({"done", "cancelled"})
+CLOSED_TASK_STATES = COMPLETED | {"cancelled"}
+"""Tasks the digest never lists: product submitted (awaiting acceptance or accepted), cancelled."""
 
 STATUS_LABELS = {
     "sent": "đã gửi",
@@ -71,13 +77,15 @@ class DigestItem:
 
 @dataclass(frozen=True)
 class DueTask:
-    """An unfinished task of the person's unit due soon or overdue."""
+    """An open task of the person's unit, due soon or late."""
 
     ref: str
     title: str
     deadline_text: str
-    days_left: int
-    """Days from the digest's day to the deadline; negative when overdue."""
+    working_days_left: int
+    """Working days from the digest's day to the due day; minus the working days late."""
+    status_text: str
+    """``còn 2 ngày làm việc``, ``đến hạn hôm nay`` or ``trễ 3 ngày làm việc``."""
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -94,22 +102,25 @@ def daily_digest(
     *,
     due_within_days: int = 7,
     renderer: Renderer | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> Rendered | None:
-    """The digest of ``person_id`` for ``day``, or None when there is nothing for them."""
+    """The digest of ``person_id`` for ``day``, or None when there is nothing for them.
+
+    ``due_within_days`` counts working days of ``calendar`` (default: the project's).
+    """
     renderer = renderer or default_renderer()
     person = org.person(person_id)
     items = _notifications_of_day(session, org, person, day, renderer)
-    due = _due_tasks(session, org, person, day, due_within_days)
+    due = _due_tasks(session, org, person, day, due_within_days, calendar or project_calendar())
     if not items and not due:
         return None
     context = {
         "day": day.isoformat(),
-        "org_name": org.name,
         "notifications": [item.__dict__ for item in items],
         "due_tasks": [task.__dict__ for task in due],
         "due_within_days": due_within_days,
     }
-    return renderer.render(TEMPLATE, context, person)
+    return renderer.render(TEMPLATE, context, person, ward=org)
 
 
 def _notifications_of_day(
@@ -143,7 +154,7 @@ def _notifications_of_day(
             status = "pending"
         context = json.loads(row.context)
         try:
-            subject = renderer.render(row.template, context, person).subject
+            subject = renderer.render(row.template, context, person, ward=org).subject
         except RenderError:
             subject = f"{context.get('kind_title', row.template)} {context.get('ref', '')}".strip()
         items.append(
@@ -164,7 +175,12 @@ def _addressed_to(org: Organization, row: OutboxMessage, person: Person) -> bool
 
 
 def _due_tasks(
-    session: Session, org: Organization, person: Person, day: date, within: int
+    session: Session,
+    org: Organization,
+    person: Person,
+    day: date,
+    within: int,
+    calendar: WorkingCalendar,
 ) -> list[DueTask]:
     if person.unit is None or not SCOPED_ROLES.intersection(person.roles):
         return []
@@ -172,7 +188,7 @@ def _due_tasks(
         sa.select(Instance).where(
             Instance.tenant == org.tenant,
             Instance.kind == TASK_KIND,
-            Instance.state.not_in(FINISHED_TASK_STATES),
+            Instance.state.not_in(CLOSED_TASK_STATES),
         )
     ).all()
     due = []
@@ -180,12 +196,23 @@ def _due_tasks(
         data: dict[str, Any] = json.loads(row.data)
         if data.get("owner_unit") != person.unit or not data.get("deadline"):
             continue
-        deadline = date.fromisoformat(str(data["deadline"]))
-        days_left = (deadline - day).days
-        if days_left <= within:
-            title = str(data.get("title", row.ref))
-            due.append(DueTask(row.ref, title, vn_date(deadline), days_left))
-    return sorted(due, key=lambda t: (t.days_left, t.ref))
+        task = _due_task(row, data, day, calendar)
+        if task.working_days_left <= within:
+            due.append(task)
+    return sorted(due, key=lambda t: (t.working_days_left, t.ref))
+
+
+def _due_task(row: Instance, data: dict[str, Any], day: date, calendar: WorkingCalendar) -> DueTask:
+    """The task as the digest of ``day`` (at ``workday_end``) shows it."""
+    deadline = date.fromisoformat(str(data["deadline"]))
+    lateness = task_lateness(row.state, data, day, calendar)
+    if lateness.late:
+        left, status = -lateness.working_days, lateness.text()
+    else:
+        left = calendar.working_days_between(day, due_day(calendar, deadline))
+        status = "đến hạn hôm nay" if left == 0 else f"còn {left} ngày làm việc"
+    title = str(data.get("title", row.ref))
+    return DueTask(row.ref, title, vn_date(deadline), left, status)
 
 
 def digest_key(tenant: str, day: date, person_id: str) -> str:

@@ -300,7 +300,7 @@ def attempt(claim: Claim, org: Organization, channel: Channel, renderer: Rendere
     """Render and send one claimed delivery (outside any transaction); never raises Exception."""
     try:
         person = org.person(claim.recipient)
-        rendered = renderer.render(claim.template, claim.context, person)
+        rendered = renderer.render(claim.template, claim.context, person, ward=org)
     except LookupError as exc:
         return Result("permanent", f"recipient {claim.recipient} is gone: {exc}")
     except RenderError as exc:

@@ -7,10 +7,12 @@ not. A variable the context lacks is an error (``StrictUndefined``): a notificat
 out with a hole in it.
 
 Templates see the outbox context (``kind``, ``ref``, ``data``, ``payload`` …) plus
-``recipient_label`` (``Ông/Bà Nguyễn Thị Lan – Chuyên viên …``), ``recipient_name`` and
-``recipient_id``, and these filters: ``vn_date`` (``05/12/2025``), ``vn_long_date``
-(``ngày 05 tháng 12 năm 2025``, Decree 30 style) and ``vn_datetime`` (an ISO instant as
-``05/12/2025 14:30`` in Asia/Ho_Chi_Minh).
+``recipient_label`` (``Ông/Bà Nguyễn Thị Lan – Chuyên viên …``), ``recipient_name``,
+``recipient_id`` and, when the caller names the ward (``dispatch`` and the digest do), ``ward``:
+``ward.name`` (``Xã Tiên Lãng``), ``ward.kind`` (``phường``, ``xã`` or ``đặc khu``) and
+``ward.name_in_text`` (``xã Tiên Lãng``), so no template hard-codes "phường". Filters:
+``vn_date`` (``05/12/2025``), ``vn_long_date`` (``ngày 05 tháng 12 năm 2025``, Decree 30 style)
+and ``vn_datetime`` (an ISO instant as ``05/12/2025 14:30`` in Asia/Ho_Chi_Minh).
 """
 
 from __future__ import annotations
@@ -111,6 +113,24 @@ _MISSING_OWNER: object = missing
 """What jinja2 puts in ``_undefined_obj`` when a plain variable (not an attribute) is missing."""
 
 
+class Ward(Protocol):
+    """The ward a notification comes from (``cchc.organization.Organization`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind_name(self) -> str: ...
+
+    @property
+    def name_in_text(self) -> str: ...
+
+
+def ward_context(ward: Ward) -> dict[str, str]:
+    """What templates read as ``ward``: its ``name``, ``kind`` and ``name_in_text``."""
+    return {"name": ward.name, "kind": ward.kind_name, "name_in_text": ward.name_in_text}
+
+
 def recipient_label(recipient: Addressee) -> str:
     """How a notification greets its recipient: ``Ông/Bà Nguyễn Thị Lan – Chuyên viên …``."""
     return f"Ông/Bà {recipient.full_name} – {recipient.title}"
@@ -193,14 +213,24 @@ class Renderer:
         """Whether ``template`` has an HTML version."""
         return (self.directory / f"{template}{HTML_SUFFIX}").is_file()
 
-    def render(self, template: str, context: Mapping[str, Any], recipient: Addressee) -> Rendered:
-        """Render ``template`` for ``recipient``; raises ``RenderError`` naming what is wrong."""
+    def render(
+        self,
+        template: str,
+        context: Mapping[str, Any],
+        recipient: Addressee,
+        *,
+        ward: Ward | None = None,
+    ) -> Rendered:
+        """Render ``template`` for ``recipient`` of ``ward``; raises ``RenderError`` naming
+        what is wrong (a template reading ``ward`` fails without one)."""
         values = {
             **context,
             "recipient_label": recipient_label(recipient),
             "recipient_name": recipient.full_name,
             "recipient_id": recipient.id,
         }
+        if ward is not None:
+            values["ward"] = ward_context(ward)
         text_name = f"{template}{TEXT_SUFFIX}"
         text = self._render_file(text_name, values)
         head, blank, body = text.lstrip("\r\n").partition("\n\n")
@@ -286,6 +316,8 @@ def default_renderer() -> Renderer:
     return Renderer()
 
 
-def render(template: str, context: Mapping[str, Any], recipient: Addressee) -> Rendered:
-    """Render a shipped template for ``recipient`` (see ``Renderer.render``)."""
-    return default_renderer().render(template, context, recipient)
+def render(
+    template: str, context: Mapping[str, Any], recipient: Addressee, *, ward: Ward | None = None
+) -> Rendered:
+    """Render a shipped template for ``recipient`` of ``ward`` (see ``Renderer.render``)."""
+    return default_renderer().render(template, context, recipient, ward=ward)

@@ -114,12 +114,13 @@ def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
         ws.close()
 
 
-def acting(ws: Workspace, person_id: str) -> Actor:
-    """``--as PERSON_ID`` as an actor; exit 2 with a did-you-mean hint when unknown."""
+def acting(ws: Workspace, person_id: str, option: str = "--as") -> Actor:
+    """``--as PERSON_ID`` (or another ``option`` naming a person) as an actor; exit 2 with a
+    did-you-mean hint when unknown."""
     try:
         return ws.actor(person_id)
     except UnknownPersonError as exc:
-        raise stop(f"--as: {exc}", 2) from None
+        raise stop(f"{option}: {exc}", 2) from None
 
 
 def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> None:

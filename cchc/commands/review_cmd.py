@@ -11,7 +11,9 @@ from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
     acting,
+    index_set_path,
     open_workspace,
+    organization_path,
     print_json,
     reporting,
     require_plan,
@@ -47,16 +49,20 @@ def run(
     from flows.review import monthly_review_flow  # imports prefect: only when the flow runs
 
     settings = state_of(ctx).settings()
+    # Checked before Prefect starts: an unknown person exits 2 with a hint, not a traceback.
     with reporting(), open_workspace(ctx) as ws:
         require_roles(ws, acting(ws, person), "meeting")
         require_plan(ws, plan)
         chair_id = chair or ws.organization.chairman.id
+        acting(ws, chair_id, "--chair")
         month = _month_in_plan(ws, plan, month)
     folder = out or settings.data_dir / "review"
     prefect_logs_to_file(state_of(ctx))
+    # The flow opens its own workspace: it gets this ward's files (--tenant/--org, --index-set).
     result = monthly_review_flow(
-        settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder)
-    )
+        settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder),
+        organization=str(organization_path(ctx)), index_set=str(index_set_path(ctx)),
+    )  # fmt: skip
     if as_json:
         print_json(result)
         return

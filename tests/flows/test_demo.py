@@ -203,8 +203,9 @@ def test_every_demo_subject_round_trips_through_smtp(demo: tuple[Path, Path]) ->
                 .join(OutboxMessage, OutboxMessage.id == NotificationDelivery.outbox_id)
                 .where(NotificationDelivery.tenant == ws.tenant)
             ).all()  # fmt: skip
+        org = ws.organization
         subjects = {
-            renderer.render(template, json.loads(context), ws.organization.person(who)).subject
+            renderer.render(template, json.loads(context), org.person(who), ward=org).subject
             for who, template, context in rows
         }
     finally:

@@ -103,7 +103,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "Đã ban hành thông báo kết luận", "dang.van.thang", "chairman",
         {"notice_number": "215/TB-UBND"}, {"month_label": "tháng 11 năm 2025"}),
     "daily_digest": {
-        "day": "2025-11-03", "org_name": "Phường Phù Liễn", "due_within_days": 7,
+        "day": "2025-11-03", "due_within_days": 7,
         "notifications": [
             {"time": "09:00", "subject": "[CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục",
              "status_label": "đã gửi"},
@@ -112,9 +112,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "due_tasks": [
             {"ref": "KH-2025-H2/NV-01", "title": "Rà soát thủ tục hành chính lĩnh vực đất đai",
-             "deadline_text": "31/10/2025", "days_left": -3},
+             "deadline_text": "31/10/2025", "working_days_left": -1,
+             "status_text": "trễ 1 ngày làm việc"},
             {"ref": "KH-2025-H2/NV-04", "title": "Cập nhật dịch vụ công trực tuyến",
-             "deadline_text": "07/11/2025", "days_left": 4},
+             "deadline_text": "07/11/2025", "working_days_left": 4,
+             "status_text": "còn 4 ngày làm việc"},
         ],
     },
 }  # fmt: skip

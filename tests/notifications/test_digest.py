@@ -19,10 +19,13 @@ from cchc.organization import Organization
 from notifications.channels import DeliveryError, MaildirChannel
 from notifications.digest import daily_digest, day_bounds, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch
+from notifications.render import Rendered
 from tests.conftest import Clock, Db
 from tests.notifications.conftest import EXPECTED
 from tests.notifications.test_dispatch import Recorder
-from workflows.schema import NotificationDelivery
+from workflows.database import unit_of_work
+from workflows.engine import Engine
+from workflows.schema import Instance, NotificationDelivery
 
 DAY = date(2025, 11, 3)
 
@@ -37,7 +40,8 @@ def test_day_bounds_are_local_days() -> None:
 def test_digest_lists_the_days_notifications_and_due_tasks(
     issued: Db, org: Organization, clock: Clock
 ) -> None:
-    """The head of Phòng Kinh tế sees four notifications (pending, then sent) and NV-01 overdue."""
+    """The head of Phòng Kinh tế sees four notifications (pending, then sent) and NV-01 late by
+    one working day (due Friday 31/10, the digest of Monday 03/11)."""
     with issued.sessions() as session:
         before = daily_digest(session, org, "pham.quoc.khanh", DAY)
     assert before is not None
@@ -53,10 +57,10 @@ def test_digest_lists_the_days_notifications_and_due_tasks(
         "- 09:00 [CCHC] Tự đánh giá tiêu chí 1.1.3 (chờ gửi)",
         "- 09:00 [CCHC] Tự đánh giá tiêu chí 1.2.1 (chờ gửi)",
         "- KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực đất đai, hạn 31/10/2025 "
-        "(quá hạn 3 ngày)",
+        "(trễ 1 ngày làm việc)",
     ]
     assert before.html is not None
-    assert "quá hạn 3 ngày" in before.html
+    assert "trễ 1 ngày làm việc" in before.html
 
     dispatch(issued.sessions, org, Recorder(), clock.now)
     with issued.sessions() as session:
@@ -73,6 +77,54 @@ def test_no_digest_when_nothing_concerns_the_person(issued: Db, org: Organizatio
         # NV-02 (due 30/11) is beyond the horizon on the 4th; the only due task is NV-01.
         nothing = daily_digest(session, org, "ta.minh.quan", date(2025, 11, 4))
     assert nothing is None
+
+
+def due_lines(digest: Rendered | None) -> list[str]:
+    """The digest's lines about due tasks (``- REF: title, hạn …``)."""
+    assert digest is not None
+    return [line.strip() for line in digest.text.splitlines() if line.startswith("  - KH-")]
+
+
+def test_a_task_whose_product_is_submitted_is_not_due(
+    issued: Db, org: Organization, engine: Engine
+) -> None:
+    """Submitting the product completes the task (cchc.lateness): the digest no longer lists
+    NV-01 although its acceptance is pending."""
+    with unit_of_work(issued.sessions) as session:
+        task = session.scalars(
+            sa.select(Instance).where(Instance.kind == "task", Instance.ref.endswith("NV-01"))
+        ).one()
+        engine.fire(session, task.id, "submit_product", actor=org.actor("ngo.thi.ha"),
+                    payload={"product": "Báo cáo số 12/BC-UBND"})  # fmt: skip
+    with issued.sessions() as session:
+        digest = daily_digest(session, org, "pham.quoc.khanh", DAY)
+    assert digest is not None
+    assert digest.subject.endswith(", 0 nhiệm vụ cần chú ý")
+    assert due_lines(digest) == []
+
+
+@pytest.mark.parametrize(
+    ("day", "status"),
+    [
+        (date(2025, 11, 26), "còn 3 ngày làm việc"),  # Wed: Thu, Fri, then Monday 01/12
+        (date(2025, 11, 28), "còn 1 ngày làm việc"),
+        (date(2025, 11, 30), "còn 1 ngày làm việc"),  # the deadline itself, a Sunday
+        (date(2025, 12, 1), "đến hạn hôm nay"),  # due on the next working day (art. 148(5))
+        (date(2025, 12, 2), "trễ 1 ngày làm việc"),
+        (date(2025, 12, 8), "trễ 5 ngày làm việc"),
+    ],
+)
+def test_days_left_and_late_are_working_days_from_the_due_day(
+    issued: Db, org: Organization, day: date, status: str
+) -> None:
+    """NV-02's deadline, Sunday 30/11/2025, moves to Monday 01/12: the digest counts working
+    days to and after that due day, worded like `cchc tasks list`."""
+    with issued.sessions() as session:
+        digest = daily_digest(session, org, "ta.minh.quan", day)
+    assert due_lines(digest) == [
+        "- KH-2025-H2/NV-02: Số hóa hồ sơ tại Trung tâm Phục vụ hành chính công, hạn 30/11/2025 "
+        f"({status})"
+    ]
 
 
 def test_digests_are_sent_once_per_person_and_day(

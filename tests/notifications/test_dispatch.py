@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cchc.organization import Organization
+from cchc.organization import Organization, load_organization
+from cchc.plan.issue import issue_plan
 from notifications.channels import (
     DeliveryError,
     Envelope,
@@ -26,8 +27,12 @@ from notifications.dispatch import Backoff, DispatchReport, dispatch
 from tests.conftest import Clock, Db
 from tests.helpers import count
 from tests.notifications.conftest import (
+    CRITERIA,
     EXPECTED,
     EXPECTED_TOTAL,
+    PLAN,
+    ROLES,
+    ROOT,
     SmtpServer,
     WebhookServer,
 )
@@ -273,3 +278,26 @@ def test_webhook_200_500_400(
         errors = session.scalars(sa.select(DeliveryAttempt.error).where(
             DeliveryAttempt.outcome == "permanent")).all()  # fmt: skip
     assert errors == ["webhook answered HTTP 400: status 400"] * 3
+
+
+def test_a_communes_mail_names_it_a_xa(db: Db, engine: Engine, clock: Clock) -> None:
+    """Dispatching Xã Tiên Lãng's notifications (plan issued, a task overdue) gives the
+    templates the ward's name and kind: "Ủy ban nhân dân xã Tiên Lãng", "điểm của xã"."""
+    tien_lang = load_organization(ROOT / "definitions" / "organizations" / "tien-lang.yaml", ROLES)
+    plan = PLAN.model_copy(update={"tenant": tien_lang.tenant})
+    with unit_of_work(db.sessions) as session:
+        issue_plan(session, engine, plan, CRITERIA, tien_lang.actor("hoang.van.phuc"),
+                   {u.code: u.name for u in tien_lang.units})  # fmt: skip
+        task = session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.template == "task_assigned")
+        ).first()
+        assert task is not None
+        admin = tien_lang.actor("ong.thi.thuy")
+        engine.fire(session, task.instance_id, "mark_overdue", actor=admin)
+    channel = Recorder()
+    assert dispatch(db.sessions, tien_lang, channel, clock.now).failed == 0
+    texts = {(e.template, e.text) for e in channel.sent}
+    assert any(t == "plan_issued" and "Ủy ban nhân dân xã Tiên Lãng đã ban hành" in x
+               for t, x in texts)  # fmt: skip
+    assert any(t == "task_overdue" and "làm giảm điểm của xã;" in x for t, x in texts)
+    assert not [x for _, x in texts if "phường" in x.lower()]

@@ -11,7 +11,7 @@ from jinja2 import meta
 
 from cchc.evidence import review_evidence, submit_evidence
 from cchc.evidence_store import EvidenceStore
-from cchc.organization import Organization, Person
+from cchc.organization import Organization, Person, load_organization
 from notifications.catalog import TEMPLATE_DIR, template_names
 from notifications.recipients import resolve_recipients
 from notifications.render import (
@@ -25,14 +25,14 @@ from notifications.render import (
     vn_long_date,
 )
 from tests.conftest import Db
-from tests.notifications.conftest import PLAN
+from tests.notifications.conftest import PLAN, ROLES, ROOT
 from tests.notifications.samples import SAMPLES, TASK_DATA
 from workflows.database import unit_of_work
 from workflows.engine import Engine
 from workflows.schema import OutboxMessage
 
 FILES = sorted(p.name for p in TEMPLATE_DIR.glob("*.j2"))
-INJECTED = {"recipient_label", "recipient_name", "recipient_id"}
+INJECTED = {"recipient_label", "recipient_name", "recipient_id", "ward"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_every_template_renders_with_a_sample(filename: str, org: Organization) 
     name, _, kind = filename.partition(".")
     assert name in SAMPLES, f"add a sample context for {name} to tests/notifications/samples.py"
     person = org.person("pham.quoc.khanh")
-    rendered = render(name, SAMPLES[name], person)
+    rendered = render(name, SAMPLES[name], person, ward=org)
     assert rendered.subject
     assert "\n" not in rendered.subject
     assert "{{" not in rendered.subject + rendered.text
@@ -70,7 +70,7 @@ def test_every_variable_a_template_uses_is_required(filename: str, org: Organiza
     for variable in sorted(used):
         context = {k: v for k, v in SAMPLES[name].items() if k != variable}
         with pytest.raises(MissingVariableError, match=variable) as caught:
-            renderer.render(name, context, org.person("ngo.thi.ha"))
+            renderer.render(name, context, org.person("ngo.thi.ha"), ward=org)
         assert caught.value.template.startswith(name)
 
 
@@ -178,5 +178,34 @@ def test_what_the_engine_writes_renders_for_every_recipient(
         people = resolve_recipients(org, row)
         assert people, row.template
         for person in people:
-            rendered = render(row.template, json.loads(row.context), person)
+            rendered = render(row.template, json.loads(row.context), person, ward=org)
             assert person.full_name in rendered.text
+
+
+@pytest.fixture(scope="module")
+def tien_lang() -> Organization:
+    """Xã Tiên Lãng: a commune (xã), not a ward (phường)."""
+    return load_organization(ROOT / "definitions" / "organizations" / "tien-lang.yaml", ROLES)
+
+
+@pytest.mark.parametrize("name", sorted(template_names()))
+def test_a_communes_notifications_never_say_phuong(name: str, tien_lang: Organization) -> None:
+    """Every template rendered for Xã Tiên Lãng's people names it a xã, never a phường."""
+    rendered = render(name, SAMPLES[name], tien_lang.person("vu.van.tien"), ward=tien_lang)
+    for part in (rendered.subject, rendered.text, rendered.html or ""):
+        assert "phường" not in part.lower()
+
+
+def test_the_ward_is_named_by_its_kind(org: Organization, tien_lang: Organization) -> None:
+    """The conclusion notice and the overdue warning say "phường" for Phù Liễn, "xã" for
+    Tiên Lãng: the name and kind come from the organization file."""
+    notice = SAMPLES["meeting_notice_issued"]
+    overdue = SAMPLES["task_overdue"]
+    for ward, person, name, kind in ((org, "pham.quoc.khanh", "phường Phù Liễn", "phường"),
+                                     (tien_lang, "vu.van.tien", "xã Tiên Lãng", "xã")):  # fmt: skip
+        to = ward.person(person)
+        assert (
+            f"Ủy ban nhân dân {name} đã ban hành"
+            in render("meeting_notice_issued", notice, to, ward=ward).text
+        )
+        assert f"làm giảm điểm của {kind};" in render("task_overdue", overdue, to, ward=ward).text
