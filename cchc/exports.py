@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cchc.city import city_committee, city_name_of
 from cchc.cycle import emulation_config_path, local_today, plan_record
 from cchc.evidence import coverage
-from cchc.indexset.models import SubCriterion
+from cchc.indexset.models import IndexSet, SubCriterion
 from cchc.ranking import RankedUnit, load_emulation_config
 from cchc.reports.model import (
     AssessmentRow,
@@ -58,11 +58,15 @@ def _evidence_names(ws: Workspace, plan_code: str) -> dict[str, list[str]]:
             for line in lines}  # fmt: skip
 
 
-def self_assessment_table(ws: Workspace, card: ScoreCard, period_label: str) -> SelfAssessmentTable:
-    """The score card as the rows of the self-assessment table."""
+def assessment_rows(
+    index_set: IndexSet, card: ScoreCard, evidence: Mapping[str, Sequence[str]],
+    unit_names: Mapping[str, str],
+) -> list[AssessmentRow]:  # fmt: skip
+    """The score card as the rows of the self-assessment table, in index-set order (pure).
+
+    Area and criterion rows carry no score: the writer adds up the rows beneath them.
+    """
     by_code = {s.code: s for s in card.subs}
-    evidence = _evidence_names(ws, card.plan)
-    units = ws.unit_names()
     rows: list[AssessmentRow] = []
 
     def scored(level: Level, sub: SubCriterion) -> AssessmentRow:
@@ -72,11 +76,11 @@ def self_assessment_table(ws: Workspace, card: ScoreCard, period_label: str) -> 
             self_score=None if score is None else score.points,
             evidence=evidence.get(sub.code, []),
             explanation="" if score is None else score.explanation,
-            owner_unit=units.get(sub.owner_unit, sub.owner_unit),
+            owner_unit=unit_names.get(sub.owner_unit, sub.owner_unit),
             bonus_penalty=sub.is_adjustment,
         )  # fmt: skip
 
-    for area in ws.index_set.areas:
+    for area in index_set.areas:
         rows.append(AssessmentRow(level="area", code=area.code, title=area.title,
                                   max_points=Decimal(area.max_points)))  # fmt: skip
         for criterion in area.criteria:
@@ -87,12 +91,18 @@ def self_assessment_table(ws: Workspace, card: ScoreCard, period_label: str) -> 
                                       title=criterion.title,
                                       max_points=Decimal(criterion.max_points)))  # fmt: skip
             rows.extend(scored("sub", sub) for sub in criterion.sub_criteria)
-    if ws.index_set.bonus_penalty:  # điểm thưởng, điểm trừ after the areas, outside the base
-        caps = (s.max_points for s in ws.index_set.bonus_penalty if s.rule.type == "bonus")
+    if index_set.bonus_penalty:  # điểm thưởng, điểm trừ after the areas, outside the base
+        caps = (s.max_points for s in index_set.bonus_penalty if s.rule.type == "bonus")
         rows.append(AssessmentRow(level="area", code="", title="Điểm thưởng, điểm trừ",
                                   max_points=sum(caps, Decimal(0)),
                                   bonus_penalty=True))  # fmt: skip
-        rows.extend(scored("sub", item) for item in ws.index_set.bonus_penalty)
+        rows.extend(scored("sub", item) for item in index_set.bonus_penalty)
+    return rows
+
+
+def self_assessment_table(ws: Workspace, card: ScoreCard, period_label: str) -> SelfAssessmentTable:
+    """The score card as the self-assessment table of the workspace's ward."""
+    rows = assessment_rows(ws.index_set, card, _evidence_names(ws, card.plan), ws.unit_names())
     return SelfAssessmentTable(ward_name=ws.organization.name, period_label=period_label,
                                index_set_title=ws.index_set.title, rows=rows)  # fmt: skip
 

@@ -15,7 +15,6 @@ contradicts what it shows.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from cchc.rounding import half_up
 from workflows.definition.checks import did_you_mean
 from workflows.definition.yamlpos import (
     FileCodes,
@@ -807,10 +807,7 @@ def _tie_text(unit: _Scored, other: _Scored, key: str, placed: str) -> str:
 
 def _round(value: Fraction | Decimal, places: int) -> Decimal:
     """``value`` rounded half up (away from zero) to ``places`` decimals, exactly."""
-    exact = Fraction(value)
-    sign = -1 if exact < 0 else 1
-    units = math.floor(abs(exact) * 10**places + Fraction(1, 2))
-    return Decimal(sign * units).scaleb(-places)
+    return half_up(Fraction(value), places)
 
 
 def _vn(value: Fraction | Decimal, places: int = SCORE_DECIMALS) -> str:

@@ -35,7 +35,11 @@ HUNDRED = Decimal(100)
 
 @dataclass(frozen=True)
 class SubScore:
-    """The score of one sub-criterion and how it was reached."""
+    """The score of one sub-criterion and how it was reached.
+
+    ``points`` are rounded once, half up to 2 decimals, when the score is made: every total is
+    the sum of these shown points (docs/index-sets.md, "Totals and points lost").
+    """
 
     code: str
     title: str
@@ -49,10 +53,21 @@ class SubScore:
     missing_input: bool
     evidence_complete: bool
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "points", report(Decimal(self.points)))
+
+    @property
+    def best(self) -> Decimal:
+        """The most this row can give: ``max_points`` in the base, 0 for a penalty (its cap is
+        the most it can take), the points earned for a bonus (nothing to lose)."""
+        if not self.outside_base:
+            return self.max_points
+        return max(self.points, Decimal(0))
+
     @property
     def lost(self) -> Decimal:
-        """Points lost (max − points) for a base sub-criterion; 0 for bonus and penalty."""
-        return Decimal(0) if self.outside_base else self.max_points - self.points
+        """Points lost: ``best − points`` (max − points in the base, what a penalty took)."""
+        return self.best - self.points
 
     @property
     def evidence_gap(self) -> Decimal:
@@ -125,12 +140,21 @@ class ScoreCard:
         return report(self.total_points * HUNDRED / Decimal(self.index_set.total_max))
 
     def lost_by_unit(self) -> dict[str, Decimal]:
-        """Points lost per owner unit (base sub-criteria), largest first."""
+        """Points lost per owner unit (its base rows and its penalties), largest first."""
         lost: dict[str, Decimal] = defaultdict(Decimal)
         for s in self.subs:
             if s.lost:
                 lost[s.owner_unit] += s.lost
         return dict(sorted(lost.items(), key=lambda item: (-item[1], item[0])))
+
+    def max_lost_by_unit(self) -> dict[str, Decimal]:
+        """The most each owner unit can lose: the max of its base rows plus its penalty caps."""
+        penalties = {s.code for s in self.index_set.adjustments() if s.rule.type == "penalty"}
+        most: dict[str, Decimal] = defaultdict(Decimal)
+        for s in self.subs:
+            if not s.outside_base or s.code in penalties:
+                most[s.owner_unit] += s.max_points
+        return dict(most)
 
 
 # -- inputs -------------------------------------------------------------------------------------

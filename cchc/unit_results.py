@@ -41,10 +41,7 @@ def unit_results(
             tasks[str(data["owner_unit"])].append((row.state, data))
         elif row.kind == "evidence" and data.get("reviews"):
             evidence[str(data.get("owner_unit"))].append(data)
-    owned: dict[str, Decimal] = defaultdict(Decimal)
-    for sub in card.subs:
-        if not sub.outside_base:
-            owned[sub.owner_unit] += sub.max_points
+    owned = card.max_lost_by_unit()
     lost = card.lost_by_unit()
     results = []
     for unit in org.units:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -298,3 +298,31 @@ def _assessment_ids(ws: Workspace) -> dict[str, int]:
         rows = session.execute(select(Instance.id, Instance.ref).where(
             Instance.kind == "assessment")).all()  # fmt: skip
     return {row.ref.rsplit("/TC-", 1)[1]: row.id for row in rows}
+
+
+def test_a_penalty_counts_against_its_unit_and_ranks_it_lower(ws: Workspace) -> None:
+    """A unit's penalty is in its lost points and ranks it below an identical unit without."""
+    from cchc.cycle import emulation_config_path
+    from cchc.ranking import load_emulation_config, rank_units
+    from cchc.scoring import ScoreCard, SubScore
+    from cchc.unit_results import unit_results
+
+    penalised = {"1.2.2": Decimal(-1)}  # owned by vhxh, like its twin 5.3.3 (no events)
+    subs = tuple(
+        SubScore(code=s.code, title=s.title, owner_unit=s.owner_unit,
+                 max_points=Decimal(s.max_points),
+                 points=penalised.get(s.code, Decimal(0 if s.is_adjustment else s.max_points)),
+                 explanation="", rule={}, inputs={}, outside_base=s.is_adjustment,
+                 missing_input=False, evidence_complete=True)
+        for s in ws.index_set.sub_criteria()
+    )  # fmt: skip
+    card = ScoreCard(ws.tenant, PLAN, ws.index_set, "run", subs, ws.engine.clock())
+    assert card.lost_by_unit() == {"vhxh": Decimal(1)}
+    with ws.sessions() as session:  # another plan: no tasks or evidence, units alike but vhxh
+        results = unit_results(session, ws.organization, "KH-KHAC", card, date(2025, 12, 31))
+    ranked = rank_units(results, load_emulation_config(emulation_config_path()))
+    by_unit = {r.unit: r for r in ranked}
+    others = [r for r in ranked if r.unit != "vhxh"]
+    assert by_unit["vhxh"].result.points_lost == Decimal(1)
+    assert all(by_unit["vhxh"].score < r.score for r in others)
+    assert by_unit["vhxh"].rank > max(r.rank for r in others)

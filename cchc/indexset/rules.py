@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import (
     ROUND_HALF_EVEN,
-    ROUND_HALF_UP,
     Context,
     Decimal,
     DivisionByZero,
@@ -47,13 +46,13 @@ from cchc.indexset.models import (
     exact_decimal,
     input_kind,
 )
+from cchc.rounding import half_up
 
 ARITHMETIC = Context(
     prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
 )
 """The context every computation runs in, so results never depend on the caller's context."""
 
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
@@ -121,8 +120,8 @@ class RuleResult:
 
 
 def report(points: Decimal) -> Decimal:
-    """Round for reporting: 2 decimals, ROUND_HALF_UP (``19.695`` → ``19.70``)."""
-    return points.quantize(CENT, rounding=ROUND_HALF_UP, context=ARITHMETIC)
+    """Round for reporting: 2 decimals, half up (``19.695`` → ``19.70``); see ``half_up``."""
+    return half_up(points)
 
 
 def vi_number(value: Decimal, places: int | None = None) -> str:
@@ -135,7 +134,7 @@ def vi_number(value: Decimal, places: int | None = None) -> str:
             else rounded.normalize(ARITHMETIC)
         )
     else:
-        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        rounded = half_up(value, places)
     if rounded.is_zero():
         rounded = abs(rounded)
     text = f"{rounded:,f}"

@@ -12,7 +12,9 @@ leading zero; months 3 to 12 are written as they are (``ngày 05 tháng 12 năm 
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from cchc.rounding import half_up
 
 __all__ = [
     "quantize",
@@ -29,8 +31,7 @@ Number = Decimal | int | float
 
 def quantize(value: Number, decimals: int = 2) -> Decimal:
     """``value`` rounded half up to ``decimals`` places (floats go through their shortest repr)."""
-    exact = value if isinstance(value, Decimal) else Decimal(str(value))
-    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return half_up(value, decimals)
 
 
 def vn_number(value: Number, decimals: int = 2) -> str:

@@ -3,13 +3,18 @@
 :func:`summarise` does the arithmetic once (subtotals, totals, index, points lost, evidence
 coverage); the writers only lay it out.
 
+* Scores add up as shown: every given score is rounded once, half up to 2 decimals, and every
+  subtotal and total is the sum of those rounded values.
 * Subtotals: an area or criterion row with ``self_score=None`` gets the sum of the rows
   directly beneath it (recursively); a row with an explicit score keeps it.
 * Base and bonus: rows flagged ``bonus_penalty`` (and the rows beneath them) stay outside the
-  100-point base. Total = base score + bonus/penalty points; index (%) = total / base maximum
-  × 100, rounded half up to 2 decimals (DOMAIN §5). Caps are the scorer's job, not the writer's.
-* Points lost and evidence coverage count the scored leaves of the base (rows with nothing
-  beneath them): a leaf loses ``max - score`` points; it is covered when it lists evidence.
+  100-point base, wherever they sit: a bonus or penalty row inside a criterion is left out of
+  that criterion's and its area's subtotals. Bonus/penalty = the sum of those rows (shown on
+  its own line); total = base score + bonus/penalty; index (%) = total / base maximum × 100,
+  rounded half up to 2 decimals (DOMAIN §5). Caps are the scorer's job, not the writer's.
+* Points lost and evidence coverage count the scored leaves (rows with nothing beneath them):
+  a base leaf loses ``max - score`` points, a penalty leaf the points it took (``-score``); a
+  base leaf is covered when it lists evidence.
 """
 
 from __future__ import annotations
@@ -87,11 +92,18 @@ class ComputedRow:
     in_bonus: bool
 
     @property
+    def best(self) -> Decimal:
+        """The most the row can give: its maximum in the base, 0 for a penalty (negative)."""
+        if self.in_bonus:
+            return max(Decimal(0), self.score or Decimal(0))
+        return self.row.max_points
+
+    @property
     def lost(self) -> Decimal:
-        """Points lost against the maximum (0 when not scored or over the maximum)."""
+        """Points lost: ``best - score`` (0 when not scored, over the maximum, or a bonus)."""
         if self.score is None:
             return Decimal(0)
-        return max(Decimal(0), self.row.max_points - self.score)
+        return max(Decimal(0), self.best - self.score)
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,7 @@ class SelfAssessmentSummary:
 
     @property
     def points_lost(self) -> Decimal:
-        """Sum of the points lost by the leaves of the base."""
+        """Sum of the points lost by the scored leaves: base rows and penalties."""
         return sum((row.lost for row in self.losing), Decimal(0))
 
 
@@ -185,19 +197,20 @@ def summarise(table: SelfAssessmentTable) -> SelfAssessmentSummary:
             children[stack[-1]].append(i)
         stack.append(i)
 
-    scores: list[Decimal | None] = [None] * count
-    for i in reversed(range(count)):
-        own = rows[i].self_score
-        if own is not None or not children[i]:
-            scores[i] = own
-            continue
-        scored = [s for s in (scores[c] for c in children[i]) if s is not None]
-        scores[i] = sum(scored, Decimal(0)) if scored else None
-
     in_bonus = [False] * count
     for i in range(count):
         up = parent[i]
         in_bonus[i] = rows[i].bonus_penalty or (up is not None and in_bonus[up])
+
+    scores: list[Decimal | None] = [None] * count
+    for i in reversed(range(count)):
+        own = rows[i].self_score
+        if own is not None or not children[i]:
+            scores[i] = None if own is None else quantize(own)
+            continue
+        same_side = [c for c in children[i] if in_bonus[c] == in_bonus[i]]
+        scored = [s for s in (scores[c] for c in same_side) if s is not None]
+        scores[i] = sum(scored, Decimal(0)) if scored else None
 
     numbers = _numbers(rows)
     computed = tuple(
@@ -226,7 +239,9 @@ def summarise(table: SelfAssessmentTable) -> SelfAssessmentSummary:
     )
     base_max = sum((a.max_points for a in areas), Decimal(0))
     base_score = sum((a.score for a in areas), Decimal(0))
-    bonus = sum((c.score or Decimal(0) for c in tops if c.in_bonus), Decimal(0))
+    bonus_roots = [c for c, p in zip(computed, parent, strict=True)
+                   if c.in_bonus and (p is None or not in_bonus[p])]  # fmt: skip
+    bonus = sum((c.score or Decimal(0) for c in bonus_roots), Decimal(0))
     total = base_score + bonus
     base_leaves = [c for c in computed if c.is_leaf and not c.in_bonus]
     return SelfAssessmentSummary(
@@ -238,7 +253,7 @@ def summarise(table: SelfAssessmentTable) -> SelfAssessmentSummary:
         has_bonus_rows=any(in_bonus),
         total_score=total,
         index_percent=_percent(total, base_max),
-        losing=tuple(c for c in base_leaves if c.score is not None and c.lost > 0),
+        losing=tuple(c for c in computed if c.is_leaf and c.lost > 0),
         unscored=tuple(c for c in base_leaves if c.score is None),
         evidence_required=len(base_leaves),
         missing_evidence=tuple(c for c in base_leaves if not c.row.evidence),
@@ -409,7 +424,7 @@ def _losing_table(summary: SelfAssessmentSummary) -> TableBlock:
         [
             c.row.code,
             c.row.title,
-            vn_number(c.row.max_points),
+            vn_number(c.best),
             _score_text(c.score),
             vn_number(c.lost),
             c.row.owner_unit,

@@ -70,7 +70,7 @@ def report(
 
 
 def test_summary_totals_index_and_coverage(assessment: SelfAssessmentTable) -> None:
-    """Subtotals roll up; bonus stays outside the base; index = total / base max × 100."""
+    """Subtotals roll up; bonus stays outside the base; a penalty is lost by its unit."""
     summary = summarise(assessment)
     by_code = {row.row.code: row for row in summary.rows}
     assert by_code["1.1"].score == Decimal("3.25")
@@ -88,8 +88,8 @@ def test_summary_totals_index_and_coverage(assessment: SelfAssessmentTable) -> N
     assert summary.bonus_penalty == Decimal("0.5")
     assert summary.total_score == Decimal("14.15")
     assert summary.index_percent == Decimal("78.61")
-    assert [r.row.code for r in summary.losing] == ["1.1.3", "1.2.2", "3.1.1"]
-    assert summary.points_lost == Decimal("1.35")
+    assert [r.row.code for r in summary.losing] == ["1.1.3", "1.2.2", "3.1.1", "T.2"]
+    assert summary.points_lost == Decimal("1.85")
     assert [r.row.code for r in summary.unscored] == ["3.1.2"]
     assert (summary.evidence_covered, summary.evidence_required) == (6, 8)
     assert summary.evidence_percent == Decimal("75.00")
@@ -226,7 +226,8 @@ def test_docx_summary_body(report: DocxDocument) -> None:
     body = "\n".join(p.text for p in report.paragraphs)
     assert "Tổng điểm tự đánh giá đạt 14,15/18,00 điểm" in body
     assert "Chỉ số CCHC đạt 78,61%" in body
-    assert "Có 3 tiêu chí thành phần bị trừ điểm, tổng số điểm bị trừ là 1,35 điểm" in body
+    assert "Có 4 tiêu chí thành phần bị trừ điểm, tổng số điểm bị trừ là 1,85 điểm" in body
+    assert "- Văn phòng HĐND và UBND phường: 2 tiêu chí thành phần, 1,00 điểm." in body
     assert "- Phòng Văn hóa - Xã hội: 1 tiêu chí thành phần, 0,75 điểm." in body
     assert "3.1.2 (Trung tâm Phục vụ hành chính công)" in body
     assert "6/8 tiêu chí thành phần đã có tài liệu kiểm chứng (đạt 75,00%)" in body
