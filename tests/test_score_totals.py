@@ -180,8 +180,9 @@ def test_docx_totals_are_the_sums_of_the_rows_shown(points: tuple[Decimal, ...])
     with TemporaryDirectory() as tmp:
         document = Document(str(write_docx(Path(tmp) / "t.docx", table_of(card))))
     appendix = table_rows(document.tables[-1])
-    shown = {row[1]: vn(row[4]) if row[4] else Decimal(0) for row in appendix[1:] if row[1]}
-    totals = {row[2]: vn(row[4]) for row in appendix[1:] if not row[1]}
+    # Columns: the row's code (its only number), title, max, self-score, …; totals have no code.
+    shown = {row[0]: vn(row[3]) if row[3] else Decimal(0) for row in appendix[1:] if row[0]}
+    totals = {row[1]: vn(row[3]) for row in appendix[1:] if not row[0]}
     check_sums(shown, totals)
     areas = next(table_rows(t) for t in document.tables if table_rows(t)[0][1] == "Lĩnh vực")
     *area_rows, total_row = areas[1:]
@@ -208,7 +209,7 @@ def test_exports_show_bonus_and_penalty_apart_from_the_areas(tmp_path: Path) -> 
     assert card.adjustments == Decimal("-0.5")
 
     document = Document(str(write_docx(tmp_path / "t.docx", table)))
-    appendix = {row[2]: row[4] for row in table_rows(document.tables[-1])}
+    appendix = {row[1]: row[3] for row in table_rows(document.tables[-1])}
     assert appendix["Điểm thưởng, điểm trừ"] == "-0,50"
     assert appendix["Tổng điểm tự đánh giá"] == "99,50"
     body = "\n".join(p.text for p in document.paragraphs)
