@@ -7,6 +7,7 @@ bonus and penalty sub-criteria inside the areas.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -214,3 +215,18 @@ def test_exports_show_bonus_and_penalty_apart_from_the_areas(tmp_path: Path) -> 
     assert appendix["Tổng điểm tự đánh giá"] == "99,50"
     body = "\n".join(p.text for p in document.paragraphs)
     assert "điểm các lĩnh vực: 100,00 điểm; điểm thưởng, điểm trừ: -0,50 điểm" in body
+
+
+def test_demo_tables_write_numbers_the_vietnamese_way() -> None:
+    """The demo's score table shows the maximum as "100,00" and its timings as "30,7 giây"."""
+    import time
+
+    from rich.console import Console
+
+    from cchc.demo import _seconds, score_table
+
+    console = Console(width=200, record=True)
+    console.print(score_table(card_with({})))
+    total = next(line for line in console.export_text().splitlines() if "Tổng cộng" in line)
+    assert [cell.strip() for cell in total.split("│")[3:6]] == ["100,00", "100,00", "100,00%"]
+    assert re.fullmatch(r"\d+,\d", _seconds(time.perf_counter() - 30.7))
