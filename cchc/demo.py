@@ -157,6 +157,11 @@ class DemoClock:
         self.now = max(target, self.now + timedelta(minutes=1))
 
 
+def _seconds(started: float) -> str:
+    """Seconds since ``started`` (``time.perf_counter``), Vietnamese style: ``30,7``."""
+    return vi_number(Decimal(f"{time.perf_counter() - started:.1f}"), 1)
+
+
 def fresh_database(data_dir: Path, force: bool) -> str:
     """A new SQLite file in ``data_dir``, replacing only a database an earlier demo made."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -203,7 +208,7 @@ def step(title: str) -> Iterator[None]:
     console.print(f"[bold]{title}[/]", highlight=False)
     started = time.perf_counter()
     yield
-    console.print(f"   [dim]xong sau {time.perf_counter() - started:.1f} giây[/]", highlight=False)
+    console.print(f"   [dim]xong sau {_seconds(started)} giây[/]", highlight=False)
 
 
 def _who(role: str, unit: str) -> str:
@@ -310,7 +315,11 @@ def score_table(card: ScoreCard) -> Table:
     total = vi_number(card.total_points, 2)
     index = f"[bold]{vi_number(card.index, 2)}%[/]"
     table.add_row(
-        "", "[bold]Tổng cộng (Chỉ số CCHC)[/]", total, str(card.index_set.total_max), index
+        "",
+        "[bold]Tổng cộng (Chỉ số CCHC)[/]",
+        total,
+        vi_number(Decimal(card.index_set.total_max), 2),
+        index,
     )
     return table
 
@@ -564,7 +573,7 @@ def run_demo(
             console.print(f"[red]✗ {broken.describe()}[/]", highlight=False)
         return 1
     console.print(f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện). "
-                  f"Xong sau {time.perf_counter() - started:.1f} giây. Tệp kết quả: {out}",
+                  f"Xong sau {_seconds(started)} giây. Tệp kết quả: {out}",
                   highlight=False)  # fmt: skip
     console.print(
         "Tiếp theo: `cchc audit verify --as cu.van.son`, "
