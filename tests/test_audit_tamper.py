@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import TENANT, Db
 from tests.helpers import REASON, instance_in
-from workflows.audit import event_hash, verify
+from workflows.audit import GENESIS, event_hash, verify
+from workflows.canonical import utcnow
+from workflows.checkpoint import (
+    Checkpoint,
+    CheckpointFolder,
+    check,
+    generate_key,
+    signature_ok,
+    take,
+)
 from workflows.database import unit_of_work
 from workflows.engine import Engine
 from workflows.registry import Actor
@@ -183,3 +193,165 @@ def test_postgresql_refuses_truncate(pg_db: Db, engine: Engine) -> None:
             conn.execute(sa.text(f"TRUNCATE {table} CASCADE"))
     with pg_db.sessions() as session:
         assert verify(session).events == 1
+
+
+# --- attacks that re-hash: caught by signed checkpoints kept outside the database -------------
+
+
+@contextmanager
+def attacker(db: Db) -> Iterator[sa.Connection]:
+    """A connection with every audit trigger off (events and chain heads), as a DBA could."""
+    with db.engine.begin() as conn:
+        if db.backend == "postgresql":
+            for table, trigger in (
+                ("audit_events", "audit_events_append_only"),
+                ("audit_chain_heads", "audit_chain_heads_forward_only"),
+            ):
+                conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+            yield conn
+            for table, trigger in (
+                ("audit_events", "audit_events_append_only"),
+                ("audit_chain_heads", "audit_chain_heads_forward_only"),
+            ):
+                conn.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+        else:
+            for trigger in (
+                "audit_events_no_update",
+                "audit_events_no_delete",
+                "audit_chain_heads_no_delete",
+                "audit_chain_heads_no_rewind",
+            ):
+                conn.execute(sa.text(f"DROP TRIGGER {trigger}"))
+            yield conn
+
+
+def _rehash_from(conn: sa.Connection, seq: int) -> None:
+    """Recompute every hash from ``seq`` on and move the head to the new last hash."""
+    table = AuditEvent.__table__
+    rows = conn.execute(sa.select(table).order_by(table.c.seq)).mappings().all()
+    prev = rows[seq - 2]["hash"] if seq > 1 else GENESIS
+    for row in rows[seq - 1 :]:
+        fields = dict(row)
+        new = event_hash(prev, fields)
+        conn.execute(
+            sa.text("update audit_events set prev_hash = :p, hash = :h where id = :id"),
+            {"p": prev, "h": new, "id": row["id"]},
+        )
+        prev = new
+    conn.execute(sa.text("update audit_chain_heads set hash = :h"), {"h": prev})
+
+
+def _cut_tail(conn: sa.Connection, keep: int) -> None:
+    """Delete the events after seq ``keep`` and move the head back to seq ``keep``."""
+    ids = conn.execute(sa.text("select id from audit_events where seq > :k"), {"k": keep})
+    for event_id in ids.scalars().all():
+        _delete_event(conn, event_id)
+    kept = conn.execute(sa.text("select hash from audit_events where seq = :k"), {"k": keep})
+    conn.execute(
+        sa.text("update audit_chain_heads set seq = :k, hash = :h"),
+        {"k": keep, "h": kept.scalar_one()},
+    )
+
+
+def _wipe_tenant(conn: sa.Connection) -> None:
+    """Delete the tenant's whole trail and chain head; its instances stay."""
+    conn.execute(sa.text("delete from notification_deliveries where outbox_id is not null"))
+    conn.execute(sa.text("delete from outbox"))
+    conn.execute(sa.text("delete from audit_events where tenant = :t"), {"t": TENANT})
+    conn.execute(sa.text("delete from audit_chain_heads where tenant = :t"), {"t": TENANT})
+
+
+@pytest.fixture
+def signed(tmp_path: Path) -> tuple[bytes, CheckpointFolder]:
+    """A fresh Ed25519 key pair and a checkpoint folder holding its public key."""
+    private, public = generate_key()
+    folder = CheckpointFolder(tmp_path / "checkpoints")
+    folder.root.mkdir()
+    folder.public_key_path.write_bytes(public)
+    return private, folder
+
+
+def _checkpoint(db: Db, private: bytes, folder: CheckpointFolder) -> Checkpoint:
+    with db.sessions() as session:
+        taken = take(session, TENANT, private, utcnow())
+    folder.write(taken)
+    return taken
+
+
+def _anchor_breaks(db: Db, folder: CheckpointFolder) -> list[str]:
+    with db.sessions() as session:
+        return [b.problem for b in check(session, folder.load(TENANT), folder.public_key())]
+
+
+def test_checkpoint_of_intact_chain_matches(
+    db: Db, trail: list[int], signed: tuple[bytes, CheckpointFolder]
+) -> None:
+    """A signed checkpoint of an untouched chain records its head and counts and checks clean."""
+    private, folder = signed
+    taken = _checkpoint(db, private, folder)
+    assert (taken.seq, taken.events, taken.instances) == (10, 10, 2)
+    assert signature_ok(taken, folder.public_key() or b"")
+    assert _anchor_breaks(db, folder) == []
+
+
+def test_rewrite_and_rehash_is_named(
+    db: Db, trail: list[int], signed: tuple[bytes, CheckpointFolder]
+) -> None:
+    """(a) An event rewritten and the rest re-hashed passes the chain but not the checkpoint."""
+    private, folder = signed
+    _checkpoint(db, private, folder)
+    with attacker(db) as conn:
+        conn.execute(
+            sa.text("update audit_events set actor = 'chairman' where id = :id"), {"id": trail[5]}
+        )
+        _rehash_from(conn, 6)
+    with db.sessions() as session:
+        assert verify(session).ok  # the chain alone cannot tell
+    (problem,) = _anchor_breaks(db, folder)
+    assert problem.startswith("rewritten: the event at seq 10 ")
+    assert "between seq 1 and 10" in problem
+
+
+def test_cut_tail_with_moved_head_is_named(
+    db: Db, trail: list[int], signed: tuple[bytes, CheckpointFolder]
+) -> None:
+    """(b) The tail cut and the head moved back passes the chain but not the checkpoint."""
+    private, folder = signed
+    _checkpoint(db, private, folder)
+    with attacker(db) as conn:
+        _cut_tail(conn, 7)
+    with db.sessions() as session:
+        assert verify(session).ok
+    (problem,) = _anchor_breaks(db, folder)
+    assert problem.startswith("tail cut: ")
+    assert "ends at seq 7" in problem
+
+
+def test_wiped_tenant_is_named(
+    db: Db, trail: list[int], signed: tuple[bytes, CheckpointFolder]
+) -> None:
+    """(c) A tenant's whole trail deleted, instances left: the checkpoint and verify name it."""
+    private, folder = signed
+    _checkpoint(db, private, folder)
+    with attacker(db) as conn:
+        _wipe_tenant(conn)
+    (problem,) = _anchor_breaks(db, folder)
+    assert problem.startswith("trail deleted: ")
+    assert "0 events and 2 instances" in problem
+    with db.sessions() as session:
+        report = verify(session)
+    assert [b.problem.split(":")[0] for b in report.breaks] == ["trail deleted"]
+
+
+def test_altered_checkpoint_is_refused(
+    db: Db, trail: list[int], signed: tuple[bytes, CheckpointFolder]
+) -> None:
+    """A checkpoint file edited to match a rewritten chain fails its signature."""
+    private, folder = signed
+    taken = _checkpoint(db, private, folder)
+    path = folder.write(taken)
+    path.write_text(path.read_text().replace('"seq": 10', '"seq": 7'), encoding="utf-8")
+    with attacker(db) as conn:
+        _cut_tail(conn, 7)
+    (problem,) = _anchor_breaks(db, folder)
+    assert "signature does not verify" in problem
