@@ -142,6 +142,21 @@ def checkpoint_text(checkpoint: Checkpoint) -> str:
     )
 
 
+def report_checkpoint_text(
+    settings: Settings, sessions: sessionmaker[Session], tenant: str, now: datetime
+) -> str:
+    """For a report: a checkpoint signed now (or the newest stored one), or why there is none."""
+    try:
+        taken = checkpoint_ward(settings, sessions, tenant, now)
+    except CheckpointError:
+        taken = None
+    if taken is not None:
+        return checkpoint_text(taken[0])
+    return latest_checkpoint_text(settings, tenant) or (
+        "Chưa có điểm neo nhật ký đã ký số (chưa tạo khóa ký: `cchc keys init`)."
+    )
+
+
 def latest_checkpoint_text(settings: Settings, tenant: str) -> str | None:
     """The sentence of the tenant's newest stored checkpoint, or None when there is none."""
     try:

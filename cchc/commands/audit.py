@@ -291,6 +291,10 @@ def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
                  f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn)."]  # fmt: skip
     else:
         lines = [f"Chuỗi nhật ký KHÔNG toàn vẹn: {b.describe()}." for b in report.breaks]
+    from cchc.anchor import check_ward
+
+    anchored = check_ward(ws.settings, session, ws.tenant)
+    lines += [f"Không khớp điểm neo đã ký: {b.describe()}." for b in anchored.breaks]
     ids = {e["id"] for e in history.evidence()}
     if ids:
         check = check_evidence_files(session, ws.store, ws.tenant, plan=history.subject.plan)
@@ -333,6 +337,11 @@ def history_command(
         with ws.sessions() as session:
             found = inspection.history(session, subject, labels_of(ws), since=start, until=end)
             integrity = _integrity(ws, session, found) if docx_file else []
+        if docx_file:  # signed after the reading session: SQLite has one writer at a time
+            from cchc.anchor import report_checkpoint_text
+
+            now = ws.engine.clock()
+            integrity.append(report_checkpoint_text(ws.settings, ws.sessions, ws.tenant, now))
         written = _export(ws, reader, found, integrity, csv_file, xlsx_file, docx_file)
     if as_json:
         print_json({**found.as_json(), "files": [str(p) for p in written]})
