@@ -54,13 +54,15 @@ def checkpoint_folder(settings: Settings) -> CheckpointFolder:
 def init_key(settings: Settings, *, force: bool = False) -> tuple[Path, str]:
     """Make the signing key (0600) and publish its public part; (key path, fingerprint).
 
-    An existing key is kept (``SigningKeyError``) unless ``force``: checkpoints signed by the
-    old key then no longer verify against the published public key.
+    An existing key is kept (``SigningKeyError``) unless ``force``; the old public key then
+    moves to ``checkpoints/retired-keys/``, so that the checkpoints it signed still verify.
     """
     path = signing_key_path(settings)
     if path.exists() and not force:
         raise SigningKeyError(f"{path} exists already (use --force to replace it)")
     private, public = generate_key()
+    folder = checkpoint_folder(settings)
+    folder.retire_public_key()  # the old key's checkpoints keep verifying
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(path.name + ".tmp")
     temporary.unlink(missing_ok=True)
@@ -68,7 +70,6 @@ def init_key(settings: Settings, *, force: bool = False) -> tuple[Path, str]:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(private)
     temporary.replace(path)
-    folder = checkpoint_folder(settings)
     folder.root.mkdir(parents=True, exist_ok=True)
     folder.public_key_path.write_bytes(public)
     return path, fingerprint(public)
@@ -126,7 +127,7 @@ def check_ward(
     except CheckpointError as exc:
         return AnchorReport(0, None, (Break(tenant, None, None, str(exc)),))
     found = [*stored, *extra]
-    breaks = check(session, found, folder.public_key()) if found else []
+    breaks = check(session, found, folder.public_keys()) if found else []
     latest = max(found, key=lambda c: (c.seq, c.taken_at)) if found else None
     return AnchorReport(len(found), latest, tuple(breaks))
 

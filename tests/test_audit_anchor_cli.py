@@ -95,6 +95,17 @@ def test_a_key_others_can_read_is_refused(data_dir: Path) -> None:
     assert "chmod 600" in out
 
 
+def test_a_replaced_key_keeps_its_checkpoints_verifiable(data_dir: Path) -> None:
+    """After `keys init --force`, the old key's checkpoint still verifies beside the new one's."""
+    code, out = _run(data_dir, "keys", "init", "--force")
+    assert code == 0, out
+    assert len(list((data_dir / "checkpoints" / "retired-keys").glob("*.pem"))) == 1
+    _sql(data_dir, "")  # nothing changed in the trail; a new checkpoint of the same seq is kept
+    code, out = _as_inspector(data_dir, "audit", "verify")
+    assert code == 0, out
+    assert "Khớp 1 điểm neo đã ký" in out
+
+
 def test_verify_reports_the_checkpoints_it_matched(data_dir: Path) -> None:
     """An untouched ward verifies and says it matched its signed checkpoint."""
     code, out = _as_inspector(data_dir, "audit", "verify")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from workflows.checkpoint import (
     CheckpointFolder,
     check,
     generate_key,
+    sign,
     signature_ok,
     take,
 )
@@ -280,7 +282,7 @@ def _checkpoint(db: Db, private: bytes, folder: CheckpointFolder) -> Checkpoint:
 
 def _anchor_breaks(db: Db, folder: CheckpointFolder) -> list[str]:
     with db.sessions() as session:
-        return [b.problem for b in check(session, folder.load(TENANT), folder.public_key())]
+        return [b.problem for b in check(session, folder.load(TENANT), folder.public_keys())]
 
 
 def test_checkpoint_of_intact_chain_matches(
@@ -299,7 +301,10 @@ def test_rewrite_and_rehash_is_named(
 ) -> None:
     """(a) An event rewritten and the rest re-hashed passes the chain but not the checkpoint."""
     private, folder = signed
-    _checkpoint(db, private, folder)
+    latest = _checkpoint(db, private, folder)
+    with db.engine.connect() as conn:  # an earlier checkpoint, at seq 3, narrows where it was
+        third = conn.execute(sa.text("select hash from audit_events where seq = 3")).scalar_one()
+    folder.write(sign(dataclasses.replace(latest, seq=3, head_hash=third), private))
     with attacker(db) as conn:
         conn.execute(
             sa.text("update audit_events set actor = 'chairman' where id = :id"), {"id": trail[5]}
@@ -309,7 +314,7 @@ def test_rewrite_and_rehash_is_named(
         assert verify(session).ok  # the chain alone cannot tell
     (problem,) = _anchor_breaks(db, folder)
     assert problem.startswith("rewritten: the event at seq 10 ")
-    assert "between seq 1 and 10" in problem
+    assert "between seq 4 and 10" in problem
 
 
 def test_cut_tail_with_moved_head_is_named(

@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +36,8 @@ from workflows.schema import AuditEvent, ChainHead, Instance
 FORMAT = "audit-checkpoint/1"
 PUBLIC_KEY_FILE = "public-key.pem"
 """The public key's file name in a checkpoint folder: verifying needs no private key."""
+RETIRED_KEYS = "retired-keys"
+"""The folder of earlier public keys (a key replaced), so their checkpoints still verify."""
 _TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -157,12 +159,6 @@ def chain_state(session: Session, tenant: str) -> ChainState:
 
 def take(session: Session, tenant: str, private_pem: bytes, now: datetime) -> Checkpoint:
     """Sign the tenant's chain state as of the session's view."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    private = serialization.load_pem_private_key(private_pem, password=None)
-    if not isinstance(private, Ed25519PrivateKey):
-        raise CheckpointError("the signing key is not an Ed25519 key")
     state = chain_state(session, tenant)
     unsigned = Checkpoint(
         tenant=tenant,
@@ -173,8 +169,20 @@ def take(session: Session, tenant: str, private_pem: bytes, now: datetime) -> Ch
         taken_at=utc_iso(now),
         key=fingerprint(public_of(private_pem)),
     )
+    return sign(unsigned, private_pem)
+
+
+def sign(checkpoint: Checkpoint, private_pem: bytes) -> Checkpoint:
+    """``checkpoint`` signed with the Ed25519 key ``private_pem`` (its ``key`` set to match)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = serialization.load_pem_private_key(private_pem, password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise CheckpointError("the signing key is not an Ed25519 key")
+    unsigned = replace(checkpoint, key=fingerprint(public_of(private_pem)), signature="")
     signature = base64.b64encode(private.sign(unsigned.signed_bytes())).decode("ascii")
-    return Checkpoint(**{**asdict(unsigned), "signature": signature})
+    return replace(unsigned, signature=signature)
 
 
 def signature_ok(checkpoint: Checkpoint, public_pem: bytes) -> bool:
@@ -183,7 +191,10 @@ def signature_ok(checkpoint: Checkpoint, public_pem: bytes) -> bool:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    key = serialization.load_pem_public_key(public_pem)
+    try:
+        key = serialization.load_pem_public_key(public_pem)
+    except (ValueError, TypeError):  # not a PEM public key at all
+        return False
     if not isinstance(key, Ed25519PublicKey) or checkpoint.key != fingerprint(public_pem):
         return False
     try:
@@ -208,6 +219,26 @@ class CheckpointFolder:
         """The public key (PEM), or None when there is none."""
         path = self.public_key_path
         return path.read_bytes() if path.is_file() else None
+
+    def public_keys(self) -> list[bytes]:
+        """The current public key and the retired ones (PEM)."""
+        retired = self.root / RETIRED_KEYS
+        paths = [self.public_key_path, *sorted(retired.glob("*.pem") if retired.is_dir() else [])]
+        return [path.read_bytes() for path in paths if path.is_file()]
+
+    def retire_public_key(self) -> Path | None:
+        """Move the current public key to ``retired-keys/`` (before a new key replaces it)."""
+        current = self.public_key()
+        if current is None:
+            return None
+        try:
+            name = fingerprint(current).removeprefix("SHA256:")[:16]
+        except (CheckpointError, ValueError):
+            name = "unreadable"
+        target = self.root / RETIRED_KEYS / f"{name}.pem"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.public_key_path.replace(target)
+        return target
 
     def _folder(self, tenant: str) -> Path:
         if not _TENANT_NAME.match(tenant):
@@ -247,20 +278,20 @@ def _when(checkpoint: Checkpoint) -> str:
 
 
 def check(
-    session: Session, checkpoints: Iterable[Checkpoint], public_pem: bytes | None
+    session: Session, checkpoints: Iterable[Checkpoint], public_keys: Sequence[bytes]
 ) -> list[Break]:
     """Compare the database with ``checkpoints``; one break per tampered tenant, named.
 
-    A checkpoint whose signature does not verify with ``public_pem`` is itself reported (and
-    not trusted for the comparison).
+    A checkpoint whose signature does not verify with any of ``public_keys`` (PEM) is itself
+    reported (and not trusted for the comparison).
     """
     breaks: list[Break] = []
     by_tenant: dict[str, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
-        if public_pem is None or not signature_ok(checkpoint, public_pem):
+        if not any(signature_ok(checkpoint, key) for key in public_keys):
             why = (
                 "no public key to check it with"
-                if public_pem is None
+                if not public_keys
                 else (
                     "its signature does not verify with the public key (the checkpoint was altered "
                     "or signed by another key)"

@@ -15,7 +15,7 @@ app = typer.Typer(help="Make the key that signs the audit checkpoints.", no_args
 def init_command(
     ctx: typer.Context,
     force: bool = typer.Option(
-        False, help="Replace an existing key (older checkpoints then no longer verify)."
+        False, help="Replace an existing key (its public key is kept for older checkpoints)."
     ),
 ) -> None:
     """Make the signing key (CCHC_SIGNING_KEY or DATA_DIR/keys/…, mode 0600) and its public key."""
