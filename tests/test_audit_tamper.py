@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import TENANT, Db
-from tests.helpers import REASON, instance_in
+from tests.helpers import KIND, REASON, instance_in
 from workflows.audit import GENESIS, event_hash, verify
 from workflows.canonical import utcnow
 from workflows.checkpoint import (
@@ -255,12 +255,12 @@ def _cut_tail(conn: sa.Connection, keep: int) -> None:
     )
 
 
-def _wipe_tenant(conn: sa.Connection) -> None:
+def _wipe_tenant(conn: sa.Connection, tenant: str = TENANT) -> None:
     """Delete the tenant's whole trail and chain head; its instances stay."""
     conn.execute(sa.text("delete from notification_deliveries where outbox_id is not null"))
     conn.execute(sa.text("delete from outbox"))
-    conn.execute(sa.text("delete from audit_events where tenant = :t"), {"t": TENANT})
-    conn.execute(sa.text("delete from audit_chain_heads where tenant = :t"), {"t": TENANT})
+    conn.execute(sa.text("delete from audit_events where tenant = :t"), {"t": tenant})
+    conn.execute(sa.text("delete from audit_chain_heads where tenant = :t"), {"t": tenant})
 
 
 @pytest.fixture
@@ -360,3 +360,43 @@ def test_altered_checkpoint_is_refused(
         _cut_tail(conn, 7)
     (problem,) = _anchor_breaks(db, folder)
     assert "signature does not verify" in problem
+
+
+WARD, INSPECTOR = "phuong-phu-lien", "cu.van.son"
+"""The sample organization's tenant and inspector, for the command line."""
+ATTACKS = {
+    "rewritten: ": lambda conn: (
+        conn.execute(sa.text("update audit_events set actor = 'chairman' where seq = 2")),
+        _rehash_from(conn, 2),
+    ),
+    "tail cut: ": lambda conn: _cut_tail(conn, 4),
+    "trail deleted: ": lambda conn: _wipe_tenant(conn, WARD),
+}
+
+
+@pytest.mark.parametrize("named", list(ATTACKS), ids=["rewrite", "cut tail", "wipe"])
+def test_audit_verify_names_each_attack(db: Db, engine: Engine, tmp_path: Path, named: str) -> None:
+    """`cchc audit verify` exits 1 naming the attack against the signed checkpoint."""
+    from typer.testing import CliRunner
+
+    from cchc.cli import app
+
+    author = Actor.of("lan", "author", tenant=WARD)
+    for n in range(3):
+        with unit_of_work(db.sessions) as session:
+            instance_id = engine.create(session, KIND, actor=author, ref=f"REQ-{n}").instance_id
+            engine.fire(session, instance_id, "submit", actor=author)
+    env = {"CCHC_ORGANIZATION": "", "CCHC_SIGNING_KEY": "", "CCHC_DATABASE_URL": db.url}
+
+    def cchc(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "var"), *args], env=env)
+        return result.exit_code, result.stdout + result.stderr
+
+    assert cchc("keys", "init")[0] == 0
+    assert cchc("audit", "checkpoint", "--as", INSPECTOR)[0] == 0
+    assert cchc("audit", "verify", "--as", INSPECTOR)[0] == 0
+    with attacker(db) as conn:
+        ATTACKS[named](conn)
+    code, out = cchc("audit", "verify", "--as", INSPECTOR)
+    assert code == 1, out
+    assert f"BROKEN tenant '{WARD}': seq 6: {named}" in out
