@@ -400,3 +400,20 @@ def test_audit_verify_names_each_attack(db: Db, engine: Engine, tmp_path: Path, 
     code, out = cchc("audit", "verify", "--as", INSPECTOR)
     assert code == 1, out
     assert f"BROKEN tenant '{WARD}': seq 6: {named}" in out
+
+
+def test_deleted_instance_is_named(
+    db: Db, trail: list[int], signed: tuple[bytes, CheckpointFolder]
+) -> None:
+    """An instance deleted (its events left) passes the chain but not the checkpoint's count."""
+    private, folder = signed
+    _checkpoint(db, private, folder)
+    with db.engine.begin() as conn:  # no trigger guards instances
+        doomed = conn.execute(sa.text("select min(id) from instances")).scalar_one()
+        conn.execute(sa.text("delete from outbox where instance_id = :id"), {"id": doomed})
+        conn.execute(sa.text("delete from instances where id = :id"), {"id": doomed})
+    with db.sessions() as session:
+        assert verify(session).ok
+    (problem,) = _anchor_breaks(db, folder)
+    assert problem.startswith("instances deleted: ")
+    assert "counts 2 instances, the database has 1" in problem
