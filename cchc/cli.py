@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "definitions": ("definitions", "app", "Check workflow definitions and draw them."),
     "db": ("db", "app", "Manage the database schema."),
     "audit": ("audit", "app", "Verify and query the audit trail; histories for inspectors."),
+    "keys": ("keys_cmd", "app", "Make the key that signs the audit checkpoints."),
     "assessments": ("assessments_cmd", "app",
                     "List sub-criterion assessments; approve, return and lock them."),
     "review": ("review_cmd", "app", "Review meetings (giao ban): report, draft notice, follow-up."),

@@ -25,6 +25,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from cchc import cycle
+from cchc.anchor import check_ward, checkpoint_ward, init_key, signing_key_path
 from cchc.city import BLOCKS, load_city
 from cchc.city.model import default_city
 from cchc.city.ranking import CityRanking, rank_city
@@ -40,7 +41,7 @@ from cchc.ranking import RankedUnit
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
 from cchc.scoring import ScoreCard, at_risk
 from cchc.workspace import Workspace
-from workflows.audit import verify
+from workflows.audit import VerifyReport, verify
 from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ, sha256_hex
 from workflows.database import (
@@ -498,6 +499,8 @@ def run_demo(
     db = make_engine(url)
     upgrade(db)
     settings = Settings(data_dir=data_dir, database_url=url)
+    if not signing_key_path(settings).exists():  # flows then sign checkpoints (cchc keys init)
+        init_key(settings)
     ws = Workspace.open(settings, clock=clock)
     manual = cycle.read_manual(INPUTS_FILE)
     try:
@@ -563,8 +566,11 @@ def run_demo(
             for table in city_tables(city_ranking):
                 console.print(table)
             console.print(f"   {city_xlsx}", highlight=False)
+        checkpoint_ward(settings, ws.sessions, ws.tenant, clock())
         with ws.sessions() as session:
             report = verify(session)
+            anchored = check_ward(settings, session, ws.tenant)
+        report = VerifyReport(report.events, report.tenants, report.breaks + anchored.breaks)
     finally:
         ws.close()
         db.dispose()
@@ -572,7 +578,8 @@ def run_demo(
         for broken in report.breaks:
             console.print(f"[red]✗ {broken.describe()}[/]", highlight=False)
         return 1
-    console.print(f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện). "
+    console.print(f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện, "
+                  f"khớp {anchored.checked} điểm neo đã ký). "
                   f"Xong sau {_seconds(started)} giây. Tệp kết quả: {out}",
                   highlight=False)  # fmt: skip
     console.print(

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cchc.organization import load_organization
 from cchc.runtime import make_workflow_engine
 from cchc.workspace import default_organization
-from workflows.database import make_engine, session_factory, unit_of_work
+from workflows.canonical import utcnow
+from workflows.database import Settings, make_engine, session_factory, unit_of_work
 from workflows.engine import Engine
 from workflows.errors import ConflictError, TransitionRefusedError
 from workflows.registry import Actor
@@ -161,11 +162,13 @@ def fire_selected(
     payload: dict[str, Any] | None = None,
     batch_size: int = 200,
     definitions_dir: str | None = None,
+    data_dir: str | None = None,
 ) -> dict[str, int]:
     """Fire ``trigger`` as the person ``actor_id`` on every ``kind`` instance in ``state``.
 
     The person is looked up in the ``organization`` file (default: ``CCHC_ORGANIZATION`` or
-    the sample), which also gives the tenant whose instances are selected. Returns
+    the sample), which also gives the tenant whose instances are selected. With ``data_dir``
+    (and a signing key there) the tenant's audit checkpoint is signed at the end. Returns
     ``selected``, ``applied`` (including items a retried batch had already fired),
     ``refused``, ``conflicts`` and ``batches``.
     """
@@ -185,7 +188,20 @@ def fire_selected(
             totals[name] += counts[name]
         totals["applied"] += counts["replayed"]
         progress.batch_done(len(batches), counts)
+    if data_dir is not None:
+        _checkpoint(database_url, data_dir, tenant)
     return {**totals, "batches": len(batches)}
+
+
+def _checkpoint(database_url: str, data_dir: str, tenant: str) -> None:
+    from flows.anchor import publish_checkpoint
+
+    database = make_engine(database_url)
+    try:
+        settings = Settings(data_dir=Path(data_dir), database_url=database_url)
+        publish_checkpoint(settings, session_factory(database), tenant, utcnow())
+    finally:
+        database.dispose()
 
 
 def _selected(database_url: str, kind: str, state: str, tenant: str) -> list[int]:

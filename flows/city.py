@@ -36,6 +36,7 @@ from cchc.city import load_city
 from cchc.organization import load_organization
 from cchc.runtime import make_workflow_engine
 from cchc.workspace import Workspace
+from flows.anchor import checkpoint_step
 from flows.cycle import _clock
 from flows.sweep import sweep_ward
 from workflows.database import Settings
@@ -108,7 +109,8 @@ def _review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: 
     # Imported here: the review's report writers (matplotlib, docx) cost a sweep run 2 s.
     from flows.review import review_ward
 
-    return review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir) / ws.tenant)
+    result = review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir) / ws.tenant)
+    return {**result, "checkpoint": checkpoint_step(ws)}
 
 
 @flow(name="ward-sweep")

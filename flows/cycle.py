@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cchc import cycle
 from cchc.workspace import Workspace
+from flows.anchor import checkpoint_step
 from workflows.canonical import utcnow
 from workflows.database import Settings
 
@@ -49,6 +50,7 @@ def _issue(database_url: str, data_dir: str, plan_file: str, actor_id: str,
     ws = _workspace(database_url, data_dir, now)
     try:
         result = cycle.issue(ws, Path(plan_file), actor_id)
+        checkpoint_step(ws)
     finally:
         ws.close()
     return {"plan_id": result.plan_id, "tasks": result.tasks, "assessments": result.assessments,
@@ -74,6 +76,7 @@ def _score(database_url: str, data_dir: str, plan_code: str, actor_id: str,
     ws = _workspace(database_url, data_dir, now)
     try:
         outcome = cycle.score(ws, plan_code, actor_id, manual)
+        checkpoint_step(ws)
     finally:
         ws.close()
     card = outcome.card
@@ -105,6 +108,7 @@ def _rank(database_url: str, data_dir: str, plan_code: str, actor_id: str,
             ws, plan_code, actor_id, card, today=cycle.local_today(ws),
             publish=publisher_id is not None, publisher_id=publisher_id,
         )  # fmt: skip
+        checkpoint_step(ws)
     finally:
         ws.close()
     return {"ranking_id": outcome.instance_id, "published": outcome.published,

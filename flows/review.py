@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cchc.review.service import outside_plan, resolve_month, run_review
 from cchc.workspace import Workspace
+from flows.anchor import checkpoint_step
 from flows.cycle import _workspace
 from workflows.canonical import LOCAL_TZ
 
@@ -30,7 +31,9 @@ def _review(
 ) -> dict[str, Any]:
     ws = _workspace(database_url, data_dir, now, organization, index_set)
     try:
-        return review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir))
+        result = review_ward(ws, plan, month, actor_id, chair_id, Path(out_dir))
+        result["checkpoint"] = checkpoint_step(ws)
+        return result
     finally:
         ws.close()
 

@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from cchc.deadlines import load_policy, sweep
 from cchc.runtime import definitions_dir
 from cchc.workspace import Workspace
+from flows.anchor import checkpoint_step
 from flows.cycle import _workspace
 from notifications.channels import channel_from_env
 from notifications.digest import retry_digests, send_daily_digests
@@ -65,9 +66,11 @@ def sweep_ward(
         progress(done, done + due_deliveries(ws.sessions, ws.tenant, now_utc))
         if batch == DispatchReport():
             break
+    checkpoint = checkpoint_step(ws)  # the daily signed checkpoint, sent with the digests
     digests = send_daily_digests(
-        ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc
-    )
+        ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc,
+        checkpoint=checkpoint["text"] if checkpoint else None,
+    )  # fmt: skip
     digests += retry_digests(ws.sessions, ws.organization, channel, now_utc)
     return {
         "reminders": report.reminders,
@@ -79,6 +82,7 @@ def sweep_ward(
         "failed": delivered.failed + digests.failed,
         "digests": digests.sent,
         "waiting": waiting_for_retry(ws.sessions, ws.tenant),
+        "checkpoint": checkpoint and {k: v for k, v in checkpoint.items() if k != "text"},
     }
 
 

@@ -64,6 +64,8 @@ STATUS_LABELS = {
     "skipped": "không có người nhận",
 }
 """Vietnamese label of a delivery status; anything else reads ``chờ gửi``."""
+CHECKPOINT_ROLES = frozenset({"chairman", "inspector"})
+"""Who receives the ward's signed audit checkpoint in their digest (a copy outside the database)."""
 
 
 @dataclass(frozen=True)
@@ -103,18 +105,23 @@ def daily_digest(
     due_within_days: int = 7,
     renderer: Renderer | None = None,
     calendar: WorkingCalendar | None = None,
+    checkpoint: str | None = None,
 ) -> Rendered | None:
     """The digest of ``person_id`` for ``day``, or None when there is nothing for them.
 
-    ``due_within_days`` counts working days of ``calendar`` (default: the project's).
+    ``due_within_days`` counts working days of ``calendar`` (default: the project's). The
+    ``checkpoint`` sentence (the ward's signed audit checkpoint) goes to ``CHECKPOINT_ROLES``.
     """
     renderer = renderer or default_renderer()
     person = org.person(person_id)
     items = _notifications_of_day(session, org, person, day, renderer)
     due = _due_tasks(session, org, person, day, due_within_days, calendar or project_calendar())
-    if not items and not due:
+    if not CHECKPOINT_ROLES & set(person.roles):
+        checkpoint = None
+    if not items and not due and checkpoint is None:
         return None
     context = {
+        "checkpoint": checkpoint,
         "day": day.isoformat(),
         "notifications": [item.__dict__ for item in items],
         "due_tasks": [task.__dict__ for task in due],
@@ -231,10 +238,15 @@ def send_daily_digests(
     backoff: Backoff | None = None,
     lease: timedelta = timedelta(hours=1),
     renderer: Renderer | None = None,
+    checkpoint: str | None = None,
 ) -> DispatchReport:
-    """Send each person of ``org`` their digest for ``day`` (once; run again to retry)."""
+    """Send each person of ``org`` their digest for ``day`` (once; run again to retry).
+
+    ``checkpoint``: the sentence of the ward's signed audit checkpoint, for ``CHECKPOINT_ROLES``.
+    """
     sender = _DigestSender(session_factory, org, channel, utc(now), max_attempts,
-                           backoff or Backoff(), lease, renderer or default_renderer())  # fmt: skip
+                           backoff or Backoff(), lease, renderer or default_renderer(),
+                           checkpoint)  # fmt: skip
     report = DispatchReport()
     for person in org.people:
         report += sender.send(person, day)
@@ -296,13 +308,14 @@ class _DigestSender:
     backoff: Backoff
     lease: timedelta
     renderer: Renderer
+    checkpoint: str | None = None
 
     def send(self, person: Person, day: date) -> DispatchReport:
         """Send the digest unless it was sent, gave up, waits for its backoff or is empty."""
         try:
             claimed = _claim_digest(self.sessions, self.org, person, day, self.now,
                                     self.channel.name, self.lease, self.max_attempts,
-                                    self.renderer)  # fmt: skip
+                                    self.renderer, self.checkpoint)  # fmt: skip
         except IntegrityError:  # another sender created this digest's row at the same time
             return DispatchReport()
         if claimed is None:
@@ -337,6 +350,7 @@ def _claim_digest(
     lease: timedelta,
     max_attempts: int,
     renderer: Renderer,
+    checkpoint: str | None = None,
 ) -> tuple[Claim, Rendered] | None:
     key = digest_key(org.tenant, day, person.id)
     with unit_of_work(sessions) as session:
@@ -350,7 +364,8 @@ def _claim_digest(
             or (delivery.next_attempt_at is not None and utc(delivery.next_attempt_at) > now)
         ):
             return None
-        rendered = daily_digest(session, org, person.id, day, renderer=renderer)
+        rendered = daily_digest(session, org, person.id, day, renderer=renderer,
+                                checkpoint=checkpoint)  # fmt: skip
         if rendered is None:
             return None
         if delivery is None:

@@ -417,3 +417,17 @@ def test_person_report_citation_and_header(person_report: Any) -> None:
         "CẢI CÁCH HÀNH CHÍNH",
     ]
     assert any(line.endswith("./.") for line in _body(person_report))
+
+
+def test_inspection_report_prints_the_signed_checkpoint(
+    cli: Cli, story: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a signing key, the DOCX inspection report states the signed checkpoint it took."""
+    monkeypatch.delenv("CCHC_SIGNING_KEY", raising=False)
+    ok(cli("keys", "init"))
+    report = tmp_path / "bao-cao-kiem-tra.docx"
+    ok(cli("audit", "history", "--criterion", "1.1.3", "--plan", PLAN, "--as", INSPECTOR,
+           "--docx", str(report)))  # fmt: skip
+    text = "\n".join(p.text for p in Document(str(report)).paragraphs)
+    assert "Điểm neo nhật ký đã ký số (Ed25519)" in text
+    assert "dấu vân tay khóa ký SHA256:" in text

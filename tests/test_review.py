@@ -42,6 +42,23 @@ def ws(db: Db, clock: Clock, tmp_path: Path) -> Workspace:
     workspace.close()
 
 
+def test_review_report_prints_the_signed_checkpoint(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a signing key, the meeting report states the ward's signed audit checkpoint."""
+    from cchc.anchor import init_key
+
+    monkeypatch.delenv("CCHC_SIGNING_KEY", raising=False)
+    init_key(ws.settings)
+    outcome = run_review(
+        ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "out"
+    )
+    report = next(f for f in outcome.files if f.name == "bao-cao-giao-ban-2025-08.docx")
+    text = "\n".join(p.text for p in Document(str(report)).paragraphs)
+    assert "Điểm neo nhật ký đã ký số (Ed25519)" in text
+    assert "dấu vân tay khóa ký SHA256:" in text
+
+
 def test_month_bounds() -> None:
     """A month gives its first and last day and the label officials write."""
     assert month_bounds("2025-02")[1].day == 28

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from workflows.canonical import canonical_json, sha256_hex, utc_iso
 from workflows.database import make_engine
 from workflows.progress import Progress
-from workflows.schema import AuditEvent, Base, ChainHead
+from workflows.schema import AuditEvent, Base, ChainHead, Instance
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of a tenant's first event."""
@@ -117,8 +117,11 @@ class Break:
 
     def describe(self) -> str:
         """One line naming the event and what is wrong with it."""
-        where = f"event #{self.event_id} (seq {self.seq})" if self.event_id else f"seq {self.seq}"
-        return f"tenant {self.tenant!r}: {where}: {self.problem}"
+        if self.event_id:
+            where = f"event #{self.event_id} (seq {self.seq}): "
+        else:
+            where = "" if self.seq is None else f"seq {self.seq}: "
+        return f"tenant {self.tenant!r}: {where}{self.problem}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,28 @@ def verify(
     else:
         results = [verify_tenant(session, name, batch, counter) for name in tenants]
     breaks = tuple(broken for _, broken in results if broken is not None)
+    breaks += tuple(_wiped(session, tenant, set(tenants)))
     return VerifyReport(events=sum(n for n, _ in results), tenants=len(tenants), breaks=breaks)
+
+
+def _wiped(session: Session, tenant: str | None, chained: set[str]) -> Iterator[Break]:
+    """Tenants with instances but neither events nor a chain head: their trail was deleted.
+
+    Every instance is created by an audited event, so an instance without a trail means the
+    tenant's events and chain head were removed (with the append-only triggers dropped).
+    """
+    query = select(Instance.tenant, func.count()).group_by(Instance.tenant)
+    if tenant is not None:
+        query = query.where(Instance.tenant == tenant)
+    for name, instances in session.execute(query.order_by(Instance.tenant)):
+        if name not in chained:
+            yield Break(
+                name,
+                None,
+                None,
+                f"trail deleted: {instances} instances but no audit "
+                "events and no chain head (the tenant's whole trail was deleted)",
+            )
 
 
 class _Counter:

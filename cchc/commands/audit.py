@@ -54,26 +54,88 @@ def verify_command(
     ctx: typer.Context,
     person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     tenant: str = typer.Option(None, help="The ward's tenant code (default: the person's)."),
-) -> None:
-    """Recompute the ward's hash chain; exit 1 naming its first broken event."""
+    checkpoint: list[Path] = typer.Option(
+        [], "--checkpoint", exists=True, dir_okay=False,
+        help="Also check against this signed checkpoint file kept elsewhere (repeatable).",
+    ),
+) -> None:  # fmt: skip
+    """Recompute the ward's hash chain and check it against every signed checkpoint.
+
+    Exit 1 naming the first broken event, or what a checkpoint shows was done (rewritten,
+    tail cut, trail deleted).
+    """
+    from cchc.anchor import check_ward
     from cchc.commands.progress import progress_bar
 
     with reporting(), open_workspace(ctx) as ws:
         actor = acting(ws, person)
         require_reading(ws, actor, what=TRAIL, tenant=tenant or actor.tenant)
+        brought = _read_checkpoints(checkpoint, actor.tenant)
         with ws.sessions() as session, progress_bar("Kiểm tra chuỗi nhật ký") as progress:
             report = verify(session, tenant=actor.tenant, progress=progress)
-    if report.ok:
+            anchored = check_ward(ws.settings, session, actor.tenant, brought)
+    breaks = [*report.breaks, *anchored.breaks]
+    if not breaks:
         console.print(
             f"[green]✓ Chuỗi nhật ký toàn vẹn[/] (audit chain intact): {report.events} events, "
             f"{report.tenants} tenant(s).",
             highlight=False,
         )
+        if anchored.latest is None:
+            console.print("  Chưa có điểm neo đã ký để đối chiếu (no signed checkpoint: "
+                          "`cchc keys init`, then flows and the sweep sign one).")  # fmt: skip
+        else:
+            console.print(
+                f"  Khớp {anchored.checked} điểm neo đã ký (matches {anchored.checked} signed "
+                f"checkpoint(s)); mới nhất: seq {anchored.latest.seq}, "
+                f"{anchored.latest.head_hash[:16]}…, khóa {anchored.latest.key[:23]}…",
+                highlight=False,
+            )
         return
-    for broken in report.breaks:
+    for broken in breaks:
         typer.echo(f"BROKEN {broken.describe()}")
-    typer.echo(f"Audit chain broken in {len(report.breaks)} tenant(s).", err=True)
+    tenants = len({broken.tenant for broken in breaks})
+    typer.echo(f"Audit chain broken in {tenants} tenant(s).", err=True)
     raise typer.Exit(1)
+
+
+def _read_checkpoints(paths: list[Path], tenant: str) -> list[Any]:
+    """The checkpoint files brought with ``--checkpoint``, each of the ward (exit 2 if not)."""
+    from workflows.checkpoint import Checkpoint, CheckpointError
+
+    found = []
+    for path in paths:
+        try:
+            brought = Checkpoint.from_json(path.read_text(encoding="utf-8"), str(path))
+        except (CheckpointError, UnicodeDecodeError) as exc:
+            raise stop(f"--checkpoint: {exc}", 2) from None
+        if brought.tenant != tenant:
+            raise stop(
+                f"--checkpoint {path}: a checkpoint of {brought.tenant!r}, not {tenant!r}", 2
+            )
+        found.append(brought)
+    return found
+
+
+@app.command("checkpoint")
+def checkpoint_command(
+    ctx: typer.Context,
+    person: str = typer.Option(..., "--as", help=READ_AS_HELP),
+) -> None:
+    """Sign a checkpoint of the ward's chain now (flows and the daily sweep also do)."""
+    from cchc.anchor import SigningKeyError, checkpoint_text, checkpoint_ward
+
+    with reporting(), open_workspace(ctx) as ws:
+        actor = acting(ws, person)
+        require_reading(ws, actor, what=TRAIL, tenant=actor.tenant)
+        try:
+            taken = checkpoint_ward(ws.settings, ws.sessions, actor.tenant, ws.engine.clock())
+        except SigningKeyError as exc:
+            raise stop(str(exc), 2) from None
+    if taken is None:
+        raise stop("no signing key: run `cchc keys init` first", 2)
+    console.print(f"[green]✓[/] {escape(checkpoint_text(taken[0]))}", highlight=False)
+    console.print(f"  {escape(str(taken[1]))}", highlight=False)
 
 
 def _parse_time(value: str | None, option: str) -> datetime | None:
@@ -229,6 +291,10 @@ def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
                  f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn)."]  # fmt: skip
     else:
         lines = [f"Chuỗi nhật ký KHÔNG toàn vẹn: {b.describe()}." for b in report.breaks]
+    from cchc.anchor import check_ward
+
+    anchored = check_ward(ws.settings, session, ws.tenant)
+    lines += [f"Không khớp điểm neo đã ký: {b.describe()}." for b in anchored.breaks]
     ids = {e["id"] for e in history.evidence()}
     if ids:
         check = check_evidence_files(session, ws.store, ws.tenant, plan=history.subject.plan)
@@ -271,6 +337,11 @@ def history_command(
         with ws.sessions() as session:
             found = inspection.history(session, subject, labels_of(ws), since=start, until=end)
             integrity = _integrity(ws, session, found) if docx_file else []
+        if docx_file:  # signed after the reading session: SQLite has one writer at a time
+            from cchc.anchor import report_checkpoint_text
+
+            now = ws.engine.clock()
+            integrity.append(report_checkpoint_text(ws.settings, ws.sessions, ws.tenant, now))
         written = _export(ws, reader, found, integrity, csv_file, xlsx_file, docx_file)
     if as_json:
         print_json({**found.as_json(), "files": [str(p) for p in written]})

@@ -141,9 +141,10 @@ def write_report_docx(
     signature: Signature,
     recipients: list[str],
     issuer: str,
+    checkpoint: str | None = None,
 ) -> Path:
     """The meeting report in the administrative layout; ``issuer`` closes it (``Ủy ban nhân
-    dân xã Tiên Lãng``)."""
+    dân xã Tiên Lãng``); ``checkpoint`` is the ward's signed audit checkpoint sentence."""
     blocks: list[Block] = [
         TextBlock(
             text=f"Kỳ đánh giá: {review.label} (từ {review.start:%d/%m/%Y} đến "
@@ -157,6 +158,7 @@ def write_report_docx(
             TextBlock(text=f"- {c.text} Thời hạn: {c.deadline:%d/%m/%Y}.")
             for c in draft_conclusions(review)
         ],
+        *([TextBlock(text=checkpoint)] if checkpoint else []),
         TextBlock(
             text=f"Trên đây là báo cáo tiến độ công tác cải cách hành chính {review.label} "
             f"của {issuer}./."

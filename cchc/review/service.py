@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cchc.access import require_any_role
+from cchc.anchor import report_checkpoint_text
 from cchc.exports import card_from_store, ward_recipients
 from cchc.reports.model import DocumentHeader, Signature
 from cchc.review.compile import ReviewData, compile_review
@@ -220,6 +221,7 @@ def run_review(
             _signature(ws, chair_id),
             recipients,
             f"Ủy ban nhân dân {org.name_in_text}",
+            report_checkpoint_text(ws.settings, ws.sessions, ws.tenant, ws.engine.clock()),
         ),
         write_notice_docx(
             out / f"du-thao-thong-bao-ket-luan-{month}.docx",

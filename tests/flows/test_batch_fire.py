@@ -207,3 +207,25 @@ def test_flow_acts_only_as_a_person_of_the_organization(
 
     assert _count(sqlite_db, AuditEvent) == events
     assert _count(sqlite_db, Instance, Instance.state == "draft") == 3
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_flow_with_a_data_dir_signs_a_checkpoint_at_its_end(
+    sqlite_db: Db, engine: Engine, author: Actor, organization: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Given the data folder holding a signing key, the flow signs the tenant's new head."""
+    from cchc.anchor import checkpoint_folder, init_key
+    from workflows.database import Settings
+
+    monkeypatch.delenv("CCHC_SIGNING_KEY", raising=False)
+    settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_db.url)
+    init_key(settings)
+    _drafts(sqlite_db, engine, author, 3)
+    fire_selected(database_url=sqlite_db.url, kind=KIND, state="draft", trigger="submit",
+                  actor_id=author.id, organization=organization,
+                  definitions_dir=str(DEFINITIONS), data_dir=str(settings.data_dir))  # fmt: skip
+    latest = checkpoint_folder(settings).latest(TENANT)
+    assert latest is not None
+    assert (latest.seq, latest.events, latest.instances) == (6, 6, 3)

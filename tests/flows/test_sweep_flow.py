@@ -42,3 +42,37 @@ def test_sweep_flow_reminds_and_delivers(
     assert (
         len(mailbox.Maildir(tmp_path / "mail", create=False)) == result["sent"] + result["digests"]
     )
+
+
+def test_sweep_flow_signs_a_checkpoint_kept_as_an_artifact(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a signing key the daily sweep signs the ward's checkpoint: a file and an artifact."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from cchc.anchor import checkpoint_folder, init_key
+    from workflows.checkpoint import signature_ok
+
+    monkeypatch.delenv("CCHC_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("CCHC_NOTIFY_CHANNEL", "maildir")
+    shutil.copy(sqlite_template, tmp_path / "cchc.sqlite3")
+    settings = Settings(data_dir=tmp_path, database_url=sqlite_url(tmp_path))
+    init_key(settings)
+    now = datetime(2026, 2, 13, 9, tzinfo=LOCAL_TZ).isoformat()
+    result = sweep_flow(settings.database_url, str(tmp_path), "tran.van.minh", now=now)
+    folder = checkpoint_folder(settings)
+    latest = folder.latest("phuong-phu-lien")
+    assert latest is not None
+    assert result["checkpoint"] == {
+        "seq": latest.seq, "head_hash": latest.head_hash,
+        "file": str(folder.root / "phuong-phu-lien" / f"{latest.seq:012d}.json"),
+    }  # fmt: skip
+    assert signature_ok(latest, folder.public_key() or b"")
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["audit-checkpoint-phuong-phu-lien"])
+            )
+        )
+    assert any(latest.head_hash in str(artifact.data) for artifact in artifacts)

@@ -79,6 +79,23 @@ def test_no_digest_when_nothing_concerns_the_person(issued: Db, org: Organizatio
     assert nothing is None
 
 
+def test_the_chairman_and_the_inspector_receive_the_signed_checkpoint(
+    issued: Db, org: Organization
+) -> None:
+    """The checkpoint sentence reaches the Chairman and the inspector, not a unit official."""
+    sentence = "Điểm neo nhật ký đã ký số (Ed25519) lúc 06/11/2025 07:00:00: số thứ tự đầu chuỗi 42"
+    with issued.sessions() as session:
+        chairman = daily_digest(session, org, "dang.van.thang", DAY, checkpoint=sentence)
+        inspector = daily_digest(session, org, "cu.van.son", DAY, checkpoint=sentence)
+        official = daily_digest(session, org, "pham.quoc.khanh", DAY, checkpoint=sentence)
+    for digest in (chairman, inspector):
+        assert digest is not None
+        assert sentence in digest.text
+        assert sentence in (digest.html or "")
+    assert official is not None
+    assert "Điểm neo" not in official.text
+
+
 def due_lines(digest: Rendered | None) -> list[str]:
     """The digest's lines about due tasks (``- REF: title, hạn …``)."""
     assert digest is not None
