@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from cchc.plan.models import Plan
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import Located, load_located
+from workflows.definition.yamlpos import Located, load_located, read_problem, yaml_problem
 from workflows.errors import DefinitionError, Problem
+from workflows.limits import read_text
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -161,11 +162,12 @@ def _cross_check(
 def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, _Places]:
     places = _Places(str(path))
     try:
-        located: Located = load_located(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problems.append(Problem(str(path), line, "CCHC-P001", f"cannot read the plan: {exc}"))
+        located: Located = load_located(read_text(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(read_problem(exc, str(path), "CCHC-P001"))
+        return None, places
+    except yaml.YAMLError as exc:
+        problems.append(yaml_problem(exc, str(path), "CCHC-P001"))
         return None, places
     for key, line in located.duplicate_keys:
         problems.append(Problem(str(path), line, "CCHC-P002", f"key {key!r} appears twice"))
