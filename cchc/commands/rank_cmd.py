@@ -46,7 +46,7 @@ def run(
         if publish:
             require_roles(ws, actor, "ranking", "publish")
         record = require_plan(ws, plan)
-        manual = cycle.read_manual(inputs)
+        manual = cycle.read_manual(inputs, ws.index_set)
         card = cycle.score(ws, plan, person, manual).card
         outcome = cycle.rank(ws, plan, person, card, today=today(ws), publish=publish)
     rows = [{"rank": r.rank, "unit": r.unit, "unit_name": r.unit_name, "score": str(r.score),
