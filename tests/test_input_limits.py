@@ -172,3 +172,91 @@ def test_every_check_command_refuses_an_oversize_file(
 
 def _codes() -> yamlpos.FileCodes:
     return yamlpos.FileCodes("X001", "X002", "X003", "hint")
+
+
+METRIC_ROWS = [("ttphc", "2025-H2", "on_time_dossiers", 980, 1000, "x"),
+               ("ttphc", "2025-H2", "online_payments", 450, 600, "x"),
+               ("kt", "2025-H2", "online_payments", 45, 60, "x")]  # fmt: skip
+METRIC_HEADER = ("Mã đơn vị", "Kỳ", "Chỉ số", "Tử số", "Mẫu số", "Nguồn")
+
+
+def metrics_file(tmp_path: Path, suffix: str) -> Path:
+    """Three valid metric rows as CSV or XLSX."""
+    path = tmp_path / f"metrics{suffix}"
+    if suffix == ".csv":
+        lines = [",".join(map(str, row)) for row in [METRIC_HEADER, *METRIC_ROWS]]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in [METRIC_HEADER, *METRIC_ROWS]:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_metrics_file_over_the_row_limit_stops_at_the_limit(tmp_path: Path, suffix: str) -> None:
+    """With CCHC_MAX_ROWS=2, three data rows are one CCHC-L004 problem at the third (line 4);
+    with the default limit the same file is valid."""
+    path = metrics_file(tmp_path, suffix)
+    assert run(tmp_path, "metrics", "check", str(path)).exit_code == 0
+    result = run(tmp_path, "metrics", "check", str(path), env={"CCHC_MAX_ROWS": "2"})
+    assert result.exit_code == 1
+    assert re.search(r"metrics\.\w+:4: CCHC-L004 more than 2 data rows", result.stdout)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_metrics_file_over_the_size_limit_is_not_read(tmp_path: Path, suffix: str) -> None:
+    """A metrics file above CCHC_MAX_FILE_BYTES is one CCHC-L001 problem (not opened)."""
+    path = metrics_file(tmp_path, suffix)
+    path.write_bytes(path.read_bytes() + b" " * 200_000)  # above every definition file
+    limit = str(path.stat().st_size - 1)
+    result = run(tmp_path, "metrics", "check", str(path), env={"CCHC_MAX_FILE_BYTES": limit})
+    assert result.exit_code == 1
+    assert re.search(r"metrics\.\w+:1: CCHC-L001 the file is [\d,]+ bytes", result.stdout)
+
+
+@pytest.fixture
+def plan_xlsx(tmp_path: Path) -> Path:
+    """The plan template with its three sample tasks (rows 2 … 4 of the task sheet)."""
+    path = tmp_path / "plan.xlsx"
+    assert run(tmp_path, "plan", "template", str(path)).exit_code == 0
+    assert run(tmp_path, "plan", "check", str(path)).exit_code == 0
+    return path
+
+
+def test_a_plan_workbook_over_the_row_limit_stops_at_the_limit(
+    tmp_path: Path, plan_xlsx: Path
+) -> None:
+    """With CCHC_MAX_ROWS=2 the third task row is one CCHC-L004 problem on row 4."""
+    result = run(tmp_path, "plan", "check", str(plan_xlsx), env={"CCHC_MAX_ROWS": "2"})
+    assert result.exit_code == 1
+    assert re.search(r"plan\.xlsx\[Nhiệm vụ\]:4: CCHC-L004 more than 2 data rows", result.stdout)
+
+
+def test_a_plan_over_the_task_limit_is_refused(tmp_path: Path, plan_xlsx: Path) -> None:
+    """With CCHC_MAX_PLAN_TASKS=2, a 3-task plan (XLSX or YAML) is one CCHC-L005 problem at the
+    first task past the limit, before any task is checked or issued."""
+    result = run(tmp_path, "plan", "check", str(plan_xlsx), env={"CCHC_MAX_PLAN_TASKS": "2"})
+    assert result.exit_code == 1
+    assert re.search(r"row 4:4: CCHC-L005 the plan has 3 tasks, more than 2", result.stdout)
+    from tests.test_cli_cycle import PLAN_YAML
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN_YAML, encoding="utf-8")
+    result = run(tmp_path, "plan", "check", str(plan), env={"CCHC_MAX_PLAN_TASKS": "2"})
+    assert result.exit_code == 1
+    line = PLAN_YAML.splitlines().index("  - code: NV-03") + 1
+    assert f"plan.yaml:{line}: CCHC-L005 the plan has 3 tasks, more than 2" in result.stdout
+
+
+def test_a_limit_that_is_not_a_number_is_a_clear_error(tmp_path: Path) -> None:
+    """CCHC_MAX_ROWS=abc stops the command with a message naming the variable."""
+    result = run(tmp_path, "metrics", "check", str(metrics_file(tmp_path, ".csv")),
+                 env={"CCHC_MAX_ROWS": "abc"})  # fmt: skip
+    assert result.exit_code == 2
+    assert "CCHC_MAX_ROWS='abc' is not a whole number" in result.output

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from workflows.errors import Problem
+
 ENV = {
     "file_bytes": "CCHC_MAX_FILE_BYTES",
     "rows": "CCHC_MAX_ROWS",
@@ -74,6 +76,13 @@ class FileTooLargeError(OSError):
             f"the file is {size:,} bytes, above the limit of {limit:,} bytes "
             f"({ENV['file_bytes']}); it was not read"
         )
+
+
+def too_many_rows(name: str, limit: int, line: int) -> Problem:
+    """The problem for a table with more than ``limit`` data rows, at the first row past it
+    (``line``, where reading stopped)."""
+    return Problem(name, line, TOO_MANY_ROWS, f"more than {limit:,} data rows; reading stopped "
+                   "here", f"split the file, or raise the limit with {ENV['rows']}")  # fmt: skip
 
 
 def check_size(path: Path) -> None:

@@ -39,7 +39,7 @@ def run(
     """Score the period (same inputs as `cchc score run`), then rank the units."""
     from cchc import cycle
 
-    with reporting(), open_workspace(ctx) as ws:
+    with reporting(as_json), open_workspace(ctx) as ws:
         actor = acting(ws, person)
         require_roles(ws, actor, "assessment", "self_score")
         require_roles(ws, actor, "ranking")

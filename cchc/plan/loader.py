@@ -19,7 +19,15 @@ from cchc.plan.models import Plan
 from workflows.definition.checks import did_you_mean
 from workflows.definition.yamlpos import Located, load_located, read_problem, yaml_problem
 from workflows.errors import DefinitionError, Problem
-from workflows.limits import read_text
+from workflows.limits import (
+    ENV,
+    TOO_MANY_TASKS,
+    FileTooLargeError,
+    check_size,
+    limits,
+    read_text,
+    too_many_rows,
+)
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -75,6 +83,10 @@ def check_plan(
 ) -> tuple[Plan | None, list[Problem]]:
     """Read ``path`` (.yaml/.yml or .xlsx) and check it; the plan if valid, and every problem."""
     problems: list[Problem] = []
+    try:
+        check_size(path)
+    except FileTooLargeError as exc:
+        return None, [read_problem(exc, str(path), "CCHC-P001")]
     if path.suffix.lower() in {".yaml", ".yml"}:
         data, places = _read_yaml(path, problems)
     elif path.suffix.lower() == ".xlsx":
@@ -91,6 +103,12 @@ def check_plan(
         ]
     if data is None:
         return None, problems
+    tasks, most = data.get("tasks"), limits().plan_tasks
+    if isinstance(tasks, list) and len(tasks) > most:
+        return None, [places.problem(("tasks", most), TOO_MANY_TASKS,
+                                     f"the plan has {len(tasks):,} tasks, more than {most:,}",
+                                     f"split the plan, or raise the limit with "
+                                     f"{ENV['plan_tasks']}")]  # fmt: skip
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
@@ -271,7 +289,11 @@ def _read_book(
                                 f"the header row needs: {needed}"))  # fmt: skip
         return None, places
     tasks: list[dict[str, Any]] = []
+    most = limits().rows
     for row_number, row in enumerate(rows, header_row + 1):
+        if row_number - header_row > most:
+            problems.append(too_many_rows(task_file, most, row_number))
+            return None, places
         if not any(v not in (None, "") for v in row):
             continue
         task: dict[str, Any] = {}
