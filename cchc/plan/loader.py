@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from cchc.plan.models import Plan
+from cchc.xlsx_notes import cell_problems, sheets_holding
 from workflows.definition.checks import did_you_mean
 from workflows.definition.yamlpos import Located, load_located, read_problem, yaml_problem
 from workflows.errors import DefinitionError, Problem
@@ -196,6 +197,10 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, _Places]:
     return located.data, places
 
 
+LAYOUT = "CCHC-P011"
+"""A workbook whose layout hides values: merged cells, uncomputed formulas."""
+
+
 def _norm(value: object) -> str:
     return " ".join(str(value or "").strip().lower().split())
 
@@ -252,8 +257,12 @@ def _read_book(
 
     missing = [name for name in (PLAN_SHEET, TASK_SHEET) if name not in book.sheetnames]
     if missing:
+        _, holding = sheets_holding(path, TASK_COLUMNS)
+        found = (f"; the tasks seem to be on sheet {holding[0]!r} (rename it {TASK_SHEET!r})"
+                 if holding and TASK_SHEET in missing else "")  # fmt: skip
         problems.append(Problem(str(path), 1, "CCHC-P009",
-                                f"missing sheet(s): {', '.join(missing)}",
+                                f"missing sheet(s): {', '.join(missing)}; the workbook has "
+                                f"{', '.join(map(repr, book.sheetnames))}{found}",
                                 f"the workbook needs sheets {PLAN_SHEET!r} and {TASK_SHEET!r} "
                                 "(`cchc plan template` writes one)"))  # fmt: skip
         return None, places
@@ -287,6 +296,12 @@ def _read_book(
         problems.append(Problem(task_file, max(header_row, 1), "CCHC-P010",
                                 f"missing column(s): {', '.join(absent)}",
                                 f"the header row needs: {needed}"))  # fmt: skip
+        return None, places
+    read = {i + 1 for i, name in columns.items() if TASK_COLUMNS[name] is not None}
+    layout = cell_problems(path, PLAN_SHEET, plan_file, LAYOUT, 1, (1, 2))
+    layout += cell_problems(path, TASK_SHEET, task_file, LAYOUT, header_row + 1, read)
+    if layout:
+        problems.extend(layout)
         return None, places
     tasks: list[dict[str, Any]] = []
     most = limits().rows
