@@ -260,3 +260,13 @@ def test_a_limit_that_is_not_a_number_is_a_clear_error(tmp_path: Path) -> None:
                  env={"CCHC_MAX_ROWS": "abc"})  # fmt: skip
     assert result.exit_code == 2
     assert "CCHC_MAX_ROWS='abc' is not a whole number" in result.output
+
+
+def test_the_task_deadline_policy_is_read_within_the_limits(tmp_path: Path) -> None:
+    """task-deadlines.yaml nested 500 deep is a YamlLimitError, not a RecursionError."""
+    from cchc.deadlines import load_policy
+
+    path = tmp_path / "task-deadlines.yaml"
+    path.write_text("reminders: " + "[" * 500 + "]" * 500 + "\n", encoding="utf-8")
+    with pytest.raises(yamlpos.YamlLimitError, match="nested more than 64 levels"):
+        load_policy(path)
