@@ -270,3 +270,18 @@ def test_the_task_deadline_policy_is_read_within_the_limits(tmp_path: Path) -> N
     path.write_text("reminders: " + "[" * 500 + "]" * 500 + "\n", encoding="utf-8")
     with pytest.raises(yamlpos.YamlLimitError, match="nested more than 64 levels"):
         load_policy(path)
+
+
+def test_docs_list_every_limit_with_its_variable_and_default() -> None:
+    """docs/limits.md has a row per limit: its environment variable and its default value."""
+    from dataclasses import fields
+
+    from tests.conftest import ROOT
+    from workflows.limits import ENV, Limits
+
+    text = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[3].strip(" `"): line for line in text.splitlines()
+            if line.startswith("| ") and line.count("|") == 5}  # fmt: skip
+    for field in fields(Limits):
+        row = rows[ENV[field.name]]
+        assert f"{field.default:,}" in row or f"| {field.default} " in row, row
