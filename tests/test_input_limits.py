@@ -65,12 +65,12 @@ def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Result
 
 
 def test_the_billion_laughs_is_refused_fast_without_expanding() -> None:
-    """The 1.2 KB alias bomb stops at the value limit in well under two seconds."""
-    assert len(BILLION_LAUGHS) < 1300
+    """The billion laughs (9 aliases of 9, 387 million values) is refused from its measured
+    size, before anything is built: in well under half a second."""
     started = time.perf_counter()
     with pytest.raises(yamlpos.YamlLimitError) as raised:
         yamlpos.load_located(BILLION_LAUGHS)
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 0.5
     assert raised.value.code == "CCHC-L003"
     assert "aliases" in str(raised.value)
 

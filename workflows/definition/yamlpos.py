@@ -78,6 +78,7 @@ def load_located(text: str) -> Located:
     constructor = yaml.constructor.SafeConstructor()
     located.lines[()] = node.start_mark.line + 1
     try:
+        _Size(bounds.yaml_depth, bounds.yaml_nodes).of(node, 0, frozenset())
         located.data = _Converter(located, constructor, bounds.yaml_depth,
                                   bounds.yaml_nodes).convert(node, (), 0, frozenset())  # fmt: skip
     except RecursionError:
@@ -110,6 +111,47 @@ def _check_depth(text: str, limit: int) -> None:
         return
 
 
+def _too_many(limit: int, mark: Any) -> YamlLimitError:
+    hint = f"remove the aliases that repeat each other (limit: {ENV['yaml_nodes']})"
+    message = f"more than {limit:,} values once aliases (*name) are expanded"
+    return YamlLimitError(TOO_MANY_VALUES, message, mark, hint)
+
+
+@dataclass
+class _Size:
+    """The number of values a node expands to, each shared (aliased) node measured once, so an
+    alias bomb is refused before anything is built; also refuses nesting past the limit."""
+
+    max_depth: int
+    max_nodes: int
+    sizes: dict[int, int] = field(default_factory=dict)
+
+    def of(self, node: yaml.Node, depth: int, parents: frozenset[int]) -> int:
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in parents:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found a recursive alias", node.start_mark
+            )
+        size = 1
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if depth >= self.max_depth:
+                raise _too_deep(self.max_depth, node.start_mark)
+            inner = parents | {id(node)}
+            children = (  # values, as ``_Converter`` counts them (keys are scalars)
+                [value for _, value in node.value]
+                if isinstance(node, yaml.MappingNode)
+                else node.value
+            )
+            for child in children:
+                size += self.of(child, depth + 1, inner)
+                if size > self.max_nodes:
+                    raise _too_many(self.max_nodes, child.start_mark)
+        self.sizes[id(node)] = size
+        return size
+
+
 @dataclass
 class _Converter:
     located: Located
@@ -126,12 +168,7 @@ class _Converter:
         parents = parents | {id(node)}
         located.nodes += 1
         if located.nodes > self.max_nodes:  # aliases can expand a small file exponentially
-            raise YamlLimitError(
-                TOO_MANY_VALUES,
-                f"more than {self.max_nodes:,} values once aliases (*name) are expanded",
-                node.start_mark,
-                f"remove the aliases that repeat each other (limit: {ENV['yaml_nodes']})",
-            )
+            raise _too_many(self.max_nodes, node.start_mark)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and depth >= self.max_depth:
             raise _too_deep(self.max_depth, node.start_mark)
         if isinstance(node, yaml.MappingNode):
