@@ -88,8 +88,8 @@ def load_located(text: str) -> Located:
 
 def _too_deep(limit: int, mark: Any) -> YamlLimitError:
     return YamlLimitError(TOO_DEEP, f"nested more than {limit} levels deep", mark,
-                          f"a data file is a few levels deep; is this the right file? "
-                          f"(limit: {ENV['yaml_depth']})")  # fmt: skip
+                          "a data file nests a few levels; is this the right file? The limit "
+                          f"is {ENV['yaml_depth']}")  # fmt: skip
 
 
 def _check_depth(text: str, limit: int) -> None:
@@ -112,7 +112,7 @@ def _check_depth(text: str, limit: int) -> None:
 
 
 def _too_many(limit: int, mark: Any) -> YamlLimitError:
-    hint = f"remove the aliases that repeat each other (limit: {ENV['yaml_nodes']})"
+    hint = f"remove the aliases that repeat each other; the limit is {ENV['yaml_nodes']}"
     message = f"more than {limit:,} values once aliases (*name) are expanded"
     return YamlLimitError(TOO_MANY_VALUES, message, mark, hint)
 
@@ -254,7 +254,7 @@ def parse_mapping_file(
 def read_problem(exc: OSError | UnicodeDecodeError, name: str, unreadable: str) -> Problem:
     """The problem for a file that could not be read: too large (``CCHC-L001``) or unreadable."""
     if isinstance(exc, FileTooLargeError):
-        return Problem(name, 1, exc.code, str(exc), "is this the right file? split it, or raise "
+        return Problem(name, 1, exc.code, str(exc), "is this the right file? Split it, or raise "
                        f"the limit with {ENV['file_bytes']}")  # fmt: skip
     return Problem(name, 1, unreadable, f"cannot read file: {exc}", "save it as UTF-8 text")
 
