@@ -111,7 +111,7 @@ def test_score_run_refuses_a_bad_inputs_file_and_stores_nothing(
     tmp_path: Path,
 ) -> None:
     """`score run --inputs` with NaN, -5, "abc" and an unknown code exits 1, prints each problem
-    with file:line and stores no score; the bomb is refused the same way."""
+    with file:line and stores no score; so does `rank run`; the bomb is refused the same way."""
     bad = tmp_path / "bad.yaml"
     bad.write_text('"1.3.2": {value: .nan}\n"1.3.3": {value: -5}\n"5.1.1": {value: "abc"}\n'
                    '"9.9.9": {level: full}\n', encoding="utf-8")  # fmt: skip
@@ -125,6 +125,9 @@ def test_score_run_refuses_a_bad_inputs_file_and_stores_nothing(
     result = issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(bomb))
     assert result.exit_code == 1, result.output
     assert "CCHC-L003" in result.output
+    result = issued("rank", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(bad))
+    assert result.exit_code == 1, result.output
+    assert re.search(r"bad\.yaml:4: CCHC-S004 ", result.output), result.output
     shown = issued("score", "explain", "1.3.2", "--plan", PLAN, "--as", FOCAL)
     assert shown.exit_code != 0, shown.output  # no scoring run was stored
     good = tmp_path / "good.yaml"
