@@ -14,11 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cchc.indexset.codes import natural_key
+from cchc.indexset.loader import load_index_set
+from cchc.indexset.models import IndexSet
 from cchc.indexset.rules import report
 from cchc.plan.issue import CriterionToOpen, IssueResult, issue_plan
 from cchc.plan.loader import load_plan
@@ -26,10 +27,12 @@ from cchc.plan.models import Plan
 from cchc.ranking import RankedUnit, load_emulation_config, rank_units
 from cchc.runtime import definitions_dir
 from cchc.scoring import ScoreCard, score_plan, self_score_assessments
+from cchc.scoring_inputs import check_inputs
 from cchc.unit_results import unit_results
-from cchc.workspace import Workspace
+from cchc.workspace import Workspace, default_index_set
 from workflows.canonical import LOCAL_TZ
 from workflows.database import unit_of_work
+from workflows.errors import DefinitionError
 from workflows.progress import Progress, no_progress
 from workflows.schema import Instance
 
@@ -71,14 +74,18 @@ def plan_record(ws: Workspace, plan_code: str) -> dict[str, Any]:
     return {**json.loads(row.data), "state": row.state}
 
 
-def read_manual(path: Path | None) -> dict[str, dict[str, Any]]:
-    """The scorer's manual inputs per sub-criterion (level, value, explanation …) from YAML."""
+def read_manual(path: Path | None, index_set: IndexSet | None = None) -> dict[str, dict[str, Any]]:
+    """The scorer's manual inputs per sub-criterion (level, value, explanation …) from YAML,
+    checked against ``index_set`` (default: the ward's default index set); raises
+    ``DefinitionError`` listing every problem (``cchc.scoring_inputs``)."""
     if path is None:
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(f"{path}: expected a mapping of sub-criterion code → inputs")
-    return {str(code): dict(values) for code, values in data.items()}
+    if index_set is None:
+        index_set = load_index_set(default_index_set())
+    inputs, problems = check_inputs(path, index_set)
+    if inputs is None:
+        raise DefinitionError(problems)
+    return inputs
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -28,8 +27,10 @@ from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
 from workflows.database import unit_of_work
+from workflows.definition.yamlpos import load_located
 from workflows.engine import Engine
 from workflows.errors import ConflictError, TransitionRefusedError
+from workflows.limits import read_text
 from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
@@ -66,10 +67,11 @@ class TaskDeadlinePolicy(BaseModel):
 
 
 def load_policy(path: Path) -> TaskDeadlinePolicy:
-    """The policy in ``path`` (the defaults when the file does not exist)."""
+    """The policy in ``path`` (the defaults when the file does not exist), read within the
+    limits of ``workflows.limits`` (size, nesting, aliases)."""
     if not path.exists():
         return TaskDeadlinePolicy()
-    return TaskDeadlinePolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return TaskDeadlinePolicy.model_validate(load_located(read_text(path)).data)
 
 
 DEFAULT_POLICY = TaskDeadlinePolicy()

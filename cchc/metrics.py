@@ -13,6 +13,7 @@ import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.access import require_any_role
 from cchc.guards import WARD_WIDE_ROLES
+from cchc.xlsx_notes import cell_problems, table_elsewhere
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
+from workflows.definition.yamlpos import read_problem
 from workflows.engine import Engine
 from workflows.errors import DefinitionError, Problem
+from workflows.limits import FileTooLargeError, check_size, limits, too_many_rows
 from workflows.registry import Actor
 from workflows.schema import Instance
 from workflows.schema import MetricValue as MetricRow
@@ -57,6 +61,10 @@ class MetricValue:
         if not self.denominator:
             return None
         return self.numerator * 100 / self.denominator
+
+
+LAYOUT = "CCHC-M004"
+"""A workbook whose layout hides values: merged cells, uncomputed formulas, another sheet."""
 
 
 def _norm(value: object) -> str:
@@ -127,13 +135,22 @@ def check_metrics(
     problems: list[Problem] = []
     if path.suffix.lower() not in {".csv", ".xlsx"}:
         return None, [Problem(name, 1, "CCHC-M001", "metrics come as a .csv or .xlsx file")]
+    bounds = limits()
     try:
-        rows = list(_rows(path))
+        check_size(path)
+        rows = list(islice(_rows(path), bounds.rows + 2))  # the header, the rows, one too many
+    except FileTooLargeError as exc:
+        return None, [read_problem(exc, name, "CCHC-M001")]
     except Exception as exc:  # csv, unicode and openpyxl raise many types for a wrong file
         return None, [Problem(name, 1, "CCHC-M001", f"cannot read the file: {exc}",
                               "save it as UTF-8 CSV or as .xlsx")]  # fmt: skip
+    xlsx = path.suffix.lower() == ".xlsx"
+    if xlsx and (elsewhere := table_elsewhere(path, COLUMNS, name, LAYOUT)) is not None:
+        return None, [elsewhere]
     if not rows:
         return None, [Problem(name, 1, "CCHC-M002", "the file is empty")]
+    if len(rows) > bounds.rows + 1:
+        return None, [too_many_rows(name, bounds.rows, rows[-1][0])]
     header_number, header = rows[0]
     columns = {i: COLUMNS[_norm(v)] for i, v in enumerate(header) if _norm(v) in COLUMNS}
     missing = [c for c in REQUIRED if c not in columns.values()]
@@ -141,6 +158,9 @@ def check_metrics(
         return None, [Problem(name, header_number, "CCHC-M002",
                               f"missing column(s): {', '.join(missing)}",
                               "headers: Mã đơn vị, Kỳ, Chỉ số, Tử số, Mẫu số, Nguồn")]  # fmt: skip
+    read = {i + 1 for i in columns}
+    if xlsx and (layout := cell_problems(path, 0, name, LAYOUT, header_number + 1, read)):
+        return None, layout
     values: list[MetricValue] = []
     seen: dict[tuple[str, str, str], int] = {}
     for number, row in rows[1:]:

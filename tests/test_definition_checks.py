@@ -387,7 +387,7 @@ def test_mutated_definitions_give_problems_never_exceptions(mutant_file: Path, t
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
-    """A YAML alias bomb is reported as CCHC-D001 instead of expanding without limit."""
+    """A YAML alias bomb is reported as CCHC-L003 instead of expanding without limit."""
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
     folder = tmp_path / "workflows"
@@ -396,5 +396,5 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     path = folder / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n", "utf-8")
     _, problems = check_paths([path], registry=REGISTRY, templates=template_names())
-    assert [p.code for p in problems] == ["CCHC-D001"]
+    assert [p.code for p in problems] == ["CCHC-L003"]
     assert "aliases" in problems[0].message

@@ -12,13 +12,13 @@ from cchc.commands.common import AppState, console, open_database, state_of
 from cchc.commands.cycle_common import (
     JSON_HELP,
     print_json,
-    print_problems,
     reporting,
     say,
     stop,
     table,
     warn,
 )
+from cchc.commands.problems import print_problems
 from cchc.organization import KIND_NAMES
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from cchc import access
 from cchc.access import AccessDeniedError, ReadScope, read_scope, require_read
 from cchc.commands.common import console, errors, fail, open_database, state_of
+from cchc.commands.problems import print_problems
 from cchc.evidence_store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
@@ -42,7 +43,6 @@ from workflows.errors import (
     DefinitionError,
     IdempotencyKeyReusedError,
     NotPermittedError,
-    Problem,
     TransitionRefusedError,
 )
 from workflows.migrations import SchemaOutdatedError
@@ -230,17 +230,10 @@ def stop(message: str, code: int) -> typer.Exit:
     return fail(escape(message), code)
 
 
-def print_problems(problems: list[Problem], *, refused: bool = True) -> None:
-    """Every problem as ``file:line: CODE message (hint)`` on stdout, a count on stderr."""
-    for problem in problems:
-        typer.echo(problem.format())
-    tail = "; nothing was written." if refused else "."
-    typer.echo(f"{len(problems)} problem(s) found{tail}", err=True)
-
-
 @contextmanager
-def reporting() -> Iterator[None]:
-    """Turn the services' errors into a clear message and a non-zero exit."""
+def reporting(as_json: bool = False) -> Iterator[None]:
+    """Turn the services' errors into a clear message and a non-zero exit (a file's problems
+    as JSON with ``as_json``)."""
     try:
         yield
     except TransitionRefusedError as exc:
@@ -251,7 +244,7 @@ def reporting() -> Iterator[None]:
             1,
         ) from None
     except DefinitionError as exc:
-        print_problems(exc.problems)
+        print_problems(exc.problems, as_json=as_json)
         raise typer.Exit(1) from None
     except EvidenceRejected as exc:
         raise stop(f"tệp không được chấp nhận (file refused: {exc.reason}): {exc}", 1) from None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
 from cchc.commands.common import console, fail
+from cchc.commands.problems import print_problems
 from cchc.runtime import definitions_dir, registry
 from notifications.catalog import template_names
 from workflows.definition.loader import check_paths
@@ -21,6 +24,7 @@ def check(
     paths: list[Path] = typer.Argument(
         None, help="Files or folders to check (default: the definitions folder)."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
 ) -> None:
     """Validate definitions; print every problem as `file:line: CODE message` and exit 1."""
     targets = paths or [definitions_dir()]
@@ -28,11 +32,18 @@ def check(
     if missing:
         raise fail(f"no such file or folder: {', '.join(map(str, missing))}")
     definitions, problems = check_paths(targets, registry=registry(), templates=template_names())
+    if definitions is None:
+        print_problems(problems, refused=False, as_json=as_json)
+        raise typer.Exit(1)
+    if as_json:
+        kinds = [{"kind": kind, "version": d.version, "title": d.title, "states": len(d.states),
+                  "transitions": len(d.transitions), "content_hash": d.content_hash}
+                 for kind, d in definitions.workflows.items()]  # fmt: skip
+        typer.echo(json.dumps({"ok": True, "problems": [asdict(p) for p in problems],
+                               "definitions": kinds}, ensure_ascii=False, indent=2))  # fmt: skip
+        return
     for problem in problems:
         typer.echo(problem.format())
-    if definitions is None:
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
-        raise typer.Exit(1)
     for kind, definition in definitions.workflows.items():
         console.print(
             f"[green]✓[/] {kind} v{definition.version} ({definition.title}): "

@@ -15,12 +15,12 @@ from cchc.commands.cycle_common import (
     load_reference,
     open_workspace,
     print_json,
-    print_problems,
     reporting,
     require_roles,
     say,
     stop,
 )
+from cchc.commands.problems import print_problems
 from cchc.indexset.models import IndexSet
 from cchc.metrics import MetricValue, check_metrics, record_import
 from cchc.organization import Organization
@@ -41,7 +41,13 @@ def metric_names(index_set: IndexSet) -> set[str]:
 
 
 def _checked(
-    org: Organization, index_set: IndexSet, file: Path, period: str | None, *, importing: bool
+    org: Organization,
+    index_set: IndexSet,
+    file: Path,
+    period: str | None,
+    *,
+    importing: bool,
+    as_json: bool = False,
 ) -> list[MetricValue]:
     if not file.is_file():
         raise stop(f"no such file: {file}", 2)
@@ -49,7 +55,7 @@ def _checked(
                                      known_metrics=metric_names(index_set),
                                      period=period)  # fmt: skip
     if values is None:
-        print_problems(problems, refused=importing)
+        print_problems(problems, refused=importing, as_json=as_json)
         raise typer.Exit(1)
     return values
 
@@ -59,11 +65,15 @@ def check(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV or XLSX file."),
     period: str = typer.Option(None, help="The period every row must be for, e.g. 2025-H2."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check a metrics file; print every problem as `file:row: CODE message` and exit 1."""
-    with reporting():
+    with reporting(as_json):
         org, index_set = load_reference(ctx)
-    values = _checked(org, index_set, file, period, importing=False)
+    values = _checked(org, index_set, file, period, importing=False, as_json=as_json)
+    if as_json:
+        print_json({"ok": True, "file": str(file), "rows": len(values)})
+        return
     say(f"[green]✓[/] {escape(str(file))}: {len(values)} dòng hợp lệ (valid rows)")
 
 
@@ -76,11 +86,12 @@ def import_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Import metric values for a period; a file with any bad row is refused whole."""
-    with reporting(), open_workspace(ctx) as ws:
+    with reporting(as_json), open_workspace(ctx) as ws:
         actor = acting(ws, person)
         # Up front: importing a known file again is a no-op, for the permitted only.
         require_roles(ws, actor, "metric_import")
-        values = _checked(ws.organization, ws.index_set, file, period, importing=True)
+        values = _checked(ws.organization, ws.index_set, file, period, importing=True,
+                          as_json=as_json)  # fmt: skip
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         with unit_of_work(ws.sessions) as session:
             result = record_import(session, ws.engine, actor, values, period=period,

@@ -15,13 +15,13 @@ from cchc.commands.cycle_common import (
     load_reference,
     open_workspace,
     print_json,
-    print_problems,
     reporting,
     require_roles,
     say,
     stop,
     vn_date,
 )
+from cchc.commands.problems import print_problems
 from cchc.indexset.models import IndexSet
 from cchc.organization import Organization
 from cchc.plan.loader import TASK_SHEET, check_plan, write_plan_xlsx
@@ -89,10 +89,10 @@ def template(
         "mã tiêu chí), rồi chạy `cchc plan check` (fill in, then check).")  # fmt: skip
 
 
-def _read(ctx: typer.Context, file: Path, *, issuing: bool = False) -> Plan:
+def _read(ctx: typer.Context, file: Path, *, issuing: bool = False, as_json: bool = False) -> Plan:
     if not file.is_file():
         raise stop(f"no such file: {file}", 2)
-    with reporting():
+    with reporting(as_json):
         org, index_set = load_reference(ctx)
     aliases: dict[str, str] = {}
     for unit in org.units:
@@ -102,7 +102,7 @@ def _read(ctx: typer.Context, file: Path, *, issuing: bool = False) -> Plan:
                                 known_criteria={s.code for s in index_set.sub_criteria()},
                                 unit_aliases=aliases)  # fmt: skip
     if plan is None:
-        print_problems(problems, refused=issuing)
+        print_problems(problems, refused=issuing, as_json=as_json)
         raise typer.Exit(1)
     if plan.tenant != org.tenant:
         raise stop(f"{file}: the plan is for {plan.tenant!r}, not for {org.tenant!r} "
@@ -117,7 +117,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check a plan file; print every problem as `file:line: CODE message` and exit 1."""
-    plan = _read(ctx, file)
+    plan = _read(ctx, file, as_json=as_json)
     if as_json:
         print_json(plan.model_dump(mode="json"))
         return
@@ -137,8 +137,8 @@ def issue(
     from cchc import cycle
     from cchc.commands.progress import progress_bar
 
-    plan = _read(ctx, file, issuing=True)
-    with reporting(), open_workspace(ctx) as ws:
+    plan = _read(ctx, file, issuing=True, as_json=as_json)
+    with reporting(as_json), open_workspace(ctx) as ws:
         # Up front: issuing an already issued plan again is a no-op, for the permitted only.
         require_roles(ws, acting(ws, person), "plan")
         with progress_bar(f"Ban hành kế hoạch {plan.code}", as_json=as_json) as progress:

@@ -39,14 +39,14 @@ def run(
     """Score the period (same inputs as `cchc score run`), then rank the units."""
     from cchc import cycle
 
-    with reporting(), open_workspace(ctx) as ws:
+    with reporting(as_json), open_workspace(ctx) as ws:
         actor = acting(ws, person)
         require_roles(ws, actor, "assessment", "self_score")
         require_roles(ws, actor, "ranking")
         if publish:
             require_roles(ws, actor, "ranking", "publish")
         record = require_plan(ws, plan)
-        manual = cycle.read_manual(inputs)
+        manual = cycle.read_manual(inputs, ws.index_set)
         card = cycle.score(ws, plan, person, manual).card
         outcome = cycle.rank(ws, plan, person, card, today=today(ws), publish=publish)
     rows = [{"rank": r.rank, "unit": r.unit, "unit_name": r.unit_name, "score": str(r.score),

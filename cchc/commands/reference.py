@@ -16,7 +16,6 @@ from cchc.commands.cycle_common import (
     organization_path,
     points,
     print_json,
-    print_problems,
     reporting,
     role_labels,
     say,
@@ -24,6 +23,7 @@ from cchc.commands.cycle_common import (
     table,
     warn,
 )
+from cchc.commands.problems import print_problems
 from cchc.indexset.loader import check_index_set
 from cchc.indexset.models import SubCriterion
 from cchc.organization import check_organization, load_organization
@@ -55,14 +55,19 @@ def _existing(path: Path) -> Path:
 def org_check(
     ctx: typer.Context,
     file: Path = typer.Argument(None, help="Organization file (default: --org or the sample)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check an organization file; print every problem as `file:line: CODE message`, exit 1."""
     path = _existing(file or organization_path(ctx))
-    with reporting():
+    with reporting(as_json):
         org, problems = check_organization(path, known_roles())
     if org is None:
-        print_problems(problems, refused=False)
+        print_problems(problems, refused=False, as_json=as_json)
         raise typer.Exit(1)
+    if as_json:
+        print_json({"ok": True, "file": str(path), "tenant": org.tenant, "name": org.name,
+                    "units": len(org.units), "people": len(org.people)})  # fmt: skip
+        return
     say(f"[green]✓[/] {path}: {org.name} ({org.tenant}), {len(org.units)} đơn vị (units), "
         f"{len(org.people)} người (people)")  # fmt: skip
 
@@ -100,6 +105,7 @@ def org_show(
 def index_set_check(
     ctx: typer.Context,
     file: Path = typer.Argument(None, help="Index set file (default: --index-set or the sample)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check an index set; print every problem as `file:line: CODE message`, exit 1."""
     path = _existing(file or index_set_path(ctx))
@@ -110,12 +116,19 @@ def index_set_check(
              "owner units are not checked")  # fmt: skip
     else:
         units = {u.code for u in org.units}
-    with reporting():
+    with reporting(as_json):
         index_set, problems = check_index_set(path, known_units=units)
     if index_set is None:
-        print_problems(problems, refused=False)
+        print_problems(problems, refused=False, as_json=as_json)
         raise typer.Exit(1)
     subs = list(index_set.sub_criteria())
+    if as_json:
+        print_json({"ok": True, "file": str(path), "code": index_set.code,
+                    "year": index_set.year, "areas": len(index_set.areas),
+                    "sub_criteria": len(subs), "total_max": index_set.total_max,
+                    "content_hash": index_set.content_hash,
+                    "sample": index_set.sample})  # fmt: skip
+        return
     say(f"[green]✓[/] {path}: {index_set.code} ({index_set.year}), "
         f"{len(index_set.areas)} lĩnh vực (areas), {len(subs)} tiêu chí thành phần "
         f"(sub-criteria), {points(index_set.total_max)} điểm, "

@@ -81,10 +81,10 @@ def run(
     """Score every sub-criterion, store the scores and self-score the open assessments."""
     from cchc import cycle
 
-    with reporting(), open_workspace(ctx) as ws:
+    with reporting(as_json), open_workspace(ctx) as ws:
         require_roles(ws, acting(ws, person), "assessment", "self_score")
         record = require_plan(ws, plan)
-        manual = cycle.read_manual(inputs)
+        manual = cycle.read_manual(inputs, ws.index_set)
         outcome = cycle.score(ws, plan, person, manual)
     card = outcome.card
     if as_json:

@@ -36,8 +36,16 @@ from cchc.indexset.models import (
     input_kind,
 )
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import Located, Path_, display_path, load_located
+from workflows.definition.yamlpos import (
+    Located,
+    Path_,
+    display_path,
+    load_located,
+    read_problem,
+    yaml_problem,
+)
 from workflows.errors import DefinitionError, Problem
+from workflows.limits import read_text
 
 DOCS = "docs/index-sets.md"
 
@@ -111,11 +119,9 @@ def check_index_set(
     path = Path(path)
     name = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [
-            Problem(name, 1, "CCHC-I001", f"cannot read file: {exc}", "save it as UTF-8 text")
-        ]
+        return None, [read_problem(exc, name, "CCHC-I001")]
     return check_index_set_text(text, name, known_units)
 
 
@@ -151,23 +157,7 @@ def _parse(text: str, file: str, problems: list[Problem]) -> Located | None:
         located = load_located(text)
         _keep_codes_as_written(text, located)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        detail = getattr(exc, "problem", None) or str(exc)
-        problems.append(
-            Problem(
-                file,
-                line,
-                "CCHC-I001",
-                f"invalid YAML: {detail}",
-                "check indentation and quoting on this line",
-            )
-        )
-        return None
-    except RecursionError:
-        problems.append(
-            Problem(file, 1, "CCHC-I001", "invalid YAML: nested too deeply", "is it an index set?")
-        )
+        problems.append(yaml_problem(exc, file, "CCHC-I001"))
         return None
     for key, line in located.duplicate_keys:
         problems.append(

@@ -16,9 +16,19 @@ import yaml
 from pydantic import ValidationError
 
 from cchc.plan.models import Plan
+from cchc.xlsx_notes import cell_problems, sheets_holding
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import Located, load_located
+from workflows.definition.yamlpos import Located, load_located, read_problem, yaml_problem
 from workflows.errors import DefinitionError, Problem
+from workflows.limits import (
+    ENV,
+    TOO_MANY_TASKS,
+    FileTooLargeError,
+    check_size,
+    limits,
+    read_text,
+    too_many_rows,
+)
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -74,6 +84,10 @@ def check_plan(
 ) -> tuple[Plan | None, list[Problem]]:
     """Read ``path`` (.yaml/.yml or .xlsx) and check it; the plan if valid, and every problem."""
     problems: list[Problem] = []
+    try:
+        check_size(path)
+    except FileTooLargeError as exc:
+        return None, [read_problem(exc, str(path), "CCHC-P001")]
     if path.suffix.lower() in {".yaml", ".yml"}:
         data, places = _read_yaml(path, problems)
     elif path.suffix.lower() == ".xlsx":
@@ -90,6 +104,12 @@ def check_plan(
         ]
     if data is None:
         return None, problems
+    tasks, most = data.get("tasks"), limits().plan_tasks
+    if isinstance(tasks, list) and len(tasks) > most:
+        return None, [places.problem(("tasks", most), TOO_MANY_TASKS,
+                                     f"the plan has {len(tasks):,} tasks, more than {most:,}",
+                                     f"split the plan, or raise the limit with "
+                                     f"{ENV['plan_tasks']}")]  # fmt: skip
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
@@ -161,11 +181,12 @@ def _cross_check(
 def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, _Places]:
     places = _Places(str(path))
     try:
-        located: Located = load_located(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problems.append(Problem(str(path), line, "CCHC-P001", f"cannot read the plan: {exc}"))
+        located: Located = load_located(read_text(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(read_problem(exc, str(path), "CCHC-P001"))
+        return None, places
+    except yaml.YAMLError as exc:
+        problems.append(yaml_problem(exc, str(path), "CCHC-P001"))
         return None, places
     for key, line in located.duplicate_keys:
         problems.append(Problem(str(path), line, "CCHC-P002", f"key {key!r} appears twice"))
@@ -174,6 +195,10 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, _Places]:
         problems.append(Problem(str(path), 1, "CCHC-P001", "the plan file does not hold a mapping"))
         return None, places
     return located.data, places
+
+
+LAYOUT = "CCHC-P011"
+"""A workbook whose layout hides values: merged cells, uncomputed formulas."""
 
 
 def _norm(value: object) -> str:
@@ -232,8 +257,12 @@ def _read_book(
 
     missing = [name for name in (PLAN_SHEET, TASK_SHEET) if name not in book.sheetnames]
     if missing:
+        _, holding = sheets_holding(path, TASK_COLUMNS)
+        found = (f"; the tasks seem to be on sheet {holding[0]!r} (rename it {TASK_SHEET!r})"
+                 if holding and TASK_SHEET in missing else "")  # fmt: skip
         problems.append(Problem(str(path), 1, "CCHC-P009",
-                                f"missing sheet(s): {', '.join(missing)}",
+                                f"missing sheet(s): {', '.join(missing)}; the workbook has "
+                                f"{', '.join(map(repr, book.sheetnames))}{found}",
                                 f"the workbook needs sheets {PLAN_SHEET!r} and {TASK_SHEET!r} "
                                 "(`cchc plan template` writes one)"))  # fmt: skip
         return None, places
@@ -268,8 +297,18 @@ def _read_book(
                                 f"missing column(s): {', '.join(absent)}",
                                 f"the header row needs: {needed}"))  # fmt: skip
         return None, places
+    read = {i + 1 for i, name in columns.items() if TASK_COLUMNS[name] is not None}
+    layout = cell_problems(path, PLAN_SHEET, plan_file, LAYOUT, 1, (1, 2))
+    layout += cell_problems(path, TASK_SHEET, task_file, LAYOUT, header_row + 1, read)
+    if layout:
+        problems.extend(layout)
+        return None, places
     tasks: list[dict[str, Any]] = []
+    most = limits().rows
     for row_number, row in enumerate(rows, header_row + 1):
+        if row_number - header_row > most:
+            problems.append(too_many_rows(task_file, most, row_number))
+            return None, places
         if not any(v not in (None, "") for v in row):
             continue
         task: dict[str, Any] = {}

@@ -12,6 +12,14 @@ import yaml
 from pydantic import ValidationError
 
 from workflows.errors import Problem
+from workflows.limits import (
+    ENV,
+    TOO_DEEP,
+    TOO_MANY_VALUES,
+    FileTooLargeError,
+    limits,
+    read_text,
+)
 
 Path_ = tuple[str | int, ...]
 
@@ -34,8 +42,12 @@ class Located:
         return 1
 
 
-MAX_NODES = 100_000
-"""A definition has a few hundred values; far more means an alias bomb or a wrong file."""
+class YamlLimitError(yaml.MarkedYAMLError):
+    """A YAML file past a limit (nesting, values once aliases are expanded); ``code`` says which."""
+
+    def __init__(self, code: str, problem: str, mark: Any, hint: str) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.code, self.hint = code, hint
 
 
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -43,67 +55,147 @@ _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 
 def load_located(text: str) -> Located:
-    """Parse one YAML document; raises ``yaml.YAMLError`` (with a mark) on bad syntax.
+    """Parse one YAML document; raises ``yaml.YAMLError`` (with a mark) on bad syntax, and
+    ``YamlLimitError`` past the nesting or value limits (``workflows.limits``).
 
     The document is composed by libyaml when available (every command loads the definitions,
     the organization and the index set); on a syntax error it is parsed again by PyYAML's own
-    parser, whose error messages quote the offending line.
+    parser, whose error messages quote the offending line. Aliases are not expanded by
+    composing; they are counted while converting, so an alias bomb stops at the value limit.
     """
+    bounds = limits()
     try:
         node = yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)  # raises, with the quoted line
+    except (yaml.YAMLError, RecursionError):
+        _check_depth(text, bounds.yaml_depth)  # a nesting past the limit is the real problem
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)  # raises, with the quoted line
+        except RecursionError:
+            raise _too_deep(bounds.yaml_depth, None) from None
     located = Located(data=None)
     if node is None:
         return located
     constructor = yaml.constructor.SafeConstructor()
     located.lines[()] = node.start_mark.line + 1
-    located.data = _convert(node, (), located, constructor)
+    try:
+        _Size(bounds.yaml_depth, bounds.yaml_nodes).of(node, 0, frozenset())
+        located.data = _Converter(located, constructor, bounds.yaml_depth,
+                                  bounds.yaml_nodes).convert(node, (), 0, frozenset())  # fmt: skip
+    except RecursionError:
+        raise _too_deep(bounds.yaml_depth, None) from None
     return located
 
 
-def _convert(
-    node: yaml.Node,
-    path: Path_,
-    located: Located,
-    constructor: yaml.constructor.SafeConstructor,
-    parents: frozenset[int] = frozenset(),
-) -> Any:
-    if id(node) in parents:
-        raise yaml.constructor.ConstructorError(
-            None, None, "found a recursive alias", node.start_mark
-        )
-    parents = parents | {id(node)}
-    located.nodes += 1
-    if located.nodes > MAX_NODES:  # aliases can expand a small file exponentially
-        raise yaml.constructor.ConstructorError(
-            None, None, f"more than {MAX_NODES} values (aliases expanding?)", node.start_mark
-        )
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _construct(key_node, constructor)
-            line = key_node.start_mark.line + 1
-            try:
-                hash(key)
-            except TypeError:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "found unhashable key", key_node.start_mark
-                ) from None
-            if key in result:
-                located.duplicate_keys.append((str(key), line))
-            child = (*path, str(key))
-            located.lines[child] = line
-            result[key] = _convert(value_node, child, located, constructor, parents)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            child = (*path, index)
-            located.lines[child] = item.start_mark.line + 1
-            items.append(_convert(item, child, located, constructor, parents))
-        return items
-    return _construct(node, constructor)
+def _too_deep(limit: int, mark: Any) -> YamlLimitError:
+    return YamlLimitError(TOO_DEEP, f"nested more than {limit} levels deep", mark,
+                          "a data file nests a few levels; is this the right file? The limit "
+                          f"is {ENV['yaml_depth']}")  # fmt: skip
+
+
+def _check_depth(text: str, limit: int) -> None:
+    """Raise ``YamlLimitError`` at the first collection nested past ``limit`` (events are read
+    one by one by PyYAML's parser, without recursion nor libyaml's own nesting limit); other
+    syntax errors are left to the composer. Only called when composing failed."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    raise _too_deep(limit, event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except YamlLimitError:
+        raise
+    except yaml.YAMLError:
+        return
+
+
+def _too_many(limit: int, mark: Any) -> YamlLimitError:
+    hint = f"remove the aliases that repeat each other; the limit is {ENV['yaml_nodes']}"
+    message = f"more than {limit:,} values once aliases (*name) are expanded"
+    return YamlLimitError(TOO_MANY_VALUES, message, mark, hint)
+
+
+@dataclass
+class _Size:
+    """The number of values a node expands to, each shared (aliased) node measured once, so an
+    alias bomb is refused before anything is built; also refuses nesting past the limit."""
+
+    max_depth: int
+    max_nodes: int
+    sizes: dict[int, int] = field(default_factory=dict)
+
+    def of(self, node: yaml.Node, depth: int, parents: frozenset[int]) -> int:
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in parents:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found a recursive alias", node.start_mark
+            )
+        size = 1
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if depth >= self.max_depth:
+                raise _too_deep(self.max_depth, node.start_mark)
+            inner = parents | {id(node)}
+            children = (  # values, as ``_Converter`` counts them (keys are scalars)
+                [value for _, value in node.value]
+                if isinstance(node, yaml.MappingNode)
+                else node.value
+            )
+            for child in children:
+                size += self.of(child, depth + 1, inner)
+                if size > self.max_nodes:
+                    raise _too_many(self.max_nodes, child.start_mark)
+        self.sizes[id(node)] = size
+        return size
+
+
+@dataclass
+class _Converter:
+    located: Located
+    constructor: yaml.constructor.SafeConstructor
+    max_depth: int
+    max_nodes: int
+
+    def convert(self, node: yaml.Node, path: Path_, depth: int, parents: frozenset[int]) -> Any:
+        located = self.located
+        if id(node) in parents:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found a recursive alias", node.start_mark
+            )
+        parents = parents | {id(node)}
+        located.nodes += 1
+        if located.nodes > self.max_nodes:  # aliases can expand a small file exponentially
+            raise _too_many(self.max_nodes, node.start_mark)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and depth >= self.max_depth:
+            raise _too_deep(self.max_depth, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = _construct(key_node, self.constructor)
+                line = key_node.start_mark.line + 1
+                try:
+                    hash(key)
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "found unhashable key", key_node.start_mark
+                    ) from None
+                if key in result:
+                    located.duplicate_keys.append((str(key), line))
+                child = (*path, str(key))
+                located.lines[child] = line
+                result[key] = self.convert(value_node, child, depth + 1, parents)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                located.lines[child] = item.start_mark.line + 1
+                items.append(self.convert(item, child, depth + 1, parents))
+            return items
+        return _construct(node, self.constructor)
 
 
 def _construct(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
@@ -140,19 +232,14 @@ def parse_mapping_file(
 ) -> Located | None:
     """Read ``path`` as a YAML mapping with lines; append every problem; None when unusable."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(name, 1, codes.unreadable, f"cannot read file: {exc}",
-                                "save it as UTF-8 text"))  # fmt: skip
+        problems.append(read_problem(exc, name, codes.unreadable))
         return None
     try:
         located = load_located(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        detail = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(name, line, codes.unreadable, f"invalid YAML: {detail}",
-                                "check indentation and quoting on this line"))  # fmt: skip
+        problems.append(yaml_problem(exc, name, codes.unreadable))
         return None
     for key, line in located.duplicate_keys:
         problems.append(Problem(name, line, codes.duplicate_key, f"key {key!r} appears twice",
@@ -162,6 +249,26 @@ def parse_mapping_file(
                                 codes.mapping_hint))  # fmt: skip
         return None
     return located
+
+
+def read_problem(exc: OSError | UnicodeDecodeError, name: str, unreadable: str) -> Problem:
+    """The problem for a file that could not be read: too large (``CCHC-L001``) or unreadable."""
+    if isinstance(exc, FileTooLargeError):
+        return Problem(name, 1, exc.code, str(exc), "is this the right file? Split it, or raise "
+                       f"the limit with {ENV['file_bytes']}")  # fmt: skip
+    return Problem(name, 1, unreadable, f"cannot read file: {exc}", "save it as UTF-8 text")
+
+
+def yaml_problem(exc: yaml.YAMLError, name: str, unreadable: str) -> Problem:
+    """The problem for YAML that could not be loaded: past a limit (its ``CCHC-L…`` code), or
+    invalid YAML (``unreadable``), at the line of the error."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    detail = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, YamlLimitError):
+        return Problem(name, line, exc.code, detail, exc.hint)
+    return Problem(name, line, unreadable, f"invalid YAML: {detail}",
+                   "check indentation and quoting on this line")  # fmt: skip
 
 
 _Model = TypeVar("_Model")
