@@ -10,7 +10,10 @@ refused, audited, unless the definition names the exception; another person then
 
 from __future__ import annotations
 
+import shutil
 from collections import deque
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -184,3 +187,26 @@ def test_the_exceptions_are_exactly_the_ones_the_definitions_name_with_a_reason(
     }
     assert set(named) == EXCEPTIONS
     assert all(reason and reason.strip() for reason in named.values())
+
+
+def test_an_item_started_on_a_version_without_the_rule_is_held_to_it_too(
+    db: Db, engine: Engine, clock: Any, tmp_path: Path
+) -> None:
+    """A task created before not_by existed (older stored version) still refuses its submitter."""
+    old = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS, old)
+    task = old / "workflows" / "task.yaml"
+    task.write_text(task.read_text(encoding="utf-8").replace(
+        "    not_by: [submit_product]\n", ""), encoding="utf-8")  # fmt: skip
+    before = Engine(load_definitions([old], registry=REGISTRY, templates=template_names()),
+                    REGISTRY, clock=clock)  # fmt: skip
+    assert before.current("task").hash != engine.current("task").hash
+    data = {"owner_unit": UNIT}
+    with unit_of_work(db.sessions) as session:
+        task_id = before.create(session, "task", actor=CREATOR, ref="T-1", data=data).instance_id
+        before.fire(session, task_id, "submit_product", actor=SUBMITTER, payload=FULL_PAYLOAD)
+    with pytest.raises(SeparationOfDutiesError), unit_of_work(db.sessions) as session:
+        engine.fire(session, task_id, "accept_product", actor=SUBMITTER)
+    with unit_of_work(db.sessions) as session:
+        assert engine.get(session, task_id).definition_hash == before.current("task").hash
+        engine.fire(session, task_id, "accept_product", actor=OTHER)

@@ -315,7 +315,7 @@ class Engine:
                     f"{trigger!r} on {name} needs a non-empty {', '.join(missing)} in the payload"
                 ),
             )
-        duty = _same_person(session, row, definition, transition, actor)
+        duty = _same_person(session, row, definition, self._duties(row, transition), actor)
         if duty is not None:
             self._refuse(session, audit, acting_role, duty)
         ctx = FireContext(
@@ -486,6 +486,22 @@ class Engine:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _duties(self, row: Row[Any], transition: Transition) -> Transition:
+        """``transition`` with the ``not_by`` of the loaded definition of its kind added.
+
+        An instance keeps the definition version it started on, but separation of duties is the
+        ward's rule now: an item begun before a definition named it is held to it too.
+        """
+        loaded = self._current.get(row.kind)
+        if loaded is None or loaded.hash == row.definition_hash:
+            return transition
+        now = loaded.definition.transition(transition.trigger, row.state)
+        if now is None or set(now.not_by) <= set(transition.not_by):
+            return transition
+        return transition.model_copy(
+            update={"not_by": tuple(dict.fromkeys((*transition.not_by, *now.not_by)))}
+        )
+
     @staticmethod
     def _load(session: Session, instance_id: int) -> Row[Any]:
         row = store.load_instance(session.connection(), instance_id)
@@ -614,7 +630,7 @@ class Engine:
             allowed = transition.roles if transition is not None else ()
         acting_role = _resolve_role(actor, role, allowed)
         duty = (
-            _same_person(session, row, definition, transition, actor)
+            _same_person(session, row, definition, self._duties(row, transition), actor)
             if transition is not None and acting_role is not None
             else None
         )
@@ -709,7 +725,8 @@ def _same_person(
     transition: Transition,
     actor: Actor,
 ) -> SeparationOfDutiesError | None:
-    """The refusal when ``actor`` last fired one of the transition's ``not_by`` triggers."""
+    """The refusal when ``actor`` last fired one of the transition's ``not_by`` triggers (on
+    this instance, from its applied audit events; ``create``: the instance's creator)."""
     if not transition.not_by:
         return None
     fired = store.last_fired_by(session.connection(), row.id, transition.not_by)
@@ -720,7 +737,7 @@ def _same_person(
     labels = {t.trigger: t.label or t.trigger for t in definition.transitions}
     labels[CREATE] = "Tạo"
     name = f"{row.kind} #{row.id} ({row.ref})"
-    done = ", ".join(f"{labels[t].lower()} ({t})" for t in mine)
+    done = ", ".join(f"{labels.get(t, t).lower()} ({t})" for t in mine)
     return SeparationOfDutiesError(
         f"{actor.id} là người đã {done} ở {name} nên không được tự "
         f"{(transition.label or transition.trigger).lower()}; việc này phải do người khác làm "
