@@ -91,11 +91,16 @@ def test_check_missing_path_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_diagram_is_mermaid() -> None:
-    """`cchc definitions diagram KIND` prints a Mermaid state diagram with every transition."""
+    """`cchc definitions diagram KIND` prints a Mermaid state diagram with every transition, its
+    separation of duties and its declared exception."""
     result = runner.invoke(app, ["definitions", "diagram", KIND])
     assert result.exit_code == 0
     assert result.stdout.startswith("stateDiagram-v2\n")
-    assert "    submitted --> accepted: accept [reviewer] (if not_creator)" in result.stdout
+    assert (
+        "    submitted --> accepted: accept [reviewer] (not by submit, resubmit; if not_creator)"
+        in result.stdout
+    )
+    assert "draft --> withdrawn: withdraw [author] (the submitter may too)" in result.stdout
     assert 'state "Đã chấp thuận" as accepted' in result.stdout
 
 

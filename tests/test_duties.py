@@ -210,3 +210,17 @@ def test_an_item_started_on_a_version_without_the_rule_is_held_to_it_too(
     with unit_of_work(db.sessions) as session:
         assert engine.get(session, task_id).definition_hash == before.current("task").hash
         engine.fire(session, task_id, "accept_product", actor=OTHER)
+
+
+def test_repeating_the_deciders_idempotency_key_does_not_let_the_submitter_through(
+    db: Db, engine: Engine
+) -> None:
+    """The submitter reusing the key of another's acceptance is refused, not handed the result."""
+    task = _submitted(db, engine, "task", "submit_product")
+    with unit_of_work(db.sessions) as session:
+        first = engine.fire(session, task, "accept_product", actor=OTHER, idempotency_key="k")
+    with pytest.raises(SeparationOfDutiesError), unit_of_work(db.sessions) as session:
+        engine.fire(session, task, "accept_product", actor=SUBMITTER, idempotency_key="k")
+    with unit_of_work(db.sessions) as session:
+        again = engine.fire(session, task, "accept_product", actor=OTHER, idempotency_key="k")
+    assert (again.replayed, again.event_id) == (True, first.event_id)
