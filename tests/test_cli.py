@@ -52,7 +52,7 @@ def test_check_shipped_definitions_exits_zero() -> None:
     """`cchc definitions check definitions/` accepts the shipped definitions."""
     result = runner.invoke(app, ["definitions", "check", str(DEFINITIONS)])
     assert result.exit_code == 0, result.output
-    assert "approval_request v1" in result.output
+    assert "approval_request v2" in result.output
 
 
 def test_check_reports_three_defects_with_file_and_line(tmp_path: Path) -> None:
