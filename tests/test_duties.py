@@ -13,14 +13,13 @@ from __future__ import annotations
 import shutil
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
-from tests.conftest import DEFINITIONS, TENANT, Db
+from tests.conftest import DEFINITIONS, TENANT, Clock, Db
 from tests.helpers import FULL_PAYLOAD, SHA, path_to, walk
 from workflows.database import unit_of_work
 from workflows.definition.loader import load_definitions
@@ -190,7 +189,7 @@ def test_the_exceptions_are_exactly_the_ones_the_definitions_name_with_a_reason(
 
 
 def test_an_item_started_on_a_version_without_the_rule_is_held_to_it_too(
-    db: Db, engine: Engine, clock: Any, tmp_path: Path
+    db: Db, engine: Engine, clock: Clock, tmp_path: Path
 ) -> None:
     """A task created before not_by existed (older stored version) still refuses its submitter."""
     old = tmp_path / "definitions"
