@@ -6,6 +6,10 @@ required payload given, unit and other guards): allowed ⇒ applied; otherwise r
 oracle's reason code, exactly one refused audit event, the instance's state, version and data
 unchanged and no outbox row. Refused attempts reuse one instance per (kind, state, owner unit);
 allowed fires get a fresh one. CI runs one person per role; ``--long`` runs every person.
+
+Instances are walked by test actors (a decision on the walk by another one, as separation of
+duties requires); each decision that keeps a submitter out (``not_by``) is also played on an
+instance the person themselves created and walked, where the oracle expects that refusal.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from cchc.organization import load_organization
 from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from tests.conftest import DEFINITIONS, Clock, _truncate, long_tests
-from tests.helpers import FULL_PAYLOAD, SHA, path_to
+from tests.helpers import FULL_PAYLOAD, SHA, path_to, walk
 from workflows.audit import verify
 from workflows.database import make_engine, session_factory, unit_of_work
 from workflows.definition.loader import load_definitions
@@ -133,21 +137,48 @@ def _transition(definition: WorkflowDefinition, trigger: str, state: str) -> Tra
     return found[0] if found else None
 
 
+def _submitted_by_walker(definition: WorkflowDefinition, state: str) -> set[str]:
+    """The triggers the walker itself fires on the way to ``state`` (with ``create``)."""
+    fired = {"create"}
+    current = definition.initial_state.name
+    for trigger in path_to(definition, state):
+        transition = _transition(definition, trigger, current)
+        assert transition is not None
+        if not transition.not_by:
+            fired.add(trigger)
+        current = transition.dest
+    return fired
+
+
 def oracle(
-    kind: str, state: str, trigger: str, actor: Actor, owner: str | None, payload: Mapping[str, Any]
+    kind: str,
+    state: str,
+    trigger: str,
+    actor: Actor,
+    owner: str | None,
+    payload: Mapping[str, Any],
+    walked_by_actor: bool = False,
 ) -> str | None:
-    """None when the definition allows the fire, else the reason code of the refusal."""
+    """None when the definition allows the fire, else the reason code of the refusal.
+
+    ``walked_by_actor``: the actor created the instance and walked it to ``state`` (their own
+    submission), so a decision that names one of their triggers in ``not_by`` is not theirs.
+    """
     if actor.tenant != TENANT:
         return "not_permitted"
-    transition = _transition(DEFS.get(kind), trigger, state)
+    definition = DEFS.get(kind)
+    transition = _transition(definition, trigger, state)
     if transition is None:
         return "trigger_not_allowed"
     if not actor.roles & set(transition.roles):
         return "not_permitted"
     if any(not str(payload.get(name) or "").strip() for name in transition.requires):
         return "payload_invalid"
+    if walked_by_actor and set(transition.not_by) & _submitted_by_walker(definition, state):
+        return "separation_of_duties"
+    creator = actor.id if walked_by_actor else CREATOR.id
     for guard in transition.guards:
-        if not GUARD_MODEL[guard](actor, owner, payload, CREATOR.id):
+        if not GUARD_MODEL[guard](actor, owner, payload, creator):
             return "guard_failed"
     return None
 
@@ -166,6 +197,8 @@ class Case:
     owner: str | None
     payload: Mapping[str, Any]
     expected: str | None
+    own: bool = False
+    """The persona created the instance and walked it to the state (their own submission)."""
 
 
 def _payloads(
@@ -189,6 +222,26 @@ def _cases() -> list[Any]:
                         case = Case(kind, state.name, trigger, persona, owner, payload, expected)
                         name = f"{kind}: {state.name} => {trigger} as {persona.label}{where}{bare}"
                         cases.append(pytest.param(case, id=name))
+        cases.extend(_own_submission_cases(definition))
+    return cases
+
+
+def _own_submission_cases(definition: WorkflowDefinition) -> list[Any]:
+    """Each decision with ``not_by``, as every ward persona on an item they walked themselves."""
+    cases = []
+    decisions = [(s, t) for t in definition.transitions if t.not_by for s in t.source]
+    for state, t in decisions:
+        for persona in PERSONAS:
+            if persona.actor.tenant != TENANT:
+                continue
+            owner, _ = _positions(definition.kind, persona)[0]
+            payload = dict(FULL_PAYLOAD)
+            expected = oracle(
+                definition.kind, state, t.trigger, persona.actor, owner, payload, True
+            )
+            case = Case(definition.kind, state, t.trigger, persona, owner, payload, expected, True)
+            name = f"{definition.kind}: {state} => {t.trigger} as {persona.label} (own submission)"
+            cases.append(pytest.param(case, id=name))
     return cases
 
 
@@ -205,27 +258,32 @@ class World:
     backend: str
     sessions: sessionmaker[Any]
     engine: Engine
-    kept: dict[tuple[str, str, str | None], int] = field(default_factory=dict)
+    kept: dict[tuple[str, str, str | None, str], int] = field(default_factory=dict)
     refs: Iterator[int] = field(default_factory=itertools.count)
     refused: int = 0
 
-    def instance(self, kind: str, state: str, owner: str | None, *, fresh: bool) -> int:
-        """An instance of ``kind`` in ``state`` owned by ``owner``: kept, or new when fresh."""
-        key = (kind, state, owner)
+    def instance(
+        self, kind: str, state: str, owner: str | None, *, fresh: bool, by: str | None = None
+    ) -> int:
+        """An instance of ``kind`` in ``state`` owned by ``owner``: kept, or new when fresh.
+
+        ``by``: the id that creates and walks it (with every role); the test actors otherwise.
+        """
+        key = (kind, state, owner, by or "")
         if not fresh and key in self.kept:
             return self.kept[key]
         data: dict[str, Any] = {"sha256": SHA}
         if owner is not None:
             data["owner_unit"] = owner
-        walker = Actor(id=WALKER.id, roles=WALKER.roles, tenant=TENANT, unit=owner)
-        creator = Actor(id=CREATOR.id, roles=CREATOR.roles, tenant=TENANT, unit=owner)
+        walker = Actor(id=by or WALKER.id, roles=WALKER.roles, tenant=TENANT, unit=owner)
+        creator = Actor(id=by or CREATOR.id, roles=CREATOR.roles, tenant=TENANT, unit=owner)
         with unit_of_work(self.sessions) as session:
             ref = f"{kind}/{state}/{owner}/{next(self.refs)}"
             instance_id = self.engine.create(
                 session, kind, actor=creator, ref=ref, data=data
             ).instance_id
-            for trigger in path_to(self.engine.current(kind).definition, state):
-                self.engine.fire(session, instance_id, trigger, actor=walker, payload=FULL_PAYLOAD)
+            path = path_to(self.engine.current(kind).definition, state)
+            walk(self.engine, session, instance_id, path, walker)
         if not fresh:
             self.kept[key] = instance_id
         return instance_id
@@ -288,7 +346,13 @@ def _last_event(world: World, tenant: str = TENANT) -> Any:
 def test_fire_matches_the_oracle(world: World, case: Case) -> None:
     """Allowed by the definition ⇒ applied; otherwise refused, audited once, nothing changed."""
     actor = case.persona.actor
-    instance_id = world.instance(case.kind, case.state, case.owner, fresh=case.expected is None)
+    instance_id = world.instance(
+        case.kind,
+        case.state,
+        case.owner,
+        fresh=case.expected is None,
+        by=actor.id if case.own else None,
+    )
     # A refusal lands on the actor's own chain (another tenant's actor: theirs, not the ward's).
     before, events, outbox = _snapshot(world, instance_id, actor.tenant)
     if case.expected is None:
@@ -436,7 +500,13 @@ def test_the_matrix_covers_every_kind_state_trigger_and_role() -> None:
         "trigger_not_allowed",
         "payload_invalid",
         "guard_failed",
+        "separation_of_duties",
     }
+    own = [c for c in cases if c.own]
+    assert {(c.kind, c.trigger) for c in own} == {
+        (kind, t.trigger) for kind, d in DEFS.workflows.items() for t in d.transitions if t.not_by
+    }
+    assert all(c.expected in {"separation_of_duties", "not_permitted"} for c in own)
     other_unit = [c for c in cases if c.owner not in {None, c.persona.actor.unit}]
     assert any(c.expected is None for c in other_unit)  # ward-wide roles act on any unit's item
     assert all(

@@ -52,7 +52,7 @@ def test_check_shipped_definitions_exits_zero() -> None:
     """`cchc definitions check definitions/` accepts the shipped definitions."""
     result = runner.invoke(app, ["definitions", "check", str(DEFINITIONS)])
     assert result.exit_code == 0, result.output
-    assert "approval_request v1" in result.output
+    assert "approval_request v2" in result.output
 
 
 def test_check_reports_three_defects_with_file_and_line(tmp_path: Path) -> None:
@@ -91,11 +91,16 @@ def test_check_missing_path_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_diagram_is_mermaid() -> None:
-    """`cchc definitions diagram KIND` prints a Mermaid state diagram with every transition."""
+    """`cchc definitions diagram KIND` prints a Mermaid state diagram with every transition, its
+    separation of duties and its declared exception."""
     result = runner.invoke(app, ["definitions", "diagram", KIND])
     assert result.exit_code == 0
     assert result.stdout.startswith("stateDiagram-v2\n")
-    assert "    submitted --> accepted: accept [reviewer] (if not_creator)" in result.stdout
+    assert (
+        "    submitted --> accepted: accept [reviewer] (not by submit, resubmit; if not_creator)"
+        in result.stdout
+    )
+    assert "draft --> withdrawn: withdraw [author] (the submitter may too)" in result.stdout
     assert 'state "Đã chấp thuận" as accepted' in result.stdout
 
 

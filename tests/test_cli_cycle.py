@@ -23,6 +23,7 @@ PLAN = "KH-2025-H2"
 FOCAL = "nguyen.thi.lan"  # focal official, Phòng Văn hóa - Xã hội (vhxh)
 KT_OFFICIAL = "ngo.thi.ha"  # official of Phòng Kinh tế, Hạ tầng và Đô thị (kt)
 TTPHC_OFFICIAL = "ta.minh.quan"  # official of Trung tâm Phục vụ hành chính công (ttphc)
+VHXH_OFFICIAL = "bui.duc.anh"  # official of vhxh: uploads what the focal official reviews
 INSPECTOR = "cu.van.son"  # the inspection team: reads the whole ward
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -155,7 +156,7 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
     pdf = tmp_path / "Kế hoạch CCHC năm 2025.pdf"
     pdf.write_bytes(PDF)
     sub = as_json(cli("evidence", "submit", str(pdf), "--plan", PLAN,
-                      "--target", "criterion:1.1.1", "--as", FOCAL, "--json"))  # fmt: skip
+                      "--target", "criterion:1.1.1", "--as", VHXH_OFFICIAL, "--json"))  # fmt: skip
     assert sub["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert (sub["state"], sub["version"], sub["original_name"]) == (
         "submitted", 1, "Kế hoạch CCHC năm 2025.pdf")  # fmt: skip
@@ -475,3 +476,38 @@ def test_explain_names_a_criterion_scored_directly_and_a_bonus_item_as_such(
     assert direct.stdout.startswith("Tiêu chí 1.2: Báo cáo cải cách hành chính")
     bonus = ok(cli("--index-set", shaped, "score", "explain", "T.1", "--plan", PLAN, "--as", FOCAL))
     assert bonus.stdout.startswith("Điểm thưởng, điểm trừ T.1: Sáng kiến")
+
+
+def test_nobody_decides_on_what_they_submitted_from_the_command_line(
+    issued: Cli, tmp_path: Path
+) -> None:
+    """The focal official (also vhxh's official) cannot accept her own product or evidence, nor a
+    unit head approve his own self-score: refused in Vietnamese, audited; another person may."""
+    ok(issued("tasks", "fire", "NV-03", "submit_product", "--as", FOCAL, "--product", "KH 01"))
+    own_product = issued("tasks", "fire", "NV-03", "accept_product", "--as", FOCAL)
+    assert own_product.exit_code == 1
+    assert "người đã nộp không được tự quyết định" in own_product.output
+    assert "separation_of_duties" in own_product.output
+    pdf = tmp_path / "Kế hoạch tuyên truyền.pdf"
+    pdf.write_bytes(PDF)
+    sub = as_json(issued("evidence", "submit", str(pdf), "--plan", PLAN,
+                         "--target", "criterion:1.1.1", "--as", FOCAL, "--json"))  # fmt: skip
+    own_evidence = issued("evidence", "review", str(sub["id"]), "accept",
+                          "--sha256", sub["sha256"], "--as", FOCAL)  # fmt: skip
+    assert own_evidence.exit_code == 1
+    assert "separation_of_duties" in own_evidence.output
+    kt_head = "pham.quoc.khanh"
+    ok(issued("assessments", "fire", "6.2.1", "self_score", "--plan", PLAN, "--as", kt_head,
+              "--points", "5.2", "--explanation", "Đang chờ xác nhận của Kho bạc"))  # fmt: skip
+    own_score = issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head)
+    assert own_score.exit_code == 1
+    assert "separation_of_duties" in own_score.output
+    refused = [(e["actor"], e["trigger"]) for e in refusals(issued)]
+    assert refused == [(FOCAL, "accept_product"), (FOCAL, "accept"), (kt_head, "approve")]
+    assert all(e["reason"].startswith("separation_of_duties: ") for e in refusals(issued))
+    tasks = as_json(issued("tasks", "list", "--unit", "vhxh", "--as", FOCAL, "--json"))
+    assert [t["state"] for t in tasks] == ["product_submitted"]
+    ok(issued("assessments", "fire", "6.2.1", "self_score", "--plan", PLAN, "--as", KT_OFFICIAL,
+              "--points", "5.2", "--explanation", "Đang chờ xác nhận của Kho bạc"))  # fmt: skip
+    ok(issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head))
+    assert "audit chain intact" in ok(issued("audit", "verify", "--as", INSPECTOR)).output

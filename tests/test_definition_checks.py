@@ -131,7 +131,7 @@ def test_three_defects_are_all_reported_in_one_call(tmp_path: Path) -> None:
         text,
         "\n\ndeadlines:",
         "\n  - trigger: accept  # duplicate\n    source: submitted\n    dest: rejected\n"
-        "    roles: [reviewer]\n\ndeadlines:",
+        "    roles: [reviewer]\n    not_by: [submit]\n\ndeadlines:",
     )
     text = replace_once(text, "    escalate_every: 2\n", "    escalate_evry: 2\n")
     workflow.write_text(text, encoding="utf-8")

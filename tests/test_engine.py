@@ -74,10 +74,12 @@ def test_wrong_role_is_refused_and_audited(db: Db, engine: Engine, author: Actor
                  "and reason like 'not_permitted:%'") == 1  # fmt: skip
 
 
-def test_failing_guard_is_refused_and_names_the_guard(db: Db, engine: Engine) -> None:
-    """Someone who is author and reviewer cannot accept their own request (not_creator guard)."""
+def test_failing_guard_is_refused_and_names_the_guard(
+    db: Db, engine: Engine, author: Actor
+) -> None:
+    """Someone who is author and reviewer cannot accept a request they created (not_creator)."""
     both = Actor.of("hoa", "author", "reviewer", tenant=TENANT)
-    instance_id = instance_in(db, engine, "submitted", both, both, "REQ-1")
+    instance_id = instance_in(db, engine, "submitted", both, author, "REQ-1")
     with (
         pytest.raises(GuardFailedError, match="guard 'not_creator'"),
         unit_of_work(db.sessions) as session,

@@ -20,6 +20,8 @@ _DEFINITIONS = load_definitions([DEFINITIONS], registry=REGISTRY, templates=temp
 ROLES = sorted(_DEFINITIONS.roles.roles)
 EVERY_ROLE = Actor(id="officer", roles=frozenset(ROLES), tenant=TENANT)
 CREATOR = Actor(id="creator", roles=frozenset(ROLES), tenant=TENANT)
+WALKER = Actor(id="walker", roles=frozenset(ROLES), tenant=TENANT)
+"""Walks instances to a state: the officer then acts on what someone else submitted."""
 
 MATRIX = [
     pytest.param(
@@ -41,7 +43,7 @@ def test_trigger_from_state(
 ) -> None:
     """A trigger applies exactly from the states its transition lists; otherwise it is refused."""
     definition = _DEFINITIONS.get(kind)
-    instance_id = instance_in(db, engine, state, CREATOR, EVERY_ROLE, "M-1", kind)
+    instance_id = instance_in(db, engine, state, CREATOR, WALKER, "M-1", kind)
     refused_before = count(db, "audit_events", "outcome = 'refused'")
     if allowed:
         with unit_of_work(db.sessions) as session:
@@ -76,7 +78,7 @@ def test_role_on_transition(
     db: Db, engine: Engine, kind: str, trigger: str, state: str, role: str, allowed: bool
 ) -> None:
     """Only the roles a transition names may fire it; any other role is refused and audited."""
-    instance_id = instance_in(db, engine, state, CREATOR, EVERY_ROLE, "R-1", kind)
+    instance_id = instance_in(db, engine, state, CREATOR, WALKER, "R-1", kind)
     actor = Actor.of("someone", role, tenant=TENANT)
     if allowed:
         with unit_of_work(db.sessions) as session:

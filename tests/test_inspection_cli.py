@@ -27,6 +27,7 @@ PLAN = "KH-2025-H2"
 FOCAL = "nguyen.thi.lan"  # focal official (vhxh)
 KT_OFFICIAL = "ngo.thi.ha"  # official of kt
 KT_HEAD = "pham.quoc.khanh"
+VHXH_OFFICIAL = "bui.duc.anh"  # official of vhxh: uploads what the focal official reviews
 INSPECTOR = "cu.van.son"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 OTHER_PDF = PDF + b"% phien ban 2\n"
@@ -119,8 +120,8 @@ def story_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
         first, second = root / "Kế hoạch CCHC.pdf", root / "Báo cáo rà soát.pdf"
         first.write_bytes(PDF)
         second.write_bytes(OTHER_PDF)
-        direct = as_json(cli("evidence", "submit", str(first), "--plan", PLAN,
-                             "--target", "criterion:1.1.3", "--as", FOCAL, "--json"))  # fmt: skip
+        direct = as_json(cli("evidence", "submit", str(first), "--plan", PLAN, "--target",
+                             "criterion:1.1.3", "--as", VHXH_OFFICIAL, "--json"))  # fmt: skip
         via_task = as_json(cli("evidence", "submit", str(second), "--plan", PLAN, "--target",
                                "task:NV-01", "--as", KT_OFFICIAL, "--json"))  # fmt: skip
         ok(cli("evidence", "review", str(direct["id"]), "accept", "--sha256", direct["sha256"],

@@ -19,6 +19,8 @@ from workflows.schema import Score
 P = "KH-1"
 FOCAL = Actor.of("lan", "focal_official", "unit_official", tenant=TENANT, unit="vhxh")
 KT = Actor.of("ha", "unit_official", tenant=TENANT, unit="kt")
+VHXH = Actor.of("anh", "unit_official", tenant=TENANT, unit="vhxh")
+"""Uploads vhxh's evidence: the focal official reviews it and may not review her own."""
 INSPECTOR = Actor.of("son", "inspector", tenant=TENANT)
 
 
@@ -46,7 +48,7 @@ def world(db: Db, engine: Engine, clock: Clock) -> dict[str, int]:
         for key, target, owner in targets:
             clock.advance(minutes=1)
             ids[key] = engine.create(
-                session, "evidence", actor=KT if owner == "kt" else FOCAL,
+                session, "evidence", actor=KT if owner == "kt" else VHXH,
                 ref=f"{P}/{target}/{_sha(key)[:16]}",
                 data={"plan": P, "target": target, "owner_unit": owner, "sha256": _sha(key),
                       "original_name": f"{key}.pdf", "version": 1},

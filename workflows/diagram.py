@@ -17,6 +17,10 @@ def mermaid(definition: WorkflowDefinition) -> str:
     lines.append(f"    [*] --> {definition.initial_state.name}")
     for t in definition.transitions:
         extras = []
+        if t.not_by:
+            extras.append("not by " + ", ".join(t.not_by))
+        if t.allow_same_person is not None:
+            extras.append("the submitter may too")
         if t.guards:
             extras.append("if " + ", ".join(t.guards))
         if t.requires:

@@ -23,7 +23,7 @@ from workflows.audit import AppendedEvent, append_event
 from workflows.canonical import canonical_json, local_text, sha256_hex, utc, utc_iso, utcnow
 from workflows.definition.checks import did_you_mean
 from workflows.definition.loader import DefinitionSet
-from workflows.definition.models import WorkflowDefinition
+from workflows.definition.models import Transition, WorkflowDefinition
 from workflows.errors import (
     ConflictError,
     GuardFailedError,
@@ -31,6 +31,7 @@ from workflows.errors import (
     InstanceNotFoundError,
     NotPermittedError,
     PayloadInvalidError,
+    SeparationOfDutiesError,
     TransitionRefusedError,
     TriggerNotAllowedError,
     UnknownKindError,
@@ -314,6 +315,9 @@ class Engine:
                     f"{trigger!r} on {name} needs a non-empty {', '.join(missing)} in the payload"
                 ),
             )
+        duty = _same_person(session, row, definition, self._duties(row, transition), actor)
+        if duty is not None:
+            self._refuse(session, audit, acting_role, duty)
         ctx = FireContext(
             instance_id=row.id,
             kind=row.kind,
@@ -482,6 +486,22 @@ class Engine:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _duties(self, row: Row[Any], transition: Transition) -> Transition:
+        """``transition`` with the ``not_by`` of the loaded definition of its kind added.
+
+        An instance keeps the definition version it started on, but separation of duties is the
+        ward's rule now: an item begun before a definition named it is held to it too.
+        """
+        loaded = self._current.get(row.kind)
+        if loaded is None or loaded.hash == row.definition_hash:
+            return transition
+        now = loaded.definition.transition(transition.trigger, row.state)
+        if now is None or set(now.not_by) <= set(transition.not_by):
+            return transition
+        return transition.model_copy(
+            update={"not_by": tuple(dict.fromkeys((*transition.not_by, *now.not_by)))}
+        )
+
     @staticmethod
     def _load(session: Session, instance_id: int) -> Row[Any]:
         row = store.load_instance(session.connection(), instance_id)
@@ -602,12 +622,19 @@ class Engine:
         """
         row = self._load(session, replay.instance_id)
         definition = self.machine_for(session, row.definition_hash).definition
+        transition = None
         if replay.trigger == CREATE:
             allowed: Sequence[str] = definition.create_roles
         else:
             transition = definition.transition(replay.trigger, replay.source or "")
             allowed = transition.roles if transition is not None else ()
-        if _resolve_role(actor, role, allowed) is not None:
+        acting_role = _resolve_role(actor, role, allowed)
+        duty = (
+            _same_person(session, row, definition, self._duties(row, transition), actor)
+            if transition is not None and acting_role is not None
+            else None
+        )
+        if acting_role is not None and duty is None:
             return replay
         audit = _AuditBase(
             tenant=actor.tenant,
@@ -621,6 +648,8 @@ class Engine:
             payload=canonical_json({}),
             definition_hash=row.definition_hash,
         )
+        if duty is not None:
+            self._refuse(session, audit, acting_role, duty)
         self._refuse(
             session,
             audit,
@@ -687,6 +716,34 @@ class _AuditBase:
     def fields(self) -> dict[str, Any]:
         """The fields as keyword arguments of ``append_event`` (a shallow copy)."""
         return dict(self.__dict__)
+
+
+def _same_person(
+    session: Session,
+    row: Row[Any],
+    definition: WorkflowDefinition,
+    transition: Transition,
+    actor: Actor,
+) -> SeparationOfDutiesError | None:
+    """The refusal when ``actor`` last fired one of the transition's ``not_by`` triggers (on
+    this instance, from its applied audit events; ``create``: the instance's creator)."""
+    if not transition.not_by:
+        return None
+    fired = store.last_fired_by(session.connection(), row.id, transition.not_by)
+    fired[CREATE] = row.created_by
+    mine = [t for t in transition.not_by if fired.get(t) == actor.id]
+    if not mine:
+        return None
+    labels = {t.trigger: t.label or t.trigger for t in definition.transitions}
+    labels[CREATE] = "Tạo"
+    name = f"{row.kind} #{row.id} ({row.ref})"
+    done = ", ".join(f"{labels.get(t, t).lower()} ({t})" for t in mine)
+    return SeparationOfDutiesError(
+        f"{actor.id} là người đã {done} ở {name} nên không được tự "
+        f"{(transition.label or transition.trigger).lower()}; việc này phải do người khác làm "
+        f"(separation of duties: {actor.id} fired {', '.join(mine)} on {name} and may not "
+        f"also fire {transition.trigger!r}; another person must decide)"
+    )
 
 
 def _resolve_role(actor: Actor, requested: str | None, allowed: Iterable[str]) -> str | None:

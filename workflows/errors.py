@@ -72,6 +72,12 @@ class PayloadInvalidError(TransitionRefusedError, ValueError):
     reason_code = "payload_invalid"
 
 
+class SeparationOfDutiesError(TransitionRefusedError, PermissionError):
+    """The actor made the submission this transition decides on (the definition's ``not_by``)."""
+
+    reason_code = "separation_of_duties"
+
+
 class ConflictError(WorkflowError, RuntimeError):
     """The instance changed since it was read (stale version); nothing was written."""
 

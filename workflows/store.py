@@ -19,6 +19,7 @@ _INSTANCES = Base.metadata.tables["instances"]
 _DEFINITIONS = Base.metadata.tables["workflow_definitions"]
 _KEYS = Base.metadata.tables["idempotency_keys"]
 _OUTBOX = Base.metadata.tables["outbox"]
+_EVENTS = Base.metadata.tables["audit_events"]
 
 _LOAD = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("p_id"))
 _REF = select(_INSTANCES.c.id).where(
@@ -107,3 +108,20 @@ def insert_outbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert outbox rows (one executemany)."""
     if rows:
         conn.execute(_INSERT_OUTBOX, list(rows))
+
+
+_FIRED_BY = (
+    select(_EVENTS.c.trigger, _EVENTS.c.actor)
+    .where(
+        _EVENTS.c.instance_id == bindparam("p_id"),
+        _EVENTS.c.outcome == "applied",
+        _EVENTS.c.trigger.in_(bindparam("p_triggers", expanding=True)),
+    )
+    .order_by(_EVENTS.c.seq)
+)
+
+
+def last_fired_by(conn: Connection, instance_id: int, triggers: Sequence[str]) -> dict[str, str]:
+    """Who last fired each of ``triggers`` on the instance (from its applied audit events)."""
+    rows = conn.execute(_FIRED_BY, {"p_id": instance_id, "p_triggers": list(triggers)})
+    return {row.trigger: row.actor for row in rows}

@@ -40,6 +40,7 @@ REFUSAL_LABELS = {
     "trigger_not_allowed": "thao tác không hợp lệ ở trạng thái này",
     "guard_failed": "không đáp ứng điều kiện",
     "payload_invalid": "thiếu thông tin bắt buộc",
+    "separation_of_duties": "người đã nộp không được tự quyết định",
 }
 KIND_LABELS = {
     "plan": "Kế hoạch",

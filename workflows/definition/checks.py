@@ -80,6 +80,7 @@ def check_workflow(
         _check_names((*at, "guards"), "guard", "CCHC-D011", t.guards, registry.guards, report)
         _check_names((*at, "actions"), "action", "CCHC-D012", t.actions, registry.actions, report)
 
+    _check_duties(defn, report)
     _check_duplicate_triggers(defn, report)
     _check_graph(defn, known_states, report)
     _check_deadlines(defn, known_states, roles, report)
@@ -143,6 +144,66 @@ def _check_names(
                 f"unknown {what} {name!r}",
                 f"{did_you_mean(name, known)} ({what}s come from the engine's registry)",
             )
+
+
+def _check_duties(defn: WorkflowDefinition, report: _Reporter) -> None:
+    """``not_by`` names known triggers; every decision on a submission takes a declared side."""
+    triggers = set(defn.triggers()) | RESERVED_TRIGGERS
+    submissions: set[str] = set()
+    for i, t in enumerate(defn.transitions):
+        for j, name in enumerate(t.not_by):
+            if name not in triggers:
+                report(
+                    ("transitions", i, "not_by", j)
+                    if len(t.not_by) > 1
+                    else ("transitions", i, "not_by"),
+                    "CCHC-D028",
+                    f"transition {t.trigger!r} is not_by unknown trigger {name!r}",
+                    did_you_mean(name, triggers),
+                )
+            submissions.add(name)
+        if t.not_by and t.allow_same_person is not None:
+            report(
+                ("transitions", i, "allow_same_person"),
+                "CCHC-D030",
+                f"transition {t.trigger!r} both refuses (not_by) and allows the submitter",
+                "keep one: not_by, or allow_same_person with the reason for the exception",
+            )
+    for i in _undeclared_decisions(defn, submissions):
+        t = defn.transitions[i]
+        report(
+            ("transitions", i, "trigger"),
+            "CCHC-D029",
+            f"transition {t.trigger!r} decides on a submission "
+            f"({', '.join(sorted(submissions))}) but does not say whether its submitter may",
+            "add not_by: [the submission's trigger] or allow_same_person: <why>",
+        )
+
+
+def _undeclared_decisions(defn: WorkflowDefinition, submissions: set[str]) -> list[int]:
+    """Indexes of transitions that fire while a submission awaits a decision, undeclared.
+
+    A submission awaits from the state it enters until the item is back in a state a submission
+    leaves (returned to its submitter) or ends; ``create`` submits in the initial state.
+    """
+    handed_back = {s for t in defn.transitions if t.trigger in submissions for s in t.source}
+    starts = {t.dest for t in defn.transitions if t.trigger in submissions}
+    if submissions & RESERVED_TRIGGERS and any(s.type is StateType.INITIAL for s in defn.states):
+        starts.add(defn.initial_state.name)
+    seen = set(starts)
+    queue = deque(starts)
+    found: list[int] = []
+    while queue:
+        state = queue.popleft()
+        for i, t in enumerate(defn.transitions):
+            if state not in t.source or t.trigger in submissions:
+                continue
+            if not t.not_by and t.allow_same_person is None and i not in found:
+                found.append(i)
+            if t.dest not in seen and t.dest not in handed_back:
+                seen.add(t.dest)
+                queue.append(t.dest)
+    return sorted(found)
 
 
 def _check_duplicate_triggers(defn: WorkflowDefinition, report: _Reporter) -> None:

@@ -51,10 +51,19 @@ class Transition(_Frozen):
     actions: tuple[Name, ...] = ()
     requires: tuple[Name, ...] = ()
     """Payload fields that must be present and non-empty (e.g. ``reason`` for a refusal)."""
+    not_by: tuple[Name, ...] = ()
+    """Separation of duties: whoever last fired one of these triggers on the instance (``create``:
+    its creator) may not fire this one; the engine refuses them (``separation_of_duties``)."""
+    allow_same_person: Label | None = None
+    """The declared exception: why the person who submitted may fire this transition."""
 
     _normalise_lists = field_validator(
-        "source", "roles", "guards", "actions", "requires", mode="before"
+        "source", "roles", "guards", "actions", "requires", "not_by", mode="before"
     )(_as_tuple)
+
+
+_LATER_FIELDS = ("not_by", "allow_same_person")
+"""Transition fields that the canonical JSON omits when empty (see ``canonical_json``)."""
 
 
 class DayCount(StrEnum):
@@ -129,10 +138,17 @@ class WorkflowDefinition(_Frozen):
         return list(dict.fromkeys(t.trigger for t in self.transitions))
 
     def canonical_json(self) -> str:
-        """The definition as canonical JSON (sorted keys, no spaces): what its hash covers."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        """The definition as canonical JSON (sorted keys, no spaces): what its hash covers.
+
+        Transition fields added later (``not_by``, ``allow_same_person``) are left out when
+        unset, so a definition that does not use them keeps the hash it always had.
+        """
+        data = self.model_dump(mode="json")
+        for transition in data["transitions"]:
+            for name in _LATER_FIELDS:
+                if not transition[name]:
+                    del transition[name]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @property
     def content_hash(self) -> str:
