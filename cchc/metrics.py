@@ -78,9 +78,9 @@ def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         for number, row in enumerate(csv.reader(io.StringIO(text), dialect), 1):
             yield number, list(row)
         return
-    from openpyxl import load_workbook
+    from cchc.xlsx_input import read_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    book = read_workbook(path)
     try:
         sheet = book.worksheets[0]
         for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):

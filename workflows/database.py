@@ -69,8 +69,24 @@ def normalise_url(url: str) -> str:
     return url
 
 
+BEGIN = "cchc_sqlite_begin"
+"""Execution option saying how a SQLite transaction begins: ``IMMEDIATE`` (the default: it takes
+the write lock at once, so writers queue instead of failing when a deferred read would have to
+upgrade) or ``DEFERRED`` (a read: no lock, a snapshot of what was committed; WAL lets it run
+while a writer works). PostgreSQL ignores it."""
+IMMEDIATE = {BEGIN: "IMMEDIATE"}
+DEFERRED = {BEGIN: "DEFERRED"}
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` whose transactions are reads (deferred on SQLite): for sessions and
+    connections that only read, so they never wait behind a writer."""
+    return engine.execution_options(**DEFERRED)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``. SQLite gets WAL, ``synchronous=NORMAL`` and ``BEGIN IMMEDIATE``."""
+    """An engine for ``url``. SQLite gets WAL and ``synchronous=NORMAL``; its transactions
+    begin with ``BEGIN IMMEDIATE`` unless the connection is marked a read (:data:`BEGIN`)."""
     url = normalise_url(url)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -93,21 +109,29 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock at the start: deferred BEGIN makes concurrent writers fail
-        # with "database is locked" when they upgrade from reading to writing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock at the start: a deferred BEGIN makes concurrent writers
+        # fail with "database is locked" when they upgrade from reading to writing. A read
+        # (marked DEFERRED) takes no lock, so it neither waits for nor blocks a writer.
+        mode = connection.get_execution_options().get(BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that keep loaded objects usable after commit.
+
+    A session used on its own (``with sessions() as session``) only reads: on SQLite its
+    transaction is deferred (:func:`reading`). Writes go through :func:`unit_of_work`, which
+    begins them with ``BEGIN IMMEDIATE``.
+    """
+    return sessionmaker(reading(engine), expire_on_commit=False)
 
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: committed on success, and also when a fire was refused.
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, and also
+    when a fire was refused.
 
     A refusal is written to the audit trail before it is raised, so the refusal itself is kept;
     any other error rolls everything back.
@@ -115,6 +139,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         with session.begin():
+            if session.get_bind().dialect.name == "sqlite":
+                session.connection(execution_options=IMMEDIATE)  # a write: the lock first
             try:
                 yield session
             except TransitionRefusedError:

@@ -9,7 +9,7 @@ from rich.console import Console
 from sqlalchemy import Engine, inspect
 
 from cchc.commands.state import AppState, state_of
-from workflows.database import Settings, make_engine, missing_sqlite_file
+from workflows.database import Settings, make_engine, missing_sqlite_file, reading
 
 __all__ = ["AppState", "console", "errors", "fail", "open_database", "safe_url", "state_of"]
 
@@ -36,7 +36,7 @@ def open_database(settings: Settings) -> Engine:
         )
     engine = make_engine(settings.database_url)
     try:
-        has_schema = inspect(engine).has_table("audit_events")
+        has_schema = inspect(reading(engine)).has_table("audit_events")  # takes no lock
     except Exception as exc:  # connection problems: say which database could not be reached
         engine.dispose()
         raise fail(f"cannot open the database {safe_url(settings.database_url)}: {exc}") from exc

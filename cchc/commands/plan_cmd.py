@@ -59,11 +59,13 @@ def sample_plan(org: Organization, index_set: IndexSet) -> Plan:
 def _clear_tasks(path: Path) -> None:
     from openpyxl import load_workbook
 
+    from cchc.reports.xlsx import save
+
     book = load_workbook(path)
     sheet = book[TASK_SHEET]
     if sheet.max_row > 1:
         sheet.delete_rows(2, sheet.max_row - 1)
-    book.save(path)
+    save(book, path)
 
 
 @app.command("template")

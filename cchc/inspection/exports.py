@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Font
 from cchc.inspection.history import REVIEW_TRIGGERS, History, HistoryRow, target_words
 from cchc.reports.admin_document import AdminDocument
 from cchc.reports.model import DocumentHeader, Heading, Signature, TableBlock, TextBlock
+from cchc.reports.neutral import safe_row
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
 from workflows.canonical import LOCAL_TZ, local_text, utc
 
@@ -96,13 +97,14 @@ def scope_text(history: History) -> str:
 
 
 def write_csv(path: Path, history: History) -> Path:
-    """The history as CSV (UTF-8 with a BOM so spreadsheet programs read the diacritics)."""
+    """The history as CSV (UTF-8 with a BOM so spreadsheet programs read the diacritics); a text
+    that would run as a formula is written behind a single quote (:mod:`cchc.reports.neutral`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(HEADINGS)
+        writer.writerow(safe_row(HEADINGS))
         for number, row in enumerate(history.rows, 1):
-            writer.writerow(cells(number, row))
+            writer.writerow(safe_row(cells(number, row)))
     return path
 
 

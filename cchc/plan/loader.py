@@ -235,11 +235,11 @@ def _cell_date(value: object) -> object:
 def _read_xlsx(
     path: Path, problems: list[Problem], aliases: Mapping[str, str]
 ) -> tuple[Any, _Places]:
-    from openpyxl import load_workbook
+    from cchc.xlsx_input import read_workbook
 
     places = _Places(str(path))
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = read_workbook(path)
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
         problems.append(Problem(str(path), 1, "CCHC-P001", f"cannot open the workbook: {exc}",
                                 "save it from Excel or LibreOffice as .xlsx"))  # fmt: skip

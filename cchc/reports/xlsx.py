@@ -20,6 +20,8 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from cchc.reports.neutral import neutral_workbook
+
 FONT = "Times New Roman"
 """The font of documents officials print (Decree 30)."""
 THIN = Side(style="thin", color="000000")
@@ -155,7 +157,9 @@ def set_layout(ws: Worksheet, widths: Sequence[float], header_row: int | None) -
 
 
 def save(wb: Workbook, path: Path | str) -> Path:
-    """Write ``wb`` to ``path`` (creating parent folders) and return the path."""
+    """Write ``wb`` to ``path`` (creating parent folders) and return the path; every text that
+    a spreadsheet program would run as a formula is kept text (:mod:`cchc.reports.neutral`)."""
+    neutral_workbook(wb)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(str(target))

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from workflows.database import reading
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -43,7 +45,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it has no schema yet."""
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:  # a read: never waits behind a writer
         if not inspect(connection).has_table(VERSION_TABLE):
             return None
         version = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
