@@ -8,7 +8,7 @@ chosen with ``CCHC_ORGANIZATION`` / ``CCHC_INDEX_SET`` (or the CLI's ``--org`` /
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,9 +64,10 @@ def _settled(
     index_path: Path,
     *,
     chosen: tuple[Path | None, Path | None],
+    follow: Collection[str],
 ) -> tuple[Organization, IndexSet]:
     """The organization and index set in force once the files are settled with the database."""
-    follow = set()
+    follow = set(follow)
     if chosen[0] is None and not os.environ.get("CCHC_ORGANIZATION"):
         follow.add("organization")
     if chosen[1] is None and not os.environ.get("CCHC_INDEX_SET"):
@@ -98,6 +99,7 @@ class Workspace:
     def open(
         cls, settings: Settings, *, organization: Path | None = None,
         index_set: Path | None = None, clock: Callable[[], datetime] = utcnow,
+        follow: Collection[str] = (),
     ) -> Workspace:  # fmt: skip
         """Load and check the reference data, open the database, and settle the reference data
         with the tenant's registered versions (``cchc.reference_data.settle``).
@@ -105,7 +107,8 @@ class Workspace:
         A file given here (or by ``CCHC_ORGANIZATION`` / ``CCHC_INDEX_SET``) that differs from
         the registered version is refused (``ReferenceMismatchError``); without one, the
         registered organization and index set are used. The definitions, calendar and emulation
-        configuration in ``definitions_dir()`` must match their registered versions.
+        configuration in ``definitions_dir()`` must match their registered versions. Kinds in
+        ``follow`` are not refused (``apply`` opens the workspace to register a new version).
         """
         engine = make_workflow_engine(clock=clock)
         org_path = organization or default_organization()
@@ -121,7 +124,7 @@ class Workspace:
             require_current(db)
             sessions = session_factory(db)
             org, indexes = _settled(sessions, engine, org, org_path, indexes, index_path,
-                                    chosen=(organization, index_set))  # fmt: skip
+                                    chosen=(organization, index_set), follow=follow)  # fmt: skip
         except Exception:
             db.dispose()
             raise

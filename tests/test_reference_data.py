@@ -14,7 +14,9 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from cchc.cli import app
+from cchc.workspace import Workspace
 from tests.conftest import Db
+from workflows.database import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = ROOT / "definitions" / "organizations" / "phu-lien.yaml"
@@ -129,3 +131,87 @@ def test_another_evidence_body_under_the_same_version_is_refused(
     assert "workflows.evidence.transitions.accept.roles" in result.output
     assert ward.counts() == before
     assert [o for _, _, o, _ in ward.events()[len(events) :]] == ["refused"]
+
+
+def changed_organization(folder: Path, title: str = "Chuyên viên chính") -> Path:
+    """The sample organization with bui.duc.anh's title changed."""
+    data = yaml.safe_load(ORG.read_text("utf-8"))
+    for person in data["people"]:
+        if person["id"] == "bui.duc.anh":
+            person["title"] = title
+    path = folder / "to-chuc-moi.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return path
+
+
+def test_org_apply_shows_the_difference_and_registers(ward: Ward) -> None:
+    """`org apply FILE --as ADMIN --yes` prints the difference, registers version 2 audited by the
+    admin; then the registered file is accepted, the old one refused, and the default follows."""
+    path = changed_organization(ward.folder)
+    result = ward("org", "apply", str(path), "--as", ADMIN, "--yes")
+    assert result.exit_code == 0, result.output
+    assert (
+        'people.bui.duc.anh.title: "Chuyên viên Phòng Văn hóa - Xã hội" → "Chuyên viên chính"'
+        in (result.output)
+    )
+    rows = ward.rows("select version, registered_by from reference_data "
+                     "where kind = 'organization' order by version")  # fmt: skip
+    assert [tuple(r) for r in rows] == [(1, "system"), (2, ADMIN)]
+    assert ward.events()[-1] == (ADMIN, "reference_data", "applied", None)
+    assert ward("--org", str(path), "audit", "verify", "--as", INSPECTOR).exit_code == 0
+    refused = ward("--org", str(ORG), "audit", "verify", "--as", INSPECTOR)
+    assert refused.exit_code == 1
+    assert '"Chuyên viên chính" → "Chuyên viên Phòng Văn hóa - Xã hội"' in refused.output
+    settings = Settings(data_dir=ward.folder / "var", database_url=ward.db.url)
+    ws = Workspace.open(settings)
+    try:
+        assert ws.organization.person("bui.duc.anh").title == "Chuyên viên chính"
+    finally:
+        ws.close()
+
+
+def test_org_apply_asks_first_and_a_no_registers_nothing(ward: Ward) -> None:
+    """Without --yes the difference is shown and a "no" leaves everything as it was."""
+    before, events = ward.counts(), ward.events()
+    result = runner.invoke(
+        app, ["org", "apply", str(changed_organization(ward.folder)), "--as", ADMIN],
+        env=ward.env, input="n\n",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "people.bui.duc.anh.title" in result.output
+    assert (ward.counts(), ward.events()) == (before, events)
+
+
+def test_a_file_cannot_make_its_author_the_admin_who_applies_it(ward: Ward) -> None:
+    """`org apply` checks the roles of the registered organization: a unit official whose file
+    makes them admin is refused, the refusal audited, nothing registered."""
+    data = yaml.safe_load(ORG.read_text("utf-8"))
+    for person in data["people"]:
+        if person["id"] == "bui.duc.anh":
+            person["roles"] = ["admin"]
+    path = ward.folder / "tu-cap-quyen.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    before, events = ward.counts(), ward.events()
+    result = ward("org", "apply", str(path), "--as", "bui.duc.anh", "--yes")
+    assert result.exit_code == 1, result.output
+    assert ward.counts() == before
+    assert [(a, o) for a, _, o, _ in ward.events()[len(events) :]] == [("bui.duc.anh", "refused")]
+
+
+def test_definitions_apply_registers_a_new_version(ward: Ward, tmp_path: Path) -> None:
+    """A changed `evidence` under a new version number is refused until an admin applies the
+    definitions folder; then it is accepted."""
+    copy = tmp_path / "definitions"
+    shutil.copytree(ROOT / "definitions", copy)
+    path = copy / "workflows" / "evidence.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["version"] = 2
+    data["states"][0]["label"] = "Đã nộp (phiên bản 2)"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    env = {"CCHC_DEFINITIONS_DIR": str(copy)}
+    assert ward("audit", "verify", "--as", INSPECTOR, **env).exit_code == 1
+    result = ward("definitions", "apply", "--as", ADMIN, "--yes", **env)
+    assert result.exit_code == 0, result.output
+    assert "workflows.evidence.version: 1 → 2" in result.output
+    assert ward("audit", "verify", "--as", INSPECTOR, **env).exit_code == 0
+    assert ward("audit", "verify", "--as", INSPECTOR).exit_code == 1

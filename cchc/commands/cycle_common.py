@@ -109,13 +109,14 @@ def load_reference(ctx: typer.Context) -> tuple[Organization, IndexSet]:
 
 
 @contextmanager
-def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
-    """The workspace of this invocation (database with schema, engine, reference data)."""
+def open_workspace(ctx: typer.Context, follow: Collection[str] = ()) -> Iterator[Workspace]:
+    """The workspace of this invocation (database with schema, engine, reference data); the
+    reference data of ``follow`` kinds is not refused when it differs (``apply`` only)."""
     state = state_of(ctx)
     settings = state.settings()
     open_database(settings).dispose()  # a clear error when there is no schema yet
     ws = Workspace.open(settings, organization=chosen_organization(ctx),
-                        index_set=state.index_set, clock=CLOCK)  # fmt: skip
+                        index_set=state.index_set, clock=CLOCK, follow=follow)  # fmt: skip
     try:
         yield ws
     finally:
