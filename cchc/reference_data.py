@@ -292,6 +292,15 @@ def _settle(
     follow: Collection[str],
     now: datetime,
 ) -> dict[str, str]:
+    with sessions() as session:  # a read first: once registered, opening writes nothing
+        current = {s.kind: registered(session, tenant, s.kind) for s in snapshots}
+    settled = {
+        s.kind: row.content
+        for s in snapshots
+        if (row := current[s.kind]) is not None and (row.hash == s.hash or s.kind in follow)
+    }
+    if len(settled) == len(snapshots):
+        return settled
     with unit_of_work(sessions) as session:
         current = {s.kind: registered(session, tenant, s.kind) for s in snapshots}
         mismatches = {
