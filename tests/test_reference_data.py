@@ -215,3 +215,23 @@ def test_definitions_apply_registers_a_new_version(ward: Ward, tmp_path: Path) -
     assert "workflows.evidence.version: 1 → 2" in result.output
     assert ward("audit", "verify", "--as", INSPECTOR, **env).exit_code == 0
     assert ward("audit", "verify", "--as", INSPECTOR).exit_code == 1
+
+
+def test_index_set_apply_shows_the_difference_and_registers(ward: Ward) -> None:
+    """`index-set apply FILE --as ADMIN --yes` names the changed title and registers version 2;
+    the old file is then refused."""
+    sample = ROOT / "definitions" / "index-sets" / "par-2025-ward-sample.yaml"
+    data = yaml.safe_load(sample.read_text("utf-8"))
+    data["title"] = "Bộ chỉ số đã sửa"
+    path = ward.folder / "bo-chi-so.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    result = ward("index-set", "apply", str(path), "--as", ADMIN, "--yes")
+    assert result.exit_code == 0, result.output
+    assert 'title: "Bộ Chỉ số cải cách hành chính' in result.output
+    assert '→ "Bộ chỉ số đã sửa"' in result.output
+    rows = ward.rows("select version, registered_by from reference_data "
+                     "where kind = 'index_set' order by version")  # fmt: skip
+    assert [tuple(r) for r in rows] == [(1, "system"), (2, ADMIN)]
+    refused = ward("--index-set", str(sample), "audit", "verify", "--as", INSPECTOR)
+    assert refused.exit_code == 1
+    assert "bộ chỉ số (index set)" in refused.output
