@@ -8,7 +8,7 @@ chosen with ``CCHC_ORGANIZATION`` / ``CCHC_INDEX_SET`` (or the CLI's ``--org`` /
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from cchc import reference_data
 from cchc.evidence_store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
@@ -40,6 +41,48 @@ def default_index_set() -> Path:
                 or definitions_dir() / "index-sets" / "par-2025-ward-sample.yaml")  # fmt: skip
 
 
+def reference_snapshots(
+    engine: Engine, org: Organization, org_path: Path, indexes: IndexSet, index_path: Path
+) -> list[reference_data.Snapshot]:
+    """The reference data of a workspace as read from its files, one snapshot per kind."""
+    directory = definitions_dir()
+    return [
+        reference_data.organization_snapshot(org, org_path),
+        reference_data.definitions_snapshot(engine.definitions, directory),
+        reference_data.index_set_snapshot(indexes, index_path),
+        reference_data.file_snapshot("calendar", directory / "calendar.yaml"),
+        reference_data.file_snapshot("emulation", directory / "emulation.yaml"),
+    ]
+
+
+def _settled(
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    org: Organization,
+    org_path: Path,
+    indexes: IndexSet,
+    index_path: Path,
+    *,
+    chosen: tuple[Path | None, Path | None],
+    follow: Collection[str],
+) -> tuple[Organization, IndexSet]:
+    """The organization and index set in force once the files are settled with the database."""
+    follow = set(follow)
+    if chosen[0] is None and not os.environ.get("CCHC_ORGANIZATION"):
+        follow.add("organization")
+    if chosen[1] is None and not os.environ.get("CCHC_INDEX_SET"):
+        follow.add("index_set")
+    snapshots = reference_snapshots(engine, org, org_path, indexes, index_path)
+    contents = reference_data.settle(
+        sessions, org.tenant, snapshots, follow=follow, now=engine.clock()
+    )
+    if contents["organization"] != snapshots[0].content:
+        org = reference_data.organization_of(contents["organization"])
+    if contents["index_set"] != snapshots[2].content:
+        indexes = reference_data.index_set_of(contents["index_set"])
+    return org, indexes
+
+
 @dataclass
 class Workspace:
     """An open database with the engine and the ward's reference data."""
@@ -56,13 +99,22 @@ class Workspace:
     def open(
         cls, settings: Settings, *, organization: Path | None = None,
         index_set: Path | None = None, clock: Callable[[], datetime] = utcnow,
+        follow: Collection[str] = (),
     ) -> Workspace:  # fmt: skip
-        """Load and check the reference data, then open the database (raises on any problem)."""
+        """Load and check the reference data, open the database, and settle the reference data
+        with the tenant's registered versions (``cchc.reference_data.settle``).
+
+        A file given here (or by ``CCHC_ORGANIZATION`` / ``CCHC_INDEX_SET``) that differs from
+        the registered version is refused (``ReferenceMismatchError``); without one, the
+        registered organization and index set are used. The definitions, calendar and emulation
+        configuration in ``definitions_dir()`` must match their registered versions. Kinds in
+        ``follow`` are not refused (``apply`` opens the workspace to register a new version).
+        """
         engine = make_workflow_engine(clock=clock)
-        org = load_organization(organization or default_organization(),
-                                known_roles=set(engine.definitions.roles.roles))  # fmt: skip
-        units = {u.code for u in org.units}
-        indexes = load_index_set(index_set or default_index_set(), known_units=units)
+        org_path = organization or default_organization()
+        org = load_organization(org_path, known_roles=set(engine.definitions.roles.roles))
+        index_path = index_set or default_index_set()
+        indexes = load_index_set(index_path, known_units={u.code for u in org.units})
         if (missing := missing_sqlite_file(settings.database_url)) is not None:
             raise SchemaOutdatedError(
                 f"there is no database at {missing} yet: run `cchc db upgrade` (or `cchc demo`)"
@@ -70,10 +122,13 @@ class Workspace:
         db = make_engine(settings.database_url)
         try:
             require_current(db)
+            sessions = session_factory(db)
+            org, indexes = _settled(sessions, engine, org, org_path, indexes, index_path,
+                                    chosen=(organization, index_set), follow=follow)  # fmt: skip
         except Exception:
             db.dispose()
             raise
-        return cls(settings, db, session_factory(db), engine, org, indexes,
+        return cls(settings, db, sessions, engine, org, indexes,
                    EvidenceStore.for_settings(settings))  # fmt: skip
 
     @property

@@ -190,7 +190,7 @@ def test_audit_verify_then_sqlite3_edit_is_named(data_dir: Path) -> None:
     """`cchc audit verify` exits 0, and 1 naming the event after sqlite3 edits its payload."""
     code, out = _cli(data_dir, "audit", "verify")
     assert code == 0
-    assert "4 events" in out
+    assert "5 events" in out  # the registration of the reference data, then the work
     database = data_dir / "cchc.sqlite3"
     subprocess.run(
         ["sqlite3", str(database), "DROP TRIGGER audit_events_no_update; "
@@ -221,7 +221,7 @@ def test_audit_query_time_range_uses_local_time(data_dir: Path) -> None:
     """--since/--until are read in Asia/Ho_Chi_Minh; a range in the future finds nothing."""
     code, out = _cli(data_dir, "audit", "query", "--since", "2025-11-03", "--json")
     assert code == 0
-    assert len(json.loads(out)) == 4
+    assert len(json.loads(out)) == 5  # 4 on 03/11/2025, then the reference data's registration
     code, out = _cli(data_dir, "audit", "query", "--until", "2025-11-03T08:59", "--json")
     assert json.loads(out) == []
     code, _ = _cli(data_dir, "audit", "query", "--since", "hôm qua")

@@ -18,6 +18,7 @@ from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine, InstanceExistsError
 from workflows.errors import (
     ConflictError,
+    DefinitionVersionConflictError,
     GuardFailedError,
     IdempotencyKeyReusedError,
     InstanceNotFoundError,
@@ -326,3 +327,22 @@ def test_direct_state_assignment_is_refused(db: Db, engine: Engine, author: Acto
             instance.state = "accepted"
     with db.sessions() as session:
         assert engine.get(session, instance_id).state == "draft"
+
+
+def test_a_second_body_under_the_same_version_is_refused(
+    db: Db, clock: Clock, author: Actor, tmp_path: Path
+) -> None:
+    """A definition whose body differs from the one stored under its kind and version is refused."""
+    first = load_definitions([DEFINITIONS], registry=REGISTRY, templates=template_names())
+    _created(db, Engine(first, REGISTRY, clock=clock), author)
+    copy = tmp_path / "definitions"
+    (copy / "workflows").mkdir(parents=True)
+    (copy / "roles.yaml").write_text((DEFINITIONS / "roles.yaml").read_text("utf-8"), "utf-8")
+    data = yaml.safe_load((DEFINITIONS / "workflows" / f"{KIND}.yaml").read_text("utf-8"))
+    data["states"][1]["label"] = "Đã trình (cùng phiên bản, nội dung khác)"
+    (copy / "workflows" / f"{KIND}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    second = load_definitions([copy], registry=REGISTRY, templates=template_names())
+    with pytest.raises(DefinitionVersionConflictError, match=f"{KIND} version 1"):
+        _created(db, Engine(second, REGISTRY, clock=clock), author, ref="REQ-2")
+    assert count(db, "instances") == 1
+    assert count(db, "workflow_definitions") == 1

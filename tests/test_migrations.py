@@ -27,7 +27,7 @@ def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     command.downgrade(alembic_config(engine), "base")
     assert current_revision(engine) is None
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]

@@ -26,6 +26,7 @@ from workflows.definition.loader import DefinitionSet
 from workflows.definition.models import Transition, WorkflowDefinition
 from workflows.errors import (
     ConflictError,
+    DefinitionVersionConflictError,
     GuardFailedError,
     IdempotencyKeyReusedError,
     InstanceNotFoundError,
@@ -121,9 +122,20 @@ class Engine:
         return built
 
     def register(self, session: Session, built: BuiltMachine) -> None:
-        """Store the definition version in the database (once) so instances can refer to it."""
+        """Store the definition version in the database (once) so instances can refer to it.
+
+        One kind and version means one content: a body differing from the one stored under the
+        same kind and version raises ``DefinitionVersionConflictError`` (raise the version).
+        """
         conn = session.connection()
         if store.definition_body(conn, built.hash) is None:
+            kind, version = built.definition.kind, built.definition.version
+            if store.definition_hashes(conn, kind, version):
+                raise DefinitionVersionConflictError(
+                    f"definition {kind} version {version} is already stored with another body; "
+                    f"a changed definition needs a new version number (this body: "
+                    f"{built.hash[:12]})"
+                )
             store.store_definition(
                 conn,
                 hash=built.hash,

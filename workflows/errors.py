@@ -86,5 +86,9 @@ class IdempotencyKeyReusedError(WorkflowError, ValueError):
     """An idempotency key was reused for a different instance, trigger or payload."""
 
 
+class DefinitionVersionConflictError(WorkflowError, ValueError):
+    """A definition's body differs from the one already stored under its kind and version."""
+
+
 class StateAssignmentError(WorkflowError, AttributeError):
     """Code tried to set an instance's state directly instead of firing a trigger."""

@@ -122,6 +122,32 @@ class ChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class ReferenceData(Base):
+    """One registered version of a tenant's reference data (organization, definitions, index
+    set, calendar, emulation configuration); append-only, its registration audited."""
+
+    __tablename__ = "reference_data"
+    __table_args__ = (
+        UniqueConstraint("tenant", "kind", "version", name="uq_reference_data_tenant_kind_version"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    """1, 2, … per tenant and kind; the highest is in force."""
+    hash: Mapped[str] = mapped_column(String(64))
+    """sha256 of ``content``."""
+    content: Mapped[str] = mapped_column(Text)
+    """The canonical text: canonical JSON of the checked model, or the file's text."""
+    source: Mapped[str] = mapped_column(Text)
+    """The file (or folder) it was read from."""
+    registered_by: Mapped[str] = mapped_column(String(128))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"))
+    """The audit event that registered it."""
+
+
 class IdempotencyRecord(Base):
     """The first result of a fire made with an idempotency key, returned on every repeat."""
 

@@ -39,6 +39,9 @@ _MOVE = (
     )
 )
 _DEFINITION_BODY = select(_DEFINITIONS.c.body).where(_DEFINITIONS.c.hash == bindparam("p_hash"))
+_VERSION_HASHES = select(_DEFINITIONS.c.hash).where(
+    _DEFINITIONS.c.kind == bindparam("p_kind"), _DEFINITIONS.c.version == bindparam("p_version")
+)
 _KEY = select(_KEYS.c.request_hash, _KEYS.c.result).where(
     _KEYS.c.tenant == bindparam("p_tenant"), _KEYS.c.key == bindparam("p_key")
 )
@@ -76,6 +79,11 @@ def move(
 def definition_body(conn: Connection, definition_hash: str) -> str | None:
     """The stored canonical JSON of a definition version, if stored."""
     return conn.execute(_DEFINITION_BODY, {"p_hash": definition_hash}).scalar()
+
+
+def definition_hashes(conn: Connection, kind: str, version: int) -> list[str]:
+    """The hashes stored under a kind and version (one, unless stored before this was checked)."""
+    return list(conn.execute(_VERSION_HASHES, {"p_kind": kind, "p_version": version}).scalars())
 
 
 def store_definition(conn: Connection, **values: Any) -> None:

@@ -33,6 +33,7 @@ from cchc.indexset.models import IndexSet
 from cchc.indexset.rules import report, vi_number
 from cchc.inspection.history import REFUSAL_LABELS
 from cchc.organization import Organization, UnknownPersonError, load_organization
+from cchc.reference_data import ReferenceMismatchError
 from cchc.scoring import ScoreCard, SubScore, latest_run
 from cchc.workspace import Workspace, default_index_set, default_organization
 from workflows.canonical import LOCAL_TZ, utcnow
@@ -74,6 +75,13 @@ def organization_path(ctx: typer.Context) -> Path:
     return state.organization or default_organization()
 
 
+def chosen_organization(ctx: typer.Context) -> Path | None:
+    """The organization file chosen by ``--tenant`` (from the city file) or ``--org``; None
+    when none was chosen (the tenant's registered organization, or the default file, is used)."""
+    state = state_of(ctx)
+    return organization_path(ctx) if state.tenant else state.organization
+
+
 def index_set_path(ctx: typer.Context) -> Path:
     """The index set file: ``--index-set``, ``CCHC_INDEX_SET`` or the sample."""
     return state_of(ctx).index_set or default_index_set()
@@ -101,13 +109,14 @@ def load_reference(ctx: typer.Context) -> tuple[Organization, IndexSet]:
 
 
 @contextmanager
-def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
-    """The workspace of this invocation (database with schema, engine, reference data)."""
+def open_workspace(ctx: typer.Context, follow: Collection[str] = ()) -> Iterator[Workspace]:
+    """The workspace of this invocation (database with schema, engine, reference data); the
+    reference data of ``follow`` kinds is not refused when it differs (``apply`` only)."""
     state = state_of(ctx)
     settings = state.settings()
     open_database(settings).dispose()  # a clear error when there is no schema yet
-    ws = Workspace.open(settings, organization=organization_path(ctx),
-                        index_set=state.index_set, clock=CLOCK)  # fmt: skip
+    ws = Workspace.open(settings, organization=chosen_organization(ctx),
+                        index_set=state.index_set, clock=CLOCK, follow=follow)  # fmt: skip
     try:
         yield ws
     finally:
@@ -241,6 +250,12 @@ def reporting(as_json: bool = False) -> Iterator[None]:
         raise stop(
             f"thao tác bị từ chối – {label} (refused: {exc.reason_code}; the refusal is recorded "
             f"in the audit trail): {exc}",
+            1,
+        ) from None
+    except ReferenceMismatchError as exc:
+        raise stop(
+            f"dữ liệu tham chiếu bị từ chối (refused; the refusal is recorded in the audit "
+            f"trail): {exc}",
             1,
         ) from None
     except DefinitionError as exc:

@@ -1,10 +1,11 @@
-"""``cchc definitions``: check definition files and draw their state diagrams."""
+"""``cchc definitions``: check definition files, draw their state diagrams, register them."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,6 +13,9 @@ from cchc.commands.common import console, fail
 from cchc.commands.problems import print_problems
 from cchc.runtime import definitions_dir, registry
 from notifications.catalog import template_names
+
+if TYPE_CHECKING:
+    from cchc.reference_data import Snapshot
 from workflows.definition.loader import check_paths
 from workflows.diagram import mermaid
 from workflows.errors import DefinitionError, UnknownKindError
@@ -66,3 +70,38 @@ def diagram(
     except (DefinitionError, UnknownKindError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(mermaid(definition), nl=False)
+
+
+@app.command("apply")
+def apply_definitions(
+    ctx: typer.Context,
+    person: str = typer.Option(..., "--as", help="The administrator registering them."),
+    yes: bool = typer.Option(False, "--yes", help="Register without asking."),
+) -> None:
+    """Register the definitions folder in use (CCHC_DEFINITIONS_DIR or the project's): workflow
+    definitions, roles, calendar and emulation configuration, for the ward (admin)."""
+    from cchc.commands.apply_common import apply
+    from cchc.commands.cycle_common import stop
+    from cchc.reference_data import definitions_snapshot, file_snapshot
+    from cchc.workspace import Workspace
+    from workflows import store
+
+    def read(ws: Workspace) -> list[Snapshot]:
+        with ws.sessions() as session:
+            conn = session.connection()
+            for kind, definition in ws.engine.definitions.workflows.items():
+                stored = store.definition_hashes(conn, kind, definition.version)
+                if stored and definition.content_hash not in stored:
+                    raise stop(
+                        f"definition {kind} version {definition.version} is already stored with "
+                        "another body; a changed definition needs a new version number",
+                        1,
+                    )
+        directory = definitions_dir()
+        return [
+            definitions_snapshot(ws.engine.definitions, directory),
+            file_snapshot("calendar", directory / "calendar.yaml"),
+            file_snapshot("emulation", directory / "emulation.yaml"),
+        ]
+
+    apply(ctx, ("definitions", "calendar", "emulation"), read, person, yes)

@@ -1,4 +1,4 @@
-"""``cchc org`` and ``cchc index-set``: check and show the ward's reference data."""
+"""``cchc org`` and ``cchc index-set``: check, show and apply the ward's reference data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from cchc.commands.apply_common import YES_HELP, apply
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     JSON_HELP,
@@ -24,9 +25,11 @@ from cchc.commands.cycle_common import (
     warn,
 )
 from cchc.commands.problems import print_problems
-from cchc.indexset.loader import check_index_set
+from cchc.indexset.loader import check_index_set, load_index_set
 from cchc.indexset.models import SubCriterion
 from cchc.organization import check_organization, load_organization
+from cchc.reference_data import Snapshot, index_set_snapshot, organization_snapshot
+from cchc.workspace import Workspace
 
 org_app = typer.Typer(help="Check and show the organization (units and people).",
                       no_args_is_help=True)  # fmt: skip
@@ -179,3 +182,47 @@ def index_set_show(
                                 "Cách chấm"), rows))  # fmt: skip
     if index_set.sample:
         warn("this index set is a SAMPLE, not an official text")
+
+
+@org_app.command("apply")
+def org_apply(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The organization file to register."),
+    person: str = typer.Option(..., "--as", help="The administrator registering it."),
+    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
+) -> None:
+    """Register a new version of the ward's organization (admin): shows the difference first."""
+    path = _existing(file)
+
+    def read(ws: Workspace) -> list[Snapshot]:
+        org = load_organization(path, known_roles=set(ws.engine.definitions.roles.roles))
+        _same_tenant(ws, org.tenant, path)
+        return [organization_snapshot(org, path)]
+
+    apply(ctx, ("organization",), read, person, yes)
+
+
+@index_app.command("apply")
+def index_set_apply(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The index set file to register."),
+    person: str = typer.Option(..., "--as", help="The administrator registering it."),
+    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
+) -> None:
+    """Register a new version of the ward's index set (admin): shows the difference first."""
+    path = _existing(file)
+
+    def read(ws: Workspace) -> list[Snapshot]:
+        index_set = load_index_set(path, known_units={u.code for u in ws.organization.units})
+        return [index_set_snapshot(index_set, path)]
+
+    apply(ctx, ("index_set",), read, person, yes)
+
+
+def _same_tenant(ws: Workspace, tenant: str, path: Path) -> None:
+    if tenant != ws.tenant:
+        raise stop(
+            f"{path} is the organization of {tenant}, not of {ws.tenant}; choose the ward with "
+            "--tenant (or --org)",
+            2,
+        )

@@ -242,11 +242,12 @@ def _instances_match_events(session: Session) -> list[Any]:
     instances = session.execute(sa.select(Instance.id, Instance.state, Instance.version)).all()
     events = session.execute(
         sa.select(AuditEvent.id, AuditEvent.instance_id, AuditEvent.trigger,
-                  AuditEvent.to_state, AuditEvent.outcome).order_by(AuditEvent.seq)
+                  AuditEvent.to_state, AuditEvent.outcome, AuditEvent.kind)
+        .order_by(AuditEvent.seq)
     ).all()  # fmt: skip
     applied: dict[int, list[Any]] = defaultdict(list)
-    for event in events:
-        if event.outcome == "applied":
+    for event in events:  # the registration of the reference data changes no instance
+        if event.outcome == "applied" and event.kind != "reference_data":
             applied[event.instance_id].append(event)
     assert set(applied) == {i.id for i in instances}, "an applied event without its instance"
     for instance in instances:

@@ -1,0 +1,322 @@
+"""A tenant's reference data, registered in the database instead of passed on each command.
+
+The organization, the definitions, the index set, the working calendar and the emulation
+configuration a tenant works with are stored in ``reference_data`` (content, hash, version, who
+registered them, when), each registration an audit event on the tenant's chain. The first time
+a tenant is opened the chosen files register themselves (by ``system``); afterwards a file that
+differs from the registered version is refused, naming the difference, and only an
+administrator's ``apply`` (``cchc org apply FILE --as ADMIN`` …) registers a new version.
+
+Content is canonical text: canonical JSON of the checked model (organization, index set,
+definitions), or the file's text (calendar, emulation configuration; empty when absent).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cchc.indexset.models import IndexSet
+from cchc.organization import Organization
+from workflows.audit import append_event
+from workflows.canonical import canonical_json, sha256_hex
+from workflows.database import unit_of_work
+from workflows.definition.loader import DefinitionSet
+from workflows.errors import WorkflowError
+from workflows.schema import ReferenceData
+
+KINDS = ("organization", "definitions", "index_set", "calendar", "emulation")
+LABELS = {
+    "organization": "tổ chức (organization)",
+    "definitions": "định nghĩa quy trình (definitions)",
+    "index_set": "bộ chỉ số (index set)",
+    "calendar": "lịch làm việc (calendar)",
+    "emulation": "cấu hình thi đua (emulation)",
+}
+SYSTEM = "system"
+"""The actor of a first registration (the files chosen before the tenant was registered)."""
+AUDIT_KIND = "reference_data"
+MAX_DIFFERENCES = 20
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The reference data of one kind as read from a file, in canonical text."""
+
+    kind: str
+    content: str
+    source: str
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the content."""
+        return sha256_hex(self.content)
+
+
+def organization_snapshot(org: Organization, source: Path | str) -> Snapshot:
+    """The organization as canonical JSON of its checked model."""
+    return Snapshot("organization", canonical_json(org.model_dump(mode="json")), str(source))
+
+
+def index_set_snapshot(index_set: IndexSet, source: Path | str) -> Snapshot:
+    """The index set as canonical JSON of its checked model."""
+    return Snapshot("index_set", canonical_json(index_set.model_dump(mode="json")), str(source))
+
+
+def definitions_snapshot(definitions: DefinitionSet, source: Path | str) -> Snapshot:
+    """The workflow definitions and the role catalogue as canonical JSON."""
+    content = {
+        "roles": definitions.roles.model_dump(mode="json"),
+        "workflows": {k: json.loads(d.canonical_json()) for k, d in definitions.workflows.items()},
+    }
+    return Snapshot("definitions", canonical_json(content), str(source))
+
+
+def file_snapshot(kind: str, path: Path) -> Snapshot:
+    """A file's text (empty when the file does not exist)."""
+    text = path.read_text("utf-8") if path.is_file() else ""
+    return Snapshot(kind, text, str(path))
+
+
+def organization_of(content: str) -> Organization:
+    """The organization registered as ``content``."""
+    return Organization.model_validate_json(content)
+
+
+def index_set_of(content: str) -> IndexSet:
+    """The index set registered as ``content``."""
+    return IndexSet.model_validate_json(content)
+
+
+class ReferenceMismatchError(WorkflowError):
+    """A file differs from the tenant's registered reference data; the refusal is audited."""
+
+    def __init__(self, tenant: str, mismatches: Mapping[str, Sequence[str]]) -> None:
+        self.tenant = tenant
+        self.mismatches = dict(mismatches)
+        parts = [
+            f"{LABELS[kind]} khác bản đã đăng ký của {tenant} (differs from the registered "
+            f"version; register a change with `cchc {_COMMANDS[kind]} apply FILE --as ADMIN`): "
+            + "; ".join(lines)
+            for kind, lines in mismatches.items()
+        ]
+        super().__init__("\n".join(parts))
+
+
+_COMMANDS = {
+    "organization": "org",
+    "definitions": "definitions",
+    "index_set": "index-set",
+    "calendar": "definitions",
+    "emulation": "definitions",
+}
+
+
+# --- reading and writing ----------------------------------------------------------------------
+
+
+def registered(session: Session, tenant: str, kind: str) -> ReferenceData | None:
+    """The version of ``kind`` in force for ``tenant`` (the highest), if any."""
+    return session.scalars(
+        select(ReferenceData)
+        .where(ReferenceData.tenant == tenant, ReferenceData.kind == kind)
+        .order_by(ReferenceData.version.desc())
+        .limit(1)
+    ).first()
+
+
+def register(
+    session: Session,
+    tenant: str,
+    snapshots: Iterable[Snapshot],
+    *,
+    actor: str,
+    role: str | None,
+    now: datetime,
+    trigger: str = "register",
+) -> dict[str, int]:
+    """Register new versions of ``snapshots`` in one audited event; kind → version."""
+    rows: list[tuple[Snapshot, int]] = []
+    for snapshot in snapshots:
+        current = registered(session, tenant, snapshot.kind)
+        rows.append((snapshot, 1 if current is None else current.version + 1))
+    if not rows:
+        return {}
+    payload = {s.kind: {"version": v, "hash": s.hash, "source": s.source} for s, v in rows}
+    event = append_event(
+        session, tenant=tenant, occurred_at=now, actor=actor, role=role, instance_id=None,
+        kind=AUDIT_KIND, ref="+".join(s.kind for s, _ in rows), trigger=trigger,
+        from_state=None, to_state=None, payload=canonical_json(payload), definition_hash="",
+        outcome="applied", reason=None,
+    )  # fmt: skip
+    for snapshot, version in rows:
+        session.add(
+            ReferenceData(
+                tenant=tenant,
+                kind=snapshot.kind,
+                version=version,
+                hash=snapshot.hash,
+                content=snapshot.content,
+                source=snapshot.source,
+                registered_by=actor,
+                registered_at=now,
+                event_id=event.id,
+            )
+        )
+    session.flush()
+    return {s.kind: v for s, v in rows}
+
+
+def audit_refusal(
+    session: Session,
+    tenant: str,
+    mismatches: Mapping[str, Sequence[str]],
+    sources: Mapping[str, str],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Record that files differing from the registered reference data were refused."""
+    payload = {kind: {"source": sources[kind]} for kind in mismatches}
+    reason = " | ".join(f"{kind}: {'; '.join(lines)}" for kind, lines in mismatches.items())
+    append_event(
+        session, tenant=tenant, occurred_at=now, actor=actor, role=None, instance_id=None,
+        kind=AUDIT_KIND, ref="+".join(mismatches), trigger="register", from_state=None,
+        to_state=None, payload=canonical_json(payload), definition_hash="", outcome="refused",
+        reason=f"reference_mismatch: {reason}",
+    )  # fmt: skip
+
+
+# --- differences ------------------------------------------------------------------------------
+
+
+def differences(kind: str, old: str, new: str) -> list[str]:
+    """What changed from ``old`` to ``new`` (registered → file), one line each, capped."""
+    if kind in {"calendar", "emulation"}:
+        lines = _text_differences(old, new)
+    else:
+        lines = []
+        _json_differences(json.loads(old), json.loads(new), "", lines)
+    if len(lines) > MAX_DIFFERENCES:
+        more = len(lines) - MAX_DIFFERENCES
+        lines = [*lines[:MAX_DIFFERENCES], f"… và {more} khác biệt nữa (and {more} more)"]
+    return lines or ["nội dung khác (content differs)"]
+
+
+_KEYS = ("id", "code", "kind", "name", "trigger")
+
+
+def _keyed(items: list[Any]) -> dict[str, Any] | None:
+    """A list of objects by their id/code/kind/name, when every item has a distinct one."""
+    for key in _KEYS:
+        if items and all(isinstance(i, dict) and isinstance(i.get(key), str) for i in items):
+            keyed = {i[key]: i for i in items}
+            if len(keyed) == len(items):
+                return keyed
+    return None
+
+
+def _json_differences(old: Any, new: Any, where: str, out: list[str]) -> None:
+    if old == new:
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        old_keyed, new_keyed = _keyed(old), _keyed(new)
+        if old_keyed is not None and new_keyed is not None:
+            old, new = old_keyed, new_keyed
+        elif len(old) == len(new) and all(isinstance(i, dict | list) for i in old + new):
+            for index, (a, b) in enumerate(zip(old, new, strict=True)):
+                _json_differences(a, b, f"{where.rstrip('.')}[{index}].", out)
+            return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() - new.keys()):
+            out.append(f"{where}{key}: bỏ (removed)")
+        for key in sorted(new.keys() - old.keys()):
+            out.append(f"{where}{key}: thêm (added) {_short(new[key])}")
+        for key in sorted(old.keys() & new.keys()):
+            _json_differences(old[key], new[key], f"{where}{key}.", out)
+        return
+    out.append(f"{where.rstrip('.')}: {_short(old)} → {_short(new)}")
+
+
+def _short(value: Any) -> str:
+    text = canonical_json(value)
+    return text if len(text) <= 80 else f"{text[:77]}…"
+
+
+def _text_differences(old: str, new: str) -> list[str]:
+    lines = []
+    for group in difflib.SequenceMatcher(None, old.splitlines(), new.splitlines()).get_opcodes():
+        tag, i1, i2, j1, j2 = group
+        if tag != "equal":
+            lines.append(f"dòng {i1 + 1}–{i2} → dòng {j1 + 1}–{j2} ({tag})")
+    return lines
+
+
+# --- opening a tenant ---------------------------------------------------------------------------
+
+
+def settle(
+    sessions: sessionmaker[Session],
+    tenant: str,
+    snapshots: Sequence[Snapshot],
+    *,
+    follow: Collection[str],
+    now: datetime,
+) -> dict[str, str]:
+    """The content in force for each kind of ``snapshots``: kind → canonical text.
+
+    A kind not registered yet registers the snapshot (one audited event by ``system``). A
+    snapshot that differs from the registered version is refused (``ReferenceMismatchError``
+    naming the differences; the refusal is audited, nothing else is written), unless its kind is
+    in ``follow`` (the file was a default, not chosen): then the registered version is used.
+    """
+    try:
+        return _settle(sessions, tenant, snapshots, follow, now)
+    except IntegrityError:  # another process registered the same tenant meanwhile
+        return _settle(sessions, tenant, snapshots, follow, now)
+
+
+def _settle(
+    sessions: sessionmaker[Session],
+    tenant: str,
+    snapshots: Sequence[Snapshot],
+    follow: Collection[str],
+    now: datetime,
+) -> dict[str, str]:
+    with sessions() as session:  # a read first: once registered, opening writes nothing
+        current = {s.kind: registered(session, tenant, s.kind) for s in snapshots}
+    settled = {
+        s.kind: row.content
+        for s in snapshots
+        if (row := current[s.kind]) is not None and (row.hash == s.hash or s.kind in follow)
+    }
+    if len(settled) == len(snapshots):
+        return settled
+    with unit_of_work(sessions) as session:
+        current = {s.kind: registered(session, tenant, s.kind) for s in snapshots}
+        mismatches = {
+            s.kind: differences(s.kind, row.content, s.content)
+            for s in snapshots
+            if (row := current[s.kind]) is not None and row.hash != s.hash
+            and s.kind not in follow
+        }  # fmt: skip
+        if mismatches:
+            sources = {s.kind: s.source for s in snapshots}
+            audit_refusal(session, tenant, mismatches, sources, actor=SYSTEM, now=now)
+        else:
+            new = [s for s in snapshots if current[s.kind] is None]
+            register(session, tenant, new, actor=SYSTEM, role=None, now=now)
+    if mismatches:
+        raise ReferenceMismatchError(tenant, mismatches)
+    return {
+        s.kind: s.content if (row := current[s.kind]) is None else row.content for s in snapshots
+    }
