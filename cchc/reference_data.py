@@ -32,7 +32,7 @@ from workflows.canonical import canonical_json, sha256_hex
 from workflows.database import unit_of_work
 from workflows.definition.loader import DefinitionSet
 from workflows.errors import WorkflowError
-from workflows.schema import ReferenceData
+from workflows.schema import ChainHead, Instance, ReferenceData
 
 KINDS = ("organization", "definitions", "index_set", "calendar", "emulation")
 LABELS = {
@@ -285,6 +285,14 @@ def settle(
         return _settle(sessions, tenant, snapshots, follow, now)
 
 
+def _trail_missing(session: Session, tenant: str) -> bool:
+    """The tenant has instances but no audit chain: its trail was deleted. Registering now
+    would start a new chain over the gap; ``audit verify`` must find the wipe instead."""
+    if session.scalar(select(ChainHead.tenant).where(ChainHead.tenant == tenant)) is not None:
+        return False
+    return session.scalar(select(Instance.id).where(Instance.tenant == tenant).limit(1)) is not None
+
+
 def _settle(
     sessions: sessionmaker[Session],
     tenant: str,
@@ -312,7 +320,7 @@ def _settle(
         if mismatches:
             sources = {s.kind: s.source for s in snapshots}
             audit_refusal(session, tenant, mismatches, sources, actor=SYSTEM, now=now)
-        else:
+        elif not _trail_missing(session, tenant):
             new = [s for s in snapshots if current[s.kind] is None]
             register(session, tenant, new, actor=SYSTEM, role=None, now=now)
     if mismatches:

@@ -293,8 +293,8 @@ def test_instance_keeps_its_definition_version(
     (copy / "workflows").mkdir(parents=True)
     (copy / "roles.yaml").write_text((DEFINITIONS / "roles.yaml").read_text("utf-8"), "utf-8")
     data = yaml.safe_load((DEFINITIONS / "workflows" / f"{KIND}.yaml").read_text("utf-8"))
-    data["version"] = 2
-    data["states"][1]["label"] = "Đã trình (phiên bản 2)"
+    data["version"] += 1
+    data["states"][1]["label"] = "Đã trình (phiên bản mới)"
     (copy / "workflows" / f"{KIND}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     second = load_definitions([copy], registry=REGISTRY, templates=template_names())
     new = Engine(second, REGISTRY, clock=clock)
@@ -305,7 +305,7 @@ def test_instance_keeps_its_definition_version(
             new.fire(session, instance, "submit", actor=author)
     with db.sessions() as session:
         assert engine_label(new, session, instance_id) == "Đã trình, chờ xem xét"
-        assert engine_label(new, session, newer_id) == "Đã trình (phiên bản 2)"
+        assert engine_label(new, session, newer_id) == "Đã trình (phiên bản mới)"
         assert session.query(DefinitionRecord).count() == 2
 
 
@@ -342,7 +342,8 @@ def test_a_second_body_under_the_same_version_is_refused(
     data["states"][1]["label"] = "Đã trình (cùng phiên bản, nội dung khác)"
     (copy / "workflows" / f"{KIND}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     second = load_definitions([copy], registry=REGISTRY, templates=template_names())
-    with pytest.raises(DefinitionVersionConflictError, match=f"{KIND} version 1"):
+    version = data["version"]
+    with pytest.raises(DefinitionVersionConflictError, match=f"{KIND} version {version}"):
         _created(db, Engine(second, REGISTRY, clock=clock), author, ref="REQ-2")
     assert count(db, "instances") == 1
     assert count(db, "workflow_definitions") == 1

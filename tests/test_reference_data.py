@@ -205,14 +205,15 @@ def test_definitions_apply_registers_a_new_version(ward: Ward, tmp_path: Path) -
     shutil.copytree(ROOT / "definitions", copy)
     path = copy / "workflows" / "evidence.yaml"
     data = yaml.safe_load(path.read_text("utf-8"))
-    data["version"] = 2
-    data["states"][0]["label"] = "Đã nộp (phiên bản 2)"
+    old = data["version"]
+    data["version"] = old + 1
+    data["states"][0]["label"] = "Đã nộp (phiên bản mới)"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     env = {"CCHC_DEFINITIONS_DIR": str(copy)}
     assert ward("audit", "verify", "--as", INSPECTOR, **env).exit_code == 1
     result = ward("definitions", "apply", "--as", ADMIN, "--yes", **env)
     assert result.exit_code == 0, result.output
-    assert "workflows.evidence.version: 1 → 2" in result.output
+    assert f"workflows.evidence.version: {old} → {old + 1}" in result.output
     assert ward("audit", "verify", "--as", INSPECTOR, **env).exit_code == 0
     assert ward("audit", "verify", "--as", INSPECTOR).exit_code == 1
 
