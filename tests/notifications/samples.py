@@ -104,6 +104,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         {"notice_number": "215/TB-UBND"}, {"month_label": "tháng 11 năm 2025"}),
     "daily_digest": {
         "day": "2025-11-03", "due_within_days": 7,
+        "checkpoint": "Điểm neo nhật ký đã ký số (Ed25519) lúc 03/11/2025 07:00:00: số thứ tự "
+                      "đầu chuỗi 1.204, mã băm đầu chuỗi 9f2c4a1b7e3d5f60…, 1.204 sự kiện, 275 "
+                      "hồ sơ; dấu vân tay khóa ký SHA256:c54b1f0e9a7d2b3c…",
         "notifications": [
             {"time": "09:00", "subject": "[CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục",
              "status_label": "đã gửi"},
