@@ -519,10 +519,14 @@ def test_nobody_decides_on_what_they_submitted_from_the_command_line(
 def test_tasks_list_and_ranking_use_the_registered_calendar_and_bands(
     issued: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A day off and band labels an admin applied count in `tasks list` and `rank run` run
-    without the definitions folder (the shipped calendar and bands differ)."""
+    """A task state label, a day off and band labels an admin applied count in `tasks list` and
+    `rank run` run without the definitions folder (the shipped files differ)."""
     folder = tmp_path / "definitions"
     shutil.copytree(Path(__file__).resolve().parent.parent / "definitions", folder)
+    task = folder / "workflows" / "task.yaml"
+    text = re.sub(r"(?m)^version: (\d+)$", lambda m: f"version: {int(m[1]) + 1}",
+                  task.read_text("utf-8"), count=1)  # fmt: skip
+    task.write_text(text.replace("label: Đã giao\n", "label: Đã giao (bản đăng ký)\n", 1), "utf-8")
     calendar = folder / "calendar.yaml"
     day_off = 'days_off:\n  2025-12-16: "Nghỉ theo văn bản thử"\n'
     calendar.write_text(calendar.read_text("utf-8").replace("days_off:\n", day_off, 1), "utf-8")
@@ -542,6 +546,7 @@ def test_tasks_list_and_ranking_use_the_registered_calendar_and_bands(
     ok(issued("tasks", "fire", "NV-02", "accept_product", "--as", FOCAL))
     tasks = as_json(issued("tasks", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert {t["code"]: t["working_days_late"] for t in tasks}["NV-02"] == 1
+    assert {t["code"]: t["state_label"] for t in tasks}["NV-03"] == "Đã giao (bản đăng ký)"
     ranking = as_json(issued("rank", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert ranking["rows"]
     assert all(r["band"].endswith(" (bản đăng ký)") for r in ranking["rows"]), ranking["rows"]
