@@ -21,8 +21,8 @@ from cchc.evidence_store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.organization import Organization, load_organization
-from cchc.ranking import EmulationConfig
-from cchc.runtime import definitions_dir, make_workflow_engine, registry
+from cchc.ranking import EmulationConfig, load_emulation_config
+from cchc.runtime import definitions_dir, make_workflow_engine, registry, working_calendar
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, missing_sqlite_file, session_factory
@@ -158,15 +158,21 @@ class Workspace:
 
     @property
     def calendar(self) -> WorkingCalendar:
-        """The ward's registered working calendar (``DefinitionError`` when invalid)."""
+        """The ward's registered working calendar (``DefinitionError`` when invalid); the
+        folder's when the workspace was not opened from a database (``reference`` empty)."""
+        if "calendar" not in self.reference:
+            return working_calendar()
         source = f"{self.tenant} (registered calendar)"
-        return reference_data.calendar_of(self.reference.get("calendar", ""), source)
+        return reference_data.calendar_of(self.reference["calendar"], source)
 
     @property
     def emulation(self) -> EmulationConfig:
-        """The ward's registered emulation configuration (``DefinitionError`` when invalid)."""
+        """The ward's registered emulation configuration (``DefinitionError`` when invalid);
+        the folder's when the workspace was not opened from a database (``reference`` empty)."""
+        if "emulation" not in self.reference:
+            return load_emulation_config(definitions_dir() / "emulation.yaml")
         source = f"{self.tenant} (registered emulation)"
-        return reference_data.emulation_of(self.reference.get("emulation", ""), source)
+        return reference_data.emulation_of(self.reference["emulation"], source)
 
     @property
     def tenant(self) -> str:
