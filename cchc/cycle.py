@@ -24,7 +24,7 @@ from cchc.indexset.rules import report
 from cchc.plan.issue import CriterionToOpen, IssueResult, issue_plan
 from cchc.plan.loader import load_plan
 from cchc.plan.models import Plan
-from cchc.ranking import RankedUnit, load_emulation_config, rank_units
+from cchc.ranking import RankedUnit, rank_units
 from cchc.runtime import definitions_dir
 from cchc.scoring import ScoreCard, score_plan, self_score_assessments
 from cchc.scoring_inputs import check_inputs
@@ -121,7 +121,8 @@ def score(
     period = plan_record(ws, plan_code)["period"]["code"]
     with unit_of_work(ws.sessions) as session:
         card = score_plan(session, tenant=ws.tenant, plan=plan_code, period=period,
-                          index_set=ws.index_set, manual=manual, now=ws.engine.clock())  # fmt: skip
+                          index_set=ws.index_set, manual=manual, now=ws.engine.clock(),
+                          calendar=ws.calendar)  # fmt: skip
         scored, waiting = self_score_assessments(session, ws.engine, ws.actor(actor_id), card,
                                                  manual)  # fmt: skip
         decided = decided_otherwise(session, card)
@@ -148,11 +149,12 @@ def rank(
 ) -> RankOutcome:  # fmt: skip
     """Rank the units for the plan's period as ``actor_id`` (the focal official drafts it);
     optionally publish it as ``publisher_id`` (default the same person), notifying the units."""
-    config = load_emulation_config(emulation_config_path())
+    config = ws.emulation
     record = plan_record(ws, plan_code)
     actor = ws.actor(actor_id)
     with unit_of_work(ws.sessions) as session:
-        rows = rank_units(unit_results(session, ws.organization, plan_code, card, today), config)
+        results = unit_results(session, ws.organization, plan_code, card, today, ws.calendar)
+        rows = rank_units(results, config)
         table = [{"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band}
                  for r in rows]  # fmt: skip
         created = ws.engine.create(

@@ -42,7 +42,6 @@ from cchc.runtime import PROJECT_ROOT, make_workflow_engine
 from cchc.scoring import ScoreCard, at_risk
 from cchc.workspace import Workspace
 from workflows.audit import VerifyReport, verify
-from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ, sha256_hex
 from workflows.database import (
     SQLITE_FILE,
@@ -219,7 +218,7 @@ def _who(role: str, unit: str) -> str:
 def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
     """Units carry out their tasks over the half-year, as the story says; the daily sweep runs
     before each day's events (reminders, overdue marks, escalations). Returns the sweep counts."""
-    calendar = load_calendar(PROJECT_ROOT / "definitions" / "calendar.yaml")
+    calendar = ws.calendar
     policy = load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml")
     swept: Counter[str] = Counter()
     events = sorted((day, n, task, unit, trigger, who, payload)

@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cchc.city import city_committee, city_name_of
-from cchc.cycle import emulation_config_path, local_today, plan_record
+from cchc.cycle import local_today, plan_record
 from cchc.evidence import coverage
 from cchc.indexset.models import IndexSet, SubCriterion
-from cchc.ranking import RankedUnit, load_emulation_config
+from cchc.ranking import RankedUnit
 from cchc.reports.model import (
     AssessmentRow,
     DocumentHeader,
@@ -159,7 +159,7 @@ def write_outputs(
         ),
     ]  # fmt: skip
     if ranking:
-        bands = load_emulation_config(emulation_config_path()).band_labels
+        bands = ws.emulation.band_labels
         ranked = RankingTable(title=f"Xếp hạng thi đua CCHC {period}", period_label=period,
                               rows=[r.to_ranking_row() for r in ranking],
                               band_order=bands)  # fmt: skip

@@ -41,6 +41,7 @@ from workflows.definition.yamlpos import (
     Path_,
     display_path,
     parse_mapping_file,
+    parse_mapping_text,
     validate_without_unknown_keys,
 )
 from workflows.errors import DefinitionError, Problem
@@ -306,6 +307,12 @@ def check_emulation_config(path: Path | str) -> tuple[EmulationConfig | None, li
     located = _parse(file, name, problems)
     if located is None:
         return None, problems
+    return _checked(located, name, problems)
+
+
+def _checked(
+    located: Located, name: str, problems: list[Problem]
+) -> tuple[EmulationConfig | None, list[Problem]]:
     config = _validate(located, name, problems)
     if config is not None:
         for issue in _issues(config):
@@ -315,6 +322,24 @@ def check_emulation_config(path: Path | str) -> tuple[EmulationConfig | None, li
     if problems:
         return None, problems
     return config, problems
+
+
+def check_emulation_text(text: str, source: str) -> tuple[EmulationConfig | None, list[Problem]]:
+    """Like ``check_emulation_config`` for a configuration file's text (e.g. registered in a
+    database); problems are placed in ``source``."""
+    problems: list[Problem] = []
+    located = parse_mapping_text(text, source, _CODES, problems)
+    if located is None:
+        return None, problems
+    return _checked(located, source, problems)
+
+
+def load_emulation_text(text: str, source: str) -> EmulationConfig:
+    """Like ``check_emulation_text`` but raises ``DefinitionError`` listing every problem."""
+    config, problems = check_emulation_text(text, source)
+    if config is None:
+        raise DefinitionError(problems)
+    return config
 
 
 def load_emulation_config(path: Path | str) -> EmulationConfig:

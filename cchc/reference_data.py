@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.indexset.models import IndexSet
 from cchc.organization import Organization
+from cchc.ranking import EmulationConfig, load_emulation_text
 from workflows.audit import append_event
+from workflows.calendar import WorkingCalendar, load_calendar_text
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.database import unit_of_work
-from workflows.definition.loader import DefinitionSet
+from workflows.definition.loader import DefinitionSet, load_mappings
 from workflows.errors import WorkflowError
 from workflows.schema import ChainHead, Instance, ReferenceData
 
@@ -95,6 +97,53 @@ def organization_of(content: str) -> Organization:
 def index_set_of(content: str) -> IndexSet:
     """The index set registered as ``content``."""
     return IndexSet.model_validate_json(content)
+
+
+_PARSED: dict[tuple[str, str], Any] = {}
+"""(kind, content hash) → the parsed content: each registered version is checked once a process."""
+_PARSED_MAX = 32
+
+
+def _parsed(kind: str, content: str, parse: Callable[[], Any]) -> Any:
+    key = (kind, sha256_hex(content))
+    if key not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = parse()
+    return _PARSED[key]
+
+
+def definitions_of(content: str, source: str = "registered definitions") -> DefinitionSet:
+    """The definitions registered as ``content``, through the same checks as a folder's files
+    (``DefinitionError`` when they fail); checked once per content in a process."""
+    from cchc.runtime import registry
+    from notifications.catalog import template_names
+
+    def parse() -> DefinitionSet:
+        data = json.loads(content)
+        return load_mappings(data["roles"], data["workflows"].values(), source=source,
+                             registry=registry(), templates=template_names())  # fmt: skip
+
+    result: DefinitionSet = _parsed("definitions", content, parse)
+    return result
+
+
+def calendar_of(content: str, source: str = "registered calendar") -> WorkingCalendar:
+    """The working calendar registered as ``content`` (a calendar file's text; empty: the
+    library's holidays alone); ``DefinitionError`` when it is invalid."""
+    result: WorkingCalendar = _parsed(
+        "calendar", content, lambda: load_calendar_text(content, source)
+    )
+    return result
+
+
+def emulation_of(content: str, source: str = "registered emulation") -> EmulationConfig:
+    """The emulation configuration registered as ``content`` (the file's text);
+    ``DefinitionError`` when it is invalid or empty (there was no file)."""
+    result: EmulationConfig = _parsed(
+        "emulation", content, lambda: load_emulation_text(content, source)
+    )
+    return result
 
 
 class ReferenceMismatchError(WorkflowError):

@@ -27,6 +27,7 @@ from cchc.indexset.rules import report, score_sub_criterion
 from cchc.lateness import done_on_time, due_in_period
 from cchc.metrics import current_values
 from cchc.runtime import working_calendar
+from workflows.calendar import WorkingCalendar
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.schema import Instance, Score
 
@@ -204,15 +205,17 @@ def covered_codes(session: Session, tenant: str, plan: str) -> dict[str, bool]:
 def gather_inputs(
     session: Session, tenant: str, plan: str, period: str, index_set: IndexSet,
     manual: Mapping[str, Mapping[str, Any]], covered: Mapping[str, bool] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The inputs of every sub-criterion, as JSON-ready dicts (what the score will keep).
 
-    ``covered`` (sub-criterion → has accepted evidence) is read from the record when not given.
+    ``covered`` (sub-criterion → has accepted evidence) is read from the record when not given;
+    ``calendar`` is the ward's working calendar (default: the project's).
     """
     if covered is None:
         covered = covered_codes(session, tenant, plan)
     tasks, end = tasks_due(session, tenant, plan)
-    calendar = working_calendar()
+    calendar = calendar or working_calendar()
     on_time = sum(1 for state, data in tasks if done_on_time(state, data, calendar))
     due_by = f" có thời hạn đến {end:%d/%m/%Y}" if end else ""
     source = f"nhiệm vụ của kế hoạch {plan}{due_by}, không tính nhiệm vụ đã hủy"
@@ -286,10 +289,12 @@ def run_id_of(index_set: IndexSet, inputs: Mapping[str, Any]) -> str:
 def score_plan(
     session: Session, *, tenant: str, plan: str, period: str, index_set: IndexSet,
     manual: Mapping[str, Mapping[str, Any]], now: datetime,
+    calendar: WorkingCalendar | None = None,
 ) -> ScoreCard:  # fmt: skip
-    """Score the plan's period and store the scores (once per distinct set of inputs)."""
+    """Score the plan's period and store the scores (once per distinct set of inputs), on-time
+    tasks counted with ``calendar`` (the ward's; default: the project's)."""
     covered = covered_codes(session, tenant, plan)
-    inputs = gather_inputs(session, tenant, plan, period, index_set, manual, covered)
+    inputs = gather_inputs(session, tenant, plan, period, index_set, manual, covered, calendar)
     subs = compute(index_set, inputs, covered)
     run_id = run_id_of(index_set, inputs)
     exists = session.scalar(select(func.count()).select_from(Score).where(

@@ -16,18 +16,24 @@ from cchc.organization import Organization
 from cchc.ranking import UnitResult
 from cchc.runtime import working_calendar
 from cchc.scoring import ScoreCard, period_end
+from workflows.calendar import WorkingCalendar
 from workflows.schema import Instance
 
 
 def unit_results(
-    session: Session, org: Organization, plan: str, card: ScoreCard, today: date
+    session: Session,
+    org: Organization,
+    plan: str,
+    card: ScoreCard,
+    today: date,
+    calendar: WorkingCalendar | None = None,
 ) -> list[UnitResult]:
     """Tasks on time, evidence accepted at first review, points lost and overdue items per unit.
 
     Tasks are those 1.1.3 counts (due in the plan's period, not cancelled); a task is on time
     or late as ``cchc.lateness`` says, ``today`` meaning the end of that working day.
     """
-    calendar = working_calendar()
+    calendar = calendar or working_calendar()
     end = period_end(session, org.tenant, plan) or date.max
     tasks: dict[str, list[tuple[str, dict[str, object]]]] = defaultdict(list)
     evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)

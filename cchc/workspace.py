@@ -8,8 +8,8 @@ chosen with ``CCHC_ORGANIZATION`` / ``CCHC_INDEX_SET`` (or the CLI's ``--org`` /
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +21,9 @@ from cchc.evidence_store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.organization import Organization, load_organization
-from cchc.runtime import definitions_dir, make_workflow_engine
+from cchc.ranking import EmulationConfig, load_emulation_config
+from cchc.runtime import definitions_dir, make_workflow_engine, registry, working_calendar
+from workflows.calendar import WorkingCalendar
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, missing_sqlite_file, session_factory
 from workflows.engine import Engine
@@ -55,6 +57,18 @@ def reference_snapshots(
     ]
 
 
+def _follow(follow: Collection[str], chosen: tuple[Path | None, Path | None]) -> set[str]:
+    """The kinds whose file is a default, not chosen: a registered version is followed."""
+    kinds = set(follow)
+    if chosen[0] is None and not os.environ.get("CCHC_ORGANIZATION"):
+        kinds.add("organization")
+    if chosen[1] is None and not os.environ.get("CCHC_INDEX_SET"):
+        kinds.add("index_set")
+    if not os.environ.get("CCHC_DEFINITIONS_DIR"):
+        kinds |= {"definitions", "calendar", "emulation"}
+    return kinds
+
+
 def _settled(
     sessions: sessionmaker[Session],
     engine: Engine,
@@ -63,24 +77,24 @@ def _settled(
     indexes: IndexSet,
     index_path: Path,
     *,
-    chosen: tuple[Path | None, Path | None],
     follow: Collection[str],
-) -> tuple[Organization, IndexSet]:
-    """The organization and index set in force once the files are settled with the database."""
-    follow = set(follow)
-    if chosen[0] is None and not os.environ.get("CCHC_ORGANIZATION"):
-        follow.add("organization")
-    if chosen[1] is None and not os.environ.get("CCHC_INDEX_SET"):
-        follow.add("index_set")
+) -> tuple[Organization, IndexSet, Engine, dict[str, str]]:
+    """The organization, index set and engine in force once the files are settled with the
+    database, and the content in force of every kind."""
     snapshots = reference_snapshots(engine, org, org_path, indexes, index_path)
     contents = reference_data.settle(
         sessions, org.tenant, snapshots, follow=follow, now=engine.clock()
     )
     if contents["organization"] != snapshots[0].content:
         org = reference_data.organization_of(contents["organization"])
+    if contents["definitions"] != snapshots[1].content:
+        definitions = reference_data.definitions_of(
+            contents["definitions"], f"{org.tenant} (registered definitions)"
+        )
+        engine = Engine(definitions, registry(), clock=engine.clock)
     if contents["index_set"] != snapshots[2].content:
         indexes = reference_data.index_set_of(contents["index_set"])
-    return org, indexes
+    return org, indexes, engine, contents
 
 
 @dataclass
@@ -94,6 +108,8 @@ class Workspace:
     organization: Organization
     index_set: IndexSet
     store: EvidenceStore
+    reference: Mapping[str, str] = field(default_factory=dict)
+    """Kind → the registered content in force (canonical text, ``cchc.reference_data``)."""
 
     @classmethod
     def open(
@@ -106,8 +122,10 @@ class Workspace:
 
         A file given here (or by ``CCHC_ORGANIZATION`` / ``CCHC_INDEX_SET``) that differs from
         the registered version is refused (``ReferenceMismatchError``); without one, the
-        registered organization and index set are used. The definitions, calendar and emulation
-        configuration in ``definitions_dir()`` must match their registered versions. Kinds in
+        registered organization and index set are used. Likewise the definitions, calendar and
+        emulation configuration: a folder chosen by ``CCHC_DEFINITIONS_DIR`` must match their
+        registered versions; without it the registered versions are used (the engine is built
+        from the registered definitions, checked once per content in a process). Kinds in
         ``follow`` are not refused (``apply`` opens the workspace to register a new version).
         """
         engine = make_workflow_engine(clock=clock)
@@ -123,13 +141,38 @@ class Workspace:
         try:
             require_current(db)
             sessions = session_factory(db)
-            org, indexes = _settled(sessions, engine, org, org_path, indexes, index_path,
-                                    chosen=(organization, index_set), follow=follow)  # fmt: skip
+            org, indexes, engine, contents = _settled(
+                sessions,
+                engine,
+                org,
+                org_path,
+                indexes,
+                index_path,
+                follow=_follow(follow, (organization, index_set)),
+            )
         except Exception:
             db.dispose()
             raise
         return cls(settings, db, sessions, engine, org, indexes,
-                   EvidenceStore.for_settings(settings))  # fmt: skip
+                   EvidenceStore.for_settings(settings), contents)  # fmt: skip
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The ward's registered working calendar (``DefinitionError`` when invalid); the
+        folder's when the workspace was not opened from a database (``reference`` empty)."""
+        if "calendar" not in self.reference:
+            return working_calendar()
+        source = f"{self.tenant} (registered calendar)"
+        return reference_data.calendar_of(self.reference["calendar"], source)
+
+    @property
+    def emulation(self) -> EmulationConfig:
+        """The ward's registered emulation configuration (``DefinitionError`` when invalid);
+        the folder's when the workspace was not opened from a database (``reference`` empty)."""
+        if "emulation" not in self.reference:
+            return load_emulation_config(definitions_dir() / "emulation.yaml")
+        source = f"{self.tenant} (registered emulation)"
+        return reference_data.emulation_of(self.reference["emulation"], source)
 
     @property
     def tenant(self) -> str:

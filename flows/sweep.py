@@ -19,7 +19,6 @@ from notifications.channels import channel_from_env
 from notifications.digest import retry_digests, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch, due_deliveries, waiting_for_retry
 from notifications.recipients import ward_sender
-from workflows.calendar import load_calendar
 from workflows.canonical import LOCAL_TZ
 from workflows.progress import Progress, no_progress
 
@@ -50,7 +49,7 @@ def sweep_ward(
     """
     report = sweep(
         ws,
-        load_calendar(definitions_dir() / "calendar.yaml"),
+        ws.calendar,
         system_actor,
         policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
         progress=progress,
@@ -69,9 +68,10 @@ def sweep_ward(
     checkpoint = checkpoint_step(ws)  # the daily signed checkpoint, sent with the digests
     digests = send_daily_digests(
         ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc,
-        checkpoint=checkpoint["text"] if checkpoint else None,
+        checkpoint=checkpoint["text"] if checkpoint else None, calendar=ws.calendar,
     )  # fmt: skip
-    digests += retry_digests(ws.sessions, ws.organization, channel, now_utc)
+    digests += retry_digests(ws.sessions, ws.organization, channel, now_utc,
+                             calendar=ws.calendar)  # fmt: skip
     return {
         "reminders": report.reminders,
         "overdue": report.overdue,

@@ -239,14 +239,16 @@ def send_daily_digests(
     lease: timedelta = timedelta(hours=1),
     renderer: Renderer | None = None,
     checkpoint: str | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> DispatchReport:
     """Send each person of ``org`` their digest for ``day`` (once; run again to retry).
 
-    ``checkpoint``: the sentence of the ward's signed audit checkpoint, for ``CHECKPOINT_ROLES``.
+    ``checkpoint``: the sentence of the ward's signed audit checkpoint, for ``CHECKPOINT_ROLES``;
+    ``calendar``: the ward's working calendar (default: the project's).
     """
     sender = _DigestSender(session_factory, org, channel, utc(now), max_attempts,
                            backoff or Backoff(), lease, renderer or default_renderer(),
-                           checkpoint)  # fmt: skip
+                           checkpoint, calendar)  # fmt: skip
     report = DispatchReport()
     for person in org.people:
         report += sender.send(person, day)
@@ -263,11 +265,13 @@ def retry_digests(
     backoff: Backoff | None = None,
     lease: timedelta = timedelta(hours=1),
     renderer: Renderer | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> DispatchReport:
     """Send again the digests of any day whose earlier attempt failed and whose backoff is over.
 
     ``send_daily_digests`` only retries the day it is given; ``cchc notify send`` and the sweep
     call this so that a digest left waiting yesterday is not forgotten. No new digest is made.
+    ``calendar``: the ward's working calendar (default: the project's).
     """
     now = utc(now)
     with session_factory() as session:
@@ -283,7 +287,8 @@ def retry_digests(
             .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
         ).all()
     sender = _DigestSender(session_factory, org, channel, now, max_attempts,
-                           backoff or Backoff(), lease, renderer or default_renderer())  # fmt: skip
+                           backoff or Backoff(), lease, renderer or default_renderer(),
+                           calendar=calendar)  # fmt: skip
     report = DispatchReport()
     for key in keys:
         _, day, person_id = key.rsplit(":", 2)
@@ -309,13 +314,14 @@ class _DigestSender:
     lease: timedelta
     renderer: Renderer
     checkpoint: str | None = None
+    calendar: WorkingCalendar | None = None
 
     def send(self, person: Person, day: date) -> DispatchReport:
         """Send the digest unless it was sent, gave up, waits for its backoff or is empty."""
         try:
             claimed = _claim_digest(self.sessions, self.org, person, day, self.now,
                                     self.channel.name, self.lease, self.max_attempts,
-                                    self.renderer, self.checkpoint)  # fmt: skip
+                                    self.renderer, self.checkpoint, self.calendar)  # fmt: skip
         except IntegrityError:  # another sender created this digest's row at the same time
             return DispatchReport()
         if claimed is None:
@@ -351,6 +357,7 @@ def _claim_digest(
     max_attempts: int,
     renderer: Renderer,
     checkpoint: str | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> tuple[Claim, Rendered] | None:
     key = digest_key(org.tenant, day, person.id)
     with unit_of_work(sessions) as session:
@@ -365,7 +372,7 @@ def _claim_digest(
         ):
             return None
         rendered = daily_digest(session, org, person.id, day, renderer=renderer,
-                                checkpoint=checkpoint)  # fmt: skip
+                                calendar=calendar, checkpoint=checkpoint)  # fmt: skip
         if rendered is None:
             return None
         if delivery is None:

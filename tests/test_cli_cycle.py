@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,6 +27,7 @@ KT_OFFICIAL = "ngo.thi.ha"  # official of Phòng Kinh tế, Hạ tầng và Đô
 TTPHC_OFFICIAL = "ta.minh.quan"  # official of Trung tâm Phục vụ hành chính công (ttphc)
 VHXH_OFFICIAL = "bui.duc.anh"  # official of vhxh: uploads what the focal official reviews
 INSPECTOR = "cu.van.son"  # the inspection team: reads the whole ward
+ADMIN = "tran.van.minh"  # the ward's administrator: registers reference data
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 PLAN_YAML = f"""\
@@ -511,3 +514,39 @@ def test_nobody_decides_on_what_they_submitted_from_the_command_line(
               "--points", "5.2", "--explanation", "Đang chờ xác nhận của Kho bạc"))  # fmt: skip
     ok(issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head))
     assert "audit chain intact" in ok(issued("audit", "verify", "--as", INSPECTOR)).output
+
+
+def test_tasks_list_and_ranking_use_the_registered_calendar_and_bands(
+    issued: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task state label, a day off and band labels an admin applied count in `tasks list` and
+    `rank run` run without the definitions folder (the shipped files differ)."""
+    folder = tmp_path / "definitions"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "definitions", folder)
+    task = folder / "workflows" / "task.yaml"
+    text = re.sub(r"(?m)^version: (\d+)$", lambda m: f"version: {int(m[1]) + 1}",
+                  task.read_text("utf-8"), count=1)  # fmt: skip
+    task.write_text(text.replace("label: Đã giao\n", "label: Đã giao (bản đăng ký)\n", 1), "utf-8")
+    calendar = folder / "calendar.yaml"
+    day_off = 'days_off:\n  2025-12-16: "Nghỉ theo văn bản thử"\n'
+    calendar.write_text(calendar.read_text("utf-8").replace("days_off:\n", day_off, 1), "utf-8")
+    emulation = folder / "emulation.yaml"
+    emulation.write_text(re.sub(r"(?m)^(  - label: .+)$", r"\1 (bản đăng ký)",
+                                emulation.read_text("utf-8")), "utf-8")  # fmt: skip
+    applied = runner.invoke(
+        app, ["--data-dir", str(tmp_path / "var"), "definitions", "apply", "--as", ADMIN, "--yes"],
+        env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "",
+             "CCHC_DEFINITIONS_DIR": str(folder)},
+    )  # fmt: skip
+    assert applied.exit_code == 0, applied.output
+    # NV-02 is due Monday 15/12/2025; Tuesday 16/12 is now a day off: Wednesday is 1 day late.
+    monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 12, 17, 2, 0, tzinfo=UTC)))
+    ok(issued("tasks", "fire", "NV-02", "submit_product", "--as", TTPHC_OFFICIAL,
+              "--product", "BC"))  # fmt: skip
+    ok(issued("tasks", "fire", "NV-02", "accept_product", "--as", FOCAL))
+    tasks = as_json(issued("tasks", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
+    assert {t["code"]: t["working_days_late"] for t in tasks}["NV-02"] == 1
+    assert {t["code"]: t["state_label"] for t in tasks}["NV-03"] == "Đã giao (bản đăng ký)"
+    ranking = as_json(issued("rank", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
+    assert ranking["rows"]
+    assert all(r["band"].endswith(" (bản đăng ký)") for r in ranking["rows"]), ranking["rows"]

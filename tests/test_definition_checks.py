@@ -25,7 +25,13 @@ from notifications.catalog import template_names
 from tests.conftest import long_tests
 from tests.expectations import expected, found, line_of, replace_once
 from tests.mutations import holder, nodes
-from workflows.definition.loader import DefinitionSet, check_paths, load_definitions
+from workflows.definition.loader import (
+    DefinitionSet,
+    check_mappings,
+    check_paths,
+    load_definitions,
+    load_mappings,
+)
 from workflows.definition.models import State, Transition
 from workflows.errors import Problem
 
@@ -398,3 +404,35 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     _, problems = check_paths([path], registry=REGISTRY, templates=template_names())
     assert [p.code for p in problems] == ["CCHC-L003"]
     assert "aliases" in problems[0].message
+
+
+PARSE_CODES = {"CCHC-D001", "CCHC-D024", "CCHC-D026"}
+"""Codes of reading a file (syntax, duplicate keys, not a mapping): registered content has none."""
+MAPPING_FIXTURES = [f for f in FIXTURES if not {c for c, _ in expected(f, "D")} & PARSE_CODES]
+
+
+@pytest.mark.parametrize("fixture", MAPPING_FIXTURES, ids=[f.stem for f in MAPPING_FIXTURES])
+def test_parsed_mappings_get_the_same_checks_as_files(fixture: Path) -> None:
+    """Definitions given as parsed mappings (as registered in a database) are refused with the
+    same problem codes as the same definition read from its file, without file lines."""
+    codes = {code for code, _ in expected(fixture, "D")}
+    roles = yaml.safe_load((INVALID / "roles.yaml").read_text("utf-8"))
+    data = yaml.safe_load(fixture.read_text("utf-8"))
+    definitions, problems = check_mappings(roles, [data], source="db", registry=REGISTRY,
+                                           templates=TEMPLATES)  # fmt: skip
+    assert definitions is None
+    assert {p.code for p in problems} == codes, "\n".join(p.format() for p in problems)
+    assert all(p.file.startswith("db#") and p.line == 1 for p in problems)
+
+
+def test_parsed_shipped_definitions_load_as_from_files() -> None:
+    """The shipped definitions, parsed, load into the same definitions (same content hashes)."""
+    from_files, _ = _check(DEFINITIONS)
+    assert from_files is not None
+    workflows = [yaml.safe_load(p.read_text("utf-8"))
+                 for p in sorted((DEFINITIONS / "workflows").glob("*.yaml"))]  # fmt: skip
+    roles = yaml.safe_load((DEFINITIONS / "roles.yaml").read_text("utf-8"))
+    parsed = load_mappings(roles, workflows, source="db", registry=REGISTRY, templates=TEMPLATES)
+    assert {k: d.content_hash for k, d in parsed.workflows.items()} == {
+        k: d.content_hash for k, d in from_files.workflows.items()
+    }

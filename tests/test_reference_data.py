@@ -200,7 +200,7 @@ def test_a_file_cannot_make_its_author_the_admin_who_applies_it(ward: Ward) -> N
 
 def test_definitions_apply_registers_a_new_version(ward: Ward, tmp_path: Path) -> None:
     """A changed `evidence` under a new version number is refused until an admin applies the
-    definitions folder; then it is accepted."""
+    definitions folder; then it is accepted, and the shipped folder named explicitly is refused."""
     copy = tmp_path / "definitions"
     shutil.copytree(ROOT / "definitions", copy)
     path = copy / "workflows" / "evidence.yaml"
@@ -215,7 +215,8 @@ def test_definitions_apply_registers_a_new_version(ward: Ward, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert f"workflows.evidence.version: {old} → {old + 1}" in result.output
     assert ward("audit", "verify", "--as", INSPECTOR, **env).exit_code == 0
-    assert ward("audit", "verify", "--as", INSPECTOR).exit_code == 1
+    shipped = {"CCHC_DEFINITIONS_DIR": str(ROOT / "definitions")}
+    assert ward("audit", "verify", "--as", INSPECTOR, **shipped).exit_code == 1
 
 
 def test_index_set_apply_shows_the_difference_and_registers(ward: Ward) -> None:

@@ -30,7 +30,13 @@ from holidays import HolidayBase
 
 from workflows.canonical import utc
 from workflows.definition.models import DayCount
-from workflows.definition.yamlpos import FileCodes, Located, display_path, parse_mapping_file
+from workflows.definition.yamlpos import (
+    FileCodes,
+    Located,
+    display_path,
+    parse_mapping_file,
+    parse_mapping_text,
+)
 from workflows.errors import DefinitionError, Problem, WorkflowError
 
 CountName = DayCount | Literal["calendar", "working"]
@@ -413,6 +419,21 @@ def check_calendar(path: Path) -> tuple[WorkingCalendar | None, list[Problem]]:
     located = parse_mapping_file(path, name, _CODES, problems)
     if located is None:
         return None, problems
+    return _check_located(located, name, problems)
+
+
+def check_calendar_text(text: str, source: str) -> tuple[WorkingCalendar | None, list[Problem]]:
+    """Like ``check_calendar`` for a calendar file's text (problems are placed in ``source``)."""
+    problems: list[Problem] = []
+    located = parse_mapping_text(text, source, _CODES, problems)
+    if located is None:
+        return None, problems
+    return _check_located(located, source, problems)
+
+
+def _check_located(
+    located: Located, name: str, problems: list[Problem]
+) -> tuple[WorkingCalendar | None, list[Problem]]:
 
     def report(where: tuple[str | int, ...], code: str, message: str, hint: str = "") -> None:
         problems.append(Problem(name, located.line_of(where), code, message, hint))
@@ -447,6 +468,18 @@ def check_calendar(path: Path) -> tuple[WorkingCalendar | None, list[Problem]]:
 def load_calendar(path: Path) -> WorkingCalendar:
     """The calendar configured in ``path``; raises ``DefinitionError`` listing every problem."""
     cal, problems = check_calendar(path)
+    if cal is None:
+        raise DefinitionError(problems)
+    return cal
+
+
+def load_calendar_text(text: str, source: str) -> WorkingCalendar:
+    """The calendar configured by a calendar file's ``text`` (e.g. registered in a database);
+    the library's holidays alone when the text is empty (there was no file). Raises
+    ``DefinitionError`` listing every problem, placed in ``source``."""
+    if not text.strip():
+        return WorkingCalendar()
+    cal, problems = check_calendar_text(text, source)
     if cal is None:
         raise DefinitionError(problems)
     return cal

@@ -11,7 +11,7 @@ import typer
 
 from cchc.commands.common import console, fail
 from cchc.commands.problems import print_problems
-from cchc.runtime import definitions_dir, registry
+from cchc.runtime import definitions_dir, load, registry
 from notifications.catalog import template_names
 
 if TYPE_CHECKING:
@@ -87,9 +87,11 @@ def apply_definitions(
     from workflows import store
 
     def read(ws: Workspace) -> list[Snapshot]:
+        directory = definitions_dir()
+        definitions = load(directory)  # the folder's, not the registered ones in ws.engine
         with ws.sessions() as session:
             conn = session.connection()
-            for kind, definition in ws.engine.definitions.workflows.items():
+            for kind, definition in definitions.workflows.items():
                 stored = store.definition_hashes(conn, kind, definition.version)
                 if stored and definition.content_hash not in stored:
                     raise stop(
@@ -97,9 +99,8 @@ def apply_definitions(
                         "another body; a changed definition needs a new version number",
                         1,
                     )
-        directory = definitions_dir()
         return [
-            definitions_snapshot(ws.engine.definitions, directory),
+            definitions_snapshot(definitions, directory),
             file_snapshot("calendar", directory / "calendar.yaml"),
             file_snapshot("emulation", directory / "emulation.yaml"),
         ]

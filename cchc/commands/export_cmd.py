@@ -24,7 +24,7 @@ from cchc.commands.cycle_common import (
     warn,
 )
 from cchc.organization import UnknownPersonError
-from cchc.ranking import RankedUnit, load_emulation_config, rank_units
+from cchc.ranking import RankedUnit, rank_units
 from cchc.scoring import ScoreCard
 from cchc.unit_results import unit_results
 from cchc.workspace import Workspace
@@ -34,8 +34,6 @@ SIGNER_ROLES = {"chairman", "vice_chairman"}
 
 def _ranking(ws: Workspace, plan: str, card: ScoreCard) -> tuple[int, list[RankedUnit]] | None:
     """The stored ranking of the scoring run, recomputed for the writers, if it still matches."""
-    from cchc.cycle import emulation_config_path
-
     stored = [row for row in instances(ws, "ranking", plan)
               if json.loads(row.data).get("score_run") == card.run_id]  # fmt: skip
     if not stored:
@@ -43,9 +41,10 @@ def _ranking(ws: Workspace, plan: str, card: ScoreCard) -> tuple[int, list[Ranke
              "ranking files")  # fmt: skip
         return None
     ranking = stored[-1]
-    config = load_emulation_config(emulation_config_path())
+    config = ws.emulation
     with ws.sessions() as session:
-        rows = rank_units(unit_results(session, ws.organization, plan, card, today(ws)), config)
+        results = unit_results(session, ws.organization, plan, card, today(ws), ws.calendar)
+        rows = rank_units(results, config)
     table = [{"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band}
              for r in rows]  # fmt: skip
     if table != json.loads(ranking.data).get("table"):

@@ -46,7 +46,8 @@ def send(
             total = total + report
             if report.sent + report.retried + report.failed == 0:
                 break
-        digests = retry_digests(ws.sessions, ws.organization, channel, ws.engine.clock())
+        digests = retry_digests(ws.sessions, ws.organization, channel, ws.engine.clock(),
+                                calendar=ws.calendar)  # fmt: skip
         total = total + digests
     if as_json:
         print_json(

@@ -29,7 +29,6 @@ from cchc.commands.cycle_common import (
     vn_date,
 )
 from cchc.lateness import done_on_time, task_lateness
-from cchc.runtime import working_calendar
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.database import unit_of_work
@@ -85,7 +84,7 @@ def list_tasks(
         names = ws.unit_names()
         rows = instances(ws, "task", plan)
         now = ws.engine.clock()
-    calendar = working_calendar()
+    calendar = ws.calendar
     tasks = [task_json(row, labels, now, calendar) for row in rows]
     tasks = [t for t in tasks
              if (plan is None or t["plan"] == plan) and (shown is None or t["owner_unit"] == shown)

@@ -16,6 +16,7 @@ from cchc.evidence import coverage, coverage_by_unit
 from cchc.lateness import completed_at, task_lateness
 from cchc.runtime import working_calendar
 from cchc.scoring import ScoreCard
+from workflows.calendar import WorkingCalendar
 from workflows.canonical import LOCAL_TZ, utc
 from workflows.schema import Instance
 
@@ -95,6 +96,7 @@ def compile_review(
     end: date,
     label: str,
     previous: dict[str, dict[str, Any]] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> ReviewData:
     """Per unit: tasks done and due in [start, end], overdue at ``end``, evidence coverage,
     evidence waiting for review, points at risk, and last notice's follow-ups.
@@ -102,7 +104,7 @@ def compile_review(
     Overdue: still open (no product submitted, not cancelled) and late, as ``cchc.lateness``
     says, at the end of the working day ``end``."""
     progress: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
-    calendar = working_calendar()
+    calendar = calendar or working_calendar()
     rows = session.execute(
         select(Instance.kind, Instance.state, Instance.ref, Instance.data).where(
             Instance.tenant == tenant, Instance.kind.in_(("task", "evidence"))

@@ -197,6 +197,7 @@ def run_review(
             end=end,
             label=label,
             previous=_previous(ws, plan, month),
+            calendar=ws.calendar,
         )
     conclusions = draft_conclusions(review)
     out.mkdir(parents=True, exist_ok=True)

@@ -68,7 +68,7 @@ def _parse(path: Path, problems: list[Problem]) -> Located | None:
     return parse_mapping_file(path, display_path(path), _CODES, problems)
 
 
-def _validate(model: type[Any], path: Path, located: Located, problems: list[Problem]) -> Any:
+def _validate(model: type[Any], name: str, located: Located, problems: list[Problem]) -> Any:
     try:
         return model.model_validate(located.data)
     except ValidationError as exc:
@@ -82,7 +82,7 @@ def _validate(model: type[Any], path: Path, located: Located, problems: list[Pro
                 code, message, hint = "CCHC-D003", f"{where}: {err['msg']}", ""
                 if err["type"] == "missing":
                     hint = "add this field"
-            problems.append(Problem(display_path(path), located.line_of(loc), code, message, hint))
+            problems.append(Problem(name, located.line_of(loc), code, message, hint))
         return _without_unknown_keys(model, located.data, exc)
 
 
@@ -153,7 +153,7 @@ def check_paths(
         if catalog_path not in catalogs:
             located_roles = _parse(catalog_path, problems)
             catalogs[catalog_path] = (
-                _validate(RoleCatalog, catalog_path, located_roles, problems)
+                _validate(RoleCatalog, display_path(catalog_path), located_roles, problems)
                 if located_roles
                 else None
             )
@@ -161,35 +161,101 @@ def check_paths(
         located = _parse(path, problems)
         if located is None:
             continue
-        defn: WorkflowDefinition | None = _validate(WorkflowDefinition, path, located, problems)
-        if defn is None:
-            continue
-        problems.extend(
-            check_workflow(
-                defn,
-                display_path(path),
-                located,
-                roles=set(roles.roles) if roles else set(),
-                registry=registry,
-                templates=templates,
-            )
-        )
-        if defn.kind in workflows:
-            problems.append(
-                Problem(
-                    display_path(path),
-                    located.line_of(("kind",)),
-                    "CCHC-D023",
-                    f"kind {defn.kind!r} is already defined in {display_path(sources[defn.kind])}",
-                    "each kind is defined in one file",
-                )
-            )
-            continue
-        workflows[defn.kind] = defn
-        sources[defn.kind] = path
+        defined_in = {kind: display_path(where) for kind, where in sources.items()}
+        defn = _checked_workflow(located, display_path(path), roles, defined_in, problems,
+                                 registry=registry, templates=templates)  # fmt: skip
+        if defn is not None:
+            workflows[defn.kind] = defn
+            sources[defn.kind] = path
     if problems or roles is None:
         return None, problems
     return DefinitionSet(workflows=workflows, roles=roles, sources=sources), problems
+
+
+def _checked_workflow(
+    located: Located,
+    name: str,
+    roles: RoleCatalog | None,
+    seen: Mapping[str, str],
+    problems: list[Problem],
+    *,
+    registry: Registry,
+    templates: Collection[str],
+) -> WorkflowDefinition | None:
+    """The workflow of ``located`` when it is valid and its kind is not in ``seen`` (kind →
+    where it was defined); every problem appended."""
+    defn: WorkflowDefinition | None = _validate(WorkflowDefinition, name, located, problems)
+    if defn is None:
+        return None
+    problems.extend(
+        check_workflow(
+            defn,
+            name,
+            located,
+            roles=set(roles.roles) if roles else set(),
+            registry=registry,
+            templates=templates,
+        )
+    )
+    if defn.kind in seen:
+        problems.append(
+            Problem(
+                name,
+                located.line_of(("kind",)),
+                "CCHC-D023",
+                f"kind {defn.kind!r} is already defined in {seen[defn.kind]}",
+                "each kind is defined in one file",
+            )
+        )
+        return None
+    return defn
+
+
+def check_mappings(
+    roles: Any,
+    workflows: Iterable[Any],
+    *,
+    source: str,
+    registry: Registry,
+    templates: Collection[str],
+) -> tuple[DefinitionSet | None, list[Problem]]:
+    """Like ``check_paths`` for definitions already parsed (e.g. registered in a database): the
+    role catalogue and each workflow as plain mappings, run through the same checks. There are
+    no lines: a problem is placed at line 1 of ``source`` with its path in the message."""
+    problems: list[Problem] = []
+    catalog: RoleCatalog | None = _validate(RoleCatalog, f"{source}#roles", Located(roles),
+                                            problems)  # fmt: skip
+    checked: dict[str, WorkflowDefinition] = {}
+    names: dict[str, str] = {}
+    for index, data in enumerate(workflows):
+        kind = data.get("kind") if isinstance(data, dict) else None
+        name = f"{source}#{kind if isinstance(kind, str) else index}"
+        defn = _checked_workflow(Located(data), name, catalog, names, problems,
+                                 registry=registry, templates=templates)  # fmt: skip
+        if defn is not None:
+            checked[defn.kind], names[defn.kind] = defn, name
+    if not checked and not problems:
+        problems.append(Problem(source, 1, "CCHC-D027", "no workflow definition found", ""))
+    if problems or catalog is None:
+        return None, problems
+    return DefinitionSet(workflows=checked, roles=catalog), problems
+
+
+def load_mappings(
+    roles: Any,
+    workflows: Iterable[Any],
+    *,
+    source: str,
+    registry: Registry,
+    templates: Collection[str],
+) -> DefinitionSet:
+    """Like ``check_mappings`` but raises ``DefinitionError`` listing every problem."""
+    definitions, problems = check_mappings(
+        roles, workflows, source=source, registry=registry, templates=templates
+    )
+    if definitions is None:
+        raise DefinitionError(problems)
+    return definitions
 
 
 def load_definitions(

@@ -236,6 +236,13 @@ def parse_mapping_file(
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(read_problem(exc, name, codes.unreadable))
         return None
+    return parse_mapping_text(text, name, codes, problems)
+
+
+def parse_mapping_text(
+    text: str, name: str, codes: FileCodes, problems: list[Problem]
+) -> Located | None:
+    """Like ``parse_mapping_file`` for text already read (e.g. registered in a database)."""
     try:
         located = load_located(text)
     except yaml.YAMLError as exc:
