@@ -6,8 +6,9 @@ Shape to copy for other bulk flows:
 * the flow only selects, splits into batches and reports progress;
 * each batch is ONE task (a task costs a few ms and the server records only ~40-50 task runs
   per second, so never one task per item);
-* the flow acts as a person of the organization file (``actor_id``): roles, unit and tenant
-  come from the file, never from parameters;
+* the flow acts as a person of the ward's registered organization (``actor_id``): roles, unit
+  and tenant come from what the database has registered, never from parameters; a file that
+  differs from the registered one is refused (``ward_reference``);
 * each item is fired in its own transaction, with an idempotency key made of the flow run id,
   the instance id and the trigger: a retried task returns the first result for the items it
   already fired instead of firing them twice.
@@ -15,6 +16,7 @@ Shape to copy for other bulk flows:
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,12 +28,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run
 from prefect.tasks import Task
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cchc.organization import load_organization
-from cchc.runtime import make_workflow_engine
+from cchc.organization import Organization, load_organization
+from cchc.reference_data import (
+    definitions_of,
+    definitions_snapshot,
+    organization_of,
+    organization_snapshot,
+    settle,
+)
+from cchc.runtime import make_workflow_engine, registry
 from cchc.workspace import default_organization
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, session_factory, unit_of_work
@@ -123,10 +133,10 @@ def fire_batch(
 ) -> dict[str, int]:
     """Fire ``trigger`` on one batch of instance ids; returns the counts of ``fire_ids``."""
     run_id = flow_run.id or f"no-flow-run-{uuid.uuid4()}"
-    engine = make_workflow_engine(Path(definitions_dir) if definitions_dir else None)
-    actor = acting_person(engine, actor_id, organization)
     database = make_engine(database_url)
     try:
+        engine, org = ward_reference(database, organization, definitions_dir)
+        actor = org.actor(actor_id)
         return fire_ids(
             engine,
             session_factory(database),
@@ -140,15 +150,50 @@ def fire_batch(
         database.dispose()
 
 
-def acting_person(engine: Engine, person_id: str, organization: str | None) -> Actor:
-    """The person of the organization file (default: the workspace's) as an actor.
+def ward_reference(
+    database: SqlEngine, organization: str | None, definitions_dir: str | None
+) -> tuple[Engine, Organization]:
+    """The engine and organization the ward has registered, settled like ``Workspace.open``.
 
-    Roles, unit and tenant come from the file, never from the flow's parameters; an unknown
-    person raises ``UnknownPersonError`` before anything is selected or fired.
+    The files (``organization``, default ``CCHC_ORGANIZATION`` or the sample; the definitions
+    folder) name the ward and, on its first use, are registered; afterwards a file chosen here
+    that differs from the registered version is refused (``ReferenceMismatchError``, audited)
+    and a default file follows the registered version.
     """
+    engine = make_workflow_engine(Path(definitions_dir) if definitions_dir else None)
     path = Path(organization) if organization else default_organization()
     org = load_organization(path, known_roles=set(engine.definitions.roles.roles))
-    return org.actor(person_id)
+    source = definitions_dir or "definitions"
+    snapshots = [organization_snapshot(org, path), definitions_snapshot(engine.definitions, source)]
+    chosen = {
+        "organization": organization or os.environ.get("CCHC_ORGANIZATION"),
+        "definitions": definitions_dir or os.environ.get("CCHC_DEFINITIONS_DIR"),
+    }
+    follow = {kind for kind, file in chosen.items() if not file}
+    sessions = session_factory(database)
+    contents = settle(sessions, org.tenant, snapshots, follow=follow, now=utcnow())
+    if contents["definitions"] != snapshots[1].content:
+        registered = definitions_of(contents["definitions"], f"{org.tenant} (registered)")
+        engine = Engine(registered, registry(), clock=engine.clock)
+    if contents["organization"] != snapshots[0].content:
+        org = organization_of(contents["organization"])
+    return engine, org
+
+
+def acting_person(
+    database_url: str, person_id: str, organization: str | None, definitions_dir: str | None
+) -> Actor:
+    """The person of the ward's registered organization as an actor (``ward_reference``).
+
+    Roles, unit and tenant come from the registered organization, never from the flow's
+    parameters; an unknown person raises ``UnknownPersonError`` before anything is selected or
+    fired.
+    """
+    database = make_engine(database_url)
+    try:
+        return ward_reference(database, organization, definitions_dir)[1].actor(person_id)
+    finally:
+        database.dispose()
 
 
 @flow(name="fire-selected", log_prints=False)
@@ -174,8 +219,7 @@ def fire_selected(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    engine = make_workflow_engine(Path(definitions_dir) if definitions_dir else None)
-    tenant = acting_person(engine, actor_id, organization).tenant
+    tenant = acting_person(database_url, actor_id, organization, definitions_dir).tenant
     ids = _selected(database_url, kind, state, tenant)
     batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
     totals = {"selected": len(ids), "applied": 0, "refused": 0, "conflicts": 0}

@@ -37,11 +37,11 @@ def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Db]:
     engine.dispose()
 
 
-def _drafts(db: Db, engine: Engine, author: Actor, count: int) -> list[int]:
+def _drafts(db: Db, engine: Engine, author: Actor, count: int, start: int = 0) -> list[int]:
     with unit_of_work(db.sessions) as session:
         return [
             engine.create(session, KIND, actor=author, ref=f"REQ-{i}").instance_id
-            for i in range(count)
+            for i in range(start, start + count)
         ]
 
 
@@ -136,7 +136,7 @@ def test_flow_submits_every_draft_in_batches(
         assert select_ids(session, KIND, "submitted", TENANT) == ids
         report = verify(session)
     assert report.ok, [b.describe() for b in report.breaks]
-    assert report.events == 900
+    assert report.events == 901  # 450 creations, 450 submissions, the ward's registration
     assert _count(sqlite_db, OutboxMessage, OutboxMessage.template == "approval_submitted") == 450
 
 
@@ -153,7 +153,7 @@ def test_flow_without_the_role_refuses_everything_and_changes_nothing(
     assert result == {"selected": 25, "applied": 0, "refused": 25, "conflicts": 0, "batches": 3}
     refusals = (AuditEvent.outcome == "refused", AuditEvent.actor == reviewer.id)
     assert _count(db, AuditEvent, *refusals, AuditEvent.reason.like("not_permitted:%")) == 25
-    assert _count(db, AuditEvent) == 50
+    assert _count(db, AuditEvent) == 51  # 25 creations, 25 refusals, the ward's registration
     assert _count(db, Instance, Instance.state == "draft", Instance.version == 1) == 25
     assert _count(db, OutboxMessage) == 0
     with db.sessions() as session:
@@ -205,7 +205,7 @@ def test_flow_acts_only_as_a_person_of_the_organization(
     with pytest.raises(UnknownPersonError, match=r"lan\.authr"):
         _run(sqlite_db, Actor.of("lan.authr", "author", tenant=TENANT), organization)
 
-    assert _count(sqlite_db, AuditEvent) == events
+    assert _count(sqlite_db, AuditEvent) == events + 1  # only the ward's first registration
     assert _count(sqlite_db, Instance, Instance.state == "draft") == 3
 
 
@@ -228,4 +228,34 @@ def test_flow_with_a_data_dir_signs_a_checkpoint_at_its_end(
                   definitions_dir=str(DEFINITIONS), data_dir=str(settings.data_dir))  # fmt: skip
     latest = checkpoint_folder(settings).latest(TENANT)
     assert latest is not None
-    assert (latest.seq, latest.events, latest.instances) == (6, 6, 3)
+    # 3 creations, 3 submissions and the ward's registration on first use
+    assert (latest.seq, latest.events, latest.instances) == (7, 7, 3)
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_flow_refuses_an_organization_file_that_differs_from_the_registered_one(
+    sqlite_db: Db, engine: Engine, author: Actor, organization: str, tmp_path: Path
+) -> None:
+    """A file naming the same ward that grants the actor another role is refused, audited, and
+    fires nothing; the registered organization decides who acts."""
+    from cchc.reference_data import ReferenceMismatchError
+
+    ids = _drafts(sqlite_db, engine, author, 3)
+    assert _run(sqlite_db, author, organization, batch_size=2)["applied"] == 3
+    data = yaml.safe_load(Path(organization).read_text(encoding="utf-8"))
+    for person in data["people"]:
+        if person["id"] == author.id:
+            person["roles"] = ["author", "chairman"]
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    more = _drafts(sqlite_db, engine, author, 2, start=3)
+    with pytest.raises(ReferenceMismatchError, match=r"roles"):
+        _run(sqlite_db, author, str(evil))
+    with sqlite_db.sessions() as session:
+        assert select_ids(session, KIND, "draft", TENANT) == more
+        assert select_ids(session, KIND, "submitted", TENANT) == ids
+        refused = session.scalars(
+            sa.select(AuditEvent.reason).where(AuditEvent.outcome == "refused")
+        ).all()
+    assert any("chairman" in (reason or "") for reason in refused)
