@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from workflows.calendar import WorkingCalendar, load_calendar_text
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.database import unit_of_work
 from workflows.definition.loader import DefinitionSet, load_mappings
+from workflows.engine import Engine
 from workflows.errors import WorkflowError
 from workflows.schema import ChainHead, Instance, ReferenceData
 
@@ -311,6 +313,32 @@ def _text_differences(old: str, new: str) -> list[str]:
 
 
 # --- opening a tenant ---------------------------------------------------------------------------
+
+
+CHOSEN_BY = {
+    "organization": "CCHC_ORGANIZATION",
+    "index_set": "CCHC_INDEX_SET",
+    "definitions": "CCHC_DEFINITIONS_DIR",
+    "calendar": "CCHC_DEFINITIONS_DIR",
+    "emulation": "CCHC_DEFINITIONS_DIR",
+}
+"""Each kind's environment variable: a file named there was chosen, not a default."""
+
+
+def followed(chosen: Mapping[str, object]) -> set[str]:
+    """The kinds of ``chosen`` (kind → the file or folder given, or None) whose file is a
+    default: neither given nor named by its environment variable, so a registered version that
+    differs is followed instead of refused."""
+    return {k for k, given in chosen.items() if not given and not os.environ.get(CHOSEN_BY[k])}
+
+
+def engine_in_force(engine: Engine, content: str, snapshot: Snapshot, tenant: str) -> Engine:
+    """``engine`` when the registered definitions ``content`` are the folder's ``snapshot``;
+    else an engine over the registered definitions (same registry and clock)."""
+    if content == snapshot.content:
+        return engine
+    definitions = definitions_of(content, f"{tenant} (registered definitions)")
+    return Engine(definitions, engine.registry, clock=engine.clock)
 
 
 def settle(

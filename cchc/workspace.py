@@ -22,7 +22,7 @@ from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.organization import Organization, load_organization
 from cchc.ranking import EmulationConfig, load_emulation_config
-from cchc.runtime import definitions_dir, make_workflow_engine, registry, working_calendar
+from cchc.runtime import definitions_dir, make_workflow_engine, working_calendar
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, missing_sqlite_file, session_factory
@@ -57,18 +57,6 @@ def reference_snapshots(
     ]
 
 
-def _follow(follow: Collection[str], chosen: tuple[Path | None, Path | None]) -> set[str]:
-    """The kinds whose file is a default, not chosen: a registered version is followed."""
-    kinds = set(follow)
-    if chosen[0] is None and not os.environ.get("CCHC_ORGANIZATION"):
-        kinds.add("organization")
-    if chosen[1] is None and not os.environ.get("CCHC_INDEX_SET"):
-        kinds.add("index_set")
-    if not os.environ.get("CCHC_DEFINITIONS_DIR"):
-        kinds |= {"definitions", "calendar", "emulation"}
-    return kinds
-
-
 def _settled(
     sessions: sessionmaker[Session],
     engine: Engine,
@@ -87,11 +75,9 @@ def _settled(
     )
     if contents["organization"] != snapshots[0].content:
         org = reference_data.organization_of(contents["organization"])
-    if contents["definitions"] != snapshots[1].content:
-        definitions = reference_data.definitions_of(
-            contents["definitions"], f"{org.tenant} (registered definitions)"
-        )
-        engine = Engine(definitions, registry(), clock=engine.clock)
+    engine = reference_data.engine_in_force(
+        engine, contents["definitions"], snapshots[1], org.tenant
+    )
     if contents["index_set"] != snapshots[2].content:
         indexes = reference_data.index_set_of(contents["index_set"])
     return org, indexes, engine, contents
@@ -148,7 +134,16 @@ class Workspace:
                 org_path,
                 indexes,
                 index_path,
-                follow=_follow(follow, (organization, index_set)),
+                follow=set(follow)
+                | reference_data.followed(
+                    {
+                        "organization": organization,
+                        "index_set": index_set,
+                        "definitions": None,
+                        "calendar": None,
+                        "emulation": None,
+                    }
+                ),
             )
         except Exception:
             db.dispose()

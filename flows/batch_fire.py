@@ -16,7 +16,6 @@ Shape to copy for other bulk flows:
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,13 +34,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.organization import Organization, load_organization
 from cchc.reference_data import (
-    definitions_of,
     definitions_snapshot,
+    engine_in_force,
+    followed,
     organization_of,
     organization_snapshot,
     settle,
 )
-from cchc.runtime import make_workflow_engine, registry
+from cchc.runtime import make_workflow_engine
 from cchc.workspace import default_organization
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, session_factory, unit_of_work
@@ -165,16 +165,9 @@ def ward_reference(
     org = load_organization(path, known_roles=set(engine.definitions.roles.roles))
     source = definitions_dir or "definitions"
     snapshots = [organization_snapshot(org, path), definitions_snapshot(engine.definitions, source)]
-    chosen = {
-        "organization": organization or os.environ.get("CCHC_ORGANIZATION"),
-        "definitions": definitions_dir or os.environ.get("CCHC_DEFINITIONS_DIR"),
-    }
-    follow = {kind for kind, file in chosen.items() if not file}
-    sessions = session_factory(database)
-    contents = settle(sessions, org.tenant, snapshots, follow=follow, now=utcnow())
-    if contents["definitions"] != snapshots[1].content:
-        registered = definitions_of(contents["definitions"], f"{org.tenant} (registered)")
-        engine = Engine(registered, registry(), clock=engine.clock)
+    follow = followed({"organization": organization, "definitions": definitions_dir})
+    contents = settle(session_factory(database), org.tenant, snapshots, follow=follow, now=utcnow())
+    engine = engine_in_force(engine, contents["definitions"], snapshots[1], org.tenant)
     if contents["organization"] != snapshots[0].content:
         org = organization_of(contents["organization"])
     return engine, org
