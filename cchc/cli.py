@@ -38,6 +38,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "score": ("score_cmd", "app", "Score a plan's period and explain the scores."),
     "rank": ("rank_cmd", "app", "Rank the ward's units for a plan's period."),
     "city": ("city_cmd", "app", "The city: its wards by block and their ranking."),
+    "users": ("users_cmd", "app",
+              "Accounts of the web application: invite, reset, list, disable."),
     "export": ("export_cmd", "export_command",
                "Write the self-assessment table and report and the ranking, from the latest "
                "scores."),

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import cchc.accounts.models  # noqa: F401  # registers the accounts tables on Base.metadata
 from tests.conftest import Db
 from workflows.database import make_engine
-from workflows.migrations import alembic_config, current_revision, upgrade
+from workflows.migrations import alembic_config, current_revision, head_revision, upgrade
 from workflows.schema import Base
 
 
@@ -27,7 +28,7 @@ def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
     upgrade(engine)
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == head_revision()
     command.downgrade(alembic_config(engine), "base")
     assert current_revision(engine) is None
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]
