@@ -138,6 +138,10 @@ def main_options(
     ),
 ) -> None:  # fmt: skip
     """Global options, given before the sub-command."""
+    from workflows import channel  # no imports of its own: ``cchc --help`` stays light
+
+    token = channel.enter(channel.cli_channel())  # every audit event records the CLI's channel
+    ctx.call_on_close(lambda: channel.leave(token))
     ctx.obj = AppState(data_dir=data_dir, database_url=database_url,
                        organization=organization, index_set=index_set,
                        city=city, tenant=tenant or None, verbose=verbose)  # fmt: skip
