@@ -38,6 +38,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "score": ("score_cmd", "app", "Score a plan's period and explain the scores."),
     "rank": ("rank_cmd", "app", "Rank the ward's units for a plan's period."),
     "city": ("city_cmd", "app", "The city: its wards by block and their ranking."),
+    "serve": ("serve_cmd", "serve_command",
+              "Serve the web application on the data folder / database of the CLI."),
     "users": ("users_cmd", "app",
               "Accounts of the web application: invite, reset, list, disable."),
     "export": ("export_cmd", "export_command",
