@@ -32,7 +32,7 @@ def test_home_shows_what_waits_for_the_official_and_their_unit(
     assert _counts(home.text) == {w.label: w.count for w in expected}
     assert {w.key for w in expected} == {"tasks_due", "tasks_overdue", "sent_back",
                                          "follow_ups"}  # fmt: skip
-    assert '<a href="/tasks?show=late">' in home.text
+    assert '<a class="box" href="/tasks?show=late">' in home.text
 
 
 def test_the_counts_follow_the_roles(ward: Workspace) -> None:
