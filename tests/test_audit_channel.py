@@ -4,6 +4,7 @@ impersonation."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def test_editing_the_channel_breaks_the_chain(db: Db, engine: Engine) -> None:
 
 
 def test_the_cli_records_the_os_account_and_host(tmp_path: Path) -> None:
-    """Events written by a command carry ``cli:<os account>@<host>``."""
+    """Events written by a command carry ``cli:<os account>@<host>``, shown by ``cchc audit
+    query``."""
     data = tmp_path / "var"
     env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
     assert runner.invoke(app, ["--data-dir", str(data), "db", "upgrade"], env=env).exit_code == 0
@@ -79,8 +81,14 @@ def test_the_cli_records_the_os_account_and_host(tmp_path: Path) -> None:
     with engine.connect() as conn:
         channels = set(conn.execute(sa.text("select channel from audit_events")).scalars())
     engine.dispose()
-    assert channels == {f"cli:{channel.os_account()}@{socket.gethostname()}"}
+    expected = f"cli:{channel.os_account()}@{socket.gethostname()}"
+    assert channels == {expected}
     assert channel.current() is None  # the command's channel ended with it
+    query = runner.invoke(app, ["--data-dir", str(data), "audit", "query", "--kind", "account",
+                                "--as", "cu.van.son", "--json"], env=env)  # fmt: skip
+    assert query.exit_code == 0, query.output
+    (invited,) = json.loads(query.stdout)
+    assert (invited["trigger"], invited["channel"]) == ("invite", expected)
 
 
 def _org_with_accounts(tmp_path: Path) -> Path:
