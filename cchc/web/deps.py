@@ -77,9 +77,7 @@ def _viewer(request: Request) -> Viewer | None:
         return None
     ws = workspace(request)
     person = ws.organization.person(found.person_id)
-    from cchc.commands.cycle_common import role_labels
-
-    labels = role_labels()
+    labels = {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
     unit = None if person.unit is None else ws.unit_names().get(person.unit, person.unit)
     return Viewer(person, ws.actor(person.id), found, unit,
                   tuple(labels.get(r, r) for r in person.roles))  # fmt: skip

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from cchc.waiting import task_lines, waiting_for
 from cchc.workspace import Workspace
+from tests.conftest import Clock
 from tests.web.conftest import CHAIRMAN, FOCAL, KT_OFFICIAL, sign_in
 
 
@@ -88,3 +89,27 @@ def test_working_days_left_count_the_ward_calendar(ward: Workspace) -> None:
     nv07 = next(t for t in task_lines(ward, "kt", now) if t.ref.endswith("NV-07"))
     assert nv07.working_days_left == calendar.working_days_between(date(2025, 11, 3),
                                                                    date(2025, 11, 14))  # fmt: skip
+
+
+def test_the_ward_readers_choose_a_unit_or_the_whole_ward(
+    client: TestClient, ward: Workspace
+) -> None:
+    """The focal official sees every unit's tasks ("Toàn phường") or one unit's."""
+    sign_in(client, FOCAL)
+    now = ward.engine.clock()
+    whole = client.get("/tasks?show=all&unit=")
+    assert whole.status_code == 200
+    assert whole.text.count('<li class="task') == len(task_lines(ward, None, now))
+    kt = client.get("/tasks?show=all&unit=kt")
+    assert kt.text.count('<li class="task') == len(task_lines(ward, "kt", now))
+
+
+def test_an_idle_session_goes_back_to_sign_in(
+    client: TestClient, ward: Workspace, clock: Clock
+) -> None:
+    """After 30 minutes without a request the next page asks to sign in again."""
+    sign_in(client, KT_OFFICIAL)
+    clock.advance(minutes=29)
+    assert client.get("/", follow_redirects=False).status_code == 200
+    clock.advance(minutes=30)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/sign-in?next=%2F"

@@ -49,6 +49,7 @@ def tasks_page(
     """The tasks of the viewer's unit (or of ``unit``, for the ward's readers)."""
     ws = workspace_of(request)
     scope = read_scope(viewer.actor)
+    unit = unit or None  # the form's "Toàn phường" sends an empty unit
     if unit is None and scope.units is not None:
         unit = next(iter(sorted(scope.units)), None)
     if unit is not None and unit not in ws.unit_names():
