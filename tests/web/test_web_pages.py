@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from cchc.waiting import task_lines, waiting_for
 from cchc.workspace import Workspace
 from tests.conftest import Clock
-from tests.web.conftest import CHAIRMAN, FOCAL, KT_OFFICIAL, sign_in
+from tests.web.conftest import CHAIRMAN, FOCAL, KT_OFFICIAL, PASSWORD, csrf_of, sign_in
 
 
 def _counts(html: str) -> dict[str, int]:
@@ -113,3 +114,31 @@ def test_an_idle_session_goes_back_to_sign_in(
     assert client.get("/", follow_redirects=False).status_code == 200
     clock.advance(minutes=30)
     assert client.get("/", follow_redirects=False).headers["location"] == "/sign-in?next=%2F"
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(
+    client: TestClient, ward: Workspace
+) -> None:
+    """The current password is checked; the new one works, this browser stays signed in and
+    another browser's session ends; the change is audited."""
+    other = TestClient(client.app)
+    sign_in(other, KT_OFFICIAL)
+    sign_in(client, KT_OFFICIAL)
+    form = client.get("/password")
+    wrong = client.post("/password", data={"csrf": csrf_of(form), "current": "không phải",
+                                           "password": "mật khẩu mới dài", "confirm":
+                                           "mật khẩu mới dài"})  # fmt: skip
+    assert wrong.status_code == 400
+    assert "Mật khẩu hiện tại không đúng" in wrong.text
+    done = client.post("/password", data={"csrf": csrf_of(form), "current": PASSWORD,
+                                          "password": "mật khẩu mới dài", "confirm":
+                                          "mật khẩu mới dài"})  # fmt: skip
+    assert done.status_code == 200
+    assert client.get("/", follow_redirects=False).status_code == 200
+    assert other.get("/", follow_redirects=False).status_code == 303
+    assert sign_in(other, KT_OFFICIAL, "mật khẩu mới dài").status_code == 303
+    with ward.sessions() as session:
+        outcomes = session.scalars(sa.text(
+            "select outcome from audit_events where trigger = 'change_password' order by seq"
+        )).all()  # fmt: skip
+    assert outcomes == ["refused", "applied"]

@@ -63,14 +63,14 @@ def test_every_route_checks_csrf_and_all_but_sign_in_need_a_person(client: TestC
         routes = [r for r in area.router.routes if isinstance(r, APIRoute)]
         paths |= {r.path for r in routes}
         assert (area is auth) == ({r.path for r in routes} <= PUBLIC), area.__name__
-    assert paths >= PUBLIC | {"/", "/tasks", "/tasks/{task_id}"}
+    assert paths >= PUBLIC | {"/", "/tasks", "/tasks/{task_id}", "/password"}
 
 
 def test_anonymous_requests_go_to_sign_in(client: TestClient, ward: Workspace) -> None:
     """Every page but sign-in redirects an anonymous browser to the sign-in page, naming where
     it was going; the sign-in page and the stylesheet are served."""
     task = _task_of(ward, "kt")
-    for path in ("/", "/tasks", f"/tasks/{task}", "/tasks?show=late"):
+    for path in ("/", "/tasks", f"/tasks/{task}", "/tasks?show=late", "/password"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/sign-in?next=%2F")
