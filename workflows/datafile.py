@@ -131,7 +131,7 @@ def parse_yaml(text: str, *, text_keys: frozenset[str] = frozenset()) -> Located
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
     if isinstance(known, yaml.YAMLError):
-        raise known
+        raise known.with_traceback(None)  # the kept error, without the last raise's frames
     return known
 
 
