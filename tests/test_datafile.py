@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -110,7 +110,8 @@ def _plain(reading: Reading[None]) -> object:
 def test_a_data_file_is_parsed_once_per_process(tmp_path: Path) -> None:
     """Reading the same file again reuses its parse; a changed file is parsed again."""
     path = tmp_path / "phu-lien.yaml"
-    shutil.copy(DEFINITIONS / "organizations" / "phu-lien.yaml", path)
+    text = (DEFINITIONS / "organizations" / "phu-lien.yaml").read_text(encoding="utf-8")
+    path.write_text(f"{text}# {uuid.uuid4()}: a text no other test has read\n", encoding="utf-8")
     before = parse_counts()
     first, problems = check_organization(path, ROLES)
     assert first is not None, problems

@@ -370,16 +370,23 @@ class DataFile(Generic[T, C]):
         """Like ``parse_file`` for text already read (e.g. registered in a database)."""
         return parse_mapping_text(text, name, self.codes, problems, text_keys=self.text_keys)
 
+    def examine(self, reading: Reading[C]) -> T | None:
+        """Validate ``reading`` and run every check on the value: the value whenever validation
+        gave one, even if a check then reported a problem (for readers of several files that
+        go on comparing them); ``None`` when it is unusable."""
+        value = self.validate(reading)
+        if value is not None:
+            for check in self.checks:
+                check(value, reading)
+        return value
+
     def check_located(
         self, located: Located, name: str, context: C, problems: list[Problem] | None = None
     ) -> tuple[T | None, list[Problem]]:
         """Validate and check data already located: the value (if no problem) and every
         problem, those in ``problems`` first."""
         reading = Reading(name, located, context, problems if problems is not None else [])
-        value = self.validate(reading)
-        if value is not None:
-            for check in self.checks:
-                check(value, reading)
+        value = self.examine(reading)
         found = reading.problems
         if self.sort_problems:
             found.sort(key=lambda p: (p.line, p.code))

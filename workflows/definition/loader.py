@@ -177,8 +177,7 @@ def _roles_of(path: Path, problems: list[Problem]) -> RoleCatalog | None:
     located = ROLE_FILE.parse_file(path, name, problems)
     if located is None:
         return None
-    reading = Reading(name, located, None, problems)
-    return ROLE_FILE.validate(reading)
+    return ROLE_FILE.examine(Reading(name, located, None, problems))
 
 
 def _checked_workflow(
@@ -194,12 +193,8 @@ def _checked_workflow(
     """The workflow of ``located`` when it is valid and its kind is not in ``seen`` (kind →
     where it was defined); every problem appended."""
     reading = Reading(name, located, _Against(roles, registry, templates, seen), problems)
-    defn = WORKFLOW_FILE.validate(reading)
-    if defn is None:
-        return None
-    for check in WORKFLOW_FILE.checks:
-        check(defn, reading)
-    return None if defn.kind in seen else defn
+    defn = WORKFLOW_FILE.examine(reading)
+    return None if defn is None or defn.kind in seen else defn
 
 
 def check_mappings(
@@ -214,7 +209,7 @@ def check_mappings(
     role catalogue and each workflow as plain mappings, run through the same checks. There are
     no lines: a problem is placed at line 1 of ``source`` with its path in the message."""
     problems: list[Problem] = []
-    catalog = ROLE_FILE.validate(Reading(f"{source}#roles", Located(roles), None, problems))
+    catalog = ROLE_FILE.examine(Reading(f"{source}#roles", Located(roles), None, problems))
     checked: dict[str, WorkflowDefinition] = {}
     names: dict[str, str] = {}
     for index, data in enumerate(workflows):
