@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, insert, select, update
@@ -27,10 +28,9 @@ from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
 from workflows.database import unit_of_work
-from workflows.definition.yamlpos import load_located
+from workflows.datafile import DataFile, FileCodes, Schema, model_keys
 from workflows.engine import Engine
 from workflows.errors import ConflictError, TransitionRefusedError
-from workflows.limits import read_text
 from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
@@ -66,12 +66,25 @@ class TaskDeadlinePolicy(BaseModel):
         return tuple(sorted(value, reverse=True))
 
 
+def _policy_keys(loc: tuple[Any, ...]) -> str:
+    return model_keys(TaskDeadlinePolicy, loc, "reminders, escalations")
+
+
+POLICY_FILE: DataFile[TaskDeadlinePolicy, None] = DataFile(
+    "task deadline policy",
+    FileCodes("CCHC-T001", "CCHC-T004", "CCHC-T005", "the policy starts with 'reminders:'"),
+    Schema(TaskDeadlinePolicy.model_validate, "CCHC-T002", "CCHC-T003", _policy_keys),
+)
+"""The task deadline policy (``definitions/task-deadlines.yaml``, docs/task-deadlines.md)."""
+
+
 def load_policy(path: Path) -> TaskDeadlinePolicy:
     """The policy in ``path`` (the defaults when the file does not exist), read within the
-    limits of ``workflows.limits`` (size, nesting, aliases)."""
+    limits of ``workflows.limits`` (size, nesting, aliases); raises ``DefinitionError`` listing
+    every problem at its line (``CCHC-T0NN``, ``CCHC-L0NN``)."""
     if not path.exists():
         return TaskDeadlinePolicy()
-    return TaskDeadlinePolicy.model_validate(load_located(read_text(path)).data)
+    return POLICY_FILE.load_file(path, None)
 
 
 DEFAULT_POLICY = TaskDeadlinePolicy()

@@ -24,8 +24,8 @@ from cchc.access import require_any_role
 from cchc.guards import WARD_WIDE_ROLES
 from cchc.xlsx_notes import cell_problems, table_elsewhere
 from workflows.database import unit_of_work
+from workflows.datafile import read_problem
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import read_problem
 from workflows.engine import Engine
 from workflows.errors import DefinitionError, Problem
 from workflows.limits import FileTooLargeError, check_size, limits, too_many_rows

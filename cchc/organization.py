@@ -13,18 +13,12 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from workflows.datafile import DataFile, FileCodes, Reading, Schema
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import (
-    FileCodes,
-    Located,
-    Path_,
-    display_path,
-    parse_mapping_file,
-    validate_without_unknown_keys,
-)
-from workflows.errors import DefinitionError, Problem
+from workflows.definition.yamlpos import Path_
+from workflows.errors import Problem
 from workflows.registry import Actor
 
 TenantCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
@@ -48,8 +42,9 @@ UNIT_ROLES = frozenset({"unit_head", "unit_official", "focal_official", "office_
 """Roles that only make sense inside a unit: a person holding one must name their unit."""
 
 
-_CODES = FileCodes("CCHC-O001", "CCHC-O004", "CCHC-O005",
-                   "an organization file starts with 'tenant:'")  # fmt: skip
+_CODES = FileCodes(
+    "CCHC-O001", "CCHC-O004", "CCHC-O005", "an organization file starts with 'tenant:'"
+)
 
 
 class _Frozen(BaseModel):
@@ -183,52 +178,12 @@ def check_organization(
     path: Path, known_roles: Collection[str]
 ) -> tuple[Organization | None, list[Problem]]:
     """Load and check one organization file; the organization (if valid) and every problem."""
-    problems: list[Problem] = []
-    name = display_path(path)
-    located = _parse(path, name, problems)
-    if located is None:
-        return None, problems
-    org = _validate(located, name, problems)
-    if org is not None:
-
-        def report(where: Path_, code: str, message: str, hint: str = "") -> None:
-            problems.append(Problem(name, located.line_of(where), code, message, hint))
-
-        _check(org, set(known_roles), report)
-    problems.sort(key=lambda p: (p.line, p.code))
-    if problems:
-        return None, problems
-    return org, problems
+    return ORGANIZATION_FILE.check_file(path, frozenset(known_roles))
 
 
 def load_organization(path: Path, known_roles: Collection[str]) -> Organization:
     """Like ``check_organization`` but raises ``DefinitionError`` listing every problem."""
-    org, problems = check_organization(path, known_roles)
-    if org is None:
-        raise DefinitionError(problems)
-    return org
-
-
-def _parse(path: Path, name: str, problems: list[Problem]) -> Located | None:
-    return parse_mapping_file(path, name, _CODES, problems)
-
-
-def _validate(located: Located, name: str, problems: list[Problem]) -> Organization | None:
-    try:
-        return Organization.model_validate(located.data)
-    except ValidationError as exc:
-        errors = exc.errors()
-    for err in errors:
-        loc = tuple(err["loc"])
-        where = ".".join(str(part) for part in loc) or "(top)"
-        if err["type"] == "extra_forbidden":
-            code, message = "CCHC-O002", f"unknown key {where!r}"
-            hint = f"allowed here: {_allowed_keys(loc)}"
-        else:
-            code, message = "CCHC-O003", f"{where}: {err['msg']}"
-            hint = "add this field" if err["type"] == "missing" else ""
-        problems.append(Problem(name, located.line_of(loc), code, message, hint))
-    return validate_without_unknown_keys(located.data, errors, Organization.model_validate)
+    return ORGANIZATION_FILE.load_file(path, frozenset(known_roles))
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> str:
@@ -237,6 +192,10 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
     else:
         model = Organization
     return ", ".join(model.model_fields)
+
+
+def _check_file(org: Organization, reading: Reading[frozenset[str]]) -> None:
+    _check(org, set(reading.context), reading.report)
 
 
 def _check(org: Organization, roles: set[str], report: Report) -> None:
@@ -391,3 +350,13 @@ def _check_head(
             f"head {head.id!r} of unit {unit.code!r} lacks the role unit_head",
             f"add unit_head to the roles of {head.id}",
         )
+
+
+ORGANIZATION_FILE: DataFile[Organization, frozenset[str]] = DataFile(
+    "organization file",
+    _CODES,
+    Schema(Organization.model_validate, "CCHC-O002", "CCHC-O003", _allowed_keys),
+    checks=(_check_file,),
+    sort_problems=True,
+)
+"""An organization file, checked against the known roles (the context)."""

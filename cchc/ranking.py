@@ -28,23 +28,15 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     model_validator,
 )
 
 from cchc.rounding import half_up
+from workflows.datafile import DataFile, FileCodes, Reading, Schema
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import (
-    FileCodes,
-    Located,
-    Path_,
-    display_path,
-    parse_mapping_file,
-    parse_mapping_text,
-    validate_without_unknown_keys,
-)
-from workflows.errors import DefinitionError, Problem
+from workflows.definition.yamlpos import Path_
+from workflows.errors import Problem
 
 if TYPE_CHECKING:
     from cchc.reports.model import RankingRow, RankingTable
@@ -89,8 +81,9 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 # --- configuration ----------------------------------------------------------------------------
 
 
-_CODES = FileCodes("CCHC-E001", "CCHC-E004", "CCHC-E005",
-                   "an emulation configuration starts with 'weights:'")  # fmt: skip
+_CODES = FileCodes(
+    "CCHC-E001", "CCHC-E004", "CCHC-E005", "an emulation configuration starts with 'weights:'"
+)
 
 
 class _Frozen(BaseModel):
@@ -301,79 +294,27 @@ def _tie_break_issues(keys: Sequence[str]) -> list[_Issue]:
 
 def check_emulation_config(path: Path | str) -> tuple[EmulationConfig | None, list[Problem]]:
     """Load and check one configuration file: the configuration (if valid) and every problem."""
-    file = Path(path)
-    name = display_path(file)
-    problems: list[Problem] = []
-    located = _parse(file, name, problems)
-    if located is None:
-        return None, problems
-    return _checked(located, name, problems)
-
-
-def _checked(
-    located: Located, name: str, problems: list[Problem]
-) -> tuple[EmulationConfig | None, list[Problem]]:
-    config = _validate(located, name, problems)
-    if config is not None:
-        for issue in _issues(config):
-            line = located.line_of(issue.path)
-            problems.append(Problem(name, line, issue.code, issue.message, issue.hint))
-    problems.sort(key=lambda p: (p.line, p.code))
-    if problems:
-        return None, problems
-    return config, problems
+    return EMULATION_FILE.check_file(path, None)
 
 
 def check_emulation_text(text: str, source: str) -> tuple[EmulationConfig | None, list[Problem]]:
     """Like ``check_emulation_config`` for a configuration file's text (e.g. registered in a
     database); problems are placed in ``source``."""
-    problems: list[Problem] = []
-    located = parse_mapping_text(text, source, _CODES, problems)
-    if located is None:
-        return None, problems
-    return _checked(located, source, problems)
+    return EMULATION_FILE.check_text(text, source, None)
 
 
 def load_emulation_text(text: str, source: str) -> EmulationConfig:
     """Like ``check_emulation_text`` but raises ``DefinitionError`` listing every problem."""
-    config, problems = check_emulation_text(text, source)
-    if config is None:
-        raise DefinitionError(problems)
-    return config
+    return EMULATION_FILE.load_text(text, source, None)
 
 
 def load_emulation_config(path: Path | str) -> EmulationConfig:
     """Like ``check_emulation_config`` but raises ``DefinitionError`` listing every problem."""
-    config, problems = check_emulation_config(path)
-    if config is None:
-        raise DefinitionError(problems)
-    return config
-
-
-def _parse(path: Path, name: str, problems: list[Problem]) -> Located | None:
-    return parse_mapping_file(path, name, _CODES, problems)
+    return EMULATION_FILE.load_file(path, None)
 
 
 def _model_validate(data: Any) -> EmulationConfig:
     return EmulationConfig.model_validate(data, context={_DEFER_CHECKS: True})
-
-
-def _validate(located: Located, name: str, problems: list[Problem]) -> EmulationConfig | None:
-    try:
-        return _model_validate(located.data)
-    except ValidationError as exc:
-        errors = exc.errors()
-    for err in errors:
-        loc = tuple(err["loc"])
-        where = ".".join(str(part) for part in loc) or "(top)"
-        if err["type"] == "extra_forbidden":
-            code, message = "CCHC-E002", f"unknown key {where!r}"
-            hint = f"allowed here: {_allowed_keys(loc)}"
-        else:
-            code, message = "CCHC-E003", f"{where}: {err['msg']}"
-            hint = "add this field" if err["type"] == "missing" else f"see {_DOCS}"
-        problems.append(Problem(name, located.line_of(loc), code, message, hint))
-    return validate_without_unknown_keys(located.data, errors, _model_validate)
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> str:
@@ -384,6 +325,21 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
     }
     model = models.get(loc[0], EmulationConfig) if len(loc) > 1 else EmulationConfig
     return ", ".join(model.model_fields)
+
+
+def _check_issues(config: EmulationConfig, reading: Reading[None]) -> None:
+    for issue in _issues(config):
+        reading.report(issue.path, issue.code, issue.message, issue.hint)
+
+
+EMULATION_FILE: DataFile[EmulationConfig, None] = DataFile(
+    "emulation configuration",
+    _CODES,
+    Schema(_model_validate, "CCHC-E002", "CCHC-E003", _allowed_keys, invalid_hint=f"see {_DOCS}"),
+    checks=(_check_issues,),
+    sort_problems=True,
+)
+"""An emulation configuration (``definitions/emulation.yaml``, format in docs/ranking.md)."""
 
 
 # --- input and output -------------------------------------------------------------------------

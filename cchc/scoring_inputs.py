@@ -32,8 +32,8 @@ from cchc.indexset.models import (
     TiersRule,
 )
 from cchc.indexset.rules import RuleInputs
+from workflows.datafile import DataFile, FileCodes, Reading
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import FileCodes, display_path, parse_mapping_file
 from workflows.errors import Problem
 
 _CODES = FileCodes(
@@ -75,18 +75,15 @@ def check_inputs(
     path: Path, index_set: IndexSet
 ) -> tuple[dict[str, dict[str, Any]] | None, list[Problem]]:
     """Read and check the inputs file: the inputs per sub-criterion if valid, and every problem."""
-    name = display_path(path)
-    problems: list[Problem] = []
-    located = parse_mapping_file(path, name, _CODES, problems)
-    if located is None:
-        return None, problems
+    return INPUTS_FILE.check_file(path, index_set)
+
+
+def _read_inputs(reading: Reading[IndexSet]) -> dict[str, dict[str, Any]] | None:
+    """The inputs per sub-criterion of the file, each checked against its rule."""
+    index_set, report = reading.context, reading.report
     subs = {sub.code: sub for sub in index_set.sub_criteria()}
     inputs: dict[str, dict[str, Any]] = {}
-
-    def report(where: tuple[str | int, ...], code: str, message: str, hint: str = "") -> None:
-        problems.append(Problem(name, located.line_of(where), code, message, hint))
-
-    for key, given in located.data.items():
+    for key, given in reading.data.items():
         code = str(key)
         sub = subs.get(code)
         if sub is None:
@@ -104,7 +101,7 @@ def check_inputs(
         checked = _check_one(sub, given, at)
         if checked is not None:
             inputs[code] = checked
-    return (None if problems else inputs), problems
+    return inputs
 
 
 def _check_one(sub: SubCriterion, given: dict[Any, Any], report: Any) -> dict[str, Any] | None:
@@ -169,3 +166,9 @@ def _check_rule(sub: SubCriterion, model: RuleInputs, report: Any) -> bool:
                f"denominator {denominator}")  # fmt: skip
         bad = True
     return bad
+
+
+INPUTS_FILE: DataFile[dict[str, dict[str, Any]], IndexSet] = DataFile(
+    "scoring inputs file", _CODES, _read_inputs
+)
+"""A scoring inputs file (format in docs/limits.md), checked against an index set."""

@@ -118,7 +118,7 @@ def test_invalid_city_files_are_reported(fixture: Path) -> None:
     """Each invalid city fixture gives exactly the codes and lines its header declares."""
     city, problems = check_city(fixture, ROLES)
     assert city is None
-    assert found(problems) == expected(fixture, "C")
+    assert found(problems) == expected(fixture, "Y")
     assert all(p.hint for p in problems)
 
 
@@ -126,7 +126,7 @@ def test_load_city_raises_listing_every_problem() -> None:
     """load_city raises DefinitionError with every problem of the file."""
     with pytest.raises(DefinitionError) as caught:
         load_city(INVALID / "several_problems.yaml", ROLES)
-    assert {p.code for p in caught.value.problems} == {"CCHC-C006", "CCHC-C010", "CCHC-C012"}
+    assert {p.code for p in caught.value.problems} == {"CCHC-Y006", "CCHC-Y010", "CCHC-Y012"}
 
 
 def _city_file(tmp_path: Path, organizations: list[str]) -> Path:

@@ -73,7 +73,7 @@ def test_a_broken_city_file_is_reported(cli: Cli) -> None:
     broken = Path(__file__).resolve().parent / "cities" / "invalid" / "several_problems.yaml"
     result = cli("--city", str(broken), "city", "show")
     assert result.exit_code == 1
-    assert "several_problems.yaml:5: CCHC-C006" in result.stdout
+    assert "several_problems.yaml:5: CCHC-Y006" in result.stdout
     checked = cli("--city", str(broken), "city", "check")
     assert checked.exit_code == 1
     assert checked.stdout == result.stdout

@@ -205,3 +205,21 @@ def test_policy_file_configures_reminders_and_escalations(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="distinct"):
         load_policy(bad)
     assert load_policy(tmp_path / "none.yaml").reminders == (7, 3, 1)
+
+
+def test_a_bad_policy_file_lists_each_problem_at_its_line(tmp_path: Path) -> None:
+    """Every problem of task-deadlines.yaml is reported at once, each with its line and code."""
+    from cchc.deadlines import load_policy
+    from workflows.errors import DefinitionError
+
+    bad = tmp_path / "task-deadlines.yaml"
+    bad.write_text(
+        "reminders: [3, 3]\nescalations:\n  - after: 2\n    to: [unit_head]\n    cc: x\n"
+        "    after: 3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DefinitionError) as raised:
+        load_policy(bad)
+    found = [(p.line, p.code) for p in raised.value.problems]
+    assert found == [(6, "CCHC-T004"), (1, "CCHC-T003"), (5, "CCHC-T002")]
+    assert all(p.file.endswith("task-deadlines.yaml") for p in raised.value.problems)

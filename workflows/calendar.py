@@ -29,14 +29,9 @@ import holidays
 from holidays import HolidayBase
 
 from workflows.canonical import utc
+from workflows.datafile import DataFile, FileCodes, Reading
 from workflows.definition.models import DayCount
-from workflows.definition.yamlpos import (
-    FileCodes,
-    Located,
-    display_path,
-    parse_mapping_file,
-    parse_mapping_text,
-)
+from workflows.definition.yamlpos import Located
 from workflows.errors import DefinitionError, Problem, WorkflowError
 
 CountName = DayCount | Literal["calendar", "working"]
@@ -414,30 +409,18 @@ Report = Callable[..., None]
 
 def check_calendar(path: Path) -> tuple[WorkingCalendar | None, list[Problem]]:
     """Read a calendar file; ``(calendar, [])`` or ``(None, every problem found)``."""
-    name = display_path(path)
-    problems: list[Problem] = []
-    located = parse_mapping_file(path, name, _CODES, problems)
-    if located is None:
-        return None, problems
-    return _check_located(located, name, problems)
+    return CALENDAR_FILE.check_file(path, None)
 
 
 def check_calendar_text(text: str, source: str) -> tuple[WorkingCalendar | None, list[Problem]]:
     """Like ``check_calendar`` for a calendar file's text (problems are placed in ``source``)."""
-    problems: list[Problem] = []
-    located = parse_mapping_text(text, source, _CODES, problems)
-    if located is None:
-        return None, problems
-    return _check_located(located, source, problems)
+    return CALENDAR_FILE.check_text(text, source, None)
 
 
-def _check_located(
-    located: Located, name: str, problems: list[Problem]
-) -> tuple[WorkingCalendar | None, list[Problem]]:
-
-    def report(where: tuple[str | int, ...], code: str, message: str, hint: str = "") -> None:
-        problems.append(Problem(name, located.line_of(where), code, message, hint))
-
+def _read_calendar(reading: Reading[None]) -> WorkingCalendar | None:
+    """The calendar a file configures, when every setting and date is valid; each problem
+    reported on ``reading``."""
+    located, report = reading.located, reading.report
     data: dict[Any, Any] = located.data
     for key in data:
         if key not in SETTINGS and key not in LISTS:
@@ -450,19 +433,22 @@ def _check_located(
     settings = _read_settings(data, report)
     lists = {kind: _read_list(located, kind, report) for kind in LISTS}
     if settings is None:
-        return None, problems
+        return None
     base = WorkingCalendar(**settings)  # settings were checked above: this cannot fail
     for kind, day, code, message, hint in _day_problems(lists, base):
         report((kind, _key_of(located, kind, day)), code, message, hint)
-    if problems:
-        return None, problems
-    cal = WorkingCalendar(
+    if reading.problems:
+        return None
+    return WorkingCalendar(
         **settings,
         days_off=lists["days_off"],
         make_up_days=lists["make_up_days"],
         not_days_off=lists["not_days_off"],
     )
-    return cal, problems
+
+
+CALENDAR_FILE: DataFile[WorkingCalendar, None] = DataFile("calendar file", _CODES, _read_calendar)
+"""A calendar file (``definitions/calendar.yaml``, format in docs/calendar.md)."""
 
 
 def load_calendar(path: Path) -> WorkingCalendar:
