@@ -31,7 +31,7 @@ from cchc.city.model import default_city
 from cchc.city.ranking import CityRanking, rank_city
 from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.commands.common import console
-from cchc.deadlines import load_policy, sweep
+from cchc.deadlines import sweep
 from cchc.evidence import review_evidence, submit_evidence
 from cchc.exports import write_outputs
 from cchc.indexset.rules import vi_number
@@ -219,7 +219,7 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
     """Units carry out their tasks over the half-year, as the story says; the daily sweep runs
     before each day's events (reminders, overdue marks, escalations). Returns the sweep counts."""
     calendar = ws.calendar
-    policy = load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml")
+    policy = ws.deadlines  # the ward's registered task deadline policy
     swept: Counter[str] = Counter()
     events = sorted((day, n, task, unit, trigger, who, payload)
                     for task, unit, story in TASK_STORY

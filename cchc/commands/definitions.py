@@ -79,15 +79,18 @@ def apply_definitions(
     yes: bool = typer.Option(False, "--yes", help="Register without asking."),
 ) -> None:
     """Register the definitions folder in use (CCHC_DEFINITIONS_DIR or the project's): workflow
-    definitions, roles, calendar and emulation configuration, for the ward (admin)."""
+    definitions, roles, calendar, emulation configuration and task deadlines, for the ward
+    (admin)."""
     from cchc.commands.apply_common import apply
     from cchc.commands.cycle_common import stop
-    from cchc.reference_data import definitions_snapshot, file_snapshot
+    from cchc.deadlines import load_policy
+    from cchc.reference_data import deadlines_snapshot, definitions_snapshot, file_snapshot
     from cchc.workspace import Workspace
     from workflows import store
 
     def read(ws: Workspace) -> list[Snapshot]:
         directory = definitions_dir()
+        deadlines = directory / "task-deadlines.yaml"
         definitions = load(directory)  # the folder's, not the registered ones in ws.engine
         with ws.sessions() as session:
             conn = session.connection()
@@ -103,6 +106,7 @@ def apply_definitions(
             definitions_snapshot(definitions, directory),
             file_snapshot("calendar", directory / "calendar.yaml"),
             file_snapshot("emulation", directory / "emulation.yaml"),
+            deadlines_snapshot(load_policy(deadlines), deadlines),
         ]
 
-    apply(ctx, ("definitions", "calendar", "emulation"), read, person, yes)
+    apply(ctx, ("definitions", "calendar", "emulation", "deadlines"), read, person, yes)
