@@ -29,6 +29,7 @@ from cchc.anchor import check_ward, checkpoint_ward, init_key, signing_key_path
 from cchc.city import BLOCKS, load_city
 from cchc.city.model import default_city
 from cchc.city.ranking import CityRanking, rank_city
+from cchc.city.reference import settle_city
 from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.commands.common import console
 from cchc.deadlines import sweep
@@ -449,9 +450,12 @@ def play_city(
             ws.close()
     db = make_engine(settings.database_url)
     try:
-        with unit_of_work(session_factory(db)) as session:
-            ranking = rank_city(session, make_workflow_engine(clock=clock), city,
-                                city.actor(CITY_OFFICIAL), period=PERIOD, publish=True)  # fmt: skip
+        sessions = session_factory(db)
+        city, engine = settle_city(sessions, city, default_city(),
+                                   make_workflow_engine(clock=clock), chosen=None)  # fmt: skip
+        with unit_of_work(sessions) as session:
+            ranking = rank_city(session, engine, city, city.actor(CITY_OFFICIAL), period=PERIOD,
+                                publish=True)  # fmt: skip
     finally:
         db.dispose()
     xlsx = write_city_ranking_xlsx(out / f"xep-hang-chi-so-cchc-{PERIOD}.xlsx", ranking, city.name)
