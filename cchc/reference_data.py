@@ -206,22 +206,23 @@ class ReferenceMismatchError(WorkflowError):
         self.mismatches = dict(mismatches)
         parts = [
             f"{LABELS[kind]} khác bản đã đăng ký của {tenant} (differs from the registered "
-            f"version; register a change with `cchc {_COMMANDS[kind]} apply FILE --as ADMIN`): "
-            + "; ".join(lines)
+            f"version; register a change with `{_COMMANDS[kind]}`): " + "; ".join(lines)
             for kind, lines in mismatches.items()
         ]
         super().__init__("\n".join(parts))
 
 
+_FOLDER = "cchc definitions apply --as ADMIN"
 _COMMANDS = {
-    "organization": "org",
-    "definitions": "definitions",
-    "index_set": "index-set",
-    "calendar": "definitions",
-    "emulation": "definitions",
-    "deadlines": "definitions",
-    "city": "city",
+    "organization": "cchc org apply FILE --as ADMIN",
+    "definitions": _FOLDER,
+    "index_set": "cchc index-set apply FILE --as ADMIN",
+    "calendar": _FOLDER,
+    "emulation": _FOLDER,
+    "deadlines": _FOLDER,
+    "city": "cchc city apply FILE --as ADMIN",
 }
+"""Each kind's command registering a new version (the definitions folder's kinds: no FILE)."""
 
 
 # --- reading and writing ----------------------------------------------------------------------

@@ -88,6 +88,7 @@ def test_a_changed_city_file_is_refused_naming_the_difference(city: City) -> Non
     result = city.rank(INSPECTOR, "--city", str(evil))
     assert result.exit_code == 1, result.output
     assert "thành phố (city)" in result.output
+    assert "`cchc city apply FILE --as ADMIN`" in result.output
     assert f'officials.{INSPECTOR}.roles: ["inspector"] → ["inspector","city_official"]' in (
         result.output
     )

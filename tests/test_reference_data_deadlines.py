@@ -63,14 +63,15 @@ def test_the_first_command_registers_the_deadline_policy(ward: Ward) -> None:
 def test_a_changed_deadlines_file_is_refused_naming_the_difference(
     ward: Ward, tmp_path: Path
 ) -> None:
-    """A chosen folder whose task-deadlines.yaml differs is refused naming the reminders; only
-    the refusal is written."""
+    """A chosen folder whose task-deadlines.yaml differs is refused naming the reminders and the
+    command that registers it; only the refusal is written."""
     folder = folder_with(tmp_path, fewer_reminders)
     before, events = ward.counts(), ward.events()
     result = ward("audit", "verify", "--as", INSPECTOR, CCHC_DEFINITIONS_DIR=str(folder))
     assert result.exit_code == 1, result.output
     assert "hạn xử lý nhiệm vụ (deadlines)" in result.output
     assert "reminders: [7,3,1] → [2]" in result.output
+    assert "`cchc definitions apply --as ADMIN`" in result.output  # the folder: no FILE
     assert ward.counts() == before
     assert [(a, o) for a, _, o, _ in ward.events()[len(events) :]] == [("system", "refused")]
 
