@@ -13,6 +13,7 @@ import pytest
 import yaml
 from typer.testing import Result
 
+from tests import test_reference_data
 from tests.conftest import Db
 from tests.test_reference_data import ROOT, Ward
 from tests.test_registered_definitions import edit
@@ -135,6 +136,18 @@ def test_city_apply_needs_a_registered_admin(city: City) -> None:
     assert result.exit_code == 1, result.output
     assert city.counts() == before
     assert [(a, o) for a, _, o, _ in city.city_events()[len(events) :]] == [(OFFICIAL, "refused")]
+
+
+def test_a_ward_admin_cannot_apply_the_city_file(city: City) -> None:
+    """A ward's administrator is no administrator of the city: `city apply` is refused (audited
+    on the ward's chain), nothing registered for the city."""
+    path = city_file(city.folder, inspector_ranks)
+    before = city.counts()
+    result = city("city", "apply", str(path), "--as", test_reference_data.ADMIN, "--yes")
+    assert result.exit_code == 1, result.output
+    assert "hai-phong" in result.output
+    assert city.counts() == before
+    assert city.events()[-1][:3] == (test_reference_data.ADMIN, "reference_data", "refused")
 
 
 def test_city_rank_runs_on_the_registered_definitions(city: City, tmp_path: Path) -> None:

@@ -198,7 +198,7 @@ def apply(
     """Register a new version of the city file and of the definitions folder in use
     (CCHC_DEFINITIONS_DIR or the project's) for the city's tenant (admin): shows the difference
     first. The administrator's roles come from the registered city file."""
-    from cchc import access, reference_data
+    from cchc import reference_data
     from cchc.city import default_city, load_city
     from cchc.city.reference import KINDS, settle_city
     from cchc.commands import cycle_common
@@ -223,12 +223,17 @@ def apply(
                 make_workflow_engine(clock=cycle_common.CLOCK), chosen=state.city, follow=KINDS,
             )  # fmt: skip
             actor = _acting(city, person)
-            if not actor.roles & ADMIN_ROLES:
+            if actor.tenant != city.code or not actor.roles & ADMIN_ROLES:
+                error = NotPermittedError(
+                    f"{actor.id} may not apply the reference data of {city.code}: only an "
+                    f"official of its registered city file with the role admin may (they are "
+                    f"of {actor.tenant}, holding {', '.join(sorted(actor.roles)) or 'none'})"
+                )
                 try:
                     with unit_of_work(sessions) as session:
-                        access.require_any_role(session, engine, actor, ADMIN_ROLES,
-                                                what=f"apply {'+'.join(KINDS)}",
-                                                kind=reference_data.AUDIT_KIND)  # fmt: skip
+                        engine.refuse(session, actor=actor, kind=reference_data.AUDIT_KIND,
+                                      ref=f"{city.code}/{'+'.join(KINDS)}", trigger="apply",
+                                      error=error)  # fmt: skip
                 except NotPermittedError as exc:
                     raise stop(f"không có quyền (not permitted; nothing was written, the refusal "
                                f"is recorded in the audit trail): {exc}", 1) from None  # fmt: skip
