@@ -29,9 +29,10 @@ from cchc.anchor import check_ward, checkpoint_ward, init_key, signing_key_path
 from cchc.city import BLOCKS, load_city
 from cchc.city.model import default_city
 from cchc.city.ranking import CityRanking, rank_city
+from cchc.city.reference import settle_city
 from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.commands.common import console
-from cchc.deadlines import load_policy, sweep
+from cchc.deadlines import sweep
 from cchc.evidence import review_evidence, submit_evidence
 from cchc.exports import write_outputs
 from cchc.indexset.rules import vi_number
@@ -219,7 +220,7 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
     """Units carry out their tasks over the half-year, as the story says; the daily sweep runs
     before each day's events (reminders, overdue marks, escalations). Returns the sweep counts."""
     calendar = ws.calendar
-    policy = load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml")
+    policy = ws.deadlines  # the ward's registered task deadline policy
     swept: Counter[str] = Counter()
     events = sorted((day, n, task, unit, trigger, who, payload)
                     for task, unit, story in TASK_STORY
@@ -449,9 +450,12 @@ def play_city(
             ws.close()
     db = make_engine(settings.database_url)
     try:
-        with unit_of_work(session_factory(db)) as session:
-            ranking = rank_city(session, make_workflow_engine(clock=clock), city,
-                                city.actor(CITY_OFFICIAL), period=PERIOD, publish=True)  # fmt: skip
+        sessions = session_factory(db)
+        city, engine = settle_city(sessions, city, default_city(),
+                                   make_workflow_engine(clock=clock), chosen=None)  # fmt: skip
+        with unit_of_work(sessions) as session:
+            ranking = rank_city(session, engine, city, city.actor(CITY_OFFICIAL), period=PERIOD,
+                                publish=True)  # fmt: skip
     finally:
         db.dispose()
     xlsx = write_city_ranking_xlsx(out / f"xep-hang-chi-so-cchc-{PERIOD}.xlsx", ranking, city.name)

@@ -1,14 +1,16 @@
 """A tenant's reference data, registered in the database instead of passed on each command.
 
-The organization, the definitions, the index set, the working calendar and the emulation
-configuration a tenant works with are stored in ``reference_data`` (content, hash, version, who
+The organization, the definitions, the index set, the working calendar, the emulation
+configuration and the task deadline policy a ward works with, and a city's own file (its wards
+and officials) and definitions, are stored in ``reference_data`` (content, hash, version, who
 registered them, when), each registration an audit event on the tenant's chain. The first time
 a tenant is opened the chosen files register themselves (by ``system``); afterwards a file that
 differs from the registered version is refused, naming the difference, and only an
 administrator's ``apply`` (``cchc org apply FILE --as ADMIN`` …) registers a new version.
 
 Content is canonical text: canonical JSON of the checked model (organization, index set,
-definitions), or the file's text (calendar, emulation configuration; empty when absent).
+definitions, deadline policy, city), or the file's text (calendar, emulation configuration;
+empty when absent).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -38,13 +40,19 @@ from workflows.engine import Engine
 from workflows.errors import WorkflowError
 from workflows.schema import ChainHead, Instance, ReferenceData
 
-KINDS = ("organization", "definitions", "index_set", "calendar", "emulation")
+if TYPE_CHECKING:
+    from cchc.city import City
+    from cchc.deadlines import TaskDeadlinePolicy
+
+KINDS = ("organization", "definitions", "index_set", "calendar", "emulation", "deadlines", "city")
 LABELS = {
     "organization": "tổ chức (organization)",
     "definitions": "định nghĩa quy trình (definitions)",
     "index_set": "bộ chỉ số (index set)",
     "calendar": "lịch làm việc (calendar)",
     "emulation": "cấu hình thi đua (emulation)",
+    "deadlines": "hạn xử lý nhiệm vụ (deadlines)",
+    "city": "thành phố (city)",
 }
 SYSTEM = "system"
 """The actor of a first registration (the files chosen before the tenant was registered)."""
@@ -85,6 +93,23 @@ def definitions_snapshot(definitions: DefinitionSet, source: Path | str) -> Snap
     return Snapshot("definitions", canonical_json(content), str(source))
 
 
+def deadlines_snapshot(policy: TaskDeadlinePolicy, source: Path | str) -> Snapshot:
+    """The task deadline policy as canonical JSON of its checked model (defaults filled in)."""
+    return Snapshot("deadlines", canonical_json(policy.model_dump(mode="json")), str(source))
+
+
+def city_snapshot(city: City, source: Path | str) -> Snapshot:
+    """A city file as canonical JSON of what it names: the city's code and name, its officials
+    and its wards' organizations (the files' paths are not content)."""
+    content = {
+        "city": city.code,
+        "name": city.name,
+        "officials": [p.model_dump(mode="json") for p in city.officials],
+        "wards": [org.model_dump(mode="json") for org in city.wards],
+    }
+    return Snapshot("city", canonical_json(content), str(source))
+
+
 def file_snapshot(kind: str, path: Path) -> Snapshot:
     """A file's text (empty when the file does not exist)."""
     text = path.read_text("utf-8") if path.is_file() else ""
@@ -99,6 +124,31 @@ def organization_of(content: str) -> Organization:
 def index_set_of(content: str) -> IndexSet:
     """The index set registered as ``content``."""
     return IndexSet.model_validate_json(content)
+
+
+def deadlines_of(content: str) -> TaskDeadlinePolicy:
+    """The task deadline policy registered as ``content``."""
+    from cchc.deadlines import TaskDeadlinePolicy
+
+    return TaskDeadlinePolicy.model_validate_json(content)
+
+
+def city_of(content: str, paths: Mapping[str, Path] | None = None) -> City:
+    """The city registered as ``content``; ``paths`` (tenant → organization file, e.g. the
+    city file's) are kept for the wards it names."""
+    from cchc.city import City
+    from cchc.organization import Person
+
+    data = json.loads(content)
+    wards = tuple(Organization.model_validate(org) for org in data["wards"])
+    known = {org.tenant for org in wards}
+    return City(
+        code=data["city"],
+        name=data["name"],
+        wards=wards,
+        officials=tuple(Person.model_validate(p) for p in data["officials"]),
+        paths={t: p for t, p in (paths or {}).items() if t in known},
+    )
 
 
 _PARSED: dict[tuple[str, str], Any] = {}
@@ -156,20 +206,23 @@ class ReferenceMismatchError(WorkflowError):
         self.mismatches = dict(mismatches)
         parts = [
             f"{LABELS[kind]} khác bản đã đăng ký của {tenant} (differs from the registered "
-            f"version; register a change with `cchc {_COMMANDS[kind]} apply FILE --as ADMIN`): "
-            + "; ".join(lines)
+            f"version; register a change with `{_COMMANDS[kind]}`): " + "; ".join(lines)
             for kind, lines in mismatches.items()
         ]
         super().__init__("\n".join(parts))
 
 
+_FOLDER = "cchc definitions apply --as ADMIN"
 _COMMANDS = {
-    "organization": "org",
-    "definitions": "definitions",
-    "index_set": "index-set",
-    "calendar": "definitions",
-    "emulation": "definitions",
+    "organization": "cchc org apply FILE --as ADMIN",
+    "definitions": _FOLDER,
+    "index_set": "cchc index-set apply FILE --as ADMIN",
+    "calendar": _FOLDER,
+    "emulation": _FOLDER,
+    "deadlines": _FOLDER,
+    "city": "cchc city apply FILE --as ADMIN",
 }
+"""Each kind's command registering a new version (the definitions folder's kinds: no FILE)."""
 
 
 # --- reading and writing ----------------------------------------------------------------------
@@ -263,7 +316,7 @@ def differences(kind: str, old: str, new: str) -> list[str]:
     return lines or ["nội dung khác (content differs)"]
 
 
-_KEYS = ("id", "code", "kind", "name", "trigger")
+_KEYS = ("tenant", "id", "code", "kind", "name", "trigger")
 
 
 def _keyed(items: list[Any]) -> dict[str, Any] | None:
@@ -321,6 +374,8 @@ CHOSEN_BY = {
     "definitions": "CCHC_DEFINITIONS_DIR",
     "calendar": "CCHC_DEFINITIONS_DIR",
     "emulation": "CCHC_DEFINITIONS_DIR",
+    "deadlines": "CCHC_DEFINITIONS_DIR",
+    "city": "CCHC_CITY",
 }
 """Each kind's environment variable: a file named there was chosen, not a default."""
 

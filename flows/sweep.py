@@ -10,8 +10,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cchc.deadlines import load_policy, sweep
-from cchc.runtime import definitions_dir
+from cchc.deadlines import sweep
 from cchc.workspace import Workspace
 from flows.anchor import checkpoint_step
 from flows.cycle import _workspace
@@ -51,7 +50,7 @@ def sweep_ward(
         ws,
         ws.calendar,
         system_actor,
-        policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
+        policy=ws.deadlines,  # the ward's registered task deadline policy
         progress=progress,
     )
     channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))

@@ -25,7 +25,14 @@ from sqlalchemy import select
 
 from cchc import access
 from cchc.access import AccessDeniedError, ReadScope, read_scope, require_read
-from cchc.commands.common import console, errors, fail, open_database, state_of
+from cchc.commands.common import (
+    console,
+    database_exists,
+    errors,
+    fail,
+    open_database,
+    state_of,
+)
 from cchc.commands.problems import print_problems
 from cchc.evidence_store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
@@ -39,6 +46,7 @@ from cchc.workspace import Workspace, default_index_set, default_organization
 from workflows.canonical import LOCAL_TZ, utcnow
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
+from workflows.definition.models import RoleCatalog
 from workflows.errors import (
     ConflictError,
     DefinitionError,
@@ -87,18 +95,23 @@ def index_set_path(ctx: typer.Context) -> Path:
     return state_of(ctx).index_set or default_index_set()
 
 
-def known_roles() -> set[str]:
-    """Every role of the role catalogue (``definitions/roles.yaml``)."""
+def known_roles(ws: Workspace | None = None) -> set[str]:
+    """Every role of the role catalogue in force: the ward's registered definitions' (``ws``),
+    or the definitions folder's ``roles.yaml`` when there is no database yet (``None``)."""
+    return set(_catalogue(ws).roles)
+
+
+def role_labels(ws: Workspace | None = None) -> dict[str, str]:
+    """Role name → Vietnamese label, from the role catalogue in force (as ``known_roles``)."""
+    return {name: spec.label for name, spec in _catalogue(ws).roles.items()}
+
+
+def _catalogue(ws: Workspace | None) -> RoleCatalog:
+    if ws is not None:
+        return ws.engine.definitions.roles
     from cchc.runtime import load
 
-    return set(load().roles.roles)
-
-
-def role_labels() -> dict[str, str]:
-    """Role name → Vietnamese label."""
-    from cchc.runtime import load
-
-    return {name: spec.label for name, spec in load().roles.roles.items()}
+    return load().roles
 
 
 def load_reference(ctx: typer.Context) -> tuple[Organization, IndexSet]:
@@ -106,6 +119,17 @@ def load_reference(ctx: typer.Context) -> tuple[Organization, IndexSet]:
     org = load_organization(organization_path(ctx), known_roles=known_roles())
     index_set = load_index_set(index_set_path(ctx), known_units={u.code for u in org.units})
     return org, index_set
+
+
+@contextmanager
+def in_force(ctx: typer.Context) -> Iterator[Workspace | None]:
+    """The ward's workspace when the database exists, so its registered reference data is what
+    a command shows; None before there is a database (the files chosen are all there is)."""
+    if not database_exists(state_of(ctx).settings()):
+        yield None
+        return
+    with open_workspace(ctx) as ws:
+        yield ws
 
 
 @contextmanager
