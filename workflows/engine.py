@@ -232,6 +232,35 @@ class Engine:
         record = replace(record, instance_id=instance_id, role=acting_role)
         return self._applied(session, definition, record, ctx, 1, idempotency_key, request)
 
+    def require_create(
+        self, session: Session, kind: str, *, actor: Actor, ref: str, role: str | None = None
+    ) -> str:
+        """The role ``actor`` creates ``kind`` in (``create``'s rule, for work that checks it
+        before reading); else the refusal is held for the audit trail and raised, as
+        ``create`` would."""
+        built = self.current(kind)
+        acting_role = _resolve_role(actor, role, built.definition.create_roles)
+        if acting_role is None:
+            record = AuditRecord(
+                tenant=actor.tenant,
+                occurred_at=self.clock(),
+                actor=actor.id,
+                role=None,
+                instance_id=None,
+                kind=kind,
+                ref=ref,
+                trigger=CREATE,
+                from_state=None,
+                to_state=None,
+                payload=canonical_json({}),
+                definition_hash=built.hash,
+                outcome=REFUSED,
+                reason=None,
+            )
+            refusal = create_refusal(built.definition, actor)
+            self._refuse(session, record, _role_text(actor, role), refusal)
+        return acting_role
+
     def fire(
         self,
         session: Session,
@@ -617,6 +646,7 @@ class Engine:
                 {
                     "actor": actor.id,
                     "kind": row.kind,
+                    "kind_title": definition.title,
                     "instance_id": row.id,
                     "ref": row.ref,
                     "trigger": replay.trigger,

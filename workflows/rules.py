@@ -94,6 +94,21 @@ class Attempt:
         """``kind #id (ref)``, how messages name the instance."""
         return f"{self.row.kind} #{self.row.id} ({self.row.ref})"
 
+    def facts(self) -> dict[str, Any]:
+        """The facts every refusal of this attempt carries: who, on what, which trigger."""
+        row, definition = self.row, self.definition
+        return {
+            "actor": self.actor.id,
+            "kind": row.kind,
+            "kind_title": definition.title,
+            "instance_id": row.id,
+            "ref": row.ref,
+            "trigger": self.trigger,
+            "trigger_label": trigger_label(definition, self.trigger),
+            "state": row.state,
+            "state_label": definition.state(row.state).label,
+        }
+
     @cached_property
     def context(self) -> FireContext:
         """What guards read and actions change (only once the transition and role are known)."""
@@ -128,9 +143,9 @@ class Rule:
         """None when the attempt passes this rule, else why not."""
         raise NotImplementedError
 
-    def refuse(self, message: str, **facts: Any) -> Refusal:
-        """A refusal by this rule."""
-        return Refusal(self.code, self.name, message, facts)
+    def refuse(self, attempt: Attempt, message: str, **facts: Any) -> Refusal:
+        """A refusal of ``attempt`` by this rule: its facts, with ``facts`` added."""
+        return Refusal(self.code, self.name, message, {**attempt.facts(), **facts})
 
 
 class SameTenant(Rule):
@@ -144,14 +159,11 @@ class SameTenant(Rule):
         if actor.tenant == row.tenant:
             return None
         return self.refuse(
+            attempt,
             f"{actor.id} of tenant {actor.tenant!r} may not act on {attempt.name} of another "
             "tenant",
-            actor=actor.id,
             actor_tenant=actor.tenant,
             tenant=row.tenant,
-            kind=row.kind,
-            instance_id=row.id,
-            ref=row.ref,
         )
 
 
@@ -168,11 +180,11 @@ class KnownTrigger(Rule):
         close = difflib.get_close_matches(attempt.trigger, triggers, n=1, cutoff=0.6)
         suggestion = close[0] if close else None
         return self.refuse(
+            attempt,
             f"{attempt.row.kind!r} has no trigger {attempt.trigger!r}; "
             f"{did_you_mean(attempt.trigger, triggers)}",
-            kind=attempt.row.kind,
-            trigger=attempt.trigger,
             suggestion=suggestion,
+            suggestion_label=trigger_label(attempt.definition, suggestion) if suggestion else None,
         )
 
 
@@ -189,15 +201,9 @@ class TriggerFromState(Rule):
         possible = [t for t in definition.transitions if row.state in t.source]
         label = definition.state(row.state).label
         return self.refuse(
+            attempt,
             f"{attempt.name} is in state {row.state!r} ({label}); {attempt.trigger!r} cannot "
             f"fire from there. Possible: {', '.join(t.trigger for t in possible) or 'none'}",
-            kind=row.kind,
-            instance_id=row.id,
-            ref=row.ref,
-            trigger=attempt.trigger,
-            trigger_label=_label(definition, attempt.trigger),
-            state=row.state,
-            state_label=label,
             possible=[t.trigger for t in possible],
             possible_labels=[t.label or t.trigger for t in possible],
         )
@@ -215,14 +221,9 @@ class RoleHeld(Rule):
         assert attempt.transition is not None
         roles, held = list(attempt.transition.roles), sorted(attempt.actor.roles)
         return self.refuse(
+            attempt,
             f"{attempt.actor.id} may not fire {attempt.trigger!r} on {attempt.name}: it needs "
             f"one of the roles {', '.join(roles)} (holds {', '.join(held)})",
-            actor=attempt.actor.id,
-            kind=attempt.row.kind,
-            instance_id=attempt.row.id,
-            ref=attempt.row.ref,
-            trigger=attempt.trigger,
-            trigger_label=_label(attempt.definition, attempt.trigger),
             roles=roles,
             held=held,
         )
@@ -241,13 +242,9 @@ class PayloadComplete(Rule):
         if not missing:
             return None
         return self.refuse(
+            attempt,
             f"{attempt.trigger!r} on {attempt.name} needs a non-empty {', '.join(missing)} in "
             "the payload",
-            kind=attempt.row.kind,
-            instance_id=attempt.row.id,
-            ref=attempt.row.ref,
-            trigger=attempt.trigger,
-            trigger_label=_label(attempt.definition, attempt.trigger),
             missing=missing,
         )
 
@@ -283,15 +280,11 @@ class GuardsPass(Rule):
             said = attempt.guards[guard_name](attempt.context)
             if said is not None:
                 return self.refuse(
+                    attempt,
                     f"{attempt.trigger!r} on {attempt.name} refused by guard {guard_name!r}: "
                     f"{said.message}",
                     **said.facts,
                     guard=guard_name,
-                    kind=attempt.row.kind,
-                    instance_id=attempt.row.id,
-                    ref=attempt.row.ref,
-                    trigger=attempt.trigger,
-                    trigger_label=_label(attempt.definition, attempt.trigger),
                 )
         return None
 
@@ -370,6 +363,7 @@ def same_person(
         {
             "actor": actor.id,
             "kind": row.kind,
+            "kind_title": definition.title,
             "instance_id": row.id,
             "ref": row.ref,
             "trigger": transition.trigger,
@@ -380,7 +374,7 @@ def same_person(
     )
 
 
-def _label(definition: WorkflowDefinition, trigger: str) -> str:
+def trigger_label(definition: WorkflowDefinition, trigger: str) -> str:
     """The label of ``trigger`` in ``definition`` (the trigger itself when it has none)."""
     for t in definition.transitions:
         if t.trigger == trigger:
