@@ -69,8 +69,8 @@ def refusal_sentence(
     rule = str(facts.get("rule", ""))
     wording = _WORDINGS.get(rule)
     label = refusal_label(error.reason_code)
-    if wording is None:
-        return f"Thao tác bị từ chối – {label}."
+    if wording is None:  # a refusal this module does not know: its code's label and detail
+        return f"Thao tác bị từ chối – {label} ({error})."
     text = wording(_Facts(facts, roles))
     return f"Thao tác bị từ chối – {label}: {text}{'' if text.endswith('?') else '.'}"
 
@@ -193,6 +193,26 @@ def _city_tenant(f: _Facts) -> str:
     )
 
 
+def _command_role(f: _Facts) -> str:
+    return (
+        f"{f.actor()} không có quyền làm việc này (“{f['what']}”); việc này cần một trong các "
+        f"vai trò {f.role_list('roles')}, người này giữ vai trò {f.role_list('held')}"
+    )
+
+
+def _import_other_units(f: _Facts) -> str:
+    units = ", ".join(f.facts.get("units") or ())
+    return (
+        f"{f.actor()} (đơn vị {f['actor_unit'] or NONE}) chỉ được nhập số liệu của đơn vị mình, "
+        f"không được nhập số liệu của đơn vị {units}; việc này cần một trong các vai trò "
+        f"{f.role_list('roles')}"
+    )
+
+
+def _read_scope(f: _Facts) -> str:
+    return f"{f.actor()} không có quyền xem nội dung này (“{f['what']}”)"
+
+
 class _Blank(dict[str, str]):
     """Facts for ``str.format_map``: a fact the guard did not give reads as an empty text."""
 
@@ -212,6 +232,9 @@ _WORDINGS = {
     "guards": _guards,
     "evidence_unit": _evidence_unit,
     "city_tenant": _city_tenant,
+    "command_role": _command_role,
+    "import_other_units": _import_other_units,
+    "read_scope": _read_scope,
 }
 """The engine's rules (and the application's own refusals) → their Vietnamese wording."""
 

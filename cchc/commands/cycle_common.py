@@ -135,9 +135,13 @@ def acting(ws: Workspace, person_id: str, option: str = "--as") -> Actor:
 def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> None:
     """Exit 1 up front when ``actor`` may not create ``kind`` (or fire ``trigger`` on it).
 
-    For commands that write several things in one transaction (scoring, ranking): the engine
-    would refuse midway, and a refusal commits what came before it. The refusal is audited
-    (and nothing else is written).
+    Not needed for a single unit of work (the engine's refusal rolls it back whole): for
+    commands whose work is not all the engine's or not one transaction, e.g. scoring (the
+    scores are stored before any fire, and with nothing left to self-score no fire refuses),
+    ranking (scores, then the ranking, in two transactions), a review (before Prefect starts
+    and files are written), issuing a notice (refused before the meeting is looked up, so who
+    may not issue it learns nothing of it) and importing a file already imported (a no-op
+    without a fire). The refusal is audited (and nothing else is written).
     """
     definition = ws.engine.current(kind).definition
     if trigger is None:
