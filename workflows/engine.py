@@ -275,7 +275,8 @@ class Engine:
     ) -> FireResult:
         """Fire ``trigger`` on instance ``instance_id`` as ``actor`` (optionally as ``role``).
 
-        Raises a ``TransitionRefusedError`` subclass (after auditing the refusal),
+        Raises a ``TransitionRefusedError`` subclass (its audit record held on the session for
+        ``unit_of_work``; the first of ``workflows.rules.FIRE_RULES`` that refuses decides),
         ``ConflictError`` when the instance changed underneath (nothing written), or
         ``IdempotencyKeyReusedError``. With a known ``idempotency_key`` it returns the first
         result again and changes nothing.
