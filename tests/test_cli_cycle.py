@@ -484,8 +484,8 @@ def test_explain_names_a_criterion_scored_directly_and_a_bonus_item_as_such(
 def test_a_refused_command_reads_as_one_vietnamese_sentence(issued: Cli) -> None:
     """Locking an open assessment exits 1 with a Vietnamese sentence naming its state and the
     actions possible now, then the reason code; no English sentence sits in the line."""
-    result = issued("assessments", "fire", "6.2.1", "lock", "--plan", PLAN,
-                    "--as", "dang.van.thang")  # fmt: skip
+    chairman = "dang.van.thang"
+    result = issued("assessments", "fire", "6.2.1", "lock", "--plan", PLAN, "--as", chairman)
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "Thao tác bị từ chối – thao tác không hợp lệ ở trạng thái này: " in text
