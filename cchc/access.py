@@ -14,8 +14,9 @@ A refused read is audited on the reader's tenant chain (``kind='access'``) and r
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -101,7 +102,16 @@ def require_read(
         kind="access",
         ref=what[:200],
         trigger="read",
-        error=AccessDeniedError(why),
+        error=AccessDeniedError(
+            why,
+            facts={
+                "rule": "read_scope",
+                "actor": actor.id,
+                "what": what,
+                "tenant": tenant,
+                "unit": unit,
+            },
+        ),
     )
 
 
@@ -113,12 +123,14 @@ def require_any_role(
     *,
     what: str,
     kind: str = "command",
+    facts: Mapping[str, Any] | None = None,
 ) -> str:
     """The first of ``roles`` the actor holds; else audit a ``not_permitted`` refusal and raise.
 
     For work decided outside a single fire (a sweep, a delivery run, a multi-step command):
     checked up front, so nothing but the refusal is written. ``what`` names the work in the
-    message and the audit trail, e.g. ``run the deadline sweep``.
+    message and the audit trail, e.g. ``run the deadline sweep``; ``facts`` are added to the
+    error's (a ``rule`` among them replaces ``command_role``) for ``cchc.refusals`` to word.
     """
     held = sorted(actor.roles & set(roles))
     if held:
@@ -131,6 +143,14 @@ def require_any_role(
         trigger=what.split(" ", 1)[0],
         error=NotPermittedError(
             f"{actor.id} may not {what}: it needs one of the roles {', '.join(sorted(roles))} "
-            f"(holds {', '.join(sorted(actor.roles)) or 'none'})"
+            f"(holds {', '.join(sorted(actor.roles)) or 'none'})",
+            facts={
+                "rule": "command_role",
+                "actor": actor.id,
+                "what": what,
+                "roles": sorted(roles),
+                "held": sorted(actor.roles),
+                **(facts or {}),
+            },
         ),
     )

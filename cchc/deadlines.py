@@ -30,7 +30,7 @@ from workflows.canonical import utc
 from workflows.database import unit_of_work
 from workflows.datafile import DataFile, FileCodes, Schema, model_keys
 from workflows.engine import Engine
-from workflows.errors import ConflictError, TransitionRefusedError
+from workflows.errors import ConflictError
 from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
@@ -226,9 +226,6 @@ def sweep(
                     savepoint.rollback()
                     changed.add(step.id)
                     continue
-                except TransitionRefusedError:
-                    savepoint.commit()  # the refusal stays audited, as before
-                    raise
                 savepoint.commit()
                 counts[outcome] += 1
                 session.execute(

@@ -8,7 +8,8 @@ the same transaction. A review decision names the sha256 the reviewer saw, and t
 ``hash_matches`` guard refuses it when that is not the stored version's hash.
 
 These are plain functions on the caller's session; the caller commits (use
-``workflows.database.unit_of_work``, which keeps audited refusals). Every state change goes
+``workflows.database.unit_of_work``: a refusal rolls the whole submission back and keeps only
+the audited refusal). Every state change goes
 through ``Engine.create`` / ``Engine.fire``; reading (``coverage``) selects from the tables.
 """
 
@@ -26,7 +27,6 @@ from typing import Any, BinaryIO, Literal, NamedTuple, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cchc.access import require_any_role
 from cchc.evidence_store import EvidenceStore, StoredFile
 from workflows.engine import Engine, FireResult, InstanceExistsError
 from workflows.errors import InstanceNotFoundError, NotPermittedError
@@ -216,7 +216,16 @@ def submit_evidence(
             trigger="create",
             error=NotPermittedError(
                 f"{actor.id} (unit {actor.unit or 'none'}) may not submit evidence for "
-                f"{found.text} of plan {plan_code}: it belongs to unit {found.owner_unit or 'none'}"
+                f"{found.text} of plan {plan_code}: it belongs to unit "
+                f"{found.owner_unit or 'none'}",
+                facts={
+                    "rule": "evidence_unit",
+                    "actor": actor.id,
+                    "actor_unit": actor.unit,
+                    "target": found.text,
+                    "plan": plan_code,
+                    "owner_unit": found.owner_unit,
+                },
             ),
         )
     replaced = _replaced(session, actor, plan_code, found, replaces)
@@ -233,8 +242,6 @@ def submit_evidence(
     }
     if replaced is not None:
         predecessors[replaced.id] = replaced
-    if predecessors:
-        _check_may_supersede(session, engine, actor)
     primary = replaced or max(predecessors.values(), key=_version_key, default=None)
     version = max((_version(row) for row in predecessors.values()), default=0) + 1
     supersedes = primary.id if primary is not None else None
@@ -306,18 +313,6 @@ def _replaced(
             "a newer version; replace the current version instead"
         )
     return old
-
-
-def _check_may_supersede(session: Session, engine: Engine, actor: Actor) -> None:
-    """Refuse up front (only the audited refusal written) when the actor could create but not
-    supersede."""
-    roles = {
-        role
-        for t in engine.current(KIND).definition.transitions
-        if t.trigger == "supersede"
-        for role in t.roles
-    }
-    require_any_role(session, engine, actor, roles, what="replace evidence", kind=KIND)
 
 
 def _present(row: _Row, stored: StoredFile) -> EvidenceSubmission:

@@ -260,7 +260,9 @@ def record_import(
     others = sorted({v.unit for v in values} - {actor.unit})
     if others and not actor.roles & WARD_WIDE_ROLES:
         require_any_role(session, engine, actor, WARD_WIDE_ROLES, kind="metric_import",
-                         what=f"import metric values of units {', '.join(others)}")  # fmt: skip
+                         what=f"import metric values of units {', '.join(others)}",
+                         facts={"rule": "import_other_units", "units": others,
+                                "actor_unit": actor.unit})  # fmt: skip
     ref = f"{period}/{file_sha256[:16]}"
     existing = session.execute(select(Instance.id).where(
         Instance.tenant == actor.tenant, Instance.kind == "metric_import", Instance.ref == ref

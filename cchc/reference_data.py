@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cchc.indexset.models import IndexSet
 from cchc.organization import Organization
 from cchc.ranking import EmulationConfig, load_emulation_text
-from workflows.audit import append_event
+from workflows.audit import AuditRecord, append_event
 from workflows.calendar import WorkingCalendar, load_calendar_text
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.database import unit_of_work
@@ -256,12 +256,12 @@ def register(
     if not rows:
         return {}
     payload = {s.kind: {"version": v, "hash": s.hash, "source": s.source} for s, v in rows}
-    event = append_event(
-        session, tenant=tenant, occurred_at=now, actor=actor, role=role, instance_id=None,
+    event = append_event(session, AuditRecord(
+        tenant=tenant, occurred_at=now, actor=actor, role=role, instance_id=None,
         kind=AUDIT_KIND, ref="+".join(s.kind for s, _ in rows), trigger=trigger,
         from_state=None, to_state=None, payload=canonical_json(payload), definition_hash="",
         outcome="applied", reason=None,
-    )  # fmt: skip
+    ))  # fmt: skip
     for snapshot, version in rows:
         session.add(
             ReferenceData(
@@ -292,12 +292,12 @@ def audit_refusal(
     """Record that files differing from the registered reference data were refused."""
     payload = {kind: {"source": sources[kind]} for kind in mismatches}
     reason = " | ".join(f"{kind}: {'; '.join(lines)}" for kind, lines in mismatches.items())
-    append_event(
-        session, tenant=tenant, occurred_at=now, actor=actor, role=None, instance_id=None,
+    append_event(session, AuditRecord(
+        tenant=tenant, occurred_at=now, actor=actor, role=None, instance_id=None,
         kind=AUDIT_KIND, ref="+".join(mismatches), trigger="register", from_state=None,
         to_state=None, payload=canonical_json(payload), definition_hash="", outcome="refused",
         reason=f"reference_mismatch: {reason}",
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 # --- differences ------------------------------------------------------------------------------

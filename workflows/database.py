@@ -12,8 +12,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflows.errors import TransitionRefusedError
-
 DEFAULT_DATA_DIR = Path("var")
 SQLITE_FILE = "cchc.sqlite3"
 
@@ -130,21 +128,45 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, and also
-    when a fire was refused.
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, rolled back
+    whole on any error, a refusal included.
 
-    A refusal is written to the audit trail before it is raised, so the refusal itself is kept;
-    any other error rolls everything back.
+    The engine does not write a refusal into the unit of work: it holds it on the session
+    (``workflows.audit.hold_refusal``). When the unit of work fails, everything it wrote is
+    rolled back and the held refusals are then appended to their chains in a transaction of
+    their own, so a refused unit of work leaves exactly its refusal. A refusal the caller
+    handled (caught and went on) is appended with the rest when the unit of work commits.
     """
     session = factory()
     try:
-        with session.begin():
-            if session.get_bind().dialect.name == "sqlite":
-                session.connection(execution_options=IMMEDIATE)  # a write: the lock first
-            try:
+        try:
+            with session.begin():
+                _lock_for_writing(session)
                 yield session
-            except TransitionRefusedError:
-                session.commit()
-                raise
+                _append_held_refusals(session)
+        except BaseException:
+            if _has_held_refusals(session):
+                with session.begin():
+                    _lock_for_writing(session)
+                    _append_held_refusals(session)
+            raise
     finally:
         session.close()
+
+
+def _lock_for_writing(session: Session) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options=IMMEDIATE)  # a write: the lock first
+
+
+def _has_held_refusals(session: Session) -> bool:
+    from workflows.audit import held_refusal_count
+
+    return held_refusal_count(session) > 0
+
+
+def _append_held_refusals(session: Session) -> None:
+    from workflows.audit import append_event, take_held_refusals
+
+    for record in take_held_refusals(session):
+        append_event(session, record)

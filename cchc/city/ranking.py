@@ -37,7 +37,6 @@ from cchc.city.model import BLOCKS, CITY_ROLE, City, block_of
 from cchc.indexset.rules import report, vi_number
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.engine import Engine
-from workflows.errors import NotPermittedError
 from workflows.registry import Actor
 from workflows.schema import Instance, Score
 
@@ -391,18 +390,14 @@ def rank_city(
             session, actor=actor, kind=KIND, ref=ref, trigger="read",
             error=AccessDeniedError(
                 f"{actor.id} of tenant {actor.tenant!r} may not rank the wards of {city.code}: "
-                f"only city officials ({CITY_ROLE}) of tenant {city.code!r} do"
+                f"only city officials ({CITY_ROLE}) of tenant {city.code!r} do",
+                facts={"rule": "city_tenant", "actor": actor.id, "actor_tenant": actor.tenant,
+                       "city": city.name},
             ),
         )  # fmt: skip
-    allowed = engine.current(KIND).definition.create_roles
-    if not actor.roles & set(allowed):
-        engine.refuse(
-            session, actor=actor, kind=KIND, ref=ref, trigger="create",
-            error=NotPermittedError(
-                f"{actor.id} may not create {KIND!r}: it needs one of the roles "
-                f"{', '.join(allowed)} (holds {', '.join(sorted(actor.roles)) or 'none'})"
-            ),
-        )  # fmt: skip
+    # The engine's own rule, before anything is read: inputs ranked before give the stored
+    # instance back without a creation, so they are refused here too.
+    engine.require_create(session, KIND, actor=actor, ref=ref)
     entries, label = ward_entries(session, city, period)
     inputs = ranking_inputs(city, period, label, entries)
     run_id = sha256_hex(canonical_json(inputs))

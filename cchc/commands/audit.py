@@ -32,8 +32,9 @@ from cchc.commands.cycle_common import (
 )
 from cchc.inspection import history as inspection
 from cchc.inspection.evidence_files import check_evidence_files
-from cchc.inspection.history import OUTCOME_LABELS, REFUSAL_LABELS, History, Labels, Subject
+from cchc.inspection.history import OUTCOME_LABELS, History, Labels, Subject
 from cchc.organization import Organization, UnknownPersonError
+from cchc.refusals import REFUSAL_LABELS
 from cchc.workspace import Workspace
 from workflows.audit import AuditFilter, VerifyReport, query_events, verify
 from workflows.canonical import LOCAL_TZ, local_text, utc, utc_iso

@@ -38,9 +38,9 @@ from cchc.evidence_store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.indexset.rules import report, vi_number
-from cchc.inspection.history import REFUSAL_LABELS
 from cchc.organization import Organization, UnknownPersonError, load_organization
 from cchc.reference_data import ReferenceMismatchError
+from cchc.refusals import refusal_sentence
 from cchc.scoring import ScoreCard, SubScore, latest_run
 from cchc.workspace import Workspace, default_index_set, default_organization
 from workflows.canonical import LOCAL_TZ, utcnow
@@ -159,9 +159,13 @@ def acting(ws: Workspace, person_id: str, option: str = "--as") -> Actor:
 def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> None:
     """Exit 1 up front when ``actor`` may not create ``kind`` (or fire ``trigger`` on it).
 
-    For commands that write several things in one transaction (scoring, ranking): the engine
-    would refuse midway, and a refusal commits what came before it. The refusal is audited
-    (and nothing else is written).
+    Not needed for a single unit of work (the engine's refusal rolls it back whole): for
+    commands whose work is not all the engine's or not one transaction, e.g. scoring (the
+    scores are stored before any fire, and with nothing left to self-score no fire refuses),
+    ranking (scores, then the ranking, in two transactions), a review (before Prefect starts
+    and files are written), issuing a notice (refused before the meeting is looked up, so who
+    may not issue it learns nothing of it) and importing a file already imported (a no-op
+    without a fire). The refusal is audited (and nothing else is written).
     """
     definition = ws.engine.current(kind).definition
     if trigger is None:
@@ -263,6 +267,18 @@ def stop(message: str, code: int) -> typer.Exit:
     return fail(escape(message), code)
 
 
+def refusal_line(error: TransitionRefusedError) -> str:
+    """The line an official reads for a refused command: a Vietnamese sentence from the
+    refusal's reason code and facts, then the code (and the rule) for whoever looks it up."""
+    rule = error.facts.get("rule")
+    guard = error.facts.get("guard")
+    code = "/".join(str(part) for part in (error.reason_code, rule, guard) if part)
+    return (
+        f"{refusal_sentence(error, role_labels())} Mã lý do: {code}; lần từ chối đã được ghi "
+        "vào nhật ký kiểm tra."
+    )
+
+
 @contextmanager
 def reporting(as_json: bool = False) -> Iterator[None]:
     """Turn the services' errors into a clear message and a non-zero exit (a file's problems
@@ -270,12 +286,7 @@ def reporting(as_json: bool = False) -> Iterator[None]:
     try:
         yield
     except TransitionRefusedError as exc:
-        label = REFUSAL_LABELS.get(exc.reason_code, exc.reason_code)
-        raise stop(
-            f"thao tác bị từ chối – {label} (refused: {exc.reason_code}; the refusal is recorded "
-            f"in the audit trail): {exc}",
-            1,
-        ) from None
+        raise stop(refusal_line(exc), 1) from None
     except ReferenceMismatchError as exc:
         raise stop(
             f"dữ liệu tham chiếu bị từ chối (refused; the refusal is recorded in the audit "

@@ -16,7 +16,6 @@ from cchc.commands.cycle_common import (
     open_workspace,
     print_json,
     reporting,
-    require_roles,
     say,
     stop,
     vn_date,
@@ -141,8 +140,7 @@ def issue(
 
     plan = _read(ctx, file, issuing=True, as_json=as_json)
     with reporting(as_json), open_workspace(ctx) as ws:
-        # Up front: issuing an already issued plan again is a no-op, for the permitted only.
-        require_roles(ws, acting(ws, person), "plan")
+        acting(ws, person)  # an unknown person exits 2 with a hint
         with progress_bar(f"Ban hành kế hoạch {plan.code}", as_json=as_json) as progress:
             result = cycle.issue(ws, file, person, progress)
     if as_json:

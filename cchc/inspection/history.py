@@ -25,6 +25,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cchc.indexset.rules import vi_number
+from cchc.refusals import REFUSAL_LABELS
 from workflows.canonical import local_text, utc
 from workflows.definition.loader import DefinitionSet
 from workflows.schema import AuditEvent, Instance, Score
@@ -34,13 +35,6 @@ OUTCOME_LABELS = {
     "refused": "Bị từ chối",
     "notified": "Đã nhắc, thông báo",
     "scored": "Đã tính điểm",
-}
-REFUSAL_LABELS = {
-    "not_permitted": "không có quyền",
-    "trigger_not_allowed": "thao tác không hợp lệ ở trạng thái này",
-    "guard_failed": "không đáp ứng điều kiện",
-    "payload_invalid": "thiếu thông tin bắt buộc",
-    "separation_of_duties": "người đã nộp không được tự quyết định",
 }
 KIND_LABELS = {
     "plan": "Kế hoạch",
