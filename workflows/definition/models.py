@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from workflows.canonical import canonical_json, sha256_hex
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """Identifiers in definitions: snake_case ASCII, so they are safe as keys and method names."""
@@ -148,12 +148,12 @@ class WorkflowDefinition(_Frozen):
             for name in _LATER_FIELDS:
                 if not transition[name]:
                     del transition[name]
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_json(data)
 
     @property
     def content_hash(self) -> str:
         """sha256 of the canonical JSON: the definition version an instance runs on."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return sha256_hex(self.canonical_json())
 
 
 class RoleSpec(_Frozen):
