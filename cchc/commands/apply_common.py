@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from cchc import reference_data
+from cchc.capabilities import roles_with
 from cchc.commands.cycle_common import (
     acting,
     open_workspace,
@@ -25,7 +26,7 @@ from cchc.reference_data import LABELS, Snapshot, differences, register, registe
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 
-ADMIN_ROLES = frozenset({"admin"})
+ADMIN_ROLES = roles_with("apply_reference_data")
 YES_HELP = "Register without asking (the difference is still printed)."
 Reader = Callable[[Workspace], Sequence[Snapshot]]
 
@@ -36,6 +37,7 @@ def apply(ctx: typer.Context, kinds: tuple[str, ...], read: Reader, person: str,
         actor = acting(ws, person)
         what = f"apply {'+'.join(kinds)}"
         require_any_role(ws, actor, ADMIN_ROLES, what=what, kind=reference_data.AUDIT_KIND)
+        role = min(actor.roles & ADMIN_ROLES)  # the role that allowed it, recorded
         snapshots = read(ws)
         with ws.sessions() as session:
             current = {s.kind: registered(session, ws.tenant, s.kind) for s in snapshots}
@@ -57,7 +59,7 @@ def apply(ctx: typer.Context, kinds: tuple[str, ...], read: Reader, person: str,
         ):
             raise stop("không đăng ký gì (nothing was registered)", 1)
         with unit_of_work(ws.sessions) as session:
-            versions = register(session, ws.tenant, changed, actor=actor.id, role="admin",
+            versions = register(session, ws.tenant, changed, actor=actor.id, role=role,
                                 now=ws.engine.clock(), trigger="apply")  # fmt: skip
         done = ", ".join(f"{LABELS[k]} v{v}" for k, v in versions.items())
         say(f"[green]✓[/] Đã đăng ký (registered, audited) cho {ws.tenant}: {escape(done)}")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from cchc import vi_text
 from cchc.access import require_any_role
 from cchc.anchor import report_checkpoint_text
+from cchc.capabilities import roles_with
 from cchc.exports import card_from_store, ward_recipients
 from cchc.reports.model import DocumentHeader, Signature
 from cchc.review.compile import ReviewData, compile_review
@@ -123,7 +124,7 @@ def _previous(ws: Workspace, plan: str, before: str) -> dict[str, dict[str, Any]
 
 def _signature(ws: Workspace, person_id: str) -> Signature:
     person = ws.organization.person(person_id)
-    if "chairman" in person.roles:
+    if roles_with("sign_as_chairman") & set(person.roles):
         return Signature(deputy=None, title="CHỦ TỊCH", name=person.full_name)
     return Signature(title="PHÓ CHỦ TỊCH", name=person.full_name)
 

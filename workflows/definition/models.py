@@ -157,16 +157,34 @@ class WorkflowDefinition(_Frozen):
 
 
 class RoleSpec(_Frozen):
-    """A role that people can hold and transitions can name."""
+    """A role that people can hold and transitions can name.
+
+    ``capabilities`` name what holding the role lets a person do outside the workflow
+    definitions (read every unit, sign documents, …): free names that the application looks
+    up and the engine does not interpret.
+    """
 
     label: Label
     description: str | None = None
+    capabilities: tuple[Name, ...] = ()
+
+    @field_validator("capabilities")
+    @classmethod
+    def _listed_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({c for c in value if value.count(c) > 1})
+        if twice:
+            raise ValueError(f"capability listed twice: {', '.join(twice)}")
+        return value
 
 
 class RoleCatalog(_Frozen):
     """Every role known to a set of definitions (``roles.yaml``)."""
 
     roles: dict[Name, RoleSpec] = Field(min_length=1)
+
+    def holders(self, capability: str) -> frozenset[str]:
+        """The roles that declare ``capability``."""
+        return frozenset(n for n, spec in self.roles.items() if capability in spec.capabilities)
 
 
 FileKind = Literal["workflow", "roles"]
