@@ -296,6 +296,8 @@ def ranking_table(
 
 @dataclass(frozen=True)
 class ScoredUnit:
+    """A unit's result with its components, exact and published score and band (0 is best)."""
+
     result: UnitResult
     components: dict[str, ComponentScore]
     score_exact: Fraction

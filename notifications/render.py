@@ -165,10 +165,10 @@ def vn_long_date(value: object) -> str:
 
 def vn_datetime(value: object) -> str:
     """An instant (ISO text or datetime, naive = UTC) as ``05/12/2025 14:30`` local time."""
-    when = _when(value)
-    if not isinstance(when, datetime | str):
+    _defined(value)
+    if not isinstance(value, datetime | str):
         raise TypeError(f"not a date and time: {value!r}")
-    return vi_text.datetime_text(when)
+    return vi_text.datetime_text(value)
 
 
 # --- rendering -------------------------------------------------------------------------------

@@ -309,11 +309,11 @@ def _tie_text(entry: WardEntry, other: WardEntry, key: str, placed: str) -> str:
 
 
 def _points(value: Decimal) -> str:
-    return vi_text.number(report(value), 2)
+    return vi_text.number(value, 2)
 
 
 def _percent(value: Decimal) -> str:
-    return f"{vi_text.number(value, 2)}%"
+    return vi_text.percent(value, 2)
 
 
 # --- inputs, run id, storage ----------------------------------------------------------------------
