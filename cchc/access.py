@@ -20,19 +20,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cchc.capabilities import roles_with
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError
 from workflows.registry import Actor
 
-TENANT_READERS = frozenset(
-    {"inspector", "chairman", "vice_chairman", "focal_official", "office_official", "admin"}
-)
+TENANT_READERS = roles_with("read_ward")
 """Roles that read every unit's items of their tenant."""
 
-UNIT_READERS = frozenset({"unit_head", "unit_official"})
+UNIT_READERS = roles_with("read_own_unit")
 """Roles that read their own unit's items only."""
 
-READ_ONLY_ROLES = frozenset({"inspector"})
+READ_ONLY_ROLES = roles_with("read_only")
 """Roles that change nothing: no definition may grant them a trigger (checked by the tests)."""
 
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -175,11 +174,6 @@ def rank(
 def local_today(ws: Workspace) -> date:
     """Today in Asia/Ho_Chi_Minh by the workspace's clock."""
     return ws.engine.clock().astimezone(LOCAL_TZ).date()
-
-
-def percent(value: Decimal) -> str:
-    """``96.5`` → ``96,50%`` as officials write it."""
-    return f"{value:.2f}%".replace(".", ",")
 
 
 def task_ids(ws: Workspace, plan_code: str) -> dict[str, int]:

@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cchc.access import require_any_role
+from cchc.capabilities import roles_with
 from cchc.lateness import due_day, due_moment
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
@@ -36,7 +37,7 @@ from workflows.registry import Actor
 from workflows.schema import DeadlineStep, Instance
 
 OPEN = ("assigned", "in_progress", "returned", "overdue")
-SWEEP_ROLES = frozenset({"admin"})
+SWEEP_ROLES = roles_with("run_sweep")
 """Who the sweep may run as: it marks tasks overdue (an admin transition) and reminds people."""
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from rich.table import Table
 from sqlalchemy import select
 
-from cchc import cycle
+from cchc import cycle, vi_text
 from cchc.anchor import check_ward, checkpoint_ward, init_key, signing_key_path
 from cchc.city import BLOCKS, load_city
 from cchc.city.model import default_city
@@ -35,7 +35,6 @@ from cchc.commands.common import console
 from cchc.deadlines import sweep
 from cchc.evidence import review_evidence, submit_evidence
 from cchc.exports import write_outputs
-from cchc.indexset.rules import vi_number
 from cchc.metrics import load_metrics, record_import
 from cchc.plan.loader import write_plan_xlsx
 from cchc.ranking import RankedUnit
@@ -160,7 +159,7 @@ class DemoClock:
 
 def _seconds(started: float) -> str:
     """Seconds since ``started`` (``time.perf_counter``), Vietnamese style: ``30,7``."""
-    return vi_number(Decimal(f"{time.perf_counter() - started:.1f}"), 1)
+    return vi_text.number(Decimal(f"{time.perf_counter() - started:.1f}"), 1)
 
 
 def fresh_database(data_dir: Path, force: bool) -> str:
@@ -309,17 +308,17 @@ def score_table(card: ScoreCard) -> Table:
                             ("Tối đa", "right"), ("Tỷ lệ", "right")):  # fmt: skip
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for area in card.areas():
-        table.add_row(area.code, area.title, vi_number(area.points, 2),
-                      vi_number(area.max_points, 2), f"{vi_number(area.index, 2)}%")  # fmt: skip
+        table.add_row(area.code, area.title, vi_text.number(area.points, 2),
+                      vi_text.number(area.max_points, 2), vi_text.percent(area.index))  # fmt: skip
     table.add_section()
-    table.add_row("", "Điểm thưởng / điểm trừ", vi_number(card.adjustments, 2), "", "")
-    total = vi_number(card.total_points, 2)
-    index = f"[bold]{vi_number(card.index, 2)}%[/]"
+    table.add_row("", "Điểm thưởng / điểm trừ", vi_text.number(card.adjustments, 2), "", "")
+    total = vi_text.number(card.total_points, 2)
+    index = f"[bold]{vi_text.number(card.index, 2)}%[/]"
     table.add_row(
         "",
         "[bold]Tổng cộng (Chỉ số CCHC)[/]",
         total,
-        vi_number(Decimal(card.index_set.total_max), 2),
+        vi_text.number(Decimal(card.index_set.total_max), 2),
         index,
     )
     return table
@@ -334,8 +333,8 @@ def risk_table(ws: Workspace, card: ScoreCard) -> Table:
     names = ws.unit_names()
     for unit, subs in at_risk(card).items():
         lost = sum((s.points_at_risk for s in subs), Decimal(0))
-        table.add_row(names.get(unit, unit), vi_number(lost, 2),
-                      ", ".join(f"{s.code} (−{vi_number(s.points_at_risk, 2)})"
+        table.add_row(names.get(unit, unit), vi_text.number(lost, 2),
+                      ", ".join(f"{s.code} (−{vi_text.number(s.points_at_risk, 2)})"
                                 for s in subs))  # fmt: skip
     return table
 
@@ -346,7 +345,8 @@ def ranking_table(rows: list[RankedUnit]) -> Table:
     for header in ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"):
         table.add_column(header)
     for r in rows:
-        table.add_row(str(r.rank), r.unit_name, vi_number(r.score, 2), r.band, r.explanation_vi)
+        score = vi_text.number(r.score, 2)
+        table.add_row(str(r.rank), r.unit_name, score, r.band, r.explanation_vi)
     return table
 
 
@@ -471,7 +471,7 @@ def city_tables(ranking: CityRanking) -> list[Table]:
             table.add_column(header)
         for row in ranking.block(block):
             figures = row.entry.figures
-            index = "" if figures is None else f"{vi_number(figures.index, 2)}%"
+            index = "" if figures is None else f"{vi_text.number(figures.index, 2)}%"
             table.add_row(str(row.rank or "—"), row.entry.name, index, row.explanation_vi)
         tables.append(table)
     return tables

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, Literal, NamedTuple, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cchc.capabilities import roles_with
 from cchc.evidence_store import EvidenceStore, StoredFile
 from workflows.engine import Engine, FireResult, InstanceExistsError
 from workflows.errors import InstanceNotFoundError, NotPermittedError
@@ -37,7 +38,7 @@ KIND = "evidence"
 """The workflow kind of an evidence instance (``definitions/workflows/evidence.yaml``)."""
 SUPERSEDED = "superseded"
 ACCEPTED = "accepted"
-FOCAL_ROLE = "focal_official"
+FOCAL_ROLES = roles_with("submit_for_any_unit")
 """Officials of the reform focal unit may submit evidence for any unit's target."""
 
 TargetKind = Literal["criterion", "task"]
@@ -174,7 +175,7 @@ def find_target(session: Session, tenant: str, plan_code: str, target: str) -> E
 
 def may_submit_for(actor: Actor, target: EvidenceTarget) -> bool:
     """Whether ``actor`` may submit evidence for ``target``: its unit owns it, or focal official."""
-    if FOCAL_ROLE in actor.roles:
+    if FOCAL_ROLES & actor.roles:
         return True
     return actor.unit is not None and actor.unit == target.owner_unit
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from cchc.capabilities import roles_with
 from cchc.city import city_committee, city_name_of
 from cchc.cycle import local_today, plan_record
 from cchc.evidence import coverage
@@ -123,7 +124,7 @@ def ward_recipients(ws: Workspace, *, city: bool) -> list[str]:
 
 def _signature(ws: Workspace, signer_id: str) -> Signature:
     person = ws.organization.person(signer_id)
-    if "chairman" in person.roles:
+    if roles_with("sign_as_chairman") & set(person.roles):
         return Signature(on_behalf="TM. ỦY BAN NHÂN DÂN", deputy=None, title="CHỦ TỊCH",
                          name=person.full_name)  # fmt: skip
     return Signature(on_behalf="TM. ỦY BAN NHÂN DÂN", deputy="KT. CHỦ TỊCH",

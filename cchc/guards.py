@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cchc.capabilities import roles_with
 from workflows.registry import FireContext, GuardRefusal, Registry, builtins
 
 domain = Registry()
@@ -23,7 +24,7 @@ def _own_unit(ctx: FireContext) -> GuardRefusal | None:
 @domain.guard("own_unit_or_focal")
 def _own_unit_or_focal(ctx: FireContext) -> GuardRefusal | None:
     """Prevents an official from acting for another unit, except the reform focal official."""
-    if "focal_official" in ctx.actor.roles or _own_unit(ctx) is None:
+    if ctx.actor.roles & roles_with("submit_for_any_unit") or _own_unit(ctx) is None:
         return None
     return GuardRefusal(
         "Prevents an official from acting for another unit, except the reform focal official",
@@ -31,7 +32,7 @@ def _own_unit_or_focal(ctx: FireContext) -> GuardRefusal | None:
     )
 
 
-WARD_WIDE_ROLES = frozenset({"focal_official", "chairman", "vice_chairman"})
+WARD_WIDE_ROLES = roles_with("act_for_any_unit")
 """Roles that act for every unit of the ward (where a transition lets them act at all)."""
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cchc.capabilities import roles_with
 from workflows.datafile import DataFile, FileCodes, Reading, Schema
 from workflows.definition.checks import did_you_mean
 from workflows.definition.yamlpos import Path_
@@ -38,7 +39,7 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", max_length=254)]
 
-UNIT_ROLES = frozenset({"unit_head", "unit_official", "focal_official", "office_official"})
+UNIT_ROLES = roles_with("belongs_to_unit")
 """Roles that only make sense inside a unit: a person holding one must name their unit."""
 
 

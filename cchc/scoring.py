@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from cchc import vi_text
 from cchc.evidence import coverage
 from cchc.indexset.codes import natural_key
 from cchc.indexset.models import IndexSet, InputKind, SubCriterion, input_kind, input_name
@@ -217,7 +218,7 @@ def gather_inputs(
     tasks, end = tasks_due(session, tenant, plan)
     calendar = calendar or working_calendar()
     on_time = sum(1 for state, data in tasks if done_on_time(state, data, calendar))
-    due_by = f" có thời hạn đến {end:%d/%m/%Y}" if end else ""
+    due_by = f" có thời hạn đến {vi_text.date_text(end)}" if end else ""
     source = f"nhiệm vụ của kế hoạch {plan}{due_by}, không tính nhiệm vụ đã hủy"
     metrics: dict[str, list[Any]] = defaultdict(list)
     for (_unit, name), value in sorted(current_values(session, tenant, period).items()):

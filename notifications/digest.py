@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cchc.capabilities import roles_with
 from cchc.lateness import COMPLETED, due_day, project_calendar, task_lateness
 from notifications.channels import Channel
 from notifications.dispatch import (
@@ -64,7 +65,7 @@ STATUS_LABELS = {
     "skipped": "không có người nhận",
 }
 """Vietnamese label of a delivery status; anything else reads ``chờ gửi``."""
-CHECKPOINT_ROLES = frozenset({"chairman", "inspector"})
+CHECKPOINT_ROLES = roles_with("read_checkpoint")
 """Who receives the ward's signed audit checkpoint in their digest (a copy outside the database)."""
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from email.headerregistry import Address
 from typing import Any, Protocol
 
+from cchc.capabilities import roles_with
 from cchc.organization import Organization, Person
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
     "ward_sender",
 ]
 
-SCOPED_ROLES = frozenset({"unit_head", "unit_official"})
+SCOPED_ROLES = roles_with("notified_for_own_unit")
 """Roles that go to the owner unit only, when the message names one."""
 
 
@@ -59,7 +60,7 @@ def resolve_recipients(org: Organization, message: OutboxLike) -> list[Person]:
     unit = owner_unit(json.loads(message.context))
     people: dict[str, Person] = {}
     for role in roles:
-        if role == "vice_chairman" and unit is not None:
+        if role in roles_with("notified_for_field") and unit is not None:
             in_charge = org.unit(unit).vice_chairman_in_charge
             if in_charge is not None:  # the Vice-Chairman in charge of the unit's field
                 person = org.person(in_charge)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +41,7 @@ from jinja2 import (
 )
 from jinja2.utils import missing
 
+from cchc import vi_text
 from notifications.catalog import TEMPLATE_DIR
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -145,42 +146,29 @@ def _defined(value: object) -> None:
         value._fail_with_undefined_error()
 
 
-def _as_date(value: object) -> date:
+def _when(value: object) -> date | datetime | str:
     _defined(value)
-    if isinstance(value, datetime):
-        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-        return aware.astimezone(LOCAL_TZ).date()
-    if isinstance(value, date):
+    if isinstance(value, date | str):  # a datetime is a date
         return value
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return _as_date(datetime.fromisoformat(text.replace("Z", "+00:00")))
     raise TypeError(f"not a date: {value!r}")
 
 
 def vn_date(value: object) -> str:
     """``2025-12-05`` (or a date, or an instant) → ``05/12/2025``."""
-    return _as_date(value).strftime("%d/%m/%Y")
+    return vi_text.date_text(_when(value))
 
 
 def vn_long_date(value: object) -> str:
     """``ngày 05 tháng 12 năm 2025``; months 1 and 2 take a leading zero (Decree 30/2020)."""
-    d = _as_date(value)
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"ngày {d.day:02d} tháng {month} năm {d.year}"
+    return vi_text.long_date(_when(value))
 
 
 def vn_datetime(value: object) -> str:
     """An instant (ISO text or datetime, naive = UTC) as ``05/12/2025 14:30`` local time."""
     _defined(value)
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if not isinstance(value, datetime):
+    if not isinstance(value, datetime | str):
         raise TypeError(f"not a date and time: {value!r}")
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return aware.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    return vi_text.datetime_text(value)
 
 
 # --- rendering -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cchc.cli import app
-from cchc.commands.cycle_common import points
+from cchc.vi_text import number as points
 from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS
 from tests.helpers import KIND

@@ -15,6 +15,7 @@ from rich.markup import escape
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc import reference_data
+from cchc.capabilities import roles_with
 from cchc.commands.cycle_common import (
     acting,
     open_workspace,
@@ -28,7 +29,7 @@ from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 from workflows.definition.loader import DefinitionSet
 
-ADMIN_ROLES = frozenset({"admin"})
+ADMIN_ROLES = roles_with("apply_reference_data")
 YES_HELP = "Register without asking (the difference is still printed)."
 Reader = Callable[[Workspace], Sequence[Snapshot]]
 
@@ -39,8 +40,9 @@ def apply(ctx: typer.Context, kinds: tuple[str, ...], read: Reader, person: str,
         actor = acting(ws, person)
         what = f"apply {'+'.join(kinds)}"
         require_any_role(ws, actor, ADMIN_ROLES, what=what, kind=reference_data.AUDIT_KIND)
+        role = min(actor.roles & ADMIN_ROLES)  # the role that allowed it, recorded
         snapshots = read(ws)
-        register_shown(ws.sessions, ws.tenant, snapshots, actor.id, ws.engine.clock(), yes)
+        register_shown(ws.sessions, ws.tenant, snapshots, actor.id, ws.engine.clock(), yes, role)
 
 
 def register_shown(
@@ -50,9 +52,10 @@ def register_shown(
     actor: str,
     now: datetime,
     yes: bool,
+    role: str = "admin",
 ) -> None:
     """Print how ``snapshots`` differ from ``tenant``'s registered versions, ask (unless
-    ``yes``), then register the changed ones as ``actor`` (role ``admin``) in one audited event."""
+    ``yes``), then register the changed ones as ``actor`` in ``role`` in one audited event."""
     with sessions() as session:
         current = {s.kind: registered(session, tenant, s.kind) for s in snapshots}
     changed = [s for s in snapshots if (row := current[s.kind]) is None or row.hash != s.hash]
@@ -73,7 +76,7 @@ def register_shown(
     ):
         raise stop("không đăng ký gì (nothing was registered)", 1)
     with unit_of_work(sessions) as session:
-        versions = register(session, tenant, changed, actor=actor, role="admin", now=now,
+        versions = register(session, tenant, changed, actor=actor, role=role, now=now,
                             trigger="apply")  # fmt: skip
     done = ", ".join(f"{LABELS[k]} v{v}" for k, v in versions.items())
     say(f"[green]✓[/] Đã đăng ký (registered, audited) cho {tenant}: {escape(done)}")

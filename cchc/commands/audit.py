@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from cchc import vi_text
 from cchc.commands.common import console, fail
 from cchc.commands.cycle_common import (
     JSON_HELP,
@@ -37,7 +38,7 @@ from cchc.organization import Organization, UnknownPersonError
 from cchc.refusals import REFUSAL_LABELS
 from cchc.workspace import Workspace
 from workflows.audit import AuditFilter, VerifyReport, query_events, verify
-from workflows.canonical import LOCAL_TZ, local_text, utc, utc_iso
+from workflows.canonical import LOCAL_TZ, utc, utc_iso
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
 from workflows.schema import AuditEvent
@@ -157,7 +158,7 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": event.id, "tenant": event.tenant, "seq": event.seq,
         "occurred_at": utc_iso(event.occurred_at),
-        "occurred_at_local": local_text(event.occurred_at),
+        "occurred_at_local": vi_text.datetime_text(event.occurred_at, seconds=True),
         "actor": event.actor, "role": event.role, "instance_id": event.instance_id,
         "kind": event.kind, "ref": event.ref, "trigger": event.trigger,
         "from_state": event.from_state, "to_state": event.to_state,
@@ -209,7 +210,8 @@ def query_command(
             code, _, detail = event.reason.partition(": ")
             result += f" ({REFUSAL_LABELS.get(code, code)}): {detail}"
         table.add_row(*(escape(cell) for cell in (
-            f"{event.tenant}/{event.seq}", local_text(event.occurred_at), event.actor,
+            f"{event.tenant}/{event.seq}", vi_text.datetime_text(event.occurred_at, seconds=True),
+            event.actor,
             event.role or "", f"{event.kind} #{event.instance_id or '—'} {event.ref}",
             event.trigger, moved, result,
         )))  # fmt: skip

@@ -130,13 +130,13 @@ def rank(
 ) -> None:
     """Rank the wards of each block by their latest index for PERIOD (stored, reproducible),
     on the city's registered city file and definitions."""
+    from cchc import vi_text
     from cchc.city import BLOCKS, default_city
     from cchc.city.ranking import rank_city
     from cchc.city.reference import settle_city
     from cchc.city.xlsx import write_city_ranking_xlsx
     from cchc.commands import cycle_common
     from cchc.commands.progress import progress_bar
-    from cchc.indexset.rules import vi_number
     from cchc.runtime import make_workflow_engine
     from workflows.database import session_factory, unit_of_work
     from workflows.migrations import require_current
@@ -176,8 +176,8 @@ def rank(
             f"Xếp hạng chỉ số CCHC – {label} – {ranking.period_label}",
             ("Hạng", "Đơn vị", "Chỉ số", "Điểm cơ bản", "Giải thích"),
             [(r.rank or "—", r.entry.name,
-              "" if r.entry.figures is None else f"{vi_number(r.entry.figures.index, 2)}%",
-              "" if r.entry.figures is None else vi_number(r.entry.figures.base_points, 2),
+              "" if r.entry.figures is None else f"{vi_text.number(r.entry.figures.index, 2)}%",
+              "" if r.entry.figures is None else vi_text.number(r.entry.figures.base_points, 2),
               r.explanation_vi) for r in ranking.block(block)],
         ))  # fmt: skip
     status = "đã công bố – published" if ranking.state == "published" else "dự thảo – draft"

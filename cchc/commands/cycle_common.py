@@ -37,7 +37,7 @@ from cchc.commands.problems import print_problems
 from cchc.evidence_store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
-from cchc.indexset.rules import report, vi_number
+from cchc.indexset.rules import report
 from cchc.organization import Organization, UnknownPersonError, load_organization
 from cchc.reference_data import ReferenceMismatchError
 from cchc.refusals import refusal_sentence
@@ -352,28 +352,10 @@ def table(title: str, headers: Collection[str], rows: Collection[Collection[obje
     return result
 
 
-def vn_date(value: str | date | None) -> str:
-    """``2025-10-31`` → ``31/10/2025``."""
-    if value is None or value == "":
-        return ""
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return day.strftime("%d/%m/%Y")
-
-
-def points(value: Decimal) -> str:
-    """Points with 2 decimals, so a column lines up: ``2,40`` beside ``3,96``, ``14,00``."""
-    return vi_number(value, 2)
-
-
 def plain(value: Decimal) -> str:
     """A decimal for JSON without stored trailing zeros: ``3.0000`` → ``3``, ``1.50`` → ``1.5``."""
     text = format(value.normalize(), "f")
     return "0" if text in {"-0", "0"} else text
-
-
-def percent(value: Decimal) -> str:
-    """An index in %: ``96,50%``."""
-    return f"{vi_number(value, 2)}%"
 
 
 def state_labels(ws: Workspace, kind: str) -> dict[str, str]:

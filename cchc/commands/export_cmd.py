@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from cchc.capabilities import roles_with
 from cchc.commands.cycle_common import (
     JSON_HELP,
     READ_AS_HELP,
@@ -29,7 +30,7 @@ from cchc.scoring import ScoreCard
 from cchc.unit_results import unit_results
 from cchc.workspace import Workspace
 
-SIGNER_ROLES = {"chairman", "vice_chairman"}
+SIGNER_ROLES = roles_with("sign_documents")
 
 
 def _ranking(ws: Workspace, plan: str, card: ScoreCard) -> tuple[int, list[RankedUnit]] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cchc.capabilities import roles_with
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
@@ -15,7 +16,7 @@ from cchc.commands.cycle_common import (
     say,
 )
 
-SENDER_ROLES = frozenset({"admin", "focal_official"})
+SENDER_ROLES = roles_with("send_notifications")
 """Who may deliver the queued notifications (the system administrator, the focal unit)."""
 
 app = typer.Typer(help="Deliver queued notifications.", no_args_is_help=True)

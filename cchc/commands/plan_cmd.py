@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
@@ -18,7 +19,6 @@ from cchc.commands.cycle_common import (
     reporting,
     say,
     stop,
-    vn_date,
 )
 from cchc.commands.problems import print_problems
 from cchc.indexset.models import IndexSet
@@ -123,7 +123,7 @@ def check(
         print_json(plan.model_dump(mode="json"))
         return
     say(f"[green]✓[/] {escape(plan.code)}: {escape(plan.title)} — {escape(plan.period.label)} "
-        f"({vn_date(plan.period.start)} – {vn_date(plan.period.end)}), "
+        f"({vi_text.date_text(plan.period.start)} – {vi_text.date_text(plan.period.end)}), "
         f"{len(plan.tasks)} nhiệm vụ (tasks)")  # fmt: skip
 
 

@@ -16,7 +16,6 @@ from cchc.commands.cycle_common import (
     known_roles,
     load_reference,
     organization_path,
-    points,
     print_json,
     reporting,
     role_labels,
@@ -30,6 +29,7 @@ from cchc.indexset.loader import check_index_set, load_index_set
 from cchc.indexset.models import SubCriterion
 from cchc.organization import check_organization, load_organization
 from cchc.reference_data import Snapshot, index_set_snapshot, organization_snapshot
+from cchc.vi_text import number
 from cchc.workspace import Workspace
 
 org_app = typer.Typer(help="Check and show the organization (units and people).",
@@ -143,7 +143,7 @@ def index_set_check(
         return
     say(f"[green]✓[/] {path}: {index_set.code} ({index_set.year}), "
         f"{len(index_set.areas)} lĩnh vực (areas), {len(subs)} tiêu chí thành phần "
-        f"(sub-criteria), {points(index_set.total_max)} điểm, "
+        f"(sub-criteria), {number(index_set.total_max)} điểm, "
         f"phiên bản (version) {index_set.content_hash[:12]}")  # fmt: skip
     if index_set.sample:
         warn("this index set is a SAMPLE, not an official text; do not use it for real scoring")
@@ -166,7 +166,7 @@ def index_set_show(
     rows: list[tuple[str, ...]] = []
 
     def scored(sub: SubCriterion, indent: str) -> tuple[str, ...]:
-        max_points = points(sub.max_points)
+        max_points = number(sub.max_points)
         if sub.rule.type == "penalty":
             max_points = f"-{max_points}"
         elif sub.rule.type == "bonus":
@@ -176,17 +176,17 @@ def index_set_show(
                 RULE_LABELS.get(sub.rule.type, sub.rule.type))  # fmt: skip
 
     for area in index_set.areas:
-        rows.append((area.code, area.title.upper(), points(area.max_points), "", ""))
+        rows.append((area.code, area.title.upper(), number(area.max_points), "", ""))
         for criterion in area.criteria:
             if criterion.scored_directly:  # scored as one line, without sub-criteria
                 rows.extend(scored(item, "") for item in criterion.scored_items)
                 continue
-            rows.append((criterion.code, criterion.title, points(criterion.max_points), "", ""))
+            rows.append((criterion.code, criterion.title, number(criterion.max_points), "", ""))
             rows.extend(scored(sub, "  ") for sub in criterion.sub_criteria)
     if index_set.bonus_penalty:
         rows.append(("", "ĐIỂM THƯỞNG, ĐIỂM TRỪ (ngoài thang điểm)", "", "", ""))
         rows.extend(scored(item, "  ") for item in index_set.bonus_penalty)
-    title = (f"{index_set.title} – tổng {points(index_set.total_max)} điểm, "
+    title = (f"{index_set.title} – tổng {number(index_set.total_max)} điểm, "
              f"phiên bản {index_set.content_hash[:12]}")  # fmt: skip
     console.print(table(title, ("Mã", "Nội dung", "Điểm tối đa", "Đơn vị phụ trách",
                                 "Cách chấm"), rows))  # fmt: skip

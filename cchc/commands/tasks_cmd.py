@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -26,7 +27,6 @@ from cchc.commands.cycle_common import (
     state_labels,
     stop,
     table,
-    vn_date,
 )
 from cchc.lateness import done_on_time, task_lateness
 from cchc.workspace import Workspace
@@ -54,7 +54,7 @@ def task_json(
         "title": data.get("title"), "owner_unit": data.get("owner_unit"),
         "owner_unit_name": data.get("owner_unit_name"),
         "support_units": data.get("support_units", []), "deadline": deadline,
-        "deadline_text": vn_date(deadline), "state": row.state,
+        "deadline_text": vi_text.date_text(deadline) if deadline else "", "state": row.state,
         "state_label": label, "status_text": lateness.label(label), "late": lateness.late,
         "working_days_late": lateness.working_days,
         "done_on_time": done_on_time(row.state, data, calendar),

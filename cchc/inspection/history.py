@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from cchc.indexset.rules import vi_number
+from cchc import vi_text
 from cchc.refusals import REFUSAL_LABELS
-from workflows.canonical import local_text, utc
+from workflows.canonical import utc
 from workflows.definition.loader import DefinitionSet
 from workflows.schema import AuditEvent, Instance, Score
 
@@ -185,7 +185,7 @@ class HistoryRow(NamedTuple):
     @property
     def time_local(self) -> str:
         """``dd/mm/yyyy HH:MM:SS`` in Asia/Ho_Chi_Minh."""
-        return local_text(self.occurred_at)
+        return vi_text.datetime_text(self.occurred_at, seconds=True)
 
     def as_json(self) -> dict[str, Any]:
         """The row as a JSON object (times in UTC ISO and local text)."""
@@ -674,4 +674,4 @@ def _text(value: object) -> str | None:
 
 
 def _points(value: object) -> str:
-    return vi_number(Decimal(str(value)), 2)  # 2 decimals, as every CLI table shows points
+    return vi_text.number(Decimal(str(value)), 2)  # 2 decimals, as every CLI table shows points

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from cchc import vi_text
 from cchc.plan.models import Plan
 from cchc.xlsx_notes import cell_problems, sheets_holding
 from workflows.datafile import DataFile, FileCodes, Reading, read_problem
@@ -189,8 +190,9 @@ def _cross_check(
         if not plan.period.start <= task.deadline <= plan.period.end:
             problems.append(places.problem(
                 (*at, "deadline"), "CCHC-P008",
-                f"task {task.code}: deadline {task.deadline:%d/%m/%Y} is outside the period "
-                f"{plan.period.start:%d/%m/%Y} – {plan.period.end:%d/%m/%Y}",
+                f"task {task.code}: deadline {vi_text.date_text(task.deadline)} is outside the "
+                f"period {vi_text.date_text(plan.period.start)} – "
+                f"{vi_text.date_text(plan.period.end)}",
                 "move the deadline into the plan's period"))  # fmt: skip
     return problems
 
