@@ -52,7 +52,7 @@ def register_shown(
     actor: str,
     now: datetime,
     yes: bool,
-    role: str = "admin",
+    role: str,
 ) -> None:
     """Print how ``snapshots`` differ from ``tenant``'s registered versions, ask (unless
     ``yes``), then register the changed ones as ``actor`` in ``role`` in one audited event."""

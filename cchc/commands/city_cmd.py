@@ -250,6 +250,7 @@ def apply(
                 reference_data.city_snapshot(new, path),
                 reference_data.definitions_snapshot(definitions, definitions_dir()),
             ]
-            register_shown(sessions, city.code, snapshots, actor.id, engine.clock(), yes)
+            role = min(actor.roles & ADMIN_ROLES)  # the role that allowed it, recorded
+            register_shown(sessions, city.code, snapshots, actor.id, engine.clock(), yes, role)
     finally:
         db.dispose()
