@@ -56,13 +56,13 @@ from cchc.evidence import Decision, review_evidence, submit_evidence
 from cchc.evidence_store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.metrics import load_metrics, record_import
+from cchc.migrations import require_current, upgrade
 from cchc.organization import Organization, load_organization
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar, load_calendar
 from workflows.canonical import LOCAL_TZ, sha256_hex
 from workflows.database import Settings, make_engine, session_factory, sqlite_url, unit_of_work
-from workflows.migrations import require_current, upgrade
 from workflows.schema import AuditEvent, Instance, OutboxMessage
 
 YEAR = 2025

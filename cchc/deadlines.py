@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cchc.access import require_any_role
 from cchc.lateness import due_day, due_moment
+from cchc.tables import DeadlineStep
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
@@ -33,7 +34,7 @@ from workflows.errors import ConflictError, TransitionRefusedError
 from workflows.limits import read_text
 from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
-from workflows.schema import DeadlineStep, Instance
+from workflows.schema import Instance
 
 OPEN = ("assigned", "in_progress", "returned", "overdue")
 SWEEP_ROLES = frozenset({"admin"})

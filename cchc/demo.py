@@ -36,6 +36,7 @@ from cchc.evidence import review_evidence, submit_evidence
 from cchc.exports import write_outputs
 from cchc.indexset.rules import vi_number
 from cchc.metrics import load_metrics, record_import
+from cchc.migrations import upgrade
 from cchc.plan.loader import write_plan_xlsx
 from cchc.ranking import RankedUnit
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
@@ -51,7 +52,6 @@ from workflows.database import (
     sqlite_url,
     unit_of_work,
 )
-from workflows.migrations import upgrade
 from workflows.schema import Instance
 
 MARKER = ".cchc-demo"

@@ -48,10 +48,11 @@ from notifications.render import (
     default_renderer,
     vn_date,
 )
+from notifications.tables import NotificationDelivery
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
 from workflows.database import unit_of_work
-from workflows.schema import Instance, NotificationDelivery, OutboxMessage
+from workflows.schema import Instance, OutboxMessage
 
 TEMPLATE = "daily_digest"
 TASK_KIND = "task"

@@ -25,14 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from cchc.migrations import metadata, upgrade
 from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from workflows.database import make_engine, session_factory
 from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine as WorkflowEngine
-from workflows.migrations import upgrade
 from workflows.registry import Actor
-from workflows.schema import Base
 
 REGISTRY = runtime_registry()
 
@@ -150,7 +149,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{t.name}"' for t in metadata().sorted_tables)
     with engine.begin() as conn:
         # A session a previous test left open would block TRUNCATE forever: fail instead.
         conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))

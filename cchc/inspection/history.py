@@ -25,9 +25,10 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cchc.indexset.rules import vi_number
+from cchc.tables import Score
 from workflows.canonical import local_text, utc
 from workflows.definition.loader import DefinitionSet
-from workflows.schema import AuditEvent, Instance, Score
+from workflows.schema import AuditEvent, Instance
 
 OUTCOME_LABELS = {
     "applied": "Đã thực hiện",

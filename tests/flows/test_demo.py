@@ -189,8 +189,9 @@ def test_every_demo_subject_round_trips_through_smtp(demo: tuple[Path, Path]) ->
 
     from notifications.channels import Envelope, SmtpChannel
     from notifications.render import default_renderer
+    from notifications.tables import NotificationDelivery
     from tests.notifications.conftest import SmtpServer, free_port
-    from workflows.schema import NotificationDelivery, OutboxMessage
+    from workflows.schema import OutboxMessage
 
     folder, _ = demo
     ws = Workspace.open(Settings(data_dir=folder, database_url=sqlite_url(folder)))

@@ -20,12 +20,13 @@ from notifications.channels import DeliveryError, MaildirChannel
 from notifications.digest import daily_digest, day_bounds, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch
 from notifications.render import Rendered
+from notifications.tables import NotificationDelivery
 from tests.conftest import Clock, Db
 from tests.notifications.conftest import EXPECTED
 from tests.notifications.test_dispatch import Recorder
 from workflows.database import unit_of_work
 from workflows.engine import Engine
-from workflows.schema import Instance, NotificationDelivery
+from workflows.schema import Instance
 
 DAY = date(2025, 11, 3)
 
