@@ -51,9 +51,10 @@ from cchc.migrations import upgrade
 from cchc.organization import load_organization
 from cchc.runtime import make_workflow_engine
 from cchc.tables import Score
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import default_index_set, default_organization
 from workflows.audit import GENESIS, AuditFilter, event_hash, query_events, verify
-from workflows.canonical import LOCAL_TZ, canonical_json
+from workflows.canonical import canonical_json
 from workflows.database import make_engine, session_factory, unit_of_work
 from workflows.schema import Base
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.reports.formatting import vn_number
+from cchc.vietnam import local_text
 from workflows.audit import Break
-from workflows.canonical import local_text
 from workflows.checkpoint import (
     Checkpoint,
     CheckpointError,

@@ -41,17 +41,12 @@ from cchc.plan.loader import write_plan_xlsx
 from cchc.ranking import RankedUnit
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
 from cchc.scoring import ScoreCard, at_risk
+from cchc.settings import SQLITE_FILE, sqlite_url
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from workflows.audit import VerifyReport, verify
-from workflows.canonical import LOCAL_TZ, sha256_hex
-from workflows.database import (
-    SQLITE_FILE,
-    Settings,
-    make_engine,
-    session_factory,
-    sqlite_url,
-    unit_of_work,
-)
+from workflows.canonical import sha256_hex
+from workflows.database import Settings, make_engine, session_factory, unit_of_work
 from workflows.schema import Instance
 
 MARKER = ".cchc-demo"

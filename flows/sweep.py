@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cchc.deadlines import load_policy, sweep
 from cchc.runtime import definitions_dir
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from flows.anchor import checkpoint_step
 from flows.cycle import _workspace
@@ -19,7 +20,6 @@ from notifications.channels import channel_from_env
 from notifications.digest import retry_digests, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch, due_deliveries, waiting_for_retry
 from notifications.recipients import ward_sender
-from workflows.canonical import LOCAL_TZ
 from workflows.progress import Progress, no_progress
 
 DISPATCH_BATCH = 500

@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 from cchc.cli import app
 from cchc.commands.cycle_common import points
 from cchc.migrations import SchemaOutdatedError
+from cchc.settings import sqlite_url
 from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS
 from tests.helpers import KIND
-from workflows.database import Settings, make_engine, session_factory, sqlite_url, unit_of_work
+from workflows.database import Settings, make_engine, session_factory, unit_of_work
 from workflows.engine import Engine
 from workflows.registry import Actor
 

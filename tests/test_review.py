@@ -11,9 +11,9 @@ from docx.oxml.ns import qn
 
 from cchc import cycle
 from cchc.review.service import OutsidePlanError, issue_notice, month_bounds, run_review
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, NoReturn
 
 from sqlalchemy import Row
@@ -83,6 +83,12 @@ class InstanceView:
     updated_at: datetime
 
 
+SameActorText = Callable[[Actor, Sequence[tuple[str, str | None]], str, str], str]
+"""Words a separation-of-duties refusal for the application's users: ``(actor, [(trigger,
+label)] the actor fired (label None for ``create``), the instance's name, the label of the
+refused transition) → sentence``."""
+
+
 class Engine:
     """Fires triggers on persisted instances; one shared machine per definition version."""
 
@@ -91,9 +97,16 @@ class Engine:
         definitions: DefinitionSet,
         registry: Registry,
         clock: Callable[[], datetime] = utcnow,
+        timezone: tzinfo = UTC,
+        same_actor_text: SameActorText | None = None,
     ) -> None:
         self.definitions = definitions
         self.registry = registry
+        self.timezone = timezone
+        """The application's time zone: local times in notification contexts are in it."""
+        self.same_actor_text = same_actor_text
+        """How the application words a separation-of-duties refusal for its users (put before
+        the engine's own words); None: the engine's words alone."""
         self.clock: Callable[[], datetime] = lambda: utc(clock())
         """Now, always in UTC: what is stored and hashed (a clock may give any time zone)."""
         self._by_hash: dict[str, BuiltMachine] = {}
@@ -327,7 +340,9 @@ class Engine:
                     f"{trigger!r} on {name} needs a non-empty {', '.join(missing)} in the payload"
                 ),
             )
-        duty = _same_person(session, row, definition, self._duties(row, transition), actor)
+        duty = _same_person(
+            session, row, definition, self._duties(row, transition), actor, self.same_actor_text
+        )
         if duty is not None:
             self._refuse(session, audit, acting_role, duty)
         ctx = FireContext(
@@ -586,8 +601,8 @@ class Engine:
         store.insert_outbox(session.connection(), rows)
         return len(rows)
 
-    @staticmethod
     def _outbox_row(
+        self,
         definition: WorkflowDefinition,
         ctx: FireContext,
         event: AppendedEvent,
@@ -609,7 +624,7 @@ class Engine:
             "payload": dict(ctx.payload),
             "data": ctx.data,
             "occurred_at": utc_iso(ctx.now),
-            "occurred_at_local": local_text(ctx.now),
+            "occurred_at_local": local_text(ctx.now, self.timezone),
         }
         return {
             "tenant": ctx.tenant,
@@ -642,7 +657,9 @@ class Engine:
             allowed = transition.roles if transition is not None else ()
         acting_role = _resolve_role(actor, role, allowed)
         duty = (
-            _same_person(session, row, definition, self._duties(row, transition), actor)
+            _same_person(
+                session, row, definition, self._duties(row, transition), actor, self.same_actor_text
+            )
             if transition is not None and acting_role is not None
             else None
         )
@@ -736,6 +753,7 @@ def _same_person(
     definition: WorkflowDefinition,
     transition: Transition,
     actor: Actor,
+    wording: SameActorText | None = None,
 ) -> SeparationOfDutiesError | None:
     """The refusal when ``actor`` last fired one of the transition's ``not_by`` triggers (on
     this instance, from its applied audit events; ``create``: the instance's creator)."""
@@ -746,16 +764,18 @@ def _same_person(
     mine = [t for t in transition.not_by if fired.get(t) == actor.id]
     if not mine:
         return None
-    labels = {t.trigger: t.label or t.trigger for t in definition.transitions}
-    labels[CREATE] = "Tạo"
+    labels: dict[str, str | None] = {t.trigger: t.label for t in definition.transitions}
+    labels[CREATE] = None
     name = f"{row.kind} #{row.id} ({row.ref})"
-    done = ", ".join(f"{labels.get(t, t).lower()} ({t})" for t in mine)
-    return SeparationOfDutiesError(
-        f"{actor.id} là người đã {done} ở {name} nên không được tự "
-        f"{(transition.label or transition.trigger).lower()}; việc này phải do người khác làm "
-        f"(separation of duties: {actor.id} fired {', '.join(mine)} on {name} and may not "
-        f"also fire {transition.trigger!r}; another person must decide)"
+    engine_words = (
+        f"separation of duties: {actor.id} fired {', '.join(mine)} on {name} and may not "
+        f"also fire {transition.trigger!r}; another person must decide"
     )
+    if wording is None:
+        return SeparationOfDutiesError(engine_words)
+    fired_labels = [(t, labels.get(t, t)) for t in mine]
+    told = wording(actor, fired_labels, name, transition.label or transition.trigger)
+    return SeparationOfDutiesError(f"{told} ({engine_words})")
 
 
 def _resolve_role(actor: Actor, requested: str | None, allowed: Iterable[str]) -> str | None:

@@ -34,9 +34,10 @@ from cchc.inspection import history as inspection
 from cchc.inspection.evidence_files import check_evidence_files
 from cchc.inspection.history import OUTCOME_LABELS, REFUSAL_LABELS, History, Labels, Subject
 from cchc.organization import Organization, UnknownPersonError
+from cchc.vietnam import LOCAL_TZ, local_text
 from cchc.workspace import Workspace
 from workflows.audit import AuditFilter, VerifyReport, query_events, verify
-from workflows.canonical import LOCAL_TZ, local_text, utc, utc_iso
+from workflows.canonical import utc, utc_iso
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
 from workflows.schema import AuditEvent

@@ -37,8 +37,9 @@ from cchc.organization import Organization, UnknownPersonError, load_organizatio
 from cchc.reference_data import ReferenceMismatchError
 from cchc.scoring import ScoreCard, SubScore, latest_run
 from cchc.tables import Score
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace, default_index_set, default_organization
-from workflows.canonical import LOCAL_TZ, utcnow
+from workflows.canonical import utcnow
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.errors import (

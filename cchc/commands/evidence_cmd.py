@@ -36,8 +36,8 @@ from cchc.commands.cycle_common import (
 from cchc.evidence import DECISIONS, KIND, coverage, coverage_by_unit, review_evidence
 from cchc.evidence import submit_evidence as submit_service
 from cchc.inspection.evidence_files import check_evidence_files
+from cchc.vietnam import local_text
 from cchc.workspace import Workspace
-from workflows.canonical import local_text
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor

@@ -22,8 +22,8 @@ from cchc.commands.cycle_common import (
     stop,
 )
 from cchc.commands.state import prefect_logs_to_file
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
-from workflows.canonical import LOCAL_TZ
 
 app = typer.Typer(
     help="Review meetings (giao ban): report, draft notice, follow-up.", no_args_is_help=True

@@ -31,9 +31,9 @@ class AppState:
 
     def settings(self) -> Settings:
         """Resolve the data folder and database URL from options, environment and defaults."""
-        from workflows.database import Settings  # sqlalchemy: only when a command needs it
+        from cchc.settings import resolve_settings
 
-        return Settings.resolve(self.data_dir, self.database_url)
+        return resolve_settings(self.data_dir, self.database_url)
 
 
 def state_of(ctx: typer.Context) -> AppState:

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from cchc.indexset.rules import vi_number
 from cchc.tables import Score
-from workflows.canonical import local_text, utc
+from cchc.vietnam import local_text
+from workflows.canonical import utc
 from workflows.definition.loader import DefinitionSet
 from workflows.schema import AuditEvent, Instance
 

@@ -16,12 +16,12 @@ import yaml
 from pydantic import ValidationError
 
 from cchc.plan.models import Plan
+from cchc.settings import ENV
 from cchc.xlsx_notes import cell_problems, sheets_holding
 from workflows.definition.checks import did_you_mean
 from workflows.definition.yamlpos import Located, load_located, read_problem, yaml_problem
 from workflows.errors import DefinitionError, Problem
 from workflows.limits import (
-    ENV,
     TOO_MANY_TASKS,
     FileTooLargeError,
     check_size,

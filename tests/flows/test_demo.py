@@ -14,9 +14,10 @@ from cchc import cycle
 from cchc.cli import app
 from cchc.demo import FOCAL, INPUTS_FILE, PLAN, run_demo
 from cchc.scoring import delete_scores, rows_as_json
+from cchc.settings import sqlite_url
 from cchc.workspace import Workspace
 from tests.render import pages, to_pdf
-from workflows.database import Settings, make_engine, sqlite_url, unit_of_work
+from workflows.database import Settings, make_engine, unit_of_work
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()

@@ -43,10 +43,10 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS, ROOT, TENANT, Db, long_tests
 from workflows.audit import verify
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 from workflows.engine import Engine
 from workflows.registry import Actor

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from workflows.errors import Problem
 from workflows.limits import (
-    ENV,
     TOO_DEEP,
     TOO_MANY_VALUES,
     FileTooLargeError,
@@ -89,7 +88,7 @@ def load_located(text: str) -> Located:
 def _too_deep(limit: int, mark: Any) -> YamlLimitError:
     return YamlLimitError(TOO_DEEP, f"nested more than {limit} levels deep", mark,
                           "a data file nests a few levels; is this the right file? The limit "
-                          f"is {ENV['yaml_depth']}")  # fmt: skip
+                          f"is {limits().setting('yaml_depth')}")  # fmt: skip
 
 
 def _check_depth(text: str, limit: int) -> None:
@@ -112,7 +111,9 @@ def _check_depth(text: str, limit: int) -> None:
 
 
 def _too_many(limit: int, mark: Any) -> YamlLimitError:
-    hint = f"remove the aliases that repeat each other; the limit is {ENV['yaml_nodes']}"
+    hint = (
+        f"remove the aliases that repeat each other; the limit is {limits().setting('yaml_nodes')}"
+    )
     message = f"more than {limit:,} values once aliases (*name) are expanded"
     return YamlLimitError(TOO_MANY_VALUES, message, mark, hint)
 
@@ -262,7 +263,7 @@ def read_problem(exc: OSError | UnicodeDecodeError, name: str, unreadable: str) 
     """The problem for a file that could not be read: too large (``CCHC-L001``) or unreadable."""
     if isinstance(exc, FileTooLargeError):
         return Problem(name, 1, exc.code, str(exc), "is this the right file? Split it, or raise "
-                       f"the limit with {ENV['file_bytes']}")  # fmt: skip
+                       f"the limit with {limits().setting('file_bytes')}")  # fmt: skip
     return Problem(name, 1, unreadable, f"cannot read file: {exc}", "save it as UTF-8 text")
 
 
