@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from cchc.deadlines import load_policy, sweep
+from cchc.digest_tasks import UnitTasks
 from cchc.runtime import definitions_dir
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
@@ -68,10 +69,10 @@ def sweep_ward(
     checkpoint = checkpoint_step(ws)  # the daily signed checkpoint, sent with the digests
     digests = send_daily_digests(
         ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc,
-        checkpoint=checkpoint["text"] if checkpoint else None, calendar=ws.calendar,
+        checkpoint=checkpoint["text"] if checkpoint else None, tasks=UnitTasks(ws.calendar),
     )  # fmt: skip
     digests += retry_digests(ws.sessions, ws.organization, channel, now_utc,
-                             calendar=ws.calendar)  # fmt: skip
+                             tasks=UnitTasks(ws.calendar))  # fmt: skip
     return {
         "reminders": report.reminders,
         "overdue": report.overdue,

@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 
 from cchc import cycle
 from cchc.cli import app
-from cchc.demo import FOCAL, INPUTS_FILE, PLAN, run_demo
+from cchc.demo import FOCAL, INPUTS_FILE, PLAN
 from cchc.scoring import delete_scores, rows_as_json
 from cchc.settings import sqlite_url
 from cchc.workspace import Workspace
+from flows.demo import run_demo
 from tests.render import pages, to_pdf
 from workflows.database import Settings, make_engine, unit_of_work
 
