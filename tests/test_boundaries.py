@@ -8,13 +8,22 @@ nothing of ``flows`` (the CLI's flow commands are registered from ``flows``).
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from cchc.runtime import registry
+from cchc.vietnam import LOCAL_TZ
+from tests.conftest import ROOT, TENANT, Clock, Db
+from tests.helpers import instance_in
+from workflows.definition.loader import DefinitionSet
+from workflows.engine import Engine
+from workflows.registry import Actor
+from workflows.schema import OutboxMessage
 
 ENGINE_MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts)
@@ -87,3 +96,50 @@ def test_notifications_import_nothing_of_cchc(path: Path) -> None:
 def test_cchc_imports_nothing_of_flows(path: Path) -> None:
     """No module of ``cchc`` imports ``flows``: flow commands are registered from ``flows``."""
     assert [m for m in _imported(path) if m == "flows" or m.startswith("flows.")] == []
+
+
+def test_a_calendar_takes_the_applications_country_zone_and_names() -> None:
+    """A calendar file naming no country or zone gets the locale's; without local names the
+    problems name weekdays in English only, with CCHC's also in Vietnamese."""
+    from cchc.vietnam import CALENDAR_LOCALE
+    from workflows.calendar import CalendarLocale, check_calendar_text, load_calendar_text
+
+    french = CalendarLocale(country="FR", timezone="Europe/Paris")
+    cal = load_calendar_text("days_off:\n", "calendar.yaml", french)
+    assert (cal.country, cal.timezone) == ("FR", "Europe/Paris")
+    assert cal.is_working_day(date(2026, 7, 14)) is False  # the library's French holiday
+    text = "make_up_days:\n  2026-03-04: a Wednesday\n"
+    _, plain = check_calendar_text(text, "calendar.yaml", french)
+    _, vietnamese = check_calendar_text(text, "calendar.yaml", CALENDAR_LOCALE)
+    assert "is a Wednesday, a working day anyway" in plain[0].message
+    assert "is a Wednesday (thứ Tư), a working day anyway" in vietnamese[0].message
+
+
+def test_limits_hints_name_the_applications_setting() -> None:
+    """A limit's hint names the setting the application installed, else the limit's field."""
+    from cchc.settings import limits_from_environment
+    from workflows.limits import Limits, too_many_rows, use_limits
+
+    assert "raise the limit with CCHC_MAX_ROWS" in too_many_rows("f.csv", 5, 7).hint
+    use_limits(Limits)
+    try:
+        assert too_many_rows("f.csv", 5, 7).hint.endswith("raise the limit with rows")
+    finally:
+        use_limits(limits_from_environment)
+
+
+def test_the_engine_writes_local_times_in_the_zone_it_is_given(
+    definitions: DefinitionSet, db: Db, clock: Clock
+) -> None:
+    """An engine given no time zone writes UTC local times in notification contexts; given
+    Vietnam's, GMT+7 (09:00 for 02:00 UTC)."""
+    author = Actor.of("lan.author", "author", tenant=TENANT)
+    times = []
+    for ref, zone in (("R-UTC", None), ("R-VN", LOCAL_TZ)):
+        given = {} if zone is None else {"timezone": zone}
+        engine = Engine(definitions, registry(), clock=clock, **given)
+        instance_id = instance_in(db, engine, "submitted", author, author, ref)
+        with db.sessions() as session:
+            row = session.query(OutboxMessage).filter_by(instance_id=instance_id).one()
+        times.append(json.loads(row.context)["occurred_at_local"])
+    assert times == ["03/11/2025 02:00:00", "03/11/2025 09:00:00"]
