@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from cchc.settings import resolve_settings
+    from cchc.vietnam import TIMEZONE
     from flows.city import city_wards
-    from flows.deployments import TIMEZONE, apply_city
+    from flows.deployments import apply_city
 
     settings = resolve_settings()
     shared, per_ward = _parameters(args.params)

@@ -39,7 +39,8 @@ def deploy_command(
         require_plan(ws, plan)
         if sweep_as:
             require_any_role(ws, acting(ws, sweep_as), SWEEP_ROLES, what="run the deadline sweep")
-    from flows.deployments import TIMEZONE, apply, review_spec, sweep_spec
+    from cchc.vietnam import TIMEZONE
+    from flows.deployments import apply, review_spec, sweep_spec
 
     # Stored absolute: a worker runs the deployments from a folder of its own.
     settings = (ctx.obj if isinstance(ctx.obj, AppState) else AppState()).settings().absolute()
