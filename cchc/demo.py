@@ -7,6 +7,9 @@ target), the period is scored (flow ``score-period``) and the units ranked and p
 ``rank-units``). The score and ranking tables are printed; XLSX, DOCX and PNG files are written
 to the output folder. The city's two other sample wards issue the same plan and score it, and a
 city official ranks the wards by block (XLSX). The audit chains are verified.
+
+This module holds the story and its steps; ``flows.demo.run_demo`` plays it with the flows
+(``cchc`` imports no ``flows``).
 """
 
 from __future__ import annotations
