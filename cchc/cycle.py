@@ -28,8 +28,8 @@ from cchc.runtime import definitions_dir
 from cchc.scoring import ScoreCard, score_plan, self_score_assessments
 from cchc.scoring_inputs import check_inputs
 from cchc.unit_results import unit_results
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace, default_index_set
-from workflows.canonical import LOCAL_TZ
 from workflows.database import unit_of_work
 from workflows.errors import DefinitionError
 from workflows.progress import Progress, no_progress

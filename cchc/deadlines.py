@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from cchc.access import require_any_role
 from cchc.capabilities import roles_with
 from cchc.lateness import due_day, due_moment
+from cchc.tables import DeadlineStep
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utc
@@ -34,7 +35,7 @@ from workflows.engine import Engine
 from workflows.errors import ConflictError
 from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
-from workflows.schema import DeadlineStep, Instance
+from workflows.schema import Instance
 
 OPEN = ("assigned", "in_progress", "returned", "overdue")
 SWEEP_ROLES = roles_with("run_sweep")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.access import require_any_role
 from cchc.guards import WARD_WIDE_ROLES
+from cchc.tables import MetricValue as MetricRow
 from cchc.xlsx_notes import cell_problems, table_elsewhere
 from workflows.database import unit_of_work
 from workflows.datafile import read_problem
@@ -31,7 +32,6 @@ from workflows.errors import DefinitionError, Problem
 from workflows.limits import FileTooLargeError, check_size, limits, too_many_rows
 from workflows.registry import Actor
 from workflows.schema import Instance
-from workflows.schema import MetricValue as MetricRow
 
 COLUMNS: Mapping[str, str] = {
     "mã đơn vị": "unit", "đơn vị": "unit", "unit": "unit",

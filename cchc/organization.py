@@ -9,7 +9,7 @@ reports every problem at once, as ``file:line: CCHC-O0NN message (hint)``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -72,6 +72,17 @@ class Person(_Frozen):
     unit: UnitCode | None = None
     roles: tuple[RoleName, ...] = Field(min_length=1)
     email: Email
+
+
+SCOPED_ROLES = roles_with("notified_for_own_unit")
+"""Roles a notification sends to the owner unit only, when the message names one."""
+
+
+def owner_unit(context: Mapping[str, Any]) -> str | None:
+    """``data.owner_unit`` of a notification context, or None when it has none."""
+    data = context.get("data")
+    unit = data.get("owner_unit") if isinstance(data, dict) else None
+    return str(unit) if unit else None
 
 
 class UnknownPersonError(LookupError):
@@ -138,6 +149,36 @@ class Organization(_Frozen):
         if unit is not None:
             self.unit(unit)  # an unknown unit is a mistake, not an empty answer
         return tuple(p for p in self.people if role in p.roles and (unit is None or p.unit == unit))
+
+    def recipients(self, roles: Sequence[str], context: Mapping[str, Any]) -> list[Person]:
+        """The people a notification naming ``roles`` goes to, in role order then file order,
+        each once (``notifications.recipients.Organization.recipients``).
+
+        A unit role (``SCOPED_ROLES``) is scoped to the owner unit when the context has
+        ``data.owner_unit`` (a task of Phòng Kinh tế notifies that unit's head, not every
+        head); any other role (Chairman, the focal official, the Office, admin …) is
+        ward-wide, except ``vice_chairman``, which goes to the Vice-Chairman in charge of the
+        owner unit when it has one. Raises ``UnknownUnitError`` when ``data.owner_unit`` is not
+        a unit of the ward (the message cannot be addressed correctly).
+        """
+        unit = owner_unit(context)
+        people: dict[str, Person] = {}
+        for role in roles:
+            if role in roles_with("notified_for_field") and unit is not None:
+                in_charge = self.unit(unit).vice_chairman_in_charge
+                if in_charge is not None:  # the Vice-Chairman in charge of the unit's field
+                    person = self.person(in_charge)
+                    people.setdefault(person.id, person)
+                    continue
+            scope = unit if role in SCOPED_ROLES else None
+            for person in self.people_with_role(str(role), scope):
+                people.setdefault(person.id, person)
+        return list(people.values())
+
+    def reads_checkpoints(self, roles: Sequence[str]) -> bool:
+        """Whether a person holding ``roles`` receives the ward's signed audit checkpoint in
+        their digest (a copy outside the database): the ``read_checkpoint`` capability."""
+        return bool(roles_with("read_checkpoint") & set(roles))
 
     def members(self, unit: str) -> tuple[Person, ...]:
         """Everyone whose unit is ``unit``, in file order."""

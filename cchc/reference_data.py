@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cchc.indexset.models import IndexSet
 from cchc.organization import Organization
 from cchc.ranking import EmulationConfig, load_emulation_text
+from cchc.vietnam import CALENDAR_LOCALE
 from workflows.audit import AuditRecord, append_event
 from workflows.calendar import WorkingCalendar, load_calendar_text
 from workflows.canonical import canonical_json, sha256_hex
@@ -184,7 +185,7 @@ def calendar_of(content: str, source: str = "registered calendar") -> WorkingCal
     """The working calendar registered as ``content`` (a calendar file's text; empty: the
     library's holidays alone); ``DefinitionError`` when it is invalid."""
     result: WorkingCalendar = _parsed(
-        "calendar", content, lambda: load_calendar_text(content, source)
+        "calendar", content, lambda: load_calendar_text(content, source, CALENDAR_LOCALE)
     )
     return result
 
@@ -393,7 +394,13 @@ def engine_in_force(engine: Engine, content: str, snapshot: Snapshot, tenant: st
     if content == snapshot.content:
         return engine
     definitions = definitions_of(content, f"{tenant} (registered definitions)")
-    return Engine(definitions, engine.registry, clock=engine.clock)
+    return Engine(
+        definitions,
+        engine.registry,
+        clock=engine.clock,
+        timezone=engine.timezone,
+        same_actor_text=engine.same_actor_text,
+    )
 
 
 def settle(

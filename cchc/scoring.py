@@ -28,9 +28,10 @@ from cchc.indexset.rules import report, score_sub_criterion
 from cchc.lateness import done_on_time, due_in_period
 from cchc.metrics import current_values
 from cchc.runtime import working_calendar
+from cchc.tables import Score
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import canonical_json, sha256_hex
-from workflows.schema import Instance, Score
+from workflows.schema import Instance
 
 HUNDRED = Decimal(100)
 

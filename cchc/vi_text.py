@@ -23,7 +23,7 @@ from fractions import Fraction
 from functools import cache
 
 from cchc.rounding import half_up
-from workflows.canonical import LOCAL_TZ
+from cchc.vietnam import LOCAL_TZ
 
 __all__ = [
     "as_date",

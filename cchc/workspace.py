@@ -21,6 +21,7 @@ from cchc import reference_data
 from cchc.evidence_store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
+from cchc.migrations import SchemaOutdatedError, require_current
 from cchc.organization import Organization, load_organization
 from cchc.ranking import EmulationConfig, load_emulation_config
 from cchc.runtime import definitions_dir, make_workflow_engine, working_calendar
@@ -28,7 +29,6 @@ from workflows.calendar import WorkingCalendar
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, missing_sqlite_file, session_factory
 from workflows.engine import Engine
-from workflows.migrations import SchemaOutdatedError, require_current
 from workflows.registry import Actor
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ Templates see the outbox context (``kind``, ``ref``, ``data``, ``payload`` …) 
 ``ward.name`` (``Xã Tiên Lãng``), ``ward.kind`` (``phường``, ``xã`` or ``đặc khu``) and
 ``ward.name_in_text`` (``xã Tiên Lãng``), so no template hard-codes "phường". Filters:
 ``vn_date`` (``05/12/2025``), ``vn_long_date`` (``ngày 05 tháng 12 năm 2025``, Decree 30 style)
-and ``vn_datetime`` (an ISO instant as ``05/12/2025 14:30`` in Asia/Ho_Chi_Minh).
+and ``vn_datetime`` (an ISO instant as ``05/12/2025 14:30`` local time), written as the
+application says (``notifications.formats``).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from jinja2 import (
 )
 from jinja2.utils import missing
 
-from cchc import vi_text
 from notifications.catalog import TEMPLATE_DIR
+from notifications.formats import text_formats
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -155,12 +156,12 @@ def _when(value: object) -> date | datetime | str:
 
 def vn_date(value: object) -> str:
     """``2025-12-05`` (or a date, or an instant) → ``05/12/2025``."""
-    return vi_text.date_text(_when(value))
+    return text_formats().date_text(_when(value))
 
 
 def vn_long_date(value: object) -> str:
     """``ngày 05 tháng 12 năm 2025``; months 1 and 2 take a leading zero (Decree 30/2020)."""
-    return vi_text.long_date(_when(value))
+    return text_formats().long_date(_when(value))
 
 
 def vn_datetime(value: object) -> str:
@@ -168,7 +169,7 @@ def vn_datetime(value: object) -> str:
     _defined(value)
     if not isinstance(value, datetime | str):
         raise TypeError(f"not a date and time: {value!r}")
-    return vi_text.datetime_text(value)
+    return text_formats().datetime_text(value)
 
 
 # --- rendering -------------------------------------------------------------------------------

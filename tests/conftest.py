@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from cchc.migrations import upgrade
 from cchc.runtime import registry as runtime_registry
+from cchc.vietnam import LOCAL_TZ, same_actor_text
 from notifications.catalog import template_names
 from workflows.database import make_engine, session_factory
 from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine as WorkflowEngine
-from workflows.migrations import upgrade
 from workflows.registry import Actor
 
 REGISTRY = runtime_registry()
@@ -219,7 +220,9 @@ def clock() -> Clock:
 @pytest.fixture
 def engine(definitions: DefinitionSet, clock: Clock) -> WorkflowEngine:
     """The workflow engine over the shipped definitions, on the controlled clock."""
-    return WorkflowEngine(definitions, REGISTRY, clock=clock)
+    return WorkflowEngine(
+        definitions, REGISTRY, clock=clock, timezone=LOCAL_TZ, same_actor_text=same_actor_text
+    )
 
 
 @pytest.fixture

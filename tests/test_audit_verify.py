@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cchc.migrations import upgrade
 from tests.conftest import TENANT, Db
 from workflows.audit import GENESIS, AuditRecord, append_event, event_hash, verify
 from workflows.canonical import canonical_json
 from workflows.database import make_engine, session_factory, unit_of_work
-from workflows.migrations import upgrade
 from workflows.schema import AuditEvent
 
 TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)

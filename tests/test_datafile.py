@@ -19,6 +19,7 @@ from cchc.organization import check_organization
 from cchc.plan.loader import check_plan
 from cchc.ranking import check_emulation_config
 from cchc.scoring_inputs import check_inputs
+from cchc.vietnam import CALENDAR_LOCALE
 from tests.conftest import DEFINITIONS, ROOT
 from workflows import datafile
 from workflows.calendar import check_calendar
@@ -156,7 +157,7 @@ def test_the_shared_parse_is_not_changed_by_a_reader(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("read", "text", "code"),
     [
-        (lambda p: check_calendar(p), "- 1\n", "CCHC-C005"),
+        (lambda p: check_calendar(p, CALENDAR_LOCALE), "- 1\n", "CCHC-C005"),
         (lambda p: check_emulation_config(p), "a: [\n", "CCHC-E001"),
         (lambda p: check_city(p, ROLES), "x: 1\nx: 2\n", "CCHC-Y004"),
         (lambda p: check_index_set_text(p.read_text(encoding="utf-8"), str(p)), "", "CCHC-I005"),

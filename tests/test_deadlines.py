@@ -10,15 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from cchc.deadlines import schedule, sweep
+from cchc.vietnam import LOCAL_TZ, vietnam_calendar
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
 from tests.helpers import count
-from workflows.calendar import WorkingCalendar
-from workflows.canonical import LOCAL_TZ, utc
+from workflows.canonical import utc
 from workflows.database import Settings, unit_of_work
 from workflows.registry import Actor
 
-CAL = WorkingCalendar()
+CAL = vietnam_calendar()
 ADMIN = "tran.van.minh"
 
 

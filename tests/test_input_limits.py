@@ -279,12 +279,15 @@ def test_docs_list_every_limit_with_its_variable_and_default() -> None:
     """docs/limits.md has a row per limit: its environment variable and its default value."""
     from dataclasses import fields
 
+    from cchc.settings import ENV
     from tests.conftest import ROOT
-    from workflows.limits import ENV, Limits
+    from workflows.limits import Limits
 
     text = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
     rows = {line.split("|")[3].strip(" `"): line for line in text.splitlines()
             if line.startswith("| ") and line.count("|") == 5}  # fmt: skip
     for field in fields(Limits):
+        if field.name == "settings":
+            continue
         row = rows[ENV[field.name]]
         assert f"{field.default:,}" in row or f"| {field.default} " in row, row

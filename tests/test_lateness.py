@@ -6,10 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from cchc.lateness import done_on_time, due_moment, task_lateness
-from workflows.calendar import WorkingCalendar
-from workflows.canonical import LOCAL_TZ
+from cchc.vietnam import LOCAL_TZ, vietnam_calendar
 
-CAL = WorkingCalendar()
+CAL = vietnam_calendar()
 
 
 def local(text: str) -> datetime:

@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 import flows.sweep
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests import test_reference_data
 from tests.test_reference_data import ADMIN, INSPECTOR, ORG, ROOT, Ward
 from tests.test_registered_definitions import edit
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 
 ward = test_reference_data.ward

@@ -12,10 +12,10 @@ from docx.oxml.ns import qn
 
 from cchc import cycle
 from cchc.review.service import OutsidePlanError, issue_notice, month_bounds, run_review
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
 from workflows.audit import verify
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 from workflows.errors import NotPermittedError
 

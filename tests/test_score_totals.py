@@ -30,8 +30,8 @@ from cchc.reports.self_assessment import (
     write_self_assessment_xlsx,
 )
 from cchc.scoring import ScoreCard, SubScore, rows_as_json
+from cchc.vietnam import LOCAL_TZ
 from tests.reports.docx_helpers import table_rows
-from workflows.canonical import LOCAL_TZ
 
 ROOT = Path(__file__).resolve().parent.parent
 INDEX_SET: IndexSet = load_index_set(ROOT / "definitions/index-sets/par-2025-ward-sample.yaml")

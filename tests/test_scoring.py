@@ -11,9 +11,9 @@ import pytest
 from cchc import cycle
 from cchc.metrics import MetricValue, record_import
 from cchc.scoring import compute, gather_inputs, score_plan
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,23 +11,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_DATA_DIR = Path("var")
-SQLITE_FILE = "cchc.sqlite3"
-
 
 @dataclass(frozen=True)
 class Settings:
-    """The data folder (SQLite file, stored files) and the database URL."""
+    """The data folder (SQLite file, stored files) and the database URL, as the application
+    resolved them (its options, environment and defaults)."""
 
     data_dir: Path
     database_url: str
-
-    @classmethod
-    def resolve(cls, data_dir: Path | None = None, database_url: str | None = None) -> Settings:
-        """Data dir: ``--data-dir``, ``CCHC_DATA_DIR`` or ``./var``; URL: ``CCHC_DATABASE_URL``."""
-        folder = data_dir or Path(os.environ.get("CCHC_DATA_DIR") or DEFAULT_DATA_DIR)
-        url = database_url or os.environ.get("CCHC_DATABASE_URL") or sqlite_url(folder)
-        return cls(data_dir=folder, database_url=normalise_url(url))
 
     def absolute(self) -> Settings:
         """The same settings with the data folder and a SQLite file as absolute paths.
@@ -41,11 +31,6 @@ class Settings:
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             url = url.set(database=str(Path(url.database).resolve()))
         return Settings(self.data_dir.resolve(), url.render_as_string(hide_password=False))
-
-
-def sqlite_url(data_dir: Path) -> str:
-    """The SQLite URL of the database file in ``data_dir``."""
-    return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
 def missing_sqlite_file(url: str) -> Path | None:
@@ -67,7 +52,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-BEGIN = "cchc_sqlite_begin"
+BEGIN = "workflows_sqlite_begin"
 """Execution option saying how a SQLite transaction begins: ``IMMEDIATE`` (the default: it takes
 the write lock at once, so writers queue instead of failing when a deferred read would have to
 upgrade) or ``DEFERRED`` (a read: no lock, a snapshot of what was committed; WAL lets it run

@@ -46,7 +46,7 @@ from workflows.definition.yamlpos import (
     load_located,
 )
 from workflows.errors import DefinitionError, Problem
-from workflows.limits import ENV, FileTooLargeError, limits, read_text
+from workflows.limits import FileTooLargeError, limits, read_text
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -141,7 +141,8 @@ def parse_yaml(text: str, *, text_keys: frozenset[str] = frozenset()) -> Located
 def read_problem(exc: OSError | UnicodeDecodeError, name: str, unreadable: str) -> Problem:
     """The problem for a file that could not be read: too large (``CCHC-L001``) or unreadable."""
     if isinstance(exc, FileTooLargeError):
-        hint = f"is this the right file? Split it, or raise the limit with {ENV['file_bytes']}"
+        setting = limits().setting("file_bytes")
+        hint = f"is this the right file? Split it, or raise the limit with {setting}"
         return Problem(name, 1, exc.code, str(exc), hint)
     return Problem(name, 1, unreadable, f"cannot read file: {exc}", "save it as UTF-8 text")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, NoReturn
 
 from sqlalchemy import Row
@@ -42,6 +42,7 @@ from workflows.rules import (
     NOT_PERMITTED,
     Attempt,
     Refusal,
+    SameActorText,
     create_refusal,
     first_refusal,
     same_person,
@@ -90,6 +91,11 @@ class InstanceView:
     updated_at: datetime
 
 
+"""Words a separation-of-duties refusal for the application's users: ``(actor, [(trigger,
+label)] the actor fired (label None for ``create``), the instance's name, the label of the
+refused transition) → sentence``."""
+
+
 class Engine:
     """Fires triggers on persisted instances; one shared machine per definition version."""
 
@@ -98,9 +104,16 @@ class Engine:
         definitions: DefinitionSet,
         registry: Registry,
         clock: Callable[[], datetime] = utcnow,
+        timezone: tzinfo = UTC,
+        same_actor_text: SameActorText | None = None,
     ) -> None:
         self.definitions = definitions
         self.registry = registry
+        self.timezone = timezone
+        """The application's time zone: local times in notification contexts are in it."""
+        self.same_actor_text = same_actor_text
+        """How the application words a separation-of-duties refusal for its users (put before
+        the engine's own words); None: the engine's words alone."""
         self.clock: Callable[[], datetime] = lambda: utc(clock())
         """Now, always in UTC: what is stored and hashed (a clock may give any time zone)."""
         self._by_hash: dict[str, BuiltMachine] = {}
@@ -310,6 +323,7 @@ class Engine:
             not_by=() if transition is None else self._not_by(row, transition),
             guards=self.registry.guards,
             now=now,
+            same_actor_text=self.same_actor_text,
         )
         record = AuditRecord(
             tenant=row.tenant,
@@ -553,8 +567,8 @@ class Engine:
         store.insert_outbox(session.connection(), rows)
         return len(rows)
 
-    @staticmethod
     def _outbox_row(
+        self,
         definition: WorkflowDefinition,
         ctx: FireContext,
         event: AppendedEvent,
@@ -576,7 +590,7 @@ class Engine:
             "payload": dict(ctx.payload),
             "data": ctx.data,
             "occurred_at": utc_iso(ctx.now),
-            "occurred_at_local": local_text(ctx.now),
+            "occurred_at_local": local_text(ctx.now, self.timezone),
         }
         return {
             "tenant": ctx.tenant,
@@ -609,7 +623,15 @@ class Engine:
             allowed = transition.roles if transition is not None else ()
         acting_role = _resolve_role(actor, role, allowed)
         duty = (
-            same_person(session, row, definition, transition, self._not_by(row, transition), actor)
+            same_person(
+                session,
+                row,
+                definition,
+                transition,
+                self._not_by(row, transition),
+                actor,
+                self.same_actor_text,
+            )
             if transition is not None and acting_role is not None
             else None
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -52,6 +52,11 @@ ERRORS: Mapping[str, type[TransitionRefusedError]] = {
 """The error raised for each reason code."""
 
 
+SameActorText = Callable[[Actor, Sequence[tuple[str, str | None]], str, str], str]
+"""How the application words a separation-of-duties refusal: (actor, the triggers they fired with
+their labels, the instance's name, the decision's label) → the sentence an official reads."""
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a fire may not happen: a reason code, the rule that said so, a developer's sentence
@@ -88,6 +93,8 @@ class Attempt:
     """The transition's ``not_by``, with that of the loaded definition of the kind added."""
     guards: Mapping[str, Guard]
     now: datetime
+    same_actor_text: SameActorText | None = None
+    """How the application words a separation-of-duties refusal for its officials."""
 
     @property
     def name(self) -> str:
@@ -265,6 +272,7 @@ class SeparationOfDuties(Rule):
             attempt.transition,
             attempt.not_by,
             attempt.actor,
+            attempt.same_actor_text,
         )
 
 
@@ -337,9 +345,11 @@ def same_person(
     transition: Transition,
     not_by: tuple[str, ...],
     actor: Actor,
+    wording: SameActorText | None = None,
 ) -> Refusal | None:
     """The separation-of-duties refusal when ``actor`` last fired one of ``not_by`` on the
-    instance (from its applied audit events; ``create``: the instance's creator)."""
+    instance (from its applied audit events; ``create``: the instance's creator). ``wording``
+    (the application's) puts the sentence an official reads before the engine's own words."""
     if not not_by:
         return None
     fired = store.last_fired_by(session.connection(), row.id, not_by)
@@ -347,19 +357,20 @@ def same_person(
     mine = [t for t in not_by if fired.get(t) == actor.id]
     if not mine:
         return None
-    labels = {t.trigger: t.label or t.trigger for t in definition.transitions}
-    labels[CREATE] = "Tạo"
+    labels: dict[str, str | None] = {t.trigger: t.label for t in definition.transitions}
+    labels[CREATE] = None
     name = f"{row.kind} #{row.id} ({row.ref})"
-    done = ", ".join(f"{labels.get(t, t).lower()} ({t})" for t in mine)
-    # The sentence keeps the Vietnamese the definitions' labels give (tests and the audit
-    # trail read it); the application words it from the facts (cchc.refusals).
+    action = transition.label or transition.trigger
+    message = (
+        f"separation of duties: {actor.id} fired {', '.join(mine)} on {name} and may not "
+        f"also fire {transition.trigger!r}; another person must decide"
+    )
+    if wording is not None:
+        message = f"{wording(actor, [(t, labels.get(t)) for t in mine], name, action)} ({message})"
     return Refusal(
         SEPARATION_OF_DUTIES,
         SeparationOfDuties.name,
-        f"{actor.id} là người đã {done} ở {name} nên không được tự "
-        f"{(transition.label or transition.trigger).lower()}; việc này phải do người khác làm "
-        f"(separation of duties: {actor.id} fired {', '.join(mine)} on {name} and may not "
-        f"also fire {transition.trigger!r}; another person must decide)",
+        message,
         {
             "actor": actor.id,
             "kind": row.kind,
@@ -367,9 +378,9 @@ def same_person(
             "instance_id": row.id,
             "ref": row.ref,
             "trigger": transition.trigger,
-            "trigger_label": transition.label or transition.trigger,
+            "trigger_label": action,
             "fired": mine,
-            "fired_labels": [labels.get(t, t) for t in mine],
+            "fired_labels": [labels.get(t) or t for t in mine],
         },
     )
 

@@ -37,10 +37,11 @@ from cchc.city.collation import vn_sort_key
 from cchc.city.model import BLOCKS, CITY_ROLE, City, block_of
 from cchc.indexset.rules import report
 from cchc.ranking import TieBreak, TiedThroughoutError, rank
+from cchc.tables import Score
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.engine import Engine
 from workflows.registry import Actor
-from workflows.schema import Instance, Score
+from workflows.schema import Instance
 
 KIND = "city_ranking"
 RULE = "city-ranking/1"

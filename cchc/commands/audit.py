@@ -36,9 +36,10 @@ from cchc.inspection.evidence_files import check_evidence_files
 from cchc.inspection.history import OUTCOME_LABELS, History, Labels, Subject
 from cchc.organization import Organization, UnknownPersonError
 from cchc.refusals import REFUSAL_LABELS
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from workflows.audit import AuditFilter, VerifyReport, query_events, verify
-from workflows.canonical import LOCAL_TZ, utc, utc_iso
+from workflows.canonical import utc, utc_iso
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
 from workflows.schema import AuditEvent

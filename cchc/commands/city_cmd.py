@@ -137,9 +137,9 @@ def rank(
     from cchc.city.xlsx import write_city_ranking_xlsx
     from cchc.commands import cycle_common
     from cchc.commands.progress import progress_bar
+    from cchc.migrations import require_current
     from cchc.runtime import make_workflow_engine
     from workflows.database import session_factory, unit_of_work
-    from workflows.migrations import require_current
 
     state = state_of(ctx)
     with progress_bar(f"Xếp hạng các phường, xã kỳ {period}", as_json=as_json) as progress:

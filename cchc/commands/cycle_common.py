@@ -38,12 +38,15 @@ from cchc.evidence_store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.indexset.rules import report
+from cchc.migrations import SchemaOutdatedError
 from cchc.organization import Organization, UnknownPersonError, load_organization
 from cchc.reference_data import ReferenceMismatchError
 from cchc.refusals import refusal_sentence
 from cchc.scoring import ScoreCard, SubScore, latest_run
+from cchc.tables import Score
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace, default_index_set, default_organization
-from workflows.canonical import LOCAL_TZ, utcnow
+from workflows.canonical import utcnow
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.definition.models import RoleCatalog
@@ -54,9 +57,8 @@ from workflows.errors import (
     NotPermittedError,
     TransitionRefusedError,
 )
-from workflows.migrations import SchemaOutdatedError
 from workflows.registry import Actor
-from workflows.schema import Instance, Score
+from workflows.schema import Instance
 
 CLOCK: Callable[[], datetime] = utcnow
 """The clock workspaces run on. Tests replace it; there is deliberately no option to backdate."""

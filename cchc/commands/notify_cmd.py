@@ -32,6 +32,7 @@ def send(
 ) -> None:
     """Deliver every due notification through CCHC_NOTIFY_CHANNEL (default: DATA_DIR/mail),
     then the daily digests of earlier runs that still wait for a retry."""
+    from cchc.digest_tasks import UnitTasks
     from notifications.channels import channel_from_env
     from notifications.digest import retry_digests
     from notifications.dispatch import DispatchReport, dispatch
@@ -48,7 +49,7 @@ def send(
             if report.sent + report.retried + report.failed == 0:
                 break
         digests = retry_digests(ws.sessions, ws.organization, channel, ws.engine.clock(),
-                                calendar=ws.calendar)  # fmt: skip
+                                tasks=UnitTasks(ws.calendar))  # fmt: skip
         total = total + digests
     if as_json:
         print_json(

@@ -24,7 +24,8 @@ from cchc.reports.admin_document import AdminDocument
 from cchc.reports.model import DocumentHeader, Heading, Signature, TableBlock, TextBlock
 from cchc.reports.neutral import safe_row
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
-from workflows.canonical import LOCAL_TZ, utc
+from cchc.vietnam import LOCAL_TZ
+from workflows.canonical import utc
 
 HEADINGS = (
     "STT",

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from cchc import vi_text
 from cchc.refusals import REFUSAL_LABELS
+from cchc.tables import Score
 from workflows.canonical import utc
 from workflows.definition.loader import DefinitionSet
-from workflows.schema import AuditEvent, Instance, Score
+from workflows.schema import AuditEvent, Instance
 
 OUTCOME_LABELS = {
     "applied": "Đã thực hiện",

@@ -16,12 +16,12 @@ from pydantic import ValidationError
 
 from cchc import vi_text
 from cchc.plan.models import Plan
+from cchc.settings import ENV
 from cchc.xlsx_notes import cell_problems, sheets_holding
 from workflows.datafile import DataFile, FileCodes, Reading, read_problem
 from workflows.definition.checks import did_you_mean
 from workflows.errors import DefinitionError, Problem
 from workflows.limits import (
-    ENV,
     TOO_MANY_TASKS,
     FileTooLargeError,
     check_size,

@@ -16,8 +16,9 @@ from cchc.evidence import coverage, coverage_by_unit
 from cchc.lateness import completed_at, task_lateness
 from cchc.runtime import working_calendar
 from cchc.scoring import ScoreCard
+from cchc.vietnam import LOCAL_TZ
 from workflows.calendar import WorkingCalendar
-from workflows.canonical import LOCAL_TZ, utc
+from workflows.canonical import utc
 from workflows.schema import Instance
 
 

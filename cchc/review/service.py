@@ -28,8 +28,8 @@ from cchc.review.documents import (
     write_report_docx,
     write_report_html,
 )
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
-from workflows.canonical import LOCAL_TZ
 from workflows.database import unit_of_work
 from workflows.schema import Instance
 

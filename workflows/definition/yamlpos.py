@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from workflows.limits import ENV, TOO_DEEP, TOO_MANY_VALUES, limits
+from workflows.limits import TOO_DEEP, TOO_MANY_VALUES, limits
 
 Path_ = tuple[str | int, ...]
 
@@ -91,7 +91,7 @@ def load_located(
 def _too_deep(limit: int, mark: Any) -> YamlLimitError:
     return YamlLimitError(TOO_DEEP, f"nested more than {limit} levels deep", mark,
                           "a data file nests a few levels; is this the right file? The limit "
-                          f"is {ENV['yaml_depth']}")  # fmt: skip
+                          f"is {limits().setting('yaml_depth')}")  # fmt: skip
 
 
 def _check_depth(text: str, limit: int) -> None:
@@ -114,7 +114,9 @@ def _check_depth(text: str, limit: int) -> None:
 
 
 def _too_many(limit: int, mark: Any) -> YamlLimitError:
-    hint = f"remove the aliases that repeat each other; the limit is {ENV['yaml_nodes']}"
+    hint = (
+        f"remove the aliases that repeat each other; the limit is {limits().setting('yaml_nodes')}"
+    )
     message = f"more than {limit:,} values once aliases (*name) are expanded"
     return YamlLimitError(TOO_MANY_VALUES, message, mark, hint)
 
