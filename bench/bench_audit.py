@@ -48,7 +48,7 @@ from sqlalchemy import Engine
 from cchc.indexset.loader import load_index_set
 from cchc.inspection import history as inspection
 from cchc.migrations import upgrade
-from cchc.organization import load_organization
+from cchc.organization.model import load_organization
 from cchc.runtime import make_workflow_engine
 from cchc.tables import Score
 from cchc.vietnam import LOCAL_TZ

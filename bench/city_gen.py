@@ -50,14 +50,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cchc import cycle
-from cchc.deadlines import TaskDeadlinePolicy, load_policy, sweep
 from cchc.demo import pdf_bytes
-from cchc.evidence import Decision, review_evidence, submit_evidence
-from cchc.evidence_store import EvidenceStore
+from cchc.evidence.service import Decision, review_evidence, submit_evidence
+from cchc.evidence.store import EvidenceStore
 from cchc.indexset.loader import load_index_set
-from cchc.metrics import load_metrics, record_import
+from cchc.metrics.values import load_metrics, record_import
 from cchc.migrations import require_current, upgrade
-from cchc.organization import Organization, load_organization
+from cchc.organization.model import Organization, load_organization
+from cchc.plan.deadlines import TaskDeadlinePolicy, load_policy, sweep
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
 from cchc.settings import sqlite_url
 from cchc.vietnam import CALENDAR_LOCALE, LOCAL_TZ

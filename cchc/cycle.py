@@ -23,11 +23,11 @@ from cchc.indexset.rules import report
 from cchc.plan.issue import CriterionToOpen, IssueResult, issue_plan
 from cchc.plan.loader import load_plan
 from cchc.plan.models import Plan
-from cchc.ranking import RankedUnit, rank_units
+from cchc.ranking.emulation import RankedUnit, rank_units
+from cchc.ranking.unit_results import unit_results
 from cchc.runtime import definitions_dir
-from cchc.scoring import ScoreCard, score_plan, self_score_assessments
-from cchc.scoring_inputs import check_inputs
-from cchc.unit_results import unit_results
+from cchc.scoring.inputs import check_inputs
+from cchc.scoring.scores import ScoreCard, score_plan, self_score_assessments
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace, default_index_set
 from workflows.database import unit_of_work
@@ -76,7 +76,7 @@ def plan_record(ws: Workspace, plan_code: str) -> dict[str, Any]:
 def read_manual(path: Path | None, index_set: IndexSet | None = None) -> dict[str, dict[str, Any]]:
     """The scorer's manual inputs per sub-criterion (level, value, explanation …) from YAML,
     checked against ``index_set`` (default: the ward's default index set); raises
-    ``DefinitionError`` listing every problem (``cchc.scoring_inputs``)."""
+    ``DefinitionError`` listing every problem (``cchc.scoring.inputs``)."""
     if path is None:
         return {}
     if index_set is None:

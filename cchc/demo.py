@@ -34,12 +34,12 @@ from cchc.city.ranking import CityRanking, rank_city
 from cchc.city.reference import settle_city
 from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.commands.common import console
-from cchc.deadlines import sweep
-from cchc.evidence import review_evidence, submit_evidence
-from cchc.metrics import load_metrics, record_import
-from cchc.ranking import RankedUnit
+from cchc.evidence.service import review_evidence, submit_evidence
+from cchc.metrics.values import load_metrics, record_import
+from cchc.plan.deadlines import sweep
+from cchc.ranking.emulation import RankedUnit
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
-from cchc.scoring import ScoreCard, at_risk
+from cchc.scoring.scores import ScoreCard, at_risk
 from cchc.settings import SQLITE_FILE, sqlite_url
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cchc.capabilities import roles_with
+from cchc.organization.capabilities import roles_with
 from workflows.registry import FireContext, GuardRefusal, Registry, builtins
 
 domain = Registry()

@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.indexset.models import IndexSet
-from cchc.organization import Organization
-from cchc.ranking import EmulationConfig, load_emulation_text
+from cchc.organization.model import Organization
+from cchc.ranking.emulation import EmulationConfig, load_emulation_text
 from cchc.vietnam import CALENDAR_LOCALE
 from workflows.audit import AuditRecord, append_event
 from workflows.calendar import WorkingCalendar, load_calendar_text
@@ -43,7 +43,7 @@ from workflows.schema import ChainHead, Instance, ReferenceData
 
 if TYPE_CHECKING:
     from cchc.city import City
-    from cchc.deadlines import TaskDeadlinePolicy
+    from cchc.plan.deadlines import TaskDeadlinePolicy
 
 KINDS = ("organization", "definitions", "index_set", "calendar", "emulation", "deadlines", "city")
 LABELS = {
@@ -129,7 +129,7 @@ def index_set_of(content: str) -> IndexSet:
 
 def deadlines_of(content: str) -> TaskDeadlinePolicy:
     """The task deadline policy registered as ``content``."""
-    from cchc.deadlines import TaskDeadlinePolicy
+    from cchc.plan.deadlines import TaskDeadlinePolicy
 
     return TaskDeadlinePolicy.model_validate_json(content)
 
@@ -138,7 +138,7 @@ def city_of(content: str, paths: Mapping[str, Path] | None = None) -> City:
     """The city registered as ``content``; ``paths`` (tenant → organization file, e.g. the
     city file's) are kept for the wards it names."""
     from cchc.city import City
-    from cchc.organization import Person
+    from cchc.organization.model import Person
 
     data = json.loads(content)
     wards = tuple(Organization.model_validate(org) for org in data["wards"])

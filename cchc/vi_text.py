@@ -2,8 +2,8 @@
 
 Numbers use a comma as the decimal separator and a dot between thousands (``1.234,56``): the
 symbols of Babel's ``vi`` locale (CLDR). Every number is rounded half up first
-(``cchc.rounding``); Babel's own ``format_decimal`` is not used for the digits: it rounds half
-even and takes 10 times as long as Python's own layout, which the city's tables feel.
+(``cchc.scoring.rounding``); Babel's own ``format_decimal`` is not used for the digits: it
+rounds half even and takes 10 times as long as Python's own layout, which the city's tables feel.
 
 Dates: ``05/12/2025`` in tables, messages and notifications (``date_text``); documents follow
 Decree 30/2020/NĐ-CP, Appendix I: a day below 10 and the months 1 and 2 take a leading zero,
@@ -22,7 +22,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 
-from cchc.rounding import half_up
+from cchc.scoring.rounding import half_up
 from cchc.vietnam import LOCAL_TZ
 
 __all__ = [

@@ -18,12 +18,12 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc import reference_data
-from cchc.evidence_store import EvidenceStore
+from cchc.evidence.store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.migrations import SchemaOutdatedError, require_current
-from cchc.organization import Organization, load_organization
-from cchc.ranking import EmulationConfig, load_emulation_config
+from cchc.organization.model import Organization, load_organization
+from cchc.ranking.emulation import EmulationConfig, load_emulation_config
 from cchc.runtime import definitions_dir, make_workflow_engine, working_calendar
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utcnow
@@ -32,7 +32,7 @@ from workflows.engine import Engine
 from workflows.registry import Actor
 
 if TYPE_CHECKING:
-    from cchc.deadlines import TaskDeadlinePolicy
+    from cchc.plan.deadlines import TaskDeadlinePolicy
 
 
 def default_organization() -> Path:
@@ -51,7 +51,7 @@ def reference_snapshots(
     engine: Engine, org: Organization, org_path: Path, indexes: IndexSet, index_path: Path
 ) -> list[reference_data.Snapshot]:
     """The reference data of a workspace as read from its files, one snapshot per kind."""
-    from cchc.deadlines import load_policy  # cchc.deadlines imports this module
+    from cchc.plan.deadlines import load_policy  # cchc.plan.deadlines imports this module
 
     directory = definitions_dir()
     deadlines = directory / "task-deadlines.yaml"
@@ -184,7 +184,7 @@ class Workspace:
         """The ward's registered task deadline policy; the folder's ``task-deadlines.yaml``
         when the workspace was not opened from a database (``reference`` empty)."""
         if "deadlines" not in self.reference:
-            from cchc.deadlines import load_policy
+            from cchc.plan.deadlines import load_policy
 
             return load_policy(definitions_dir() / "task-deadlines.yaml")
         return reference_data.deadlines_of(self.reference["deadlines"])

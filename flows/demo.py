@@ -38,9 +38,9 @@ from cchc.demo import (
     score_table,
     step,
 )
-from cchc.exports import write_outputs
 from cchc.migrations import upgrade
 from cchc.plan.loader import write_plan_xlsx
+from cchc.reports.outputs import write_outputs
 from cchc.workspace import Workspace
 from flows.cycle import issue_plan_flow, rank_flow, score_flow
 from flows.prefect_env import log_to_file

@@ -10,8 +10,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cchc.deadlines import sweep
-from cchc.digest_tasks import UnitTasks
+from cchc.plan.deadlines import sweep
+from cchc.plan.digest_tasks import UnitTasks
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from flows.anchor import checkpoint_step

@@ -3,7 +3,7 @@
 It lists the notifications addressed to the person during the (Asia/Ho_Chi_Minh) day, sent or
 not yet, and the person's open work that is late or due within ``due_within_days`` working
 days, as the application gives it (``DueTasks``; CCHC's: a unit's plan tasks,
-``cchc.digest_tasks``). Nothing to say: no digest (``None``).
+``cchc.plan.digest_tasks``). Nothing to say: no digest (``None``).
 
 ``send_daily_digests`` delivers them through a channel with the same guarantees as
 ``dispatch``: the dedupe key ``digest:{tenant}:{day}:{person}`` is recorded in

@@ -2,7 +2,7 @@
 
 The engine's outbox names roles, not people (``["unit_head", "unit_official"]``). Which people
 hold them, and for which unit, is the application's: the organization passed to ``dispatch``
-and the digest is an ``Organization`` (a protocol, ``cchc.organization.Organization`` is one)
+and the digest is an ``Organization`` (a protocol, ``cchc.organization.model.Organization`` is one)
 whose ``recipients`` resolves the roles of a message. ``notifications`` imports nothing of the
 application.
 """

@@ -52,7 +52,7 @@ HTML_SUFFIX = ".html.j2"
 
 
 class Addressee(Protocol):
-    """Who a notification is addressed to (``cchc.organization.Person`` is one)."""
+    """Who a notification is addressed to (``cchc.organization.model.Person`` is one)."""
 
     @property
     def id(self) -> str: ...
@@ -116,7 +116,7 @@ _MISSING_OWNER: object = missing
 
 
 class Ward(Protocol):
-    """The ward a notification comes from (``cchc.organization.Organization`` is one)."""
+    """The ward a notification comes from (``cchc.organization.model.Organization`` is one)."""
 
     @property
     def name(self) -> str: ...

@@ -1,4 +1,4 @@
-"""The read-side policy (cchc.access) and the up-front role checks of work outside one fire."""
+"""The read-side policy (cchc.organization.access) and the role checks of work outside a fire."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from cchc import cycle
-from cchc.access import (
+from cchc.organization.access import (
     READ_ONLY_ROLES,
     AccessDeniedError,
     read_scope,
     require_any_role,
     require_read,
 )
-from cchc.deadlines import sweep
-from cchc.organization import load_organization
+from cchc.organization.model import load_organization
+from cchc.plan.deadlines import sweep
 from cchc.review.service import run_review
 from cchc.runtime import load
 from cchc.vietnam import CALENDAR_LOCALE, LOCAL_TZ

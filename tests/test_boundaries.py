@@ -82,8 +82,8 @@ def test_the_checks_would_see_a_vietnamese_word_and_a_cchc_import(tmp_path: Path
     """The scans above find what they look for (a word with diacritics, an import in a body)."""
     assert _vietnamese("thứ Hai") == ["ứ"]
     probe = tmp_path / "probe.py"
-    probe.write_text("def f():\n    from cchc.organization import Person\n", encoding="utf-8")
-    assert "cchc.organization" in _imported(probe)
+    probe.write_text("def f():\n    from cchc.organization.model import Person\n", encoding="utf-8")
+    assert "cchc.organization.model" in _imported(probe)
 
 
 @pytest.mark.parametrize("path", _python_files("notifications"), ids=lambda p: p.name)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cchc.capabilities import CAPABILITIES, catalog, roles_with
+from cchc.organization.capabilities import CAPABILITIES, catalog, roles_with
 from cchc.runtime import registry
 from notifications.catalog import template_names
 from tests.expectations import line_of, replace_once
@@ -21,12 +21,12 @@ ROLE_NAMES_ALLOWED: dict[str, set[str]] = {
     # The city file's structure: which of its officials is the city's (no permission decided).
     "cchc/city/model.py": {"city_official"},
     # Whom a message or escalation is addressed to (the outbox names roles, not people).
-    "cchc/deadlines.py": {"unit_head", "unit_official", "vice_chairman"},
+    "cchc/plan/deadlines.py": {"unit_head", "unit_official", "vice_chairman"},
     # The demonstration's personas.
     "cchc/demo.py": {"admin", "focal_official"},
     # The committee's structure: its chairman, the vice-chairman in charge of a field, the head
     # of a unit, the focal and office officials in their units.
-    "cchc/organization.py": {
+    "cchc/organization/model.py": {
         "chairman",
         "vice_chairman",
         "unit_head",
@@ -72,7 +72,7 @@ def test_no_module_names_a_role_to_decide_a_permission() -> None:
 
 
 def test_every_capability_looked_up_is_declared_and_every_declared_one_is_known() -> None:
-    """roles.yaml and cchc.capabilities agree: no capability is missing or unknown."""
+    """roles.yaml and cchc.organization.capabilities agree: no capability is missing or unknown."""
     declared = {c for spec in catalog().roles.values() for c in spec.capabilities}
     assert declared == set(CAPABILITIES)
     assert all(roles_with(capability) for capability in CAPABILITIES)

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import yaml
 from openpyxl import load_workbook
 
-from cchc.access import AccessDeniedError
 from cchc.city import BLOCKS, City, block_of, check_city, load_city
 from cchc.city.collation import vn_sort_key
 from cchc.city.ranking import (
@@ -27,8 +26,9 @@ from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.cycle import read_manual
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
-from cchc.organization import Organization, UnknownPersonError
-from cchc.scoring import ScoreCard, score_plan
+from cchc.organization.access import AccessDeniedError
+from cchc.organization.model import Organization, UnknownPersonError
+from cchc.scoring.scores import ScoreCard, score_plan
 from tests.conftest import Clock, Db
 from tests.expectations import expected, found
 from workflows.audit import verify

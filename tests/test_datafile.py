@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from cchc.city.model import check_city
-from cchc.deadlines import load_policy
 from cchc.indexset.loader import check_index_set_text, load_index_set
 from cchc.indexset.models import IndexSet
-from cchc.organization import check_organization
+from cchc.organization.model import check_organization
+from cchc.plan.deadlines import load_policy
 from cchc.plan.loader import check_plan
-from cchc.ranking import check_emulation_config
-from cchc.scoring_inputs import check_inputs
+from cchc.ranking.emulation import check_emulation_config
+from cchc.scoring.inputs import check_inputs
 from cchc.vietnam import CALENDAR_LOCALE
 from tests.conftest import DEFINITIONS, ROOT
 from workflows import datafile

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cchc.deadlines import schedule, sweep
+from cchc.plan.deadlines import schedule, sweep
 from cchc.vietnam import LOCAL_TZ, vietnam_calendar
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
@@ -194,7 +194,7 @@ def test_definition_deadline_in_working_days(ws: Workspace, db: Db, clock: Clock
 
 def test_policy_file_configures_reminders_and_escalations(tmp_path: Path) -> None:
     """The shipped policy loads; bad reminder offsets are refused; a missing file gives defaults."""
-    from cchc.deadlines import load_policy
+    from cchc.plan.deadlines import load_policy
 
     root = Path(__file__).resolve().parent.parent
     policy = load_policy(root / "definitions" / "task-deadlines.yaml")
@@ -209,7 +209,7 @@ def test_policy_file_configures_reminders_and_escalations(tmp_path: Path) -> Non
 
 def test_a_bad_policy_file_lists_each_problem_at_its_line(tmp_path: Path) -> None:
     """Every problem of task-deadlines.yaml is reported at once, each with its line and code."""
-    from cchc.deadlines import load_policy
+    from cchc.plan.deadlines import load_policy
     from workflows.errors import DefinitionError
 
     bad = tmp_path / "task-deadlines.yaml"

@@ -266,7 +266,7 @@ def test_a_limit_that_is_not_a_number_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_task_deadline_policy_is_read_within_the_limits(tmp_path: Path) -> None:
     """task-deadlines.yaml nested 500 deep is one CCHC-L002 problem at its line (raised as
     DefinitionError, as every data file's problems are), not a RecursionError."""
-    from cchc.deadlines import load_policy
+    from cchc.plan.deadlines import load_policy
 
     path = tmp_path / "task-deadlines.yaml"
     path.write_text("reminders: " + "[" * 500 + "]" * 500 + "\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""One ordering with tie-breaks (``cchc.ranking.rank``) for the units and the wards."""
+"""One ordering with tie-breaks (``cchc.ranking.emulation.rank``) for the units and the wards."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from cchc.city.ranking import WARD_TIE_BREAKS, WardEntry, WardFigures, rank_wards
-from cchc.ranking import (
+from cchc.ranking.emulation import (
     UNIT_TIE_BREAKS,
     EmulationConfig,
     Placed,

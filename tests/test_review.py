@@ -329,7 +329,7 @@ def test_a_communes_self_assessment_names_its_city_from_the_city_file(
 ) -> None:
     """The self-assessment report goes to the city committee named in the city file, and to
     the xã's council; the xã is written in lower case in running text."""
-    from cchc.exports import write_outputs
+    from cchc.reports.outputs import write_outputs
 
     org = xa.organization
     focal = org.people_with_role("focal_official")[0].id

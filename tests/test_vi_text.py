@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cchc import vi_text
-from cchc.rounding import half_up
+from cchc.scoring.rounding import half_up
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,9 +146,9 @@ def _code_matches(pattern: re.Pattern[str], packages: tuple[str, ...]) -> list[s
 
 
 def test_half_up_rounding_and_canonical_json_are_defined_once() -> None:
-    """Half-up rounding lives in cchc/rounding.py, canonical JSON in workflows/canonical.py."""
+    """Half-up rounding lives in cchc/scoring/rounding.py, canonical JSON in workflows/canonical."""
     packages = ("cchc", "notifications", "flows", "workflows")
     half_up_code = re.compile(r"rounding=ROUND_HALF_UP|Fraction\(1, 2\)")
-    assert set(_code_matches(half_up_code, packages)) == {"cchc/rounding.py"}
+    assert set(_code_matches(half_up_code, packages)) == {"cchc/scoring/rounding.py"}
     canonical = re.compile(r"""sort_keys=True,\s*separators=""")
     assert _code_matches(canonical, packages) == ["workflows/canonical.py"]

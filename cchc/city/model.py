@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cchc.organization import (
+from cchc.organization.model import (
     UNIT_ROLES,
     Organization,
     Person,

@@ -32,11 +32,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cchc import vi_text
-from cchc.access import AccessDeniedError
 from cchc.city.collation import vn_sort_key
 from cchc.city.model import BLOCKS, CITY_ROLE, City, block_of
 from cchc.indexset.rules import report
-from cchc.ranking import TieBreak, TiedThroughoutError, rank
+from cchc.organization.access import AccessDeniedError
+from cchc.ranking.emulation import TieBreak, TiedThroughoutError, rank
 from cchc.tables import Score
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.engine import Engine

@@ -11,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cchc.city.model import BLOCKS
 from cchc.city.ranking import CityRanking
 from cchc.reports.xlsx import BORDER, FONT, save, set_layout, write_header_row, write_titles
-from cchc.rounding import half_up
+from cchc.scoring.rounding import half_up
 
 COLUMNS = (
     "Hạng",

@@ -15,7 +15,6 @@ from rich.markup import escape
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc import reference_data
-from cchc.capabilities import roles_with
 from cchc.commands.cycle_common import (
     acting,
     open_workspace,
@@ -24,6 +23,7 @@ from cchc.commands.cycle_common import (
     say,
     stop,
 )
+from cchc.organization.capabilities import roles_with
 from cchc.reference_data import LABELS, Snapshot, differences, register, registered
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work

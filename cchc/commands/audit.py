@@ -1,9 +1,10 @@
 """``cchc audit``: verify the hash chains, query the trail, and answer an inspector's questions.
 
 Every command acts as a person of the organization file (``--as``) and reads only what their
-roles allow (``cchc.access``): the inspection team, the leadership, the focal unit, the Office
-and the administrator read their whole ward; a unit's head and officials read the history of
-their own unit's items only. A read out of scope exits 1 and is itself recorded in the trail.
+roles allow (``cchc.organization.access``): the inspection team, the leadership, the focal
+unit, the Office and the administrator read their whole ward; a unit's head and officials read
+the history of their own unit's items only. A read out of scope exits 1 and is itself recorded
+in the trail.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from cchc.commands.cycle_common import (
 from cchc.inspection import history as inspection
 from cchc.inspection.evidence_files import check_evidence_files
 from cchc.inspection.history import OUTCOME_LABELS, History, Labels, Subject
-from cchc.organization import Organization, UnknownPersonError
+from cchc.organization.model import Organization, UnknownPersonError
 from cchc.refusals import REFUSAL_LABELS
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace

@@ -19,7 +19,7 @@ from cchc.commands.cycle_common import (
     warn,
 )
 from cchc.commands.problems import print_problems
-from cchc.organization import KIND_NAMES
+from cchc.organization.model import KIND_NAMES
 
 if TYPE_CHECKING:
     from cchc.city import City
@@ -108,7 +108,7 @@ def _shown(path: Path | None) -> str:
 
 def _acting(city: City, person_id: str) -> Actor:
     """A city official; a ward's person acts in their own ward (and will be refused)."""
-    from cchc.organization import UnknownPersonError
+    from cchc.organization.model import UnknownPersonError
 
     try:
         return city.actor(person_id)

@@ -23,8 +23,6 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from cchc import access
-from cchc.access import AccessDeniedError, ReadScope, read_scope, require_read
 from cchc.commands.common import (
     console,
     database_exists,
@@ -34,15 +32,17 @@ from cchc.commands.common import (
     state_of,
 )
 from cchc.commands.problems import print_problems
-from cchc.evidence_store import EvidenceRejected
+from cchc.evidence.store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.indexset.rules import report
 from cchc.migrations import SchemaOutdatedError
-from cchc.organization import Organization, UnknownPersonError, load_organization
+from cchc.organization import access
+from cchc.organization.access import AccessDeniedError, ReadScope, read_scope, require_read
+from cchc.organization.model import Organization, UnknownPersonError, load_organization
 from cchc.reference_data import ReferenceMismatchError
 from cchc.refusals import refusal_sentence
-from cchc.scoring import ScoreCard, SubScore, latest_run
+from cchc.scoring.scores import ScoreCard, SubScore, latest_run
 from cchc.tables import Score
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace, default_index_set, default_organization
@@ -398,7 +398,7 @@ def require_plan(ws: Workspace, plan_code: str) -> dict[str, Any]:
 
 def stored_card(ws: Workspace, plan_code: str) -> ScoreCard:
     """The latest stored scoring run of the plan as a card; exit 2 before any run."""
-    from cchc.evidence import coverage
+    from cchc.evidence.service import coverage
 
     with ws.sessions() as session:
         rows = latest_run(session, ws.tenant, plan_code)

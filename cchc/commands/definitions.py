@@ -81,7 +81,7 @@ def apply_definitions(
     definitions, roles, calendar, emulation configuration and task deadlines, for the ward
     (admin)."""
     from cchc.commands.apply_common import apply, folder_definitions
-    from cchc.deadlines import load_policy
+    from cchc.plan.deadlines import load_policy
     from cchc.reference_data import deadlines_snapshot, definitions_snapshot, file_snapshot
     from cchc.workspace import Workspace
 

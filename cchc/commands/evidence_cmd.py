@@ -14,7 +14,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cchc import vi_text
-from cchc.access import read_scope
 from cchc.commands.common import console, errors
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -34,9 +33,10 @@ from cchc.commands.cycle_common import (
     stop,
     table,
 )
-from cchc.evidence import DECISIONS, KIND, coverage, coverage_by_unit, review_evidence
-from cchc.evidence import submit_evidence as submit_service
+from cchc.evidence.service import DECISIONS, KIND, coverage, coverage_by_unit, review_evidence
+from cchc.evidence.service import submit_evidence as submit_service
 from cchc.inspection.evidence_files import check_evidence_files
+from cchc.organization.access import read_scope
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean

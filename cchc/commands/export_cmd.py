@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from cchc.capabilities import roles_with
 from cchc.commands.cycle_common import (
     JSON_HELP,
     READ_AS_HELP,
@@ -24,10 +23,11 @@ from cchc.commands.cycle_common import (
     today,
     warn,
 )
-from cchc.organization import UnknownPersonError
-from cchc.ranking import RankedUnit, rank_units
-from cchc.scoring import ScoreCard
-from cchc.unit_results import unit_results
+from cchc.organization.capabilities import roles_with
+from cchc.organization.model import UnknownPersonError
+from cchc.ranking.emulation import RankedUnit, rank_units
+from cchc.ranking.unit_results import unit_results
+from cchc.scoring.scores import ScoreCard
 from cchc.workspace import Workspace
 
 SIGNER_ROLES = roles_with("sign_documents")
@@ -67,7 +67,7 @@ def export_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write the self-assessment table and report and the ranking, from the latest scores."""
-    from cchc.exports import write_outputs
+    from cchc.reports.outputs import write_outputs
 
     with reporting(), open_workspace(ctx) as ws:
         require_plan(ws, plan)

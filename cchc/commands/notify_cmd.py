@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from cchc.capabilities import roles_with
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
@@ -15,6 +14,7 @@ from cchc.commands.cycle_common import (
     require_any_role,
     say,
 )
+from cchc.organization.capabilities import roles_with
 
 SENDER_ROLES = roles_with("send_notifications")
 """Who may deliver the queued notifications (the system administrator, the focal unit)."""
@@ -32,7 +32,7 @@ def send(
 ) -> None:
     """Deliver every due notification through CCHC_NOTIFY_CHANNEL (default: DATA_DIR/mail),
     then the daily digests of earlier runs that still wait for a retry."""
-    from cchc.digest_tasks import UnitTasks
+    from cchc.plan.digest_tasks import UnitTasks
     from notifications.channels import channel_from_env
     from notifications.digest import retry_digests
     from notifications.dispatch import DispatchReport, dispatch

@@ -22,7 +22,7 @@ from cchc.commands.cycle_common import (
 )
 from cchc.commands.problems import print_problems
 from cchc.indexset.models import IndexSet
-from cchc.organization import Organization
+from cchc.organization.model import Organization
 from cchc.plan.loader import TASK_SHEET, check_plan, write_plan_xlsx
 from cchc.plan.models import Decision, Period, Plan, PlanTask
 

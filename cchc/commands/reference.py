@@ -27,7 +27,7 @@ from cchc.commands.cycle_common import (
 from cchc.commands.problems import print_problems
 from cchc.indexset.loader import check_index_set, load_index_set
 from cchc.indexset.models import SubCriterion
-from cchc.organization import check_organization, load_organization
+from cchc.organization.model import check_organization, load_organization
 from cchc.reference_data import Snapshot, index_set_snapshot, organization_snapshot
 from cchc.vi_text import number
 from cchc.workspace import Workspace

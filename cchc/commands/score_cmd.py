@@ -34,7 +34,14 @@ from cchc.commands.cycle_common import (
 )
 from cchc.indexset.codes import code_hint, item_label
 from cchc.indexset.rules import report
-from cchc.scoring import ScoreCard, SubScore, at_risk, covered_codes, latest_run, rows_as_json
+from cchc.scoring.scores import (
+    ScoreCard,
+    SubScore,
+    at_risk,
+    covered_codes,
+    latest_run,
+    rows_as_json,
+)
 from cchc.vi_text import number, percent
 
 app = typer.Typer(help="Score a plan's period and explain the scores.", no_args_is_help=True)

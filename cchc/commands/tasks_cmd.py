@@ -28,7 +28,7 @@ from cchc.commands.cycle_common import (
     stop,
     table,
 )
-from cchc.lateness import done_on_time, task_lateness
+from cchc.plan.lateness import done_on_time, task_lateness
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.database import unit_of_work
@@ -44,7 +44,7 @@ OPTION_OF = {"product": "--product", "reason": "--reason"}
 def task_json(
     row: Instance, labels: dict[str, str], now: datetime, calendar: WorkingCalendar
 ) -> dict[str, Any]:
-    """A task as a JSON object; ``late`` and ``working_days_late`` as ``cchc.lateness`` says."""
+    """A task as JSON; ``late`` and ``working_days_late`` as ``cchc.plan.lateness`` says."""
     data = json.loads(row.data)
     deadline = str(data.get("deadline", ""))
     lateness = task_lateness(row.state, data, now, calendar)

@@ -47,7 +47,7 @@ from cchc.indexset.models import (
     exact_decimal,
     input_kind,
 )
-from cchc.rounding import half_up
+from cchc.scoring.rounding import half_up
 
 ARITHMETIC = Context(
     prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]

@@ -3,8 +3,8 @@
 Every answer is a list of ``HistoryRow`` read from the audit trail (and, for a sub-criterion,
 its score runs): when (Asia/Ho_Chi_Minh), who, as which role, on what, which action, from →
 to, the outcome, the evidence hash the act concerned and the reason given. Reading never goes
-through a state machine; the caller checks the reader's scope first (``cchc.access``) with the
-owner unit the ``find_*`` functions return.
+through a state machine; the caller checks the reader's scope first
+(``cchc.organization.access``) with the owner unit the ``find_*`` functions return.
 
 The lookups use the indexes of migration 0005: events of an object by ``(tenant, kind, ref)``
 (refused creations included, which have no instance id), a person's acts by

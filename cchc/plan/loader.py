@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from cchc import vi_text
 from cchc.plan.models import Plan
 from cchc.settings import ENV
-from cchc.xlsx_notes import cell_problems, sheets_holding
+from cchc.workbooks.notes import cell_problems, sheets_holding
 from workflows.datafile import DataFile, FileCodes, Reading, read_problem
 from workflows.definition.checks import did_you_mean
 from workflows.errors import DefinitionError, Problem
@@ -244,7 +244,7 @@ def _cell_date(value: object) -> object:
 def _read_xlsx(
     path: Path, problems: list[Problem], aliases: Mapping[str, str]
 ) -> tuple[Any, _Places]:
-    from cchc.xlsx_input import read_workbook
+    from cchc.workbooks.read import read_workbook
 
     places = _Places(str(path))
     try:

@@ -24,7 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cchc import vi_text
 from cchc.reports.model import RankingTable
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
-from cchc.rounding import half_up
+from cchc.scoring.rounding import half_up
 
 __all__ = [
     "CHART_FONT",

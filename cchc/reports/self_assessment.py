@@ -43,7 +43,7 @@ from cchc.reports.model import (
     TextBlock,
 )
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row
-from cchc.rounding import half_up
+from cchc.scoring.rounding import half_up
 
 __all__ = [
     "COLUMNS",

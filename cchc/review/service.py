@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 
 from cchc import vi_text
-from cchc.access import require_any_role
 from cchc.anchor import report_checkpoint_text
-from cchc.capabilities import roles_with
-from cchc.exports import card_from_store, ward_recipients
+from cchc.organization.access import require_any_role
+from cchc.organization.capabilities import roles_with
 from cchc.reports.model import DocumentHeader, Signature
+from cchc.reports.outputs import card_from_store, ward_recipients
 from cchc.review.compile import ReviewData, compile_review
 from cchc.review.documents import (
     Conclusion,

@@ -29,7 +29,7 @@ def deploy_command(
         require_plan,
         require_roles,
     )
-    from cchc.deadlines import SWEEP_ROLES
+    from cchc.plan.deadlines import SWEEP_ROLES
 
     # The scheduled runs act as these people: an unknown person, or one who could not do the
     # work, is refused now (exit 2 / exit 1, audited) rather than in every scheduled run.

@@ -21,7 +21,7 @@ def sweep_command(
         reporting,
         require_any_role,
     )
-    from cchc.deadlines import SWEEP_ROLES
+    from cchc.plan.deadlines import SWEEP_ROLES
 
     # Checked before Prefect starts: an unknown person exits 2, one without the admin role
     # exits 1 with the refusal audited, instead of a failed flow run and its traceback.

@@ -16,7 +16,7 @@ from prefect.client.schemas.schedules import CronSchedule
 
 from cchc import cycle
 from cchc.city import load_city
-from cchc.organization import UnknownPersonError
+from cchc.organization.model import UnknownPersonError
 from cchc.settings import sqlite_url
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cchc import cycle
 from cchc.cli import app
 from cchc.demo import FOCAL, INPUTS_FILE, PLAN
-from cchc.scoring import delete_scores, rows_as_json
+from cchc.scoring.scores import delete_scores, rows_as_json
 from cchc.settings import sqlite_url
 from cchc.workspace import Workspace
 from flows.demo import run_demo

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from cchc.cli import app
 from cchc.commands import cycle_common
-from cchc.digest_tasks import UnitTasks
-from cchc.organization import Organization
+from cchc.organization.model import Organization
+from cchc.plan.digest_tasks import UnitTasks
 from notifications.channels import DeliveryError, MaildirChannel
 from notifications.digest import daily_digest, day_bounds, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch
@@ -116,7 +116,7 @@ def due_lines(digest: Rendered | None) -> list[str]:
 def test_a_task_whose_product_is_submitted_is_not_due(
     issued: Db, org: Organization, engine: Engine
 ) -> None:
-    """Submitting the product completes the task (cchc.lateness): the digest no longer lists
+    """Submitting the product completes the task (cchc.plan.lateness): the digest no longer lists
     NV-01 although its acceptance is pending."""
     with unit_of_work(issued.sessions) as session:
         task = session.scalars(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cchc.organization import Organization, load_organization
+from cchc.organization.model import Organization, load_organization
 from cchc.plan.issue import issue_plan
 from notifications.channels import (
     DeliveryError,

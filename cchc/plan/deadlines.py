@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from cchc.access import require_any_role
-from cchc.capabilities import roles_with
-from cchc.lateness import due_day, due_moment
+from cchc.organization.access import require_any_role
+from cchc.organization.capabilities import roles_with
+from cchc.plan.lateness import due_day, due_moment
 from cchc.tables import DeadlineStep
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
@@ -104,7 +104,7 @@ class SweepReport:
 
 def due_time(calendar: WorkingCalendar, deadline: date) -> datetime:
     """A task with deadline ``d`` is due at the end of the working day ``d`` (local), in UTC;
-    a deadline on a weekend or holiday moves to the next working day (``cchc.lateness``)."""
+    a deadline on a weekend or holiday moves to the next working day (``cchc.plan.lateness``)."""
     return due_moment(calendar, deadline)
 
 

@@ -1,9 +1,9 @@
 """When a plan task is late, and by how many working days: the one definition every view uses.
 
-``cchc tasks list`` (table and JSON), the emulation ranking (``cchc.unit_results``), the 1.1.3
-plan-completion rule (``cchc.scoring``), the review meeting's report (``cchc.review.compile``),
-the deadline sweep (``cchc.deadlines``) and the daily digest (``notifications.digest``) all ask
-this module. The rule (docs/ranking.md, "Late tasks"):
+``cchc tasks list`` (table and JSON), the emulation ranking (``cchc.ranking.unit_results``),
+the 1.1.3 plan-completion rule (``cchc.scoring.scores``), the review meeting's report
+(``cchc.review.compile``), the deadline sweep (``cchc.plan.deadlines``) and the daily digest
+(``notifications.digest``) all ask this module. The rule (docs/ranking.md, "Late tasks"):
 
 - **Due.** A task is due at ``workday_end`` (17:00) local on its **due day**: its deadline, or
   the next working day when the deadline is a weekend or holiday (Civil Code 2015, art. 148(5)).

@@ -38,7 +38,7 @@ CAPABILITIES: dict[str, str] = {
 }
 """Every capability the application looks up, and what it lets a role do."""
 
-_PROJECT_DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
+_PROJECT_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 
 
 @cache

@@ -27,8 +27,8 @@ from typing import Any, BinaryIO, Literal, NamedTuple, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cchc.capabilities import roles_with
-from cchc.evidence_store import EvidenceStore, StoredFile
+from cchc.evidence.store import EvidenceStore, StoredFile
+from cchc.organization.capabilities import roles_with
 from workflows.engine import Engine, FireResult, InstanceExistsError
 from workflows.errors import InstanceNotFoundError, NotPermittedError
 from workflows.registry import Actor

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cchc.lateness import done_on_time, due_in_period, task_lateness
-from cchc.organization import Organization
-from cchc.ranking import UnitResult
+from cchc.organization.model import Organization
+from cchc.plan.lateness import done_on_time, due_in_period, task_lateness
+from cchc.ranking.emulation import UnitResult
 from cchc.runtime import working_calendar
-from cchc.scoring import ScoreCard, period_end
+from cchc.scoring.scores import ScoreCard, period_end
 from workflows.calendar import WorkingCalendar
 from workflows.schema import Instance
 
@@ -31,7 +31,7 @@ def unit_results(
     """Tasks on time, evidence accepted at first review, points lost and overdue items per unit.
 
     Tasks are those 1.1.3 counts (due in the plan's period, not cancelled); a task is on time
-    or late as ``cchc.lateness`` says, ``today`` meaning the end of that working day.
+    or late as ``cchc.plan.lateness`` says, ``today`` meaning the end of that working day.
     """
     calendar = calendar or working_calendar()
     end = period_end(session, org.tenant, plan) or date.max

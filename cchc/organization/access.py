@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cchc.capabilities import roles_with
+from cchc.organization.capabilities import roles_with
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError
 from workflows.registry import Actor

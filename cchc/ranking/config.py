@@ -2,7 +2,7 @@
 
 Weights, bands, the overdue penalty and the tie-break order (``definitions/emulation.yaml``,
 format in ``docs/ranking.md``), checked as a whole when loaded; problems are reported as
-``file:line: CCHC-E0NN message (hint)``. The algorithm is ``cchc.ranking``.
+``file:line: CCHC-E0NN message (hint)``. The algorithm is ``cchc.ranking.emulation``.
 """
 
 from __future__ import annotations

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cchc.capabilities import roles_with
 from cchc.city import city_committee, city_name_of
 from cchc.cycle import local_today, plan_record
-from cchc.evidence import coverage
+from cchc.evidence.service import coverage
 from cchc.indexset.models import IndexSet, SubCriterion
-from cchc.ranking import RankedUnit
+from cchc.organization.capabilities import roles_with
+from cchc.ranking.emulation import RankedUnit
 from cchc.reports.model import (
     AssessmentRow,
     DocumentHeader,
@@ -26,7 +26,7 @@ from cchc.reports.model import (
 )
 from cchc.reports.ranking import write_ranking_png, write_ranking_xlsx
 from cchc.reports.self_assessment import write_self_assessment_docx, write_self_assessment_xlsx
-from cchc.scoring import ScoreCard, SubScore, covered_codes, latest_run
+from cchc.scoring.scores import ScoreCard, SubScore, covered_codes, latest_run
 from cchc.workspace import Workspace
 from workflows.schema import Instance
 

@@ -1,7 +1,7 @@
 """Score a plan's period: every sub-criterion by its rule, from its recorded inputs.
 
 Inputs come from the record: accepted evidence (coverage), plan tasks (1.1.3: of the tasks due
-in the period, those done on time with an accepted product, ``cchc.lateness``), imported
+in the period, those done on time with an accepted product, ``cchc.plan.lateness``), imported
 metrics, and the scorer's manual inputs. Every score
 keeps its inputs, its rule and the index-set version, so it can be explained and recomputed:
 the same inputs give the same run id and the same rows.
@@ -21,12 +21,12 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cchc import vi_text
-from cchc.evidence import coverage
+from cchc.evidence.service import coverage
 from cchc.indexset.codes import natural_key
 from cchc.indexset.models import IndexSet, InputKind, SubCriterion, input_kind, input_name
 from cchc.indexset.rules import report, score_sub_criterion
-from cchc.lateness import done_on_time, due_in_period
-from cchc.metrics import current_values
+from cchc.metrics.values import current_values
+from cchc.plan.lateness import done_on_time, due_in_period
 from cchc.runtime import working_calendar
 from cchc.tables import Score
 from workflows.calendar import WorkingCalendar

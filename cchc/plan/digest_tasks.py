@@ -1,7 +1,7 @@
 """The open plan tasks a person's daily digest lists (``notifications.digest.DueTasks``).
 
 For the head and officials of a unit: that unit's open plan tasks that are late or due within
-the digest's working days. "Late", "due" and "open" are ``cchc.lateness``'s, as in ``cchc tasks
+the digest's working days. "Late", "due" and "open" are ``cchc.plan.lateness``'s, as in ``cchc tasks
 list``: due at ``workday_end`` of the due day (the deadline, or the next working day when it is
 a day off), completed once the product is submitted, late by working days.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cchc.lateness import COMPLETED, due_day, project_calendar, task_lateness
-from cchc.organization import SCOPED_ROLES
+from cchc.organization.model import SCOPED_ROLES
+from cchc.plan.lateness import COMPLETED, due_day, project_calendar, task_lateness
 from notifications.digest import DueTask
 from notifications.recipients import Person
 from notifications.render import vn_date

@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cchc.access import require_any_role
 from cchc.guards import WARD_WIDE_ROLES
+from cchc.organization.access import require_any_role
 from cchc.tables import MetricValue as MetricRow
-from cchc.xlsx_notes import cell_problems, table_elsewhere
+from cchc.workbooks.notes import cell_problems, table_elsewhere
 from workflows.database import unit_of_work
 from workflows.datafile import read_problem
 from workflows.definition.checks import did_you_mean
@@ -78,7 +78,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         for number, row in enumerate(csv.reader(io.StringIO(text), dialect), 1):
             yield number, list(row)
         return
-    from cchc.xlsx_input import read_workbook
+    from cchc.workbooks.read import read_workbook
 
     book = read_workbook(path)
     try:

@@ -3,8 +3,8 @@
 Pure: no database, no engine. Callers gather one ``UnitResult`` per unit for the period (plan
 tasks, first reviews of evidence, points lost in the criteria the unit owns, overdue items) and
 ``rank_units`` returns the table, each row with a Vietnamese sentence explaining its place
-(``cchc.ranking_text``). The configuration (weights, bands, overdue penalty, tie-break order)
-is ``cchc.ranking_config``.
+(``cchc.ranking.text``). The configuration (weights, bands, overdue penalty, tie-break order)
+is ``cchc.ranking.config``.
 
 ``rank`` is the one ordering with tie-breaks, generic over what is ranked: the units of a ward
 here, the wards of a city block in ``cchc.city.ranking``.
@@ -23,7 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from cchc.ranking_config import (
+from cchc.ranking.config import (
     COMPONENTS,
     FINAL_TIE_BREAK,
     SCORE_DECIMALS,
@@ -37,8 +37,8 @@ from cchc.ranking_config import (
     load_emulation_config,
     load_emulation_text,
 )
-from cchc.ranking_text import explain
-from cchc.rounding import half_up
+from cchc.ranking.text import explain
+from cchc.scoring.rounding import half_up
 
 if TYPE_CHECKING:
     from cchc.reports.model import RankingRow, RankingTable

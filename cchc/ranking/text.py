@@ -14,10 +14,10 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from cchc import vi_text
-from cchc.ranking_config import COMPONENTS, FINAL_TIE_BREAK, SCORE_DECIMALS, Band, EmulationConfig
+from cchc.ranking.config import COMPONENTS, FINAL_TIE_BREAK, SCORE_DECIMALS, Band, EmulationConfig
 
 if TYPE_CHECKING:
-    from cchc.ranking import Placed, ScoredUnit
+    from cchc.ranking.emulation import Placed, ScoredUnit
 
 __all__ = ["explain"]
 

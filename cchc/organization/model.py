@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from cchc.capabilities import roles_with
+from cchc.organization.capabilities import roles_with
 from workflows.datafile import DataFile, FileCodes, Reading, Schema
 from workflows.definition.checks import did_you_mean
 from workflows.definition.yamlpos import Path_
