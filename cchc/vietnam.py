@@ -50,8 +50,10 @@ def official_name(name: str) -> str:
     """A holidays-library name as officials write it; unknown names are returned unchanged."""
     swap = _SWAP.match(name)
     if swap:
+        from cchc.vi_text import date_text  # vi_text reads this module's time zone
+
         worked = date(int(swap["year"]), int(swap["month"]), int(swap["day"]))
-        return f"Nghỉ hoán đổi (làm bù {WEEKDAY_VI[worked.weekday()]} {worked:%d/%m/%Y})"
+        return f"Nghỉ hoán đổi (làm bù {WEEKDAY_VI[worked.weekday()]} {date_text(worked)})"
     suffix = ""
     match = _SUFFIX.match(name)
     if match and match["name"] in _VI_NAMES:
