@@ -47,13 +47,15 @@ from sqlalchemy import Engine
 
 from cchc.indexset.loader import load_index_set
 from cchc.inspection import history as inspection
-from cchc.organization import load_organization
+from cchc.migrations import upgrade
+from cchc.organization.model import load_organization
 from cchc.runtime import make_workflow_engine
+from cchc.tables import Score
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import default_index_set, default_organization
 from workflows.audit import GENESIS, AuditFilter, event_hash, query_events, verify
-from workflows.canonical import LOCAL_TZ, canonical_json
+from workflows.canonical import canonical_json
 from workflows.database import make_engine, session_factory, unit_of_work
-from workflows.migrations import upgrade
 from workflows.schema import Base
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -67,7 +69,7 @@ FLUSH_EVENTS = 100_000
 EVENTS = Base.metadata.tables["audit_events"]
 INSTANCES = Base.metadata.tables["instances"]
 HEADS = Base.metadata.tables["audit_chain_heads"]
-SCORES = Base.metadata.tables["scores"]
+SCORES = Score.__table__
 
 console = Console(width=150)
 

@@ -46,8 +46,8 @@ sys.path.insert(0, str(HERE))
 import city_gen  # noqa: E402  (the generator beside this file)
 
 from cchc import cycle  # noqa: E402
+from cchc.vietnam import LOCAL_TZ  # noqa: E402
 from cchc.workspace import Workspace  # noqa: E402
-from workflows.canonical import LOCAL_TZ  # noqa: E402
 from workflows.database import Settings, make_engine, unit_of_work  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

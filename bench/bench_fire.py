@@ -31,12 +31,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from cchc.migrations import upgrade
 from cchc.runtime import make_workflow_engine
+from cchc.vietnam import local_text
 from workflows.audit import verify
-from workflows.canonical import canonical_json, local_text, utc_iso, utcnow
+from workflows.canonical import canonical_json, utc_iso, utcnow
 from workflows.database import make_engine, session_factory, unit_of_work
 from workflows.engine import Engine
-from workflows.migrations import upgrade
 from workflows.registry import Actor
 from workflows.schema import Base
 

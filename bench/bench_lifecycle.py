@@ -48,12 +48,12 @@ try:
 except ImportError:  # pragma: no cover - the optional extra is missing
     raise SystemExit("SpiffWorkflow is missing: .venv/bin/pip install -e '.[bench]'") from None
 
+from cchc.migrations import upgrade
 from cchc.runtime import make_workflow_engine
 from workflows.audit import verify
 from workflows.canonical import canonical_json, utc_iso, utcnow
 from workflows.database import make_engine, normalise_url, session_factory, unit_of_work
 from workflows.engine import Engine
-from workflows.migrations import upgrade
 from workflows.registry import Actor
 
 HERE = Path(__file__).resolve().parent

@@ -50,19 +50,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cchc import cycle
-from cchc.deadlines import TaskDeadlinePolicy, load_policy, sweep
 from cchc.demo import pdf_bytes
-from cchc.evidence import Decision, review_evidence, submit_evidence
-from cchc.evidence_store import EvidenceStore
+from cchc.evidence.service import Decision, review_evidence, submit_evidence
+from cchc.evidence.store import EvidenceStore
 from cchc.indexset.loader import load_index_set
-from cchc.metrics import load_metrics, record_import
-from cchc.organization import Organization, load_organization
+from cchc.metrics.values import load_metrics, record_import
+from cchc.migrations import require_current, upgrade
+from cchc.organization.model import Organization, load_organization
+from cchc.plan.deadlines import TaskDeadlinePolicy, load_policy, sweep
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
+from cchc.settings import sqlite_url
+from cchc.vietnam import CALENDAR_LOCALE, LOCAL_TZ
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar, load_calendar
-from workflows.canonical import LOCAL_TZ, sha256_hex
-from workflows.database import Settings, make_engine, session_factory, sqlite_url, unit_of_work
-from workflows.migrations import require_current, upgrade
+from workflows.canonical import sha256_hex
+from workflows.database import Settings, make_engine, session_factory, unit_of_work
 from workflows.schema import AuditEvent, Instance, OutboxMessage
 
 YEAR = 2025
@@ -710,7 +712,7 @@ class Counts:
 def _deadline_rules() -> tuple[WorkingCalendar, TaskDeadlinePolicy]:
     """The working calendar and the task deadline policy, read once."""
     return (
-        load_calendar(PROJECT_ROOT / "definitions" / "calendar.yaml"),
+        load_calendar(PROJECT_ROOT / "definitions" / "calendar.yaml", CALENDAR_LOCALE),
         load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml"),
     )
 

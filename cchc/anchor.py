@@ -18,9 +18,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cchc.reports.formatting import vn_number
+from cchc import vi_text
 from workflows.audit import Break
-from workflows.canonical import local_text
 from workflows.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -134,11 +133,12 @@ def check_ward(
 
 def checkpoint_text(checkpoint: Checkpoint) -> str:
     """The checkpoint as a Vietnamese sentence for reports and the digest."""
-    taken = local_text(datetime.fromisoformat(checkpoint.taken_at.replace("Z", "+00:00")))
+    taken = vi_text.datetime_text(checkpoint.taken_at, seconds=True)
     return (
         f"Điểm neo nhật ký đã ký số (Ed25519) lúc {taken}: số thứ tự đầu chuỗi "
-        f"{vn_number(checkpoint.seq, 0)}, mã băm đầu chuỗi {checkpoint.head_hash[:16]}…, "
-        f"{vn_number(checkpoint.events, 0)} sự kiện, {vn_number(checkpoint.instances, 0)} hồ sơ; "
+        f"{vi_text.number(checkpoint.seq, 0)}, mã băm đầu chuỗi {checkpoint.head_hash[:16]}…, "
+        f"{vi_text.number(checkpoint.events, 0)} sự kiện, "
+        f"{vi_text.number(checkpoint.instances, 0)} hồ sơ; "
         f"dấu vân tay khóa ký {checkpoint.key[:23]}…"
     )
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,13 @@ from cchc.indexset.rules import report
 from cchc.plan.issue import CriterionToOpen, IssueResult, issue_plan
 from cchc.plan.loader import load_plan
 from cchc.plan.models import Plan
-from cchc.ranking import RankedUnit, rank_units
+from cchc.ranking.emulation import RankedUnit, rank_units
+from cchc.ranking.unit_results import unit_results
 from cchc.runtime import definitions_dir
-from cchc.scoring import ScoreCard, score_plan, self_score_assessments
-from cchc.scoring_inputs import check_inputs
-from cchc.unit_results import unit_results
+from cchc.scoring.inputs import check_inputs
+from cchc.scoring.scores import ScoreCard, score_plan, self_score_assessments
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace, default_index_set
-from workflows.canonical import LOCAL_TZ
 from workflows.database import unit_of_work
 from workflows.errors import DefinitionError
 from workflows.progress import Progress, no_progress
@@ -77,7 +76,7 @@ def plan_record(ws: Workspace, plan_code: str) -> dict[str, Any]:
 def read_manual(path: Path | None, index_set: IndexSet | None = None) -> dict[str, dict[str, Any]]:
     """The scorer's manual inputs per sub-criterion (level, value, explanation …) from YAML,
     checked against ``index_set`` (default: the ward's default index set); raises
-    ``DefinitionError`` listing every problem (``cchc.scoring_inputs``)."""
+    ``DefinitionError`` listing every problem (``cchc.scoring.inputs``)."""
     if path is None:
         return {}
     if index_set is None:
@@ -175,11 +174,6 @@ def rank(
 def local_today(ws: Workspace) -> date:
     """Today in Asia/Ho_Chi_Minh by the workspace's clock."""
     return ws.engine.clock().astimezone(LOCAL_TZ).date()
-
-
-def percent(value: Decimal) -> str:
-    """``96.5`` → ``96,50%`` as officials write it."""
-    return f"{value:.2f}%".replace(".", ",")
 
 
 def task_ids(ws: Workspace, plan_code: str) -> dict[str, int]:

@@ -7,6 +7,9 @@ target), the period is scored (flow ``score-period``) and the units ranked and p
 ``rank-units``). The score and ranking tables are printed; XLSX, DOCX and PNG files are written
 to the output folder. The city's two other sample wards issue the same plan and score it, and a
 city official ranks the wards by block (XLSX). The audit chains are verified.
+
+This module holds the story and its steps; ``flows.demo.run_demo`` plays it with the flows
+(``cchc`` imports no ``flows``).
 """
 
 from __future__ import annotations
@@ -24,35 +27,24 @@ from typing import Any
 from rich.table import Table
 from sqlalchemy import select
 
-from cchc import cycle
-from cchc.accounts.demo import create_demo_accounts
-from cchc.anchor import check_ward, checkpoint_ward, init_key, signing_key_path
+from cchc import cycle, vi_text
 from cchc.city import BLOCKS, load_city
 from cchc.city.model import default_city
 from cchc.city.ranking import CityRanking, rank_city
+from cchc.city.reference import settle_city
 from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.commands.common import console
-from cchc.deadlines import load_policy, sweep
-from cchc.evidence import review_evidence, submit_evidence
-from cchc.exports import write_outputs
-from cchc.indexset.rules import vi_number
-from cchc.metrics import load_metrics, record_import
-from cchc.plan.loader import write_plan_xlsx
-from cchc.ranking import RankedUnit
+from cchc.evidence.service import review_evidence, submit_evidence
+from cchc.metrics.values import load_metrics, record_import
+from cchc.plan.deadlines import sweep
+from cchc.ranking.emulation import RankedUnit
 from cchc.runtime import PROJECT_ROOT, make_workflow_engine
-from cchc.scoring import ScoreCard, at_risk
+from cchc.scoring.scores import ScoreCard, at_risk
+from cchc.settings import SQLITE_FILE, sqlite_url
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
-from workflows.audit import VerifyReport, verify
-from workflows.canonical import LOCAL_TZ, sha256_hex
-from workflows.database import (
-    SQLITE_FILE,
-    Settings,
-    make_engine,
-    session_factory,
-    sqlite_url,
-    unit_of_work,
-)
-from workflows.migrations import upgrade
+from workflows.canonical import sha256_hex
+from workflows.database import Settings, make_engine, session_factory, unit_of_work
 from workflows.schema import Instance
 
 MARKER = ".cchc-demo"
@@ -160,7 +152,7 @@ class DemoClock:
 
 def _seconds(started: float) -> str:
     """Seconds since ``started`` (``time.perf_counter``), Vietnamese style: ``30,7``."""
-    return vi_number(Decimal(f"{time.perf_counter() - started:.1f}"), 1)
+    return vi_text.number(Decimal(f"{time.perf_counter() - started:.1f}"), 1)
 
 
 def fresh_database(data_dir: Path, force: bool) -> str:
@@ -220,7 +212,7 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
     """Units carry out their tasks over the half-year, as the story says; the daily sweep runs
     before each day's events (reminders, overdue marks, escalations). Returns the sweep counts."""
     calendar = ws.calendar
-    policy = load_policy(PROJECT_ROOT / "definitions" / "task-deadlines.yaml")
+    policy = ws.deadlines  # the ward's registered task deadline policy
     swept: Counter[str] = Counter()
     events = sorted((day, n, task, unit, trigger, who, payload)
                     for task, unit, story in TASK_STORY
@@ -309,17 +301,17 @@ def score_table(card: ScoreCard) -> Table:
                             ("Tối đa", "right"), ("Tỷ lệ", "right")):  # fmt: skip
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for area in card.areas():
-        table.add_row(area.code, area.title, vi_number(area.points, 2),
-                      vi_number(area.max_points, 2), f"{vi_number(area.index, 2)}%")  # fmt: skip
+        table.add_row(area.code, area.title, vi_text.number(area.points, 2),
+                      vi_text.number(area.max_points, 2), vi_text.percent(area.index))  # fmt: skip
     table.add_section()
-    table.add_row("", "Điểm thưởng / điểm trừ", vi_number(card.adjustments, 2), "", "")
-    total = vi_number(card.total_points, 2)
-    index = f"[bold]{vi_number(card.index, 2)}%[/]"
+    table.add_row("", "Điểm thưởng / điểm trừ", vi_text.number(card.adjustments, 2), "", "")
+    total = vi_text.number(card.total_points, 2)
+    index = f"[bold]{vi_text.number(card.index, 2)}%[/]"
     table.add_row(
         "",
         "[bold]Tổng cộng (Chỉ số CCHC)[/]",
         total,
-        vi_number(Decimal(card.index_set.total_max), 2),
+        vi_text.number(Decimal(card.index_set.total_max), 2),
         index,
     )
     return table
@@ -334,8 +326,8 @@ def risk_table(ws: Workspace, card: ScoreCard) -> Table:
     names = ws.unit_names()
     for unit, subs in at_risk(card).items():
         lost = sum((s.points_at_risk for s in subs), Decimal(0))
-        table.add_row(names.get(unit, unit), vi_number(lost, 2),
-                      ", ".join(f"{s.code} (−{vi_number(s.points_at_risk, 2)})"
+        table.add_row(names.get(unit, unit), vi_text.number(lost, 2),
+                      ", ".join(f"{s.code} (−{vi_text.number(s.points_at_risk, 2)})"
                                 for s in subs))  # fmt: skip
     return table
 
@@ -346,7 +338,8 @@ def ranking_table(rows: list[RankedUnit]) -> Table:
     for header in ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"):
         table.add_column(header)
     for r in rows:
-        table.add_row(str(r.rank), r.unit_name, vi_number(r.score, 2), r.band, r.explanation_vi)
+        score = vi_text.number(r.score, 2)
+        table.add_row(str(r.rank), r.unit_name, score, r.band, r.explanation_vi)
     return table
 
 
@@ -450,9 +443,12 @@ def play_city(
             ws.close()
     db = make_engine(settings.database_url)
     try:
-        with unit_of_work(session_factory(db)) as session:
-            ranking = rank_city(session, make_workflow_engine(clock=clock), city,
-                                city.actor(CITY_OFFICIAL), period=PERIOD, publish=True)  # fmt: skip
+        sessions = session_factory(db)
+        city, engine = settle_city(sessions, city, default_city(),
+                                   make_workflow_engine(clock=clock), chosen=None)  # fmt: skip
+        with unit_of_work(sessions) as session:
+            ranking = rank_city(session, engine, city, city.actor(CITY_OFFICIAL), period=PERIOD,
+                                publish=True)  # fmt: skip
     finally:
         db.dispose()
     xlsx = write_city_ranking_xlsx(out / f"xep-hang-chi-so-cchc-{PERIOD}.xlsx", ranking, city.name)
@@ -468,125 +464,7 @@ def city_tables(ranking: CityRanking) -> list[Table]:
             table.add_column(header)
         for row in ranking.block(block):
             figures = row.entry.figures
-            index = "" if figures is None else f"{vi_number(figures.index, 2)}%"
+            index = "" if figures is None else f"{vi_text.number(figures.index, 2)}%"
             table.add_row(str(row.rank or "—"), row.entry.name, index, row.explanation_vi)
         tables.append(table)
     return tables
-
-
-def run_demo(
-    data_dir: Path, *, out: Path | None = None, force: bool = False, verbose: bool = False
-) -> int:
-    """Run the whole cycle; return the exit code (0 when the audit chain verifies).
-
-    Prefect's own (English) log lines go to ``data_dir/logs/prefect.log``; with ``verbose``
-    they are also shown.
-    """
-    try:
-        url = fresh_database(data_dir, force)
-    except DemoError as exc:
-        console.print(f"[bold red]Lỗi:[/] {exc}", highlight=False)
-        return 2
-    out = out or data_dir / "demo-output"
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    from flows.cycle import issue_plan_flow, rank_flow, score_flow  # imports prefect
-    from flows.prefect_env import log_to_file
-
-    log_to_file(data_dir / "logs" / "prefect.log", verbose=verbose)
-
-    clock = DemoClock("2025-07-29")
-    db = make_engine(url)
-    upgrade(db)
-    settings = Settings(data_dir=data_dir, database_url=url)
-    if not signing_key_path(settings).exists():  # flows then sign checkpoints (cchc keys init)
-        init_key(settings)
-    ws = Workspace.open(settings, clock=clock)
-    manual = cycle.read_manual(INPUTS_FILE)
-    try:
-        with step(f"1. Ban hành kế hoạch {PLAN} từ bảng Excel (luồng Prefect 'issue-plan'; "
-                  "lần đầu khởi động máy chủ Prefect tạm thời ~10–20 giây)"):  # fmt: skip
-            xlsx = write_plan_xlsx(
-                cycle.read_plan(ws, PLAN_FILE),
-                out / f"ke-hoach-{PLAN}.xlsx",
-                unit_names=ws.unit_names(),
-            )
-            issued = issue_plan_flow(url, str(data_dir), str(xlsx), FOCAL, now=clock().isoformat())
-            console.print(f"   {issued['tasks']} nhiệm vụ đã giao, {issued['assessments']} tiêu "
-                          f"chí thành phần đã mở, {issued['notifications']} thông báo chờ gửi",
-                          highlight=False)  # fmt: skip
-        with step(
-            "2. Các đơn vị thực hiện nhiệm vụ; rà soát hạn hằng ngày nhắc hạn, chuyển quá "
-            "hạn, báo cáo lên cấp trên"
-        ):
-            swept = play_tasks(ws, clock)
-            console.print(
-                f"   {swept['reminders']} lần nhắc hạn, {swept['overdue']} nhiệm vụ "
-                f"chuyển quá hạn, {swept['escalations']} lần báo cáo lên cấp trên",
-                highlight=False,
-            )
-        with step("3. Nộp và thẩm định tài liệu kiểm chứng (có tài liệu phải bổ sung, bị từ chối)"):
-            play_evidence(ws, clock)
-            extra = play_criterion_evidence(ws, clock)
-            console.print(f"   {len(EVIDENCE_STORY) + extra} tệp đã nộp; thiếu tài liệu: "
-                          f"{', '.join(sorted(MISSING_EVIDENCE))}", highlight=False)  # fmt: skip
-        with step("4. Nhập số liệu từ Cổng dịch vụ công (một số chỉ tiêu chưa đạt)"):
-            csv_path = import_metrics(ws, clock, out)
-            console.print(f"   {csv_path}", highlight=False)
-        clock.set("2025-12-10")
-        with step("5. Chấm điểm kỳ đánh giá (luồng 'score-period')"):
-            scored = score_flow(url, str(data_dir), PLAN, FOCAL, manual, now=clock().isoformat())
-            card = cycle.score(ws, PLAN, FOCAL, manual).card
-            console.print(score_table(card))
-            console.print(risk_table(ws, card))
-            if scored["waiting_explanation"]:
-                waiting = ", ".join(scored["waiting_explanation"])
-                label = "Chờ giải trình (thiếu tài liệu kiểm chứng)"
-                console.print(f"   [yellow]{label}:[/] {waiting}", highlight=False)
-        with step("6. Xếp hạng thi đua và công bố (luồng 'rank-units')"):
-            rank_flow(url, str(data_dir), PLAN, FOCAL, manual, publisher_id=CHAIRMAN,
-                      now=clock().isoformat())  # fmt: skip
-            ranking = cycle.rank(ws, PLAN, FOCAL, card, today=cycle.local_today(ws),
-                                 publish=True, publisher_id=CHAIRMAN)  # fmt: skip
-            console.print(ranking_table(ranking.rows))
-        with step(f"7. Xuất tệp cho cán bộ: {out}"):
-            files = write_outputs(ws, PLAN, out, signer_id=SIGNER, ranking=ranking.rows, card=card)
-            for path in [xlsx, csv_path, *files]:
-                console.print(f"   {path}", highlight=False)
-        with step("8. Giao ban tháng 10 và tháng 11: báo cáo, thông báo kết luận, theo dõi"):
-            for line in play_reviews(ws, clock, out / "giao-ban"):
-                console.print(f"   {line}", highlight=False)
-        with step(f"9. Gửi thông báo (hộp thư Maildir): {out / 'thu'}"):
-            sent = deliver_notifications(ws, out / "thu")
-            console.print(f"   {sent} thư đã gửi tới cán bộ các đơn vị", highlight=False)
-        create_demo_accounts(ws)  # silent: `cchc serve` prints how to sign in (docs/web.md)
-        city_title = ("10. Toàn thành phố: Phường Lê Chân, Xã Tiên Lãng ban hành kế hoạch, tự chấm "
-                      "(chưa làm nhiệm vụ nào); Sở Nội vụ xếp hạng theo khối, công bố")  # fmt: skip
-        with step(city_title):
-            city_ranking, city_xlsx = play_city(settings, clock, manual, out)
-            for table in city_tables(city_ranking):
-                console.print(table)
-            console.print(f"   {city_xlsx}", highlight=False)
-        checkpoint_ward(settings, ws.sessions, ws.tenant, clock())
-        with ws.sessions() as session:
-            report = verify(session)
-            anchored = check_ward(settings, session, ws.tenant)
-        report = VerifyReport(report.events, report.tenants, report.breaks + anchored.breaks)
-    finally:
-        ws.close()
-        db.dispose()
-    if not report.ok:
-        for broken in report.breaks:
-            console.print(f"[red]✗ {broken.describe()}[/]", highlight=False)
-        return 1
-    console.print(f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện, "
-                  f"khớp {anchored.checked} điểm neo đã ký). "
-                  f"Xong sau {_seconds(started)} giây. Tệp kết quả: {out}",
-                  highlight=False)  # fmt: skip
-    console.print(
-        "Tiếp theo: `cchc audit verify --as cu.van.son`, "
-        "`cchc audit history --criterion 1.1.3 --plan KH-CCHC-2025-H2 --as cu.van.son`, "
-        "`cchc score explain 1.1.3 --plan KH-CCHC-2025-H2 --as nguyen.thi.lan`.",
-        highlight=False,
-    )
-    return 0

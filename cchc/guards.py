@@ -2,47 +2,73 @@
 
 from __future__ import annotations
 
-from workflows.registry import FireContext, Registry, builtins
+from cchc.organization.capabilities import roles_with
+from workflows.registry import FireContext, GuardRefusal, Registry, builtins
 
 domain = Registry()
 """The CCHC guards and actions (the engine's generic ones are in ``workflows.registry``)."""
 
 
 @domain.guard("own_unit")
-def _own_unit(ctx: FireContext) -> bool:
+def _own_unit(ctx: FireContext) -> GuardRefusal | None:
     """Prevents an official from acting for another unit than the one the item is assigned to."""
     owner = ctx.data.get("owner_unit")
-    return owner is None or ctx.actor.unit == owner
+    if owner is None or ctx.actor.unit == owner:
+        return None
+    return GuardRefusal(
+        "Prevents an official from acting for another unit than the one the item is assigned to",
+        {"owner_unit": owner, "actor_unit": ctx.actor.unit},
+    )
 
 
 @domain.guard("own_unit_or_focal")
-def _own_unit_or_focal(ctx: FireContext) -> bool:
+def _own_unit_or_focal(ctx: FireContext) -> GuardRefusal | None:
     """Prevents an official from acting for another unit, except the reform focal official."""
-    return "focal_official" in ctx.actor.roles or _own_unit(ctx)
+    if ctx.actor.roles & roles_with("submit_for_any_unit") or _own_unit(ctx) is None:
+        return None
+    return GuardRefusal(
+        "Prevents an official from acting for another unit, except the reform focal official",
+        {"owner_unit": ctx.data.get("owner_unit"), "actor_unit": ctx.actor.unit},
+    )
 
 
-WARD_WIDE_ROLES = frozenset({"focal_official", "chairman", "vice_chairman"})
+WARD_WIDE_ROLES = roles_with("act_for_any_unit")
 """Roles that act for every unit of the ward (where a transition lets them act at all)."""
 
 
 @domain.guard("own_unit_or_ward")
-def _own_unit_or_ward(ctx: FireContext) -> bool:
+def _own_unit_or_ward(ctx: FireContext) -> GuardRefusal | None:
     """Prevents a unit's head or official from acting for another unit (leaders act for all)."""
-    return bool(ctx.actor.roles & WARD_WIDE_ROLES) or _own_unit(ctx)
+    if ctx.actor.roles & WARD_WIDE_ROLES or _own_unit(ctx) is None:
+        return None
+    return GuardRefusal(
+        "Prevents a unit's head or official from acting for another unit (leaders act for all)",
+        {"owner_unit": ctx.data.get("owner_unit"), "actor_unit": ctx.actor.unit},
+    )
 
 
 @domain.guard("hash_matches")
-def _hash_matches(ctx: FireContext) -> bool:
+def _hash_matches(ctx: FireContext) -> GuardRefusal | None:
     """Prevents a decision on evidence other than the version the reviewer saw (sha256 differs)."""
-    return bool(ctx.payload.get("sha256")) and ctx.payload.get("sha256") == ctx.data.get("sha256")
+    seen = ctx.payload.get("sha256")
+    if seen and seen == ctx.data.get("sha256"):
+        return None
+    return GuardRefusal(
+        "Prevents a decision on evidence other than the version the reviewer saw (sha256 differs)",
+        {"seen": str(seen or ""), "stored": str(ctx.data.get("sha256") or "")},
+    )
 
 
 @domain.guard("explained_if_incomplete")
-def _explained_if_incomplete(ctx: FireContext) -> bool:
+def _explained_if_incomplete(ctx: FireContext) -> GuardRefusal | None:
     """Prevents a self-score with incomplete evidence unless an explanation is given."""
     if ctx.payload.get("evidence_complete", True) is not False:
-        return True
-    return bool(str(ctx.payload.get("explanation") or "").strip())
+        return None
+    if str(ctx.payload.get("explanation") or "").strip():
+        return None
+    return GuardRefusal(
+        "Prevents a self-score with incomplete evidence unless an explanation is given"
+    )
 
 
 @domain.action("record_product")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from cchc.organization import Organization
+from cchc.organization.model import Organization
 from workflows import channel
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError

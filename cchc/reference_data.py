@@ -1,14 +1,16 @@
 """A tenant's reference data, registered in the database instead of passed on each command.
 
-The organization, the definitions, the index set, the working calendar and the emulation
-configuration a tenant works with are stored in ``reference_data`` (content, hash, version, who
+The organization, the definitions, the index set, the working calendar, the emulation
+configuration and the task deadline policy a ward works with, and a city's own file (its wards
+and officials) and definitions, are stored in ``reference_data`` (content, hash, version, who
 registered them, when), each registration an audit event on the tenant's chain. The first time
 a tenant is opened the chosen files register themselves (by ``system``); afterwards a file that
 differs from the registered version is refused, naming the difference, and only an
 administrator's ``apply`` (``cchc org apply FILE --as ADMIN`` …) registers a new version.
 
 Content is canonical text: canonical JSON of the checked model (organization, index set,
-definitions), or the file's text (calendar, emulation configuration; empty when absent).
+definitions, deadline policy, city), or the file's text (calendar, emulation configuration;
+empty when absent).
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc.indexset.models import IndexSet
-from cchc.organization import Organization
-from cchc.ranking import EmulationConfig, load_emulation_text
-from workflows.audit import append_event
+from cchc.organization.model import Organization
+from cchc.ranking.emulation import EmulationConfig, load_emulation_text
+from cchc.vietnam import CALENDAR_LOCALE
+from workflows.audit import AuditRecord, append_event
 from workflows.calendar import WorkingCalendar, load_calendar_text
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.database import unit_of_work
@@ -38,13 +41,19 @@ from workflows.engine import Engine
 from workflows.errors import WorkflowError
 from workflows.schema import ChainHead, Instance, ReferenceData
 
-KINDS = ("organization", "definitions", "index_set", "calendar", "emulation")
+if TYPE_CHECKING:
+    from cchc.city import City
+    from cchc.plan.deadlines import TaskDeadlinePolicy
+
+KINDS = ("organization", "definitions", "index_set", "calendar", "emulation", "deadlines", "city")
 LABELS = {
     "organization": "tổ chức (organization)",
     "definitions": "định nghĩa quy trình (definitions)",
     "index_set": "bộ chỉ số (index set)",
     "calendar": "lịch làm việc (calendar)",
     "emulation": "cấu hình thi đua (emulation)",
+    "deadlines": "hạn xử lý nhiệm vụ (deadlines)",
+    "city": "thành phố (city)",
 }
 SYSTEM = "system"
 """The actor of a first registration (the files chosen before the tenant was registered)."""
@@ -85,6 +94,23 @@ def definitions_snapshot(definitions: DefinitionSet, source: Path | str) -> Snap
     return Snapshot("definitions", canonical_json(content), str(source))
 
 
+def deadlines_snapshot(policy: TaskDeadlinePolicy, source: Path | str) -> Snapshot:
+    """The task deadline policy as canonical JSON of its checked model (defaults filled in)."""
+    return Snapshot("deadlines", canonical_json(policy.model_dump(mode="json")), str(source))
+
+
+def city_snapshot(city: City, source: Path | str) -> Snapshot:
+    """A city file as canonical JSON of what it names: the city's code and name, its officials
+    and its wards' organizations (the files' paths are not content)."""
+    content = {
+        "city": city.code,
+        "name": city.name,
+        "officials": [p.model_dump(mode="json") for p in city.officials],
+        "wards": [org.model_dump(mode="json") for org in city.wards],
+    }
+    return Snapshot("city", canonical_json(content), str(source))
+
+
 def file_snapshot(kind: str, path: Path) -> Snapshot:
     """A file's text (empty when the file does not exist)."""
     text = path.read_text("utf-8") if path.is_file() else ""
@@ -99,6 +125,31 @@ def organization_of(content: str) -> Organization:
 def index_set_of(content: str) -> IndexSet:
     """The index set registered as ``content``."""
     return IndexSet.model_validate_json(content)
+
+
+def deadlines_of(content: str) -> TaskDeadlinePolicy:
+    """The task deadline policy registered as ``content``."""
+    from cchc.plan.deadlines import TaskDeadlinePolicy
+
+    return TaskDeadlinePolicy.model_validate_json(content)
+
+
+def city_of(content: str, paths: Mapping[str, Path] | None = None) -> City:
+    """The city registered as ``content``; ``paths`` (tenant → organization file, e.g. the
+    city file's) are kept for the wards it names."""
+    from cchc.city import City
+    from cchc.organization.model import Person
+
+    data = json.loads(content)
+    wards = tuple(Organization.model_validate(org) for org in data["wards"])
+    known = {org.tenant for org in wards}
+    return City(
+        code=data["city"],
+        name=data["name"],
+        wards=wards,
+        officials=tuple(Person.model_validate(p) for p in data["officials"]),
+        paths={t: p for t, p in (paths or {}).items() if t in known},
+    )
 
 
 _PARSED: dict[tuple[str, str], Any] = {}
@@ -134,7 +185,7 @@ def calendar_of(content: str, source: str = "registered calendar") -> WorkingCal
     """The working calendar registered as ``content`` (a calendar file's text; empty: the
     library's holidays alone); ``DefinitionError`` when it is invalid."""
     result: WorkingCalendar = _parsed(
-        "calendar", content, lambda: load_calendar_text(content, source)
+        "calendar", content, lambda: load_calendar_text(content, source, CALENDAR_LOCALE)
     )
     return result
 
@@ -156,20 +207,23 @@ class ReferenceMismatchError(WorkflowError):
         self.mismatches = dict(mismatches)
         parts = [
             f"{LABELS[kind]} khác bản đã đăng ký của {tenant} (differs from the registered "
-            f"version; register a change with `cchc {_COMMANDS[kind]} apply FILE --as ADMIN`): "
-            + "; ".join(lines)
+            f"version; register a change with `{_COMMANDS[kind]}`): " + "; ".join(lines)
             for kind, lines in mismatches.items()
         ]
         super().__init__("\n".join(parts))
 
 
+_FOLDER = "cchc definitions apply --as ADMIN"
 _COMMANDS = {
-    "organization": "org",
-    "definitions": "definitions",
-    "index_set": "index-set",
-    "calendar": "definitions",
-    "emulation": "definitions",
+    "organization": "cchc org apply FILE --as ADMIN",
+    "definitions": _FOLDER,
+    "index_set": "cchc index-set apply FILE --as ADMIN",
+    "calendar": _FOLDER,
+    "emulation": _FOLDER,
+    "deadlines": _FOLDER,
+    "city": "cchc city apply FILE --as ADMIN",
 }
+"""Each kind's command registering a new version (the definitions folder's kinds: no FILE)."""
 
 
 # --- reading and writing ----------------------------------------------------------------------
@@ -203,12 +257,12 @@ def register(
     if not rows:
         return {}
     payload = {s.kind: {"version": v, "hash": s.hash, "source": s.source} for s, v in rows}
-    event = append_event(
-        session, tenant=tenant, occurred_at=now, actor=actor, role=role, instance_id=None,
+    event = append_event(session, AuditRecord(
+        tenant=tenant, occurred_at=now, actor=actor, role=role, instance_id=None,
         kind=AUDIT_KIND, ref="+".join(s.kind for s, _ in rows), trigger=trigger,
         from_state=None, to_state=None, payload=canonical_json(payload), definition_hash="",
         outcome="applied", reason=None,
-    )  # fmt: skip
+    ))  # fmt: skip
     for snapshot, version in rows:
         session.add(
             ReferenceData(
@@ -239,12 +293,12 @@ def audit_refusal(
     """Record that files differing from the registered reference data were refused."""
     payload = {kind: {"source": sources[kind]} for kind in mismatches}
     reason = " | ".join(f"{kind}: {'; '.join(lines)}" for kind, lines in mismatches.items())
-    append_event(
-        session, tenant=tenant, occurred_at=now, actor=actor, role=None, instance_id=None,
+    append_event(session, AuditRecord(
+        tenant=tenant, occurred_at=now, actor=actor, role=None, instance_id=None,
         kind=AUDIT_KIND, ref="+".join(mismatches), trigger="register", from_state=None,
         to_state=None, payload=canonical_json(payload), definition_hash="", outcome="refused",
         reason=f"reference_mismatch: {reason}",
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 # --- differences ------------------------------------------------------------------------------
@@ -263,7 +317,7 @@ def differences(kind: str, old: str, new: str) -> list[str]:
     return lines or ["nội dung khác (content differs)"]
 
 
-_KEYS = ("id", "code", "kind", "name", "trigger")
+_KEYS = ("tenant", "id", "code", "kind", "name", "trigger")
 
 
 def _keyed(items: list[Any]) -> dict[str, Any] | None:
@@ -321,6 +375,8 @@ CHOSEN_BY = {
     "definitions": "CCHC_DEFINITIONS_DIR",
     "calendar": "CCHC_DEFINITIONS_DIR",
     "emulation": "CCHC_DEFINITIONS_DIR",
+    "deadlines": "CCHC_DEFINITIONS_DIR",
+    "city": "CCHC_CITY",
 }
 """Each kind's environment variable: a file named there was chosen, not a default."""
 
@@ -338,7 +394,13 @@ def engine_in_force(engine: Engine, content: str, snapshot: Snapshot, tenant: st
     if content == snapshot.content:
         return engine
     definitions = definitions_of(content, f"{tenant} (registered definitions)")
-    return Engine(definitions, engine.registry, clock=engine.clock)
+    return Engine(
+        definitions,
+        engine.registry,
+        clock=engine.clock,
+        timezone=engine.timezone,
+        same_actor_text=engine.same_actor_text,
+    )
 
 
 def settle(

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cchc.guards import registry as cchc_registry
+from cchc.vietnam import CALENDAR_LOCALE, LOCAL_TZ, same_actor_text, vietnam_calendar
 from notifications.catalog import template_names
 from workflows.calendar import WorkingCalendar, load_calendar
 from workflows.canonical import utcnow
@@ -39,8 +40,15 @@ def load(directory: Path | None = None) -> DefinitionSet:
 def make_workflow_engine(
     directory: Path | None = None, clock: Callable[[], datetime] = utcnow
 ) -> Engine:
-    """An engine over the definitions in ``directory`` (default: ``definitions_dir()``)."""
-    return Engine(load(directory), registry(), clock=clock)
+    """An engine over the definitions in ``directory`` (default: ``definitions_dir()``), in
+    Vietnam's time zone, wording refusals in Vietnamese."""
+    return Engine(
+        load(directory),
+        registry(),
+        clock=clock,
+        timezone=LOCAL_TZ,
+        same_actor_text=same_actor_text,
+    )
 
 
 def working_calendar(directory: Path | None = None) -> WorkingCalendar:
@@ -51,11 +59,11 @@ def working_calendar(directory: Path | None = None) -> WorkingCalendar:
     try:
         stamp = path.stat().st_mtime_ns
     except FileNotFoundError:
-        return WorkingCalendar()
+        return vietnam_calendar()
     return _calendar_file(path, stamp)
 
 
 @lru_cache(maxsize=8)
 def _calendar_file(path: Path, stamp: int) -> WorkingCalendar:
     del stamp  # part of the cache key only
-    return load_calendar(path)
+    return load_calendar(path, CALENDAR_LOCALE)

@@ -1,11 +1,13 @@
 """What waits for a person and their unit: the counts of the home page, and the unit's tasks.
 
-One place decides it, from the same rules every view uses: the read scope of ``cchc.access``
-(a unit's people see their unit, the leadership and the focal unit the whole ward), lateness
-from ``cchc.lateness``, task lines from ``cchc tasks list`` (``task_json``). The web pages only
-show what these functions return.
+One place decides it, from the same rules every view uses: the read scope of
+``cchc.organization.access`` (a unit's people see their unit, the leadership and the focal unit
+the whole ward), lateness from ``cchc.plan.lateness``, task lines from ``cchc tasks list``
+(``task_json``). The web pages only show what these functions return.
 
-The counts, each shown only to the roles it concerns:
+The counts, each shown only to the roles it concerns: the roles the workflow definitions let
+fire the triggers that answer the waiting items (``roles_of``), and for follow-ups the roles
+with the ``follows_up_notices`` capability:
 
 - ``tasks_due`` / ``tasks_overdue``: open tasks of the scope, not late / late (everyone with a
   read scope);
@@ -28,16 +30,33 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cchc.access import ReadScope, read_scope
-from cchc.lateness import due_day, task_lateness
+from cchc.organization.access import ReadScope, read_scope
+from cchc.organization.capabilities import roles_with
+from cchc.plan.lateness import due_day, task_lateness
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
-from workflows.canonical import LOCAL_TZ
 from workflows.registry import Actor
 from workflows.schema import Instance
 
 OPEN_TASK_STATES = frozenset({"assigned", "in_progress", "overdue", "returned"})
-UNIT_ROLES = frozenset({"unit_official", "unit_head"})
+
+SENT_BACK_ANSWERS = (("task", "submit_product"), ("evidence", "supersede"),
+                     ("assessment", "self_score"))  # fmt: skip
+"""The triggers that answer what was sent back: a new product, new evidence, a new score."""
+REVIEWS = (("evidence", "accept"), ("task", "accept_product"))
+APPROVE_SCORE = (("assessment", "approve"),)
+LOCK_SCORE = (("assessment", "lock"),)
+
+
+def roles_of(ws: Workspace, triggers: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The roles the workflow definitions in force let fire any of ``(kind, trigger)``."""
+    roles: set[str] = set()
+    for kind, trigger in triggers:
+        for transition in ws.engine.definitions.get(kind).transitions:
+            if transition.trigger == trigger:
+                roles.update(transition.roles)
+    return frozenset(roles)
 
 
 @dataclass(frozen=True)
@@ -90,22 +109,22 @@ def waiting_for(ws: Workspace, actor: Actor, now: datetime) -> list[Waiting]:
     counts = {"tasks_due": len(open_tasks) - late, "tasks_overdue": late}
     evidence = _current_evidence(rows)
     assessments = [r.state for r, _ in rows if r.kind == "assessment"]
-    if roles & (UNIT_ROLES | {"focal_official"}):
+    if roles & roles_of(ws, SENT_BACK_ANSWERS):
         counts["sent_back"] = (
             sum(1 for r, _ in tasks if r.state == "returned")
             + sum(1 for state, _ in evidence if state == "changes_requested")
             + assessments.count("returned")
         )
-    if "focal_official" in roles:
+    if roles & roles_of(ws, REVIEWS):
         counts["reviews"] = sum(1 for state, _ in evidence if state == "submitted") + sum(
             1 for r, _ in tasks if r.state == "product_submitted"
         )
-    if "unit_head" in roles or "chairman" in roles:
-        waiting = assessments.count("self_scored") if "unit_head" in roles else 0
-        counts["approvals"] = waiting + (
-            assessments.count("approved") if "chairman" in roles else 0
+    approves, locks = roles & roles_of(ws, APPROVE_SCORE), roles & roles_of(ws, LOCK_SCORE)
+    if approves or locks:
+        counts["approvals"] = (assessments.count("self_scored") if approves else 0) + (
+            assessments.count("approved") if locks else 0
         )
-    if roles & (UNIT_ROLES | {"office_official"}):
+    if roles & roles_with("follows_up_notices"):
         counts["follow_ups"] = sum(1 for _, d in open_tasks if d.get("source") == "notice")
     return [Waiting(key, LABELS[key], counts[key]) for key in LABELS if key in counts]
 

@@ -12,23 +12,27 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc import reference_data
-from cchc.evidence_store import EvidenceStore
+from cchc.evidence.store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
-from cchc.organization import Organization, load_organization
-from cchc.ranking import EmulationConfig, load_emulation_config
+from cchc.migrations import SchemaOutdatedError, require_current
+from cchc.organization.model import Organization, load_organization
+from cchc.ranking.emulation import EmulationConfig, load_emulation_config
 from cchc.runtime import definitions_dir, make_workflow_engine, working_calendar
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, missing_sqlite_file, session_factory
 from workflows.engine import Engine
-from workflows.migrations import SchemaOutdatedError, require_current
 from workflows.registry import Actor
+
+if TYPE_CHECKING:
+    from cchc.plan.deadlines import TaskDeadlinePolicy
 
 
 def default_organization() -> Path:
@@ -47,13 +51,17 @@ def reference_snapshots(
     engine: Engine, org: Organization, org_path: Path, indexes: IndexSet, index_path: Path
 ) -> list[reference_data.Snapshot]:
     """The reference data of a workspace as read from its files, one snapshot per kind."""
+    from cchc.plan.deadlines import load_policy  # cchc.plan.deadlines imports this module
+
     directory = definitions_dir()
+    deadlines = directory / "task-deadlines.yaml"
     return [
         reference_data.organization_snapshot(org, org_path),
         reference_data.definitions_snapshot(engine.definitions, directory),
         reference_data.index_set_snapshot(indexes, index_path),
         reference_data.file_snapshot("calendar", directory / "calendar.yaml"),
         reference_data.file_snapshot("emulation", directory / "emulation.yaml"),
+        reference_data.deadlines_snapshot(load_policy(deadlines), deadlines),
     ]
 
 
@@ -108,11 +116,12 @@ class Workspace:
 
         A file given here (or by ``CCHC_ORGANIZATION`` / ``CCHC_INDEX_SET``) that differs from
         the registered version is refused (``ReferenceMismatchError``); without one, the
-        registered organization and index set are used. Likewise the definitions, calendar and
-        emulation configuration: a folder chosen by ``CCHC_DEFINITIONS_DIR`` must match their
-        registered versions; without it the registered versions are used (the engine is built
-        from the registered definitions, checked once per content in a process). Kinds in
-        ``follow`` are not refused (``apply`` opens the workspace to register a new version).
+        registered organization and index set are used. Likewise the definitions, calendar,
+        emulation configuration and task deadline policy: a folder chosen by
+        ``CCHC_DEFINITIONS_DIR`` must match their registered versions; without it the registered
+        versions are used (the engine is built from the registered definitions, checked once
+        per content in a process). Kinds in ``follow`` are not refused (``apply`` opens the
+        workspace to register a new version).
         """
         engine = make_workflow_engine(clock=clock)
         org_path = organization or default_organization()
@@ -142,6 +151,7 @@ class Workspace:
                         "definitions": None,
                         "calendar": None,
                         "emulation": None,
+                        "deadlines": None,
                     }
                 ),
             )
@@ -168,6 +178,16 @@ class Workspace:
             return load_emulation_config(definitions_dir() / "emulation.yaml")
         source = f"{self.tenant} (registered emulation)"
         return reference_data.emulation_of(self.reference["emulation"], source)
+
+    @property
+    def deadlines(self) -> TaskDeadlinePolicy:
+        """The ward's registered task deadline policy; the folder's ``task-deadlines.yaml``
+        when the workspace was not opened from a database (``reference`` empty)."""
+        if "deadlines" not in self.reference:
+            from cchc.plan.deadlines import load_policy
+
+            return load_policy(definitions_dir() / "task-deadlines.yaml")
+        return reference_data.deadlines_of(self.reference["deadlines"])
 
     @property
     def tenant(self) -> str:

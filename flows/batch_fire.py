@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cchc.organization import Organization, load_organization
+from cchc.organization.model import Organization, load_organization
 from cchc.reference_data import (
     definitions_snapshot,
     engine_in_force,

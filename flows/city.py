@@ -33,7 +33,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import MissingContextError, ObjectAlreadyExists
 
 from cchc.city import load_city
-from cchc.organization import load_organization
+from cchc.organization.model import load_organization
 from cchc.runtime import make_workflow_engine
 from cchc.workspace import Workspace
 from flows.anchor import checkpoint_step

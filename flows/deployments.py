@@ -18,6 +18,7 @@ from prefect.flows import Flow
 from prefect.schedules import Schedule
 from prefect.types.entrypoint import EntrypointType
 
+from cchc.vietnam import TIMEZONE
 from flows.city import (
     WARD_DEPLOYMENT,
     WARD_FLOWS,
@@ -29,7 +30,6 @@ from flows.city import (
 from flows.review import monthly_review_flow
 from flows.sweep import sweep_flow
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
 CADENCES = {
     "monthly": "0 7 1 * *",  # 07:00 on the 1st: the previous month's review
     "weekly": "0 7 * * 1",  # 07:00 every Monday

@@ -10,10 +10,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from cchc.review.service import outside_plan, resolve_month, run_review
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from flows.anchor import checkpoint_step
 from flows.cycle import _workspace
-from workflows.canonical import LOCAL_TZ
 
 
 @task(name="compile-review", cache_policy=NO_CACHE)

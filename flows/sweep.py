@@ -10,8 +10,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cchc.deadlines import load_policy, sweep
-from cchc.runtime import definitions_dir
+from cchc.plan.deadlines import sweep
+from cchc.plan.digest_tasks import UnitTasks
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from flows.anchor import checkpoint_step
 from flows.cycle import _workspace
@@ -19,7 +20,6 @@ from notifications.channels import channel_from_env
 from notifications.digest import retry_digests, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch, due_deliveries, waiting_for_retry
 from notifications.recipients import ward_sender
-from workflows.canonical import LOCAL_TZ
 from workflows.progress import Progress, no_progress
 
 DISPATCH_BATCH = 500
@@ -51,7 +51,7 @@ def sweep_ward(
         ws,
         ws.calendar,
         system_actor,
-        policy=load_policy(definitions_dir() / "task-deadlines.yaml"),
+        policy=ws.deadlines,  # the ward's registered task deadline policy
         progress=progress,
     )
     channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))
@@ -68,10 +68,10 @@ def sweep_ward(
     checkpoint = checkpoint_step(ws)  # the daily signed checkpoint, sent with the digests
     digests = send_daily_digests(
         ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc,
-        checkpoint=checkpoint["text"] if checkpoint else None, calendar=ws.calendar,
+        checkpoint=checkpoint["text"] if checkpoint else None, tasks=UnitTasks(ws.calendar),
     )  # fmt: skip
     digests += retry_digests(ws.sessions, ws.organization, channel, now_utc,
-                             calendar=ws.calendar)  # fmt: skip
+                             tasks=UnitTasks(ws.calendar))  # fmt: skip
     return {
         "reminders": report.reminders,
         "overdue": report.overdue,

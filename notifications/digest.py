@@ -1,11 +1,9 @@
 """The daily digest: one Vietnamese message per person with what concerns them that day.
 
 It lists the notifications addressed to the person during the (Asia/Ho_Chi_Minh) day, sent or
-not yet, and, for the head and officials of a unit, that unit's open plan tasks that are late or
-due within ``due_within_days`` working days. "Late", "due" and "open" are ``cchc.lateness``'s,
-as in ``cchc tasks list``: due at ``workday_end`` of the due day (the deadline, or the next
-working day when it is a day off), completed once the product is submitted, late by working
-days. Nothing to say: no digest (``None``).
+not yet, and the person's open work that is late or due within ``due_within_days`` working
+days, as the application gives it (``DueTasks``; CCHC's: a unit's plan tasks,
+``cchc.plan.digest_tasks``). Nothing to say: no digest (``None``).
 
 ``send_daily_digests`` delivers them through a channel with the same guarantees as
 ``dispatch``: the dedupe key ``digest:{tenant}:{day}:{person}`` is recorded in
@@ -19,13 +17,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cchc.lateness import COMPLETED, due_day, project_calendar, task_lateness
 from notifications.channels import Channel
 from notifications.dispatch import (
     FAILED,
@@ -39,24 +36,20 @@ from notifications.dispatch import (
     send_rendered,
     start_attempt,
 )
-from notifications.recipients import SCOPED_ROLES, Organization, Person, resolve_recipients
+from notifications.recipients import Organization, Person, resolve_recipients
 from notifications.render import (
     LOCAL_TZ,
     Rendered,
     Renderer,
     RenderError,
     default_renderer,
-    vn_date,
 )
-from workflows.calendar import WorkingCalendar
+from notifications.tables import NotificationDelivery
 from workflows.canonical import utc
 from workflows.database import unit_of_work
-from workflows.schema import Instance, NotificationDelivery, OutboxMessage
+from workflows.schema import OutboxMessage
 
 TEMPLATE = "daily_digest"
-TASK_KIND = "task"
-CLOSED_TASK_STATES = COMPLETED | {"cancelled"}
-"""Tasks the digest never lists: product submitted (awaiting acceptance or accepted), cancelled."""
 
 STATUS_LABELS = {
     "sent": "đã gửi",
@@ -64,8 +57,6 @@ STATUS_LABELS = {
     "skipped": "không có người nhận",
 }
 """Vietnamese label of a delivery status; anything else reads ``chờ gửi``."""
-CHECKPOINT_ROLES = frozenset({"chairman", "inspector"})
-"""Who receives the ward's signed audit checkpoint in their digest (a copy outside the database)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +81,15 @@ class DueTask:
     """``còn 2 ngày làm việc``, ``đến hạn hôm nay`` or ``trễ 3 ngày làm việc``."""
 
 
+class DueTasks(Protocol):
+    """The application's open work of a person that the digest lists: due within ``within``
+    working days of ``day``, or late (e.g. a unit's plan tasks), soonest first."""
+
+    def __call__(
+        self, session: Session, tenant: str, person: Person, day: date, within: int
+    ) -> list[DueTask]: ...
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants where the local (Asia/Ho_Chi_Minh) ``day`` starts and ends."""
     start = datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
@@ -104,19 +104,21 @@ def daily_digest(
     *,
     due_within_days: int = 7,
     renderer: Renderer | None = None,
-    calendar: WorkingCalendar | None = None,
+    tasks: DueTasks | None = None,
     checkpoint: str | None = None,
 ) -> Rendered | None:
     """The digest of ``person_id`` for ``day``, or None when there is nothing for them.
 
-    ``due_within_days`` counts working days of ``calendar`` (default: the project's). The
-    ``checkpoint`` sentence (the ward's signed audit checkpoint) goes to ``CHECKPOINT_ROLES``.
+    ``tasks`` gives the person's open work due within ``due_within_days`` working days (none
+    without it). The
+    ``checkpoint`` sentence (the ward's signed audit checkpoint) goes to those the organization
+    says read checkpoints (``Organization.reads_checkpoints``).
     """
     renderer = renderer or default_renderer()
     person = org.person(person_id)
     items = _notifications_of_day(session, org, person, day, renderer)
-    due = _due_tasks(session, org, person, day, due_within_days, calendar or project_calendar())
-    if not CHECKPOINT_ROLES & set(person.roles):
+    due = tasks(session, org.tenant, person, day, due_within_days) if tasks else []
+    if not org.reads_checkpoints(person.roles):
         checkpoint = None
     if not items and not due and checkpoint is None:
         return None
@@ -181,47 +183,6 @@ def _addressed_to(org: Organization, row: OutboxMessage, person: Person) -> bool
         return False
 
 
-def _due_tasks(
-    session: Session,
-    org: Organization,
-    person: Person,
-    day: date,
-    within: int,
-    calendar: WorkingCalendar,
-) -> list[DueTask]:
-    if person.unit is None or not SCOPED_ROLES.intersection(person.roles):
-        return []
-    rows = session.scalars(
-        sa.select(Instance).where(
-            Instance.tenant == org.tenant,
-            Instance.kind == TASK_KIND,
-            Instance.state.not_in(CLOSED_TASK_STATES),
-        )
-    ).all()
-    due = []
-    for row in rows:
-        data: dict[str, Any] = json.loads(row.data)
-        if data.get("owner_unit") != person.unit or not data.get("deadline"):
-            continue
-        task = _due_task(row, data, day, calendar)
-        if task.working_days_left <= within:
-            due.append(task)
-    return sorted(due, key=lambda t: (t.working_days_left, t.ref))
-
-
-def _due_task(row: Instance, data: dict[str, Any], day: date, calendar: WorkingCalendar) -> DueTask:
-    """The task as the digest of ``day`` (at ``workday_end``) shows it."""
-    deadline = date.fromisoformat(str(data["deadline"]))
-    lateness = task_lateness(row.state, data, day, calendar)
-    if lateness.late:
-        left, status = -lateness.working_days, lateness.text()
-    else:
-        left = calendar.working_days_between(day, due_day(calendar, deadline))
-        status = "đến hạn hôm nay" if left == 0 else f"còn {left} ngày làm việc"
-    title = str(data.get("title", row.ref))
-    return DueTask(row.ref, title, vn_date(deadline), left, status)
-
-
 def digest_key(tenant: str, day: date, person_id: str) -> str:
     """The dedupe key of a person's digest for a day."""
     return f"digest:{tenant}:{day.isoformat()}:{person_id}"
@@ -239,16 +200,16 @@ def send_daily_digests(
     lease: timedelta = timedelta(hours=1),
     renderer: Renderer | None = None,
     checkpoint: str | None = None,
-    calendar: WorkingCalendar | None = None,
+    tasks: DueTasks | None = None,
 ) -> DispatchReport:
     """Send each person of ``org`` their digest for ``day`` (once; run again to retry).
 
-    ``checkpoint``: the sentence of the ward's signed audit checkpoint, for ``CHECKPOINT_ROLES``;
-    ``calendar``: the ward's working calendar (default: the project's).
+    ``checkpoint``: the sentence of the ward's signed audit checkpoint, for its readers;
+    ``tasks``: the person's open work the digest lists (``DueTasks``).
     """
     sender = _DigestSender(session_factory, org, channel, utc(now), max_attempts,
                            backoff or Backoff(), lease, renderer or default_renderer(),
-                           checkpoint, calendar)  # fmt: skip
+                           checkpoint, tasks)  # fmt: skip
     report = DispatchReport()
     for person in org.people:
         report += sender.send(person, day)
@@ -265,13 +226,13 @@ def retry_digests(
     backoff: Backoff | None = None,
     lease: timedelta = timedelta(hours=1),
     renderer: Renderer | None = None,
-    calendar: WorkingCalendar | None = None,
+    tasks: DueTasks | None = None,
 ) -> DispatchReport:
     """Send again the digests of any day whose earlier attempt failed and whose backoff is over.
 
     ``send_daily_digests`` only retries the day it is given; ``cchc notify send`` and the sweep
     call this so that a digest left waiting yesterday is not forgotten. No new digest is made.
-    ``calendar``: the ward's working calendar (default: the project's).
+    ``tasks``: the person's open work the digest lists (``DueTasks``).
     """
     now = utc(now)
     with session_factory() as session:
@@ -288,7 +249,7 @@ def retry_digests(
         ).all()
     sender = _DigestSender(session_factory, org, channel, now, max_attempts,
                            backoff or Backoff(), lease, renderer or default_renderer(),
-                           calendar=calendar)  # fmt: skip
+                           tasks=tasks)  # fmt: skip
     report = DispatchReport()
     for key in keys:
         _, day, person_id = key.rsplit(":", 2)
@@ -314,14 +275,14 @@ class _DigestSender:
     lease: timedelta
     renderer: Renderer
     checkpoint: str | None = None
-    calendar: WorkingCalendar | None = None
+    tasks: DueTasks | None = None
 
     def send(self, person: Person, day: date) -> DispatchReport:
         """Send the digest unless it was sent, gave up, waits for its backoff or is empty."""
         try:
             claimed = _claim_digest(self.sessions, self.org, person, day, self.now,
                                     self.channel.name, self.lease, self.max_attempts,
-                                    self.renderer, self.checkpoint, self.calendar)  # fmt: skip
+                                    self.renderer, self.checkpoint, self.tasks)  # fmt: skip
         except IntegrityError:  # another sender created this digest's row at the same time
             return DispatchReport()
         if claimed is None:
@@ -357,7 +318,7 @@ def _claim_digest(
     max_attempts: int,
     renderer: Renderer,
     checkpoint: str | None = None,
-    calendar: WorkingCalendar | None = None,
+    tasks: DueTasks | None = None,
 ) -> tuple[Claim, Rendered] | None:
     key = digest_key(org.tenant, day, person.id)
     with unit_of_work(sessions) as session:
@@ -372,7 +333,7 @@ def _claim_digest(
         ):
             return None
         rendered = daily_digest(session, org, person.id, day, renderer=renderer,
-                                calendar=calendar, checkpoint=checkpoint)  # fmt: skip
+                                tasks=tasks, checkpoint=checkpoint)  # fmt: skip
         if rendered is None:
             return None
         if delivery is None:

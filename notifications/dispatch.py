@@ -35,9 +35,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from notifications.channels import Channel, DeliveryError, Envelope
 from notifications.recipients import Organization, Person, resolve_recipients
 from notifications.render import Addressee, Rendered, Renderer, RenderError, default_renderer
+from notifications.tables import DeliveryAttempt, NotificationDelivery
 from workflows.canonical import utc
 from workflows.database import unit_of_work
-from workflows.schema import DeliveryAttempt, NotificationDelivery, OutboxMessage
+from workflows.schema import OutboxMessage
 
 log = logging.getLogger(__name__)
 

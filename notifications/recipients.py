@@ -1,35 +1,81 @@
-"""Who receives an outbox message in a CCHC ward: the people holding its roles.
+"""Who receives an outbox message: the application's organization says (a resolver).
 
-The engine's outbox names roles, not people (``["unit_head", "unit_official"]``). A unit role
-(``unit_head``, ``unit_official``) is scoped to the owner unit when the message's context has
-``data.owner_unit`` (a task of Phòng Kinh tế notifies that unit's head, not every head); any
-other role (Chairman, the focal official, the Office, admin …) is ward-wide, except
-``vice_chairman``, which goes to the Vice-Chairman in charge of the owner unit when it has one.
-Someone holding two of the listed roles is listed once. This is the only module of
-``notifications`` that knows the CCHC organization.
+The engine's outbox names roles, not people (``["unit_head", "unit_official"]``). Which people
+hold them, and for which unit, is the application's: the organization passed to ``dispatch``
+and the digest is an ``Organization`` (a protocol, ``cchc.organization.model.Organization`` is one)
+whose ``recipients`` resolves the roles of a message. ``notifications`` imports nothing of the
+application.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from email.headerregistry import Address
 from typing import Any, Protocol
 
-from cchc.organization import Organization, Person
-
 __all__ = [
-    "SCOPED_ROLES",
     "Organization",
     "OutboxLike",
     "Person",
-    "owner_unit",
     "resolve_recipients",
     "ward_sender",
 ]
 
-SCOPED_ROLES = frozenset({"unit_head", "unit_official"})
-"""Roles that go to the owner unit only, when the message names one."""
+
+class Person(Protocol):
+    """Someone notifications are addressed to."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def full_name(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def roles(self) -> Sequence[str]: ...
+
+    @property
+    def unit(self) -> str | None: ...
+
+
+class Organization(Protocol):
+    """The ward notifications come from, its people and who receives what (the resolver)."""
+
+    @property
+    def tenant(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind_name(self) -> str: ...
+
+    @property
+    def name_in_text(self) -> str: ...
+
+    @property
+    def people(self) -> Sequence[Person]: ...
+
+    def person(self, person_id: str) -> Person:
+        """The person ``person_id`` (``LookupError`` when unknown)."""
+        ...
+
+    def recipients(self, roles: Sequence[str], context: Mapping[str, Any]) -> Sequence[Person]:
+        """The people a message naming ``roles`` with ``context`` goes to, each once, in
+        order (``LookupError`` when the message cannot be addressed)."""
+        ...
+
+    def reads_checkpoints(self, roles: Sequence[str]) -> bool:
+        """Whether a person holding ``roles`` gets the ward's signed audit checkpoint."""
+        ...
 
 
 class OutboxLike(Protocol):
@@ -42,33 +88,11 @@ class OutboxLike(Protocol):
     def context(self) -> str: ...
 
 
-def owner_unit(context: dict[str, Any]) -> str | None:
-    """``data.owner_unit`` of an outbox context, or None when it has none."""
-    data = context.get("data")
-    unit = data.get("owner_unit") if isinstance(data, dict) else None
-    return str(unit) if unit else None
-
-
 def resolve_recipients(org: Organization, message: OutboxLike) -> list[Person]:
-    """The people ``message`` goes to, in role order then file order, each once.
-
-    Raises ``cchc.organization.UnknownUnitError`` when ``data.owner_unit`` is not a unit of
-    ``org`` (the message cannot be addressed correctly; dispatch marks it failed).
-    """
-    roles = json.loads(message.recipients)
-    unit = owner_unit(json.loads(message.context))
-    people: dict[str, Person] = {}
-    for role in roles:
-        if role == "vice_chairman" and unit is not None:
-            in_charge = org.unit(unit).vice_chairman_in_charge
-            if in_charge is not None:  # the Vice-Chairman in charge of the unit's field
-                person = org.person(in_charge)
-                people.setdefault(person.id, person)
-                continue
-        scope = unit if role in SCOPED_ROLES else None
-        for person in org.people_with_role(str(role), scope):
-            people.setdefault(person.id, person)
-    return list(people.values())
+    """The people ``message`` goes to, as ``org`` resolves its roles (``LookupError`` when
+    it cannot be addressed; dispatch marks it failed)."""
+    roles = [str(role) for role in json.loads(message.recipients)]
+    return list(org.recipients(roles, json.loads(message.context)))
 
 
 def ward_sender(org: Organization) -> str:

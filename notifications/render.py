@@ -12,7 +12,8 @@ Templates see the outbox context (``kind``, ``ref``, ``data``, ``payload`` …) 
 ``ward.name`` (``Xã Tiên Lãng``), ``ward.kind`` (``phường``, ``xã`` or ``đặc khu``) and
 ``ward.name_in_text`` (``xã Tiên Lãng``), so no template hard-codes "phường". Filters:
 ``vn_date`` (``05/12/2025``), ``vn_long_date`` (``ngày 05 tháng 12 năm 2025``, Decree 30 style)
-and ``vn_datetime`` (an ISO instant as ``05/12/2025 14:30`` in Asia/Ho_Chi_Minh).
+and ``vn_datetime`` (an ISO instant as ``05/12/2025 14:30`` local time), written as the
+application says (``notifications.formats``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -42,6 +43,7 @@ from jinja2 import (
 from jinja2.utils import missing
 
 from notifications.catalog import TEMPLATE_DIR
+from notifications.formats import text_formats
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -50,7 +52,7 @@ HTML_SUFFIX = ".html.j2"
 
 
 class Addressee(Protocol):
-    """Who a notification is addressed to (``cchc.organization.Person`` is one)."""
+    """Who a notification is addressed to (``cchc.organization.model.Person`` is one)."""
 
     @property
     def id(self) -> str: ...
@@ -114,7 +116,7 @@ _MISSING_OWNER: object = missing
 
 
 class Ward(Protocol):
-    """The ward a notification comes from (``cchc.organization.Organization`` is one)."""
+    """The ward a notification comes from (``cchc.organization.model.Organization`` is one)."""
 
     @property
     def name(self) -> str: ...
@@ -145,42 +147,29 @@ def _defined(value: object) -> None:
         value._fail_with_undefined_error()
 
 
-def _as_date(value: object) -> date:
+def _when(value: object) -> date | datetime | str:
     _defined(value)
-    if isinstance(value, datetime):
-        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-        return aware.astimezone(LOCAL_TZ).date()
-    if isinstance(value, date):
+    if isinstance(value, date | str):  # a datetime is a date
         return value
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return _as_date(datetime.fromisoformat(text.replace("Z", "+00:00")))
     raise TypeError(f"not a date: {value!r}")
 
 
 def vn_date(value: object) -> str:
     """``2025-12-05`` (or a date, or an instant) → ``05/12/2025``."""
-    return _as_date(value).strftime("%d/%m/%Y")
+    return text_formats().date_text(_when(value))
 
 
 def vn_long_date(value: object) -> str:
     """``ngày 05 tháng 12 năm 2025``; months 1 and 2 take a leading zero (Decree 30/2020)."""
-    d = _as_date(value)
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"ngày {d.day:02d} tháng {month} năm {d.year}"
+    return text_formats().long_date(_when(value))
 
 
 def vn_datetime(value: object) -> str:
     """An instant (ISO text or datetime, naive = UTC) as ``05/12/2025 14:30`` local time."""
     _defined(value)
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if not isinstance(value, datetime):
+    if not isinstance(value, datetime | str):
         raise TypeError(f"not a date and time: {value!r}")
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return aware.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    return text_formats().datetime_text(value)
 
 
 # --- rendering -------------------------------------------------------------------------------

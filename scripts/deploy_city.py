@@ -58,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-schedule", action="store_true", help="không đặt lịch cron")
     args = parser.parse_args(argv)
 
+    from cchc.settings import resolve_settings
+    from cchc.vietnam import TIMEZONE
     from flows.city import city_wards
-    from flows.deployments import TIMEZONE, apply_city
-    from workflows.database import Settings
+    from flows.deployments import apply_city
 
-    settings = Settings.resolve()
+    settings = resolve_settings()
     shared, per_ward = _parameters(args.params)
     shared = {"database_url": settings.database_url,
               "data_dir": str(settings.data_dir.resolve()), **shared}  # fmt: skip

@@ -25,14 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from cchc.migrations import upgrade
 from cchc.runtime import registry as runtime_registry
+from cchc.vietnam import LOCAL_TZ, same_actor_text
 from notifications.catalog import template_names
 from workflows.database import make_engine, session_factory
 from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine as WorkflowEngine
-from workflows.migrations import upgrade
 from workflows.registry import Actor
-from workflows.schema import Base
 
 REGISTRY = runtime_registry()
 
@@ -149,15 +149,37 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+_EMPTY_SCHEMA = """
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT tablename FROM pg_tables
+             WHERE schemaname = current_schema() AND tablename NOT LIKE 'alembic_version%'
+    LOOP
+        EXECUTE format('DELETE FROM %I', r.tablename);
+    END LOOP;
+    FOR r IN SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()
+    LOOP
+        EXECUTE format('ALTER SEQUENCE %I RESTART', r.sequencename);
+    END LOOP;
+END
+$$
+"""
+"""Empty every table of the schema (all but Alembic's) and restart its sequences, in one round
+trip. DELETE, not TRUNCATE: on a dozen nearly empty tables TRUNCATE costs ~0.4 s (new files for
+every table and index), DELETE a tenth of that."""
+
+
 def _truncate(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Empty the test schema of ``engine`` (PostgreSQL) as a fresh migrated one would be."""
     with engine.begin() as conn:
-        # A session a previous test left open would block TRUNCATE forever: fail instead.
+        # A session a previous test left open would block the deletes forever: fail instead.
         conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
-        # The audit trail refuses TRUNCATE (migration 0005); emptying the test schema is the
-        # one place allowed to bypass its triggers (replica mode skips ordinary triggers).
+        # The audit trail refuses DELETE and TRUNCATE (migrations 0001, 0005); emptying the
+        # test schema is the one place allowed to bypass its triggers (replica mode skips
+        # ordinary triggers, and the foreign-key checks with them).
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text(_EMPTY_SCHEMA))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -198,7 +220,9 @@ def clock() -> Clock:
 @pytest.fixture
 def engine(definitions: DefinitionSet, clock: Clock) -> WorkflowEngine:
     """The workflow engine over the shipped definitions, on the controlled clock."""
-    return WorkflowEngine(definitions, REGISTRY, clock=clock)
+    return WorkflowEngine(
+        definitions, REGISTRY, clock=clock, timezone=LOCAL_TZ, same_actor_text=same_actor_text
+    )
 
 
 @pytest.fixture

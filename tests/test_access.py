@@ -1,4 +1,4 @@
-"""The read-side policy (cchc.access) and the up-front role checks of work outside one fire."""
+"""The read-side policy (cchc.organization.access) and the role checks of work outside a fire."""
 
 from __future__ import annotations
 
@@ -9,23 +9,23 @@ from pathlib import Path
 import pytest
 
 from cchc import cycle
-from cchc.access import (
+from cchc.organization.access import (
     READ_ONLY_ROLES,
     AccessDeniedError,
     read_scope,
     require_any_role,
     require_read,
 )
-from cchc.deadlines import sweep
-from cchc.organization import load_organization
+from cchc.organization.model import load_organization
+from cchc.plan.deadlines import sweep
 from cchc.review.service import run_review
 from cchc.runtime import load
+from cchc.vietnam import CALENDAR_LOCALE, LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS, ROOT, Clock, Db
 from tests.helpers import count
 from workflows.audit import verify
 from workflows.calendar import load_calendar
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError
@@ -157,7 +157,7 @@ def _tables(db: Db) -> tuple[int, ...]:
 def test_the_sweep_runs_as_an_admin_only(ws: Workspace, db: Db) -> None:
     """The sweep as the inspector is refused and audited before any step is scheduled."""
     before = _tables(db)
-    calendar = load_calendar(DEFINITIONS / "calendar.yaml")
+    calendar = load_calendar(DEFINITIONS / "calendar.yaml", CALENDAR_LOCALE)
     with pytest.raises(NotPermittedError, match="run the deadline sweep"):
         sweep(ws, calendar, "cu.van.son")
     assert _tables(db) == (*before[:3], before[3] + 1, before[4])

@@ -26,8 +26,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from cchc.access import READ_ONLY_ROLES
-from cchc.organization import load_organization
+from cchc.organization.access import READ_ONLY_ROLES
+from cchc.organization.model import load_organization
 from cchc.runtime import registry as runtime_registry
 from notifications.catalog import template_names
 from tests.conftest import DEFINITIONS, Clock, _truncate, long_tests

@@ -14,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cchc.cli import app
+from cchc.settings import sqlite_url
 from tests.helpers import KIND
-from workflows.database import make_engine, session_factory, sqlite_url, unit_of_work
+from workflows.database import make_engine, session_factory, unit_of_work
 from workflows.engine import Engine
 from workflows.registry import Actor
 

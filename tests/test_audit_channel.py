@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from cchc.cli import app
-from cchc.organization import load_organization
+from cchc.organization.model import load_organization
 from tests.conftest import DEFINITIONS, TENANT, Db
 from tests.helpers import REASON, instance_in
 from tests.test_audit_tamper import unprotected

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cchc.migrations import upgrade
 from tests.conftest import TENANT, Db
-from workflows.audit import GENESIS, append_event, event_hash, verify
+from workflows.audit import GENESIS, AuditRecord, append_event, event_hash, verify
 from workflows.canonical import canonical_json
 from workflows.database import make_engine, session_factory, unit_of_work
-from workflows.migrations import upgrade
 from workflows.schema import AuditEvent
 
 TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
@@ -53,12 +53,12 @@ def test_any_content_verifies(
     name = f"t-{tenant}"[:64]
     with unit_of_work(db.sessions) as session:
         for n in (1, 2):
-            append_event(session, **_fields(
+            append_event(session, AuditRecord(**_fields(
                 name, n, actor=actor, role=role, ref=ref, trigger=trigger, from_state=from_state,
                 to_state=to_state, reason=reason, payload=canonical_json(payload),
                 instance_id=instance_id,
                 occurred_at=datetime(2025, 1, 1, 0, 0, n, micro, tzinfo=UTC),
-            ))  # fmt: skip
+            )))  # fmt: skip
     with db.sessions() as session:
         report = verify(session, tenant=name)
     assert report.ok, report.breaks
@@ -87,7 +87,7 @@ def _trail(db: Db, tenants: int = 3, events: int = 4) -> None:
     with unit_of_work(db.sessions) as session:
         for t in range(tenants):
             for n in range(1, events + 1):
-                append_event(session, **_fields(f"{TENANT}-{t}", n))
+                append_event(session, AuditRecord(**_fields(f"{TENANT}-{t}", n)))
 
 
 def test_two_processes_give_the_same_report(db: Db) -> None:

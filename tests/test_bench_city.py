@@ -11,8 +11,8 @@ from types import ModuleType
 import pytest
 from sqlalchemy import func, select
 
-from cchc.evidence_store import EvidenceStore
-from cchc.organization import load_organization
+from cchc.evidence.store import EvidenceStore
+from cchc.organization.model import load_organization
 from cchc.plan.loader import load_plan
 from tests.conftest import ROOT, Db
 from workflows.audit import verify

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cchc.vietnam import CALENDAR_LOCALE, vietnam_calendar
 from workflows import calendar as calendar_module
 from workflows.calendar import CalendarRangeError, WorkingCalendar, check_calendar, load_calendar
 from workflows.definition.models import DayCount
@@ -26,13 +27,13 @@ DOCS = ROOT / "docs" / "calendar.md"
 HCM = timezone(timedelta(hours=7))
 """A fixed +07:00 offset: the tests build local times without the code under test."""
 
-LIB = WorkingCalendar()
+LIB = vietnam_calendar()
 """The library's holidays only, no configured corrections."""
 
 
 @pytest.fixture(scope="module")
 def cal() -> WorkingCalendar:
-    return load_calendar(SHIPPED)
+    return load_calendar(SHIPPED, CALENDAR_LOCALE)
 
 
 def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
@@ -118,7 +119,7 @@ def test_configured_make_up_saturday_counts_and_configured_day_off_does_not(
 
 def test_days_off_and_make_up_days_built_in_code() -> None:
     """A calendar built in code applies its own days off and make-up days."""
-    custom = WorkingCalendar(
+    custom = vietnam_calendar(
         days_off={date(2026, 3, 9): "Nghỉ đột xuất"},
         make_up_days={date(2026, 3, 14): "Làm bù"},
     )
@@ -130,14 +131,14 @@ def test_days_off_and_make_up_days_built_in_code() -> None:
 def test_not_days_off_undoes_a_library_holiday() -> None:
     """A weekday the library calls a holiday is worked when listed in not_days_off."""
     assert not LIB.is_working_day(date(2026, 11, 24))
-    worked = WorkingCalendar(not_days_off={date(2026, 11, 24): "chưa có văn bản"})
+    worked = vietnam_calendar(not_days_off={date(2026, 11, 24): "chưa có văn bản"})
     assert worked.is_working_day(date(2026, 11, 24))
     assert worked.holiday_name(date(2026, 11, 24)) is None
 
 
 def test_a_day_off_can_cancel_a_library_make_up_saturday() -> None:
     """Listing the library's make-up Saturday as a day off makes it a day off again."""
-    undone = WorkingCalendar(
+    undone = vietnam_calendar(
         days_off={date(2025, 4, 26): "không làm bù"},
         not_days_off={date(2025, 5, 2): "không nghỉ hoán đổi"},
     )
@@ -158,15 +159,15 @@ def test_holiday_names_are_as_officials_write_them() -> None:
 def test_invalid_direct_construction_raises() -> None:
     """Building a calendar in code with an inconsistent list raises ValueError."""
     with pytest.raises(ValueError, match="CCHC-C006"):
-        WorkingCalendar(make_up_days={date(2026, 3, 4): "a Wednesday"})
+        vietnam_calendar(make_up_days={date(2026, 3, 4): "a Wednesday"})
     with pytest.raises(ValueError, match="CCHC-C007"):
-        WorkingCalendar(days_off={date(2026, 3, 7): "a Saturday"})
+        vietnam_calendar(days_off={date(2026, 3, 7): "a Saturday"})
     with pytest.raises(ValueError, match="time zone"):
-        WorkingCalendar(timezone="Asia/Nowhere")
+        vietnam_calendar(timezone="Asia/Nowhere")
     with pytest.raises(ValueError, match="country"):
-        WorkingCalendar(country="XX")
+        vietnam_calendar(country="XX")
     with pytest.raises(ValueError, match="workday_start"):
-        WorkingCalendar(workday_start=time(18), workday_end=time(17))
+        vietnam_calendar(workday_start=time(18), workday_end=time(17))
     with pytest.raises(ValueError, match="integer"):
         LIB.add_working_days(date(2026, 3, 4), -1)
 
@@ -187,7 +188,7 @@ def test_library_is_built_once_per_year(monkeypatch: pytest.MonkeyPatch) -> None
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(holidays, "country_holidays", counting)
-    fresh = WorkingCalendar()
+    fresh = vietnam_calendar()
     built.clear()
     fresh.add_working_days(date(2026, 1, 1), 200)
     fresh.working_days_between(date(2026, 1, 1), date(2026, 12, 31))
@@ -331,7 +332,7 @@ def test_subtract_then_add_round_trips(cal: WorkingCalendar, day: date, n: int) 
 
 def test_shipped_calendar_loads_without_problems() -> None:
     """definitions/calendar.yaml loads cleanly with the documented defaults."""
-    cal, problems = check_calendar(SHIPPED)
+    cal, problems = check_calendar(SHIPPED, CALENDAR_LOCALE)
     assert problems == []
     assert cal is not None
     assert cal.country == "VN"
@@ -341,7 +342,9 @@ def test_shipped_calendar_loads_without_problems() -> None:
 
 def test_unquoted_times_and_empty_lists_are_read(tmp_path: Path) -> None:
     """Unquoted 17:00 (a YAML base-60 number) and empty lists load as intended."""
-    cal = load_calendar(write(tmp_path, "workday_start: 7:30\nworkday_end: 16:45\ndays_off:\n"))
+    cal = load_calendar(
+        write(tmp_path, "workday_start: 7:30\nworkday_end: 16:45\ndays_off:\n"), CALENDAR_LOCALE
+    )
     assert (cal.workday_start, cal.workday_end) == (time(7, 30), time(16, 45))
     assert dict(cal.days_off) == {}
 
@@ -368,7 +371,7 @@ not_days_off:
 def test_config_problems_each_with_code_and_line(tmp_path: Path) -> None:
     """Every problem of a bad file is reported at once, each with its code and line."""
     path = write(tmp_path, BAD)
-    cal, problems = check_calendar(path)
+    cal, problems = check_calendar(path, CALENDAR_LOCALE)
     assert cal is None
     assert {(p.code, p.line) for p in problems} == {
         ("CCHC-C002", 4),  # unknown key holidays
@@ -384,7 +387,7 @@ def test_config_problems_each_with_code_and_line(tmp_path: Path) -> None:
         assert p.file.endswith("calendar.yaml")
         assert p.hint
     with pytest.raises(DefinitionError) as info:
-        load_calendar(path)
+        load_calendar(path, CALENDAR_LOCALE)
     assert info.value.problems == problems
 
 
@@ -409,7 +412,7 @@ def test_config_problems_each_with_code_and_line(tmp_path: Path) -> None:
 )
 def test_each_config_problem_code(tmp_path: Path, text: str, code: str, line: int) -> None:
     """One problem per small file: its stable code and its line."""
-    _, problems = check_calendar(write(tmp_path, text))
+    _, problems = check_calendar(write(tmp_path, text), CALENDAR_LOCALE)
     assert [(p.code, p.line) for p in problems] == [(code, line)]
 
 

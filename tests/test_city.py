@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import yaml
 from openpyxl import load_workbook
 
-from cchc.access import AccessDeniedError
 from cchc.city import BLOCKS, City, block_of, check_city, load_city
 from cchc.city.collation import vn_sort_key
 from cchc.city.ranking import (
@@ -27,8 +26,9 @@ from cchc.city.xlsx import write_city_ranking_xlsx
 from cchc.cycle import read_manual
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
-from cchc.organization import Organization, UnknownPersonError
-from cchc.scoring import ScoreCard, score_plan
+from cchc.organization.access import AccessDeniedError
+from cchc.organization.model import Organization, UnknownPersonError
+from cchc.scoring.scores import ScoreCard, score_plan
 from tests.conftest import Clock, Db
 from tests.expectations import expected, found
 from workflows.audit import verify
@@ -118,7 +118,7 @@ def test_invalid_city_files_are_reported(fixture: Path) -> None:
     """Each invalid city fixture gives exactly the codes and lines its header declares."""
     city, problems = check_city(fixture, ROLES)
     assert city is None
-    assert found(problems) == expected(fixture, "C")
+    assert found(problems) == expected(fixture, "Y")
     assert all(p.hint for p in problems)
 
 
@@ -126,7 +126,7 @@ def test_load_city_raises_listing_every_problem() -> None:
     """load_city raises DefinitionError with every problem of the file."""
     with pytest.raises(DefinitionError) as caught:
         load_city(INVALID / "several_problems.yaml", ROLES)
-    assert {p.code for p in caught.value.problems} == {"CCHC-C006", "CCHC-C010", "CCHC-C012"}
+    assert {p.code for p in caught.value.problems} == {"CCHC-Y006", "CCHC-Y010", "CCHC-Y012"}
 
 
 def _city_file(tmp_path: Path, organizations: list[str]) -> Path:

@@ -14,13 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from cchc.cli import app
-from cchc.commands.cycle_common import points
+from cchc.migrations import SchemaOutdatedError
+from cchc.settings import sqlite_url
+from cchc.vi_text import number as points
 from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS
 from tests.helpers import KIND
-from workflows.database import Settings, make_engine, session_factory, sqlite_url, unit_of_work
+from workflows.database import Settings, make_engine, session_factory, unit_of_work
 from workflows.engine import Engine
-from workflows.migrations import SchemaOutdatedError
 from workflows.registry import Actor
 
 runner = CliRunner()
@@ -275,7 +276,7 @@ def test_a_command_imports_only_what_it_needs(args: tuple[str, ...]) -> None:
 
 def test_opening_a_workspace_does_not_import_alembic() -> None:
     """Checking that the schema is current (every command does) needs no Alembic."""
-    assert _imported_by("import cchc.workspace, workflows.migrations", "alembic") == []
+    assert _imported_by("import cchc.workspace, cchc.migrations", "alembic") == []
 
 
 def test_help_lists_each_command_with_its_own_help() -> None:

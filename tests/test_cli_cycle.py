@@ -243,7 +243,7 @@ def test_official_of_another_unit_is_refused_and_audited(issued: Cli) -> None:
                     "--product", "Báo cáo")  # fmt: skip
     assert result.exit_code == 1
     assert "own_unit" in result.output
-    assert "audit trail" in result.output
+    assert "đã được ghi vào nhật ký kiểm tra" in " ".join(result.output.split())
     refused = refusals(issued)
     assert [(e["actor"], e["trigger"], e["ref"]) for e in refused] == [
         (TTPHC_OFFICIAL, "submit_product", f"{PLAN}/NV-01")]  # fmt: skip
@@ -267,7 +267,7 @@ def test_evidence_of_another_unit_and_wrong_hash_are_refused(issued: Cli, tmp_pa
     other = issued("evidence", "submit", str(pdf), "--plan", PLAN, "--target", "criterion:1.1.3",
                    "--as", KT_OFFICIAL)  # fmt: skip
     assert other.exit_code == 1
-    assert "may not submit evidence" in other.output
+    assert "không được nộp tài liệu kiểm chứng" in " ".join(other.output.split())
     sub = as_json(issued("evidence", "submit", str(pdf), "--plan", PLAN, "--target", "task:NV-01",
                          "--as", KT_OFFICIAL, "--json"))  # fmt: skip
     stale = issued("evidence", "review", str(sub["id"]), "accept", "--sha256", "0" * 64,
@@ -479,6 +479,21 @@ def test_explain_names_a_criterion_scored_directly_and_a_bonus_item_as_such(
     assert direct.stdout.startswith("Tiêu chí 1.2: Báo cáo cải cách hành chính")
     bonus = ok(cli("--index-set", shaped, "score", "explain", "T.1", "--plan", PLAN, "--as", FOCAL))
     assert bonus.stdout.startswith("Điểm thưởng, điểm trừ T.1: Sáng kiến")
+
+
+def test_a_refused_command_reads_as_one_vietnamese_sentence(issued: Cli) -> None:
+    """Locking an open assessment exits 1 with a Vietnamese sentence naming its state and the
+    actions possible now, then the reason code; no English sentence sits in the line."""
+    chairman = "dang.van.thang"
+    result = issued("assessments", "fire", "6.2.1", "lock", "--plan", PLAN, "--as", chairman)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "Thao tác bị từ chối – thao tác không hợp lệ ở trạng thái này: " in text
+    assert "đang ở trạng thái “Đang mở” nên không thể “Khóa kết quả”" in text
+    assert "các thao tác làm được lúc này: “Tự chấm điểm”" in text
+    assert "Mã lý do: trigger_not_allowed/trigger_from_state" in text
+    assert "cannot fire" not in text
+    assert "refused:" not in text
 
 
 def test_nobody_decides_on_what_they_submitted_from_the_command_line(

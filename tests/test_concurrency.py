@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine as SqlEngine
 
-from cchc.evidence import Decision, EvidenceSubmission, review_evidence, submit_evidence
-from cchc.evidence_store import EvidenceStore
-from cchc.organization import load_organization
+from cchc.evidence.service import Decision, EvidenceSubmission, review_evidence, submit_evidence
+from cchc.evidence.store import EvidenceStore
+from cchc.organization.model import load_organization
 from cchc.plan.issue import issue_plan
 from tests.conftest import ROOT, TENANT, Db, long_tests
 from tests.helpers import count, instance_in

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cchc.deadlines import schedule, sweep
+from cchc.plan.deadlines import schedule, sweep
+from cchc.vietnam import LOCAL_TZ, vietnam_calendar
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
 from tests.helpers import count
-from workflows.calendar import WorkingCalendar
-from workflows.canonical import LOCAL_TZ, utc
+from workflows.canonical import utc
 from workflows.database import Settings, unit_of_work
 from workflows.registry import Actor
 
-CAL = WorkingCalendar()
+CAL = vietnam_calendar()
 ADMIN = "tran.van.minh"
 
 
@@ -194,7 +194,7 @@ def test_definition_deadline_in_working_days(ws: Workspace, db: Db, clock: Clock
 
 def test_policy_file_configures_reminders_and_escalations(tmp_path: Path) -> None:
     """The shipped policy loads; bad reminder offsets are refused; a missing file gives defaults."""
-    from cchc.deadlines import load_policy
+    from cchc.plan.deadlines import load_policy
 
     root = Path(__file__).resolve().parent.parent
     policy = load_policy(root / "definitions" / "task-deadlines.yaml")
@@ -205,3 +205,21 @@ def test_policy_file_configures_reminders_and_escalations(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="distinct"):
         load_policy(bad)
     assert load_policy(tmp_path / "none.yaml").reminders == (7, 3, 1)
+
+
+def test_a_bad_policy_file_lists_each_problem_at_its_line(tmp_path: Path) -> None:
+    """Every problem of task-deadlines.yaml is reported at once, each with its line and code."""
+    from cchc.plan.deadlines import load_policy
+    from workflows.errors import DefinitionError
+
+    bad = tmp_path / "task-deadlines.yaml"
+    bad.write_text(
+        "reminders: [3, 3]\nescalations:\n  - after: 2\n    to: [unit_head]\n    cc: x\n"
+        "    after: 3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DefinitionError) as raised:
+        load_policy(bad)
+    found = [(p.line, p.code) for p in raised.value.problems]
+    assert found == [(6, "CCHC-T004"), (1, "CCHC-T003"), (5, "CCHC-T002")]
+    assert all(p.file.endswith("task-deadlines.yaml") for p in raised.value.problems)

@@ -10,7 +10,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from cchc.cli import app
-from cchc.metrics import COLUMNS, check_metrics
+from cchc.metrics.values import COLUMNS, check_metrics
 from tests.conftest import DEFINITIONS, ROOT
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from cchc.evidence import (
+from cchc.evidence.service import (
     CoverageLine,
     Decision,
     EvidenceSubmission,
@@ -20,8 +20,8 @@ from cchc.evidence import (
     review_evidence,
     submit_evidence,
 )
-from cchc.evidence_store import EvidenceRejected, EvidenceStore, RejectReason
-from cchc.organization import Organization, load_organization
+from cchc.evidence.store import EvidenceRejected, EvidenceStore, RejectReason
+from cchc.organization.model import Organization, load_organization
 from cchc.plan.issue import CriterionToOpen, issue_plan
 from cchc.plan.models import Decision as PlanDecision
 from cchc.plan.models import Period, Plan, PlanTask

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cchc.evidence_store import (
+from cchc.evidence.store import (
     CHUNK,
     EvidenceRejected,
     EvidenceStore,

@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 import flows.sweep
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import Db
 from tests.helpers import count
 from tests.notifications.conftest import SmtpServer, free_port
 from workflows.audit import verify
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 
 TASKS = 12

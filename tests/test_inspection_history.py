@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 
 from cchc.inspection import history as inspection
+from cchc.tables import Score
 from tests.conftest import TENANT, Clock, Db
 from workflows.database import unit_of_work
 from workflows.definition.loader import DefinitionSet
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError
 from workflows.registry import Actor
-from workflows.schema import Score
 
 P = "KH-1"
 FOCAL = Actor.of("lan", "focal_official", "unit_official", tenant=TENANT, unit="vhxh")

@@ -1,15 +1,14 @@
-"""The one definition of a late task (cchc.lateness), in working days, around Tết 2026."""
+"""The one definition of a late task (cchc.plan.lateness), in working days, around Tết 2026."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from cchc.lateness import done_on_time, due_moment, task_lateness
-from workflows.calendar import WorkingCalendar
-from workflows.canonical import LOCAL_TZ
+from cchc.plan.lateness import done_on_time, due_moment, task_lateness
+from cchc.vietnam import LOCAL_TZ, vietnam_calendar
 
-CAL = WorkingCalendar()
+CAL = vietnam_calendar()
 
 
 def local(text: str) -> datetime:

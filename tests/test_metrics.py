@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from cchc.metrics import ImportResult, check_metrics, current_values, record_import
+from cchc.metrics.values import ImportResult, check_metrics, current_values, record_import
 from tests.conftest import TENANT, Db
 from tests.helpers import count
 from workflows.database import unit_of_work

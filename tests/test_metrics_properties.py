@@ -1,7 +1,7 @@
 """Malformed metric files (CSV and XLSX) on the import path: a clear error, nothing written.
 
 Each example mutates a valid portal export (a cell, a column, a row, the delimiter, the bytes)
-and imports it through ``cchc.metrics.import_file`` into the same database. A refused file
+and imports it through ``cchc.metrics.values.import_file`` into the same database. A refused file
 raises ``DefinitionError`` whose problems name the file, the row and the column, and leaves
 every table as it was; a file that is still valid is imported whole, and what is stored reads
 back as what was checked. Any other exception fails the test.
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from cchc.metrics import check_metrics, current_values, import_file
+from cchc.metrics.values import check_metrics, current_values, import_file
 from tests.conftest import TENANT, Db
 from tests.helpers import count
 from workflows.engine import Engine

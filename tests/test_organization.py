@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from cchc.organization import (
+from cchc.organization.model import (
     Organization,
     UnknownPersonError,
     UnknownUnitError,
@@ -162,7 +162,7 @@ def test_invalid_fixture_reports_its_problems(fixture: Path) -> None:
 
 
 def test_fixtures_cover_every_code_the_loader_emits() -> None:
-    """Every CCHC-O code in cchc/organization.py has at least one invalid fixture."""
+    """Every CCHC-O code in cchc/organization/model.py has at least one invalid fixture."""
     source = (ROOT / "cchc" / "organization.py").read_text(encoding="utf-8")
     emitted = set(CODE.findall(source))
     covered = {code for fixture in FIXTURES for code, _ in expected(fixture, "O")}

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from cchc.ranking import (
+from cchc.ranking.emulation import (
     EmulationConfig,
     RankedUnit,
     UnitResult,

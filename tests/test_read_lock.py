@@ -14,6 +14,7 @@ from typer.testing import Result
 
 from cchc.cli import app
 from cchc.commands import cycle_common
+from cchc.settings import resolve_settings
 from cchc.workspace import Workspace
 from tests.test_cli_cycle import (
     FOCAL,
@@ -27,7 +28,7 @@ from tests.test_cli_cycle import (
     ok,
     runner,
 )
-from workflows.database import Settings, unit_of_work
+from workflows.database import unit_of_work
 
 PATIENCE = 10.0
 """Seconds a read may take here; the busy timeout a reader behind the write lock waits is 30."""
@@ -62,7 +63,7 @@ class Writer:
     """A thread that starts task NV-01 in a write transaction and holds it open until told."""
 
     def __init__(self, folder: Path) -> None:
-        self.ws = Workspace.open(Settings.resolve(data_dir=folder))
+        self.ws = Workspace.open(resolve_settings(data_dir=folder))
         self.task = _task_id(self.ws, "NV-01")
         self.holding, self.release = threading.Event(), threading.Event()
         self.error: BaseException | None = None

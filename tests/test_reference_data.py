@@ -77,11 +77,11 @@ def evil_organization(folder: Path) -> Path:
 
 
 def test_the_first_command_registers_the_files_it_was_given(ward: Ward) -> None:
-    """A tenant's first command registers its five kinds of reference data in one audited event."""
+    """A tenant's first command registers its six kinds of reference data in one audited event."""
     kinds = ward.rows("select kind, version, registered_by from reference_data order by kind")
     assert [tuple(k) for k in kinds] == [
-        ("calendar", 1, "system"), ("definitions", 1, "system"), ("emulation", 1, "system"),
-        ("index_set", 1, "system"), ("organization", 1, "system"),
+        ("calendar", 1, "system"), ("deadlines", 1, "system"), ("definitions", 1, "system"),
+        ("emulation", 1, "system"), ("index_set", 1, "system"), ("organization", 1, "system"),
     ]  # fmt: skip
     assert ward.events() == [("system", "reference_data", "applied", None)]
 

@@ -6,15 +6,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from docx import Document
 from docx.oxml.ns import qn
 
 from cchc import cycle
 from cchc.review.service import OutsidePlanError, issue_notice, month_bounds, run_review
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
-from workflows.canonical import LOCAL_TZ
+from workflows.audit import verify
 from workflows.database import Settings, unit_of_work
+from workflows.errors import NotPermittedError
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = "KH-CCHC-2025-H2"
@@ -140,6 +143,41 @@ def test_notice_conclusions_are_followed_up_next_month(ws: Workspace, tmp_path: 
     vhxh = next(u for u in second.review.units if u.unit == "vhxh")
     assert vhxh.follow_ups_open
     assert second.review.previous["vhxh"]["done"] == 1
+
+
+def test_a_notice_refused_at_its_follow_ups_leaves_the_meeting_as_it_was(
+    ws: Workspace, db: Db, tmp_path: Path
+) -> None:
+    """Holding the meeting and issuing the notice are undone when a follow-up task is refused
+    (the office person may not create tasks): only the refusal is written; the chain verifies."""
+    run_review(ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path)
+    with db.engine.connect() as conn:
+        before = conn.execute(
+            sa.text("select state, version from instances where kind = 'meeting'")
+        ).one()
+        events = conn.execute(sa.text("select count(*) from audit_events")).scalar_one()
+    with pytest.raises(NotPermittedError, match="may not create 'task'"):
+        issue_notice(
+            ws,
+            plan=PLAN,
+            month="2025-08",
+            chair_id=CHAIR,
+            office_id="bui.duc.anh",
+            number="15/TB-UBND",
+        )
+    with db.engine.connect() as conn:
+        after = conn.execute(
+            sa.text("select state, version from instances where kind = 'meeting'")
+        ).one()
+        last = conn.execute(
+            sa.text("select actor, trigger, outcome from audit_events order by id desc limit 1")
+        ).one()
+        total = conn.execute(sa.text("select count(*) from audit_events")).scalar_one()
+    assert tuple(after) == tuple(before) == ("scheduled", 1)
+    assert total == events + 1
+    assert tuple(last) == ("bui.duc.anh", "create", "refused")
+    with ws.sessions() as session:
+        assert verify(session).ok
 
 
 def test_previous_month_for_a_schedule() -> None:
@@ -291,7 +329,7 @@ def test_a_communes_self_assessment_names_its_city_from_the_city_file(
 ) -> None:
     """The self-assessment report goes to the city committee named in the city file, and to
     the xã's council; the xã is written in lower case in running text."""
-    from cchc.exports import write_outputs
+    from cchc.reports.outputs import write_outputs
 
     org = xa.organization
     focal = org.people_with_role("focal_official")[0].id

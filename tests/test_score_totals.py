@@ -20,18 +20,18 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cchc.commands.score_cmd import card_json
-from cchc.exports import assessment_rows
 from cchc.indexset import IndexSet, SubCriterion, load_index_set
 from cchc.reports.model import DocumentHeader, SelfAssessmentTable, Signature
+from cchc.reports.outputs import assessment_rows
 from cchc.reports.self_assessment import (
     HEADER_ROW,
     SHEET_TITLE,
     write_self_assessment_docx,
     write_self_assessment_xlsx,
 )
-from cchc.scoring import ScoreCard, SubScore, rows_as_json
+from cchc.scoring.scores import ScoreCard, SubScore, rows_as_json
+from cchc.vietnam import LOCAL_TZ
 from tests.reports.docx_helpers import table_rows
-from workflows.canonical import LOCAL_TZ
 
 ROOT = Path(__file__).resolve().parent.parent
 INDEX_SET: IndexSet = load_index_set(ROOT / "definitions/index-sets/par-2025-ward-sample.yaml")

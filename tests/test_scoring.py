@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from cchc import cycle
-from cchc.metrics import MetricValue, record_import
-from cchc.scoring import compute, gather_inputs, score_plan
+from cchc.metrics.values import MetricValue, record_import
+from cchc.scoring.scores import compute, gather_inputs, score_plan
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +125,7 @@ def test_lost_points_add_up_to_what_the_index_misses(ws: Workspace) -> None:
     """Points lost per owner unit add up to the base maximum minus the base points."""
     manual = cycle.read_manual(ROOT / "examples" / "scoring-inputs-2025-h2.yaml")
     card = compute(ws.index_set, _inputs(ws, manual), {})
-    from cchc.scoring import ScoreCard
+    from cchc.scoring.scores import ScoreCard
 
     scored = ScoreCard(ws.tenant, PLAN, ws.index_set, "x", card, ws.engine.clock())
     assert sum(scored.lost_by_unit().values()) == Decimal(100) - scored.base_points
@@ -145,7 +145,7 @@ def test_scoring_again_with_earlier_inputs_makes_that_run_the_latest(
     ws: Workspace, clock: Clock
 ) -> None:
     """Going back to earlier inputs makes their (stored) run the one explained and exported."""
-    from cchc.scoring import latest_run
+    from cchc.scoring.scores import latest_run
 
     runs = []
     for manual in ({}, {"2.1.1": {"level": "full"}}, {}):
@@ -258,7 +258,7 @@ def test_a_set_in_the_shape_of_real_ones_is_scored_and_assessed(
         assert waiting[-3:] == ["7.3.4", "T.1", "TR.1"]  # letter codes after the areas
         assert {_self_score(workspace, code)[1] for code in ("1.2", "T.1", "TR.1")} == {
             "1.50", "0.50", "-0.50"}  # fmt: skip
-        from cchc.exports import self_assessment_table
+        from cchc.reports.outputs import self_assessment_table
         from cchc.reports.self_assessment import summarise
 
         table = self_assessment_table(workspace, card, "6 tháng cuối năm 2025")
@@ -303,9 +303,9 @@ def _assessment_ids(ws: Workspace) -> dict[str, int]:
 def test_a_penalty_counts_against_its_unit_and_ranks_it_lower(ws: Workspace) -> None:
     """A unit's penalty is in its lost points and ranks it below an identical unit without."""
     from cchc.cycle import emulation_config_path
-    from cchc.ranking import load_emulation_config, rank_units
-    from cchc.scoring import ScoreCard, SubScore
-    from cchc.unit_results import unit_results
+    from cchc.ranking.emulation import load_emulation_config, rank_units
+    from cchc.ranking.unit_results import unit_results
+    from cchc.scoring.scores import ScoreCard, SubScore
 
     penalised = {"1.2.2": Decimal(-1)}  # owned by vhxh, like its twin 5.3.3 (no events)
     subs = tuple(

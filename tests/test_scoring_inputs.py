@@ -11,7 +11,7 @@ import pytest
 
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
-from cchc.scoring_inputs import check_inputs
+from cchc.scoring.inputs import check_inputs
 from tests.conftest import DEFINITIONS, ROOT
 from tests.test_cli_cycle import FOCAL, PLAN, Cli, cli, issued, ok, plan_file  # noqa: F401
 from tests.test_input_limits import BILLION_LAUGHS

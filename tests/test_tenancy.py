@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from cchc.access import AccessDeniedError, require_read
 from cchc.city import load_city
-from cchc.organization import Organization
+from cchc.organization.access import AccessDeniedError, require_read
+from cchc.organization.model import Organization
 from tests.conftest import Db
 from workflows.audit import verify
 from workflows.database import unit_of_work

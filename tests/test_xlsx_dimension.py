@@ -14,7 +14,7 @@ from typer.testing import Result
 
 from cchc.cli import app
 from cchc.commands import cycle_common
-from cchc.metrics import check_metrics
+from cchc.metrics.values import check_metrics
 from cchc.plan.loader import write_plan_xlsx
 from tests.test_cli_cycle import FOCAL, Cli, Ticking, as_json, ok, runner
 from tests.test_plan import SAMPLE, _check

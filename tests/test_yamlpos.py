@@ -36,3 +36,13 @@ def test_a_syntax_error_quotes_the_line() -> None:
         yamlpos.load_located("kind: task\nstates: [a, b\ntitle: x\n")
     assert raised.value.problem_mark is not None
     assert "title: x" in str(raised.value)
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pyyaml"])
+def test_text_keys_keep_unquoted_numbers_as_written(libyaml: bool) -> None:
+    """`code: 1.10` under a text key reads "1.10" with either parser; other keys are numbers."""
+    text = "code: 1.10\nitems:\n  - {code: 7, points: 1.50}\n  - code: '2.0'\n"
+    located = yamlpos.load_located(text, text_keys=frozenset({"code"}), libyaml=libyaml)
+    expected = {"code": "1.10", "items": [{"code": "7", "points": 1.5}, {"code": "2.0"}]}
+    assert located.data == expected
+    assert located.nodes == yamlpos.load_located(text).nodes

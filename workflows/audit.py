@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,47 @@ def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class AuditRecord:
+    """One event of the trail as the engine (or the application) writes it, before it is
+    chained: the same record type for an applied change, a refusal and a notification.
+
+    ``append_event`` adds the chain fields (``seq``, ``prev_hash``, ``hash``).
+    """
+
+    tenant: str
+    occurred_at: datetime
+    actor: str
+    role: str | None
+    instance_id: int | None
+    kind: str
+    ref: str
+    trigger: str
+    from_state: str | None
+    to_state: str | None
+    payload: str
+    """Canonical JSON."""
+    definition_hash: str
+    outcome: str
+    """``applied``, ``refused`` or ``notified`` (the application may add its own)."""
+    reason: str | None
+    """For a refusal: ``<reason code>: <developer text>``."""
+    channel: str | None = field(default_factory=audit_channel.current)
+    """How the actor reached the system (``workflows.channel``: the web session, the CLI …);
+    unless given, the one in force when the record is made. Hashed when set."""
+
+    def fields(self) -> dict[str, Any]:
+        """The record as the columns of its row (a new dict)."""
+        return {
+            "tenant": self.tenant, "occurred_at": self.occurred_at, "actor": self.actor,
+            "role": self.role, "instance_id": self.instance_id, "kind": self.kind,
+            "ref": self.ref, "trigger": self.trigger, "from_state": self.from_state,
+            "to_state": self.to_state, "payload": self.payload,
+            "definition_hash": self.definition_hash, "outcome": self.outcome,
+            "reason": self.reason, "channel": self.channel,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class AppendedEvent:
     """Where an appended event landed."""
 
@@ -94,26 +135,47 @@ def _lock_head(conn: Connection, tenant: str) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
-def append_event(session: Session, **fields: Any) -> AppendedEvent:
-    """Append one event to its tenant's chain, in the caller's transaction.
+def append_event(session: Session, record: AuditRecord) -> AppendedEvent:
+    """Append ``record`` to its tenant's chain, in the caller's transaction.
 
     On PostgreSQL the chain-head row is locked (``SELECT … FOR UPDATE``), so concurrent appends
     for one tenant serialise; SQLite's ``BEGIN IMMEDIATE`` already gives one writer at a time.
-    Unless given, the event's ``channel`` is the one in force (``workflows.channel``: the web
-    session, the CLI …).
     """
-    fields.setdefault("channel", audit_channel.current())
     conn = session.connection()
-    seq, prev_hash = _lock_head(conn, fields["tenant"])
+    fields = record.fields()
+    seq, prev_hash = _lock_head(conn, record.tenant)
     fields["seq"] = seq + 1
     fields["prev_hash"] = prev_hash
     fields["hash"] = event_hash(prev_hash, fields)
     event_id = conn.execute(_INSERT_EVENT, fields).scalar_one()
     conn.execute(
         _UPDATE_HEAD,
-        {"p_tenant": fields["tenant"], "p_seq": fields["seq"], "p_hash": fields["hash"]},
+        {"p_tenant": record.tenant, "p_seq": fields["seq"], "p_hash": fields["hash"]},
     )
     return AppendedEvent(id=int(event_id), seq=fields["seq"], hash=fields["hash"])
+
+
+_HELD = "workflows.audit.held_refusals"
+"""The key in ``Session.info`` under which refusals wait for ``unit_of_work`` to append them."""
+
+
+def hold_refusal(session: Session, record: AuditRecord) -> None:
+    """Keep a refusal for ``unit_of_work`` to append: after the rest of a failed unit of work
+    was rolled back, in a transaction of its own; or with the rest when the caller handled the
+    refusal and the unit of work commits."""
+    session.info.setdefault(_HELD, []).append(record)
+
+
+def held_refusal_count(session: Session) -> int:
+    """How many refusals are held on ``session``."""
+    return len(session.info.get(_HELD, ()))
+
+
+def take_held_refusals(session: Session) -> list[AuditRecord]:
+    """The refusals held on ``session``, in order; they are no longer held (the caller
+    appends them)."""
+    held: list[AuditRecord] = session.info.pop(_HELD, [])
+    return held
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Working days and deadlines in local time: weekends, public holidays and configured swaps.
 
-A ``WorkingCalendar`` answers "is this a working day?" for one country (Vietnam by default):
-Monday to Friday, minus the public holidays the ``holidays`` library knows (Tết by the lunar
-calendar included, with the official swaps it knows), minus the extra days off and plus the
-make-up working days an administrator lists in ``definitions/calendar.yaml``. On top of that it
-turns a deadline of ``n`` calendar or working days into a due time, and reminders "k days
-before" into times. Conventions and the file format are in ``docs/calendar.md``.
+A ``WorkingCalendar`` answers "is this a working day?" for one country: Monday to Friday, minus
+the public holidays the ``holidays`` library knows (lunar-calendar holidays included, with the
+official swaps it knows), minus the extra days off and plus the make-up working days an
+administrator lists in a calendar file. The application gives the country and time zone a
+file does not name, and the names the calendar shows (``CalendarLocale``, ``CalendarNames``).
+On top of that it turns a deadline of ``n`` calendar or working days into a due time, and
+reminders "k days before" into times. Conventions and the file format are in ``docs/calendar.md``.
 
 Counting: "``n`` working days from ``start``" means the ``n``-th working day *after* ``start``;
 ``start`` itself is never counted, whether or not it is a working day (an application received
@@ -29,14 +30,9 @@ import holidays
 from holidays import HolidayBase
 
 from workflows.canonical import utc
+from workflows.datafile import DataFile, FileCodes, Reading
 from workflows.definition.models import DayCount
-from workflows.definition.yamlpos import (
-    FileCodes,
-    Located,
-    display_path,
-    parse_mapping_file,
-    parse_mapping_text,
-)
+from workflows.definition.yamlpos import Located
 from workflows.errors import DefinitionError, Problem, WorkflowError
 
 CountName = DayCount | Literal["calendar", "working"]
@@ -46,7 +42,6 @@ WEEKEND = frozenset({5, 6})
 """Saturday and Sunday (``date.weekday()``)."""
 
 WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-WEEKDAY_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 _CODES = FileCodes(
     "CCHC-C001",
@@ -60,29 +55,38 @@ LISTS = ("days_off", "make_up_days", "not_days_off")
 
 SETTINGS = ("country", "timezone", "workday_start", "workday_end")
 
-# The library's Vietnamese names (its source strings) and the names officials write.
-_VI_NAMES = {
-    "Tết Dương lịch": "Tết Dương lịch",
-    "29 Tết": "Tết Nguyên đán",
-    "Giao thừa Tết Nguyên Đán": "Tết Nguyên đán",
-    "Tết Nguyên Đán": "Tết Nguyên đán",
-    "Mùng hai Tết Nguyên Đán": "Tết Nguyên đán",
-    "Mùng ba Tết Nguyên Đán": "Tết Nguyên đán",
-    "Mùng bốn Tết Nguyên Đán": "Tết Nguyên đán",
-    "Mùng năm Tết Nguyên Đán": "Tết Nguyên đán",
-    "Mùng sáu Tết Nguyên Đán": "Tết Nguyên đán",
-    "Ngày Giỗ Tổ Hùng Vương": "Giỗ Tổ Hùng Vương",
-    "Ngày Chiến thắng": "Ngày Giải phóng miền Nam, thống nhất đất nước",
-    "Ngày Quốc tế Lao động": "Ngày Quốc tế Lao động",
-    "Quốc khánh": "Quốc khánh",
-    "Ngày Văn hóa Việt Nam": "Ngày Văn hóa Việt Nam",
-}
-_SUFFIX = re.compile(r"^(?P<name>.+?)(?P<suffix> \((?:nghỉ bù|dự kiến|nghỉ bù, dự kiến)\))$")
-_SWAP = re.compile(r"^Ngày nghỉ \(thay cho ngày (?P<day>\d{2})/(?P<month>\d{2})/(?P<year>\d{4})\)$")
-
 
 class CalendarRangeError(WorkflowError, ValueError):
     """A date outside the years the holidays library covers for the country."""
+
+
+def _as_given(name: str) -> str:
+    """A holiday name as the library gives it."""
+    return name
+
+
+@dataclass(frozen=True)
+class CalendarNames:
+    """The words a calendar shows people, given by the application.
+
+    ``language``: the language of the holidays library's names (when the library has it for
+    the country); ``weekdays``: local weekday names, Monday first, shown beside the English
+    ones in problems; ``holiday``: a library name as officials write it (a module-level
+    function, so that a calendar pickles). The defaults: the library's names, English only.
+    """
+
+    language: str | None = None
+    weekdays: tuple[str, ...] | None = None
+    holiday: Callable[[str], str] = _as_given
+    day_off_in_lieu: str = "day off in lieu"
+    """What a weekday given off for a weekend holiday is called (in a hint)."""
+    reason_example: str = "the official letter's number"
+    """An example of the reason of a listed date (in a hint)."""
+
+    def weekday(self, day: date) -> str:
+        """``Monday`` or, with local names, ``Monday (local name)``."""
+        english = WEEKDAY_EN[day.weekday()]
+        return f"{english} ({self.weekdays[day.weekday()]})" if self.weekdays else english
 
 
 def _frozen(mapping: Mapping[date, str] | None) -> Mapping[date, str]:
@@ -100,15 +104,17 @@ class WorkingCalendar:
     Invalid combinations raise ``ValueError`` (``load_calendar`` reports them with lines).
     """
 
-    country: str = "VN"
+    country: str
     days_off: Mapping[date, str] = field(default_factory=dict, hash=False)
     make_up_days: Mapping[date, str] = field(default_factory=dict, hash=False)
     not_days_off: Mapping[date, str] = field(default_factory=dict, hash=False)
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = "UTC"
     workday_start: time = time(8, 0)
     """Local time reminders are sent on their day: the start of the working day."""
     workday_end: time = time(17, 0)
     """Local time a deadline counted in working days falls due on its last day."""
+    names: CalendarNames = field(default_factory=CalendarNames, compare=False, hash=False)
+    """The words shown: holiday names, weekday names (the application's)."""
 
     _years: dict[int, HolidayBase] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
@@ -133,8 +139,9 @@ class WorkingCalendar:
             raise ValueError(
                 f"the holidays library does not know country {self.country!r}"
             ) from exc
-        # Vietnamese names when the library has them (``_official_name`` maps those).
-        language = "vi" if "vi" in probe.supported_languages else None
+        # The names' language when the library has it (``names.holiday`` maps those names).
+        wanted = self.names.language
+        language = wanted if wanted in probe.supported_languages else None
         object.__setattr__(self, "_language", language)
         object.__setattr__(self, "_span", (probe.start_year, probe.end_year))
         if not self.workday_start < self.workday_end:
@@ -158,6 +165,7 @@ class WorkingCalendar:
                 self.timezone,
                 self.workday_start,
                 self.workday_end,
+                self.names,
             ),
         )
 
@@ -213,8 +221,9 @@ class WorkingCalendar:
     def holiday_name(self, day: date) -> str | None:
         """The name of the holiday or configured day off on ``day``; None on other days.
 
-        Library names are given as officials write them ("Tết Nguyên đán", "Quốc khánh", …)
-        where known, otherwise as the library has them; a configured day off gives its reason.
+        Library names are given as ``names.holiday`` writes them (as officials do, when the
+        application says how), otherwise as the library has them; a configured day off gives
+        its reason.
         """
         if day in self.make_up_days or day in self.not_days_off:
             return None
@@ -223,7 +232,7 @@ class WorkingCalendar:
         names = self._library(day.year).get_list(day)
         if not names:
             return None
-        return "; ".join(dict.fromkeys(_official_name(name) for name in names))
+        return "; ".join(dict.fromkeys(self.names.holiday(name) for name in names))
 
     def add_working_days(self, start: date, n: int) -> date:
         """The ``n``-th working day after ``start`` (``start`` not counted; ``n`` = 0: start)."""
@@ -320,19 +329,6 @@ def _check_count(n: int) -> None:
         raise ValueError(f"a number of days must be an integer ≥ 0, not {n!r}")
 
 
-def _official_name(name: str) -> str:
-    """A library name as officials write it; unknown names are returned unchanged."""
-    swap = _SWAP.match(name)
-    if swap:
-        worked = date(int(swap["year"]), int(swap["month"]), int(swap["day"]))
-        return f"Nghỉ hoán đổi (làm bù {WEEKDAY_VI[worked.weekday()]} {worked:%d/%m/%Y})"
-    suffix = ""
-    match = _SUFFIX.match(name)
-    if match and match["name"] in _VI_NAMES:
-        name, suffix = match["name"], match["suffix"]
-    return _VI_NAMES.get(name, name) + suffix
-
-
 class _DayProblem(NamedTuple):
     kind: str
     day: date
@@ -349,7 +345,7 @@ def _day_problems(
     seen: dict[date, str] = {}
     for kind in LISTS:
         for day in lists.get(kind, {}):
-            weekday = f"{WEEKDAY_EN[day.weekday()]} ({WEEKDAY_VI[day.weekday()]})"
+            weekday = cal.names.weekday(day)
             weekend = day.weekday() in WEEKEND
             if day in seen:
                 found.append(
@@ -380,7 +376,8 @@ def _day_problems(
                         day,
                         "CCHC-C007",
                         f"day off {day} is a {weekday}, not a working day anyway",
-                        "list the weekday given off instead, e.g. the Monday of a nghỉ bù",
+                        "list the weekday given off instead, e.g. the Monday of a "
+                        f"{cal.names.day_off_in_lieu}",
                     )
                 )
             elif kind == "not_days_off" and (
@@ -412,32 +409,40 @@ Report = Callable[..., None]
 """``report(where, code, message, hint="")``: append a problem at the line of ``where``."""
 
 
-def check_calendar(path: Path) -> tuple[WorkingCalendar | None, list[Problem]]:
-    """Read a calendar file; ``(calendar, [])`` or ``(None, every problem found)``."""
-    name = display_path(path)
-    problems: list[Problem] = []
-    located = parse_mapping_file(path, name, _CODES, problems)
-    if located is None:
-        return None, problems
-    return _check_located(located, name, problems)
+@dataclass(frozen=True)
+class CalendarLocale:
+    """What the application gives every calendar: the country and time zone of a calendar file
+    that names none, and the names calendars show."""
+
+    country: str
+    timezone: str
+    names: CalendarNames = field(default_factory=CalendarNames)
+
+    def calendar(self, **settings: Any) -> WorkingCalendar:
+        """A calendar of this country, time zone and names; ``settings`` replace any of them
+        and give the lists (``days_off`` …) and working hours."""
+        given = {"country": self.country, "timezone": self.timezone, "names": self.names}
+        return WorkingCalendar(**{**given, **settings})
 
 
-def check_calendar_text(text: str, source: str) -> tuple[WorkingCalendar | None, list[Problem]]:
-    """Like ``check_calendar`` for a calendar file's text (problems are placed in ``source``)."""
-    problems: list[Problem] = []
-    located = parse_mapping_text(text, source, _CODES, problems)
-    if located is None:
-        return None, problems
-    return _check_located(located, source, problems)
-
-
-def _check_located(
-    located: Located, name: str, problems: list[Problem]
+def check_calendar(
+    path: Path, locale: CalendarLocale
 ) -> tuple[WorkingCalendar | None, list[Problem]]:
+    """Read a calendar file; ``(calendar, [])`` or ``(None, every problem found)``."""
+    return CALENDAR_FILE.check_file(path, locale)
 
-    def report(where: tuple[str | int, ...], code: str, message: str, hint: str = "") -> None:
-        problems.append(Problem(name, located.line_of(where), code, message, hint))
 
+def check_calendar_text(
+    text: str, source: str, locale: CalendarLocale
+) -> tuple[WorkingCalendar | None, list[Problem]]:
+    """Like ``check_calendar`` for a calendar file's text (problems are placed in ``source``)."""
+    return CALENDAR_FILE.check_text(text, source, locale)
+
+
+def _read_calendar(reading: Reading[CalendarLocale]) -> WorkingCalendar | None:
+    """The calendar a file configures, when every setting and date is valid; each problem
+    reported on ``reading``."""
+    located, report, locale = reading.located, reading.report, reading.context
     data: dict[Any, Any] = located.data
     for key in data:
         if key not in SETTINGS and key not in LISTS:
@@ -447,39 +452,45 @@ def _check_located(
                 f"unknown key {key!r}",
                 f"allowed keys: {', '.join(SETTINGS + LISTS)}",
             )
-    settings = _read_settings(data, report)
-    lists = {kind: _read_list(located, kind, report) for kind in LISTS}
+    settings = _read_settings(data, report, locale)
+    example = locale.names.reason_example
+    lists = {kind: _read_list(located, kind, report, example) for kind in LISTS}
     if settings is None:
-        return None, problems
-    base = WorkingCalendar(**settings)  # settings were checked above: this cannot fail
+        return None
+    base = locale.calendar(**settings)  # settings were checked above: this cannot fail
     for kind, day, code, message, hint in _day_problems(lists, base):
         report((kind, _key_of(located, kind, day)), code, message, hint)
-    if problems:
-        return None, problems
-    cal = WorkingCalendar(
+    if reading.problems:
+        return None
+    return locale.calendar(
         **settings,
         days_off=lists["days_off"],
         make_up_days=lists["make_up_days"],
         not_days_off=lists["not_days_off"],
     )
-    return cal, problems
 
 
-def load_calendar(path: Path) -> WorkingCalendar:
+CALENDAR_FILE: DataFile[WorkingCalendar, CalendarLocale] = DataFile(
+    "calendar file", _CODES, _read_calendar
+)
+"""A calendar file (``definitions/calendar.yaml``, format in docs/calendar.md)."""
+
+
+def load_calendar(path: Path, locale: CalendarLocale) -> WorkingCalendar:
     """The calendar configured in ``path``; raises ``DefinitionError`` listing every problem."""
-    cal, problems = check_calendar(path)
+    cal, problems = check_calendar(path, locale)
     if cal is None:
         raise DefinitionError(problems)
     return cal
 
 
-def load_calendar_text(text: str, source: str) -> WorkingCalendar:
+def load_calendar_text(text: str, source: str, locale: CalendarLocale) -> WorkingCalendar:
     """The calendar configured by a calendar file's ``text`` (e.g. registered in a database);
     the library's holidays alone when the text is empty (there was no file). Raises
     ``DefinitionError`` listing every problem, placed in ``source``."""
     if not text.strip():
-        return WorkingCalendar()
-    cal, problems = check_calendar_text(text, source)
+        return locale.calendar()
+    cal, problems = check_calendar_text(text, source, locale)
     if cal is None:
         raise DefinitionError(problems)
     return cal
@@ -493,20 +504,22 @@ def _key_of(located: Located, kind: str, day: date) -> str:
     return str(day)
 
 
-def _read_settings(data: dict[Any, Any], report: Report) -> dict[str, Any] | None:
+def _read_settings(
+    data: dict[Any, Any], report: Report, locale: CalendarLocale
+) -> dict[str, Any] | None:
     settings: dict[str, Any] = {}
     ok = True
-    country = data.get("country", "VN")
+    country = data.get("country", locale.country)
     if not isinstance(country, str) or not _known_country(country):
         report(
             ("country",),
             "CCHC-C009",
             f"country {country!r} is unknown to the holidays library",
-            "an ISO 3166 code, e.g. VN",
+            f"an ISO 3166 code, e.g. {locale.country}",
         )
         ok = False
     settings["country"] = country
-    zone = data.get("timezone", "Asia/Ho_Chi_Minh")
+    zone = data.get("timezone", locale.timezone)
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
@@ -514,7 +527,7 @@ def _read_settings(data: dict[Any, Any], report: Report) -> dict[str, Any] | Non
             ("timezone",),
             "CCHC-C009",
             f"unknown time zone {zone!r}",
-            "an IANA name, e.g. Asia/Ho_Chi_Minh",
+            f"an IANA name, e.g. {locale.timezone}",
         )
         ok = False
     settings["timezone"] = zone
@@ -564,7 +577,7 @@ def _read_time(value: object) -> time | None:
     return None
 
 
-def _read_list(located: Located, kind: str, report: Report) -> dict[date, str]:
+def _read_list(located: Located, kind: str, report: Report, reason_example: str) -> dict[date, str]:
     raw = located.data.get(kind)
     if raw is None:
         return {}
@@ -596,7 +609,7 @@ def _read_list(located: Located, kind: str, report: Report) -> dict[date, str]:
                 where,
                 "CCHC-C009",
                 f"{day} in {kind} has no reason",
-                "say why, e.g. the official letter: Văn bản số …",
+                f"say why, e.g. {reason_example}",
             )
             continue
         result[day] = reason.strip()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def canonical_json(value: Any) -> str:
@@ -31,9 +28,9 @@ def utc_iso(value: datetime) -> str:
     return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def local_text(value: datetime) -> str:
-    """A timestamp as officials read it: Asia/Ho_Chi_Minh, ``dd/mm/yyyy HH:MM:SS``."""
-    return utc(value).astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M:%S")
+def local_text(value: datetime, zone: tzinfo) -> str:
+    """A timestamp as people read it in ``zone``: ``dd/mm/yyyy HH:MM:SS``."""
+    return utc(value).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def utcnow() -> datetime:

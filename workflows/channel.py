@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
-_CHANNEL: ContextVar[str | None] = ContextVar("cchc_audit_channel", default=None)
+_CHANNEL: ContextVar[str | None] = ContextVar("audit_channel", default=None)
 
 MAX_LENGTH = 200
 

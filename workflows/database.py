@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,25 +11,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflows.errors import TransitionRefusedError
-
-DEFAULT_DATA_DIR = Path("var")
-SQLITE_FILE = "cchc.sqlite3"
-
 
 @dataclass(frozen=True)
 class Settings:
-    """The data folder (SQLite file, stored files) and the database URL."""
+    """The data folder (SQLite file, stored files) and the database URL, as the application
+    resolved them (its options, environment and defaults)."""
 
     data_dir: Path
     database_url: str
-
-    @classmethod
-    def resolve(cls, data_dir: Path | None = None, database_url: str | None = None) -> Settings:
-        """Data dir: ``--data-dir``, ``CCHC_DATA_DIR`` or ``./var``; URL: ``CCHC_DATABASE_URL``."""
-        folder = data_dir or Path(os.environ.get("CCHC_DATA_DIR") or DEFAULT_DATA_DIR)
-        url = database_url or os.environ.get("CCHC_DATABASE_URL") or sqlite_url(folder)
-        return cls(data_dir=folder, database_url=normalise_url(url))
 
     def absolute(self) -> Settings:
         """The same settings with the data folder and a SQLite file as absolute paths.
@@ -43,11 +31,6 @@ class Settings:
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             url = url.set(database=str(Path(url.database).resolve()))
         return Settings(self.data_dir.resolve(), url.render_as_string(hide_password=False))
-
-
-def sqlite_url(data_dir: Path) -> str:
-    """The SQLite URL of the database file in ``data_dir``."""
-    return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
 def missing_sqlite_file(url: str) -> Path | None:
@@ -69,7 +52,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-BEGIN = "cchc_sqlite_begin"
+BEGIN = "workflows_sqlite_begin"
 """Execution option saying how a SQLite transaction begins: ``IMMEDIATE`` (the default: it takes
 the write lock at once, so writers queue instead of failing when a deferred read would have to
 upgrade) or ``DEFERRED`` (a read: no lock, a snapshot of what was committed; WAL lets it run
@@ -130,21 +113,63 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, and also
-    when a fire was refused.
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, rolled back
+    whole on any error, a refusal included.
 
-    A refusal is written to the audit trail before it is raised, so the refusal itself is kept;
-    any other error rolls everything back.
+    The engine does not write a refusal into the unit of work: it holds it on the session
+    (``workflows.audit.hold_refusal``). When the unit of work fails, everything it wrote is
+    rolled back and the held refusals are then appended to their chains in a transaction of
+    their own, so a refused unit of work leaves exactly its refusal. A refusal the caller
+    handled (caught and went on) is appended with the rest when the unit of work commits.
+    Writes made with :func:`keep_on_failure` are made again in that transaction, before the
+    held refusals.
     """
     session = factory()
     try:
-        with session.begin():
-            if session.get_bind().dialect.name == "sqlite":
-                session.connection(execution_options=IMMEDIATE)  # a write: the lock first
-            try:
+        try:
+            with session.begin():
+                _lock_for_writing(session)
                 yield session
-            except TransitionRefusedError:
-                session.commit()
-                raise
+                _append_held_refusals(session)
+        except BaseException:
+            kept: list[Callable[[Session], None]] = session.info.pop(_KEPT, [])
+            if kept or _has_held_refusals(session):
+                with session.begin():
+                    _lock_for_writing(session)
+                    for write in kept:
+                        write(session)
+                    _append_held_refusals(session)
+            raise
     finally:
         session.close()
+
+
+_KEPT = "workflows.database.kept_writes"
+"""The key in ``Session.info`` of the writes ``unit_of_work`` makes again after a rollback."""
+
+
+def keep_on_failure(session: Session, write: Callable[[Session], None]) -> None:
+    """Make ``write`` now, in the unit of work of ``session``, and make it again after the
+    rollback should the unit of work fail: for what must be recorded even when the work is
+    refused (a failed attempt that counts towards a limit). ``write`` reads what it changes
+    from ``session`` each time (after a rollback, the state it first saw)."""
+    write(session)
+    session.info.setdefault(_KEPT, []).append(write)
+
+
+def _lock_for_writing(session: Session) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options=IMMEDIATE)  # a write: the lock first
+
+
+def _has_held_refusals(session: Session) -> bool:
+    from workflows.audit import held_refusal_count
+
+    return held_refusal_count(session) > 0
+
+
+def _append_held_refusals(session: Session) -> None:
+    from workflows.audit import append_event, take_held_refusals
+
+    for record in take_held_refusals(session):
+        append_event(session, record)

@@ -1,47 +1,55 @@
 """The one place that changes state.
 
-``Engine.fire`` (and ``Engine.create``) do, in the caller's transaction: check the actor's
-tenant and roles, check the trigger and the required payload, evaluate the guards, move the
-state with optimistic concurrency, append the audit event and write the outbox rows. A refused
-attempt is appended to the audit trail as a refusal and then raised; commit it with
-``workflows.database.unit_of_work``, which keeps refusals and rolls back everything else.
+``Engine.fire`` (and ``Engine.create``) do, in the caller's transaction: check the rules of the
+fire path in order (``workflows.rules``: the actor's tenant, the trigger, the roles, the
+required payload, separation of duties, the guards), move the state with optimistic
+concurrency, append the audit event and write the outbox rows. A refused attempt writes
+nothing: its audit record is held on the session and the error of its reason code raised; run
+it in ``workflows.database.unit_of_work``, which rolls back the whole unit of work and then
+appends the refusal in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, tzinfo
 from typing import Any, NoReturn
 
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from workflows import store
-from workflows.audit import AppendedEvent, append_event
+from workflows.audit import AppendedEvent, AuditRecord, append_event, hold_refusal
 from workflows.canonical import canonical_json, local_text, sha256_hex, utc, utc_iso, utcnow
-from workflows.definition.checks import did_you_mean
 from workflows.definition.loader import DefinitionSet
 from workflows.definition.models import Transition, WorkflowDefinition
 from workflows.errors import (
     ConflictError,
     DefinitionVersionConflictError,
-    GuardFailedError,
     IdempotencyKeyReusedError,
     InstanceNotFoundError,
-    NotPermittedError,
-    PayloadInvalidError,
-    SeparationOfDutiesError,
     TransitionRefusedError,
-    TriggerNotAllowedError,
     UnknownKindError,
     WorkflowError,
 )
 from workflows.machines import BuiltMachine, build_machine
 from workflows.registry import Actor, FireContext, Registry
+from workflows.rules import (
+    CREATE,
+    FIRE_RULES,
+    NOT_PERMITTED,
+    Attempt,
+    Refusal,
+    SameActorText,
+    create_refusal,
+    first_refusal,
+    same_person,
+)
 
-CREATE = "create"
+APPLIED, REFUSED, NOTIFIED = "applied", "refused", "notified"
+"""The outcomes the engine records."""
 
 
 class InstanceExistsError(WorkflowError, ValueError):
@@ -83,6 +91,11 @@ class InstanceView:
     updated_at: datetime
 
 
+"""Words a separation-of-duties refusal for the application's users: ``(actor, [(trigger,
+label)] the actor fired (label None for ``create``), the instance's name, the label of the
+refused transition) → sentence``."""
+
+
 class Engine:
     """Fires triggers on persisted instances; one shared machine per definition version."""
 
@@ -91,9 +104,16 @@ class Engine:
         definitions: DefinitionSet,
         registry: Registry,
         clock: Callable[[], datetime] = utcnow,
+        timezone: tzinfo = UTC,
+        same_actor_text: SameActorText | None = None,
     ) -> None:
         self.definitions = definitions
         self.registry = registry
+        self.timezone = timezone
+        """The application's time zone: local times in notification contexts are in it."""
+        self.same_actor_text = same_actor_text
+        """How the application words a separation-of-duties refusal for its users (put before
+        the engine's own words); None: the engine's words alone."""
         self.clock: Callable[[], datetime] = lambda: utc(clock())
         """Now, always in UTC: what is stored and hashed (a clock may give any time zone)."""
         self._by_hash: dict[str, BuiltMachine] = {}
@@ -138,11 +158,13 @@ class Engine:
                 )
             store.store_definition(
                 conn,
-                hash=built.hash,
-                kind=built.definition.kind,
-                version=built.definition.version,
-                body=built.definition.canonical_json(),
-                registered_at=self.clock(),
+                store.DefinitionRow(
+                    hash=built.hash,
+                    kind=built.definition.kind,
+                    version=built.definition.version,
+                    body=built.definition.canonical_json(),
+                    registered_at=self.clock(),
+                ),
             )
 
     # -- state changes -----------------------------------------------------------------------
@@ -169,28 +191,26 @@ class Engine:
         now = self.clock()
         self.register(session, built)
         dest = definition.initial_state.name
-        audit = _AuditBase(
+        record = AuditRecord(
             tenant=actor.tenant,
             occurred_at=now,
             actor=actor.id,
+            role=None,
             instance_id=None,
             kind=kind,
             ref=ref,
             trigger=CREATE,
             from_state=None,
+            to_state=dest,
             payload=data_text,
             definition_hash=built.hash,
+            outcome=APPLIED,
+            reason=None,
         )
         acting_role = _resolve_role(actor, role, definition.create_roles)
         if acting_role is None:
             self._refuse(
-                session,
-                audit,
-                _role_text(actor, role),
-                NotPermittedError(
-                    f"{actor.id} may not create {kind!r}: it needs one of the roles "
-                    f"{', '.join(definition.create_roles)} (holds {', '.join(sorted(actor.roles))})"
-                ),
+                session, record, _role_text(actor, role), create_refusal(definition, actor)
             )
         conn = session.connection()
         existing = store.instance_with_ref(conn, actor.tenant, kind, ref)
@@ -203,13 +223,10 @@ class Engine:
             ref=ref,
             state=dest,
             definition_hash=built.hash,
-            version=1,
             data=data_text,
             created_by=actor.id,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
-        audit.instance_id = instance_id
         ctx = FireContext(
             instance_id=instance_id,
             kind=kind,
@@ -225,7 +242,37 @@ class Engine:
             created_by=actor.id,
             now=now,
         )
-        return self._applied(session, definition, audit, ctx, 1, idempotency_key, request)
+        record = replace(record, instance_id=instance_id, role=acting_role)
+        return self._applied(session, definition, record, ctx, 1, idempotency_key, request)
+
+    def require_create(
+        self, session: Session, kind: str, *, actor: Actor, ref: str, role: str | None = None
+    ) -> str:
+        """The role ``actor`` creates ``kind`` in (``create``'s rule, for work that checks it
+        before reading); else the refusal is held for the audit trail and raised, as
+        ``create`` would."""
+        built = self.current(kind)
+        acting_role = _resolve_role(actor, role, built.definition.create_roles)
+        if acting_role is None:
+            record = AuditRecord(
+                tenant=actor.tenant,
+                occurred_at=self.clock(),
+                actor=actor.id,
+                role=None,
+                instance_id=None,
+                kind=kind,
+                ref=ref,
+                trigger=CREATE,
+                from_state=None,
+                to_state=None,
+                payload=canonical_json({}),
+                definition_hash=built.hash,
+                outcome=REFUSED,
+                reason=None,
+            )
+            refusal = create_refusal(built.definition, actor)
+            self._refuse(session, record, _role_text(actor, role), refusal)
+        return acting_role
 
     def fire(
         self,
@@ -241,7 +288,8 @@ class Engine:
     ) -> FireResult:
         """Fire ``trigger`` on instance ``instance_id`` as ``actor`` (optionally as ``role``).
 
-        Raises a ``TransitionRefusedError`` subclass (after auditing the refusal),
+        Raises a ``TransitionRefusedError`` subclass (its audit record held on the session for
+        ``unit_of_work``; the first of ``workflows.rules.FIRE_RULES`` that refuses decides),
         ``ConflictError`` when the instance changed underneath (nothing written), or
         ``IdempotencyKeyReusedError``. With a known ``idempotency_key`` it returns the first
         result again and changes nothing.
@@ -256,118 +304,62 @@ class Engine:
         built = self.machine_for(session, row.definition_hash)
         definition = built.definition
         now = self.clock()
-        audit = _AuditBase(
+        if expected_version is not None and expected_version != row.version:
+            raise ConflictError(
+                f"{row.kind} #{row.id} ({row.ref}) is at version {row.version}, not "
+                f"{expected_version}: it changed since it was read; reload and try again"
+            )
+        transition = definition.transition(trigger, row.state)
+        attempt = Attempt(
+            session=session,
+            row=row,
+            definition=definition,
+            trigger=trigger,
+            actor=actor,
+            requested_role=role,
+            payload=payload,
+            transition=transition,
+            acting_role=_resolve_role(actor, role, transition.roles) if transition else None,
+            not_by=() if transition is None else self._not_by(row, transition),
+            guards=self.registry.guards,
+            now=now,
+            same_actor_text=self.same_actor_text,
+        )
+        record = AuditRecord(
             tenant=row.tenant,
             occurred_at=now,
             actor=actor.id,
+            role=attempt.acting_role,
             instance_id=row.id,
             kind=row.kind,
             ref=row.ref,
             trigger=trigger,
             from_state=row.state,
+            to_state=None if transition is None else transition.dest,
             payload=payload_text,
             definition_hash=row.definition_hash,
+            outcome=APPLIED,
+            reason=None,
         )
-        name = f"{row.kind} #{row.id} ({row.ref})"
-        if expected_version is not None and expected_version != row.version:
-            raise ConflictError(
-                f"{name} is at version {row.version}, not {expected_version}: "
-                "it changed since it was read; reload and try again"
-            )
-        if actor.tenant != row.tenant:
-            audit.tenant = actor.tenant  # on the actor's own chain: nothing of theirs in another's
-            self._refuse(
-                session,
-                audit,
-                _role_text(actor, role),
-                NotPermittedError(
-                    f"{actor.id} of tenant {actor.tenant!r} may not act on {name} of another tenant"
-                ),
-            )
-        if trigger not in definition.triggers():
-            self._refuse(
-                session,
-                audit,
-                _role_text(actor, role),
-                TriggerNotAllowedError(
-                    f"{row.kind!r} has no trigger {trigger!r}; "
-                    f"{did_you_mean(trigger, definition.triggers())}"
-                ),
-            )
-        transition = definition.transition(trigger, row.state)
-        if transition is None:
-            possible = [t.trigger for t in definition.transitions if row.state in t.source]
-            self._refuse(
-                session,
-                audit,
-                _role_text(actor, role),
-                TriggerNotAllowedError(
-                    f"{name} is in state {row.state!r} ({definition.state(row.state).label}); "
-                    f"{trigger!r} cannot fire from there. Possible: {', '.join(possible) or 'none'}"
-                ),
-            )
-        acting_role = _resolve_role(actor, role, transition.roles)
-        if acting_role is None:
-            self._refuse(
-                session,
-                audit,
-                _role_text(actor, role),
-                NotPermittedError(
-                    f"{actor.id} may not fire {trigger!r} on {name}: it needs one of the roles "
-                    f"{', '.join(transition.roles)} (holds {', '.join(sorted(actor.roles))})"
-                ),
-            )
-        missing = [f for f in transition.requires if not str(payload.get(f) or "").strip()]
-        if missing:
-            self._refuse(
-                session,
-                audit,
-                acting_role,
-                PayloadInvalidError(
-                    f"{trigger!r} on {name} needs a non-empty {', '.join(missing)} in the payload"
-                ),
-            )
-        duty = _same_person(session, row, definition, self._duties(row, transition), actor)
-        if duty is not None:
-            self._refuse(session, audit, acting_role, duty)
-        ctx = FireContext(
-            instance_id=row.id,
-            kind=row.kind,
-            tenant=row.tenant,
-            ref=row.ref,
-            trigger=trigger,
-            source=row.state,
-            dest=transition.dest,
-            actor=actor,
-            role=acting_role,
-            payload=payload,
-            data=json.loads(row.data),
-            created_by=row.created_by,
-            now=now,
-        )
+        refused = first_refusal(FIRE_RULES, attempt)
+        if refused is not None:
+            rule, refusal = refused
+            # On the actor's own chain (nothing of theirs in another tenant's), with the role
+            # they act in once the role rule has passed.
+            role_text = attempt.acting_role if rule.role_known else _role_text(actor, role)
+            self._refuse(session, replace(record, tenant=actor.tenant), role_text, refusal)
+        ctx = attempt.context
         dest = built.run(trigger, row.state, ctx)
-        if dest is None:
-            guard = self.registry.guards[ctx.failed_guard or ""]
-            why = (guard.__doc__ or "").strip().splitlines()[0] if guard.__doc__ else ""
-            self._refuse(
-                session,
-                audit,
-                acting_role,
-                GuardFailedError(
-                    f"{trigger!r} on {name} refused by guard {ctx.failed_guard!r}"
-                    + (f": {why}" if why else "")
-                ),
-            )
         moved = store.move(
             session.connection(), row.id, row.version, dest, _json(ctx.data, "data"), now
         )
         if not moved:
             raise ConflictError(
-                f"{name} was changed by someone else while {trigger!r} was "
+                f"{attempt.name} was changed by someone else while {trigger!r} was "
                 "being fired; nothing was written, reload and try again"
             )
         return self._applied(
-            session, definition, audit, ctx, row.version + 1, idempotency_key, request
+            session, definition, record, ctx, row.version + 1, idempotency_key, request
         )
 
     def notify(
@@ -394,25 +386,24 @@ class Engine:
         definition = self.machine_for(session, row.definition_hash).definition
         now = self.clock()
         body = dict(payload or {})
-        audit = _AuditBase(
-            tenant=row.tenant,
-            occurred_at=now,
-            actor=actor.id,
-            instance_id=row.id,
-            kind=row.kind,
-            ref=row.ref,
-            trigger=f"notify:{template}",
-            from_state=row.state,
-            payload=_json(body, "payload"),
-            definition_hash=row.definition_hash,
-        )
         event = append_event(
             session,
-            **audit.fields(),
-            role="|".join(sorted(actor.roles)),
-            to_state=row.state,
-            outcome="notified",
-            reason=None,
+            AuditRecord(
+                tenant=row.tenant,
+                occurred_at=now,
+                actor=actor.id,
+                role="|".join(sorted(actor.roles)),
+                instance_id=row.id,
+                kind=row.kind,
+                ref=row.ref,
+                trigger=f"notify:{template}",
+                from_state=row.state,
+                to_state=row.state,
+                payload=_json(body, "payload"),
+                definition_hash=row.definition_hash,
+                outcome=NOTIFIED,
+                reason=None,
+            ),
         )
         ctx = FireContext(
             instance_id=row.id,
@@ -445,23 +436,29 @@ class Engine:
         error: TransitionRefusedError,
         instance_id: int | None = None,
     ) -> NoReturn:
-        """Audit a refusal decided outside a fire (a read out of scope …), then raise ``error``.
+        """Hold the audit record of a refusal decided outside a fire (a read out of scope …),
+        then raise ``error``.
 
-        The event lands on the actor's tenant chain with no state change, like every refusal.
+        The event lands on the actor's tenant chain with no state change, like every refusal
+        (``unit_of_work`` appends it after rolling back the rest).
         """
-        audit = _AuditBase(
+        record = AuditRecord(
             tenant=actor.tenant,
             occurred_at=self.clock(),
             actor=actor.id,
+            role=_role_text(actor, None),
             instance_id=instance_id,
             kind=kind,
             ref=ref,
             trigger=trigger,
             from_state=None,
+            to_state=None,
             payload=canonical_json({}),
             definition_hash="",
+            outcome=REFUSED,
+            reason=None,
         )
-        self._refuse(session, audit, _role_text(actor, None), error)
+        _hold(session, record, error)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -498,21 +495,19 @@ class Engine:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _duties(self, row: Row[Any], transition: Transition) -> Transition:
-        """``transition`` with the ``not_by`` of the loaded definition of its kind added.
+    def _not_by(self, row: Row[Any], transition: Transition) -> tuple[str, ...]:
+        """The ``not_by`` of ``transition``, with that of the loaded definition of its kind.
 
         An instance keeps the definition version it started on, but separation of duties is the
         ward's rule now: an item begun before a definition named it is held to it too.
         """
         loaded = self._current.get(row.kind)
         if loaded is None or loaded.hash == row.definition_hash:
-            return transition
+            return tuple(transition.not_by)
         now = loaded.definition.transition(transition.trigger, row.state)
-        if now is None or set(now.not_by) <= set(transition.not_by):
-            return transition
-        return transition.model_copy(
-            update={"not_by": tuple(dict.fromkeys((*transition.not_by, *now.not_by)))}
-        )
+        if now is None:
+            return tuple(transition.not_by)
+        return tuple(dict.fromkeys((*transition.not_by, *now.not_by)))
 
     @staticmethod
     def _load(session: Session, instance_id: int) -> Row[Any]:
@@ -525,21 +520,14 @@ class Engine:
         self,
         session: Session,
         definition: WorkflowDefinition,
-        audit: _AuditBase,
+        record: AuditRecord,
         ctx: FireContext,
         version: int,
         idempotency_key: str | None,
         request: Mapping[str, Any],
     ) -> FireResult:
         """Append the applied event, write the outbox, remember the key; the result."""
-        event = append_event(
-            session,
-            **audit.fields(),
-            role=ctx.role,
-            to_state=ctx.dest,
-            outcome="applied",
-            reason=None,
-        )
+        event = append_event(session, record)
         result = FireResult(
             instance_id=ctx.instance_id,
             kind=ctx.kind,
@@ -557,17 +545,10 @@ class Engine:
 
     @staticmethod
     def _refuse(
-        session: Session, audit: _AuditBase, role: str | None, error: TransitionRefusedError
+        session: Session, record: AuditRecord, role: str | None, refusal: Refusal
     ) -> NoReturn:
-        append_event(
-            session,
-            **audit.fields(),
-            role=role,
-            to_state=None,
-            outcome="refused",
-            reason=f"{error.reason_code}: {error}",
-        )
-        raise error
+        """Hold ``record`` as ``refusal`` (by ``role``) for the audit trail and raise its error."""
+        _hold(session, replace(record, role=role), refusal.error())
 
     def _write_outbox(
         self,
@@ -586,8 +567,8 @@ class Engine:
         store.insert_outbox(session.connection(), rows)
         return len(rows)
 
-    @staticmethod
     def _outbox_row(
+        self,
         definition: WorkflowDefinition,
         ctx: FireContext,
         event: AppendedEvent,
@@ -609,7 +590,7 @@ class Engine:
             "payload": dict(ctx.payload),
             "data": ctx.data,
             "occurred_at": utc_iso(ctx.now),
-            "occurred_at_local": local_text(ctx.now),
+            "occurred_at_local": local_text(ctx.now, self.timezone),
         }
         return {
             "tenant": ctx.tenant,
@@ -642,34 +623,59 @@ class Engine:
             allowed = transition.roles if transition is not None else ()
         acting_role = _resolve_role(actor, role, allowed)
         duty = (
-            _same_person(session, row, definition, self._duties(row, transition), actor)
+            same_person(
+                session,
+                row,
+                definition,
+                transition,
+                self._not_by(row, transition),
+                actor,
+                self.same_actor_text,
+            )
             if transition is not None and acting_role is not None
             else None
         )
         if acting_role is not None and duty is None:
             return replay
-        audit = _AuditBase(
+        record = AuditRecord(
             tenant=actor.tenant,
             occurred_at=self.clock(),
             actor=actor.id,
+            role=None,
             instance_id=row.id,
             kind=row.kind,
             ref=row.ref,
             trigger=replay.trigger,
             from_state=row.state,
+            to_state=None,
             payload=canonical_json({}),
             definition_hash=row.definition_hash,
+            outcome=REFUSED,
+            reason=None,
         )
         if duty is not None:
-            self._refuse(session, audit, acting_role, duty)
+            self._refuse(session, record, acting_role, duty)
+        held = sorted(actor.roles)
         self._refuse(
             session,
-            audit,
+            record,
             _role_text(actor, role),
-            NotPermittedError(
+            Refusal(
+                NOT_PERMITTED,
+                "replay_role_held",
                 f"{actor.id} may not repeat {replay.trigger!r} on {row.kind} #{row.id} "
                 f"({row.ref}): it needs one of the roles {', '.join(allowed) or 'none'} "
-                f"(holds {', '.join(sorted(actor.roles))})"
+                f"(holds {', '.join(held)})",
+                {
+                    "actor": actor.id,
+                    "kind": row.kind,
+                    "kind_title": definition.title,
+                    "instance_id": row.id,
+                    "ref": row.ref,
+                    "trigger": replay.trigger,
+                    "roles": list(allowed),
+                    "held": held,
+                },
             ),
         )
 
@@ -706,56 +712,15 @@ class Engine:
             key=key,
             request_hash=sha256_hex(canonical_json(request)),
             result=canonical_json(asdict(result)),
-            created_at=now,
+            now=now,
         )
 
 
-@dataclass
-class _AuditBase:
-    """The audit fields known before the outcome."""
-
-    tenant: str
-    occurred_at: datetime
-    actor: str
-    instance_id: int | None
-    kind: str
-    ref: str
-    trigger: str
-    from_state: str | None
-    payload: str
-    definition_hash: str
-
-    def fields(self) -> dict[str, Any]:
-        """The fields as keyword arguments of ``append_event`` (a shallow copy)."""
-        return dict(self.__dict__)
-
-
-def _same_person(
-    session: Session,
-    row: Row[Any],
-    definition: WorkflowDefinition,
-    transition: Transition,
-    actor: Actor,
-) -> SeparationOfDutiesError | None:
-    """The refusal when ``actor`` last fired one of the transition's ``not_by`` triggers (on
-    this instance, from its applied audit events; ``create``: the instance's creator)."""
-    if not transition.not_by:
-        return None
-    fired = store.last_fired_by(session.connection(), row.id, transition.not_by)
-    fired[CREATE] = row.created_by
-    mine = [t for t in transition.not_by if fired.get(t) == actor.id]
-    if not mine:
-        return None
-    labels = {t.trigger: t.label or t.trigger for t in definition.transitions}
-    labels[CREATE] = "Tạo"
-    name = f"{row.kind} #{row.id} ({row.ref})"
-    done = ", ".join(f"{labels.get(t, t).lower()} ({t})" for t in mine)
-    return SeparationOfDutiesError(
-        f"{actor.id} là người đã {done} ở {name} nên không được tự "
-        f"{(transition.label or transition.trigger).lower()}; việc này phải do người khác làm "
-        f"(separation of duties: {actor.id} fired {', '.join(mine)} on {name} and may not "
-        f"also fire {transition.trigger!r}; another person must decide)"
-    )
+def _hold(session: Session, record: AuditRecord, error: TransitionRefusedError) -> NoReturn:
+    """Hold ``record`` as the refusal ``error`` for ``unit_of_work`` to append, then raise."""
+    reason = f"{error.reason_code}: {error}"
+    hold_refusal(session, replace(record, to_state=None, outcome=REFUSED, reason=reason))
+    raise error
 
 
 def _resolve_role(actor: Actor, requested: str | None, allowed: Iterable[str]) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class WorkflowError(Exception):
@@ -43,9 +45,16 @@ class InstanceNotFoundError(WorkflowError, LookupError):
 
 
 class TransitionRefusedError(WorkflowError):
-    """A fire was refused; the refusal is recorded in the audit trail before this is raised."""
+    """A fire was refused. ``reason_code`` says why and ``facts`` give the particulars (the
+    actor, the roles needed, the state …) for the application to word; ``str()`` is a
+    developer's sentence. The refusal is held for the audit trail before this is raised
+    (``workflows.database.unit_of_work`` appends it)."""
 
     reason_code = "refused"
+
+    def __init__(self, message: str, *, facts: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.facts: dict[str, Any] = dict(facts or {})
 
 
 class NotPermittedError(TransitionRefusedError, PermissionError):

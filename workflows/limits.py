@@ -1,27 +1,20 @@
-"""Limits on what a command reads: one place, each overridable by an environment variable.
+"""Limits on what a command reads: one place, the values given by the application.
 
 Every reader checks a file against these before parsing or while reading, and a file past a
 limit becomes one problem (``CCHC-L…``) instead of a long wait, a huge row or a traceback.
-The values are read when asked for (not at import), so a test or a deployment can set them.
+The values are asked for when a file is read (not at import): the application installs where
+they come from (``use_limits``, e.g. its environment variables), so a test or a deployment can
+change them. Without one, the defaults apply.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from workflows.errors import Problem
-
-ENV = {
-    "file_bytes": "CCHC_MAX_FILE_BYTES",
-    "rows": "CCHC_MAX_ROWS",
-    "plan_tasks": "CCHC_MAX_PLAN_TASKS",
-    "problems_shown": "CCHC_MAX_PROBLEMS_SHOWN",
-    "yaml_depth": "CCHC_MAX_YAML_DEPTH",
-    "yaml_nodes": "CCHC_MAX_YAML_NODES",
-}
-"""Limit → the environment variable that overrides it (documented in docs/limits.md)."""
 
 TOO_LARGE = "CCHC-L001"
 TOO_DEEP = "CCHC-L002"
@@ -46,23 +39,28 @@ class Limits:
     """Nesting of mappings and lists in a YAML file (the deepest shipped file has 10)."""
     yaml_nodes: int = 100_000
     """Values in a YAML file once its aliases are expanded (a definition has a few hundred)."""
+    settings: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
+    """Limit → the setting that changes it, as the application names it (an environment
+    variable, say); hints name it. A limit without one is named by its field."""
+
+    def setting(self, name: str) -> str:
+        """What changes limit ``name``: the application's setting, or the field's name."""
+        return self.settings.get(name, name)
+
+
+_SOURCE: list[Callable[[], Limits]] = [Limits]
+
+
+def use_limits(source: Callable[[], Limits]) -> None:
+    """Where the limits in force come from from now on (called on every read of a file)."""
+    _SOURCE[0] = source
 
 
 def limits() -> Limits:
-    """The limits in force: the defaults, each replaced by its environment variable when set."""
-    values: dict[str, int] = {}
-    for name, variable in ENV.items():
-        raw = os.environ.get(variable, "").strip()
-        if not raw:
-            continue
-        try:
-            value = int(raw.replace("_", ""))
-        except ValueError:
-            raise ValueError(f"{variable}={raw!r} is not a whole number") from None
-        if value < 1:
-            raise ValueError(f"{variable}={raw!r} must be 1 or more")
-        values[name] = value
-    return Limits(**values)
+    """The limits in force: those of the installed source (``use_limits``), else the defaults."""
+    return _SOURCE[0]()
 
 
 class FileTooLargeError(OSError):
@@ -74,15 +72,17 @@ class FileTooLargeError(OSError):
         self.path, self.size, self.limit = path, size, limit
         super().__init__(
             f"the file is {size:,} bytes, above the limit of {limit:,} bytes "
-            f"({ENV['file_bytes']}); it was not read"
+            f"({limits().setting('file_bytes')}); it was not read"
         )
 
 
 def too_many_rows(name: str, limit: int, line: int) -> Problem:
     """The problem for a table with more than ``limit`` data rows, at the first row past it
     (``line``, where reading stopped)."""
-    return Problem(name, line, TOO_MANY_ROWS, f"more than {limit:,} data rows; reading stopped "
-                   "here", f"split the file, or raise the limit with {ENV['rows']}")  # fmt: skip
+    hint = f"split the file, or raise the limit with {limits().setting('rows')}"
+    return Problem(
+        name, line, TOO_MANY_ROWS, f"more than {limit:,} data rows; reading stopped here", hint
+    )
 
 
 def check_size(path: Path) -> None:

@@ -2,7 +2,9 @@
 
 Rows are never bound to a machine (``add_model`` grows superlinearly and holds strong
 references); instead a light token carrying the state is passed to ``Event.trigger``.
-``auto_transitions`` is off: no ``to_<state>()`` shortcut can bypass the guards.
+``auto_transitions`` is off: no ``to_<state>()`` shortcut exists. The machine moves the state
+and runs the actions; whether a fire may happen at all (roles, payload, guards …) the engine's
+rules decide before it runs (``workflows.rules``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from transitions import EventData, Machine
 
 from workflows.definition.models import StateType, WorkflowDefinition
-from workflows.registry import Action, FireContext, Guard, Registry
+from workflows.registry import Action, FireContext, Registry
 
 
 class Token:
@@ -24,17 +26,6 @@ class Token:
 
     def __init__(self, state: str) -> None:
         self.state = state
-
-
-def _guard(name: str, guard: Guard) -> Callable[[EventData], bool]:
-    def condition(event: EventData) -> bool:
-        ctx: FireContext = event.kwargs["ctx"]
-        passed = bool(guard(ctx))
-        if not passed:
-            ctx.failed_guard = name
-        return passed
-
-    return condition
 
 
 def _action(action: Action) -> Callable[[EventData], None]:
@@ -52,11 +43,12 @@ class BuiltMachine:
     hash: str
     machine: Any
 
-    def run(self, trigger: str, state: str, ctx: FireContext) -> str | None:
-        """Fire ``trigger`` from ``state``; the new state, or None when a guard said no."""
+    def run(self, trigger: str, state: str, ctx: FireContext) -> str:
+        """Fire ``trigger`` from ``state`` (the rules passed), running its actions on ``ctx``;
+        the new state."""
         token = Token(state)
         if not self.machine.events[trigger].trigger(token, ctx=ctx):
-            return None
+            raise RuntimeError(f"the machine did not fire {trigger!r} from {state!r}")
         return token.state
 
 
@@ -67,7 +59,6 @@ def build_machine(definition: WorkflowDefinition, registry: Registry) -> BuiltMa
             "trigger": t.trigger,
             "source": list(t.source),
             "dest": t.dest,
-            "conditions": [_guard(name, registry.guards[name]) for name in t.guards],
             "after": [_action(registry.actions[name]) for name in t.actions],
         }
         for t in definition.transitions

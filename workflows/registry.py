@@ -46,10 +46,19 @@ class FireContext:
     """The instance's data; actions may change it and the engine saves it with the state."""
     created_by: str
     now: datetime
-    failed_guard: str | None = None
 
 
-Guard = Callable[[FireContext], bool]
+@dataclass(frozen=True)
+class GuardRefusal:
+    """Why a guard said no: a developer's sentence (kept under ``python -OO``, unlike a
+    docstring) and the facts the application words for officials."""
+
+    message: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+Guard = Callable[[FireContext], GuardRefusal | None]
+"""A read-only check on the fire context: None when the fire may go on, else why not."""
 Action = Callable[[FireContext], None]
 
 
@@ -61,7 +70,8 @@ class Registry:
     actions: dict[str, Action] = field(default_factory=dict)
 
     def guard(self, name: str) -> Callable[[Guard], Guard]:
-        """Register a guard: a read-only predicate on the fire context."""
+        """Register a guard: a read-only check on the fire context that returns None (pass) or
+        a ``GuardRefusal`` saying why not."""
 
         def register(func: Guard) -> Guard:
             _register(self.guards, "guard", name, func)
@@ -99,16 +109,25 @@ builtins = Registry()
 
 
 @builtins.guard("not_creator")
-def _not_creator(ctx: FireContext) -> bool:
+def _not_creator(ctx: FireContext) -> GuardRefusal | None:
     """Prevents anyone from deciding on an instance they created themselves (four-eyes rule)."""
-    return ctx.actor.id != ctx.created_by
+    if ctx.actor.id != ctx.created_by:
+        return None
+    return GuardRefusal(
+        "Prevents anyone from deciding on an instance they created themselves (four-eyes rule)",
+        {"creator": ctx.created_by},
+    )
 
 
 @builtins.guard("payload_has_attachment")
-def _payload_has_attachment(ctx: FireContext) -> bool:
+def _payload_has_attachment(ctx: FireContext) -> GuardRefusal | None:
     """Prevents submitting without at least one attachment hash in ``payload['attachments']``."""
     attachments = ctx.payload.get("attachments")
-    return isinstance(attachments, list) and len(attachments) > 0
+    if isinstance(attachments, list) and len(attachments) > 0:
+        return None
+    return GuardRefusal(
+        "Prevents submitting without at least one attachment hash in payload['attachments']"
+    )
 
 
 @builtins.action("count_revision")

@@ -1,9 +1,13 @@
-"""SQLAlchemy 2 typed tables of the engine. The schema itself is made by Alembic migrations."""
+"""SQLAlchemy 2 typed tables of the engine. The schema itself is made by Alembic migrations.
+
+Other packages keep their own tables (``cchc.tables``, ``notifications.tables``) on the same
+``Base`` (one metadata, so their foreign keys reach the engine's tables) and their own branch of
+migrations (``workflows.migrations``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -12,7 +16,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -185,56 +188,6 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class MetricValue(Base):
-    """A metric value of a unit for a period, from an audited import (kind ``metric_import``)."""
-
-    __tablename__ = "metric_values"
-    __table_args__ = (Index("ix_metric_values_lookup", "tenant", "period", "metric", "unit"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    tenant: Mapped[str] = mapped_column(String(64))
-    period: Mapped[str] = mapped_column(String(64))
-    unit: Mapped[str] = mapped_column(String(64))
-    metric: Mapped[str] = mapped_column(String(64))
-    numerator: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    denominator: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
-    source: Mapped[str] = mapped_column(Text)
-    import_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
-    """The ``metric_import`` instance whose creation was audited; per unit, the latest import
-    that brought the unit is in force."""
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class Score(Base):
-    """A computed score of one sub-criterion, with everything needed to recompute it."""
-
-    __tablename__ = "scores"
-    __table_args__ = (
-        UniqueConstraint("tenant", "plan", "run_id", "code", name="uq_scores_run_code"),
-        Index("ix_scores_plan_code", "tenant", "plan", "code", "computed_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    tenant: Mapped[str] = mapped_column(String(64))
-    plan: Mapped[str] = mapped_column(String(60))
-    run_id: Mapped[str] = mapped_column(String(64))
-    """sha256 of the run's inputs: the same inputs give the same run id and the same rows."""
-    index_set: Mapped[str] = mapped_column(String(64))
-    index_set_hash: Mapped[str] = mapped_column(String(64))
-    code: Mapped[str] = mapped_column(String(32))
-    owner_unit: Mapped[str] = mapped_column(String(64))
-    rule: Mapped[str] = mapped_column(Text)
-    """Canonical JSON of the rule and its parameters."""
-    inputs: Mapped[str] = mapped_column(Text)
-    """Canonical JSON of the inputs (numerator, denominator, source, period …)."""
-    points: Mapped[Decimal] = mapped_column(Numeric(10, 4))
-    max_points: Mapped[Decimal] = mapped_column(Numeric(10, 4))
-    explanation: Mapped[str] = mapped_column(Text)
-    outside_base: Mapped[bool] = mapped_column()
-    """Bonus and penalty points, counted outside the 100-point base."""
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 @event.listens_for(Instance.state, "set")
 def _refuse_direct_state_assignment(
     target: Instance, value: object, oldvalue: object, initiator: object
@@ -244,79 +197,3 @@ def _refuse_direct_state_assignment(
         f"the state of {target.kind} #{target.id} cannot be assigned ({oldvalue!r} → {value!r}); "
         "fire a trigger with workflows.engine.Engine.fire so it is checked and audited"
     )
-
-
-class NotificationDelivery(Base):
-    """One notification to one recipient; its dedupe key makes sure it is sent at most once.
-
-    ``status``: ``pending`` (due at ``next_attempt_at``), ``sending`` (claimed by a dispatcher
-    until ``next_attempt_at``, its lease), ``sent`` or ``failed``. A digest has no outbox row.
-    """
-
-    __tablename__ = "notification_deliveries"
-    __table_args__ = (
-        Index("ix_notification_deliveries_due", "tenant", "status", "next_attempt_at"),
-        Index("ix_notification_deliveries_recipient", "tenant", "recipient", "created_at"),
-        Index("ix_notification_deliveries_outbox", "outbox_id"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    tenant: Mapped[str] = mapped_column(String(64))
-    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
-    """``{outbox.dedupe_key}:{recipient}`` (or ``digest:{tenant}:{day}:{recipient}``)."""
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
-    template: Mapped[str] = mapped_column(String(120))
-    recipient: Mapped[str] = mapped_column(String(64))
-    """The person's id in the organization."""
-    address: Mapped[str] = mapped_column(String(254))
-    channel: Mapped[str | None] = mapped_column(String(32))
-    """The channel of the latest attempt."""
-    status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class DeliveryAttempt(Base):
-    """One attempt to send a delivery, with its outcome and the error text when it failed."""
-
-    __tablename__ = "delivery_attempts"
-    __table_args__ = (
-        UniqueConstraint("delivery_id", "attempt", name="uq_delivery_attempts_delivery_attempt"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("notification_deliveries.id"))
-    attempt: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    outcome: Mapped[str] = mapped_column(String(16))
-    """``sending`` (not finished yet), ``sent``, ``transient``, ``permanent`` or ``interrupted``."""
-    error: Mapped[str | None] = mapped_column(Text)
-
-
-class DeadlineStep(Base):
-    """A durable step of a deadline (reminder, overdue, escalation), due at a stored time.
-
-    The sweep claims due steps (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and marks them done,
-    so two sweeps at once never act twice.
-    """
-
-    __tablename__ = "deadline_steps"
-    __table_args__ = (Index("ix_deadline_steps_due", "tenant", "done_at", "due_at"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    tenant: Mapped[str] = mapped_column(String(64))
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
-    step: Mapped[str] = mapped_column(String(32))
-    """``remind-7`` (working days before), ``overdue``, ``escalate-1`` …"""
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    """The deadline this step belongs to; a new deadline gives new steps."""
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    outcome: Mapped[str | None] = mapped_column(String(32))

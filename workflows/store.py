@@ -7,6 +7,7 @@ Building ORM statements with literal values on every call cost more than SQLite'
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,8 +60,22 @@ def instance_with_ref(conn: Connection, tenant: str, kind: str, ref: str) -> int
     return conn.execute(_REF, {"p_tenant": tenant, "p_kind": kind, "p_ref": ref}).scalar()
 
 
-def insert_instance(conn: Connection, **values: Any) -> int:
-    """Insert an instance row; returns its id."""
+def insert_instance(
+    conn: Connection,
+    *,
+    tenant: str,
+    kind: str,
+    ref: str,
+    state: str,
+    definition_hash: str,
+    data: str,
+    created_by: str,
+    now: datetime,
+) -> int:
+    """Insert a new instance (version 1, created and updated ``now``); returns its id."""
+    values = {"tenant": tenant, "kind": kind, "ref": ref, "state": state,
+              "definition_hash": definition_hash, "version": 1, "data": data,
+              "created_by": created_by, "created_at": now, "updated_at": now}  # fmt: skip
     return int(conn.execute(_INSERT, values).scalar_one())
 
 
@@ -86,11 +101,24 @@ def definition_hashes(conn: Connection, kind: str, version: int) -> list[str]:
     return list(conn.execute(_VERSION_HASHES, {"p_kind": kind, "p_version": version}).scalars())
 
 
-def store_definition(conn: Connection, **values: Any) -> None:
+@dataclass(frozen=True)
+class DefinitionRow:
+    """A definition version as stored: its content hash, kind, version and canonical body."""
+
+    hash: str
+    kind: str
+    version: int
+    body: str
+    registered_at: datetime
+
+
+def store_definition(conn: Connection, row: DefinitionRow) -> None:
     """Store a definition version, once: a version stored meanwhile by another process (two
     wards creating their first instance of a kind at once) is left as it is; its hash is its
     content, so both rows would be the same."""
     maker = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    values = {"hash": row.hash, "kind": row.kind, "version": row.version, "body": row.body,
+              "registered_at": row.registered_at}  # fmt: skip
     conn.execute(maker(_DEFINITIONS).values(**values).on_conflict_do_nothing())
 
 
@@ -99,8 +127,18 @@ def idempotency_record(conn: Connection, tenant: str, key: str) -> Row[Any] | No
     return conn.execute(_KEY, {"p_tenant": tenant, "p_key": key}).first()
 
 
-def store_idempotency(conn: Connection, **values: Any) -> None:
-    """Remember the result of a request made with an idempotency key."""
+def store_idempotency(
+    conn: Connection,
+    *,
+    tenant: str,
+    key: str,
+    request_hash: str,
+    result: str,
+    now: datetime,
+) -> None:
+    """Remember the result (canonical JSON) of a request made with an idempotency key."""
+    values = {"tenant": tenant, "key": key, "request_hash": request_hash, "result": result,
+              "created_at": now}  # fmt: skip
     conn.execute(_INSERT_KEY, values)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cchc.accounts.service import Invitation
-from cchc.organization import Organization
+from cchc.organization.model import Organization
 from notifications.channels import Channel, DeliveryError, Envelope, channel_from_env
 from notifications.recipients import ward_sender
 from notifications.render import render

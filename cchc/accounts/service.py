@@ -1,9 +1,11 @@
 """What ``cchc users`` and the web pages do with accounts; each step audited (``kind='account'``).
 
 Every function runs in the caller's transaction (``workflows.database.unit_of_work``). A refusal
-(not an administrator, a wrong password, a used invite …) is written to the audit trail and then
-raised as a ``TransitionRefusedError`` subclass, so ``unit_of_work`` keeps the refusal (and the
-failure counters) and nothing else. Messages are in Vietnamese: the pages show them as they are.
+(not an administrator, a used invite …) is held on the session (``workflows.audit.hold_refusal``)
+and raised as a ``TransitionRefusedError`` subclass, so ``unit_of_work`` rolls the rest back and
+keeps the refusal. A wrong password's refusal is written with the failure counters and the lock
+it may cause through ``workflows.database.keep_on_failure``: they are kept as well. Messages are
+in Vietnamese: the pages show them as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cchc import access
+from cchc import vi_text
 from cchc.accounts.models import Account, AccountInvite, SignInFailure, WebSession
 from cchc.accounts.policy import Policy
 from cchc.accounts.secrets_ import (
@@ -27,15 +29,19 @@ from cchc.accounts.secrets_ import (
     token_hash,
     verify_password,
 )
-from cchc.organization import Organization, UnknownPersonError
-from workflows.audit import append_event
-from workflows.canonical import canonical_json, local_text, utc, utc_iso
+from cchc.organization import access
+from cchc.organization.capabilities import roles_with
+from cchc.organization.model import Organization, UnknownPersonError
+from workflows.audit import AuditRecord, append_event, hold_refusal
+from workflows.canonical import canonical_json, utc, utc_iso
+from workflows.database import keep_on_failure
 from workflows.engine import Engine
 from workflows.errors import TransitionRefusedError
 from workflows.registry import Actor
 
 AUDIT_KIND = "account"
-ADMIN_ROLES = frozenset({"admin"})
+ADMIN_ROLES = roles_with("manage_accounts")
+"""The roles that invite, reset and disable accounts."""
 ANONYMOUS = "anonymous"
 """The actor of a refused sign-in or invite link that names nobody known."""
 PURPOSES = ("invite", "reset")
@@ -86,11 +92,26 @@ def _audit(
     payload: dict[str, Any] | None = None,
     refused: str | None = None,
 ) -> None:
-    """One event of the tenant's chain: ``refused`` is the reason of a refusal."""
-    append_event(
-        session, tenant=tenant, occurred_at=now, actor=actor[:128], role=role,
-        instance_id=None, kind=AUDIT_KIND, ref=ref[:200], trigger=trigger, from_state=None,
-        to_state=None, payload=canonical_json(payload or {}), definition_hash="",
+    """One event of the tenant's chain, written now: ``refused`` is the reason of a refusal."""
+    append_event(session, _record(tenant, now, actor=actor, role=role, ref=ref, trigger=trigger,
+                                  payload=payload, refused=refused))  # fmt: skip
+
+
+def _record(
+    tenant: str,
+    now: datetime,
+    *,
+    actor: str,
+    role: str | None,
+    ref: str,
+    trigger: str,
+    payload: dict[str, Any] | None = None,
+    refused: str | None = None,
+) -> AuditRecord:
+    return AuditRecord(
+        tenant=tenant, occurred_at=now, actor=actor[:128], role=role, instance_id=None,
+        kind=AUDIT_KIND, ref=ref[:200], trigger=trigger, from_state=None, to_state=None,
+        payload=canonical_json(payload or {}), definition_hash="",
         outcome="applied" if refused is None else "refused", reason=refused,
     )  # fmt: skip
 
@@ -107,9 +128,10 @@ def _refuse(
     trigger: str,
     why: str,
 ) -> AccountRefusedError:
-    """Audit a refusal (``why`` in English for the trail) and return ``error`` to raise."""
-    _audit(session, tenant, now, actor=actor, role=role, ref=ref, trigger=trigger,
-           refused=f"{error.reason_code}: {why}")  # fmt: skip
+    """Hold the refusal's audit event (``why`` in English for the trail; ``unit_of_work``
+    appends it, also when it rolls the rest back) and return ``error`` to raise."""
+    hold_refusal(session, _record(tenant, now, actor=actor, role=role, ref=ref, trigger=trigger,
+                                  refused=f"{error.reason_code}: {why}"))  # fmt: skip
     return error
 
 
@@ -137,8 +159,10 @@ class Invitation:
         return f"{base_url.rstrip('/')}/invite/{self.token}"
 
 
-def _require_admin(session: Session, engine: Engine, admin: Actor, what: str) -> None:
-    access.require_any_role(session, engine, admin, ADMIN_ROLES, what=what, kind=AUDIT_KIND)
+def _require_admin(session: Session, engine: Engine, admin: Actor, what: str) -> str:
+    """The role that lets ``admin`` manage accounts; else the refusal is held and raised."""
+    return access.require_any_role(session, engine, admin, ADMIN_ROLES, what=what,
+                                   kind=AUDIT_KIND)  # fmt: skip
 
 
 def invite(
@@ -161,7 +185,7 @@ def invite(
     """
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, not {purpose!r}")
-    _require_admin(session, engine, admin, f"{purpose} account {person_id}")
+    role = _require_admin(session, engine, admin, f"{purpose} account {person_id}")
     org.person(person_id)
     now = engine.clock()
     account = account_of(session, org.tenant, person_id)
@@ -193,7 +217,7 @@ def invite(
                       expires_at=expires)
     )  # fmt: skip
     session.flush()
-    _audit(session, org.tenant, now, actor=admin.id, role="admin", ref=person_id, trigger=purpose,
+    _audit(session, org.tenant, now, actor=admin.id, role=role, ref=person_id, trigger=purpose,
            payload={"expires_at": utc_iso(expires)})  # fmt: skip
     return Invitation(person_id, purpose, token, expires)
 
@@ -290,7 +314,7 @@ def disable(
 ) -> int:
     """Disable an account: it cannot sign in and its sessions end (how many are returned).
     Only an administrator may (audited refusal); ``LookupError`` when there is no account."""
-    _require_admin(session, engine, admin, f"disable account {person_id}")
+    role = _require_admin(session, engine, admin, f"disable account {person_id}")
     now = engine.clock()
     account = account_of(session, org.tenant, person_id)
     if account is None:
@@ -303,7 +327,7 @@ def disable(
                AccountInvite.used_at.is_(None))
         .values(used_at=now)
     )  # fmt: skip
-    _audit(session, org.tenant, now, actor=admin.id, role="admin", ref=person_id,
+    _audit(session, org.tenant, now, actor=admin.id, role=role, ref=person_id,
            trigger="disable", payload={"sessions_ended": ended})  # fmt: skip
     return ended
 
@@ -405,6 +429,31 @@ def _failures_from(session: Session, address: str, since: datetime) -> int:
 BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."
 
 
+def _count_failure(
+    session: Session, tenant: str, now: datetime, login: str, address: str, actor: str,
+    role: str | None, *, usable: bool, policy: Policy,
+) -> bool:  # fmt: skip
+    """Record a wrong password: the failure (address throttling), the account's count and its
+    refused event; the failure that reaches ``policy.max_failures`` locks the account
+    (audited). Whether it locked."""
+    session.add(SignInFailure(tenant=tenant, address=address, login=login, occurred_at=now))
+    _audit(session, tenant, now, actor=actor, role=role, ref=login, trigger="sign_in",
+           payload={"address": address}, refused="sign_in_refused: wrong name or password"
+           if usable else "sign_in_refused: no usable account")  # fmt: skip
+    account = account_of(session, tenant, login) if actor == login else None
+    if account is None:
+        return False
+    account.failed_count += 1
+    if account.failed_count < policy.max_failures:
+        return False
+    until = now + policy.lock_for
+    account.failed_count = 0
+    account.locked_until = until
+    _audit(session, tenant, now, actor=actor, role=role, ref=login, trigger="lock",
+           payload={"until": utc_iso(until), "failures": policy.max_failures})  # fmt: skip
+    return True
+
+
 def sign_in(
     session: Session, engine: Engine, org: Organization, login: str, password: str, *,
     address: str, user_agent: str, policy: Policy, previous: str | None = None,
@@ -423,7 +472,6 @@ def sign_in(
         end_session(session, previous, now, reason="rotated")
     known = _roles(org, login) is not None
     actor, role = (login, _roles(org, login)) if known else (ANONYMOUS, None)
-    until = now + policy.lock_for
     if _failures_from(session, address, now - policy.lock_for) >= policy.max_failures_per_address:
         raise _refuse(
             session, org.tenant, now,
@@ -441,27 +489,23 @@ def sign_in(
                 session, org.tenant, now,
                 SignInRefusedError(
                     "Tài khoản đang tạm khóa do đăng nhập sai nhiều lần; thử lại sau "
-                    f"{local_text(locked_until)[:16].split(' ')[1]} ngày "
-                    f"{local_text(locked_until)[:10]}."),
+                    f"{vi_text.datetime_text(locked_until).split(' ')[1]} ngày "
+                    f"{vi_text.date_text(locked_until)}."),
                 actor=actor, role=role, ref=login, trigger="sign_in",
                 why=f"locked until {utc_iso(locked_until)}",
             )  # fmt: skip
     usable = account is not None and not account.disabled
     stored = account.password_hash if account is not None and usable else None
     if not verify_password(stored, password):
-        session.add(SignInFailure(tenant=org.tenant, address=address, login=login,
-                                  occurred_at=now))  # fmt: skip
+        locked: list[bool] = []
+
+        def count_failure(session: Session) -> None:  # kept when the refusal rolls back
+            locked[:] = [_count_failure(session, org.tenant, now, login, address, actor, role,
+                                        usable=usable, policy=policy)]  # fmt: skip
+
+        keep_on_failure(session, count_failure)
         message = BAD_CREDENTIALS
-        if account is not None:
-            account.failed_count += 1
-        _audit(session, org.tenant, now, actor=actor, role=role, ref=login, trigger="sign_in",
-               payload={"address": address}, refused="sign_in_refused: wrong name or password"
-               if usable else "sign_in_refused: no usable account")  # fmt: skip
-        if account is not None and account.failed_count >= policy.max_failures:
-            account.failed_count = 0
-            account.locked_until = until
-            _audit(session, org.tenant, now, actor=actor, role=role, ref=login, trigger="lock",
-                   payload={"until": utc_iso(until), "failures": policy.max_failures})  # fmt: skip
+        if locked[0]:
             message = (
                 f"{BAD_CREDENTIALS} Tài khoản bị tạm khóa "
                 f"{int(policy.lock_for.total_seconds() // 60)} phút do đăng nhập sai "

@@ -3,7 +3,7 @@
 A city file (``definitions/cities/*.yaml``, format in ``docs/city.md``) names the city's own
 tenant (where city officials act), its organization files (globs, relative to the city file)
 and its officials (Sở Nội vụ). Loading checks the city file and every organization file it
-names, and reports every problem at once as ``file:line: CCHC-C0NN message (hint)`` (the
+names, and reports every problem at once as ``file:line: CCHC-Y0NN message (hint)`` (the
 organization files' own problems keep their ``CCHC-O0NN`` codes and lines).
 """
 
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from cchc.organization import (
+from cchc.organization.model import (
     UNIT_ROLES,
     Organization,
     Person,
@@ -27,15 +27,9 @@ from cchc.organization import (
     UnknownPersonError,
     check_organization,
 )
+from workflows.datafile import DataFile, FileCodes, Reading, Schema
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import (
-    FileCodes,
-    Located,
-    Path_,
-    display_path,
-    parse_mapping_file,
-    validate_without_unknown_keys,
-)
+from workflows.definition.yamlpos import Path_, display_path
 from workflows.errors import DefinitionError, Problem
 from workflows.progress import Progress, no_progress
 from workflows.registry import Actor
@@ -50,8 +44,7 @@ BLOCKS: dict[str, str] = {"phuong": "Khối phường", "xa_dac_khu": "Khối x�
 
 _BLOCK_OF_KIND: dict[str, Block] = {"phuong": "phuong", "xa": "xa_dac_khu", "dac_khu": "xa_dac_khu"}
 
-_CODES = FileCodes("CCHC-C001", "CCHC-C004", "CCHC-C005",
-                   "a city file starts with 'city:'")  # fmt: skip
+_CODES = FileCodes("CCHC-Y001", "CCHC-Y004", "CCHC-Y005", "a city file starts with 'city:'")
 
 
 def block_of(org: Organization) -> Block:
@@ -142,27 +135,19 @@ def check_city(
     """
     file = Path(path)
     roles = set(_catalogue_roles() if known_roles is None else known_roles)
-    name = display_path(file)
-    problems: list[Problem] = []
-    located = parse_mapping_file(file, name, _CODES, problems)
-    if located is None:
+    context = _Context(roles, file.parent, progress)
+    spec, problems = CITY_FILE.check_file(file, context)
+    problems = problems + context.org_problems
+    if spec is None or problems:
         return None, problems
-    spec = _validate(located, name, problems)
-    if spec is None:
-        return None, _sorted(problems)
-
-    def report(where: Path_, code: str, message: str, hint: str) -> None:
-        problems.append(Problem(name, located.line_of(where), code, message, hint))
-
-    _check_officials(spec, roles, report)
-    org_problems: list[Problem] = []
-    wards = _load_wards(spec, file.parent, roles, report, org_problems, progress)
-    _check_wards(spec, wards, report)
-    problems = _sorted(problems) + org_problems
-    if problems:
-        return None, problems
-    city = City(code=spec.city, name=spec.name, wards=tuple(w.org for w in wards),
-                officials=spec.officials, paths={w.org.tenant: w.path for w in wards})  # fmt: skip
+    wards = context.wards
+    city = City(
+        code=spec.city,
+        name=spec.name,
+        wards=tuple(w.org for w in wards),
+        officials=spec.officials,
+        paths={w.org.tenant: w.path for w in wards},
+    )
     return city, []
 
 
@@ -204,31 +189,9 @@ def _catalogue_roles() -> set[str]:
     return set(load().roles.roles)
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.line, p.code))
-
-
-def _validate(located: Located, name: str, problems: list[Problem]) -> CityFile | None:
-    try:
-        return CityFile.model_validate(located.data)
-    except ValidationError as exc:
-        errors = exc.errors()
-    # An only item with an unknown key also makes its list "too short": report the key alone.
-    extra = [tuple(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
-    errors = [e for e in errors if e["type"] != "too_short"
-              or not any(loc[: len(e["loc"])] == tuple(e["loc"]) for loc in extra)]  # fmt: skip
-    for err in errors:
-        loc = tuple(err["loc"])
-        where = ".".join(str(part) for part in loc) or "(top)"
-        if err["type"] == "extra_forbidden":
-            code, message = "CCHC-C002", f"unknown key {where!r}"
-            allowed = Person if len(loc) >= 3 and loc[0] == "officials" else CityFile
-            hint = f"allowed here: {', '.join(allowed.model_fields)}"
-        else:
-            code, message = "CCHC-C003", f"{where}: {err['msg']}"
-            hint = "add this field" if err["type"] == "missing" else "see docs/city.md"
-        problems.append(Problem(name, located.line_of(loc), code, message, hint))
-    return validate_without_unknown_keys(located.data, errors, CityFile.model_validate)
+def _allowed_keys(loc: tuple[object, ...]) -> str:
+    allowed = Person if len(loc) >= 3 and loc[0] == "officials" else CityFile
+    return ", ".join(allowed.model_fields)
 
 
 Report = Callable[[Path_, str, str, str], None]
@@ -247,21 +210,21 @@ def _check_officials(spec: CityFile, roles: set[str], report: Report) -> None:
     for i, person in enumerate(spec.officials):
         at: Path_ = ("officials", i)
         if person.id in seen:
-            report((*at, "id"), "CCHC-C010", f"official id {person.id!r} is used twice",
+            report((*at, "id"), "CCHC-Y010", f"official id {person.id!r} is used twice",
                    "each official has their own id")  # fmt: skip
         seen.add(person.id)
         for j, role in enumerate(person.roles):
             if role not in roles:
-                report((*at, "roles", j), "CCHC-C009", f"{person.id} has unknown role {role!r}",
+                report((*at, "roles", j), "CCHC-Y009", f"{person.id} has unknown role {role!r}",
                        f"roles come from roles.yaml; {did_you_mean(role, roles)}")  # fmt: skip
         unit_roles = sorted(UNIT_ROLES.intersection(person.roles))
         if person.unit is not None or unit_roles:
             what = f"unit {person.unit!r}" if person.unit else f"role {unit_roles[0]!r}"
-            report((*at, "unit" if person.unit else "roles"), "CCHC-C011",
+            report((*at, "unit" if person.unit else "roles"), "CCHC-Y011",
                    f"city official {person.id} has {what}, which only a ward's people have",
                    "city officials belong to no ward unit; remove it")  # fmt: skip
     if not any(CITY_ROLE in p.roles for p in spec.officials):
-        report(("officials",), "CCHC-C012", f"no official holds the role {CITY_ROLE}",
+        report(("officials",), "CCHC-Y012", f"no official holds the role {CITY_ROLE}",
                f"give the Sở Nội vụ official who ranks the wards the role {CITY_ROLE}")  # fmt: skip
 
 
@@ -276,7 +239,7 @@ def _load_wards(
         matches = sorted(Path(p).resolve() for p in glob.glob(str(base / pattern)))
         matches = [m for m in matches if m.is_file()]
         if not matches:
-            report(("organizations", i), "CCHC-C006",
+            report(("organizations", i), "CCHC-Y006",
                    f"{pattern!r} matches no organization file",
                    f"globs are relative to the city file: {display_path(base)}")  # fmt: skip
             continue
@@ -303,21 +266,65 @@ def _check_wards(spec: CityFile, wards: list[_Ward], report: Report) -> None:
         at: Path_ = ("organizations", ward.entry)
         shown = display_path(where)
         if org.tenant == spec.city:
-            report(at, "CCHC-C008", f"{shown}: ward tenant {org.tenant!r} is the city's own tenant",
+            report(at, "CCHC-Y008", f"{shown}: ward tenant {org.tenant!r} is the city's own tenant",
                    "the city acts in its own tenant; give the ward its own code")  # fmt: skip
         if org.tenant in tenants:
-            report(at, "CCHC-C007",
+            report(at, "CCHC-Y007",
                    f"{shown}: tenant {org.tenant!r} is also the tenant of "
                    f"{display_path(tenants[org.tenant])}",
                    "each ward has its own tenant code; one file per ward")  # fmt: skip
         else:
             tenants[org.tenant] = where
         if org.name in names and names[org.name] != org.tenant:
-            report(at, "CCHC-C014", f"{shown}: ward name {org.name!r} is also {names[org.name]}'s",
+            report(at, "CCHC-Y014", f"{shown}: ward name {org.name!r} is also {names[org.name]}'s",
                    "ward names are unique in a city: the ranking shows them")  # fmt: skip
         names.setdefault(org.name, org.tenant)
         holders = [p.id for p in org.people if CITY_ROLE in p.roles]
         if holders:
-            report(at, "CCHC-C013",
+            report(at, "CCHC-Y013",
                    f"{shown}: {', '.join(holders)} of ward {org.tenant} hold(s) {CITY_ROLE}",
                    "only the city file's officials rank the wards; remove the role")  # fmt: skip
+
+
+@dataclass
+class _Context:
+    """What a city file is checked with, and the wards its checks read."""
+
+    roles: set[str]
+    base: Path
+    """The city file's folder: its globs are relative to it."""
+    progress: Progress
+    org_problems: list[Problem] = field(default_factory=list)
+    wards: list[_Ward] = field(default_factory=list)
+
+
+def _officials_checked(spec: CityFile, reading: Reading[_Context]) -> None:
+    _check_officials(spec, reading.context.roles, reading.report)
+
+
+def _wards_loaded(spec: CityFile, reading: Reading[_Context]) -> None:
+    context = reading.context
+    context.wards = _load_wards(
+        spec, context.base, context.roles, reading.report, context.org_problems, context.progress
+    )
+
+
+def _wards_checked(spec: CityFile, reading: Reading[_Context]) -> None:
+    _check_wards(spec, reading.context.wards, reading.report)
+
+
+CITY_FILE: DataFile[CityFile, _Context] = DataFile(
+    "city file",
+    _CODES,
+    Schema(
+        CityFile.model_validate,
+        "CCHC-Y002",
+        "CCHC-Y003",
+        _allowed_keys,
+        invalid_hint="see docs/city.md",
+        drop_echoes=True,
+    ),
+    checks=(_officials_checked, _wards_loaded, _wards_checked),
+    sort_problems=True,
+)
+"""A city file; its checks read the organization files it names (their problems apart)."""

@@ -31,20 +31,23 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cchc.access import AccessDeniedError
+from cchc import vi_text
 from cchc.city.collation import vn_sort_key
 from cchc.city.model import BLOCKS, CITY_ROLE, City, block_of
-from cchc.indexset.rules import report, vi_number
+from cchc.indexset.rules import report
+from cchc.organization.access import AccessDeniedError
+from cchc.ranking.emulation import TieBreak, TiedThroughoutError, rank
+from cchc.tables import Score
 from workflows.canonical import canonical_json, sha256_hex
 from workflows.engine import Engine
-from workflows.errors import NotPermittedError
 from workflows.registry import Actor
-from workflows.schema import Instance, Score
+from workflows.schema import Instance
 
 KIND = "city_ranking"
 RULE = "city-ranking/1"
 """Names the ordering rule in the inputs: a new rule gives new run ids."""
 TIE_BREAKS = ("index", "base_points", "name", "tenant")
+"""The order within a block: the index, then the tie-breaks ``WARD_TIE_BREAKS``."""
 HUNDRED = Decimal(100)
 
 __all__ = [
@@ -231,19 +234,12 @@ def _figures(entry: WardEntry) -> WardFigures:
     return entry.figures
 
 
-def _sort_key(entry: WardEntry) -> tuple[Any, ...]:
-    figures = _figures(entry)
-    return (-figures.index, -figures.base_points, vn_sort_key(entry.name), entry.tenant)
-
-
-def _deciding(a: tuple[Any, ...], b: tuple[Any, ...], tenant: str) -> str | None:
-    """The tie-break that put the ward of sort key ``a`` first, or None when indices differ."""
-    if a[0] != b[0]:
-        return None
-    for i, key in enumerate(TIE_BREAKS[1:], start=1):
-        if a[i] != b[i]:
-            return key
-    raise ValueError(f"ward {tenant!r} is listed twice")
+WARD_TIE_BREAKS: tuple[TieBreak[WardEntry], ...] = (
+    TieBreak("base_points", lambda e: -_figures(e).base_points),
+    TieBreak("name", lambda e: vn_sort_key(e.name)),
+    TieBreak("tenant", lambda e: e.tenant),
+)
+"""``TIE_BREAKS`` after the index, smaller first."""
 
 
 def rank_wards(entries: Iterable[WardEntry]) -> list[RankedWard]:
@@ -254,18 +250,16 @@ def rank_wards(entries: Iterable[WardEntry]) -> list[RankedWard]:
     rows: list[RankedWard] = []
     for block in BLOCKS:
         ward_list = by_block.get(block, [])
-        keyed = sorted(((_sort_key(e), e) for e in ward_list if e.figures is not None),
-                       key=lambda pair: pair[0])  # fmt: skip
-        ranked = [e for _, e in keyed]
-        keys = [k for k, _ in keyed]
-        total = len(ranked)
-        for i, entry in enumerate(ranked):
-            above = ranked[i - 1] if i > 0 else None
-            below = ranked[i + 1] if i + 1 < total else None
-            decided_above = _deciding(keys[i - 1], keys[i], entry.tenant) if above else None
-            decided_below = _deciding(keys[i], keys[i + 1], entry.tenant) if below else None
-            text = _explain(i + 1, total, entry, (above, decided_above), (below, decided_below))
-            rows.append(RankedWard(entry, i + 1, total, text, decided_above))
+        try:
+            placed = rank((e for e in ward_list if e.figures is not None), WARD_TIE_BREAKS,
+                          by=lambda e: -_figures(e).index)  # fmt: skip
+        except TiedThroughoutError as exc:
+            raise ValueError(f"ward {exc.entry.tenant!r} is listed twice") from None
+        total = len(placed)
+        for row in placed:
+            above, below = (row.above, row.decided_above), (row.below, row.decided_below)
+            text = _explain(row.rank, total, row.entry, above, below)
+            rows.append(RankedWard(row.entry, row.rank, total, text, row.decided_above))
         unranked = sorted((e for e in ward_list if e.figures is None),
                           key=lambda e: (vn_sort_key(e.name), e.tenant))  # fmt: skip
         rows.extend(RankedWard(e, None, total, f"Chưa xếp hạng: {e.missing}.") for e in unranked)
@@ -315,11 +309,11 @@ def _tie_text(entry: WardEntry, other: WardEntry, key: str, placed: str) -> str:
 
 
 def _points(value: Decimal) -> str:
-    return vi_number(report(value), 2)
+    return vi_text.number(value, 2)
 
 
 def _percent(value: Decimal) -> str:
-    return f"{vi_number(value, 2)}%"
+    return vi_text.percent(value, 2)
 
 
 # --- inputs, run id, storage ----------------------------------------------------------------------
@@ -391,18 +385,14 @@ def rank_city(
             session, actor=actor, kind=KIND, ref=ref, trigger="read",
             error=AccessDeniedError(
                 f"{actor.id} of tenant {actor.tenant!r} may not rank the wards of {city.code}: "
-                f"only city officials ({CITY_ROLE}) of tenant {city.code!r} do"
+                f"only city officials ({CITY_ROLE}) of tenant {city.code!r} do",
+                facts={"rule": "city_tenant", "actor": actor.id, "actor_tenant": actor.tenant,
+                       "city": city.name},
             ),
         )  # fmt: skip
-    allowed = engine.current(KIND).definition.create_roles
-    if not actor.roles & set(allowed):
-        engine.refuse(
-            session, actor=actor, kind=KIND, ref=ref, trigger="create",
-            error=NotPermittedError(
-                f"{actor.id} may not create {KIND!r}: it needs one of the roles "
-                f"{', '.join(allowed)} (holds {', '.join(sorted(actor.roles)) or 'none'})"
-            ),
-        )  # fmt: skip
+    # The engine's own rule, before anything is read: inputs ranked before give the stored
+    # instance back without a creation, so they are refused here too.
+    engine.require_create(session, KIND, actor=actor, ref=ref)
     entries, label = ward_entries(session, city, period)
     inputs = ranking_inputs(city, period, label, entries)
     run_id = sha256_hex(canonical_json(inputs))

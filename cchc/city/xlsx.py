@@ -10,8 +10,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cchc.city.model import BLOCKS
 from cchc.city.ranking import CityRanking
-from cchc.reports.formatting import quantize
 from cchc.reports.xlsx import BORDER, FONT, save, set_layout, write_header_row, write_titles
+from cchc.scoring.rounding import half_up
 
 COLUMNS = (
     "Hạng",
@@ -63,9 +63,9 @@ def _write_sheet(
             row.rank,
             row.entry.name,
             None if f is None else float(f.index),
-            None if f is None else float(quantize(f.base_points)),
-            None if f is None else float(quantize(f.adjustments)),
-            None if f is None else float(quantize(f.total_points)),
+            None if f is None else float(half_up(f.base_points)),
+            None if f is None else float(half_up(f.adjustments)),
+            None if f is None else float(half_up(f.total_points)),
             None if f is None else f.plan,
             None if f is None else f.score_run[:12],
             row.explanation_vi,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -18,7 +19,6 @@ from cchc.commands.cycle_common import (
     check_choice,
     instances,
     open_workspace,
-    points,
     print_json,
     reporting,
     require_plan,
@@ -70,8 +70,8 @@ def list_command(
         ["ID", "Mã", "Tiêu chí thành phần", "Đơn vị", "Trạng thái", "Tự chấm", "Tối đa"],
         [[r["id"], r["code"], r["title"], names.get(r["owner_unit"], r["owner_unit"]),
           labels.get(r["state"], r["state"]),
-          points(Decimal(r["self_score"])) if r["self_score"] else "",
-          points(Decimal(r["max_points"]))]
+          vi_text.number(Decimal(r["self_score"])) if r["self_score"] else "",
+          vi_text.number(Decimal(r["max_points"]))]
          for r in rows],
     ))  # fmt: skip
 

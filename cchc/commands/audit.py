@@ -1,9 +1,10 @@
 """``cchc audit``: verify the hash chains, query the trail, and answer an inspector's questions.
 
 Every command acts as a person of the organization file (``--as``) and reads only what their
-roles allow (``cchc.access``): the inspection team, the leadership, the focal unit, the Office
-and the administrator read their whole ward; a unit's head and officials read the history of
-their own unit's items only. A read out of scope exits 1 and is itself recorded in the trail.
+roles allow (``cchc.organization.access``): the inspection team, the leadership, the focal
+unit, the Office and the administrator read their whole ward; a unit's head and officials read
+the history of their own unit's items only. A read out of scope exits 1 and is itself recorded
+in the trail.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from cchc import vi_text
 from cchc.commands.common import console, fail
 from cchc.commands.cycle_common import (
     JSON_HELP,
@@ -32,11 +34,13 @@ from cchc.commands.cycle_common import (
 )
 from cchc.inspection import history as inspection
 from cchc.inspection.evidence_files import check_evidence_files
-from cchc.inspection.history import OUTCOME_LABELS, REFUSAL_LABELS, History, Labels, Subject
-from cchc.organization import Organization, UnknownPersonError
+from cchc.inspection.history import OUTCOME_LABELS, History, Labels, Subject
+from cchc.organization.model import Organization, UnknownPersonError
+from cchc.refusals import REFUSAL_LABELS
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from workflows.audit import AuditFilter, VerifyReport, query_events, verify
-from workflows.canonical import LOCAL_TZ, local_text, utc, utc_iso
+from workflows.canonical import utc, utc_iso
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
 from workflows.schema import AuditEvent
@@ -156,7 +160,7 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": event.id, "tenant": event.tenant, "seq": event.seq,
         "occurred_at": utc_iso(event.occurred_at),
-        "occurred_at_local": local_text(event.occurred_at),
+        "occurred_at_local": vi_text.datetime_text(event.occurred_at, seconds=True),
         "actor": event.actor, "role": event.role, "instance_id": event.instance_id,
         "kind": event.kind, "ref": event.ref, "trigger": event.trigger,
         "from_state": event.from_state, "to_state": event.to_state,
@@ -209,7 +213,8 @@ def query_command(
             code, _, detail = event.reason.partition(": ")
             result += f" ({REFUSAL_LABELS.get(code, code)}): {detail}"
         table.add_row(*(escape(cell) for cell in (
-            f"{event.tenant}/{event.seq}", local_text(event.occurred_at), event.actor,
+            f"{event.tenant}/{event.seq}", vi_text.datetime_text(event.occurred_at, seconds=True),
+            event.actor,
             event.role or "", f"{event.kind} #{event.instance_id or '—'} {event.ref}",
             event.trigger, moved, result,
         )))  # fmt: skip

@@ -19,7 +19,7 @@ from cchc.commands.cycle_common import (
     warn,
 )
 from cchc.commands.problems import print_problems
-from cchc.organization import KIND_NAMES
+from cchc.organization.model import KIND_NAMES
 
 if TYPE_CHECKING:
     from cchc.city import City
@@ -30,6 +30,7 @@ app = typer.Typer(help="The city: its wards by block and their ranking.", no_arg
 
 KIND_LABELS = {kind: name.capitalize() for kind, name in KIND_NAMES.items()}
 CITY_AS_HELP = "City official acting (id from the city file's officials)."
+YES_HELP = "Register without asking (the difference is still printed)."
 
 
 def load_chosen_city(state: AppState, progress: Progress | None = None) -> City:
@@ -107,7 +108,7 @@ def _shown(path: Path | None) -> str:
 
 def _acting(city: City, person_id: str) -> Actor:
     """A city official; a ward's person acts in their own ward (and will be refused)."""
-    from cchc.organization import UnknownPersonError
+    from cchc.organization.model import UnknownPersonError
 
     try:
         return city.actor(person_id)
@@ -127,29 +128,35 @@ def rank(
     out: Path = typer.Option(None, "--out", help="Folder for the XLSX of the ranking."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Rank the wards of each block by their latest index for PERIOD (stored, reproducible)."""
-    from cchc.city import BLOCKS
+    """Rank the wards of each block by their latest index for PERIOD (stored, reproducible),
+    on the city's registered city file and definitions."""
+    from cchc import vi_text
+    from cchc.city import BLOCKS, default_city
     from cchc.city.ranking import rank_city
+    from cchc.city.reference import settle_city
     from cchc.city.xlsx import write_city_ranking_xlsx
     from cchc.commands import cycle_common
     from cchc.commands.progress import progress_bar
-    from cchc.indexset.rules import vi_number
+    from cchc.migrations import require_current
     from cchc.runtime import make_workflow_engine
     from workflows.database import session_factory, unit_of_work
-    from workflows.migrations import require_current
 
     state = state_of(ctx)
     with progress_bar(f"Xếp hạng các phường, xã kỳ {period}", as_json=as_json) as progress:
         # Reading the wards' organization files, then ranking and writing: one step more.
         city = load_chosen_city(state, lambda done, total: progress(done, total + 2))
         wards = len(city.wards)
-        actor = _acting(city, person)
         db = open_database(state.settings())
         try:
             with reporting():
                 require_current(db)
-                engine = make_workflow_engine(clock=cycle_common.CLOCK)
-                with unit_of_work(session_factory(db)) as session:
+                sessions = session_factory(db)
+                city, engine = settle_city(
+                    sessions, city, state.city or default_city(),
+                    make_workflow_engine(clock=cycle_common.CLOCK), chosen=state.city,
+                )  # fmt: skip
+                actor = _acting(city, person)
+                with unit_of_work(sessions) as session:
                     ranking = rank_city(session, engine, city, actor, period=period,
                                         publish=publish)  # fmt: skip
                 progress(wards + 1, wards + 2)
@@ -169,8 +176,8 @@ def rank(
             f"Xếp hạng chỉ số CCHC – {label} – {ranking.period_label}",
             ("Hạng", "Đơn vị", "Chỉ số", "Điểm cơ bản", "Giải thích"),
             [(r.rank or "—", r.entry.name,
-              "" if r.entry.figures is None else f"{vi_number(r.entry.figures.index, 2)}%",
-              "" if r.entry.figures is None else vi_number(r.entry.figures.base_points, 2),
+              "" if r.entry.figures is None else f"{vi_text.number(r.entry.figures.index, 2)}%",
+              "" if r.entry.figures is None else vi_text.number(r.entry.figures.base_points, 2),
               r.explanation_vi) for r in ranking.block(block)],
         ))  # fmt: skip
     status = "đã công bố – published" if ranking.state == "published" else "dự thảo – draft"
@@ -179,3 +186,71 @@ def rank(
         f"Bảng xếp hạng #{ranking.instance_id} ({status}), lần xếp hạng {ranking.run_id[:12]}"
         f"{again}." + (f" Tệp: {escape(str(written))}" if written else "")
     )
+
+
+@app.command("apply")
+def apply(
+    ctx: typer.Context,
+    file: Path = typer.Argument(None, help="The city file to register (default: --city)."),
+    person: str = typer.Option(..., "--as", help="The city's administrator registering it."),
+    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
+) -> None:
+    """Register a new version of the city file and of the definitions folder in use
+    (CCHC_DEFINITIONS_DIR or the project's) for the city's tenant (admin): shows the difference
+    first. The administrator's roles come from the registered city file."""
+    from cchc import reference_data
+    from cchc.city import default_city, load_city
+    from cchc.city.reference import KINDS, settle_city
+    from cchc.commands import cycle_common
+    from cchc.commands.apply_common import ADMIN_ROLES, folder_definitions, register_shown
+    from cchc.runtime import definitions_dir, make_workflow_engine
+    from workflows.database import session_factory, unit_of_work
+    from workflows.errors import DefinitionError, NotPermittedError
+    from workflows.migrations import require_current
+
+    state = state_of(ctx)
+    path = file or state.city or default_city()
+    if not path.is_file():
+        raise stop(f"no such file: {path}", 2)
+    in_use = load_chosen_city(state)
+    db = open_database(state.settings())
+    try:
+        with reporting():
+            require_current(db)
+            sessions = session_factory(db)
+            city, engine = settle_city(
+                sessions, in_use, state.city or default_city(),
+                make_workflow_engine(clock=cycle_common.CLOCK), chosen=state.city, follow=KINDS,
+            )  # fmt: skip
+            actor = _acting(city, person)
+            if actor.tenant != city.code or not actor.roles & ADMIN_ROLES:
+                error = NotPermittedError(
+                    f"{actor.id} may not apply the reference data of {city.code}: only an "
+                    f"official of its registered city file with the role admin may (they are "
+                    f"of {actor.tenant}, holding {', '.join(sorted(actor.roles)) or 'none'})"
+                )
+                try:
+                    with unit_of_work(sessions) as session:
+                        engine.refuse(session, actor=actor, kind=reference_data.AUDIT_KIND,
+                                      ref=f"{city.code}/{'+'.join(KINDS)}", trigger="apply",
+                                      error=error)  # fmt: skip
+                except NotPermittedError as exc:
+                    raise stop(f"không có quyền (not permitted; nothing was written, the refusal "
+                               f"is recorded in the audit trail): {exc}", 1) from None  # fmt: skip
+            try:
+                new = load_city(path)
+            except DefinitionError as exc:
+                print_problems(exc.problems)
+                raise typer.Exit(1) from None
+            if new.code != city.code:
+                raise stop(f"{path} is the city file of {new.code}, not of {city.code}; choose "
+                           "the city in use with --city", 2)  # fmt: skip
+            definitions = folder_definitions(sessions)  # the folder's, not the registered ones
+            snapshots = [
+                reference_data.city_snapshot(new, path),
+                reference_data.definitions_snapshot(definitions, definitions_dir()),
+            ]
+            role = min(actor.roles & ADMIN_ROLES)  # the role that allowed it, recorded
+            register_shown(sessions, city.code, snapshots, actor.id, engine.clock(), yes, role)
+    finally:
+        db.dispose()

@@ -11,7 +11,16 @@ from sqlalchemy import Engine, inspect
 from cchc.commands.state import AppState, state_of
 from workflows.database import Settings, make_engine, missing_sqlite_file, reading
 
-__all__ = ["AppState", "console", "errors", "fail", "open_database", "safe_url", "state_of"]
+__all__ = [
+    "AppState",
+    "console",
+    "database_exists",
+    "errors",
+    "fail",
+    "open_database",
+    "safe_url",
+    "state_of",
+]
 
 # Piped output (scripts, CI logs, tests) gets wide tables instead of 80 truncated columns.
 _WIDTH = None if sys.stdout.isatty() else 200
@@ -47,6 +56,20 @@ def open_database(settings: Settings) -> Engine:
             "run `cchc db upgrade` (or `cchc demo`) first"
         )
     return engine
+
+
+def database_exists(settings: Settings) -> bool:
+    """Whether the database has been created (it has the schema); a SQLite file that does not
+    exist is not created. A database that cannot be reached is a clear error."""
+    if missing_sqlite_file(settings.database_url) is not None:
+        return False
+    engine = make_engine(settings.database_url)
+    try:
+        return inspect(reading(engine)).has_table("audit_events")  # takes no lock
+    except Exception as exc:
+        raise fail(f"cannot open the database {safe_url(settings.database_url)}: {exc}") from exc
+    finally:
+        engine.dispose()
 
 
 def safe_url(url: str) -> str:

@@ -23,22 +23,33 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from cchc import access
-from cchc.access import AccessDeniedError, ReadScope, read_scope, require_read
-from cchc.commands.common import console, errors, fail, open_database, state_of
+from cchc.commands.common import (
+    console,
+    database_exists,
+    errors,
+    fail,
+    open_database,
+    state_of,
+)
 from cchc.commands.problems import print_problems
-from cchc.evidence_store import EvidenceRejected
+from cchc.evidence.store import EvidenceRejected
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
-from cchc.indexset.rules import report, vi_number
-from cchc.inspection.history import REFUSAL_LABELS
-from cchc.organization import Organization, UnknownPersonError, load_organization
+from cchc.indexset.rules import report
+from cchc.migrations import SchemaOutdatedError
+from cchc.organization import access
+from cchc.organization.access import AccessDeniedError, ReadScope, read_scope, require_read
+from cchc.organization.model import Organization, UnknownPersonError, load_organization
 from cchc.reference_data import ReferenceMismatchError
-from cchc.scoring import ScoreCard, SubScore, latest_run
+from cchc.refusals import refusal_sentence
+from cchc.scoring.scores import ScoreCard, SubScore, latest_run
+from cchc.tables import Score
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace, default_index_set, default_organization
-from workflows.canonical import LOCAL_TZ, utcnow
+from workflows.canonical import utcnow
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
+from workflows.definition.models import RoleCatalog
 from workflows.errors import (
     ConflictError,
     DefinitionError,
@@ -46,9 +57,8 @@ from workflows.errors import (
     NotPermittedError,
     TransitionRefusedError,
 )
-from workflows.migrations import SchemaOutdatedError
 from workflows.registry import Actor
-from workflows.schema import Instance, Score
+from workflows.schema import Instance
 
 CLOCK: Callable[[], datetime] = utcnow
 """The clock workspaces run on. Tests replace it; there is deliberately no option to backdate."""
@@ -87,18 +97,23 @@ def index_set_path(ctx: typer.Context) -> Path:
     return state_of(ctx).index_set or default_index_set()
 
 
-def known_roles() -> set[str]:
-    """Every role of the role catalogue (``definitions/roles.yaml``)."""
+def known_roles(ws: Workspace | None = None) -> set[str]:
+    """Every role of the role catalogue in force: the ward's registered definitions' (``ws``),
+    or the definitions folder's ``roles.yaml`` when there is no database yet (``None``)."""
+    return set(_catalogue(ws).roles)
+
+
+def role_labels(ws: Workspace | None = None) -> dict[str, str]:
+    """Role name → Vietnamese label, from the role catalogue in force (as ``known_roles``)."""
+    return {name: spec.label for name, spec in _catalogue(ws).roles.items()}
+
+
+def _catalogue(ws: Workspace | None) -> RoleCatalog:
+    if ws is not None:
+        return ws.engine.definitions.roles
     from cchc.runtime import load
 
-    return set(load().roles.roles)
-
-
-def role_labels() -> dict[str, str]:
-    """Role name → Vietnamese label."""
-    from cchc.runtime import load
-
-    return {name: spec.label for name, spec in load().roles.roles.items()}
+    return load().roles
 
 
 def load_reference(ctx: typer.Context) -> tuple[Organization, IndexSet]:
@@ -106,6 +121,17 @@ def load_reference(ctx: typer.Context) -> tuple[Organization, IndexSet]:
     org = load_organization(organization_path(ctx), known_roles=known_roles())
     index_set = load_index_set(index_set_path(ctx), known_units={u.code for u in org.units})
     return org, index_set
+
+
+@contextmanager
+def in_force(ctx: typer.Context) -> Iterator[Workspace | None]:
+    """The ward's workspace when the database exists, so its registered reference data is what
+    a command shows; None before there is a database (the files chosen are all there is)."""
+    if not database_exists(state_of(ctx).settings()):
+        yield None
+        return
+    with open_workspace(ctx) as ws:
+        yield ws
 
 
 @contextmanager
@@ -159,9 +185,13 @@ def require_identity(ws: Workspace, actor: Actor) -> None:
 def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> None:
     """Exit 1 up front when ``actor`` may not create ``kind`` (or fire ``trigger`` on it).
 
-    For commands that write several things in one transaction (scoring, ranking): the engine
-    would refuse midway, and a refusal commits what came before it. The refusal is audited
-    (and nothing else is written).
+    Not needed for a single unit of work (the engine's refusal rolls it back whole): for
+    commands whose work is not all the engine's or not one transaction, e.g. scoring (the
+    scores are stored before any fire, and with nothing left to self-score no fire refuses),
+    ranking (scores, then the ranking, in two transactions), a review (before Prefect starts
+    and files are written), issuing a notice (refused before the meeting is looked up, so who
+    may not issue it learns nothing of it) and importing a file already imported (a no-op
+    without a fire). The refusal is audited (and nothing else is written).
     """
     definition = ws.engine.current(kind).definition
     if trigger is None:
@@ -263,6 +293,18 @@ def stop(message: str, code: int) -> typer.Exit:
     return fail(escape(message), code)
 
 
+def refusal_line(error: TransitionRefusedError) -> str:
+    """The line an official reads for a refused command: a Vietnamese sentence from the
+    refusal's reason code and facts, then the code (and the rule) for whoever looks it up."""
+    rule = error.facts.get("rule")
+    guard = error.facts.get("guard")
+    code = "/".join(str(part) for part in (error.reason_code, rule, guard) if part)
+    return (
+        f"{refusal_sentence(error, role_labels())} Mã lý do: {code}; lần từ chối đã được ghi "
+        "vào nhật ký kiểm tra."
+    )
+
+
 @contextmanager
 def reporting(as_json: bool = False) -> Iterator[None]:
     """Turn the services' errors into a clear message and a non-zero exit (a file's problems
@@ -270,12 +312,7 @@ def reporting(as_json: bool = False) -> Iterator[None]:
     try:
         yield
     except TransitionRefusedError as exc:
-        label = REFUSAL_LABELS.get(exc.reason_code, exc.reason_code)
-        raise stop(
-            f"thao tác bị từ chối – {label} (refused: {exc.reason_code}; the refusal is recorded "
-            f"in the audit trail): {exc}",
-            1,
-        ) from None
+        raise stop(refusal_line(exc), 1) from None
     except ReferenceMismatchError as exc:
         raise stop(
             f"dữ liệu tham chiếu bị từ chối (refused; the refusal is recorded in the audit "
@@ -341,28 +378,10 @@ def table(title: str, headers: Collection[str], rows: Collection[Collection[obje
     return result
 
 
-def vn_date(value: str | date | None) -> str:
-    """``2025-10-31`` → ``31/10/2025``."""
-    if value is None or value == "":
-        return ""
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return day.strftime("%d/%m/%Y")
-
-
-def points(value: Decimal) -> str:
-    """Points with 2 decimals, so a column lines up: ``2,40`` beside ``3,96``, ``14,00``."""
-    return vi_number(value, 2)
-
-
 def plain(value: Decimal) -> str:
     """A decimal for JSON without stored trailing zeros: ``3.0000`` → ``3``, ``1.50`` → ``1.5``."""
     text = format(value.normalize(), "f")
     return "0" if text in {"-0", "0"} else text
-
-
-def percent(value: Decimal) -> str:
-    """An index in %: ``96,50%``."""
-    return f"{vi_number(value, 2)}%"
 
 
 def state_labels(ws: Workspace, kind: str) -> dict[str, str]:
@@ -403,7 +422,7 @@ def require_plan(ws: Workspace, plan_code: str) -> dict[str, Any]:
 
 def stored_card(ws: Workspace, plan_code: str) -> ScoreCard:
     """The latest stored scoring run of the plan as a card; exit 2 before any run."""
-    from cchc.evidence import coverage
+    from cchc.evidence.service import coverage
 
     with ws.sessions() as session:
         rows = latest_run(session, ws.tenant, plan_code)

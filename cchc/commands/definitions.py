@@ -63,7 +63,6 @@ def diagram(
     directory: Path = typer.Option(None, "--dir", help="Definitions folder."),
 ) -> None:
     """Print a Mermaid state diagram of KIND."""
-    from cchc.runtime import load
 
     try:
         definition = load(directory).get(kind)
@@ -79,30 +78,22 @@ def apply_definitions(
     yes: bool = typer.Option(False, "--yes", help="Register without asking."),
 ) -> None:
     """Register the definitions folder in use (CCHC_DEFINITIONS_DIR or the project's): workflow
-    definitions, roles, calendar and emulation configuration, for the ward (admin)."""
-    from cchc.commands.apply_common import apply
-    from cchc.commands.cycle_common import stop
-    from cchc.reference_data import definitions_snapshot, file_snapshot
+    definitions, roles, calendar, emulation configuration and task deadlines, for the ward
+    (admin)."""
+    from cchc.commands.apply_common import apply, folder_definitions
+    from cchc.plan.deadlines import load_policy
+    from cchc.reference_data import deadlines_snapshot, definitions_snapshot, file_snapshot
     from cchc.workspace import Workspace
-    from workflows import store
 
     def read(ws: Workspace) -> list[Snapshot]:
         directory = definitions_dir()
-        definitions = load(directory)  # the folder's, not the registered ones in ws.engine
-        with ws.sessions() as session:
-            conn = session.connection()
-            for kind, definition in definitions.workflows.items():
-                stored = store.definition_hashes(conn, kind, definition.version)
-                if stored and definition.content_hash not in stored:
-                    raise stop(
-                        f"definition {kind} version {definition.version} is already stored with "
-                        "another body; a changed definition needs a new version number",
-                        1,
-                    )
+        deadlines = directory / "task-deadlines.yaml"
+        definitions = folder_definitions(ws.sessions)  # not the registered ones in ws.engine
         return [
             definitions_snapshot(definitions, directory),
             file_snapshot("calendar", directory / "calendar.yaml"),
             file_snapshot("emulation", directory / "emulation.yaml"),
+            deadlines_snapshot(load_policy(deadlines), deadlines),
         ]
 
-    apply(ctx, ("definitions", "calendar", "emulation"), read, person, yes)
+    apply(ctx, ("definitions", "calendar", "emulation", "deadlines"), read, person, yes)

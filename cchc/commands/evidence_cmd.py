@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cchc.access import read_scope
+from cchc import vi_text
 from cchc.commands.common import console, errors
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -33,11 +33,11 @@ from cchc.commands.cycle_common import (
     stop,
     table,
 )
-from cchc.evidence import DECISIONS, KIND, coverage, coverage_by_unit, review_evidence
-from cchc.evidence import submit_evidence as submit_service
+from cchc.evidence.service import DECISIONS, KIND, coverage, coverage_by_unit, review_evidence
+from cchc.evidence.service import submit_evidence as submit_service
 from cchc.inspection.evidence_files import check_evidence_files
+from cchc.organization.access import read_scope
 from cchc.workspace import Workspace
-from workflows.canonical import local_text
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
@@ -134,7 +134,8 @@ def evidence_json(row: Instance, labels: dict[str, str]) -> dict[str, Any]:
         "version": data.get("version"), "sha256": data.get("sha256"), "size": data.get("size"),
         "media_type": data.get("media_type"), "state": row.state,
         "state_label": labels.get(row.state, row.state), "submitted_by": row.created_by,
-        "submitted_at": local_text(row.created_at), "supersedes": data.get("supersedes"),
+        "submitted_at": vi_text.datetime_text(row.created_at, seconds=True),
+        "supersedes": data.get("supersedes"),
         "reviews": data.get("reviews", []),
     }  # fmt: skip
 

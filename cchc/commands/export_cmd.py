@@ -23,13 +23,14 @@ from cchc.commands.cycle_common import (
     today,
     warn,
 )
-from cchc.organization import UnknownPersonError
-from cchc.ranking import RankedUnit, rank_units
-from cchc.scoring import ScoreCard
-from cchc.unit_results import unit_results
+from cchc.organization.capabilities import roles_with
+from cchc.organization.model import UnknownPersonError
+from cchc.ranking.emulation import RankedUnit, rank_units
+from cchc.ranking.unit_results import unit_results
+from cchc.scoring.scores import ScoreCard
 from cchc.workspace import Workspace
 
-SIGNER_ROLES = {"chairman", "vice_chairman"}
+SIGNER_ROLES = roles_with("sign_documents")
 
 
 def _ranking(ws: Workspace, plan: str, card: ScoreCard) -> tuple[int, list[RankedUnit]] | None:
@@ -66,7 +67,7 @@ def export_command(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write the self-assessment table and report and the ranking, from the latest scores."""
-    from cchc.exports import write_outputs
+    from cchc.reports.outputs import write_outputs
 
     with reporting(), open_workspace(ctx) as ws:
         require_plan(ws, plan)

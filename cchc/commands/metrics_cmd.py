@@ -22,8 +22,8 @@ from cchc.commands.cycle_common import (
 )
 from cchc.commands.problems import print_problems
 from cchc.indexset.models import IndexSet
-from cchc.metrics import MetricValue, check_metrics, record_import
-from cchc.organization import Organization
+from cchc.metrics.values import MetricValue, check_metrics, record_import
+from cchc.organization.model import Organization
 from workflows.database import unit_of_work
 
 app = typer.Typer(help="Check and import metric values per unit and period.",

@@ -14,8 +14,9 @@ from cchc.commands.cycle_common import (
     require_any_role,
     say,
 )
+from cchc.organization.capabilities import roles_with
 
-SENDER_ROLES = frozenset({"admin", "focal_official"})
+SENDER_ROLES = roles_with("send_notifications")
 """Who may deliver the queued notifications (the system administrator, the focal unit)."""
 
 app = typer.Typer(help="Deliver queued notifications.", no_args_is_help=True)
@@ -31,6 +32,7 @@ def send(
 ) -> None:
     """Deliver every due notification through CCHC_NOTIFY_CHANNEL (default: DATA_DIR/mail),
     then the daily digests of earlier runs that still wait for a retry."""
+    from cchc.plan.digest_tasks import UnitTasks
     from notifications.channels import channel_from_env
     from notifications.digest import retry_digests
     from notifications.dispatch import DispatchReport, dispatch
@@ -47,7 +49,7 @@ def send(
             if report.sent + report.retried + report.failed == 0:
                 break
         digests = retry_digests(ws.sessions, ws.organization, channel, ws.engine.clock(),
-                                calendar=ws.calendar)  # fmt: skip
+                                tasks=UnitTasks(ws.calendar))  # fmt: skip
         total = total + digests
     if as_json:
         print_json(

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.cycle_common import (
     AS_HELP,
     JSON_HELP,
@@ -16,14 +17,12 @@ from cchc.commands.cycle_common import (
     open_workspace,
     print_json,
     reporting,
-    require_roles,
     say,
     stop,
-    vn_date,
 )
 from cchc.commands.problems import print_problems
 from cchc.indexset.models import IndexSet
-from cchc.organization import Organization
+from cchc.organization.model import Organization
 from cchc.plan.loader import TASK_SHEET, check_plan, write_plan_xlsx
 from cchc.plan.models import Decision, Period, Plan, PlanTask
 
@@ -124,7 +123,7 @@ def check(
         print_json(plan.model_dump(mode="json"))
         return
     say(f"[green]✓[/] {escape(plan.code)}: {escape(plan.title)} — {escape(plan.period.label)} "
-        f"({vn_date(plan.period.start)} – {vn_date(plan.period.end)}), "
+        f"({vi_text.date_text(plan.period.start)} – {vi_text.date_text(plan.period.end)}), "
         f"{len(plan.tasks)} nhiệm vụ (tasks)")  # fmt: skip
 
 
@@ -141,8 +140,7 @@ def issue(
 
     plan = _read(ctx, file, issuing=True, as_json=as_json)
     with reporting(as_json), open_workspace(ctx) as ws:
-        # Up front: issuing an already issued plan again is a no-op, for the permitted only.
-        require_roles(ws, acting(ws, person), "plan")
+        acting(ws, person)  # an unknown person exits 2 with a hint
         with progress_bar(f"Ban hành kế hoạch {plan.code}", as_json=as_json) as progress:
             result = cycle.issue(ws, file, person, progress)
     if as_json:

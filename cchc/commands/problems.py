@@ -7,8 +7,9 @@ from dataclasses import asdict
 
 import typer
 
+from cchc.settings import ENV
 from workflows.errors import Problem
-from workflows.limits import ENV, limits
+from workflows.limits import limits
 
 
 def problems_json(problems: list[Problem], *, refused: bool) -> dict[str, object]:

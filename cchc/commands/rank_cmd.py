@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -22,7 +23,6 @@ from cchc.commands.cycle_common import (
     today,
 )
 from cchc.commands.score_cmd import INPUTS_HELP
-from cchc.indexset.rules import vi_number
 
 app = typer.Typer(help="Rank the ward's units for a plan's period.", no_args_is_help=True)
 
@@ -60,7 +60,7 @@ def run(
     console.print(table(
         f"Xếp hạng thi đua CCHC – {record['period']['label']} ({status})",
         ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"),
-        [(r.rank, r.unit_name, vi_number(r.score, 2), r.band, r.explanation_vi)
+        [(r.rank, r.unit_name, vi_text.number(r.score, 2), r.band, r.explanation_vi)
          for r in outcome.rows],
     ))  # fmt: skip
     say(

@@ -11,11 +11,11 @@ from cchc.commands.apply_common import YES_HELP, apply
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     JSON_HELP,
+    in_force,
     index_set_path,
     known_roles,
     load_reference,
     organization_path,
-    points,
     print_json,
     reporting,
     role_labels,
@@ -27,8 +27,9 @@ from cchc.commands.cycle_common import (
 from cchc.commands.problems import print_problems
 from cchc.indexset.loader import check_index_set, load_index_set
 from cchc.indexset.models import SubCriterion
-from cchc.organization import check_organization, load_organization
+from cchc.organization.model import check_organization, load_organization
 from cchc.reference_data import Snapshot, index_set_snapshot, organization_snapshot
+from cchc.vi_text import number
 from cchc.workspace import Workspace
 
 org_app = typer.Typer(help="Check and show the organization (units and people).",
@@ -60,10 +61,11 @@ def org_check(
     file: Path = typer.Argument(None, help="Organization file (default: --org or the sample)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Check an organization file; print every problem as `file:line: CODE message`, exit 1."""
+    """Check an organization file; print every problem as `file:line: CODE message`, exit 1.
+    Roles are those of the ward's registered definitions once there is a database."""
     path = _existing(file or organization_path(ctx))
-    with reporting(as_json):
-        org, problems = check_organization(path, known_roles())
+    with reporting(as_json), in_force(ctx) as ws:
+        org, problems = check_organization(path, known_roles(ws))
     if org is None:
         print_problems(problems, refused=False, as_json=as_json)
         raise typer.Exit(1)
@@ -79,10 +81,14 @@ def org_check(
 def org_show(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 ) -> None:
-    """Show the units and the people with their roles."""
-    with reporting():
-        org = load_organization(organization_path(ctx), known_roles=known_roles())
-        labels = role_labels()
+    """Show the units and the people with their roles: the ward's registered organization and
+    role labels once there is a database, else the files."""
+    with reporting(), in_force(ctx) as ws:
+        if ws is None:
+            org = load_organization(organization_path(ctx), known_roles=known_roles())
+        else:
+            org = ws.organization
+        labels = role_labels(ws)
     if as_json:
         print_json(org.model_dump(mode="json"))
         return
@@ -113,13 +119,16 @@ def index_set_check(
     """Check an index set; print every problem as `file:line: CODE message`, exit 1."""
     path = _existing(file or index_set_path(ctx))
     units: set[str] | None = None
-    org, _ = check_organization(organization_path(ctx), known_roles())
-    if org is None:
-        warn("the organization file has problems (see `cchc org check`); "
-             "owner units are not checked")  # fmt: skip
-    else:
-        units = {u.code for u in org.units}
-    with reporting(as_json):
+    with reporting(as_json), in_force(ctx) as ws:
+        if ws is None:
+            org, _ = check_organization(organization_path(ctx), known_roles())
+        else:
+            org = ws.organization  # the ward's registered organization
+        if org is None:
+            warn("the organization file has problems (see `cchc org check`); "
+                 "owner units are not checked")  # fmt: skip
+        else:
+            units = {u.code for u in org.units}
         index_set, problems = check_index_set(path, known_units=units)
     if index_set is None:
         print_problems(problems, refused=False, as_json=as_json)
@@ -134,7 +143,7 @@ def index_set_check(
         return
     say(f"[green]✓[/] {path}: {index_set.code} ({index_set.year}), "
         f"{len(index_set.areas)} lĩnh vực (areas), {len(subs)} tiêu chí thành phần "
-        f"(sub-criteria), {points(index_set.total_max)} điểm, "
+        f"(sub-criteria), {number(index_set.total_max)} điểm, "
         f"phiên bản (version) {index_set.content_hash[:12]}")  # fmt: skip
     if index_set.sample:
         warn("this index set is a SAMPLE, not an official text; do not use it for real scoring")
@@ -144,9 +153,10 @@ def index_set_check(
 def index_set_show(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 ) -> None:
-    """Show areas, criteria and sub-criteria with their max points and owner unit."""
-    with reporting():
-        org, index_set = load_reference(ctx)
+    """Show areas, criteria and sub-criteria with their max points and owner unit: the ward's
+    registered index set once there is a database, else the files."""
+    with reporting(), in_force(ctx) as ws:
+        org, index_set = load_reference(ctx) if ws is None else (ws.organization, ws.index_set)
     if as_json:
         data: dict[str, Any] = index_set.as_data()
         data["content_hash"] = index_set.content_hash
@@ -156,7 +166,7 @@ def index_set_show(
     rows: list[tuple[str, ...]] = []
 
     def scored(sub: SubCriterion, indent: str) -> tuple[str, ...]:
-        max_points = points(sub.max_points)
+        max_points = number(sub.max_points)
         if sub.rule.type == "penalty":
             max_points = f"-{max_points}"
         elif sub.rule.type == "bonus":
@@ -166,17 +176,17 @@ def index_set_show(
                 RULE_LABELS.get(sub.rule.type, sub.rule.type))  # fmt: skip
 
     for area in index_set.areas:
-        rows.append((area.code, area.title.upper(), points(area.max_points), "", ""))
+        rows.append((area.code, area.title.upper(), number(area.max_points), "", ""))
         for criterion in area.criteria:
             if criterion.scored_directly:  # scored as one line, without sub-criteria
                 rows.extend(scored(item, "") for item in criterion.scored_items)
                 continue
-            rows.append((criterion.code, criterion.title, points(criterion.max_points), "", ""))
+            rows.append((criterion.code, criterion.title, number(criterion.max_points), "", ""))
             rows.extend(scored(sub, "  ") for sub in criterion.sub_criteria)
     if index_set.bonus_penalty:
         rows.append(("", "ĐIỂM THƯỞNG, ĐIỂM TRỪ (ngoài thang điểm)", "", "", ""))
         rows.extend(scored(item, "  ") for item in index_set.bonus_penalty)
-    title = (f"{index_set.title} – tổng {points(index_set.total_max)} điểm, "
+    title = (f"{index_set.title} – tổng {number(index_set.total_max)} điểm, "
              f"phiên bản {index_set.content_hash[:12]}")  # fmt: skip
     console.print(table(title, ("Mã", "Nội dung", "Điểm tối đa", "Đơn vị phụ trách",
                                 "Cách chấm"), rows))  # fmt: skip

@@ -1,4 +1,5 @@
-"""``cchc review``: run a review meeting for a month now, and issue its conclusion notice."""
+"""``cchc review``: issue a review meeting's conclusion notice (``review run``, which runs the
+meeting's flow now, is added to this group by ``flows.commands.review``)."""
 
 from __future__ import annotations
 
@@ -8,70 +9,21 @@ import typer
 
 from cchc.commands.common import state_of
 from cchc.commands.cycle_common import (
-    AS_HELP,
     JSON_HELP,
     acting,
-    index_set_path,
     open_workspace,
-    organization_path,
     print_json,
     reporting,
-    require_plan,
     require_roles,
     say,
     stop,
 )
-from cchc.commands.state import prefect_logs_to_file
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
-from workflows.canonical import LOCAL_TZ
 
 app = typer.Typer(
     help="Review meetings (giao ban): report, draft notice, follow-up.", no_args_is_help=True
 )
-
-
-@app.command("run")
-def run(
-    ctx: typer.Context,
-    plan: str = typer.Option(..., help="The plan under review."),
-    month: str = typer.Option(
-        ..., help="The month, YYYY-MM (e.g. 2025-11), a week YYYY-Www, or previous."
-    ),
-    person: str = typer.Option(..., "--as", help=AS_HELP),
-    chair: str = typer.Option(None, help="Who chairs (default: the Chairman)."),
-    out: Path = typer.Option(
-        None,
-        help="Folder for the report and notice (default DATA_DIR/review); a sub-folder per month.",
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Run the monthly-review flow at once (the scheduled deployment runs the same flow)."""
-    from flows.review import monthly_review_flow  # imports prefect: only when the flow runs
-
-    settings = state_of(ctx).settings()
-    # Checked before Prefect starts: an unknown person exits 2 with a hint, not a traceback.
-    with reporting(), open_workspace(ctx) as ws:
-        require_roles(ws, acting(ws, person), "meeting")
-        require_plan(ws, plan)
-        chair_id = chair or ws.organization.chairman.id
-        acting(ws, chair_id, "--chair")
-        month = _month_in_plan(ws, plan, month)
-    folder = out or settings.data_dir / "review"
-    prefect_logs_to_file(state_of(ctx))
-    # The flow opens its own workspace: it gets this ward's files (--tenant/--org, --index-set).
-    result = monthly_review_flow(
-        settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder),
-        organization=str(organization_path(ctx)), index_set=str(index_set_path(ctx)),
-    )  # fmt: skip
-    if as_json:
-        print_json(result)
-        return
-    say(
-        f"[green]✓[/] Giao ban {month}: {result['conclusions']} kết luận dự kiến; "
-        f"tệp trong {folder}"
-    )
-    for path in result["files"]:
-        say(f"   {path}")
 
 
 def _month_in_plan(ws: Workspace, plan: str, month: str) -> str:

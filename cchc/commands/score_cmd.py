@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -19,9 +20,7 @@ from cchc.commands.cycle_common import (
     acting_reader,
     check_choice,
     open_workspace,
-    percent,
     plain,
-    points,
     print_json,
     reporting,
     require_plan,
@@ -35,8 +34,15 @@ from cchc.commands.cycle_common import (
 )
 from cchc.indexset.codes import code_hint, item_label
 from cchc.indexset.rules import report
-from cchc.scoring import ScoreCard, SubScore, at_risk, covered_codes, latest_run, rows_as_json
-from workflows.canonical import local_text
+from cchc.scoring.scores import (
+    ScoreCard,
+    SubScore,
+    at_risk,
+    covered_codes,
+    latest_run,
+    rows_as_json,
+)
+from cchc.vi_text import number, percent
 
 app = typer.Typer(help="Score a plan's period and explain the scores.", no_args_is_help=True)
 
@@ -61,12 +67,12 @@ def card_json(card: ScoreCard) -> dict[str, Any]:
 def print_card(card: ScoreCard, title: str) -> None:
     """The card as a table per area, with the adjustments and the total."""
     rows: list[tuple[str, ...]] = [
-        (a.code, a.title, points(a.points), points(a.max_points), percent(a.index))
+        (a.code, a.title, number(a.points), number(a.max_points), percent(a.index))
         for a in card.areas()
     ]
-    rows.append(("", "Điểm thưởng, điểm trừ (ngoài thang điểm)", points(card.adjustments), "", ""))
-    rows.append(("", "TỔNG CỘNG (Chỉ số CCHC)", points(card.total_points),
-                 points(card.index_set.total_max), percent(card.index)))  # fmt: skip
+    rows.append(("", "Điểm thưởng, điểm trừ (ngoài thang điểm)", number(card.adjustments), "", ""))
+    rows.append(("", "TỔNG CỘNG (Chỉ số CCHC)", number(card.total_points),
+                 number(card.index_set.total_max), percent(card.index)))  # fmt: skip
     console.print(table(title, ("Lĩnh vực", "Nội dung", "Điểm", "Tối đa", "Chỉ số"), rows))
 
 
@@ -153,7 +159,7 @@ def explain(
         "points_at_risk": str(report(sub.points_at_risk)),
         "index_set": found.index_set, "index_set_hash": found.index_set_hash,
         "index_set_is_current": found.index_set_hash == current_hash,
-        "computed_at": local_text(found.computed_at),
+        "computed_at": vi_text.datetime_text(found.computed_at, seconds=True),
     }  # fmt: skip
     if as_json:
         print_json(data)
@@ -163,8 +169,8 @@ def explain(
     lines = [
         f"[bold]{escape(item_label(found.code))}[/]: {escape(str(data['title']))}",
         f"Đơn vị phụ trách (owner): {escape(str(data['owner_unit_name']))}",
-        f"Điểm (points): [bold]{points(Decimal(found.points))}[/] / "
-        f"{points(Decimal(found.max_points))}"
+        f"Điểm (points): [bold]{number(Decimal(found.points))}[/] / "
+        f"{number(Decimal(found.max_points))}"
         + (" (ngoài thang điểm, outside the base)" if found.outside_base else ""),
         f"Cách chấm (rule): {escape(str(rule.get('type')))}, "
         f"dữ liệu (input) {escape(str(rule.get('input')))}; "
@@ -189,14 +195,14 @@ def _evidence_lines(sub: SubScore) -> list[str]:
     if sub.evidence_complete:
         lines = ["Tài liệu kiểm chứng (evidence): đã có tài liệu được chấp nhận (accepted)"]
     else:
-        gap = (f" → {points(sub.evidence_gap)} điểm có nguy cơ bị trừ khi thẩm định (points the "
+        gap = (f" → {number(sub.evidence_gap)} điểm có nguy cơ bị trừ khi thẩm định (points the "
                "appraisal would take)") if sub.evidence_gap else ""  # fmt: skip
         lines = ["Tài liệu kiểm chứng (evidence): [yellow]chưa có tài liệu kiểm chứng được chấp "
                  f"nhận[/]{gap}"]  # fmt: skip
     if sub.points_at_risk:
-        lines.append(f"Điểm có nguy cơ mất (points at risk): [bold]{points(sub.points_at_risk)}[/]"
-                     f" (chưa đạt {points(sub.lost)}; thiếu tài liệu kiểm chứng "
-                     f"{points(sub.evidence_gap)})")  # fmt: skip
+        lines.append(f"Điểm có nguy cơ mất (points at risk): [bold]{number(sub.points_at_risk)}[/]"
+                     f" (chưa đạt {number(sub.lost)}; thiếu tài liệu kiểm chứng "
+                     f"{number(sub.evidence_gap)})")  # fmt: skip
     return lines
 
 
@@ -227,7 +233,7 @@ def at_risk_command(
     console.print(table(
         f"Điểm có nguy cơ bị mất – kế hoạch {plan} (lần chấm {card.run_id[:12]})",
         ("Đơn vị", "Điểm có nguy cơ mất", "Tiêu chí thành phần (điểm / tối đa)"),
-        [(names.get(unit, unit), points(_risk(subs)), "; ".join(_risky_text(s) for s in subs))
+        [(names.get(unit, unit), number(_risk(subs)), "; ".join(_risky_text(s) for s in subs))
          for unit, subs in risky],
     ))  # fmt: skip
 
@@ -238,5 +244,5 @@ def _risk(subs: list[SubScore]) -> Decimal:
 
 def _risky_text(sub: SubScore) -> str:
     """``2.1.1 (2,00/2,00; thiếu tài liệu kiểm chứng: 2,00)``: score and what the gap risks."""
-    gap = f"; thiếu tài liệu kiểm chứng: {points(sub.evidence_gap)}" if sub.evidence_gap else ""
-    return f"{sub.code} ({points(sub.points)}/{points(sub.max_points)}{gap})"
+    gap = f"; thiếu tài liệu kiểm chứng: {number(sub.evidence_gap)}" if sub.evidence_gap else ""
+    return f"{sub.code} ({number(sub.points)}/{number(sub.max_points)}{gap})"

@@ -31,22 +31,12 @@ class AppState:
 
     def settings(self) -> Settings:
         """Resolve the data folder and database URL from options, environment and defaults."""
-        from workflows.database import Settings  # sqlalchemy: only when a command needs it
+        from cchc.settings import resolve_settings
 
-        return Settings.resolve(self.data_dir, self.database_url)
+        return resolve_settings(self.data_dir, self.database_url)
 
 
 def state_of(ctx: typer.Context) -> AppState:
     """The global options of this invocation."""
     obj = ctx.find_root().obj
     return obj if isinstance(obj, AppState) else AppState()
-
-
-def prefect_logs_to_file(state: AppState) -> Path:
-    """Before a flow runs: Prefect's log lines to ``DATA_DIR/logs/prefect.log``; the terminal
-    keeps Prefect's warnings and errors only, unless ``--verbose``. Imports Prefect."""
-    from flows.prefect_env import log_to_file
-
-    path = state.settings().data_dir / "logs" / "prefect.log"
-    log_to_file(path, verbose=state.verbose)
-    return path

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -26,9 +27,8 @@ from cchc.commands.cycle_common import (
     state_labels,
     stop,
     table,
-    vn_date,
 )
-from cchc.lateness import done_on_time, task_lateness
+from cchc.plan.lateness import done_on_time, task_lateness
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
 from workflows.database import unit_of_work
@@ -44,7 +44,7 @@ OPTION_OF = {"product": "--product", "reason": "--reason"}
 def task_json(
     row: Instance, labels: dict[str, str], now: datetime, calendar: WorkingCalendar
 ) -> dict[str, Any]:
-    """A task as a JSON object; ``late`` and ``working_days_late`` as ``cchc.lateness`` says."""
+    """A task as JSON; ``late`` and ``working_days_late`` as ``cchc.plan.lateness`` says."""
     data = json.loads(row.data)
     deadline = str(data.get("deadline", ""))
     lateness = task_lateness(row.state, data, now, calendar)
@@ -54,7 +54,7 @@ def task_json(
         "title": data.get("title"), "owner_unit": data.get("owner_unit"),
         "owner_unit_name": data.get("owner_unit_name"),
         "support_units": data.get("support_units", []), "deadline": deadline,
-        "deadline_text": vn_date(deadline), "state": row.state,
+        "deadline_text": vi_text.date_text(deadline) if deadline else "", "state": row.state,
         "state_label": label, "status_text": lateness.label(label), "late": lateness.late,
         "working_days_late": lateness.working_days,
         "done_on_time": done_on_time(row.state, data, calendar),

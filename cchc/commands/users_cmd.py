@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
+from cchc import vi_text
 from cchc.commands.common import console
 from cchc.commands.cycle_common import (
     AS_HELP,
@@ -23,7 +24,6 @@ from cchc.commands.cycle_common import (
     warn,
 )
 from cchc.commands.state import state_of
-from workflows.canonical import local_text
 
 app = typer.Typer(help="Accounts of the web application: invite, reset, list, disable.",
                   no_args_is_help=True)  # fmt: skip
@@ -49,7 +49,7 @@ def _send_link(ctx: typer.Context, person: str, admin: str, purpose: str, as_jso
         return
     what = "Lời mời" if purpose == "invite" else "Liên kết đặt lại mật khẩu"
     say(f"[green]✓[/] {what} cho {escape(person)} (dùng một lần, hết hạn "
-        f"{local_text(invitation.expires_at)[:16]}):")  # fmt: skip
+        f"{vi_text.datetime_text(invitation.expires_at)}):")  # fmt: skip
     typer.echo(link)
     if problem is not None:
         warn(f"chưa gửi được thư (not delivered: {problem}); hãy chuyển liên kết trên cho "
@@ -113,7 +113,7 @@ def list_command(
         return
     rows = [(a.person_id, a.full_name, a.unit or "", ", ".join(a.roles),
              STATUS_LABELS[a.status],
-             "" if a.last_sign_in is None else local_text(a.last_sign_in)[:16],
+             "" if a.last_sign_in is None else vi_text.datetime_text(a.last_sign_in),
              a.open_sessions) for a in lines]  # fmt: skip
     console.print(table(
         f"Tài khoản – {ws.organization.name} ({len(lines)})",

@@ -35,7 +35,6 @@ from cchc.indexset.rules import (
     report,
     score,
     score_sub_criterion,
-    vi_number,
 )
 
 __all__ = [
@@ -69,5 +68,4 @@ __all__ = [
     "report",
     "score",
     "score_sub_criterion",
-    "vi_number",
 ]

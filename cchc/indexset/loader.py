@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from cchc.indexset.models import (
@@ -35,17 +34,10 @@ from cchc.indexset.models import (
     TiersRule,
     input_kind,
 )
+from workflows.datafile import DataFile, FileCodes, Reading
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import (
-    Located,
-    Path_,
-    display_path,
-    load_located,
-    read_problem,
-    yaml_problem,
-)
-from workflows.errors import DefinitionError, Problem
-from workflows.limits import read_text
+from workflows.definition.yamlpos import Located, Path_
+from workflows.errors import Problem
 
 DOCS = "docs/index-sets.md"
 
@@ -105,8 +97,6 @@ ALLOWED_INPUTS: dict[str, frozenset[InputKind]] = {
 SUB_CRITERION = re.compile(SUB_CRITERION_CODE)
 BONUS_PENALTY = re.compile(BONUS_PENALTY_CODE)
 
-_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
-
 
 def check_index_set(
     path: Path | str, known_units: Collection[str] | None = None
@@ -116,116 +106,19 @@ def check_index_set(
     ``known_units``: the unit codes owners must be among (e.g. from the organization file);
     ``None`` skips that check.
     """
-    path = Path(path)
-    name = display_path(path)
-    try:
-        text = read_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [read_problem(exc, name, "CCHC-I001")]
-    return check_index_set_text(text, name, known_units)
+    return INDEX_SET_FILE.check_file(path, known_units)
 
 
 def load_index_set(path: Path | str, known_units: Collection[str] | None = None) -> IndexSet:
     """Like ``check_index_set`` but raises ``DefinitionError`` listing every problem."""
-    index_set, problems = check_index_set(path, known_units)
-    if index_set is None:
-        raise DefinitionError(problems)
-    return index_set
+    return INDEX_SET_FILE.load_file(path, known_units)
 
 
 def check_index_set_text(
     text: str, file: str = "<index set>", known_units: Collection[str] | None = None
 ) -> tuple[IndexSet | None, list[Problem]]:
     """``check_index_set`` for YAML already in memory; ``file`` is the name problems carry."""
-    problems: list[Problem] = []
-    located = _parse(text, file, problems)
-    if located is None:
-        return None, problems
-    index_set = _validate(located, file, problems)
-    if index_set is not None:
-        problems.extend(_Checker(file, located, known_units).run(index_set))
-    if problems:
-        return None, problems
-    return index_set, problems
-
-
-# --- parsing ------------------------------------------------------------------------------------
-
-
-def _parse(text: str, file: str, problems: list[Problem]) -> Located | None:
-    try:
-        located = load_located(text)
-        _keep_codes_as_written(text, located)
-    except yaml.YAMLError as exc:
-        problems.append(yaml_problem(exc, file, "CCHC-I001"))
-        return None
-    for key, line in located.duplicate_keys:
-        problems.append(
-            Problem(
-                file,
-                line,
-                "CCHC-I004",
-                f"key {key!r} appears twice",
-                "YAML keeps only the last one; remove the duplicate",
-            )
-        )
-    if not isinstance(located.data, dict):
-        problems.append(
-            Problem(
-                file,
-                1,
-                "CCHC-I005",
-                "the file does not hold a mapping",
-                "an index set starts with 'code:', 'title:', 'year:' …",
-            )
-        )
-        return None
-    return located
-
-
-def _has_number_code(data: Any) -> bool:
-    stack = [data]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            code = current.get("code")
-            if isinstance(code, int | float) and not isinstance(code, bool):
-                return True
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
-    return False
-
-
-def _keep_codes_as_written(text: str, located: Located) -> None:
-    """``code: 1.10`` is read by YAML as the float 1.1: put back the text as written."""
-    if not _has_number_code(located.data):
-        return
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    if node is None:
-        return
-    constructor = yaml.constructor.SafeConstructor()
-    stack: list[tuple[yaml.Node, Any]] = [(node, located.data)]
-    while stack:
-        current, data = stack.pop()
-        if isinstance(current, yaml.MappingNode) and isinstance(data, dict):
-            for key_node, value_node in current.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                key = constructor.construct_object(key_node)
-                if key not in data:
-                    continue
-                if (
-                    key == "code"
-                    and isinstance(value_node, yaml.ScalarNode)
-                    and value_node.style is None
-                    and value_node.tag in _NUMBER_TAGS
-                ):
-                    data[key] = value_node.value
-                else:
-                    stack.append((value_node, data[key]))
-        elif isinstance(current, yaml.SequenceNode) and isinstance(data, list):
-            stack.extend(zip(current.value, data, strict=False))
+    return INDEX_SET_FILE.check_text(text, file, known_units)
 
 
 # --- schema -------------------------------------------------------------------------------------
@@ -312,7 +205,8 @@ def _allowed_keys(data: Any, loc: tuple[str | int, ...]) -> str:
     return ", ".join(model.model_fields) if model else f"see {DOCS}"
 
 
-def _validate(located: Located, file: str, problems: list[Problem]) -> IndexSet | None:
+def _validate(reading: Reading[Any]) -> IndexSet | None:
+    located = reading.located
     try:
         return IndexSet.model_validate(located.data)
     except ValidationError as exc:
@@ -339,7 +233,7 @@ def _validate(located: Located, file: str, problems: list[Problem]) -> IndexSet 
         else:
             code, message = "CCHC-I003", f"{where}: {err['msg']}"
             hint = "add this field" if err["type"] == "missing" else ""
-        problems.append(Problem(file, line, code, message, hint))
+        reading.problems.append(Problem(reading.name, line, code, message, hint))
     return _without_unknown_keys(located.data, errors)
 
 
@@ -678,3 +572,23 @@ class _Checker:
                 f"sub-criterion {sub.code}: no tier gives max_points {_points(top)}",
                 "the first tier (the highest min) must give the full points",
             )
+
+
+def _check_whole(index_set: IndexSet, reading: Reading[Collection[str] | None]) -> None:
+    reading.problems.extend(_Checker(reading.name, reading.located, reading.context).run(index_set))
+
+
+INDEX_SET_FILE: DataFile[IndexSet, Collection[str] | None] = DataFile(
+    "index set",
+    FileCodes(
+        "CCHC-I001",
+        "CCHC-I004",
+        "CCHC-I005",
+        "an index set starts with 'code:', 'title:', 'year:' …",
+    ),
+    _validate,
+    checks=(_check_whole,),
+    text_keys=frozenset({"code"}),  # ``code: 1.10`` is the code "1.10", not the float 1.1
+)
+"""An index set file (format in docs/index-sets.md), checked against the known units (the
+context; ``None`` skips that check)."""

@@ -9,8 +9,6 @@ Points are ``Decimal`` with at most two decimal places, never ``float``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
@@ -18,6 +16,8 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from workflows.canonical import canonical_json, sha256_hex
 
 
 def exact_decimal(value: object) -> object:
@@ -379,10 +379,10 @@ class IndexSet(_Frozen):
 
     def canonical_json(self) -> str:
         """The set as canonical JSON (sorted keys, no spaces): what its hash covers."""
-        return json.dumps(self.as_data(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_json(self.as_data())
 
     @cached_property
     def content_hash(self) -> str:
         """sha256 of the canonical JSON: the rule-set version a score records (computed once:
         the set is frozen)."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return sha256_hex(self.canonical_json())

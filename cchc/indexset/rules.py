@@ -29,6 +29,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from cchc import vi_text
 from cchc.indexset.models import (
     BinaryRule,
     BonusRule,
@@ -46,7 +47,7 @@ from cchc.indexset.models import (
     exact_decimal,
     input_kind,
 )
-from cchc.rounding import half_up
+from cchc.scoring.rounding import half_up
 
 ARITHMETIC = Context(
     prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
@@ -124,29 +125,12 @@ def report(points: Decimal) -> Decimal:
     return half_up(points)
 
 
-def vi_number(value: Decimal, places: int | None = None) -> str:
-    """Vietnamese notation: ``1.234,5``. ``places`` fixes the decimals; else ≤ 2, no trailing 0."""
-    if places is None:
-        rounded = report(value)
-        rounded = (
-            rounded.quantize(Decimal(1))
-            if rounded == rounded.to_integral_value()
-            else rounded.normalize(ARITHMETIC)
-        )
-    else:
-        rounded = half_up(value, places)
-    if rounded.is_zero():
-        rounded = abs(rounded)
-    text = f"{rounded:,f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
 def _percent(value: Decimal) -> str:
-    return f"{vi_number(value, 2)}%"
+    return vi_text.percent(value)
 
 
 def _bound(value: Decimal) -> str:
-    return f"{vi_number(value)}%"
+    return f"{vi_text.number_short(value)}%"
 
 
 def _plain(value: Decimal) -> str:
@@ -154,7 +138,7 @@ def _plain(value: Decimal) -> str:
 
 
 def _out_of(points: Decimal, max_points: Decimal) -> str:
-    return f"{vi_number(points)}/{vi_number(max_points)} điểm"
+    return f"{vi_text.number_short(points)}/{vi_text.number_short(max_points)} điểm"
 
 
 InputsLike = RuleInputs | Mapping[str, Any]
@@ -221,7 +205,9 @@ def _rate(inputs: RuleInputs, *, clamp: bool = False) -> _Rate:
         raise ValueError(f"numerator {numerator} is above denominator {denominator}")
     with localcontext(ARITHMETIC):
         percent = numerator * HUNDRED / denominator
-    return _Rate(percent, f" ({vi_number(numerator)}/{vi_number(denominator)})")
+    return _Rate(
+        percent, f" ({vi_text.number_short(numerator)}/{vi_text.number_short(denominator)})"
+    )
 
 
 def _rate_label(rule: Rule) -> str:
@@ -313,7 +299,7 @@ def score_tiers(rule: TiersRule, inputs: InputsLike, max_points: Decimal | int |
         if count < 0:
             raise ValueError(f"a count cannot be negative: {count}")
         value = count
-        shown, bound = f"Số lượng {vi_number(value)}", vi_number
+        shown, bound = f"Số lượng {vi_text.number_short(value)}", vi_text.number_short
         record = _record(rule, given, top, count=value)
     reached = [t for t in rule.tiers if t.min <= value]
     if not reached:
@@ -373,9 +359,12 @@ def score_deduction(
     if events == 0:
         what = "Không có lần nào bị trừ điểm"
     else:
-        what = f"{events} lần × {vi_number(rule.step)} điểm = trừ {vi_number(deducted)} điểm"
+        what = (
+            f"{events} lần × {vi_text.number_short(rule.step)} điểm = "
+            f"trừ {vi_text.number_short(deducted)} điểm"
+        )
         if top - deducted < rule.floor:
-            what += f", không thấp hơn mức sàn {vi_number(rule.floor)}"
+            what += f", không thấp hơn mức sàn {vi_text.number_short(rule.floor)}"
     return RuleResult(
         points=points,
         explanation_vi=f"{what} → {_out_of(points, top)}",
@@ -418,7 +407,7 @@ def score_survey(
         points=points,
         explanation_vi=(
             f"Mức hài lòng {_percent(rate.percent)}{rate.figures}{clamped}"
-            f" × {vi_number(top)} điểm → {_out_of(points, top)}"
+            f" × {vi_text.number_short(top)} điểm → {_out_of(points, top)}"
         ),
         inputs=_record(
             rule,
@@ -445,13 +434,19 @@ def _adjustment(
     if events == 0:
         what = "Không có lần nào"
     else:
-        what = f"{events} lần × {vi_number(rule.per_event)} điểm = {vi_number(earned)} điểm"
+        what = (
+            f"{events} lần × {vi_text.number_short(rule.per_event)} điểm = "
+            f"{vi_text.number_short(earned)} điểm"
+        )
         if earned > cap:
-            what += f", vượt mức tối đa {vi_number(cap)}"
+            what += f", vượt mức tối đa {vi_text.number_short(cap)}"
     points = amount if rule.type == "bonus" or amount == 0 else -amount
     return RuleResult(
         points=points,
-        explanation_vi=f"{what} → {verb} {vi_number(amount)} {noun} (tối đa {vi_number(cap)})",
+        explanation_vi=(
+            f"{what} → {verb} {vi_text.number_short(amount)} {noun} "
+            f"(tối đa {vi_text.number_short(cap)})"
+        ),
         inputs=_record(rule, given, top, events=events, per_event=rule.per_event, cap=cap),
     )
 
@@ -512,5 +507,4 @@ __all__ = [
     "score_sub_criterion",
     "score_survey",
     "score_tiers",
-    "vi_number",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cchc.evidence_store import EvidenceStore
+from cchc.evidence.store import EvidenceStore
 from cchc.inspection.history import in_plan
 from workflows.schema import Instance
 

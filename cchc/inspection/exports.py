@@ -18,12 +18,14 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from cchc import vi_text
 from cchc.inspection.history import REVIEW_TRIGGERS, History, HistoryRow, target_words
 from cchc.reports.admin_document import AdminDocument
 from cchc.reports.model import DocumentHeader, Heading, Signature, TableBlock, TextBlock
 from cchc.reports.neutral import safe_row
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
-from workflows.canonical import LOCAL_TZ, local_text, utc
+from cchc.vietnam import LOCAL_TZ
+from workflows.canonical import utc
 
 HEADINGS = (
     "STT",
@@ -82,8 +84,8 @@ def document_cells(number: int, row: HistoryRow) -> list[str]:
 
 def period_text(history: History) -> str:
     """``từ 01/11/2025 00:00:00 đến 01/12/2025 00:00:00`` (local time), or ``toàn bộ``."""
-    since = local_text(history.since) if history.since else "đầu"
-    until = local_text(history.until) if history.until else "nay"
+    since = vi_text.datetime_text(history.since, seconds=True) if history.since else "đầu"
+    until = vi_text.datetime_text(history.until, seconds=True) if history.until else "nay"
     if not history.since and not history.until:
         return "toàn bộ thời gian"
     return f"từ {since} đến {until}"

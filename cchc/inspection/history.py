@@ -3,8 +3,8 @@
 Every answer is a list of ``HistoryRow`` read from the audit trail (and, for a sub-criterion,
 its score runs): when (Asia/Ho_Chi_Minh), who, as which role, on what, which action, from →
 to, the outcome, the evidence hash the act concerned and the reason given. Reading never goes
-through a state machine; the caller checks the reader's scope first (``cchc.access``) with the
-owner unit the ``find_*`` functions return.
+through a state machine; the caller checks the reader's scope first
+(``cchc.organization.access``) with the owner unit the ``find_*`` functions return.
 
 The lookups use the indexes of migration 0005: events of an object by ``(tenant, kind, ref)``
 (refused creations included, which have no instance id), a person's acts by
@@ -24,23 +24,18 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from cchc.indexset.rules import vi_number
-from workflows.canonical import local_text, utc
+from cchc import vi_text
+from cchc.refusals import REFUSAL_LABELS
+from cchc.tables import Score
+from workflows.canonical import utc
 from workflows.definition.loader import DefinitionSet
-from workflows.schema import AuditEvent, Instance, Score
+from workflows.schema import AuditEvent, Instance
 
 OUTCOME_LABELS = {
     "applied": "Đã thực hiện",
     "refused": "Bị từ chối",
     "notified": "Đã nhắc, thông báo",
     "scored": "Đã tính điểm",
-}
-REFUSAL_LABELS = {
-    "not_permitted": "không có quyền",
-    "trigger_not_allowed": "thao tác không hợp lệ ở trạng thái này",
-    "guard_failed": "không đáp ứng điều kiện",
-    "payload_invalid": "thiếu thông tin bắt buộc",
-    "separation_of_duties": "người đã nộp không được tự quyết định",
 }
 KIND_LABELS = {
     "plan": "Kế hoạch",
@@ -191,7 +186,7 @@ class HistoryRow(NamedTuple):
     @property
     def time_local(self) -> str:
         """``dd/mm/yyyy HH:MM:SS`` in Asia/Ho_Chi_Minh."""
-        return local_text(self.occurred_at)
+        return vi_text.datetime_text(self.occurred_at, seconds=True)
 
     def as_json(self) -> dict[str, Any]:
         """The row as a JSON object (times in UTC ISO and local text)."""
@@ -680,4 +675,4 @@ def _text(value: object) -> str | None:
 
 
 def _points(value: object) -> str:
-    return vi_number(Decimal(str(value)), 2)  # 2 decimals, as every CLI table shows points
+    return vi_text.number(Decimal(str(value)), 2)  # 2 decimals, as every CLI table shows points

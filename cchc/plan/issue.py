@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from cchc import vi_text
 from cchc.plan.models import Plan, PlanTask
 from workflows.engine import Engine, FireResult
 from workflows.errors import IdempotencyKeyReusedError
@@ -98,7 +99,7 @@ def issue_plan(
         issued = engine.fire(
             session, created.instance_id, "issue", actor=actor, idempotency_key=f"{key}:issue",
             payload={"decision_number": plan.decision.number,
-                     "decision_date": plan.decision.date.strftime("%d/%m/%Y")},
+                     "decision_date": vi_text.date_text(plan.decision.date)},
         )  # fmt: skip
     sent = created.notifications + issued.notifications
     replayed = created.replayed and issued.replayed
@@ -134,7 +135,7 @@ def _create_task(
             "expected_product": task.expected_product, "owner_unit": task.owner_unit,
             "owner_unit_name": unit_names.get(task.owner_unit, task.owner_unit),
             "support_units": list(task.support_units), "deadline": task.deadline.isoformat(),
-            "deadline_text": task.deadline.strftime("%d/%m/%Y"),
+            "deadline_text": vi_text.date_text(task.deadline),
             "criteria": list(task.criteria),
         },
     )  # fmt: skip

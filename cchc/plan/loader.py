@@ -12,21 +12,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
+from cchc import vi_text
 from cchc.plan.models import Plan
-from cchc.xlsx_notes import cell_problems, sheets_holding
+from cchc.settings import ENV
+from cchc.workbooks.notes import cell_problems, sheets_holding
+from workflows.datafile import DataFile, FileCodes, Reading, read_problem
 from workflows.definition.checks import did_you_mean
-from workflows.definition.yamlpos import Located, load_located, read_problem, yaml_problem
 from workflows.errors import DefinitionError, Problem
 from workflows.limits import (
-    ENV,
     TOO_MANY_TASKS,
     FileTooLargeError,
     check_size,
     limits,
-    read_text,
     too_many_rows,
 )
 
@@ -58,6 +57,25 @@ TASK_COLUMNS = {
     "tiêu chí": "criteria",
 }
 REQUIRED_COLUMNS = ("mã nhiệm vụ", "nội dung nhiệm vụ", "sản phẩm", "đơn vị chủ trì", "thời hạn")
+
+
+def _plain(reading: Reading[None]) -> Any:
+    return reading.data
+
+
+PLAN_FILE: DataFile[Any, None] = DataFile(
+    "plan",
+    FileCodes(
+        "CCHC-P001",
+        "CCHC-P002",
+        "CCHC-P001",
+        "",
+        duplicate_hint="",
+        not_mapping_message="the plan file does not hold a mapping",
+    ),
+    _plain,
+)
+"""A plan in YAML: read here as plain data, then checked as a plan read from XLSX is."""
 
 
 class _Places:
@@ -172,28 +190,19 @@ def _cross_check(
         if not plan.period.start <= task.deadline <= plan.period.end:
             problems.append(places.problem(
                 (*at, "deadline"), "CCHC-P008",
-                f"task {task.code}: deadline {task.deadline:%d/%m/%Y} is outside the period "
-                f"{plan.period.start:%d/%m/%Y} – {plan.period.end:%d/%m/%Y}",
+                f"task {task.code}: deadline {vi_text.date_text(task.deadline)} is outside the "
+                f"period {vi_text.date_text(plan.period.start)} – "
+                f"{vi_text.date_text(plan.period.end)}",
                 "move the deadline into the plan's period"))  # fmt: skip
     return problems
 
 
 def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Any, _Places]:
     places = _Places(str(path))
-    try:
-        located: Located = load_located(read_text(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(read_problem(exc, str(path), "CCHC-P001"))
+    located = PLAN_FILE.parse_file(path, str(path), problems)
+    if located is None:
         return None, places
-    except yaml.YAMLError as exc:
-        problems.append(yaml_problem(exc, str(path), "CCHC-P001"))
-        return None, places
-    for key, line in located.duplicate_keys:
-        problems.append(Problem(str(path), line, "CCHC-P002", f"key {key!r} appears twice"))
     places.where = {p: (str(path), line) for p, line in located.lines.items()}
-    if not isinstance(located.data, dict):
-        problems.append(Problem(str(path), 1, "CCHC-P001", "the plan file does not hold a mapping"))
-        return None, places
     return located.data, places
 
 
@@ -235,7 +244,7 @@ def _cell_date(value: object) -> object:
 def _read_xlsx(
     path: Path, problems: list[Problem], aliases: Mapping[str, str]
 ) -> tuple[Any, _Places]:
-    from cchc.xlsx_input import read_workbook
+    from cchc.workbooks.read import read_workbook
 
     places = _Places(str(path))
     try:

@@ -5,7 +5,6 @@ writers lay them out. See ``docs/reports.md``.
 """
 
 from cchc.reports.admin_document import AdminDocument, build_admin_document, write_admin_document
-from cchc.reports.formatting import vn_date, vn_date_numeric, vn_number, vn_percent, vn_place_date
 from cchc.reports.model import (
     AssessmentRow,
     DocumentHeader,
@@ -37,11 +36,6 @@ __all__ = [
     "TextBlock",
     "build_admin_document",
     "summarise",
-    "vn_date",
-    "vn_date_numeric",
-    "vn_number",
-    "vn_percent",
-    "vn_place_date",
     "write_admin_document",
     "write_ranking_png",
     "write_ranking_xlsx",

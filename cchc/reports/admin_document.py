@@ -31,7 +31,7 @@ from docx.shared import Cm, Mm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from cchc.reports.formatting import vn_date_numeric, vn_place_date
+from cchc import vi_text
 from cchc.reports.model import (
     Alignment,
     Block,
@@ -363,7 +363,7 @@ class AdminDocument:
         p = _spacing(right.add_paragraph(), line=None)
         p.paragraph_format.line_spacing = Pt(2)
         p = _spacing(right.add_paragraph(), before=6)
-        _run(p, vn_place_date(h.place, h.date), size=BODY_PT, italic=True)
+        _run(p, vi_text.place_date(h.place, h.date), size=BODY_PT, italic=True)
 
     def _write_title(self) -> None:
         h = self.header
@@ -498,9 +498,8 @@ class AdminDocument:
         if issuer_phrase is None:
             issuer_phrase = default_issuer_phrase(h)
         kind = (h.kind_title or "Văn bản").capitalize()
-        reference = (
-            f"(Kèm theo {kind} số {h.number} ngày {vn_date_numeric(h.date)} của {issuer_phrase})"
-        )
+        day = vi_text.document_date(h.date)
+        reference = f"(Kèm theo {kind} số {h.number} ngày {day} của {issuer_phrase})"
         _run(_spacing(self.document.add_paragraph(), after=12), reference, italic=True)
 
     def save(self, path: Path | str) -> Path:

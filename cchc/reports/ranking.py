@@ -21,9 +21,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from cchc.reports.formatting import quantize, vn_number
+from cchc import vi_text
 from cchc.reports.model import RankingTable
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row, write_titles
+from cchc.scoring.rounding import half_up
 
 __all__ = [
     "CHART_FONT",
@@ -89,7 +90,7 @@ def _lighten(colour: str, amount: float = 0.6) -> str:
 
 
 def _share(value: Decimal | None) -> float | None:
-    return None if value is None else float(quantize(value, 4))
+    return None if value is None else float(half_up(value, 4))
 
 
 def write_ranking_xlsx(path: Path | str, ranking: RankingTable) -> Path:
@@ -113,11 +114,11 @@ def write_ranking_xlsx(path: Path | str, ranking: RankingTable) -> Path:
         values: tuple[str | int | float | None, ...] = (
             row.rank,
             row.unit_name,
-            float(quantize(row.score)),
+            float(half_up(row.score)),
             row.band,
             _share(row.on_time_share),
             _share(row.first_review_share),
-            float(quantize(row.points_lost)),
+            float(half_up(row.points_lost)),
             row.overdue,
             row.explanation or None,
         )
@@ -158,7 +159,7 @@ def write_ranking_png(path: Path | str, ranking: RankingTable, *, dpi: int = 150
         FigureCanvasAgg(figure)
         ax = figure.add_subplot()
         labels = [f"{row.rank}. {row.unit_name}" for row in ranking.rows]
-        scores = [float(quantize(row.score)) for row in ranking.rows]
+        scores = [float(half_up(row.score)) for row in ranking.rows]
         positions = list(range(count))
         bars = ax.barh(
             positions,
@@ -172,8 +173,8 @@ def write_ranking_png(path: Path | str, ranking: RankingTable, *, dpi: int = 150
         ax.invert_yaxis()
         top = max([100.0, *scores])
         ax.set_xlim(0, top * 1.1)
-        ax.bar_label(bars, labels=[vn_number(row.score) for row in ranking.rows], padding=3)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: vn_number(x, 0)))
+        ax.bar_label(bars, labels=[vi_text.number(row.score) for row in ranking.rows], padding=3)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: vi_text.number(x, 0)))
         ax.set_xlabel("Điểm tổng hợp")
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)

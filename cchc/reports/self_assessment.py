@@ -30,8 +30,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from cchc import vi_text
 from cchc.reports.admin_document import AdminDocument
-from cchc.reports.formatting import quantize, roman, vn_number, vn_percent
+from cchc.reports.formatting import roman
 from cchc.reports.model import (
     AssessmentRow,
     DocumentHeader,
@@ -42,6 +43,7 @@ from cchc.reports.model import (
     TextBlock,
 )
 from cchc.reports.xlsx import BORDER, FONT, finish_and_save, write_header_row
+from cchc.scoring.rounding import half_up
 
 __all__ = [
     "COLUMNS",
@@ -146,7 +148,7 @@ class SelfAssessmentSummary:
         """Evidence coverage in percent, 2 decimals (``None`` when nothing needs evidence)."""
         if self.evidence_required == 0:
             return None
-        return quantize(Decimal(self.evidence_covered) * _HUNDRED / self.evidence_required)
+        return half_up(Decimal(self.evidence_covered) * _HUNDRED / self.evidence_required)
 
     @property
     def points_lost(self) -> Decimal:
@@ -155,7 +157,7 @@ class SelfAssessmentSummary:
 
 
 def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
-    return None if whole == 0 else quantize(part * _HUNDRED / whole)
+    return None if whole == 0 else half_up(part * _HUNDRED / whole)
 
 
 def _letters(n: int) -> str:
@@ -206,7 +208,7 @@ def summarise(table: SelfAssessmentTable) -> SelfAssessmentSummary:
     for i in reversed(range(count)):
         own = rows[i].self_score
         if own is not None or not children[i]:
-            scores[i] = None if own is None else quantize(own)
+            scores[i] = None if own is None else half_up(own)
             continue
         same_side = [c for c in children[i] if in_bonus[c] == in_bonus[i]]
         scored = [s for s in (scores[c] for c in same_side) if s is not None]
@@ -323,8 +325,8 @@ def write_self_assessment_xlsx(path: Path | str, table: SelfAssessmentTable) -> 
             item.stt,
             row.code,
             row.title,
-            float(quantize(row.max_points)),
-            None if item.score is None else float(quantize(item.score)),
+            float(half_up(row.max_points)),
+            None if item.score is None else float(half_up(item.score)),
             _evidence_text(row),
             row.explanation,
             row.owner_unit,
@@ -349,9 +351,9 @@ def write_self_assessment_xlsx(path: Path | str, table: SelfAssessmentTable) -> 
         ws.merge_cells(f"A{r}:C{r}")
         ws.cell(row=r, column=1, value=label)
         if maximum is not None:
-            ws.cell(row=r, column=4, value=float(quantize(maximum)))
+            ws.cell(row=r, column=4, value=float(half_up(maximum)))
         if score is not None:
-            ws.cell(row=r, column=5, value=float(quantize(score)))
+            ws.cell(row=r, column=5, value=float(half_up(score)))
         if label.startswith("Chỉ số"):
             ws.cell(row=r, column=6, value="Tổng điểm tự đánh giá / Điểm tối đa × 100")
         for c in range(1, len(COLUMNS) + 1):
@@ -377,15 +379,15 @@ def _of_ward(ward_name: str) -> str:
 
 
 def _score_text(value: Decimal | None) -> str:
-    return "" if value is None else vn_number(value)
+    return "" if value is None else vi_text.number(value)
 
 
 def _signed(value: Decimal) -> str:
-    return f"+{vn_number(value)}" if value > 0 else vn_number(value)
+    return f"+{vi_text.number(value)}" if value > 0 else vi_text.number(value)
 
 
 def _percent_text(value: Decimal | None) -> str:
-    return "-" if value is None else vn_percent(value)
+    return "-" if value is None else vi_text.percent(value)
 
 
 def _area_table(summary: SelfAssessmentSummary) -> TableBlock:
@@ -393,9 +395,9 @@ def _area_table(summary: SelfAssessmentSummary) -> TableBlock:
         [
             a.code or a.stt,
             a.title,
-            vn_number(a.max_points),
-            vn_number(a.score),
-            vn_number(a.lost),
+            vi_text.number(a.max_points),
+            vi_text.number(a.score),
+            vi_text.number(a.lost),
             _percent_text(a.index_percent),
         ]
         for a in summary.areas
@@ -404,9 +406,9 @@ def _area_table(summary: SelfAssessmentSummary) -> TableBlock:
         [
             "",
             "Tổng cộng",
-            vn_number(summary.base_max),
-            vn_number(summary.base_score),
-            vn_number(sum((a.lost for a in summary.areas), Decimal(0))),
+            vi_text.number(summary.base_max),
+            vi_text.number(summary.base_score),
+            vi_text.number(sum((a.lost for a in summary.areas), Decimal(0))),
             _percent_text(_percent(summary.base_score, summary.base_max)),
         ]
     )
@@ -424,9 +426,9 @@ def _losing_table(summary: SelfAssessmentSummary) -> TableBlock:
         [
             c.row.code,
             c.row.title,
-            vn_number(c.best),
+            vi_text.number(c.best),
             _score_text(c.score),
-            vn_number(c.lost),
+            vi_text.number(c.lost),
             c.row.owner_unit,
         ]
         for c in summary.losing
@@ -460,7 +462,7 @@ def _appendix_table(summary: SelfAssessmentSummary) -> TableBlock:
             [
                 c.row.code or c.stt,
                 c.row.title,
-                vn_number(c.row.max_points),
+                vi_text.number(c.row.max_points),
                 _score_text(c.score),
                 _evidence_text(c.row),
                 c.row.explanation,
@@ -501,12 +503,12 @@ def self_assessment_blocks(
         )
     )
     result = (
-        f"Tổng điểm tự đánh giá đạt {vn_number(summary.total_score)}/"
-        f"{vn_number(summary.base_max)} điểm"
+        f"Tổng điểm tự đánh giá đạt {vi_text.number(summary.total_score)}/"
+        f"{vi_text.number(summary.base_max)} điểm"
     )
     if summary.has_bonus_rows:
         result += (
-            f" (trong đó điểm các lĩnh vực: {vn_number(summary.base_score)} điểm; "
+            f" (trong đó điểm các lĩnh vực: {vi_text.number(summary.base_score)} điểm; "
             f"điểm thưởng, điểm trừ: {_signed(summary.bonus_penalty)} điểm)"
         )
     result += f"; Chỉ số CCHC đạt {_percent_text(summary.index_percent)}."
@@ -522,14 +524,14 @@ def self_assessment_blocks(
             TextBlock(
                 text=(
                     f"Có {len(summary.losing)} tiêu chí thành phần bị trừ điểm, tổng số điểm "
-                    f"bị trừ là {vn_number(summary.points_lost)} điểm:"
+                    f"bị trừ là {vi_text.number(summary.points_lost)} điểm:"
                 )
             )
         )
         blocks.append(_losing_table(summary))
         blocks.append(TextBlock(text="Điểm bị trừ theo đơn vị chủ trì:"))
         blocks.extend(
-            TextBlock(text=f"- {unit}: {n} tiêu chí thành phần, {vn_number(lost)} điểm.")
+            TextBlock(text=f"- {unit}: {n} tiêu chí thành phần, {vi_text.number(lost)} điểm.")
             for unit, n, lost in _by_unit(summary.losing)
         )
     if summary.unscored:

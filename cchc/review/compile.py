@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cchc.evidence import coverage, coverage_by_unit
-from cchc.lateness import completed_at, task_lateness
+from cchc.evidence.service import coverage, coverage_by_unit
+from cchc.plan.lateness import completed_at, task_lateness
 from cchc.runtime import working_calendar
-from cchc.scoring import ScoreCard
+from cchc.scoring.scores import ScoreCard
+from cchc.vietnam import LOCAL_TZ
 from workflows.calendar import WorkingCalendar
-from workflows.canonical import LOCAL_TZ, utc
+from workflows.canonical import utc
 from workflows.schema import Instance
 
 
@@ -101,7 +102,7 @@ def compile_review(
     """Per unit: tasks done and due in [start, end], overdue at ``end``, evidence coverage,
     evidence waiting for review, points at risk, and last notice's follow-ups.
 
-    Overdue: still open (no product submitted, not cancelled) and late, as ``cchc.lateness``
+    Overdue: still open (no product submitted, not cancelled) and late, as ``cchc.plan.lateness``
     says, at the end of the working day ``end``."""
     progress: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
     calendar = calendar or working_calendar()

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from cchc import vi_text
 from cchc.reports.admin_document import write_admin_document
-from cchc.reports.formatting import vn_number
 from cchc.reports.model import (
     Block,
     DocumentHeader,
@@ -67,7 +67,7 @@ def draft_conclusions(review: ReviewData, *, days: int = 10) -> list[Conclusion]
                 (
                     u.unit,
                     f"{u.unit_name} rà soát, có giải pháp khắc phục các tiêu chí có "
-                    f"nguy cơ bị trừ điểm ({vn_number(u.points_at_risk)} điểm).",
+                    f"nguy cơ bị trừ điểm ({vi_text.number(u.points_at_risk)} điểm).",
                 )
             )
         if u.follow_ups_open:
@@ -97,7 +97,7 @@ def _change(review: ReviewData, u: UnitProgress) -> str:
         return "—"
     delta = u.points_at_risk - Decimal(str(before.get("points_at_risk", "0")))
     sign = "+" if delta > 0 else ""
-    return f"{sign}{vn_number(delta)} điểm nguy cơ\n{len(u.done_in_period)} việc mới xong"
+    return f"{sign}{vi_text.number(delta)} điểm nguy cơ\n{len(u.done_in_period)} việc mới xong"
 
 
 def _table(review: ReviewData) -> TableBlock:
@@ -109,7 +109,7 @@ def _table(review: ReviewData) -> TableBlock:
             str(len(u.overdue)),
             f"{u.covered}/{u.criteria}",
             str(u.pending_reviews),
-            vn_number(u.points_at_risk),
+            vi_text.number(u.points_at_risk),
             f"{len(u.follow_ups_done)}/{len(u.follow_ups_done) + len(u.follow_ups_open)}",
             _change(review, u),
         ]
@@ -147,15 +147,15 @@ def write_report_docx(
     dân xã Tiên Lãng``); ``checkpoint`` is the ward's signed audit checkpoint sentence."""
     blocks: list[Block] = [
         TextBlock(
-            text=f"Kỳ đánh giá: {review.label} (từ {review.start:%d/%m/%Y} đến "
-            f"{review.end:%d/%m/%Y}). Chỉ số CCHC tự chấm hiện tại: "
-            f"{vn_number(review.index)}%."
+            text=f"Kỳ đánh giá: {review.label} (từ {vi_text.date_text(review.start)} đến "
+            f"{vi_text.date_text(review.end)}). Chỉ số CCHC tự chấm hiện tại: "
+            f"{vi_text.number(review.index)}%."
         ),
         Heading(text="I. TIẾN ĐỘ THEO ĐƠN VỊ"),
         _table(review),
         Heading(text="II. NHỮNG VẤN ĐỀ CẦN CHỈ ĐẠO"),
         *[
-            TextBlock(text=f"- {c.text} Thời hạn: {c.deadline:%d/%m/%Y}.")
+            TextBlock(text=f"- {c.text} Thời hạn: {vi_text.date_text(c.deadline)}.")
             for c in draft_conclusions(review)
         ],
         *([TextBlock(text=checkpoint)] if checkpoint else []),
@@ -193,15 +193,15 @@ def write_notice_docx(
     an owner and a deadline, then who follows them up; ends with ``./.``."""
     blocks: list[Block] = [
         TextBlock(
-            text=f"Ngày {text.held_on:%d/%m/%Y}, {text.chair} chủ trì cuộc họp giao ban công "
-            f"tác cải cách hành chính {text.label}. Sau khi nghe báo cáo tiến độ của "
+            text=f"Ngày {vi_text.date_text(text.held_on)}, {text.chair} chủ trì cuộc họp giao ban "
+            f"công tác cải cách hành chính {text.label}. Sau khi nghe báo cáo tiến độ của "
             "các đơn vị, Chủ tọa kết luận như sau:"
         ),
         *[
             TextBlock(
                 text=f"{c.number}. {c.text.rstrip('.')} (Đơn vị chủ trì: "
                 f"{unit_names.get(c.owner_unit, c.owner_unit)}; thời hạn: "
-                f"{c.deadline:%d/%m/%Y})."
+                f"{vi_text.date_text(c.deadline)})."
             )
             for c in conclusions
         ],
@@ -227,7 +227,7 @@ def write_report_html(path: Path, review: ReviewData, ward: str, chart: str | No
         ward=ward,
         conclusions=draft_conclusions(review),
         chart=chart,
-        fmt=vn_number,
+        fmt=vi_text.number,
     )
     path.write_text(html, encoding="utf-8")
     return path

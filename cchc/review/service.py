@@ -12,10 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cchc.access import require_any_role
+from cchc import vi_text
 from cchc.anchor import report_checkpoint_text
-from cchc.exports import card_from_store, ward_recipients
+from cchc.organization.access import require_any_role
+from cchc.organization.capabilities import roles_with
 from cchc.reports.model import DocumentHeader, Signature
+from cchc.reports.outputs import card_from_store, ward_recipients
 from cchc.review.compile import ReviewData, compile_review
 from cchc.review.documents import (
     Conclusion,
@@ -26,8 +28,8 @@ from cchc.review.documents import (
     write_report_docx,
     write_report_html,
 )
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
-from workflows.canonical import LOCAL_TZ
 from workflows.database import unit_of_work
 from workflows.schema import Instance
 
@@ -42,7 +44,8 @@ def month_bounds(month: str) -> tuple[date, date, str]:
         except ValueError:
             raise ValueError(f"week {month!r} is not YYYY-Www (e.g. 2025-W45)") from None
         end = date.fromisocalendar(year, week, 7)
-        return start, end, f"tuần {week}/{year} ({start:%d/%m} – {end:%d/%m/%Y})"
+        days = f"{vi_text.day_month(start)} – {vi_text.date_text(end)}"
+        return start, end, f"tuần {week}/{year} ({days})"
     try:
         year, number = (int(part) for part in month.split("-"))
         start = date(year, number, 1)
@@ -80,11 +83,12 @@ def outside_plan(ws: Workspace, plan: str, month: str) -> str | None:
     start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
     first, last, label = month_bounds(month)
     if first > end:
-        return (f"Kế hoạch {plan} đã kết thúc ngày {end:%d/%m/%Y}: không họp giao ban {label} "
-                f"({month}), ngoài kỳ kế hoạch; hãy đăng ký lịch cho kế hoạch kỳ sau")  # fmt: skip
+        return (f"Kế hoạch {plan} đã kết thúc ngày {vi_text.date_text(end)}: không họp giao ban "
+                f"{label} ({month}), ngoài kỳ kế hoạch; "
+                "hãy đăng ký lịch cho kế hoạch kỳ sau")  # fmt: skip
     if last < start:
-        return (f"Kế hoạch {plan} bắt đầu từ ngày {start:%d/%m/%Y}: chưa họp giao ban {label} "
-                f"({month}), ngoài kỳ kế hoạch")  # fmt: skip
+        return (f"Kế hoạch {plan} bắt đầu từ ngày {vi_text.date_text(start)}: chưa họp giao ban "
+                f"{label} ({month}), ngoài kỳ kế hoạch")  # fmt: skip
     return None
 
 
@@ -120,7 +124,7 @@ def _previous(ws: Workspace, plan: str, before: str) -> dict[str, dict[str, Any]
 
 def _signature(ws: Workspace, person_id: str) -> Signature:
     person = ws.organization.person(person_id)
-    if "chairman" in person.roles:
+    if roles_with("sign_as_chairman") & set(person.roles):
         return Signature(deputy=None, title="CHỦ TỊCH", name=person.full_name)
     return Signature(title="PHÓ CHỦ TỊCH", name=person.full_name)
 
@@ -335,7 +339,7 @@ def issue_notice(
                     "owner_unit_name": ws.unit_names().get(c["owner_unit"], c["owner_unit"]),
                     "support_units": [],
                     "deadline": deadline.isoformat(),
-                    "deadline_text": deadline.strftime("%d/%m/%Y"),
+                    "deadline_text": vi_text.date_text(deadline),
                     "criteria": [],
                 },
             )

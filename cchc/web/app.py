@@ -76,6 +76,6 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The application on the workspace the environment names (``CCHC_DATA_DIR``,
     ``CCHC_DATABASE_URL``, ``CCHC_ORGANIZATION`` …), as the CLI opens it."""
-    from workflows.database import Settings
+    from cchc.settings import resolve_settings
 
-    return create_app(Workspace.open(Settings.resolve()))
+    return create_app(Workspace.open(resolve_settings()))

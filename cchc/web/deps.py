@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from cchc.access import AccessDeniedError, read_scope, require_read
 from cchc.accounts.service import Current
-from cchc.organization import Person
+from cchc.organization.access import AccessDeniedError, read_scope, require_read
+from cchc.organization.model import Person
 from cchc.web.context import WebContext
 from cchc.web.security import CSRF_FIELD, csrf_ok, expected_csrf
 from cchc.workspace import Workspace
@@ -154,7 +154,8 @@ def readable_or_not_found(
     ws: Workspace, viewer: Viewer, *, what: str, tenant: str, unit: str | None
 ) -> None:
     """Return when the viewer may read ``what`` of ``unit`` in ``tenant``; else audit the
-    refusal (``cchc.access``) and raise ``NotFoundError``: the page does not say it exists."""
+    refusal (``cchc.organization.access``) and raise ``NotFoundError``: the page does not say
+    it exists."""
     if read_scope(viewer.actor).allows(tenant, unit):
         return
     target = what if unit is None else f"{what} of unit {unit}"  # as the CLI names it

@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy.exc import OperationalError
 
 import flows.batch_fire
-from cchc.organization import UnknownPersonError
+from cchc.organization.model import UnknownPersonError
 from flows.batch_fire import fire_batch, fire_ids, fire_selected, select_ids
 from tests.conftest import DEFINITIONS, TENANT, Db
 from workflows.audit import verify

@@ -16,7 +16,9 @@ from prefect.client.schemas.schedules import CronSchedule
 
 from cchc import cycle
 from cchc.city import load_city
-from cchc.organization import UnknownPersonError
+from cchc.organization.model import UnknownPersonError
+from cchc.settings import sqlite_url
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from flows.city import (
     city_fanout_flow,
@@ -27,8 +29,7 @@ from flows.city import (
 )
 from flows.deployments import apply_city
 from tests.conftest import DEFINITIONS
-from workflows.canonical import LOCAL_TZ
-from workflows.database import Settings, make_engine, sqlite_url
+from workflows.database import Settings, make_engine
 from workflows.schema import AuditEvent
 from workflows.tenant_lock import TenantBusyError, tenant_lock
 

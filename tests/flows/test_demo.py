@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 
 from cchc import cycle
 from cchc.cli import app
-from cchc.demo import FOCAL, INPUTS_FILE, PLAN, run_demo
-from cchc.scoring import delete_scores, rows_as_json
+from cchc.demo import FOCAL, INPUTS_FILE, PLAN
+from cchc.scoring.scores import delete_scores, rows_as_json
+from cchc.settings import sqlite_url
 from cchc.workspace import Workspace
+from flows.demo import run_demo
 from tests.render import pages, to_pdf
-from workflows.database import Settings, make_engine, sqlite_url, unit_of_work
+from workflows.database import Settings, make_engine, unit_of_work
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
@@ -189,8 +191,9 @@ def test_every_demo_subject_round_trips_through_smtp(demo: tuple[Path, Path]) ->
 
     from notifications.channels import Envelope, SmtpChannel
     from notifications.render import default_renderer
+    from notifications.tables import NotificationDelivery
     from tests.notifications.conftest import SmtpServer, free_port
-    from workflows.schema import NotificationDelivery, OutboxMessage
+    from workflows.schema import OutboxMessage
 
     folder, _ = demo
     ws = Workspace.open(Settings(data_dir=folder, database_url=sqlite_url(folder)))

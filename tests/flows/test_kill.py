@@ -43,22 +43,16 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
+from cchc.tables import DeadlineStep
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
+from notifications.tables import DeliveryAttempt, NotificationDelivery
 from tests.conftest import DEFINITIONS, ROOT, TENANT, Db, long_tests
 from workflows.audit import verify
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 from workflows.engine import Engine
 from workflows.registry import Actor
-from workflows.schema import (
-    AuditEvent,
-    DeadlineStep,
-    DeliveryAttempt,
-    IdempotencyRecord,
-    Instance,
-    NotificationDelivery,
-    OutboxMessage,
-)
+from workflows.schema import AuditEvent, IdempotencyRecord, Instance, OutboxMessage
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 

@@ -33,12 +33,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from cchc.migrations import upgrade
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from tests.conftest import DEFINITIONS, IN_CI, PG_URL
 from workflows.audit import verify
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, make_engine, unit_of_work
-from workflows.migrations import upgrade
 from workflows.schema import AuditEvent
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from cchc.migrations import upgrade
 from tests.conftest import IN_CI, PG_URL
 from tests.flows.test_scale_out import (
     PREFECT,
@@ -35,7 +36,6 @@ from tests.flows.test_scale_out import (
     _wait_healthy,
 )
 from workflows.database import make_engine
-from workflows.migrations import upgrade
 
 pytestmark = [pytest.mark.prefect]
 

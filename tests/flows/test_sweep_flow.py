@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from cchc.settings import sqlite_url
+from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from flows.sweep import sweep_flow
-from workflows.canonical import LOCAL_TZ
-from workflows.database import Settings, sqlite_url, unit_of_work
+from workflows.database import Settings, unit_of_work
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 

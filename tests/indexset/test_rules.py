@@ -24,7 +24,6 @@ from cchc.indexset.rules import (
     report,
     score,
     score_ratio_threshold,
-    vi_number,
 )
 
 D = Decimal
@@ -406,22 +405,6 @@ def test_unknown_input_field_is_refused() -> None:
     """A mapping with a key RuleInputs does not know is refused (no silent typo)."""
     with pytest.raises(ValidationError):
         score(BinaryRule(type="binary"), {"don": True}, 1)
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (D("19.693877"), "19,69"),
-        (D("0.125"), "0,13"),
-        (D("2.50"), "2,5"),
-        (D("100"), "100"),
-        (D("1234.5"), "1.234,5"),
-        (D("-0.001"), "0"),
-    ],
-)
-def test_vi_number_uses_comma_decimals_and_dot_thousands(value: Decimal, text: str) -> None:
-    """Numbers are written the Vietnamese way and rounded half-up to 2 decimals."""
-    assert vi_number(value) == text
 
 
 def test_report_rounds_half_up() -> None:

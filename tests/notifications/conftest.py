@@ -20,7 +20,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from cchc.organization import Organization, load_organization
+from cchc.organization.model import Organization, load_organization
 from cchc.plan.issue import CriterionToOpen, issue_plan
 from cchc.plan.models import Decision, Period, Plan, PlanTask
 from tests.conftest import Db

@@ -15,19 +15,23 @@ from typer.testing import CliRunner
 
 from cchc.cli import app
 from cchc.commands import cycle_common
-from cchc.organization import Organization
+from cchc.organization.model import Organization
+from cchc.plan.digest_tasks import UnitTasks
 from notifications.channels import DeliveryError, MaildirChannel
 from notifications.digest import daily_digest, day_bounds, send_daily_digests
 from notifications.dispatch import DispatchReport, dispatch
 from notifications.render import Rendered
+from notifications.tables import NotificationDelivery
 from tests.conftest import Clock, Db
 from tests.notifications.conftest import EXPECTED
 from tests.notifications.test_dispatch import Recorder
 from workflows.database import unit_of_work
 from workflows.engine import Engine
-from workflows.schema import Instance, NotificationDelivery
+from workflows.schema import Instance
 
 DAY = date(2025, 11, 3)
+TASKS = UnitTasks()
+"""The open plan tasks digests list (the project's calendar)."""
 
 
 def test_day_bounds_are_local_days() -> None:
@@ -43,7 +47,7 @@ def test_digest_lists_the_days_notifications_and_due_tasks(
     """The head of Phòng Kinh tế sees four notifications (pending, then sent) and NV-01 late by
     one working day (due Friday 31/10, the digest of Monday 03/11)."""
     with issued.sessions() as session:
-        before = daily_digest(session, org, "pham.quoc.khanh", DAY)
+        before = daily_digest(session, org, "pham.quoc.khanh", DAY, tasks=TASKS)
     assert before is not None
     assert before.subject == "[CCHC] Tổng hợp ngày 03/11/2025: 4 thông báo, 1 nhiệm vụ cần chú ý"
     assert before.text.startswith("Kính gửi Ông/Bà Phạm Quốc Khánh – Trưởng phòng Kinh tế")
@@ -64,7 +68,7 @@ def test_digest_lists_the_days_notifications_and_due_tasks(
 
     dispatch(issued.sessions, org, Recorder(), clock.now)
     with issued.sessions() as session:
-        after = daily_digest(session, org, "pham.quoc.khanh", DAY)
+        after = daily_digest(session, org, "pham.quoc.khanh", DAY, tasks=TASKS)
     assert after is not None
     assert after.text.count("(đã gửi)") == 4
 
@@ -72,10 +76,13 @@ def test_digest_lists_the_days_notifications_and_due_tasks(
 def test_no_digest_when_nothing_concerns_the_person(issued: Db, org: Organization) -> None:
     """The Chairman received nothing that day and has no unit: no digest."""
     with issued.sessions() as session:
-        assert daily_digest(session, org, "dang.van.thang", DAY) is None
-        assert daily_digest(session, org, "pham.quoc.khanh", date(2025, 11, 4)) is not None
+        assert daily_digest(session, org, "dang.van.thang", DAY, tasks=TASKS) is None
+        assert (
+            daily_digest(session, org, "pham.quoc.khanh", date(2025, 11, 4), tasks=TASKS)
+            is not None
+        )
         # NV-02 (due 30/11) is beyond the horizon on the 4th; the only due task is NV-01.
-        nothing = daily_digest(session, org, "ta.minh.quan", date(2025, 11, 4))
+        nothing = daily_digest(session, org, "ta.minh.quan", date(2025, 11, 4), tasks=TASKS)
     assert nothing is None
 
 
@@ -85,9 +92,13 @@ def test_the_chairman_and_the_inspector_receive_the_signed_checkpoint(
     """The checkpoint sentence reaches the Chairman and the inspector, not a unit official."""
     sentence = "Điểm neo nhật ký đã ký số (Ed25519) lúc 06/11/2025 07:00:00: số thứ tự đầu chuỗi 42"
     with issued.sessions() as session:
-        chairman = daily_digest(session, org, "dang.van.thang", DAY, checkpoint=sentence)
-        inspector = daily_digest(session, org, "cu.van.son", DAY, checkpoint=sentence)
-        official = daily_digest(session, org, "pham.quoc.khanh", DAY, checkpoint=sentence)
+        chairman = daily_digest(
+            session, org, "dang.van.thang", DAY, tasks=TASKS, checkpoint=sentence
+        )
+        inspector = daily_digest(session, org, "cu.van.son", DAY, tasks=TASKS, checkpoint=sentence)
+        official = daily_digest(
+            session, org, "pham.quoc.khanh", DAY, tasks=TASKS, checkpoint=sentence
+        )
     for digest in (chairman, inspector):
         assert digest is not None
         assert sentence in digest.text
@@ -105,7 +116,7 @@ def due_lines(digest: Rendered | None) -> list[str]:
 def test_a_task_whose_product_is_submitted_is_not_due(
     issued: Db, org: Organization, engine: Engine
 ) -> None:
-    """Submitting the product completes the task (cchc.lateness): the digest no longer lists
+    """Submitting the product completes the task (cchc.plan.lateness): the digest no longer lists
     NV-01 although its acceptance is pending."""
     with unit_of_work(issued.sessions) as session:
         task = session.scalars(
@@ -114,7 +125,7 @@ def test_a_task_whose_product_is_submitted_is_not_due(
         engine.fire(session, task.id, "submit_product", actor=org.actor("ngo.thi.ha"),
                     payload={"product": "Báo cáo số 12/BC-UBND"})  # fmt: skip
     with issued.sessions() as session:
-        digest = daily_digest(session, org, "pham.quoc.khanh", DAY)
+        digest = daily_digest(session, org, "pham.quoc.khanh", DAY, tasks=TASKS)
     assert digest is not None
     assert digest.subject.endswith(", 0 nhiệm vụ cần chú ý")
     assert due_lines(digest) == []
@@ -137,7 +148,7 @@ def test_days_left_and_late_are_working_days_from_the_due_day(
     """NV-02's deadline, Sunday 30/11/2025, moves to Monday 01/12: the digest counts working
     days to and after that due day, worded like `cchc tasks list`."""
     with issued.sessions() as session:
-        digest = daily_digest(session, org, "ta.minh.quan", day)
+        digest = daily_digest(session, org, "ta.minh.quan", day, tasks=TASKS)
     assert due_lines(digest) == [
         "- KH-2025-H2/NV-02: Số hóa hồ sơ tại Trung tâm Phục vụ hành chính công, hạn 30/11/2025 "
         f"({status})"
@@ -149,9 +160,11 @@ def test_digests_are_sent_once_per_person_and_day(
 ) -> None:
     """Everyone with something gets one digest; running again the same day sends nothing."""
     channel = MaildirChannel(tmp_path / "digests", per_recipient=True)
-    report = send_daily_digests(issued.sessions, org, channel, DAY, clock.now)
+    report = send_daily_digests(issued.sessions, org, channel, DAY, clock.now, tasks=TASKS)
     assert report == DispatchReport(sent=len(EXPECTED))
-    again = send_daily_digests(issued.sessions, org, channel, DAY, clock.advance(hours=1))
+    again = send_daily_digests(
+        issued.sessions, org, channel, DAY, clock.advance(hours=1), tasks=TASKS
+    )
     assert again == DispatchReport()
     boxes = {
         p.name: len(mailbox.Maildir(p, create=False)) for p in (tmp_path / "digests").iterdir()
@@ -166,7 +179,9 @@ def test_notify_send_retries_the_digests_left_waiting(
 ) -> None:
     """Digests whose sending failed are delivered by the next day's `cchc notify send`."""
     down = Recorder(fail=DeliveryError("SMTP server down", transient=True))
-    assert send_daily_digests(issued.sessions, org, down, DAY, clock.now).retried == len(EXPECTED)
+    assert send_daily_digests(
+        issued.sessions, org, down, DAY, clock.now, tasks=TASKS
+    ).retried == len(EXPECTED)
     monkeypatch.setattr(cycle_common, "CLOCK", lambda: clock.now + timedelta(days=1))
     monkeypatch.setenv("CCHC_NOTIFY_CHANNEL", "maildir")
     monkeypatch.setenv("CCHC_MAILDIR", str(tmp_path / "mail"))

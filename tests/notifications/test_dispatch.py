@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cchc.organization import Organization, load_organization
+from cchc.organization.model import Organization, load_organization
 from cchc.plan.issue import issue_plan
 from notifications.channels import (
     DeliveryError,
@@ -24,6 +24,7 @@ from notifications.channels import (
     WebhookChannel,
 )
 from notifications.dispatch import Backoff, DispatchReport, dispatch
+from notifications.tables import DeliveryAttempt, NotificationDelivery
 from tests.conftest import Clock, Db
 from tests.helpers import count
 from tests.notifications.conftest import (
@@ -39,7 +40,7 @@ from tests.notifications.conftest import (
 from workflows.database import unit_of_work
 from workflows.engine import Engine
 from workflows.registry import Actor
-from workflows.schema import DeliveryAttempt, NotificationDelivery, OutboxMessage
+from workflows.schema import OutboxMessage
 
 
 class Recorder:

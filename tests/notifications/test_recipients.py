@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cchc.organization import Organization, UnknownUnitError
+from cchc.organization.model import Organization, UnknownUnitError
 from notifications.recipients import resolve_recipients
 
 
@@ -74,7 +74,7 @@ def test_escalation_goes_to_the_vice_chairman_in_charge() -> None:
 
     import yaml as _yaml
 
-    from cchc.organization import load_organization
+    from cchc.organization.model import load_organization
     from notifications.recipients import resolve_recipients
 
     root = _Path(__file__).resolve().parents[2]

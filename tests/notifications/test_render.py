@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from jinja2 import meta
 
-from cchc.evidence import review_evidence, submit_evidence
-from cchc.evidence_store import EvidenceStore
-from cchc.organization import Organization, Person, load_organization
+from cchc.evidence.service import review_evidence, submit_evidence
+from cchc.evidence.store import EvidenceStore
+from cchc.organization.model import Organization, Person, load_organization
 from notifications.catalog import TEMPLATE_DIR, template_names
 from notifications.recipients import resolve_recipients
 from notifications.render import (

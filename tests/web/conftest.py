@@ -15,10 +15,10 @@ from httpx import Response
 from cchc import cycle
 from cchc.accounts.policy import Policy
 from cchc.accounts.service import invite, set_password
+from cchc.vietnam import LOCAL_TZ
 from cchc.web.app import create_app
 from cchc.workspace import Workspace
 from tests.conftest import ROOT, Clock, Db
-from workflows.canonical import LOCAL_TZ
 from workflows.database import Settings, unit_of_work
 
 ADMIN = "tran.van.minh"

@@ -6,23 +6,79 @@ per file). A workflow file uses the nearest ``roles.yaml`` in its own folder or 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from workflows.datafile import DataFile, FileCodes, Reading, Schema, model_keys
 from workflows.definition.checks import check_workflow, did_you_mean
 from workflows.definition.models import RoleCatalog, WorkflowDefinition
-from workflows.definition.yamlpos import FileCodes, Located, display_path, parse_mapping_file
+from workflows.definition.yamlpos import Located, display_path
 from workflows.errors import DefinitionError, Problem, UnknownKindError
 from workflows.registry import Registry
 
 ROLE_CATALOG = "roles.yaml"
-_CODES = FileCodes("CCHC-D001", "CCHC-D024", "CCHC-D026",
-                   "a definition starts with 'kind:' (or 'roles:' for roles.yaml)")  # fmt: skip
+_CODES = FileCodes(
+    "CCHC-D001",
+    "CCHC-D024",
+    "CCHC-D026",
+    "a definition starts with 'kind:' (or 'roles:' for roles.yaml)",
+)
+_DOCS = "see docs/definitions.md"
+
+
+def _schema(model: type[Any]) -> Schema[Any]:
+    """Validation by ``model``: CCHC-D002 for an unknown key, CCHC-D003 for any other error."""
+    allowed = partial(model_keys, model, fallback=_DOCS)
+    return Schema(model.model_validate, "CCHC-D002", "CCHC-D003", allowed)
+
+
+@dataclass(frozen=True)
+class _Against:
+    """What a workflow file is checked against: its roles, the engine's names, the kinds seen
+    before (kind → where it was defined)."""
+
+    roles: RoleCatalog | None
+    registry: Registry
+    templates: Collection[str]
+    seen: Mapping[str, str]
+
+
+def _check_references(defn: WorkflowDefinition, reading: Reading[_Against]) -> None:
+    against = reading.context
+    reading.problems.extend(
+        check_workflow(
+            defn,
+            reading.name,
+            reading.located,
+            roles=set(against.roles.roles) if against.roles else set(),
+            registry=against.registry,
+            templates=against.templates,
+        )
+    )
+
+
+def _check_kind_once(defn: WorkflowDefinition, reading: Reading[_Against]) -> None:
+    seen = reading.context.seen
+    if defn.kind in seen:
+        message = f"kind {defn.kind!r} is already defined in {seen[defn.kind]}"
+        reading.report(("kind",), "CCHC-D023", message, "each kind is defined in one file")
+
+
+WORKFLOW_FILE: DataFile[WorkflowDefinition, _Against] = DataFile(
+    "workflow definition",
+    _CODES,
+    _schema(WorkflowDefinition),
+    checks=(_check_references, _check_kind_once),
+)
+"""A workflow file (``workflows/*.yaml``), checked against its role catalogue."""
+
+ROLE_FILE: DataFile[RoleCatalog, None] = DataFile(
+    "workflow definition", _CODES, _schema(RoleCatalog)
+)
+"""The role catalogue (``roles.yaml``): same codes as the workflow files."""
 
 
 @dataclass(frozen=True)
@@ -64,59 +120,6 @@ def find_role_catalog(file: Path) -> Path | None:
     return None
 
 
-def _parse(path: Path, problems: list[Problem]) -> Located | None:
-    return parse_mapping_file(path, display_path(path), _CODES, problems)
-
-
-def _validate(model: type[Any], name: str, located: Located, problems: list[Problem]) -> Any:
-    try:
-        return model.model_validate(located.data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            where = ".".join(str(part) for part in loc) or "(top)"
-            if err["type"] == "extra_forbidden":
-                code, message = "CCHC-D002", f"unknown key {where!r}"
-                hint = f"allowed here: {_allowed_keys(model, loc)}"
-            else:
-                code, message, hint = "CCHC-D003", f"{where}: {err['msg']}", ""
-                if err["type"] == "missing":
-                    hint = "add this field"
-            problems.append(Problem(name, located.line_of(loc), code, message, hint))
-        return _without_unknown_keys(model, located.data, exc)
-
-
-def _without_unknown_keys(model: type[Any], data: Any, exc: ValidationError) -> Any:
-    """When unknown keys are the only problem, the model without them, so checks can go on."""
-    if any(err["type"] != "extra_forbidden" for err in exc.errors()):
-        return None
-    data = copy.deepcopy(data)
-    try:
-        for err in exc.errors():
-            *parents, key = err["loc"]
-            holder = data
-            for part in parents:
-                holder = holder[part]
-            del holder[key]
-        return model.model_validate(data)
-    except (LookupError, TypeError, ValidationError):
-        return None
-
-
-def _allowed_keys(model: type[Any], loc: tuple[Any, ...]) -> str:
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field_info = getattr(current, "model_fields", {}).get(part)
-        if field_info is None:
-            return "see docs/definitions.md"
-        annotation = field_info.annotation
-        args = getattr(annotation, "__args__", ())
-        current = next((a for a in args if hasattr(a, "model_fields")), annotation)
-    return ", ".join(getattr(current, "model_fields", {})) or "see docs/definitions.md"
-
-
 def check_paths(
     paths: Iterable[Path], *, registry: Registry, templates: Collection[str]
 ) -> tuple[DefinitionSet | None, list[Problem]]:
@@ -151,14 +154,9 @@ def check_paths(
             )
             continue
         if catalog_path not in catalogs:
-            located_roles = _parse(catalog_path, problems)
-            catalogs[catalog_path] = (
-                _validate(RoleCatalog, display_path(catalog_path), located_roles, problems)
-                if located_roles
-                else None
-            )
+            catalogs[catalog_path] = _roles_of(catalog_path, problems)
         roles = catalogs[catalog_path]
-        located = _parse(path, problems)
+        located = WORKFLOW_FILE.parse_file(path, display_path(path), problems)
         if located is None:
             continue
         defined_in = {kind: display_path(where) for kind, where in sources.items()}
@@ -170,6 +168,16 @@ def check_paths(
     if problems or roles is None:
         return None, problems
     return DefinitionSet(workflows=workflows, roles=roles, sources=sources), problems
+
+
+def _roles_of(path: Path, problems: list[Problem]) -> RoleCatalog | None:
+    """The role catalogue at ``path``, the value even with unknown keys (so the workflows are
+    still checked against it); every problem appended."""
+    name = display_path(path)
+    located = ROLE_FILE.parse_file(path, name, problems)
+    if located is None:
+        return None
+    return ROLE_FILE.examine(Reading(name, located, None, problems))
 
 
 def _checked_workflow(
@@ -184,31 +192,9 @@ def _checked_workflow(
 ) -> WorkflowDefinition | None:
     """The workflow of ``located`` when it is valid and its kind is not in ``seen`` (kind →
     where it was defined); every problem appended."""
-    defn: WorkflowDefinition | None = _validate(WorkflowDefinition, name, located, problems)
-    if defn is None:
-        return None
-    problems.extend(
-        check_workflow(
-            defn,
-            name,
-            located,
-            roles=set(roles.roles) if roles else set(),
-            registry=registry,
-            templates=templates,
-        )
-    )
-    if defn.kind in seen:
-        problems.append(
-            Problem(
-                name,
-                located.line_of(("kind",)),
-                "CCHC-D023",
-                f"kind {defn.kind!r} is already defined in {seen[defn.kind]}",
-                "each kind is defined in one file",
-            )
-        )
-        return None
-    return defn
+    reading = Reading(name, located, _Against(roles, registry, templates, seen), problems)
+    defn = WORKFLOW_FILE.examine(reading)
+    return None if defn is None or defn.kind in seen else defn
 
 
 def check_mappings(
@@ -223,8 +209,7 @@ def check_mappings(
     role catalogue and each workflow as plain mappings, run through the same checks. There are
     no lines: a problem is placed at line 1 of ``source`` with its path in the message."""
     problems: list[Problem] = []
-    catalog: RoleCatalog | None = _validate(RoleCatalog, f"{source}#roles", Located(roles),
-                                            problems)  # fmt: skip
+    catalog = ROLE_FILE.examine(Reading(f"{source}#roles", Located(roles), None, problems))
     checked: dict[str, WorkflowDefinition] = {}
     names: dict[str, str] = {}
     for index, data in enumerate(workflows):

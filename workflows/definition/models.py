@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from workflows.canonical import canonical_json, sha256_hex
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """Identifiers in definitions: snake_case ASCII, so they are safe as keys and method names."""
@@ -148,25 +148,43 @@ class WorkflowDefinition(_Frozen):
             for name in _LATER_FIELDS:
                 if not transition[name]:
                     del transition[name]
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_json(data)
 
     @property
     def content_hash(self) -> str:
         """sha256 of the canonical JSON: the definition version an instance runs on."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return sha256_hex(self.canonical_json())
 
 
 class RoleSpec(_Frozen):
-    """A role that people can hold and transitions can name."""
+    """A role that people can hold and transitions can name.
+
+    ``capabilities`` name what holding the role lets a person do outside the workflow
+    definitions (read every unit, sign documents, …): free names that the application looks
+    up and the engine does not interpret.
+    """
 
     label: Label
     description: str | None = None
+    capabilities: tuple[Name, ...] = ()
+
+    @field_validator("capabilities")
+    @classmethod
+    def _listed_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({c for c in value if value.count(c) > 1})
+        if twice:
+            raise ValueError(f"capability listed twice: {', '.join(twice)}")
+        return value
 
 
 class RoleCatalog(_Frozen):
     """Every role known to a set of definitions (``roles.yaml``)."""
 
     roles: dict[Name, RoleSpec] = Field(min_length=1)
+
+    def holders(self, capability: str) -> frozenset[str]:
+        """The roles that declare ``capability``."""
+        return frozenset(n for n, spec in self.roles.items() if capability in spec.capabilities)
 
 
 FileKind = Literal["workflow", "roles"]

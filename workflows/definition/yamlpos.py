@@ -1,25 +1,19 @@
-"""YAML loading that remembers the line of every key and item, and refuses duplicate keys."""
+"""YAML loading that remembers the line of every key and item, and refuses duplicate keys.
+
+The lines are the parser's own node marks (``yaml.compose`` → ``node.start_mark``), composed by
+libyaml when PyYAML has it. ``workflows.datafile`` builds the reading of whole data files on this
+(one parse per text per process, problems with codes, validation, checks).
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from workflows.errors import Problem
-from workflows.limits import (
-    ENV,
-    TOO_DEEP,
-    TOO_MANY_VALUES,
-    FileTooLargeError,
-    limits,
-    read_text,
-)
+from workflows.limits import TOO_DEEP, TOO_MANY_VALUES, limits
 
 Path_ = tuple[str | int, ...]
 
@@ -54,9 +48,15 @@ _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 """libyaml's parser when PyYAML has it: the same nodes and lines, ten times faster."""
 
 
-def load_located(text: str) -> Located:
+def load_located(
+    text: str, *, text_keys: frozenset[str] = frozenset(), libyaml: bool = True
+) -> Located:
     """Parse one YAML document; raises ``yaml.YAMLError`` (with a mark) on bad syntax, and
     ``YamlLimitError`` past the nesting or value limits (``workflows.limits``).
+
+    ``text_keys``: keys whose plain (unquoted) number values are kept as written, as text
+    (``code: 1.10`` stays ``"1.10"``, not the float 1.1). ``libyaml=False`` composes with
+    PyYAML's pure-Python parser only (to compare the two).
 
     The document is composed by libyaml when available (every command loads the definitions,
     the organization and the index set); on a syntax error it is parsed again by PyYAML's own
@@ -65,7 +65,7 @@ def load_located(text: str) -> Located:
     """
     bounds = limits()
     try:
-        node = yaml.compose(text, Loader=_FAST_LOADER)
+        node = yaml.compose(text, Loader=_FAST_LOADER if libyaml else yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError):
         _check_depth(text, bounds.yaml_depth)  # a nesting past the limit is the real problem
         try:
@@ -79,8 +79,10 @@ def load_located(text: str) -> Located:
     located.lines[()] = node.start_mark.line + 1
     try:
         _Size(bounds.yaml_depth, bounds.yaml_nodes).of(node, 0, frozenset())
-        located.data = _Converter(located, constructor, bounds.yaml_depth,
-                                  bounds.yaml_nodes).convert(node, (), 0, frozenset())  # fmt: skip
+        converter = _Converter(
+            located, constructor, bounds.yaml_depth, bounds.yaml_nodes, text_keys
+        )
+        located.data = converter.convert(node, (), 0, frozenset())
     except RecursionError:
         raise _too_deep(bounds.yaml_depth, None) from None
     return located
@@ -89,7 +91,7 @@ def load_located(text: str) -> Located:
 def _too_deep(limit: int, mark: Any) -> YamlLimitError:
     return YamlLimitError(TOO_DEEP, f"nested more than {limit} levels deep", mark,
                           "a data file nests a few levels; is this the right file? The limit "
-                          f"is {ENV['yaml_depth']}")  # fmt: skip
+                          f"is {limits().setting('yaml_depth')}")  # fmt: skip
 
 
 def _check_depth(text: str, limit: int) -> None:
@@ -112,7 +114,9 @@ def _check_depth(text: str, limit: int) -> None:
 
 
 def _too_many(limit: int, mark: Any) -> YamlLimitError:
-    hint = f"remove the aliases that repeat each other; the limit is {ENV['yaml_nodes']}"
+    hint = (
+        f"remove the aliases that repeat each other; the limit is {limits().setting('yaml_nodes')}"
+    )
     message = f"more than {limit:,} values once aliases (*name) are expanded"
     return YamlLimitError(TOO_MANY_VALUES, message, mark, hint)
 
@@ -158,6 +162,7 @@ class _Converter:
     constructor: yaml.constructor.SafeConstructor
     max_depth: int
     max_nodes: int
+    text_keys: frozenset[str] = frozenset()
 
     def convert(self, node: yaml.Node, path: Path_, depth: int, parents: frozenset[int]) -> Any:
         located = self.located
@@ -186,6 +191,10 @@ class _Converter:
                     located.duplicate_keys.append((str(key), line))
                 child = (*path, str(key))
                 located.lines[child] = line
+                if key in self.text_keys and _plain_number(value_node):
+                    located.nodes += 1
+                    result[key] = value_node.value
+                    continue
                 result[key] = self.convert(value_node, child, depth + 1, parents)
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -196,6 +205,15 @@ class _Converter:
                 items.append(self.convert(item, child, depth + 1, parents))
             return items
         return _construct(node, self.constructor)
+
+
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+
+
+def _plain_number(node: yaml.Node) -> bool:
+    """An unquoted scalar YAML reads as a number (``1.10``, ``7``); a plain scalar's style is
+    ``None`` from PyYAML's parser, ``""`` from libyaml's."""
+    return isinstance(node, yaml.ScalarNode) and not node.style and node.tag in _NUMBER_TAGS
 
 
 def _construct(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
@@ -213,90 +231,3 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-@dataclass(frozen=True)
-class FileCodes:
-    """The problem codes a kind of data file uses for the three parsing failures."""
-
-    unreadable: str
-    """Unreadable file or invalid YAML (e.g. ``CCHC-D001``)."""
-    duplicate_key: str
-    not_mapping: str
-    mapping_hint: str
-    """How a valid file starts, e.g. "a definition starts with 'kind:'"."""
-
-
-def parse_mapping_file(
-    path: Path, name: str, codes: FileCodes, problems: list[Problem]
-) -> Located | None:
-    """Read ``path`` as a YAML mapping with lines; append every problem; None when unusable."""
-    try:
-        text = read_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(read_problem(exc, name, codes.unreadable))
-        return None
-    return parse_mapping_text(text, name, codes, problems)
-
-
-def parse_mapping_text(
-    text: str, name: str, codes: FileCodes, problems: list[Problem]
-) -> Located | None:
-    """Like ``parse_mapping_file`` for text already read (e.g. registered in a database)."""
-    try:
-        located = load_located(text)
-    except yaml.YAMLError as exc:
-        problems.append(yaml_problem(exc, name, codes.unreadable))
-        return None
-    for key, line in located.duplicate_keys:
-        problems.append(Problem(name, line, codes.duplicate_key, f"key {key!r} appears twice",
-                                "YAML keeps only the last one; remove the duplicate"))  # fmt: skip
-    if not isinstance(located.data, dict):
-        problems.append(Problem(name, 1, codes.not_mapping, "the file does not hold a mapping",
-                                codes.mapping_hint))  # fmt: skip
-        return None
-    return located
-
-
-def read_problem(exc: OSError | UnicodeDecodeError, name: str, unreadable: str) -> Problem:
-    """The problem for a file that could not be read: too large (``CCHC-L001``) or unreadable."""
-    if isinstance(exc, FileTooLargeError):
-        return Problem(name, 1, exc.code, str(exc), "is this the right file? Split it, or raise "
-                       f"the limit with {ENV['file_bytes']}")  # fmt: skip
-    return Problem(name, 1, unreadable, f"cannot read file: {exc}", "save it as UTF-8 text")
-
-
-def yaml_problem(exc: yaml.YAMLError, name: str, unreadable: str) -> Problem:
-    """The problem for YAML that could not be loaded: past a limit (its ``CCHC-L…`` code), or
-    invalid YAML (``unreadable``), at the line of the error."""
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else 1
-    detail = getattr(exc, "problem", None) or str(exc)
-    if isinstance(exc, YamlLimitError):
-        return Problem(name, line, exc.code, detail, exc.hint)
-    return Problem(name, line, unreadable, f"invalid YAML: {detail}",
-                   "check indentation and quoting on this line")  # fmt: skip
-
-
-_Model = TypeVar("_Model")
-
-
-def validate_without_unknown_keys(
-    data: Any, errors: Iterable[Mapping[str, Any]], validate: Callable[[Any], _Model]
-) -> _Model | None:
-    """``validate`` a copy of ``data`` without the unknown keys pydantic's ``errors`` name, when
-    those are the only errors, so one run reports every other problem too; else ``None``."""
-    errors = list(errors)
-    if any(err["type"] != "extra_forbidden" for err in errors):
-        return None
-    data = copy.deepcopy(data)
-    try:
-        for err in errors:
-            *parents, key = err["loc"]
-            holder = data
-            for part in parents:
-                holder = holder[part]
-            del holder[key]
-        return validate(data)
-    except (LookupError, TypeError, ValidationError):
-        return None

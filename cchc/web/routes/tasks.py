@@ -12,7 +12,7 @@ import json
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from cchc.access import read_scope
+from cchc.organization.access import read_scope
 from cchc.waiting import TaskLine, task_lines
 from cchc.web.deps import NotFoundError, Viewer, area_router, page, readable_or_not_found, signed_in
 from cchc.web.deps import workspace as workspace_of

@@ -1,0 +1,58 @@
+"""What each role lets its holder do, as ``definitions/roles.yaml`` declares it.
+
+A role lists its ``capabilities`` in the role catalogue; application code asks which roles
+hold a capability (``roles_with``) instead of naming roles. The engine checks workflow
+permissions from the definitions and does not interpret capabilities.
+
+The catalogue read is the one of ``CCHC_DEFINITIONS_DIR`` (default: the project's
+``definitions/``), once per process; the definitions loader has checked it with line numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from workflows.definition.models import RoleCatalog
+
+__all__ = ["CAPABILITIES", "catalog", "roles_with"]
+
+CAPABILITIES: dict[str, str] = {
+    "read_ward": "reads every unit's items of its tenant (access.TENANT_READERS)",
+    "read_own_unit": "reads its own unit's items only (access.UNIT_READERS)",
+    "read_only": "changes nothing: no definition may grant it a trigger (access.READ_ONLY_ROLES)",
+    "submit_for_any_unit": "submits evidence for any unit's item (guard own_unit_or_focal)",
+    "act_for_any_unit": "acts on any unit's items, not only its own (guards.WARD_WIDE_ROLES)",
+    "belongs_to_unit": "is a member of a unit: the organization file names its unit",
+    "run_sweep": "runs the deadline sweep (deadlines.SWEEP_ROLES)",
+    "apply_reference_data": "registers definitions and reference files (cchc definitions apply)",
+    "send_notifications": "sends the notifications of the outbox (cchc notify)",
+    "manage_accounts": "invites, resets and disables web accounts (cchc users)",
+    "follows_up_notices": "sees the open follow-up tasks of review notices (cchc.waiting)",
+    "sign_documents": "signs exported documents and review notices",
+    "sign_as_chairman": "signs in its own title (CHỦ TỊCH), not on the chairman's behalf",
+    "read_checkpoint": "receives the signed audit checkpoint in its daily digest",
+    "notified_for_own_unit": "receives a message about a unit only for its own unit",
+    "notified_for_field": "receives a unit's messages when in charge of the unit's field",
+}
+"""Every capability the application looks up, and what it lets a role do."""
+
+_PROJECT_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
+
+
+@cache
+def catalog() -> RoleCatalog:
+    """The role catalogue of the definitions in use (read once per process)."""
+    folder = Path(os.environ.get("CCHC_DEFINITIONS_DIR") or _PROJECT_DEFINITIONS)
+    data = yaml.safe_load((folder / "roles.yaml").read_text(encoding="utf-8"))
+    return RoleCatalog.model_validate(data)
+
+
+def roles_with(capability: str) -> frozenset[str]:
+    """The roles that declare ``capability``; ``KeyError`` for a capability nobody looks up."""
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}; known: {', '.join(CAPABILITIES)}")
+    return catalog().holders(capability)
