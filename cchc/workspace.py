@@ -22,6 +22,7 @@ from cchc.evidence.store import EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.migrations import SchemaOutdatedError, require_current
+from cchc.organization.capabilities import require_in_force
 from cchc.organization.model import Organization, load_organization
 from cchc.ranking.emulation import EmulationConfig, load_emulation_config
 from cchc.runtime import definitions_dir, make_workflow_engine, working_calendar
@@ -86,6 +87,7 @@ def _settled(
     engine = reference_data.engine_in_force(
         engine, contents["definitions"], snapshots[1], org.tenant
     )
+    require_in_force(engine.definitions.roles, org.tenant)
     if contents["index_set"] != snapshots[2].content:
         indexes = reference_data.index_set_of(contents["index_set"])
     return org, indexes, engine, contents

@@ -237,3 +237,28 @@ def test_index_set_apply_shows_the_difference_and_registers(ward: Ward) -> None:
     refused = ward("--index-set", str(sample), "audit", "verify", "--as", INSPECTOR)
     assert refused.exit_code == 1
     assert "bộ chỉ số (index set)" in refused.output
+
+
+def test_registered_role_capabilities_rule_over_the_installed_ones(
+    ward: Ward, tmp_path: Path
+) -> None:
+    """Once an admin registers a roles.yaml giving a role other capabilities, a command started
+    on the installed roles.yaml is refused (exit 2, the role named) instead of deciding with it."""
+    copy = tmp_path / "definitions"
+    shutil.copytree(ROOT / "definitions", copy)
+    roles = copy / "roles.yaml"
+    roles.write_text(
+        roles.read_text("utf-8").replace(
+            "capabilities: [read_own_unit, belongs_to_unit, notified_for_own_unit]",
+            "capabilities: [read_own_unit, belongs_to_unit, notified_for_own_unit, "
+            "read_checkpoint]",
+        ),
+        "utf-8",
+    )
+    env = {"CCHC_DEFINITIONS_DIR": str(copy)}
+    applied = ward("definitions", "apply", "--as", ADMIN, "--yes", **env)
+    assert applied.exit_code == 0, applied.output
+    result = ward("audit", "verify", "--as", INSPECTOR)
+    assert result.exit_code == 2, result.output
+    assert "unit_official" in result.output
+    assert "CCHC_DEFINITIONS_DIR" in result.output

@@ -206,7 +206,7 @@ def apply(
     from cchc.runtime import definitions_dir, make_workflow_engine
     from workflows.database import session_factory, unit_of_work
     from workflows.errors import DefinitionError, NotPermittedError
-    from workflows.migrations import require_current
+    from cchc.migrations import require_current
 
     state = state_of(ctx)
     path = file or state.city or default_city()

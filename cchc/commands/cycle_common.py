@@ -39,6 +39,7 @@ from cchc.indexset.rules import report
 from cchc.migrations import SchemaOutdatedError
 from cchc.organization import access
 from cchc.organization.access import AccessDeniedError, ReadScope, read_scope, require_read
+from cchc.organization.capabilities import CapabilitiesDifferError
 from cchc.organization.model import Organization, UnknownPersonError, load_organization
 from cchc.reference_data import ReferenceMismatchError
 from cchc.refusals import refusal_sentence
@@ -319,6 +320,8 @@ def reporting(as_json: bool = False) -> Iterator[None]:
             f"trail): {exc}",
             1,
         ) from None
+    except CapabilitiesDifferError as exc:
+        raise stop(str(exc), 2) from None
     except DefinitionError as exc:
         print_problems(exc.problems, as_json=as_json)
         raise typer.Exit(1) from None

@@ -56,3 +56,30 @@ def roles_with(capability: str) -> frozenset[str]:
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}; known: {', '.join(CAPABILITIES)}")
     return catalog().holders(capability)
+
+
+class CapabilitiesDifferError(RuntimeError):
+    """The registered role catalogue gives roles other capabilities than the one in use."""
+
+
+def require_in_force(registered: RoleCatalog, tenant: str) -> None:
+    """Refuse to act for ``tenant`` when its registered role catalogue gives any role other
+    capabilities than the catalogue this process decides with (read once, at start): the
+    registered definitions rule, so the process must be started on them."""
+    ours = catalog()
+    differing = sorted(
+        role
+        for role in set(registered.roles) | set(ours.roles)
+        if _capabilities(registered, role) != _capabilities(ours, role)
+    )
+    if differing:
+        raise CapabilitiesDifferError(
+            f"năng lực của vai trò đã đăng ký cho {tenant} khác với tệp roles.yaml đang dùng "
+            f"(the registered role capabilities differ for {', '.join(differing)}); start the "
+            "command with CCHC_DEFINITIONS_DIR naming the registered definitions"
+        )
+
+
+def _capabilities(catalogue: RoleCatalog, role: str) -> frozenset[str]:
+    spec = catalogue.roles.get(role)
+    return frozenset(spec.capabilities) if spec is not None else frozenset()
