@@ -21,6 +21,7 @@ from workflows import channel
 from workflows.audit import event_hash, verify
 from workflows.database import unit_of_work
 from workflows.engine import Engine
+from workflows.errors import NotPermittedError
 from workflows.registry import Actor
 from workflows.schema import AuditEvent
 
@@ -52,6 +53,26 @@ def test_old_and_new_events_verify_in_one_chain(db: Db, engine: Engine) -> None:
     for row in rows[-2:]:
         assert event_hash(row["prev_hash"], {**row, "channel": None}) != row["hash"]
     with db.sessions() as session:
+        assert verify(session).ok
+
+
+def test_a_refusal_appended_after_the_rollback_records_the_channel_of_its_request(
+    db: Db, engine: Engine
+) -> None:
+    """A refusal held in a web session's unit of work keeps that channel when unit_of_work
+    appends it after rolling back, and the chain verifies."""
+    author = Actor.of("author", "author", tenant=TENANT)
+    instance_id = instance_in(db, engine, "submitted", author, author, "T-1")
+    with (
+        channel.using("web:0123456789ab"),
+        pytest.raises(NotPermittedError),
+        unit_of_work(db.sessions) as session,
+    ):
+        engine.fire(session, instance_id, "accept", actor=author)
+    with db.sessions() as session:
+        last = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        assert last is not None
+        assert (last.outcome, last.channel) == ("refused", "web:0123456789ab")
         assert verify(session).ok
 
 
