@@ -67,6 +67,8 @@ def require_cli_identity(
         session, actor=who, kind="identity", ref=actor.id, trigger="act_as",
         error=IdentityRefusedError(
             f"{IDENTITY_ENV}=os: the operating-system account {account!r} is {mapped_text}; "
-            f"it may not act as {actor.id}"
+            f"it may not act as {actor.id}",
+            facts={"rule": "cli_identity", "account": account, "mapped": mapped,
+                   "actor": actor.id},
         ),
     )  # fmt: skip

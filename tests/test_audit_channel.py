@@ -142,6 +142,8 @@ def test_identity_mode_acts_only_as_the_mapped_person(tmp_path: Path) -> None:
     other = runner.invoke(app, [*base, "tasks", "list", "--as", "dang.van.thang"], env=env)
     assert other.exit_code == 1, other.output
     assert "không được hành động thay người khác" in other.output
+    assert "dang.van.thang" in other.output
+    assert "Mã lý do: identity_refused/cli_identity" in " ".join(other.output.split())
     engine = sa.create_engine(f"sqlite:///{data / 'cchc.sqlite3'}")
     with engine.connect() as conn:
         refused = conn.execute(sa.text(

@@ -176,11 +176,7 @@ def require_identity(ws: Workspace, actor: Actor) -> None:
         with unit_of_work(ws.sessions) as session:
             identity.require_cli_identity(session, ws.engine, ws.organization, actor)
     except identity.IdentityRefusedError as exc:
-        raise stop(
-            f"không được hành động thay người khác (not permitted; the refusal is recorded in "
-            f"the audit trail): {exc}",
-            1,
-        ) from None
+        raise stop(refusal_line(exc), 1) from None
 
 
 def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> None:
