@@ -1,4 +1,5 @@
-# Two commands do all the set-up: `make demo` and `make test`. Both create .venv when missing.
+# Two commands do all the set-up: `make demo` and `make test`; both create .venv when missing.
+# `make serve` then serves the demo ward in a browser.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle bench-startup clean
+.PHONY: demo serve test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle bench-startup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/cchc demo
+
+# The web application on the demo's data folder (after `make demo`); prints how to sign in.
+serve: $(STAMP)
+	$(BIN)/cchc serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -45,6 +45,10 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "score": ("cchc.commands.score_cmd", "app", "Score a plan's period and explain the scores."),
     "rank": ("cchc.commands.rank_cmd", "app", "Rank the ward's units for a plan's period."),
     "city": ("cchc.commands.city_cmd", "app", "The city: its wards by block and their ranking."),
+    "serve": ("cchc.commands.serve_cmd", "serve_command",
+              "Serve the web application on the data folder / database of the CLI."),
+    "users": ("cchc.commands.users_cmd", "app",
+              "Accounts of the web application: invite, reset, list, disable."),
     "export": ("cchc.commands.export_cmd", "export_command",
                "Write the self-assessment table and report and the ranking, from the latest "
                "scores."),
@@ -152,6 +156,10 @@ def main_options(
     ),
 ) -> None:  # fmt: skip
     """Global options, given before the sub-command."""
+    from workflows import channel  # no imports of its own: ``cchc --help`` stays light
+
+    token = channel.enter(channel.cli_channel())  # every audit event records the CLI's channel
+    ctx.call_on_close(lambda: channel.leave(token))
     ctx.obj = AppState(data_dir=data_dir, database_url=database_url,
                        organization=organization, index_set=index_set,
                        city=city, tenant=tenant or None, verbose=verbose)  # fmt: skip

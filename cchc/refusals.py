@@ -19,6 +19,10 @@ REFUSAL_LABELS = {
     "guard_failed": "không đáp ứng điều kiện",
     "payload_invalid": "thiếu thông tin bắt buộc",
     "separation_of_duties": "người đã nộp không được tự quyết định",
+    "identity_refused": "không được hành động thay người khác",
+    "account_refused": "thao tác với tài khoản bị từ chối",
+    "sign_in_refused": "đăng nhập bị từ chối",
+    "invite_invalid": "liên kết đặt mật khẩu không hợp lệ",
 }
 """Reason code → the short Vietnamese label (the audit history shows it too)."""
 
@@ -209,6 +213,14 @@ def _import_other_units(f: _Facts) -> str:
     )
 
 
+def _cli_identity(f: _Facts) -> str:
+    mapped = f["mapped"] or "không ai trong tổ chức"
+    return (
+        f"tài khoản hệ điều hành “{f['account']}” ứng với {mapped}, nên lệnh không được chạy "
+        f"với tư cách {f.actor()} (CCHC_CLI_IDENTITY=os)"
+    )
+
+
 def _read_scope(f: _Facts) -> str:
     return f"{f.actor()} không có quyền xem nội dung này (“{f['what']}”)"
 
@@ -235,6 +247,7 @@ _WORDINGS = {
     "command_role": _command_role,
     "import_other_units": _import_other_units,
     "read_scope": _read_scope,
+    "cli_identity": _cli_identity,
 }
 """The engine's rules (and the application's own refusals) → their Vietnamese wording."""
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from cchc import cycle
+from cchc.accounts.demo import create_demo_accounts
 from cchc.anchor import check_ward, checkpoint_ward, init_key, signing_key_path
 from cchc.commands.common import console
 from cchc.demo import (
@@ -130,6 +131,7 @@ def run_demo(
         with step(f"9. Gửi thông báo (hộp thư Maildir): {out / 'thu'}"):
             sent = deliver_notifications(ws, out / "thu")
             console.print(f"   {sent} thư đã gửi tới cán bộ các đơn vị", highlight=False)
+        create_demo_accounts(ws)  # silent: `cchc serve` prints how to sign in (docs/web.md)
         city_title = ("10. Toàn thành phố: Phường Lê Chân, Xã Tiên Lãng ban hành kế hoạch, tự chấm "
                       "(chưa làm nhiệm vụ nào); Sở Nội vụ xếp hạng theo khối, công bố")  # fmt: skip
         with step(city_title):

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.conftest import TENANT, Db
 from tests.helpers import KIND, REASON, count
-from workflows.audit import verify
-from workflows.database import unit_of_work
+from workflows.audit import AuditRecord, append_event, verify
+from workflows.database import keep_on_failure, unit_of_work
 from workflows.engine import Engine
 from workflows.errors import (
     GuardFailedError,
@@ -195,3 +197,38 @@ def test_concurrent_refused_units_of_work_keep_one_verifying_chain(db: Db, engin
         report = verify(session)
     assert report.ok, report.breaks
     assert report.events == threads + threads // 2
+
+
+def _kept_attempt(session: Session) -> None:
+    """A write kept on failure: an applied event of an attempt (as a failed sign-in's)."""
+    append_event(session, AuditRecord(
+        tenant=TENANT, occurred_at=datetime(2025, 11, 3, 2, tzinfo=UTC), actor="lan.author",
+        role=None, instance_id=None, kind="attempt", ref="A-1", trigger="attempt",
+        from_state=None, to_state=None, payload="{}", definition_hash="", outcome="applied",
+        reason=None,
+    ))  # fmt: skip
+
+
+def test_a_write_kept_on_failure_outlives_the_refusal_once(db: Db, engine: Engine) -> None:
+    """A write made with keep_on_failure stays (once, before the refusal) when the unit of
+    work is refused; the rest rolls back and the chain verifies."""
+
+    def steps(session: Session) -> None:
+        engine.create(session, KIND, actor=AUTHOR, ref="REQ-1")
+        keep_on_failure(session, _kept_attempt)
+        engine.create(session, KIND, actor=REVIEWER, ref="REQ-2")
+
+    with pytest.raises(NotPermittedError), unit_of_work(db.sessions) as session:
+        steps(session)
+    assert count(db, "instances") == 0
+    with db.sessions() as session:
+        kinds = session.execute(sa.text("select kind, outcome from audit_events order by seq"))
+        assert [tuple(row) for row in kinds] == [("attempt", "applied"), (KIND, "refused")]
+        assert verify(session).ok
+
+
+def test_a_write_kept_on_failure_is_made_once_when_the_work_commits(db: Db) -> None:
+    """Without a failure the kept write is made once, with the rest of the unit of work."""
+    with unit_of_work(db.sessions) as session:
+        keep_on_failure(session, _kept_attempt)
+    assert count(db, "audit_events", "kind = 'attempt'") == 1

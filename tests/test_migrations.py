@@ -29,7 +29,7 @@ from workflows import migrations
 from workflows.database import make_engine
 from workflows.migrations import SchemaOutdatedError, alembic_config
 
-HEADS = {"0006", "notifications_0001", "cchc_0001"}
+HEADS = {"0007", "notifications_0001", "cchc_0002"}
 LEGACY = Path(__file__).parent / "migrations_0006"
 
 

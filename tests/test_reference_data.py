@@ -249,9 +249,10 @@ def test_registered_role_capabilities_rule_over_the_installed_ones(
     roles = copy / "roles.yaml"
     roles.write_text(
         roles.read_text("utf-8").replace(
-            "capabilities: [read_own_unit, belongs_to_unit, notified_for_own_unit]",
             "capabilities: [read_own_unit, belongs_to_unit, notified_for_own_unit, "
-            "read_checkpoint]",
+            "follows_up_notices]",
+            "capabilities: [read_own_unit, belongs_to_unit, notified_for_own_unit, "
+            "follows_up_notices, read_checkpoint]",
         ),
         "utf-8",
     )

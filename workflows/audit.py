@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from workflows import channel as audit_channel
 from workflows.canonical import canonical_json, sha256_hex, utc_iso
 from workflows.database import make_engine
 from workflows.progress import Progress
@@ -40,12 +41,18 @@ HASHED_FIELDS = (
     "tenant", "seq", "occurred_at", "actor", "role", "instance_id", "kind", "ref", "trigger",
     "from_state", "to_state", "payload", "definition_hash", "outcome", "reason",
 )  # fmt: skip
+OPTIONAL_HASHED_FIELDS = ("channel",)
+"""Hashed only when set: events written before the field existed (NULL) keep their hash."""
 
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    """The hash of an event: sha256 of ``prev_hash``, a newline, and its canonical content."""
+    """The hash of an event: sha256 of ``prev_hash``, a newline, and its canonical content
+    (``HASHED_FIELDS``, and each of ``OPTIONAL_HASHED_FIELDS`` that is not None)."""
     content = {name: fields[name] for name in HASHED_FIELDS}
     content["occurred_at"] = utc_iso(content["occurred_at"])
+    for name in OPTIONAL_HASHED_FIELDS:
+        if fields.get(name) is not None:
+            content[name] = fields[name]
     return sha256_hex(prev_hash + "\n" + canonical_json(content))
 
 
@@ -74,6 +81,9 @@ class AuditRecord:
     """``applied``, ``refused`` or ``notified`` (the application may add its own)."""
     reason: str | None
     """For a refusal: ``<reason code>: <developer text>``."""
+    channel: str | None = field(default_factory=audit_channel.current)
+    """How the actor reached the system (``workflows.channel``: the web session, the CLI …);
+    unless given, the one in force when the record is made. Hashed when set."""
 
     def fields(self) -> dict[str, Any]:
         """The record as the columns of its row (a new dict)."""
@@ -83,7 +93,7 @@ class AuditRecord:
             "ref": self.ref, "trigger": self.trigger, "from_state": self.from_state,
             "to_state": self.to_state, "payload": self.payload,
             "definition_hash": self.definition_hash, "outcome": self.outcome,
-            "reason": self.reason,
+            "reason": self.reason, "channel": self.channel,
         }  # fmt: skip
 
 
@@ -322,8 +332,8 @@ def _verify_share(
 
 _ENCODE = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
 _VERIFY_COLUMNS = (
-    "seq", "id", "prev_hash", "hash", "actor", "definition_hash", "from_state", "instance_id",
-    "kind", "outcome", "payload", "reason", "ref", "role", "to_state", "trigger",
+    "seq", "id", "prev_hash", "hash", "actor", "channel", "definition_hash", "from_state",
+    "instance_id", "kind", "outcome", "payload", "reason", "ref", "role", "to_state", "trigger",
 )  # fmt: skip
 """Every hashed column but the tenant (equal to the one asked for) and the time (formatted)."""
 
@@ -399,7 +409,7 @@ def verify_tenant(
     enc = _ENCODE
     tenant_json = enc(tenant)
     stored_text = session.get_bind().dialect.name != "postgresql"
-    for (seq, event_id, stored_prev, stored_hash, actor, definition_hash, from_state,
+    for (seq, event_id, stored_prev, stored_hash, actor, channel, definition_hash, from_state,
          instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
          time) in _chain(session, tenant, batch, counter):  # fmt: skip
         count += 1
@@ -422,7 +432,9 @@ def verify_tenant(
                 "prev_hash does not match the previous event (deleted, inserted or reordered row)",
             )
         text = (
-            f'{prev_hash}\n{{"actor":{enc(actor)},"definition_hash":{enc(definition_hash)},'
+            f'{prev_hash}\n{{"actor":{enc(actor)},'
+            + ("" if channel is None else f'"channel":{enc(channel)},')
+            + f'"definition_hash":{enc(definition_hash)},'
             f'"from_state":{"null" if from_state is None else enc(from_state)},'
             f'"instance_id":{"null" if instance_id is None else instance_id},'
             f'"kind":{enc(kind)},"occurred_at":"{time}",'

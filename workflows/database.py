@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +121,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     rolled back and the held refusals are then appended to their chains in a transaction of
     their own, so a refused unit of work leaves exactly its refusal. A refusal the caller
     handled (caught and went on) is appended with the rest when the unit of work commits.
+    Writes made with :func:`keep_on_failure` are made again in that transaction, before the
+    held refusals.
     """
     session = factory()
     try:
@@ -130,13 +132,29 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
                 yield session
                 _append_held_refusals(session)
         except BaseException:
-            if _has_held_refusals(session):
+            kept: list[Callable[[Session], None]] = session.info.pop(_KEPT, [])
+            if kept or _has_held_refusals(session):
                 with session.begin():
                     _lock_for_writing(session)
+                    for write in kept:
+                        write(session)
                     _append_held_refusals(session)
             raise
     finally:
         session.close()
+
+
+_KEPT = "workflows.database.kept_writes"
+"""The key in ``Session.info`` of the writes ``unit_of_work`` makes again after a rollback."""
+
+
+def keep_on_failure(session: Session, write: Callable[[Session], None]) -> None:
+    """Make ``write`` now, in the unit of work of ``session``, and make it again after the
+    rollback should the unit of work fail: for what must be recorded even when the work is
+    refused (a failed attempt that counts towards a limit). ``write`` reads what it changes
+    from ``session`` each time (after a rollback, the state it first saw)."""
+    write(session)
+    session.info.setdefault(_KEPT, []).append(write)
 
 
 def _lock_for_writing(session: Session) -> None:

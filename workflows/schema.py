@@ -111,6 +111,10 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     """``applied`` or ``refused``."""
     reason: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(200))
+    """How the actor reached the system (``workflows.channel``): ``web:<session hash prefix>``,
+    ``cli:<os account>@<host>``; NULL for events written before it was recorded or by a flow.
+    Hashed when set (``workflows.audit.OPTIONAL_HASHED_FIELDS``)."""
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -165,7 +165,8 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
         "kind": event.kind, "ref": event.ref, "trigger": event.trigger,
         "from_state": event.from_state, "to_state": event.to_state,
         "payload": json.loads(event.payload), "definition_hash": event.definition_hash,
-        "outcome": event.outcome, "reason": event.reason, "hash": event.hash,
+        "outcome": event.outcome, "reason": event.reason, "channel": event.channel,
+        "hash": event.hash,
     }  # fmt: skip
 
 

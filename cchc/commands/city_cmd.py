@@ -203,10 +203,10 @@ def apply(
     from cchc.city.reference import KINDS, settle_city
     from cchc.commands import cycle_common
     from cchc.commands.apply_common import ADMIN_ROLES, folder_definitions, register_shown
+    from cchc.migrations import require_current
     from cchc.runtime import definitions_dir, make_workflow_engine
     from workflows.database import session_factory, unit_of_work
     from workflows.errors import DefinitionError, NotPermittedError
-    from cchc.migrations import require_current
 
     state = state_of(ctx)
     path = file or state.city or default_city()

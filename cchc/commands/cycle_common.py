@@ -152,11 +152,31 @@ def open_workspace(ctx: typer.Context, follow: Collection[str] = ()) -> Iterator
 
 def acting(ws: Workspace, person_id: str, option: str = "--as") -> Actor:
     """``--as PERSON_ID`` (or another ``option`` naming a person) as an actor; exit 2 with a
-    did-you-mean hint when unknown."""
+    did-you-mean hint when unknown, exit 1 when ``CCHC_CLI_IDENTITY=os`` forbids acting as
+    them (``require_identity``)."""
     try:
-        return ws.actor(person_id)
+        actor = ws.actor(person_id)
     except UnknownPersonError as exc:
         raise stop(f"{option}: {exc}", 2) from None
+    require_identity(ws, actor)
+    return actor
+
+
+def require_identity(ws: Workspace, actor: Actor) -> None:
+    """With ``CCHC_CLI_IDENTITY=os``, exit 1 unless ``actor`` is the person mapped to the
+    operating-system account running the command (the refusal is audited; ``cchc.identity``)."""
+    from cchc import identity
+
+    try:
+        if identity.mode() == "open":
+            return
+    except ValueError as exc:
+        raise stop(str(exc), 2) from None
+    try:
+        with unit_of_work(ws.sessions) as session:
+            identity.require_cli_identity(session, ws.engine, ws.organization, actor)
+    except identity.IdentityRefusedError as exc:
+        raise stop(refusal_line(exc), 1) from None
 
 
 def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> None:

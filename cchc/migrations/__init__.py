@@ -1,8 +1,9 @@
 """The application's database schema: the engine's migrations with the branches of the
 packages that own tables (``notifications``, ``cchc``), upgraded together by ``cchc db upgrade``.
 
-``cchc/migrations/versions`` is the ``cchc`` branch (``cchc.tables``). Nothing here imports
-Alembic: checking that a database is current reads the version files and the database only.
+``cchc/migrations/versions`` is the ``cchc`` branch (``cchc.tables`` and the web accounts'
+``cchc.accounts.models``). Nothing here imports Alembic: checking that a database is current
+reads the version files and the database only.
 """
 
 from __future__ import annotations
@@ -53,6 +54,6 @@ def metadata() -> MetaData:
     """The metadata of every table of the application (the engine's and the packages')."""
     from workflows.schema import Base
 
-    for module in ("notifications.tables", "cchc.tables"):  # their tables join Base.metadata
-        importlib.import_module(module)
+    for module in ("notifications.tables", "cchc.tables", "cchc.accounts.models"):
+        importlib.import_module(module)  # their tables join Base.metadata
     return Base.metadata

@@ -30,6 +30,8 @@ CAPABILITIES: dict[str, str] = {
     "run_sweep": "runs the deadline sweep (deadlines.SWEEP_ROLES)",
     "apply_reference_data": "registers definitions and reference files (cchc definitions apply)",
     "send_notifications": "sends the notifications of the outbox (cchc notify)",
+    "manage_accounts": "invites, resets and disables web accounts (cchc users)",
+    "follows_up_notices": "sees the open follow-up tasks of review notices (cchc.waiting)",
     "sign_documents": "signs exported documents and review notices",
     "sign_as_chairman": "signs in its own title (CHỦ TỊCH), not on the chairman's behalf",
     "read_checkpoint": "receives the signed audit checkpoint in its daily digest",

@@ -13,7 +13,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+)
 
 from cchc.organization.capabilities import roles_with
 from workflows.datafile import DataFile, FileCodes, Reading, Schema
@@ -36,6 +43,10 @@ PersonId = Annotated[
 RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+OsAccount = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+                                            max_length=64)]  # fmt: skip
+"""An operating-system account name such as ``lan`` or ``nguyen.thi.lan``."""
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", max_length=254)]
 
@@ -72,6 +83,18 @@ class Person(_Frozen):
     unit: UnitCode | None = None
     roles: tuple[RoleName, ...] = Field(min_length=1)
     email: Email
+    os_account: OsAccount | None = None
+    """The person's operating-system account on the server: with ``CCHC_CLI_IDENTITY=os`` the
+    CLI acts only as the person mapped to the account running it (``cchc.identity``)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_os_account(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave ``os_account`` out when unset, so that the canonical JSON of an organization
+        registered before the field existed is unchanged (``cchc.reference_data``)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("os_account") is None:
+            data.pop("os_account", None)
+        return data
 
 
 SCOPED_ROLES = roles_with("notified_for_own_unit")

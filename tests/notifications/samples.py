@@ -43,6 +43,8 @@ REASON = {"reason": "Thiếu chữ ký của Trưởng phòng và dấu của đ
 APPROVAL = ("approval_request", "Đề nghị phê duyệt")
 
 SAMPLES: dict[str, dict[str, Any]] = {
+    "account_invite": {"purpose": "invite", "expires_at": "2025-11-06T02:00:00.000000Z",
+                       "link": "https://cchc.phulien.example/invite/3q2-7sXkP0y9fW1cT4mN8bVrLzQ"},
     "approval_submitted": engine_context(
         *APPROVAL, "REQ-2025-014", "submit", "submitted", "Đã trình, chờ xem xét",
         "lan.author", "author", {}, {"revision": 1}),

@@ -1,0 +1,1 @@
+"""One router per area of the web application (``cchc.web.deps.area_router``)."""
