@@ -292,8 +292,8 @@ def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
     """The checks the report states: the ward's chain recomputed, the evidence re-hashed."""
     report: VerifyReport = verify(session, tenant=ws.tenant)
     if report.ok:
-        lines = [f"Chuỗi nhật ký của {ws.organization.name} được tính lại toàn bộ: "
-                 f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn)."]  # fmt: skip
+        lines = [(f"Chuỗi nhật ký của {ws.organization.name} được tính lại toàn bộ: "
+                  f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn).")]  # fmt: skip
     else:
         lines = [f"Chuỗi nhật ký KHÔNG toàn vẹn: {b.describe()}." for b in report.breaks]
     from cchc.anchor import check_ward

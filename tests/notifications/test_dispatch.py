@@ -241,8 +241,10 @@ def test_a_template_missing_a_variable_fails_the_delivery_for_good(
             )
         )
     assert errors == {
-        "template plan_issued.txt.j2, line 5: missing variable: "
-        "payload.decision_number — 'decision_number' (present: decision_date)"
+        (
+            "template plan_issued.txt.j2, line 5: missing variable: "
+            "payload.decision_number — 'decision_number' (present: decision_date)"
+        )
     }
 
 
