@@ -226,8 +226,10 @@ LEVELS = ("good", "full", "full", "full", "incomplete")
 
 
 def _yaml(path: Path) -> Any:
+    # A safe loader (the C one when libyaml is there): ruff cannot see through the getattr.
     return yaml.load(
-        path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        path.read_text(encoding="utf-8"),
+        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),  # noqa: S506
     )
 
 
