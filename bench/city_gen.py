@@ -384,9 +384,7 @@ def make_plan(spec: WardSpec, rng: random.Random, subs: list[dict[str, str]]) ->
     sample = _yaml(EXAMPLE_PLAN)["tasks"]
     tasked = {code for t in sample for code in t["criteria"]}
     others = [s for s in subs if s["code"] not in tasked]
-    tasks: list[dict[str, Any]] = []
-    for t in sample:
-        tasks.append({k: v for k, v in t.items() if k != "deadline"})
+    tasks: list[dict[str, Any]] = [{k: v for k, v in t.items() if k != "deadline"} for t in sample]
     for s in rng.sample(others, TASKS - len(sample)):
         owner = s["owner_unit"]
         if "ttvh" in spec.units and owner == "ttsnc" and rng.random() < 0.5:

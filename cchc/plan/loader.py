@@ -177,16 +177,14 @@ def _cross_check(
         seen.add(task.code)
         for field, values in (("owner_unit", (task.owner_unit,)),
                               ("support_units", task.support_units)):  # fmt: skip
-            for unit in values:
-                if unit not in units:
-                    problems.append(places.problem((*at, field), "CCHC-P006",
-                                                   f"task {task.code}: unknown unit {unit!r}",
-                                                   did_you_mean(unit, units)))  # fmt: skip
-        for code in task.criteria:
-            if code not in criteria:
-                problems.append(places.problem((*at, "criteria"), "CCHC-P007",
-                                               f"task {task.code}: unknown sub-criterion {code!r}",
-                                               did_you_mean(code, criteria)))  # fmt: skip
+            problems.extend(places.problem((*at, field), "CCHC-P006",
+                                           f"task {task.code}: unknown unit {unit!r}",
+                                           did_you_mean(unit, units))
+                            for unit in values if unit not in units)  # fmt: skip
+        problems.extend(places.problem((*at, "criteria"), "CCHC-P007",
+                                       f"task {task.code}: unknown sub-criterion {code!r}",
+                                       did_you_mean(code, criteria))
+                        for code in task.criteria if code not in criteria)  # fmt: skip
         if not plan.period.start <= task.deadline <= plan.period.end:
             problems.append(places.problem(
                 (*at, "deadline"), "CCHC-P008",
@@ -235,7 +233,7 @@ def _cell_date(value: object) -> object:
         text = value.strip()
         for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d"):
             try:
-                return datetime.strptime(text, fmt).date()
+                return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - only the date is kept
             except ValueError:
                 continue
     return value
