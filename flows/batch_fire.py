@@ -109,7 +109,7 @@ def _transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bo
         return True
     except DBAPIError as exc:
         return bool(exc.connection_invalidated)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any other failure is not worth a retry
         return False
     return False
 

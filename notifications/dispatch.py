@@ -169,7 +169,8 @@ def _expand(
             try:
                 people = resolve_recipients(org, row)
             except (LookupError, ValueError) as exc:
-                log.error("outbox #%s (%s) cannot be addressed: %s", row.id, row.template, exc)
+                # An expected refusal, recorded on the row: the message says it all, no traceback.
+                log.error("outbox #%s (%s) cannot be addressed: %s", row.id, row.template, exc)  # noqa: TRY400
                 row.status = FAILED
                 failed += 1
                 continue

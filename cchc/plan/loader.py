@@ -247,7 +247,7 @@ def _read_xlsx(
     places = _Places(str(path))
     try:
         book = read_workbook(path)
-    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file that is not a workbook
         problems.append(Problem(str(path), 1, "CCHC-P001", f"cannot open the workbook: {exc}",
                                 "save it from Excel or LibreOffice as .xlsx"))  # fmt: skip
         return None, places
