@@ -51,8 +51,8 @@ def test_digest_lists_the_days_notifications_and_due_tasks(
     assert before is not None
     assert before.subject == "[CCHC] Tổng hợp ngày 03/11/2025: 4 thông báo, 1 nhiệm vụ cần chú ý"
     assert before.text.startswith("Kính gửi Ông/Bà Phạm Quốc Khánh – Trưởng phòng Kinh tế")
-    assert "Phường Phù Liễn gửi Ông/Bà tổng hợp công việc cải cách hành chính ngày 03 tháng 11 " \
-        "năm 2025." in before.text  # fmt: skip
+    assert ("Phường Phù Liễn gửi Ông/Bà tổng hợp công việc cải cách hành chính ngày 03 tháng 11 "
+            "năm 2025.") in before.text  # fmt: skip
     lines = [line.strip() for line in before.text.splitlines() if line.startswith("  - ")]
     assert lines == [
         "- 09:00 [CCHC] Ban hành kế hoạch cải cách hành chính KH-2025-H2 (chờ gửi)",
