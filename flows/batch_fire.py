@@ -263,7 +263,8 @@ class _Progress:
         artifact = create_progress_artifact(
             progress=100.0 if total == 0 else 0.0, description=f"Firing {what}: 0/{total}"
         )
-        assert isinstance(artifact, uuid.UUID)  # called from sync code: the result, no coroutine
+        if not isinstance(artifact, uuid.UUID):
+            raise TypeError("called from sync code: the result, no coroutine")
         self.artifact = artifact
 
     def batch_done(self, batches: int, counts: Mapping[str, int]) -> None:

@@ -260,10 +260,12 @@ def _subject(
         raise stop(f"{asked[0]} needs --plan (one of: {', '.join(plan_codes(ws)) or 'none'})", 2)
     tenant = ws.tenant
     if criterion:
-        assert plan is not None
+        if plan is None:
+            raise AssertionError("refused above: a criterion needs --plan")
         return inspection.find_criterion(session, tenant, plan, criterion)
     if task:
-        assert plan is not None
+        if plan is None:
+            raise AssertionError("refused above: a task needs --plan")
         return inspection.find_task(session, tenant, plan, task)
     org: Organization = ws.organization
     if unit:
@@ -272,7 +274,8 @@ def _subject(
             session, tenant, unit, [p.id for p in org.members(unit)],
             title=found.name, plan=plan,
         )  # fmt: skip
-    assert person is not None
+    if person is None:
+        raise AssertionError("one subject option is given, and it is --person")
     try:
         someone = org.person(person)
     except UnknownPersonError as exc:

@@ -373,7 +373,8 @@ def write_plan_xlsx(plan: Plan, path: Path, unit_names: Mapping[str, str] | None
 
     book = Workbook()
     info = book.active
-    assert info is not None
+    if info is None:
+        raise AssertionError("a new workbook always has one sheet")
     info.title = PLAN_SHEET
     values: dict[tuple[str, ...], object] = {
         ("code",): plan.code, ("title",): plan.title, ("tenant",): plan.tenant,
