@@ -352,7 +352,7 @@ def plain_db(url: str) -> sa.Engine:
 
 def plain_create(url: str, ref: str, who: tuple[str, str]) -> int:
     """INSERT a draft row as ``who`` (must hold a create role); its id."""
-    if who[1] not in ("author",):
+    if who[1] != "author":
         raise RefusedError(f"plain: {who[1]} may not create")
     with plain_db(url).begin() as conn:
         return int(
@@ -465,8 +465,7 @@ def prefect_child(label: str, folder: Path, m: int) -> dict[str, Any]:
     client_log.setLevel(logging.DEBUG)
     states, in_bodies[0] = [], 0.0
     start = perf_counter()
-    for i in range(m):
-        states.append(lifecycle(url, f"R-{i}", return_state=True))
+    states.extend(lifecycle(url, f"R-{i}", return_state=True) for i in range(m))
     seconds = perf_counter() - start
     client_log.removeHandler(counter)
     completed = sum(1 for s in states if s.is_completed() and s.result() == FINAL)

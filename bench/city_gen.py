@@ -226,8 +226,10 @@ LEVELS = ("good", "full", "full", "full", "incomplete")
 
 
 def _yaml(path: Path) -> Any:
+    # A safe loader (the C one when libyaml is there): ruff cannot see through the getattr.
     return yaml.load(
-        path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        path.read_text(encoding="utf-8"),
+        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),  # noqa: S506
     )
 
 
@@ -382,9 +384,7 @@ def make_plan(spec: WardSpec, rng: random.Random, subs: list[dict[str, str]]) ->
     sample = _yaml(EXAMPLE_PLAN)["tasks"]
     tasked = {code for t in sample for code in t["criteria"]}
     others = [s for s in subs if s["code"] not in tasked]
-    tasks: list[dict[str, Any]] = []
-    for t in sample:
-        tasks.append({k: v for k, v in t.items() if k != "deadline"})
+    tasks: list[dict[str, Any]] = [{k: v for k, v in t.items() if k != "deadline"} for t in sample]
     for s in rng.sample(others, TASKS - len(sample)):
         owner = s["owner_unit"]
         if "ttvh" in spec.units and owner == "ttsnc" and rng.random() < 0.5:

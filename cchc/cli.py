@@ -50,14 +50,14 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("cchc.commands.users_cmd", "app",
               "Accounts of the web application: invite, reset, list, disable."),
     "export": ("cchc.commands.export_cmd", "export_command",
-               "Write the self-assessment table and report and the ranking, from the latest "
-               "scores."),
+               ("Write the self-assessment table and report and the ranking, from the latest "
+                "scores.")),
     # The commands that run Prefect flows live with the flows (``cchc`` imports no ``flows``).
     "demo": ("flows.commands.demo", "demo_command",
              "Run the CCHC half-year of the Phù Liễn sample on a fresh SQLite database."),
     "deploy": ("flows.commands.deploy", "deploy_command",
-               "Register the review meeting (and the daily sweep) as Prefect deployments "
-               "(GMT+7 cron)."),
+               ("Register the review meeting (and the daily sweep) as Prefect deployments "
+                "(GMT+7 cron).")),
     "sweep": ("flows.commands.sweep", "sweep_command",
               "Run the daily sweep now: reminders, overdue marks, escalations, then delivery."),
 }  # fmt: skip

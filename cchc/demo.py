@@ -177,8 +177,10 @@ def pdf_bytes(title: str) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>"
+        ),
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -218,14 +220,17 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
                     for task, unit, story in TASK_STORY
                     for n, (day, trigger, who, payload) in enumerate(story))  # fmt: skip
     ids = cycle.task_ids(ws, PLAN)
-    for day, _, task, unit, trigger, who, payload in events:
+    for day, _, task, unit, trigger, who, story_payload in events:
         clock.set(day)
         report = sweep(ws, calendar, ADMIN, policy=policy)
         swept.update(
             reminders=report.reminders, overdue=report.overdue, escalations=report.escalations
         )
-        if trigger == "submit_product":
-            payload = {"product": f"Sản phẩm của nhiệm vụ {task}"}
+        payload = (
+            {"product": f"Sản phẩm của nhiệm vụ {task}"}
+            if trigger == "submit_product"
+            else story_payload
+        )
         with unit_of_work(ws.sessions) as session:
             ws.engine.fire(
                 session,

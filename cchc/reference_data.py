@@ -342,10 +342,11 @@ def _json_differences(old: Any, new: Any, where: str, out: list[str]) -> None:
                 _json_differences(a, b, f"{where.rstrip('.')}[{index}].", out)
             return
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(old.keys() - new.keys()):
-            out.append(f"{where}{key}: bỏ (removed)")
-        for key in sorted(new.keys() - old.keys()):
-            out.append(f"{where}{key}: thêm (added) {_short(new[key])}")
+        out.extend(f"{where}{key}: bỏ (removed)" for key in sorted(old.keys() - new.keys()))
+        out.extend(
+            f"{where}{key}: thêm (added) {_short(new[key])}"
+            for key in sorted(new.keys() - old.keys())
+        )
         for key in sorted(old.keys() & new.keys()):
             _json_differences(old[key], new[key], f"{where}{key}.", out)
         return

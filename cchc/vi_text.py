@@ -103,7 +103,7 @@ def as_date(value: date | datetime | str) -> date:
         text = value.strip()
         if len(text) == 10:
             return date.fromisoformat(text)
-        return as_date(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return as_date(datetime.fromisoformat(text))
     raise TypeError(f"not a date: {value!r}")
 
 
@@ -148,7 +148,7 @@ def place_date(place: str, value: date | datetime | str) -> str:
 def datetime_text(value: datetime | str, *, seconds: bool = False) -> str:
     """An instant (naive = UTC, or ISO text) in local time: ``05/12/2025 14:30`` (``:SS``)."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        value = datetime.fromisoformat(value.strip())
     if not isinstance(value, datetime):
         raise TypeError(f"not a date and time: {value!r}")
     local = _local(value)

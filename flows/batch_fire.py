@@ -109,7 +109,7 @@ def _transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bo
         return True
     except DBAPIError as exc:
         return bool(exc.connection_invalidated)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any other failure is not worth a retry
         return False
     return False
 
@@ -263,7 +263,8 @@ class _Progress:
         artifact = create_progress_artifact(
             progress=100.0 if total == 0 else 0.0, description=f"Firing {what}: 0/{total}"
         )
-        assert isinstance(artifact, uuid.UUID)  # called from sync code: the result, no coroutine
+        if not isinstance(artifact, uuid.UUID):
+            raise TypeError("called from sync code: the result, no coroutine")
         self.artifact = artifact
 
     def batch_done(self, batches: int, counts: Mapping[str, int]) -> None:

@@ -166,7 +166,8 @@ def city_wards(city: str | None = None,
     if city is not None:
         loaded = load_city(city)
         return [(str(loaded.organization_path(org.tenant)), org.tenant) for org in loaded.wards]
-    assert organizations is not None
+    if organizations is None:
+        raise AssertionError("checked above: exactly one of city and organizations")
     roles = set(make_workflow_engine().definitions.roles.roles)
     wards: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -215,7 +216,8 @@ def city_fanout_flow(
             idempotency_key=f"{runtime.flow_run.id}:{tenant}",  # a retried fan-out adds none
             timeout=0,
         )
-        assert isinstance(ward_run, FlowRun)  # sync call: the run, not a coroutine
+        if not isinstance(ward_run, FlowRun):
+            raise TypeError("sync call: the run, not a coroutine")
         run_ids.append(str(ward_run.id))
     get_run_logger().info("%s: %d ward runs submitted", name, len(run_ids))
     return run_ids

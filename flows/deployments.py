@@ -75,9 +75,11 @@ def apply(spec: DeploymentSpec, work_pool: str | None = None) -> str:
         tags=["cchc"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    assert isinstance(deployment, RunnerDeployment)  # sync call: a deployment, not a coroutine
+    if not isinstance(deployment, RunnerDeployment):
+        raise TypeError("sync call: a deployment, not a coroutine")
     deployment_id = deployment.apply()
-    assert not isinstance(deployment_id, Coroutine)
+    if isinstance(deployment_id, Coroutine):
+        raise TypeError("sync call: an id, not a coroutine")
     return str(deployment_id)
 
 
@@ -89,7 +91,8 @@ def schedule_of(deployment_name: str) -> CronSchedule:
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(f"{flow_name}/{deployment_name}")
     schedule = deployment.schedules[0].schedule
-    assert isinstance(schedule, CronSchedule)
+    if not isinstance(schedule, CronSchedule):
+        raise TypeError(f"the deployment's schedule is not a cron schedule: {schedule!r}")
     return schedule
 
 
@@ -139,8 +142,10 @@ def apply_city(
     )  # fmt: skip
     ids = {}
     for deployment, flow_name in ((ward, WARD_FLOWS[job]), (fanout, "city-fanout")):
-        assert isinstance(deployment, RunnerDeployment)  # sync call: a deployment
+        if not isinstance(deployment, RunnerDeployment):
+            raise TypeError("sync call: a deployment")
         deployment_id = deployment.apply()
-        assert not isinstance(deployment_id, Coroutine)
+        if isinstance(deployment_id, Coroutine):
+            raise TypeError("sync call: an id, not a coroutine")
         ids[f"{flow_name}/{deployment.name}"] = str(deployment_id)
     return ids

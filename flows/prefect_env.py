@@ -81,7 +81,7 @@ def log_to_file(log_file: Path, *, verbose: bool = False) -> None:
     interleaved with Prefect's. Flow runs still send their logs to the API as before. A second
     call replaces the file of the first.
     """
-    global _file_handler
+    global _file_handler  # noqa: PLW0603 - one file handler per process, replaced on a new call
     from prefect.logging.formatters import PrefectFormatter
     from prefect.logging.handlers import PrefectConsoleHandler
 

@@ -63,7 +63,7 @@ encoded words: the messages are 7-bit clean for any SMTP server and any mailbox.
 folded by ``EncodedSubject`` so that it round-trips through any standard parser."""
 
 SMTP_USERNAME_ENV = "CCHC_SMTP_USERNAME"
-SMTP_PASSWORD_ENV = "CCHC_SMTP_PASSWORD"
+SMTP_PASSWORD_ENV = "CCHC_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,8 @@ def _expand(
             try:
                 people = resolve_recipients(org, row)
             except (LookupError, ValueError) as exc:
-                log.error("outbox #%s (%s) cannot be addressed: %s", row.id, row.template, exc)
+                # An expected refusal, recorded on the row: the message says it all, no traceback.
+                log.error("outbox #%s (%s) cannot be addressed: %s", row.id, row.template, exc)  # noqa: TRY400
                 row.status = FAILED
                 failed += 1
                 continue
@@ -232,7 +233,8 @@ def _claim(
         }
         settle: set[int] = set()
         for delivery in due:
-            assert delivery.outbox_id is not None
+            if delivery.outbox_id is None:
+                raise AssertionError(f"delivery #{delivery.id} belongs to no outbox row")
             if not start_attempt(session, delivery, channel, now, lease, max_attempts):
                 given_up += 1
                 settle.add(delivery.outbox_id)
@@ -340,7 +342,8 @@ def finish_attempt(
     """Record how ``claim``'s attempt ended (one transaction) and settle its outbox row."""
     with unit_of_work(sessions) as session:
         delivery = session.get(NotificationDelivery, claim.delivery_id, with_for_update=True)
-        assert delivery is not None
+        if delivery is None:
+            raise AssertionError(f"claimed delivery #{claim.delivery_id} is gone")
         row = session.scalars(
             sa.select(DeliveryAttempt).where(
                 DeliveryAttempt.delivery_id == claim.delivery_id,
@@ -393,7 +396,8 @@ def _settle_outbox(session: Session, outbox_id: int) -> None:
     once cannot both miss the other's result.
     """
     outbox = session.get(OutboxMessage, outbox_id, with_for_update=True)
-    assert outbox is not None
+    if outbox is None:
+        raise AssertionError(f"outbox row #{outbox_id} is gone")
     rows = session.execute(
         sa.select(NotificationDelivery.status, NotificationDelivery.attempts).where(
             NotificationDelivery.outbox_id == outbox_id

@@ -31,13 +31,13 @@ _given: TextFormats | str | None = None
 def use_text_formats(formats: TextFormats | str) -> None:
     """Give the filters their formats: an object, or the name of a module holding them (imported
     at the first date a template writes)."""
-    global _given
+    global _given  # noqa: PLW0603 - the application's choice, made once at start-up
     _given = formats
 
 
 def text_formats() -> TextFormats:
     """The formats in use; ``LookupError`` when the application gave none."""
-    global _given
+    global _given  # noqa: PLW0603 - a module name is replaced by the module it names, once
     if _given is None:
         raise LookupError(
             "no date formats: the application gives them with "

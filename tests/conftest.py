@@ -52,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """``--long`` switches the hypothesis profile and the ``long_tests`` flag on."""
-    global LONG
+    global LONG  # noqa: PLW0603 - the flag parametrizations read, set from the command line
     if config.getoption("--long"):
         LONG = True
         os.environ["CCHC_LONG_TESTS"] = "1"

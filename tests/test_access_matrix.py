@@ -104,8 +104,10 @@ def _personas() -> list[Persona]:
     for role in ROLES:
         people = sorted(ORG.people_with_role(role), key=lambda p: (len(p.roles), p.id))
         if people:
-            for person in people if LONG else people[:1]:
-                chosen.append(Persona(role, ORG.actor(person.id), f"{role} {person.id}"))
+            chosen.extend(
+                Persona(role, ORG.actor(person.id), f"{role} {person.id}")
+                for person in (people if LONG else people[:1])
+            )
         else:  # the engine's generic roles (author, reviewer): nobody in the ward holds them
             actor = Actor.of(f"test.{role}", role, tenant=TENANT)
             chosen.append(Persona(role, actor, f"{role} (test actor)"))

@@ -216,8 +216,8 @@ def test_equal_index_is_decided_by_base_points_and_explained() -> None:
     assert first.entry.figures.index == second.entry.figures.index
     assert (first.tie_break, second.tie_break) == (None, "base_points")
     assert "điểm thưởng/trừ +2,00" in second.explanation_vi
-    assert "Bằng chỉ số với Phường B (82,00%); xếp dưới vì điểm cơ bản thấp hơn " \
-           "(80,00 so với 82,00)." in second.explanation_vi  # fmt: skip
+    assert ("Bằng chỉ số với Phường B (82,00%); xếp dưới vì điểm cơ bản thấp hơn "
+            "(80,00 so với 82,00).") in second.explanation_vi  # fmt: skip
     assert "xếp trên vì điểm cơ bản cao hơn (82,00 so với 80,00)." in first.explanation_vi
 
 

@@ -194,8 +194,8 @@ def test_audit_verify_then_sqlite3_edit_is_named(data_dir: Path) -> None:
     assert "5 events" in out  # the registration of the reference data, then the work
     database = data_dir / "cchc.sqlite3"
     subprocess.run(
-        ["sqlite3", str(database), "DROP TRIGGER audit_events_no_update; "
-         "UPDATE audit_events SET payload = '{\"reason\":\"sửa\"}' WHERE seq = 2;"],
+        ["sqlite3", str(database), ("DROP TRIGGER audit_events_no_update; "
+          "UPDATE audit_events SET payload = '{\"reason\":\"sửa\"}' WHERE seq = 2;")],
         check=True,
     )  # fmt: skip
     code, out = _cli(data_dir, "audit", "verify")

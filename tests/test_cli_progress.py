@@ -26,7 +26,9 @@ def cchc(*args: str, tty: bool) -> tuple[int, str, str]:
     command = [sys.executable, "-c", "from cchc.cli import main; main()", *args]
     env = {**os.environ, **ENV}
     if not tty:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=300, check=False
+        )
         return done.returncode, done.stdout, done.stderr
     master, slave = os.openpty()
     chunks: list[bytes] = []

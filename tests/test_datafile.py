@@ -158,7 +158,7 @@ def test_the_shared_parse_is_not_changed_by_a_reader(tmp_path: Path) -> None:
     ("read", "text", "code"),
     [
         (lambda p: check_calendar(p, CALENDAR_LOCALE), "- 1\n", "CCHC-C005"),
-        (lambda p: check_emulation_config(p), "a: [\n", "CCHC-E001"),
+        (check_emulation_config, "a: [\n", "CCHC-E001"),
         (lambda p: check_city(p, ROLES), "x: 1\nx: 2\n", "CCHC-Y004"),
         (lambda p: check_index_set_text(p.read_text(encoding="utf-8"), str(p)), "", "CCHC-I005"),
         (lambda p: check_plan(p, known_units=(), known_criteria=()), "[]\n", "CCHC-P001"),

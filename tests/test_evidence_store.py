@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import stat
 import zipfile
 from pathlib import Path
@@ -359,7 +358,7 @@ def test_a_failing_source_leaves_nothing(store: EvidenceStore) -> None:
 def test_verify_detects_a_flipped_byte(store: EvidenceStore) -> None:
     """verify() re-hashes on disk: one flipped byte makes it False; a re-put repairs it."""
     stored = store.put(PDF, "a.pdf")
-    os.chmod(stored.path, 0o644)
+    stored.path.chmod(0o644)
     data = bytearray(stored.path.read_bytes())
     data[100] ^= 0x01
     stored.path.write_bytes(bytes(data))

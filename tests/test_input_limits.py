@@ -109,7 +109,7 @@ def test_deep_nesting_is_a_limit_error_with_its_line(
 @pytest.mark.parametrize(
     "command",
     [["org", "check"], ["plan", "check"], ["index-set", "check"], ["definitions", "check"]],
-    ids=lambda c: " ".join(c),
+    ids=" ".join,
 )
 def test_every_check_command_reports_deep_nesting_as_a_problem(
     tmp_path: Path, command: list[str], shape: object
@@ -126,7 +126,7 @@ def test_every_check_command_reports_deep_nesting_as_a_problem(
 @pytest.mark.parametrize(
     "command",
     [["org", "check"], ["plan", "check"], ["index-set", "check"], ["definitions", "check"]],
-    ids=lambda c: " ".join(c),
+    ids=" ".join,
 )
 def test_every_check_command_refuses_the_alias_bomb(tmp_path: Path, command: list[str]) -> None:
     """The billion laughs is one CCHC-L003 problem with its line, exit 1."""

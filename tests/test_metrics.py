@@ -85,7 +85,7 @@ def test_xlsx_reads_like_csv(tmp_path: Path) -> None:
     values, problems = _check(path)
     assert problems == []
     assert isinstance(values, list)
-    assert values[0].rate == Decimal("98")
+    assert values[0].rate == Decimal(98)
     assert values[1].denominator is None
 
 
@@ -111,7 +111,7 @@ def test_imports_are_audited_and_the_latest_wins(tmp_path: Path, db: Db, engine:
     assert again.import_id == two.import_id
     with db.sessions() as session:
         values = current_values(session, TENANT, "2025-H2")
-    assert values[("ttphc", "on_time_dossiers")].numerator == Decimal("990")
+    assert values[("ttphc", "on_time_dossiers")].numerator == Decimal(990)
     assert count(db, "audit_events", "kind = 'metric_import'") == 3
 
 
@@ -137,7 +137,7 @@ def test_a_unit_file_replaces_that_units_values_only(
     with db.sessions() as session:
         values = current_values(session, TENANT, "2025-H2")
     assert {key: v.numerator for key, v in values.items()} == {
-        ("kt", "online_payment"): Decimal("9"), ("ttphc", "online_payment"): Decimal("6"),
+        ("kt", "online_payment"): Decimal(9), ("ttphc", "online_payment"): Decimal(6),
     }  # fmt: skip
     again = record(focal, "kt,2025-H2,online_payment,7,10,C\n"
                           "ttphc,2025-H2,online_payment,8,10,C\n", "c")  # fmt: skip
@@ -145,7 +145,7 @@ def test_a_unit_file_replaces_that_units_values_only(
     with db.sessions() as session:
         values = current_values(session, TENANT, "2025-H2")
     assert {key: v.numerator for key, v in values.items()} == {
-        ("kt", "online_payment"): Decimal("7"), ("ttphc", "online_payment"): Decimal("8"),
+        ("kt", "online_payment"): Decimal(7), ("ttphc", "online_payment"): Decimal(8),
     }  # fmt: skip
 
 

@@ -52,7 +52,7 @@ def _json_problems(stdout: str) -> dict[str, object]:
 @pytest.mark.parametrize(
     "command",
     [["org", "check"], ["plan", "check"], ["index-set", "check"], ["definitions", "check"]],
-    ids=lambda c: " ".join(c),
+    ids=" ".join,
 )
 def test_check_json_on_a_bad_file_is_json(tmp_path: Path, command: list[str]) -> None:
     """`check --json` on a file with problems prints only JSON (each problem with its file,

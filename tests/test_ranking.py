@@ -296,8 +296,10 @@ TIE_CASES = {
     "unit_code": (
         unit("aa", tasks=(8, 10), evidence=(15, 20)),
         unit("zz", tasks=(8, 10), evidence=(15, 20)),
-        "bằng nhau ở mọi tiêu chí phụ; xếp trên vì mã đơn vị đứng trước theo thứ tự chữ cái "
-        "(aa so với zz)",
+        (
+            "bằng nhau ở mọi tiêu chí phụ; xếp trên vì mã đơn vị đứng trước theo thứ tự chữ cái "
+            "(aa so với zz)"
+        ),
         "xếp dưới vì mã đơn vị đứng sau theo thứ tự chữ cái (zz so với aa)",
     ),
 }

@@ -44,8 +44,8 @@ def test_the_example_inputs_pass(index_set: IndexSet) -> None:
 def test_an_unknown_code_is_refused_with_its_line(tmp_path: Path, index_set: IndexSet) -> None:
     """A code the index set does not have is CCHC-S004 on its line, with a suggestion."""
     found = problems_of(tmp_path, index_set, '"1.1.2": {level: full}\n"9.9.9": {value: 5}\n')
-    assert found == [(2, "CCHC-S004", "unknown sub-criterion '9.9.9' in index set "
-                      f"{index_set.code}")]  # fmt: skip
+    assert found == [(2, "CCHC-S004", ("unknown sub-criterion '9.9.9' in index set "
+                       f"{index_set.code}"))]  # fmt: skip
 
 
 def test_an_unknown_field_is_refused_with_its_line(tmp_path: Path, index_set: IndexSet) -> None:

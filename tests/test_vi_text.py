@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
         (Decimal("-0.5"), 2, "-0,50"),
         (96, 2, "96,00"),
         (2.675, 2, "2,68"),
-        (Decimal("1000"), 0, "1.000"),
+        (Decimal(1000), 0, "1.000"),
         (Decimal("999.5"), 0, "1.000"),
     ],
 )
@@ -70,7 +70,7 @@ def test_vn_place_date() -> None:
         (Decimal("19.693877"), "19,69"),
         (Decimal("0.125"), "0,13"),
         (Decimal("2.50"), "2,5"),
-        (Decimal("100"), "100"),
+        (Decimal(100), "100"),
         (Decimal("1234.5"), "1.234,5"),
         (Decimal("-0.001"), "0"),
     ],
@@ -90,7 +90,7 @@ def test_number_of_a_fraction_and_of_zero() -> None:
 
 def test_as_written_keeps_the_written_decimals() -> None:
     """A weight is written with its own decimals, none added: ``40``, ``12,5``, ``0,125``."""
-    assert vi_text.as_written(Decimal("40")) == "40"
+    assert vi_text.as_written(Decimal(40)) == "40"
     assert vi_text.as_written(Decimal("12.50")) == "12,5"
     assert vi_text.as_written(Decimal("0.125")) == "0,125"
     assert vi_text.as_written(Decimal("1E+2")) == "100"

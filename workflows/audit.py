@@ -411,12 +411,13 @@ def verify_tenant(
     stored_text = session.get_bind().dialect.name != "postgresql"
     for (seq, event_id, stored_prev, stored_hash, actor, channel, definition_hash, from_state,
          instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
-         time) in _chain(session, tenant, batch, counter):  # fmt: skip
+         raw_time) in _chain(session, tenant, batch, counter):  # fmt: skip
         count += 1
+        time = raw_time
         if stored_text:
             time = (
-                f"{time[:10]}T{time[11:]}Z"
-                if len(time) == 26 and time[10] == " "
+                f"{raw_time[:10]}T{raw_time[11:]}Z"
+                if len(raw_time) == 26 and raw_time[10] == " "
                 else _stored_time(session, event_id)
             )
         if seq != expected_seq:

@@ -75,17 +75,20 @@ class Checkpoint:
     def from_json(cls, text: str, source: str = "checkpoint") -> Checkpoint:
         """Read a checkpoint file's text (``CheckpointError`` naming ``source`` when malformed)."""
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
-                raise ValueError(f"not an {FORMAT} file")
-            found = cls(**data)
-            types = (str, int, str, int, int, str, str, str)
-            if not all(
-                isinstance(v, t) for v, t in zip(asdict(found).values(), types, strict=True)
-            ):
-                raise ValueError("a field has the wrong type")
+            return cls._parsed(text)
         except (ValueError, TypeError) as exc:
             raise CheckpointError(f"{source}: not a readable checkpoint ({exc})") from None
+
+    @classmethod
+    def _parsed(cls, text: str) -> Checkpoint:
+        """The checkpoint in ``text``; ValueError or TypeError saying what is wrong."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
+            raise ValueError(f"not an {FORMAT} file")
+        found = cls(**data)
+        types = (str, int, str, int, int, str, str, str)
+        if not all(isinstance(v, t) for v, t in zip(asdict(found).values(), types, strict=True)):
+            raise ValueError("a field has the wrong type")
         return found
 
 

@@ -26,9 +26,11 @@ def mermaid(definition: WorkflowDefinition) -> str:
         if t.requires:
             extras.append("needs " + ", ".join(t.requires))
         note = f" ({'; '.join(extras)})" if extras else ""
-        for source in t.source:
-            lines.append(f"    {source} --> {t.dest}: {t.trigger} [{', '.join(t.roles)}]{note}")
-    for state in definition.states:
-        if state.type is StateType.FINAL:
-            lines.append(f"    {state.name} --> [*]")
+        lines.extend(
+            f"    {source} --> {t.dest}: {t.trigger} [{', '.join(t.roles)}]{note}"
+            for source in t.source
+        )
+    lines.extend(
+        f"    {state.name} --> [*]" for state in definition.states if state.type is StateType.FINAL
+    )
     return "\n".join(lines) + "\n"

@@ -605,7 +605,7 @@ class Engine:
             "created_at": ctx.now,
         }
 
-    def _replayed_for(
+    def _replayed_for(  # noqa: RET503 - ends in self._refuse(), which never returns
         self, session: Session, actor: Actor, role: str | None, replay: FireResult
     ) -> FireResult:
         """``replay`` when ``actor`` holds a role that may do what it did; else a refusal.

@@ -23,8 +23,9 @@ class Actor:
     """The organisational unit the actor belongs to, for guards that scope by unit."""
 
     @classmethod
-    def of(cls, id: str, *roles: str, tenant: str, unit: str | None = None) -> Actor:
+    def of(cls, id: str, *roles: str, tenant: str, unit: str | None = None) -> Actor:  # noqa: A002
         """Shorthand: ``Actor.of("lan", "author", tenant="phu-lien")``."""
+        # ``id`` is named like the field it fills (A002 waived: callers may pass it by name).
         return cls(id=id, roles=frozenset(roles), tenant=tenant, unit=unit)
 
 

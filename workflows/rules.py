@@ -97,6 +97,13 @@ class Attempt:
     """How the application words a separation-of-duties refusal for its officials."""
 
     @property
+    def fired(self) -> Transition:
+        """The transition, for the rules that run only once it is known (never None there)."""
+        if self.transition is None:
+            raise AssertionError(f"no transition {self.trigger!r} from {self.row.state!r}")
+        return self.transition
+
+    @property
     def name(self) -> str:
         """``kind #id (ref)``, how messages name the instance."""
         return f"{self.row.kind} #{self.row.id} ({self.row.ref})"
@@ -119,8 +126,9 @@ class Attempt:
     @cached_property
     def context(self) -> FireContext:
         """What guards read and actions change (only once the transition and role are known)."""
-        assert self.transition is not None
-        assert self.acting_role is not None
+        transition = self.fired
+        if self.acting_role is None:
+            raise AssertionError(f"{self.actor.id} holds no role for {self.trigger!r}")
         return FireContext(
             instance_id=self.row.id,
             kind=self.row.kind,
@@ -128,7 +136,7 @@ class Attempt:
             ref=self.row.ref,
             trigger=self.trigger,
             source=self.row.state,
-            dest=self.transition.dest,
+            dest=transition.dest,
             actor=self.actor,
             role=self.acting_role,
             payload=self.payload,
@@ -225,8 +233,7 @@ class RoleHeld(Rule):
         """Refused, naming the roles needed and held, when the actor may not fire it."""
         if attempt.acting_role is not None:
             return None
-        assert attempt.transition is not None
-        roles, held = list(attempt.transition.roles), sorted(attempt.actor.roles)
+        roles, held = list(attempt.fired.roles), sorted(attempt.actor.roles)
         return self.refuse(
             attempt,
             f"{attempt.actor.id} may not fire {attempt.trigger!r} on {attempt.name}: it needs "
@@ -243,9 +250,8 @@ class PayloadComplete(Rule):
 
     def check(self, attempt: Attempt) -> Refusal | None:
         """Refused, naming the missing fields, when one is absent or blank."""
-        assert attempt.transition is not None
         payload = attempt.payload
-        missing = [f for f in attempt.transition.requires if not str(payload.get(f) or "").strip()]
+        missing = [f for f in attempt.fired.requires if not str(payload.get(f) or "").strip()]
         if not missing:
             return None
         return self.refuse(
@@ -264,12 +270,11 @@ class SeparationOfDuties(Rule):
     def check(self, attempt: Attempt) -> Refusal | None:
         """Refused when the actor last fired one of the ``not_by`` triggers (``create``: the
         instance's creator), from the instance's applied audit events."""
-        assert attempt.transition is not None
         return same_person(
             attempt.session,
             attempt.row,
             attempt.definition,
-            attempt.transition,
+            attempt.fired,
             attempt.not_by,
             attempt.actor,
             attempt.same_actor_text,
@@ -283,8 +288,7 @@ class GuardsPass(Rule):
 
     def check(self, attempt: Attempt) -> Refusal | None:
         """Refused by the first guard that says no, with that guard's own message."""
-        assert attempt.transition is not None
-        for guard_name in attempt.transition.guards:
+        for guard_name in attempt.fired.guards:
             said = attempt.guards[guard_name](attempt.context)
             if said is not None:
                 return self.refuse(

@@ -83,7 +83,7 @@ def _advisory_lock(db: Engine, tenant: str, timeout: float) -> Iterator[None]:
         try:
             conn.execute(text("RESET lock_timeout"))
             clean = not locked or bool(conn.execute(_UNLOCK, {"tenant": tenant}).scalar_one())
-        except Exception:  # a broken connection: the server has dropped its locks already
+        except Exception:  # noqa: BLE001 - a broken connection: the server has dropped its locks already
             clean = False
         if not clean:
             conn.invalidate()

@@ -236,7 +236,8 @@ def _load_wards(
     files: list[tuple[int, Path]] = []
     seen: set[Path] = set()
     for i, pattern in enumerate(spec.organizations):
-        matches = sorted(Path(p).resolve() for p in glob.glob(str(base / pattern)))
+        # glob.glob, not Path.glob: a pattern may be absolute, which Path.glob refuses.
+        matches = sorted(Path(p).resolve() for p in glob.glob(str(base / pattern)))  # noqa: PTH207
         matches = [m for m in matches if m.is_file()]
         if not matches:
             report(("organizations", i), "CCHC-Y006",

@@ -279,9 +279,11 @@ def _explain(
         sign = "+" if f.adjustments > 0 else ""
         adjustments = f", điểm thưởng/trừ {sign}{_points(f.adjustments)}"
     sentences = [
-        f"Xếp thứ {rank}/{total} {BLOCKS[entry.block].lower()}: chỉ số {_percent(f.index)} "
-        f"(điểm cơ bản {_points(f.base_points)}/{_points(f.base_max)}{adjustments}; "
-        f"lần chấm {f.score_run[:12]} của kế hoạch {f.plan})."
+        (
+            f"Xếp thứ {rank}/{total} {BLOCKS[entry.block].lower()}: chỉ số {_percent(f.index)} "
+            f"(điểm cơ bản {_points(f.base_points)}/{_points(f.base_max)}{adjustments}; "
+            f"lần chấm {f.score_run[:12]} của kế hoạch {f.plan})."
+        )
     ]
     for other, key, placed in ((above[0], above[1], "dưới"), (below[0], below[1], "trên")):
         if other is not None and key is not None:

@@ -261,10 +261,12 @@ def _subject(
         raise stop(f"{asked[0]} needs --plan (one of: {', '.join(plan_codes(ws)) or 'none'})", 2)
     tenant = ws.tenant
     if criterion:
-        assert plan is not None
+        if plan is None:
+            raise AssertionError("refused above: a criterion needs --plan")
         return inspection.find_criterion(session, tenant, plan, criterion)
     if task:
-        assert plan is not None
+        if plan is None:
+            raise AssertionError("refused above: a task needs --plan")
         return inspection.find_task(session, tenant, plan, task)
     org: Organization = ws.organization
     if unit:
@@ -273,7 +275,8 @@ def _subject(
             session, tenant, unit, [p.id for p in org.members(unit)],
             title=found.name, plan=plan,
         )  # fmt: skip
-    assert person is not None
+    if person is None:
+        raise AssertionError("one subject option is given, and it is --person")
     try:
         someone = org.person(person)
     except UnknownPersonError as exc:
@@ -293,8 +296,8 @@ def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
     """The checks the report states: the ward's chain recomputed, the evidence re-hashed."""
     report: VerifyReport = verify(session, tenant=ws.tenant)
     if report.ok:
-        lines = [f"Chuỗi nhật ký của {ws.organization.name} được tính lại toàn bộ: "
-                 f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn)."]  # fmt: skip
+        lines = [(f"Chuỗi nhật ký của {ws.organization.name} được tính lại toàn bộ: "
+                  f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn).")]  # fmt: skip
     else:
         lines = [f"Chuỗi nhật ký KHÔNG toàn vẹn: {b.describe()}." for b in report.breaks]
     from cchc.anchor import check_ward

@@ -172,15 +172,19 @@ def explain(
         f"Điểm (points): [bold]{number(Decimal(found.points))}[/] / "
         f"{number(Decimal(found.max_points))}"
         + (" (ngoài thang điểm, outside the base)" if found.outside_base else ""),
-        f"Cách chấm (rule): {escape(str(rule.get('type')))}, "
-        f"dữ liệu (input) {escape(str(rule.get('input')))}; "
-        f"tham số (parameters): {escape(json.dumps(parameters, ensure_ascii=False))}",
+        (
+            f"Cách chấm (rule): {escape(str(rule.get('type')))}, "
+            f"dữ liệu (input) {escape(str(rule.get('input')))}; "
+            f"tham số (parameters): {escape(json.dumps(parameters, ensure_ascii=False))}"
+        ),
         f"Dữ liệu đầu vào (inputs): {escape(json.dumps(data['inputs'], ensure_ascii=False))}",
         f"Giải thích (explanation): {escape(found.explanation)}",
         *_evidence_lines(sub),
-        f"Bộ chỉ số (index set): {escape(found.index_set)}, phiên bản (version) "
-        f"{found.index_set_hash[:12]}; lần chấm (run) {found.run_id[:12]} lúc "
-        f"{data['computed_at']}",
+        (
+            f"Bộ chỉ số (index set): {escape(found.index_set)}, phiên bản (version) "
+            f"{found.index_set_hash[:12]}; lần chấm (run) {found.run_id[:12]} lúc "
+            f"{data['computed_at']}"
+        ),
     ]
     for line in lines:
         say(line)
@@ -196,9 +200,9 @@ def _evidence_lines(sub: SubScore) -> list[str]:
         lines = ["Tài liệu kiểm chứng (evidence): đã có tài liệu được chấp nhận (accepted)"]
     else:
         gap = (f" → {number(sub.evidence_gap)} điểm có nguy cơ bị trừ khi thẩm định (points the "
-               "appraisal would take)") if sub.evidence_gap else ""  # fmt: skip
-        lines = ["Tài liệu kiểm chứng (evidence): [yellow]chưa có tài liệu kiểm chứng được chấp "
-                 f"nhận[/]{gap}"]  # fmt: skip
+                "appraisal would take)") if sub.evidence_gap else ""  # fmt: skip
+        lines = [("Tài liệu kiểm chứng (evidence): [yellow]chưa có tài liệu kiểm chứng được chấp "
+                  f"nhận[/]{gap}")]  # fmt: skip
     if sub.points_at_risk:
         lines.append(f"Điểm có nguy cơ mất (points at risk): [bold]{number(sub.points_at_risk)}[/]"
                      f" (chưa đạt {number(sub.lost)}; thiếu tài liệu kiểm chứng "

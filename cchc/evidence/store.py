@@ -238,7 +238,7 @@ class EvidenceStore:
                 else:  # new content, or a stored copy that was damaged: (re)place it
                     final.parent.mkdir(parents=True, exist_ok=True)
                     temp.chmod(0o444)  # stored files never change
-                    os.replace(temp, final)
+                    temp.replace(final)
                     _fsync_dir(final.parent)
             except BaseException:
                 with suppress(FileNotFoundError):

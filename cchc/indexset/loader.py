@@ -61,13 +61,17 @@ CODE_FORMS: dict[str, tuple[str, str]] = {
     "criteria": ("criterion", "its area's code, a dot and a number from 1 to 99, e.g. 7.1"),
     "sub_criteria": (
         "sub-criterion",
-        "its criterion's code, a dot and a number from 1 to 99, e.g. 7.1.1; a criterion "
-        "scored directly has no sub_criteria and carries owner_unit, evidence and rule itself",
+        (
+            "its criterion's code, a dot and a number from 1 to 99, e.g. 7.1.1; a criterion "
+            "scored directly has no sub_criteria and carries owner_unit, evidence and rule itself"
+        ),
     ),
     "bonus_penalty": (
         "bonus/penalty item",
-        "1 to 3 capital letters, a dot and a number from 1 to 99, e.g. T.1 (điểm thưởng) or "
-        "TR.1 (điểm trừ)",
+        (
+            "1 to 3 capital letters, a dot and a number from 1 to 99, e.g. T.1 (điểm thưởng) or "
+            "TR.1 (điểm trừ)"
+        ),
     ),
 }
 """What a code looks like, by the list it is in (``""``: the set's own code)."""

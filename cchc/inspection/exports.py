@@ -115,7 +115,8 @@ def write_xlsx(path: Path, history: History) -> Path:
     times as real date-times (Vietnam's local time, as Excel has no time zones); A4 landscape."""
     wb = Workbook()
     ws = wb.active
-    assert ws is not None  # a new workbook always has one sheet
+    if ws is None:
+        raise AssertionError("a new workbook always has one sheet")
     ws.title = "Lịch sử"
     titles = (
         (f"LỊCH SỬ THAO TÁC – {history.subject.title}", 14),

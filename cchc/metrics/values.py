@@ -99,7 +99,7 @@ PLACES = Decimal("0.0001")
 def _decimal(value: object) -> Decimal:
     """The number in a cell, rounded to 4 places; ValueError saying why it is not one."""
     if isinstance(value, bool):
-        raise ValueError("is not a number")
+        raise ValueError("is not a number")  # noqa: TRY004 - the docstring's contract
     if isinstance(value, int | float | Decimal):
         text = str(value)
     else:
@@ -141,7 +141,7 @@ def check_metrics(
         rows = list(islice(_rows(path), bounds.rows + 2))  # the header, the rows, one too many
     except FileTooLargeError as exc:
         return None, [read_problem(exc, name, "CCHC-M001")]
-    except Exception as exc:  # csv, unicode and openpyxl raise many types for a wrong file
+    except Exception as exc:  # noqa: BLE001 - csv, unicode and openpyxl raise many types for a wrong file
         return None, [Problem(name, 1, "CCHC-M001", f"cannot read the file: {exc}",
                               "save it as UTF-8 CSV or as .xlsx")]  # fmt: skip
     xlsx = path.suffix.lower() == ".xlsx"

@@ -69,7 +69,7 @@ def read_scope(actor: Actor) -> ReadScope:
     return ReadScope(actor.tenant, frozenset())
 
 
-def require_read(
+def require_read(  # noqa: RET503 - ends in engine.refuse(), which never returns
     session: Session,
     engine: Engine,
     actor: Actor,
@@ -114,7 +114,7 @@ def require_read(
     )
 
 
-def require_any_role(
+def require_any_role(  # noqa: RET503 - ends in engine.refuse(), which never returns
     session: Session,
     engine: Engine,
     actor: Actor,

@@ -376,7 +376,8 @@ def _act_on_definition_step(
         )
         return "reminded"
     if step.step == "def-expire":
-        assert deadline.on_expiry is not None
+        if deadline.on_expiry is None:
+            raise AssertionError("a def-expire step is planned only for a deadline with on_expiry")
         ws.engine.fire(
             session,
             step.instance_id,

@@ -177,16 +177,14 @@ def _cross_check(
         seen.add(task.code)
         for field, values in (("owner_unit", (task.owner_unit,)),
                               ("support_units", task.support_units)):  # fmt: skip
-            for unit in values:
-                if unit not in units:
-                    problems.append(places.problem((*at, field), "CCHC-P006",
-                                                   f"task {task.code}: unknown unit {unit!r}",
-                                                   did_you_mean(unit, units)))  # fmt: skip
-        for code in task.criteria:
-            if code not in criteria:
-                problems.append(places.problem((*at, "criteria"), "CCHC-P007",
-                                               f"task {task.code}: unknown sub-criterion {code!r}",
-                                               did_you_mean(code, criteria)))  # fmt: skip
+            problems.extend(places.problem((*at, field), "CCHC-P006",
+                                           f"task {task.code}: unknown unit {unit!r}",
+                                           did_you_mean(unit, units))
+                            for unit in values if unit not in units)  # fmt: skip
+        problems.extend(places.problem((*at, "criteria"), "CCHC-P007",
+                                       f"task {task.code}: unknown sub-criterion {code!r}",
+                                       did_you_mean(code, criteria))
+                        for code in task.criteria if code not in criteria)  # fmt: skip
         if not plan.period.start <= task.deadline <= plan.period.end:
             problems.append(places.problem(
                 (*at, "deadline"), "CCHC-P008",
@@ -235,7 +233,7 @@ def _cell_date(value: object) -> object:
         text = value.strip()
         for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d"):
             try:
-                return datetime.strptime(text, fmt).date()
+                return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - only the date is kept
             except ValueError:
                 continue
     return value
@@ -249,7 +247,7 @@ def _read_xlsx(
     places = _Places(str(path))
     try:
         book = read_workbook(path)
-    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file that is not a workbook
         problems.append(Problem(str(path), 1, "CCHC-P001", f"cannot open the workbook: {exc}",
                                 "save it from Excel or LibreOffice as .xlsx"))  # fmt: skip
         return None, places
@@ -375,7 +373,8 @@ def write_plan_xlsx(plan: Plan, path: Path, unit_names: Mapping[str, str] | None
 
     book = Workbook()
     info = book.active
-    assert info is not None
+    if info is None:
+        raise AssertionError("a new workbook always has one sheet")
     info.title = PLAN_SHEET
     values: dict[tuple[str, ...], object] = {
         ("code",): plan.code, ("title",): plan.title, ("tenant",): plan.tenant,

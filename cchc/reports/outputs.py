@@ -154,9 +154,9 @@ def write_outputs(
         write_self_assessment_docx(
             out / f"bao-cao-tu-danh-gia-{stem}.docx", table, header,
             _signature(ws, signer_id), recipients,
-            intro=[f"Thực hiện {record['title']}, Ủy ban nhân dân "
-                   f"{ws.organization.name_in_text} báo cáo kết quả tự đánh giá, chấm điểm "
-                   f"Chỉ số cải cách hành chính {period} như sau:"],
+            intro=[(f"Thực hiện {record['title']}, Ủy ban nhân dân "
+                    f"{ws.organization.name_in_text} báo cáo kết quả tự đánh giá, chấm điểm "
+                    f"Chỉ số cải cách hành chính {period} như sau:")],
         ),
     ]  # fmt: skip
     if ranking:

@@ -49,33 +49,41 @@ def draft_conclusions(review: ReviewData, *, days: int = 10) -> list[Conclusion]
             items.append(
                 (
                     u.unit,
-                    f"{u.unit_name} khẩn trương hoàn thành các nhiệm vụ quá hạn "
-                    f"({', '.join(u.overdue)}), bảo đảm có sản phẩm cụ thể theo tiêu chí "
-                    "1.1.3.",
+                    (
+                        f"{u.unit_name} khẩn trương hoàn thành các nhiệm vụ quá hạn "
+                        f"({', '.join(u.overdue)}), bảo đảm có sản phẩm cụ thể theo tiêu chí "
+                        "1.1.3."
+                    ),
                 )
             )
         if u.missing_evidence:
             items.append(
                 (
                     u.unit,
-                    f"{u.unit_name} bổ sung đầy đủ tài liệu kiểm chứng các tiêu "
-                    f"chí: {', '.join(u.missing_evidence)}.",
+                    (
+                        f"{u.unit_name} bổ sung đầy đủ tài liệu kiểm chứng các tiêu "
+                        f"chí: {', '.join(u.missing_evidence)}."
+                    ),
                 )
             )
         if u.points_at_risk > 0 and not u.overdue:
             items.append(
                 (
                     u.unit,
-                    f"{u.unit_name} rà soát, có giải pháp khắc phục các tiêu chí có "
-                    f"nguy cơ bị trừ điểm ({vi_text.number(u.points_at_risk)} điểm).",
+                    (
+                        f"{u.unit_name} rà soát, có giải pháp khắc phục các tiêu chí có "
+                        f"nguy cơ bị trừ điểm ({vi_text.number(u.points_at_risk)} điểm)."
+                    ),
                 )
             )
         if u.follow_ups_open:
             items.append(
                 (
                     u.unit,
-                    f"{u.unit_name} hoàn thành các kết luận giao ban kỳ trước chưa "
-                    f"thực hiện ({cite_conclusions(u)}).",
+                    (
+                        f"{u.unit_name} hoàn thành các kết luận giao ban kỳ trước chưa "
+                        f"thực hiện ({cite_conclusions(u)})."
+                    ),
                 )
             )
     return [Conclusion(n, text, unit, due) for n, (unit, text) in enumerate(items, 1)]

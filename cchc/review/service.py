@@ -148,8 +148,10 @@ def _notice_header(ws: Workspace, chair_id: str, label: str, *, number: str | No
         date=day,
         kind_title="THÔNG BÁO",
         subject=[
-            f"Kết luận của {org.person(chair_id).title} tại cuộc họp giao ban công tác cải cách "
-            f"hành chính {label}"
+            (
+                f"Kết luận của {org.person(chair_id).title} tại cuộc họp giao ban công tác cải "
+                f"cách hành chính {label}"
+            )
         ],
         draft=number is None,
     )

@@ -234,8 +234,8 @@ def city(tmp_path: Path) -> Iterator[City]:
         worker_env = _child_env(home, PREFECT_API_URL=api_url, PREFECT_WORKER_QUERY_SECONDS="1")
         workers: list[subprocess.Popen[bytes]] = []
         cleanup.callback(lambda: _stop(*workers))  # each worker as soon as it exists
-        for name in WORKERS:
-            workers.append(_start([str(PREFECT), "worker", "start", "--pool", POOL, "--type",
+        for name in WORKERS:  # a loop, not extend(): each worker is listed as soon as it starts
+            workers.append(_start([str(PREFECT), "worker", "start", "--pool", POOL, "--type",  # noqa: PERF401
                                    "process", "--name", name, "--limit", str(WORKER_LIMIT)],
                                   worker_env, logs / f"{name}.log"))  # fmt: skip
         yield City(api_url, project_url, data_dir, city_file, tenants, logs)

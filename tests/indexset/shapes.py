@@ -13,7 +13,7 @@ SAMPLE = ROOT / "definitions" / "index-sets" / "par-2025-ward-sample.yaml"
 
 
 def _criterion(data: dict[str, Any], code: str) -> dict[str, Any]:
-    area = next(a for a in data["areas"] if a["code"] == code.split(".")[0])
+    area = next(a for a in data["areas"] if a["code"] == code.split(".", maxsplit=1)[0])
     return next(c for c in area["criteria"] if c["code"] == code)
 
 

@@ -195,7 +195,8 @@ class WebhookServer:
                 self.end_headers()
                 self.wfile.write(f"status {owner.status}".encode())
 
-            def log_message(self, format: str, *args: Any) -> None:
+            # The name of BaseHTTPRequestHandler.log_message's parameter, which this overrides.
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -97,13 +97,19 @@ def test_smtp_delivers_vietnamese_subject_and_body(smtp_server: SmtpServer) -> N
 
 
 LONG_SUBJECTS = (
-    "[CCHC] Giao nhiệm vụ GB-KH-CCHC-2025-H2-2025-10/KL-1: Phòng Văn hóa - Xã hội bổ sung đầy "
-    "đủ tài liệu kiểm chứng các tiêu chí: 1.5.1, 5.2.1, 5.3.1.",
-    "Trung thống đai vụ vực thống tập của đai hành KH-2025-H2/NV-01: hóa thành lĩnh thủ nhiệm "
-    "công [CCHC] vụ",
+    (
+        "[CCHC] Giao nhiệm vụ GB-KH-CCHC-2025-H2-2025-10/KL-1: Phòng Văn hóa - Xã hội bổ sung đầy "
+        "đủ tài liệu kiểm chứng các tiêu chí: 1.5.1, 5.2.1, 5.3.1."
+    ),
+    (
+        "Trung thống đai vụ vực thống tập của đai hành KH-2025-H2/NV-01: hóa thành lĩnh thủ nhiệm "
+        "công [CCHC] vụ"
+    ),
     "nhiệm KH-2025-H2/NV-01: Số của soát thủ soát tâm thành hóa thống phố",
-    "[CCHC] Giao nhiệm vụ KH-CCHC-2025-H2/NV-11: Gửi báo cáo định kỳ qua Hệ thống thông tin báo "
-    "cáo của thành phố",
+    (
+        "[CCHC] Giao nhiệm vụ KH-CCHC-2025-H2/NV-11: Gửi báo cáo định kỳ qua Hệ thống thông tin "
+        "báo cáo của thành phố"
+    ),
 )
 
 

@@ -51,17 +51,21 @@ def test_digest_lists_the_days_notifications_and_due_tasks(
     assert before is not None
     assert before.subject == "[CCHC] Tổng hợp ngày 03/11/2025: 4 thông báo, 1 nhiệm vụ cần chú ý"
     assert before.text.startswith("Kính gửi Ông/Bà Phạm Quốc Khánh – Trưởng phòng Kinh tế")
-    assert "Phường Phù Liễn gửi Ông/Bà tổng hợp công việc cải cách hành chính ngày 03 tháng 11 " \
-        "năm 2025." in before.text  # fmt: skip
+    assert ("Phường Phù Liễn gửi Ông/Bà tổng hợp công việc cải cách hành chính ngày 03 tháng 11 "
+            "năm 2025.") in before.text  # fmt: skip
     lines = [line.strip() for line in before.text.splitlines() if line.startswith("  - ")]
     assert lines == [
         "- 09:00 [CCHC] Ban hành kế hoạch cải cách hành chính KH-2025-H2 (chờ gửi)",
-        "- 09:00 [CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực "
-        "đất đai (chờ gửi)",
+        (
+            "- 09:00 [CCHC] Giao nhiệm vụ KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực "
+            "đất đai (chờ gửi)"
+        ),
         "- 09:00 [CCHC] Tự đánh giá tiêu chí 1.1.3 (chờ gửi)",
         "- 09:00 [CCHC] Tự đánh giá tiêu chí 1.2.1 (chờ gửi)",
-        "- KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực đất đai, hạn 31/10/2025 "
-        "(trễ 1 ngày làm việc)",
+        (
+            "- KH-2025-H2/NV-01: Rà soát thủ tục hành chính lĩnh vực đất đai, hạn 31/10/2025 "
+            "(trễ 1 ngày làm việc)"
+        ),
     ]
     assert before.html is not None
     assert "trễ 1 ngày làm việc" in before.html
@@ -150,8 +154,10 @@ def test_days_left_and_late_are_working_days_from_the_due_day(
     with issued.sessions() as session:
         digest = daily_digest(session, org, "ta.minh.quan", day, tasks=TASKS)
     assert due_lines(digest) == [
-        "- KH-2025-H2/NV-02: Số hóa hồ sơ tại Trung tâm Phục vụ hành chính công, hạn 30/11/2025 "
-        f"({status})"
+        (
+            "- KH-2025-H2/NV-02: Số hóa hồ sơ tại Trung tâm Phục vụ hành chính công, hạn "
+            f"30/11/2025 ({status})"
+        )
     ]
 
 

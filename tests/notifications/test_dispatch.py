@@ -207,9 +207,8 @@ def test_backoff_doubles_and_gives_up_after_max_attempts(
         30, 60, 120, 1920, 3600, 3600]  # fmt: skip
     failing = Recorder(fail=DeliveryError("mailbox busy", transient=True))
     reports = [dispatch(issued.sessions, org, failing, clock.now, max_attempts=3)]
-    for wait in (30, 60):
-        reports.append(dispatch(issued.sessions, org, failing, clock.advance(seconds=wait),
-                                max_attempts=3))  # fmt: skip
+    reports.extend(dispatch(issued.sessions, org, failing, clock.advance(seconds=wait),
+                            max_attempts=3) for wait in (30, 60))  # fmt: skip
     assert reports == [DispatchReport(retried=EXPECTED_TOTAL)] * 2 + [
         DispatchReport(failed=EXPECTED_TOTAL)]  # fmt: skip
     assert statuses(issued, OutboxMessage) == {"failed": 6}
@@ -241,8 +240,10 @@ def test_a_template_missing_a_variable_fails_the_delivery_for_good(
             )
         )
     assert errors == {
-        "template plan_issued.txt.j2, line 5: missing variable: "
-        "payload.decision_number — 'decision_number' (present: decision_date)"
+        (
+            "template plan_issued.txt.j2, line 5: missing variable: "
+            "payload.decision_number — 'decision_number' (present: decision_date)"
+        )
     }
 
 

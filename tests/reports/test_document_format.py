@@ -194,7 +194,7 @@ def test_review_chart_labels_axes_and_bars_with_whole_numbers() -> None:
         UnitProgress(unit="vp", unit_name="Văn phòng HĐND và UBND"),
     ]  # fmt: skip
     review = ReviewData(plan="KH-CCHC-2025-H2", start=date(2025, 11, 1), end=date(2025, 11, 30),
-                        label="tháng 11/2025", units=units, index=Decimal("80"))  # fmt: skip
+                        label="tháng 11/2025", units=units, index=Decimal(80))  # fmt: skip
     figure = review_chart(review)
     figure.canvas.draw()
     axes = figure.axes[0]
