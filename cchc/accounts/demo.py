@@ -11,7 +11,7 @@ from cchc.accounts.service import invite, set_password
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 
-DEMO_PASSWORD = "demo-cchc-2025"
+DEMO_PASSWORD = "demo-cchc-2025"  # noqa: S105 - published in docs/web.md; demo data folder only
 """The password of every demo account (a demo data folder only)."""
 ADMIN = "tran.van.minh"
 MARKER = ".cchc-demo"

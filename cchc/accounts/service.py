@@ -512,8 +512,8 @@ def sign_in(
                 f"{policy.max_failures} lần liên tiếp."
             )
         raise SignInRefusedError(message)
-    assert account is not None  # verified above
-    assert account.password_hash is not None
+    if account is None or account.password_hash is None:  # verified above
+        raise AssertionError("a verified sign-in has an account with a password")
     account.failed_count = 0
     account.locked_until = None
     if needs_rehash(account.password_hash):

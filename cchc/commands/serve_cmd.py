@@ -33,7 +33,8 @@ def serve_command(
     os.environ["CCHC_DATABASE_URL"] = settings.database_url
     if (org := chosen_organization(ctx)) is not None:
         os.environ["CCHC_ORGANIZATION"] = str(org)
-    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    # Not a bind: the address to print when the server listens on every interface.
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     say(f"[bold]CCHC – {escape(name)}[/]: http://{shown}:{port}/  (Ctrl+C để dừng)")
     if is_demo_folder(settings.data_dir):
         say(f"Dữ liệu demo: đăng nhập bằng mã người (tên đăng nhập) và mật khẩu demo "

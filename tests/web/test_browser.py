@@ -63,7 +63,9 @@ def _free_port() -> int:
 def _cchc(env: dict[str, str], *args: str) -> str:
     """Run the CLI in a fresh process; its standard output."""
     command = [sys.executable, "-c", "from cchc.cli import main; main()", *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

@@ -33,7 +33,7 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, next: str | None = None, done: int = 0) -> Response:
+def sign_in_page(request: Request, next: str | None = None, done: int = 0) -> Response:  # noqa: A002 - the query parameter officials' links carry is named next
     """The sign-in form (a signed-in person goes home)."""
     if maybe_signed_in(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
@@ -47,7 +47,7 @@ def sign_in_submit(
     request: Request,
     login: str = Form(""),
     password: str = Form(""),
-    next: str = Form("/"),
+    next: str = Form("/"),  # noqa: A002 - the form field is named next, as the query parameter
 ) -> Response:
     """Check the password, open a new session (the old one ends) and go on."""
     context = web(request)
@@ -118,7 +118,8 @@ def invite_submit(
             set_password(session, ws.engine, ws.organization, token, password,
                          policy=context.policy)  # fmt: skip
     except PasswordRejectedError as exc:
-        assert row is not None  # a weak password is only checked on a usable link
+        if row is None:  # a weak password is only checked on a usable link
+            raise AssertionError("a rejected password comes from a usable link") from exc
         return page(request, "set_password.html", status_code=400,
                     person=ws.organization.person(row.person_id), purpose=row.purpose,
                     error=str(exc), min_length=context.policy.password_min_length)  # fmt: skip
