@@ -116,23 +116,53 @@ def _instances(city: City, tenant: str, rng: random.Random) -> list[dict[str, An
         code = f"NV-{n:02d}"
         owner = city.units[n % len(city.units)]
         criteria = sorted({rng.choice(city.subs).code for _ in range(rng.randint(1, 2))})
-        rows.append({"kind": "task", "ref": f"{PLAN}/{code}", "owner": owner,
-                     "data": {"plan": PLAN, "code": code, "title": f"Nhiệm vụ {n}",
-                              "owner_unit": owner, "criteria": criteria}})  # fmt: skip
+        rows.append(
+            {
+                "kind": "task",
+                "ref": f"{PLAN}/{code}",
+                "owner": owner,
+                "data": {
+                    "plan": PLAN,
+                    "code": code,
+                    "title": f"Nhiệm vụ {n}",
+                    "owner_unit": owner,
+                    "criteria": criteria,
+                },
+            }
+        )
     for sub in city.subs:
-        rows.append({"kind": "assessment", "ref": f"{PLAN}/TC-{sub.code}",
-                     "owner": sub.owner_unit,
-                     "data": {"plan": PLAN, "code": sub.code, "title": sub.title,
-                              "owner_unit": sub.owner_unit,
-                              "max_points": str(sub.max_points)}})  # fmt: skip
+        rows.append(
+            {
+                "kind": "assessment",
+                "ref": f"{PLAN}/TC-{sub.code}",
+                "owner": sub.owner_unit,
+                "data": {
+                    "plan": PLAN,
+                    "code": sub.code,
+                    "title": sub.title,
+                    "owner_unit": sub.owner_unit,
+                    "max_points": str(sub.max_points),
+                },
+            }
+        )
         for k in range(1, EVIDENCE_PER_CRITERION + 1):
             sha = hashlib.sha256(f"{tenant}/{sub.code}/{k}".encode()).hexdigest()
             target = f"criterion:{sub.code}"
-            rows.append({"kind": "evidence", "ref": f"{PLAN}/{target}/{sha[:16]}",
-                         "owner": sub.owner_unit,
-                         "data": {"plan": PLAN, "target": target, "owner_unit": sub.owner_unit,
-                                  "sha256": sha, "original_name": f"minh-chung-{k}.pdf",
-                                  "version": 1}})  # fmt: skip
+            rows.append(
+                {
+                    "kind": "evidence",
+                    "ref": f"{PLAN}/{target}/{sha[:16]}",
+                    "owner": sub.owner_unit,
+                    "data": {
+                        "plan": PLAN,
+                        "target": target,
+                        "owner_unit": sub.owner_unit,
+                        "sha256": sha,
+                        "original_name": f"minh-chung-{k}.pdf",
+                        "version": 1,
+                    },
+                }
+            )
     return rows
 
 
@@ -142,21 +172,43 @@ def _event(
     """A random plausible event on ``item``: a transition, a refusal, a reminder or a read."""
     roll = rng.random()
     kind, owner = item["kind"], item["owner"]
-    base = {"tenant": tenant, "occurred_at": when, "instance_id": item["id"], "kind": kind,
-            "ref": item["ref"], "definition_hash": city.hashes[kind], "reason": None}  # fmt: skip
+    base = {
+        "tenant": tenant,
+        "occurred_at": when,
+        "instance_id": item["id"],
+        "kind": kind,
+        "ref": item["ref"],
+        "definition_hash": city.hashes[kind],
+        "reason": None,
+    }
     if roll < 0.01:  # an out-of-scope read, refused
         unit = rng.choice(city.units)
-        return {**base, "actor": city.actor(rng, "unit_official", unit), "role": "unit_official",
-                "instance_id": None, "kind": "access", "ref": f"history of unit {owner or unit}",
-                "trigger": "read", "from_state": None, "to_state": None, "payload": "{}",
-                "definition_hash": "", "outcome": "refused",
-                "reason": "not_permitted: may not read another unit's history"}  # fmt: skip
+        return {
+            **base,
+            "actor": city.actor(rng, "unit_official", unit),
+            "role": "unit_official",
+            "instance_id": None,
+            "kind": "access",
+            "ref": f"history of unit {owner or unit}",
+            "trigger": "read",
+            "from_state": None,
+            "to_state": None,
+            "payload": "{}",
+            "definition_hash": "",
+            "outcome": "refused",
+            "reason": "not_permitted: may not read another unit's history",
+        }
     if kind == "task" and roll < 0.25:  # a reminder
-        return {**base, "actor": "tran.van.minh", "role": "admin",
-                "trigger": "notify:task_reminder", "from_state": "in_progress",
-                "to_state": "in_progress",
-                "payload": canonical_json({"days_before": rng.choice([7, 3, 1])}),
-                "outcome": "notified"}  # fmt: skip
+        return {
+            **base,
+            "actor": "tran.van.minh",
+            "role": "admin",
+            "trigger": "notify:task_reminder",
+            "from_state": "in_progress",
+            "to_state": "in_progress",
+            "payload": canonical_json({"days_before": rng.choice([7, 3, 1])}),
+            "outcome": "notified",
+        }
     t = rng.choice(city.transitions[kind])
     role = rng.choice(t.roles)
     payload: dict[str, Any] = {}
@@ -166,9 +218,16 @@ def _event(
         payload = {"reason": "Cần bổ sung, hoàn thiện theo hướng dẫn"}
     elif "points" in t.requires:
         payload = {"points": "1.5"}
-    event = {**base, "actor": city.actor(rng, role, owner), "role": role, "trigger": t.trigger,
-             "from_state": rng.choice(t.source), "to_state": t.dest,
-             "payload": canonical_json(payload), "outcome": "applied"}  # fmt: skip
+    event = {
+        **base,
+        "actor": city.actor(rng, role, owner),
+        "role": role,
+        "trigger": t.trigger,
+        "from_state": rng.choice(t.source),
+        "to_state": t.dest,
+        "payload": canonical_json(payload),
+        "outcome": "applied",
+    }
     if roll > 0.96:
         why = f"not_permitted: {event['actor']} may not fire {t.trigger!r}"
         event.update(to_state=None, outcome="refused", reason=why)
@@ -183,8 +242,9 @@ def generate(db: Engine, city: City, tenants: int, events: int, seed: int = 5) -
     pending["scores"] = []
     per_tenant = [events // tenants + (1 if t < events % tenants else 0) for t in range(tenants)]
     span = (YEAR_END - YEAR_START).total_seconds()
-    initial_of = {kind: city.engine.current(kind).definition.initial_state.name
-                  for kind in city.transitions}  # fmt: skip
+    initial_of = {
+        kind: city.engine.current(kind).definition.initial_state.name for kind in city.transitions
+    }
     for t, count in enumerate(per_tenant):
         tenant = f"ward-{t + 1:03d}"
         items = _instances(city, tenant, rng)
@@ -201,13 +261,22 @@ def generate(db: Engine, city: City, tenants: int, events: int, seed: int = 5) -
             if is_create:
                 initial = initial_of[item["kind"]]
                 actor = city.actor(rng, "focal_official", None)
-                fields = {"tenant": tenant, "occurred_at": when, "actor": actor,
-                          "role": "focal_official", "instance_id": item["id"],
-                          "kind": item["kind"], "ref": item["ref"], "trigger": "create",
-                          "from_state": None, "to_state": initial,
-                          "payload": canonical_json(item["data"]),
-                          "definition_hash": city.hashes[item["kind"]], "outcome": "applied",
-                          "reason": None}  # fmt: skip
+                fields = {
+                    "tenant": tenant,
+                    "occurred_at": when,
+                    "actor": actor,
+                    "role": "focal_official",
+                    "instance_id": item["id"],
+                    "kind": item["kind"],
+                    "ref": item["ref"],
+                    "trigger": "create",
+                    "from_state": None,
+                    "to_state": initial,
+                    "payload": canonical_json(item["data"]),
+                    "definition_hash": city.hashes[item["kind"]],
+                    "outcome": "applied",
+                    "reason": None,
+                }
             else:
                 fields = _event(city, rng, tenant, item, when)
             if fields["outcome"] == "applied" and fields["instance_id"] is not None:
@@ -220,32 +289,55 @@ def generate(db: Engine, city: City, tenants: int, events: int, seed: int = 5) -
             pending["events"].append(fields)
         pending["heads"].append({"tenant": tenant, "seq": len(timeline), "hash": prev})
         for item in items:
-            pending["instances"].append({
-                "id": item["id"], "tenant": tenant, "kind": item["kind"], "ref": item["ref"],
-                "state": states.get(item["id"], initial_of[item["kind"]]),
-                "definition_hash": city.hashes[item["kind"]],
-                "version": versions.get(item["id"], 1), "data": canonical_json(item["data"]),
-                "created_by": "nguyen.thi.lan", "created_at": YEAR_START, "updated_at": YEAR_END,
-            })  # fmt: skip
+            pending["instances"].append(
+                {
+                    "id": item["id"],
+                    "tenant": tenant,
+                    "kind": item["kind"],
+                    "ref": item["ref"],
+                    "state": states.get(item["id"], initial_of[item["kind"]]),
+                    "definition_hash": city.hashes[item["kind"]],
+                    "version": versions.get(item["id"], 1),
+                    "data": canonical_json(item["data"]),
+                    "created_by": "nguyen.thi.lan",
+                    "created_at": YEAR_START,
+                    "updated_at": YEAR_END,
+                }
+            )
         for run in range(2):
             computed = datetime(2025, 6 + 6 * run, 28, 3, 0, tzinfo=UTC)
             run_id = hashlib.sha256(f"{tenant}/run/{run}".encode()).hexdigest()
             pending["scores"].extend(
-                {"tenant": tenant, "plan": PLAN, "run_id": run_id, "index_set": "par-2025",
-                 "index_set_hash": "0" * 64, "code": sub.code, "owner_unit": sub.owner_unit,
-                 "rule": "{}", "inputs": "{}", "points": sub.max_points,
-                 "max_points": sub.max_points, "explanation": "Đạt tối đa", "outside_base": False,
-                 "computed_at": computed}
+                {
+                    "tenant": tenant,
+                    "plan": PLAN,
+                    "run_id": run_id,
+                    "index_set": "par-2025",
+                    "index_set_hash": "0" * 64,
+                    "code": sub.code,
+                    "owner_unit": sub.owner_unit,
+                    "rule": "{}",
+                    "inputs": "{}",
+                    "points": sub.max_points,
+                    "max_points": sub.max_points,
+                    "explanation": "Đạt tối đa",
+                    "outside_base": False,
+                    "computed_at": computed,
+                }
                 for sub in city.subs
-            )  # fmt: skip
+            )
         if len(pending["events"]) >= FLUSH_EVENTS or t == tenants - 1:
             _flush(db, pending)
             console.print(f"  … {t + 1}/{tenants} wards, {next_event - 1:,} events", style="dim")
     if db.dialect.name == "postgresql":
         with db.begin() as conn:
             for table in ("instances", "audit_events", "scores"):
-                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                     f"(SELECT max(id) FROM {table}))"))  # fmt: skip
+                conn.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
             conn.execute(sa.text("ANALYZE"))
     else:
         with db.begin() as conn:
@@ -255,8 +347,12 @@ def generate(db: Engine, city: City, tenants: int, events: int, seed: int = 5) -
 def _flush(db: Engine, pending: dict[str, list[dict[str, Any]]]) -> None:
     """One transaction: every pending row, one executemany per table."""
     with db.begin() as conn:
-        for table, key in ((INSTANCES, "instances"), (EVENTS, "events"), (HEADS, "heads"),
-                           (SCORES, "scores")):  # fmt: skip
+        for table, key in (
+            (INSTANCES, "instances"),
+            (EVENTS, "events"),
+            (HEADS, "heads"),
+            (SCORES, "scores"),
+        ):
             if pending[key]:
                 conn.execute(sa.insert(table), pending[key])
                 pending[key] = []
@@ -383,28 +479,50 @@ def run(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             present = session.execute(sa.text("select count(*) from audit_events")).scalar_one()
         start = perf_counter()
         if not (reuse and present):
-            console.print(f"[bold]{backend}[/]: generating {args.events:,} events in "
-                          f"{args.tenants} wards …")  # fmt: skip
+            console.print(
+                f"[bold]{backend}[/]: generating {args.events:,} events in {args.tenants} wards …"
+            )
             generate(db, city, args.tenants, args.events)
         generated = perf_counter() - start
         with db.connect() as conn:
             total = conn.execute(sa.text("select count(*) from audit_events")).scalar_one()
         figures: dict[str, Any] = {"events": total, "generate_seconds": round(generated, 1)}
-        table = Table(title=f"{backend}: {total:,} events, {args.tenants} wards "
-                            f"(generated in {generated:.0f} s)")  # fmt: skip
-        for column in ("question", "p50 ms", "p95 ms", "max ms", "CPU p50", "CPU p95",
-                       "rows (mean)"):  # fmt: skip
+        table = Table(
+            title=f"{backend}: {total:,} events, {args.tenants} wards "
+            f"(generated in {generated:.0f} s)"
+        )
+        for column in (
+            "question",
+            "p50 ms",
+            "p95 ms",
+            "max ms",
+            "CPU p50",
+            "CPU p95",
+            "rows (mean)",
+        ):
             table.add_column(column, justify="left" if column == "question" else "right")
         for n, (name, ask) in enumerate(questions(city, args.tenants).items()):
             _timed(db, 3, ask, seed=1000 + n)  # warm the caches
             times, cpu, rows = _timed(db, args.queries, ask, seed=n)
             p50, p95, worst = statistics.median(times), percentile(times, 0.95), max(times)
             cpu50, cpu95 = statistics.median(cpu), percentile(cpu, 0.95)
-            figures[name] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
-                             "max_ms": round(worst, 2), "cpu_p50_ms": round(cpu50, 2),
-                             "cpu_p95_ms": round(cpu95, 2), "rows": round(rows, 1)}  # fmt: skip
-            table.add_row(name, f"{p50:.1f}", f"{p95:.1f}", f"{worst:.1f}", f"{cpu50:.1f}",
-                          f"{cpu95:.1f}", f"{rows:.0f}")  # fmt: skip
+            figures[name] = {
+                "p50_ms": round(p50, 2),
+                "p95_ms": round(p95, 2),
+                "max_ms": round(worst, 2),
+                "cpu_p50_ms": round(cpu50, 2),
+                "cpu_p95_ms": round(cpu95, 2),
+                "rows": round(rows, 1),
+            }
+            table.add_row(
+                name,
+                f"{p50:.1f}",
+                f"{p95:.1f}",
+                f"{worst:.1f}",
+                f"{cpu50:.1f}",
+                f"{cpu95:.1f}",
+                f"{rows:.0f}",
+            )
         for workers in (1, 2):
             with session_factory(db)() as session:
                 start, start_cpu = perf_counter(), process_time()
@@ -413,9 +531,12 @@ def run(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             assert report.ok, report.breaks
             rate = report.events / seconds
             name = f"verify every chain, {workers} process{'es' if workers > 1 else ''}"
-            figures[name] = {"events": report.events, "seconds": round(seconds, 2),
-                             "cpu_seconds": round(cpu_seconds, 2),
-                             "events_per_second": round(rate)}  # fmt: skip
+            figures[name] = {
+                "events": report.events,
+                "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu_seconds, 2),
+                "events_per_second": round(rate),
+            }
             table.add_row(name, "", "", "", "", "", f"{rate:,.0f} events/s ({seconds:.1f} s)")
         console.print(table)
     return figures

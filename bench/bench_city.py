@@ -169,8 +169,11 @@ def phase_cityrank(args: argparse.Namespace) -> dict[str, Any]:
         city = _city_rank(run, loaded, manifest["period"]) if loaded is not None else None
     finally:
         run.close()
-    return {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
-            "city_rank": city}  # fmt: skip
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "city_rank": city,
+    }
 
 
 def phase_score(args: argparse.Namespace) -> dict[str, Any]:
@@ -382,14 +385,28 @@ def sharded(
     if phase == "score":
         extra["no_city_rank"] = None
     shares = [",".join(tenants[i::workers]) for i in range(workers)]
-    procs = [subprocess.Popen(_child_args(phase, city, url, work, tenants=share, **extra),
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for share in shares if share]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            _child_args(phase, city, url, work, tenants=share, **extra),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+        if share
+    ]
     results = _go_and_collect(procs)
     wall = max(r["started"] + r["seconds"] for r in results) - min(r["started"] for r in results)
     merged: dict[str, Any] = {"workers": len(procs), "per_worker": results}
-    for key in ("cpu_seconds", "files", "mib", "conclusions", "assessments_self_scored",
-                "units_ranked", "wards_seconds"):  # fmt: skip
+    for key in (
+        "cpu_seconds",
+        "files",
+        "mib",
+        "conclusions",
+        "assessments_self_scored",
+        "units_ranked",
+        "wards_seconds",
+    ):
         if key in results[0]:
             merged[key] = sum(r[key] for r in results)
     merged["peak_rss_mib"] = max(r["peak_rss_mib"] for r in results)
@@ -587,8 +604,9 @@ def main(argv: list[str] | None = None) -> int:
         help="tasks per worker in the fire test (3 fires each)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="generator processes")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes sharing the wards (score, review)")  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the wards (score, review)"
+    )
     parser.add_argument("--pg-url", default=os.environ.get("CCHC_BENCH_POSTGRES_URL", PG_URL))
     # Internal: one phase in a child process.
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)

@@ -175,22 +175,40 @@ class RawTransition:
 def draft_row(tenant: str, definition_hash: str, i: int, now: Any) -> dict[str, Any]:
     """An ``instances`` row as ``Engine.create`` writes it."""
     return {
-        "tenant": tenant, "kind": KIND, "ref": f"R-{i}", "state": "draft",
-        "definition_hash": definition_hash, "version": 1, "data": canonical_json(DATA),
-        "created_by": "bench-author", "created_at": now, "updated_at": now,
-    }  # fmt: skip
+        "tenant": tenant,
+        "kind": KIND,
+        "ref": f"R-{i}",
+        "state": "draft",
+        "definition_hash": definition_hash,
+        "version": 1,
+        "data": canonical_json(DATA),
+        "created_by": "bench-author",
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def create_event_row(draft: sa.Row[Any], seq: int, now: Any) -> dict[str, Any]:
     """The ``create`` audit event of ``draft``, with a fake hash."""
     return {
-        "tenant": draft.tenant, "seq": seq, "occurred_at": now, "actor": "bench-author",
-        "role": "author", "instance_id": draft.id, "kind": KIND, "ref": draft.ref,
-        "trigger": "create", "from_state": None, "to_state": "draft",
-        "payload": canonical_json(DATA), "definition_hash": draft.definition_hash,
-        "outcome": "applied", "reason": None, "prev_hash": f"{seq - 1:064x}",
+        "tenant": draft.tenant,
+        "seq": seq,
+        "occurred_at": now,
+        "actor": "bench-author",
+        "role": "author",
+        "instance_id": draft.id,
+        "kind": KIND,
+        "ref": draft.ref,
+        "trigger": "create",
+        "from_state": None,
+        "to_state": "draft",
+        "payload": canonical_json(DATA),
+        "definition_hash": draft.definition_hash,
+        "outcome": "applied",
+        "reason": None,
+        "prev_hash": f"{seq - 1:064x}",
         "hash": f"{seq:064x}",
-    }  # fmt: skip
+    }
 
 
 def seed_drafts(db: sa.Engine, tenant: str, definition_hash: str, n: int) -> None:
@@ -218,9 +236,12 @@ def chain_position(db: sa.Engine, tenant: str) -> tuple[int, int]:
 def draft_instances(db: sa.Engine, tenant: str) -> list[sa.Row[Any]]:
     """The tenant's instances (id, tenant, ref, version, definition hash), oldest first."""
     columns = (
-        INSTANCES.c.id, INSTANCES.c.tenant, INSTANCES.c.ref, INSTANCES.c.version,
+        INSTANCES.c.id,
+        INSTANCES.c.tenant,
+        INSTANCES.c.ref,
+        INSTANCES.c.version,
         INSTANCES.c.definition_hash,
-    )  # fmt: skip
+    )
     query = sa.select(*columns).where(INSTANCES.c.tenant == tenant).order_by(INSTANCES.c.id)
     with db.connect() as conn:
         return list(conn.execute(query))
@@ -252,22 +273,45 @@ def raw_transition(tenant: str, row: sa.Row[Any], event_id: int, seq: int) -> Ra
     """The rows the engine writes for one ``submit``, with a fake hash in place of the chain."""
     now, fake_hash = utcnow(), f"{seq:064x}"
     event = {
-        "id": event_id, "tenant": tenant, "seq": seq, "occurred_at": now, "actor": "bench-author",
-        "role": "author", "instance_id": row.id, "kind": KIND, "ref": row.ref, "trigger": TRIGGER,
-        "from_state": "draft", "to_state": "submitted", "payload": "{}",
-        "definition_hash": row.definition_hash, "outcome": "applied", "reason": None,
-        "prev_hash": f"{seq - 1:064x}", "hash": fake_hash,
-    }  # fmt: skip
+        "id": event_id,
+        "tenant": tenant,
+        "seq": seq,
+        "occurred_at": now,
+        "actor": "bench-author",
+        "role": "author",
+        "instance_id": row.id,
+        "kind": KIND,
+        "ref": row.ref,
+        "trigger": TRIGGER,
+        "from_state": "draft",
+        "to_state": "submitted",
+        "payload": "{}",
+        "definition_hash": row.definition_hash,
+        "outcome": "applied",
+        "reason": None,
+        "prev_hash": f"{seq - 1:064x}",
+        "hash": fake_hash,
+    }
     outbox = {
-        "tenant": tenant, "event_id": event_id, "instance_id": row.id,
-        "template": "approval_submitted", "recipients": '["reviewer"]',
+        "tenant": tenant,
+        "event_id": event_id,
+        "instance_id": row.id,
+        "template": "approval_submitted",
+        "recipients": '["reviewer"]',
         "context": outbox_context(row, now),
-        "dedupe_key": f"{tenant}:{seq}:0", "status": "pending", "attempts": 0, "created_at": now,
-    }  # fmt: skip
+        "dedupe_key": f"{tenant}:{seq}:0",
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
     instance = {
-        "b_id": row.id, "b_old": row.version, "b_state": "submitted", "b_version": row.version + 1,
-        "b_data": canonical_json({**DATA, "revision": 1}), "b_updated_at": now,
-    }  # fmt: skip
+        "b_id": row.id,
+        "b_old": row.version,
+        "b_state": "submitted",
+        "b_version": row.version + 1,
+        "b_data": canonical_json({**DATA, "revision": 1}),
+        "b_updated_at": now,
+    }
     head = {"b_tenant": tenant, "b_seq": seq, "b_hash": fake_hash}
     return RawTransition(instance=instance, event=event, outbox=outbox, head=head)
 

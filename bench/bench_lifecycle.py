@@ -78,9 +78,14 @@ FINAL = "accepted"
 TENANTS = {"engine_per_transition": "bench-life-tx", "engine_per_lifecycle": "bench-life-one"}
 PLAIN_TABLE = sa.table(
     "requests",
-    sa.column("id"), sa.column("ref"), sa.column("state"), sa.column("version"),
-    sa.column("created_by"), sa.column("data"), sa.column("updated_at"),
-)  # fmt: skip
+    sa.column("id"),
+    sa.column("ref"),
+    sa.column("state"),
+    sa.column("version"),
+    sa.column("created_by"),
+    sa.column("data"),
+    sa.column("updated_at"),
+)
 PLAIN_DDL = (
     "CREATE TABLE requests (id INTEGER PRIMARY KEY, ref TEXT NOT NULL UNIQUE, "
     "state TEXT NOT NULL, version INTEGER NOT NULL, created_by TEXT NOT NULL, "
@@ -242,8 +247,11 @@ def open_spiff(path: Path) -> Spiff:
 def spiff_state(workflow: Any) -> str:
     """The ready user task's name, or the end event reached once the workflow completed."""
     if workflow.completed:
-        ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.name in
-                ("accepted", "rejected", "withdrawn")]  # fmt: skip
+        ends = [
+            t
+            for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if t.task_spec.name in ("accepted", "rejected", "withdrawn")
+        ]
         return str(ends[0].task_spec.name)
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
     return str(ready[0].task_spec.name)
@@ -255,8 +263,11 @@ def spiff_step(
     """Complete the ready user task for ``trigger`` as ``who``, checking lane (role), the
     reviewer-is-not-the-creator guard and a required reason, then run the engine steps."""
     name, variable, value = SPIFF_STEPS[trigger]
-    ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
-             if t.task_spec.name == name]  # fmt: skip
+    ready = [
+        t
+        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+        if t.task_spec.name == name
+    ]
     if not ready:
         raise RefusedError(f"spiff: {trigger} not possible now")
     task = ready[0]
@@ -282,11 +293,16 @@ def spiff_step(
 def spiff_save(spiff: Spiff, conn: sa.Connection, workflow_id: int, workflow: Any) -> None:
     """UPDATE the row with the workflow's JSON serialisation and its state."""
     conn.execute(
-        sa.text("UPDATE spiff_workflows SET workflow = :w, state = :s, updated_at = :u "
-                "WHERE id = :id"),
-        {"w": spiff.serializer.serialize_json(workflow), "s": spiff_state(workflow),
-         "u": utc_iso(utcnow()), "id": workflow_id},
-    )  # fmt: skip
+        sa.text(
+            "UPDATE spiff_workflows SET workflow = :w, state = :s, updated_at = :u WHERE id = :id"
+        ),
+        {
+            "w": spiff.serializer.serialize_json(workflow),
+            "s": spiff_state(workflow),
+            "u": utc_iso(utcnow()),
+            "id": workflow_id,
+        },
+    )
 
 
 def spiff_create(spiff: Spiff, ref: str) -> tuple[int, Any]:
@@ -296,11 +312,18 @@ def spiff_create(spiff: Spiff, ref: str) -> tuple[int, Any]:
     workflow.get_tasks(state=TaskState.READY, manual=True)[0].set_data(**DATA)
     with spiff.db.begin() as conn:
         workflow_id = conn.execute(
-            sa.text("INSERT INTO spiff_workflows (ref, state, created_by, workflow, updated_at) "
-                    "VALUES (:r, :s, :c, :w, :u) RETURNING id"),
-            {"r": ref, "s": spiff_state(workflow), "c": AUTHOR[0],
-             "w": spiff.serializer.serialize_json(workflow), "u": utc_iso(utcnow())},
-        ).scalar_one()  # fmt: skip
+            sa.text(
+                "INSERT INTO spiff_workflows (ref, state, created_by, workflow, updated_at) "
+                "VALUES (:r, :s, :c, :w, :u) RETURNING id"
+            ),
+            {
+                "r": ref,
+                "s": spiff_state(workflow),
+                "c": AUTHOR[0],
+                "w": spiff.serializer.serialize_json(workflow),
+                "u": utc_iso(utcnow()),
+            },
+        ).scalar_one()
     return int(workflow_id), workflow
 
 
@@ -358,10 +381,16 @@ def plain_create(url: str, ref: str, who: tuple[str, str]) -> int:
         return int(
             conn.execute(
                 sa.insert(PLAIN_TABLE).returning(PLAIN_TABLE.c.id),
-                {"ref": ref, "state": "draft", "version": 1, "created_by": who[0],
-                 "data": canonical_json(DATA), "updated_at": utc_iso(utcnow())},
+                {
+                    "ref": ref,
+                    "state": "draft",
+                    "version": 1,
+                    "created_by": who[0],
+                    "data": canonical_json(DATA),
+                    "updated_at": utc_iso(utcnow()),
+                },
             ).scalar_one()
-        )  # fmt: skip
+        )
 
 
 def plain_transition(
@@ -373,9 +402,13 @@ def plain_transition(
     sources = spec["source"] if isinstance(spec["source"], list) else [spec["source"]]
     with plain_db(url).begin() as conn:
         state, version, created_by, data_text = conn.execute(
-            sa.select(PLAIN_TABLE.c.state, PLAIN_TABLE.c.version, PLAIN_TABLE.c.created_by,
-                      PLAIN_TABLE.c.data).where(PLAIN_TABLE.c.id == row_id)
-        ).one()  # fmt: skip
+            sa.select(
+                PLAIN_TABLE.c.state,
+                PLAIN_TABLE.c.version,
+                PLAIN_TABLE.c.created_by,
+                PLAIN_TABLE.c.data,
+            ).where(PLAIN_TABLE.c.id == row_id)
+        ).one()
         if who[1] not in spec["roles"] or state not in sources:
             raise RefusedError(f"plain: {who[1]} may not {trigger} in {state}")
         if "not_creator" in spec.get("guards", []) and who[0] == created_by:
@@ -393,9 +426,13 @@ def plain_transition(
         updated = conn.execute(
             sa.update(PLAIN_TABLE)
             .where(PLAIN_TABLE.c.id == row_id, PLAIN_TABLE.c.version == version)
-            .values(state=spec["dest"], version=version + 1, data=canonical_json(data),
-                    updated_at=utc_iso(utcnow()))
-        )  # fmt: skip
+            .values(
+                state=spec["dest"],
+                version=version + 1,
+                data=canonical_json(data),
+                updated_at=utc_iso(utcnow()),
+            )
+        )
         if updated.rowcount != 1:
             raise RefusedError(f"plain: row {row_id} changed underneath")
     return str(spec["dest"])
@@ -477,10 +514,15 @@ def prefect_child(label: str, folder: Path, m: int) -> dict[str, Any]:
     if not warm.is_completed():
         raise SystemExit(f"prefect ({label}): the warm-up flow run ended {warm.type}")
     return {
-        "label": label, "lifecycles": m, "seconds": seconds, "startup_seconds": startup,
-        "completed_runs": completed, "accepted_rows": int(accepted or 0),
-        "retries_503": counter.retries, "task_body_seconds": in_bodies[0],
-    }  # fmt: skip
+        "label": label,
+        "lifecycles": m,
+        "seconds": seconds,
+        "startup_seconds": startup,
+        "completed_runs": completed,
+        "accepted_rows": int(accepted or 0),
+        "retries_503": counter.retries,
+        "task_body_seconds": in_bodies[0],
+    }
 
 
 @contextmanager
@@ -511,8 +553,16 @@ def run_prefect(label: str, folder: Path, m: int, database_url: str | None) -> d
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_DATABASE_CONNECTION_URL"}
     if database_url is not None:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
-    command = [sys.executable, str(Path(__file__).resolve()), "--prefect-child", label,
-               "--data-dir", str(folder), "--prefect-lifecycles", str(m)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--prefect-child",
+        label,
+        "--data-dir",
+        str(folder),
+        "--prefect-lifecycles",
+        str(m),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:  # the temporary server's shutdown noise is dropped
@@ -534,8 +584,14 @@ def results_table(measures: dict[str, Measure]) -> Table:
     for header in headers:
         table.add_column(header, justify="left" if header == "section" else "right")
     for m in measures.values():
-        table.add_row(m.name, str(m.count), f"{m.seconds:.2f}", f"{m.per_second:,.1f}",
-                      f"{TRANSITIONS * m.per_second:,.0f}", f"{m.ms_each:,.1f}")  # fmt: skip
+        table.add_row(
+            m.name,
+            str(m.count),
+            f"{m.seconds:.2f}",
+            f"{m.per_second:,.1f}",
+            f"{TRANSITIONS * m.per_second:,.0f}",
+            f"{m.ms_each:,.1f}",
+        )
     return table
 
 
@@ -608,12 +664,22 @@ def print_report(
         f"per section, deserialised again; Prefect: {m} flow runs Completed per backend, rows "
         f"'{FINAL}')"
     )
-    print(json.dumps({
-        "bench": "lifecycle", "lifecycles": n, "prefect_lifecycles": m,
-        "transitions_per_lifecycle": TRANSITIONS, "machine": machine,
-        "results": {k: v.as_json() for k, v in measures.items()},
-        "ratios": {k: round(v, 2) for k, v in found.items()}, "prefect": runs,
-    }, ensure_ascii=False), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "bench": "lifecycle",
+                "lifecycles": n,
+                "prefect_lifecycles": m,
+                "transitions_per_lifecycle": TRANSITIONS,
+                "machine": machine,
+                "results": {k: v.as_json() for k, v in measures.items()},
+                "ratios": {k: round(v, 2) for k, v in found.items()},
+                "prefect": runs,
+            },
+            ensure_ascii=False,
+        ),
+        flush=True,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -66,8 +66,9 @@ def run_once(args: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def measure(name: str, commands: Sequence[Sequence[str]], env: dict[str, str],
-            warm_up: bool = True) -> Timing:  # fmt: skip
+def measure(
+    name: str, commands: Sequence[Sequence[str]], env: dict[str, str], warm_up: bool = True
+) -> Timing:
     """Run each of ``commands`` once, in order (after an untimed run of the first)."""
     if warm_up:
         run_once(commands[0], env)
@@ -88,10 +89,18 @@ def ward_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 def fires(runs: int) -> list[list[str]]:
     """``runs`` single fires on task NV-01, alternately submitting and returning its product."""
-    submit = [CCHC, "tasks", "fire", "NV-01", "submit_product", "--product", "Kế hoạch",
-              "--as", OFFICIAL]  # fmt: skip
-    back = [CCHC, "tasks", "fire", "NV-01", "return_product", "--reason", "Bổ sung",
-            "--as", FOCAL]  # fmt: skip
+    submit = [
+        CCHC,
+        "tasks",
+        "fire",
+        "NV-01",
+        "submit_product",
+        "--product",
+        "Kế hoạch",
+        "--as",
+        OFFICIAL,
+    ]
+    back = [CCHC, "tasks", "fire", "NV-01", "return_product", "--reason", "Bổ sung", "--as", FOCAL]
     return [submit if i % 2 == 0 else back for i in range(runs)]
 
 
@@ -109,12 +118,20 @@ def prefect_server(home: Path) -> Iterator[str]:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(home), DO_NOT_TRACK="1", PREFECT_SERVER_UI_ENABLED="false",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false")  # fmt: skip
+    env.update(
+        PREFECT_HOME=str(home),
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_UI_ENABLED="false",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
     log = (home / "server.log").open("wb")
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)  # fmt: skip
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 180
@@ -137,18 +154,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Set up a ward, time the commands, print the table and one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs per command (default 10)")
-    parser.add_argument("--flow", action="store_true",
-                        help="also time `cchc sweep` against a server and without one")  # fmt: skip
+    parser.add_argument(
+        "--flow",
+        action="store_true",
+        help="also time `cchc sweep` against a server and without one",
+    )
     parser.add_argument("--flow-runs", type=int, default=3, help="sweeps per setting (default 3)")
     options = parser.parse_args(argv)
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     results: list[Timing] = []
     with tempfile.TemporaryDirectory(prefix="cchc-bench-startup-") as folder:
         data_dir = Path(folder) / "var"
         env = ward_env(data_dir)
-        for args in (["db", "upgrade"], ["plan", "issue", str(PLAN), "--as", FOCAL],
-                     ["tasks", "fire", "NV-01", "start", "--as", OFFICIAL]):  # fmt: skip
+        for args in (
+            ["db", "upgrade"],
+            ["plan", "issue", str(PLAN), "--as", FOCAL],
+            ["tasks", "fire", "NV-01", "start", "--as", OFFICIAL],
+        ):
             run_once([CCHC, *args], env)
         n = options.runs
         results.append(measure("python -c pass", [[sys.executable, "-c", "pass"]] * n, env))
@@ -169,8 +194,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\n{'command':32} {'runs':>4} {'wall median':>12} {'wall min':>9} {'CPU median':>11}")
     for timing in results:
         row = timing.as_json()
-        print(f"{timing.name:32} {row['runs']:>4} {row['wall_median_ms']:>9.0f} ms "
-              f"{row['wall_min_ms']:>6.0f} ms {row['cpu_median_ms']:>8.0f} ms")  # fmt: skip
+        print(
+            f"{timing.name:32} {row['runs']:>4} {row['wall_median_ms']:>9.0f} ms "
+            f"{row['wall_min_ms']:>6.0f} ms {row['cpu_median_ms']:>8.0f} ms"
+        )
     print(json.dumps({"bench": "startup", "results": [t.as_json() for t in results]}))
 
 

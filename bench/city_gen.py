@@ -919,9 +919,14 @@ def _register_definitions(url: str) -> None:
 
 
 def play_wards(
-    out: Path, url: str, specs: list[WardSpec], seed: int, sweep_every: int,
-    progress: Callable[[str], None], started: float,
-) -> Counter[str]:  # fmt: skip
+    out: Path,
+    url: str,
+    specs: list[WardSpec],
+    seed: int,
+    sweep_every: int,
+    progress: Callable[[str], None],
+    started: float,
+) -> Counter[str]:
     """Play the year of each ward in ``specs``, one after the other; what was done."""
     counts: Counter[str] = Counter()
     clock = SimClock()
@@ -990,8 +995,13 @@ def generate(
         _register_definitions(database_url)
         shares = [specs[i::jobs] for i in range(jobs)]
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = [pool.submit(play_wards, out, database_url, share, seed, sweep_every,
-                                _progress, started) for share in shares if share]  # fmt: skip
+            done = [
+                pool.submit(
+                    play_wards, out, database_url, share, seed, sweep_every, _progress, started
+                )
+                for share in shares
+                if share
+            ]
             for future in done:
                 counts.update(future.result())
     figures = db_counts(settings, counts, specs)

@@ -20,47 +20,90 @@ from cchc.commands.state import AppState
 
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     # name: (its module, its Typer (or command function), the help it shows)
-    "definitions": ("cchc.commands.definitions", "app",
-                    "Check workflow definitions and draw them."),
+    "definitions": (
+        "cchc.commands.definitions",
+        "app",
+        "Check workflow definitions and draw them.",
+    ),
     "db": ("cchc.commands.db", "app", "Manage the database schema."),
-    "audit": ("cchc.commands.audit", "app",
-              "Verify and query the audit trail; histories for inspectors."),
+    "audit": (
+        "cchc.commands.audit",
+        "app",
+        "Verify and query the audit trail; histories for inspectors.",
+    ),
     "keys": ("cchc.commands.keys_cmd", "app", "Make the key that signs the audit checkpoints."),
-    "assessments": ("cchc.commands.assessments_cmd", "app",
-                    "List sub-criterion assessments; approve, return and lock them."),
-    "review": ("flows.commands.review", "app",
-               "Review meetings (giao ban): report, draft notice, follow-up."),
+    "assessments": (
+        "cchc.commands.assessments_cmd",
+        "app",
+        "List sub-criterion assessments; approve, return and lock them.",
+    ),
+    "review": (
+        "flows.commands.review",
+        "app",
+        "Review meetings (giao ban): report, draft notice, follow-up.",
+    ),
     "notify": ("cchc.commands.notify_cmd", "app", "Deliver queued notifications."),
-    "org": ("cchc.commands.reference", "org_app",
-            "Check and show the organization (units and people)."),
-    "index-set": ("cchc.commands.reference", "index_app",
-                  "Check and show the index set (areas, criteria, sub-criteria)."),
-    "plan": ("cchc.commands.plan_cmd", "app",
-             "Write a plan template, check a plan file, issue a plan."),
+    "org": (
+        "cchc.commands.reference",
+        "org_app",
+        "Check and show the organization (units and people).",
+    ),
+    "index-set": (
+        "cchc.commands.reference",
+        "index_app",
+        "Check and show the index set (areas, criteria, sub-criteria).",
+    ),
+    "plan": (
+        "cchc.commands.plan_cmd",
+        "app",
+        "Write a plan template, check a plan file, issue a plan.",
+    ),
     "tasks": ("cchc.commands.tasks_cmd", "app", "List plan tasks and act on them."),
-    "evidence": ("cchc.commands.evidence_cmd", "app",
-                 "Submit, review and list evidence; coverage of a plan."),
-    "metrics": ("cchc.commands.metrics_cmd", "app",
-                "Check and import metric values per unit and period."),
+    "evidence": (
+        "cchc.commands.evidence_cmd",
+        "app",
+        "Submit, review and list evidence; coverage of a plan.",
+    ),
+    "metrics": (
+        "cchc.commands.metrics_cmd",
+        "app",
+        "Check and import metric values per unit and period.",
+    ),
     "score": ("cchc.commands.score_cmd", "app", "Score a plan's period and explain the scores."),
     "rank": ("cchc.commands.rank_cmd", "app", "Rank the ward's units for a plan's period."),
     "city": ("cchc.commands.city_cmd", "app", "The city: its wards by block and their ranking."),
-    "serve": ("cchc.commands.serve_cmd", "serve_command",
-              "Serve the web application on the data folder / database of the CLI."),
-    "users": ("cchc.commands.users_cmd", "app",
-              "Accounts of the web application: invite, reset, list, disable."),
-    "export": ("cchc.commands.export_cmd", "export_command",
-               ("Write the self-assessment table and report and the ranking, from the latest "
-                "scores.")),
+    "serve": (
+        "cchc.commands.serve_cmd",
+        "serve_command",
+        "Serve the web application on the data folder / database of the CLI.",
+    ),
+    "users": (
+        "cchc.commands.users_cmd",
+        "app",
+        "Accounts of the web application: invite, reset, list, disable.",
+    ),
+    "export": (
+        "cchc.commands.export_cmd",
+        "export_command",
+        ("Write the self-assessment table and report and the ranking, from the latest scores."),
+    ),
     # The commands that run Prefect flows live with the flows (``cchc`` imports no ``flows``).
-    "demo": ("flows.commands.demo", "demo_command",
-             "Run the CCHC half-year of the Phù Liễn sample on a fresh SQLite database."),
-    "deploy": ("flows.commands.deploy", "deploy_command",
-               ("Register the review meeting (and the daily sweep) as Prefect deployments "
-                "(GMT+7 cron).")),
-    "sweep": ("flows.commands.sweep", "sweep_command",
-              "Run the daily sweep now: reminders, overdue marks, escalations, then delivery."),
-}  # fmt: skip
+    "demo": (
+        "flows.commands.demo",
+        "demo_command",
+        "Run the CCHC half-year of the Phù Liễn sample on a fresh SQLite database.",
+    ),
+    "deploy": (
+        "flows.commands.deploy",
+        "deploy_command",
+        ("Register the review meeting (and the daily sweep) as Prefect deployments (GMT+7 cron)."),
+    ),
+    "sweep": (
+        "flows.commands.sweep",
+        "sweep_command",
+        "Run the daily sweep now: reminders, overdue marks, escalations, then delivery.",
+    ),
+}
 """Sub-commands loaded on use, by module path. ``tests/test_cli.py`` checks each help against
 its module's."""
 
@@ -127,42 +170,61 @@ app = typer.Typer(
 def main_options(
     ctx: typer.Context,
     data_dir: Path = typer.Option(
-        None, "--data-dir", envvar="CCHC_DATA_DIR",
+        None,
+        "--data-dir",
+        envvar="CCHC_DATA_DIR",
         help="Data folder (SQLite file, stored files). Default: ./var",
     ),
     database_url: str = typer.Option(
-        None, "--database-url", envvar="CCHC_DATABASE_URL",
+        None,
+        "--database-url",
+        envvar="CCHC_DATABASE_URL",
         help="SQLAlchemy URL; default: SQLite in the data folder.",
     ),
     organization: Path = typer.Option(
-        None, "--org", envvar="CCHC_ORGANIZATION",
+        None,
+        "--org",
+        envvar="CCHC_ORGANIZATION",
         help="Organization file (units, people, roles). Default: the Phù Liễn sample.",
     ),
     index_set: Path = typer.Option(
-        None, "--index-set", envvar="CCHC_INDEX_SET",
+        None,
+        "--index-set",
+        envvar="CCHC_INDEX_SET",
         help="Index set file. Default: the 2025 ward sample.",
     ),
     city: Path = typer.Option(
-        None, "--city", envvar="CCHC_CITY",
+        None,
+        "--city",
+        envvar="CCHC_CITY",
         help="City file (wards, city officials). Default: the Hải Phòng sample.",
     ),
     tenant: str = typer.Option(
-        None, "--tenant", envvar="CCHC_TENANT",
+        None,
+        "--tenant",
+        envvar="CCHC_TENANT",
         help="Ward (tenant code) of the city file to work on, instead of --org.",
     ),
     verbose: bool = typer.Option(
-        False, "--verbose",
+        False,
+        "--verbose",
         help="Also show Prefect's own log lines (always in DATA_DIR/logs/prefect.log).",
     ),
-) -> None:  # fmt: skip
+) -> None:
     """Global options, given before the sub-command."""
     from workflows import channel  # no imports of its own: ``cchc --help`` stays light
 
     token = channel.enter(channel.cli_channel())  # every audit event records the CLI's channel
     ctx.call_on_close(lambda: channel.leave(token))
-    ctx.obj = AppState(data_dir=data_dir, database_url=database_url,
-                       organization=organization, index_set=index_set,
-                       city=city, tenant=tenant or None, verbose=verbose)  # fmt: skip
+    ctx.obj = AppState(
+        data_dir=data_dir,
+        database_url=database_url,
+        organization=organization,
+        index_set=index_set,
+        city=city,
+        tenant=tenant or None,
+        verbose=verbose,
+    )
 
 
 def main() -> None:

@@ -38,9 +38,12 @@ from workflows.schema import Instance
 
 def read_plan(ws: Workspace, path: Path) -> Plan:
     """Read and check a plan file (YAML or XLSX) against the ward and the index set."""
-    return load_plan(path, known_units={u.code for u in ws.organization.units},
-                     known_criteria={s.code for s in ws.index_set.sub_criteria()},
-                     unit_aliases=ws.unit_aliases())  # fmt: skip
+    return load_plan(
+        path,
+        known_units={u.code for u in ws.organization.units},
+        known_criteria={s.code for s in ws.index_set.sub_criteria()},
+        unit_aliases=ws.unit_aliases(),
+    )
 
 
 def issue(
@@ -54,20 +57,30 @@ def issue_checked(
     ws: Workspace, plan: Plan, actor_id: str, progress: Progress = no_progress
 ) -> IssueResult:
     """Issue a plan already read and checked (``read_plan``) as ``actor_id``."""
-    criteria = [CriterionToOpen(code=s.code, title=s.title, max_points=str(s.max_points),
-                                owner_unit=s.owner_unit, evidence=s.evidence)
-                for s in ws.index_set.sub_criteria()]  # fmt: skip
+    criteria = [
+        CriterionToOpen(
+            code=s.code,
+            title=s.title,
+            max_points=str(s.max_points),
+            owner_unit=s.owner_unit,
+            evidence=s.evidence,
+        )
+        for s in ws.index_set.sub_criteria()
+    ]
     with unit_of_work(ws.sessions) as session:
-        return issue_plan(session, ws.engine, plan, criteria, ws.actor(actor_id),
-                          ws.unit_names(), progress)  # fmt: skip
+        return issue_plan(
+            session, ws.engine, plan, criteria, ws.actor(actor_id), ws.unit_names(), progress
+        )
 
 
 def plan_record(ws: Workspace, plan_code: str) -> dict[str, Any]:
     """The issued plan's data (period, index set …); LookupError when it was not issued."""
     with ws.sessions() as session:
-        row = session.execute(select(Instance.data, Instance.state).where(
-            Instance.tenant == ws.tenant, Instance.kind == "plan", Instance.ref == plan_code
-        )).first()  # fmt: skip
+        row = session.execute(
+            select(Instance.data, Instance.state).where(
+                Instance.tenant == ws.tenant, Instance.kind == "plan", Instance.ref == plan_code
+            )
+        ).first()
     if row is None:
         raise LookupError(f"plan {plan_code!r} has not been issued in {ws.tenant}")
     return {**json.loads(row.data), "state": row.state}
@@ -102,14 +115,19 @@ def decided_otherwise(session: Session, card: ScoreCard) -> list[str]:
     """Codes whose assessment was approved or locked with a self-score the run does not give
     (scoring cannot change them: the head returns them first)."""
     points = {s.code: str(report(s.points)) for s in card.subs}
-    rows = session.execute(select(Instance.ref, Instance.data).where(
-        Instance.tenant == card.tenant, Instance.kind == "assessment",
-        Instance.state.in_(("approved", "locked")),
-        Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
-    )).all()  # fmt: skip
-    codes = [row.ref.rsplit("/TC-", 1)[1] for row in rows
-             if json.loads(row.data).get("self_score") != points.get(
-                 row.ref.rsplit("/TC-", 1)[1])]  # fmt: skip
+    rows = session.execute(
+        select(Instance.ref, Instance.data).where(
+            Instance.tenant == card.tenant,
+            Instance.kind == "assessment",
+            Instance.state.in_(("approved", "locked")),
+            Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
+        )
+    ).all()
+    codes = [
+        row.ref.rsplit("/TC-", 1)[1]
+        for row in rows
+        if json.loads(row.data).get("self_score") != points.get(row.ref.rsplit("/TC-", 1)[1])
+    ]
     return sorted(codes, key=natural_key)
 
 
@@ -119,11 +137,19 @@ def score(
     """Score the plan's period, store the scores and self-score the open assessments."""
     period = plan_record(ws, plan_code)["period"]["code"]
     with unit_of_work(ws.sessions) as session:
-        card = score_plan(session, tenant=ws.tenant, plan=plan_code, period=period,
-                          index_set=ws.index_set, manual=manual, now=ws.engine.clock(),
-                          calendar=ws.calendar)  # fmt: skip
-        scored, waiting = self_score_assessments(session, ws.engine, ws.actor(actor_id), card,
-                                                 manual)  # fmt: skip
+        card = score_plan(
+            session,
+            tenant=ws.tenant,
+            plan=plan_code,
+            period=period,
+            index_set=ws.index_set,
+            manual=manual,
+            now=ws.engine.clock(),
+            calendar=ws.calendar,
+        )
+        scored, waiting = self_score_assessments(
+            session, ws.engine, ws.actor(actor_id), card, manual
+        )
         decided = decided_otherwise(session, card)
     return ScoreOutcome(card, scored, waiting, decided)
 
@@ -143,9 +169,15 @@ class RankOutcome:
 
 
 def rank(
-    ws: Workspace, plan_code: str, actor_id: str, card: ScoreCard, *, today: date,
-    publish: bool, publisher_id: str | None = None,
-) -> RankOutcome:  # fmt: skip
+    ws: Workspace,
+    plan_code: str,
+    actor_id: str,
+    card: ScoreCard,
+    *,
+    today: date,
+    publish: bool,
+    publisher_id: str | None = None,
+) -> RankOutcome:
     """Rank the units for the plan's period as ``actor_id`` (the focal official drafts it);
     optionally publish it as ``publisher_id`` (default the same person), notifying the units."""
     config = ws.emulation
@@ -154,19 +186,32 @@ def rank(
     with unit_of_work(ws.sessions) as session:
         results = unit_results(session, ws.organization, plan_code, card, today, ws.calendar)
         rows = rank_units(results, config)
-        table = [{"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band}
-                 for r in rows]  # fmt: skip
+        table = [
+            {"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band} for r in rows
+        ]
         created = ws.engine.create(
-            session, "ranking", actor=actor, ref=f"{plan_code}/XH-{card.run_id[:12]}",
+            session,
+            "ranking",
+            actor=actor,
+            ref=f"{plan_code}/XH-{card.run_id[:12]}",
             idempotency_key=f"rank:{plan_code}:{card.run_id}",
-            data={"plan": plan_code, "period_label": record["period"]["label"],
-                  "score_run": card.run_id, "table": table},
-        )  # fmt: skip
+            data={
+                "plan": plan_code,
+                "period_label": record["period"]["label"],
+                "score_run": card.run_id,
+                "table": table,
+            },
+        )
         published = False
         if publish:
             publisher = ws.actor(publisher_id) if publisher_id else actor
-            ws.engine.fire(session, created.instance_id, "publish", actor=publisher,
-                           idempotency_key=f"publish:{plan_code}:{card.run_id}")  # fmt: skip
+            ws.engine.fire(
+                session,
+                created.instance_id,
+                "publish",
+                actor=publisher,
+                idempotency_key=f"publish:{plan_code}:{card.run_id}",
+            )
             published = True
     return RankOutcome(rows, created.instance_id, published)
 
@@ -179,8 +224,11 @@ def local_today(ws: Workspace) -> date:
 def task_ids(ws: Workspace, plan_code: str) -> dict[str, int]:
     """Task code → instance id for the plan's tasks."""
     with ws.sessions() as session:
-        rows = session.execute(select(Instance.id, Instance.ref).where(
-            Instance.tenant == ws.tenant, Instance.kind == "task",
-            Instance.ref.startswith(f"{plan_code}/", autoescape=True),
-        )).all()  # fmt: skip
+        rows = session.execute(
+            select(Instance.id, Instance.ref).where(
+                Instance.tenant == ws.tenant,
+                Instance.kind == "task",
+                Instance.ref.startswith(f"{plan_code}/", autoescape=True),
+            )
+        ).all()
     return {row.ref.split("/", 1)[1]: row.id for row in rows}

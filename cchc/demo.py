@@ -57,36 +57,105 @@ FOCAL = "nguyen.thi.lan"
 ADMIN = "tran.van.minh"
 CHAIRMAN = "dang.van.thang"
 SIGNER = "vu.thi.mai"
-OFFICIAL = {"vhxh": "bui.duc.anh", "vp": "do.thi.thu.trang", "kt": "ngo.thi.ha",
-            "ttphc": "ta.minh.quan", "ttsnc": "phan.thi.yen"}  # fmt: skip
+OFFICIAL = {
+    "vhxh": "bui.duc.anh",
+    "vp": "do.thi.thu.trang",
+    "kt": "ngo.thi.ha",
+    "ttphc": "ta.minh.quan",
+    "ttsnc": "phan.thi.yen",
+}
 
 # (task, owner unit, [(local date, trigger, actor, payload)])
 TASK_STORY: list[tuple[str, str, list[tuple[str, str, str, dict[str, str]]]]] = [
-    ("NV-01", "vhxh", [("2025-08-12", "submit_product", "unit", {}),
-                       ("2025-08-13", "accept_product", "focal", {})]),
-    ("NV-12", "vhxh", [("2025-09-04", "submit_product", "unit", {}),
-                       ("2025-09-05", "accept_product", "focal", {})]),
-    ("NV-09", "vhxh", [("2025-08-19", "submit_product", "unit", {}),
-                       ("2025-08-19", "accept_product", "focal", {})]),
-    ("NV-02", "vhxh", [("2025-08-27", "submit_product", "unit", {}),
-                       ("2025-08-28", "return_product", "focal",
-                        {"reason": "Chưa nêu hình thức tuyên truyền trên loa truyền thanh"}),
-                       ("2025-09-03", "submit_product", "unit", {}),
-                       ("2025-09-04", "accept_product", "focal", {})]),
-    ("NV-03", "ttphc", [("2025-09-10", "submit_product", "unit", {}),
-                        ("2025-09-11", "accept_product", "focal", {})]),
-    ("NV-04", "vp", [("2025-09-29", "submit_product", "unit", {}),
-                     ("2025-09-30", "accept_product", "focal", {})]),
-    ("NV-11", "vhxh", [("2025-10-09", "submit_product", "unit", {}),
-                       ("2025-10-09", "accept_product", "focal", {})]),
-    ("NV-05", "vp", [("2025-10-22", "submit_product", "unit", {}),
-                     ("2025-10-23", "accept_product", "focal", {})]),
-    ("NV-06", "kt", [("2025-10-28", "submit_product", "unit", {}),
-                     ("2025-10-29", "accept_product", "focal", {})]),
-    ("NV-07", "kt", [("2025-11-12", "submit_product", "unit", {}),
-                     ("2025-11-13", "accept_product", "focal", {})]),
+    (
+        "NV-01",
+        "vhxh",
+        [
+            ("2025-08-12", "submit_product", "unit", {}),
+            ("2025-08-13", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-12",
+        "vhxh",
+        [
+            ("2025-09-04", "submit_product", "unit", {}),
+            ("2025-09-05", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-09",
+        "vhxh",
+        [
+            ("2025-08-19", "submit_product", "unit", {}),
+            ("2025-08-19", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-02",
+        "vhxh",
+        [
+            ("2025-08-27", "submit_product", "unit", {}),
+            (
+                "2025-08-28",
+                "return_product",
+                "focal",
+                {"reason": "Chưa nêu hình thức tuyên truyền trên loa truyền thanh"},
+            ),
+            ("2025-09-03", "submit_product", "unit", {}),
+            ("2025-09-04", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-03",
+        "ttphc",
+        [
+            ("2025-09-10", "submit_product", "unit", {}),
+            ("2025-09-11", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-04",
+        "vp",
+        [
+            ("2025-09-29", "submit_product", "unit", {}),
+            ("2025-09-30", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-11",
+        "vhxh",
+        [
+            ("2025-10-09", "submit_product", "unit", {}),
+            ("2025-10-09", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-05",
+        "vp",
+        [
+            ("2025-10-22", "submit_product", "unit", {}),
+            ("2025-10-23", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-06",
+        "kt",
+        [
+            ("2025-10-28", "submit_product", "unit", {}),
+            ("2025-10-29", "accept_product", "focal", {}),
+        ],
+    ),
+    (
+        "NV-07",
+        "kt",
+        [
+            ("2025-11-12", "submit_product", "unit", {}),
+            ("2025-11-13", "accept_product", "focal", {}),
+        ],
+    ),
     ("NV-08", "vhxh", [("2025-11-20", "start", "unit", {})]),
-]  # fmt: skip
+]
 
 # (local date, target, unit, file name, review: (decision, reason) or None)
 EVIDENCE_STORY: list[tuple[str, str, str, str, tuple[str, str] | None]] = [
@@ -95,17 +164,27 @@ EVIDENCE_STORY: list[tuple[str, str, str, str, tuple[str, str] | None]] = [
     ("2025-08-20", "task:NV-09", "vhxh", "KH-chuyen-doi-so-2025.pdf", ("accept", "")),
     ("2025-09-04", "task:NV-02", "vhxh", "KH-tuyen-truyen-CCHC.pdf", ("accept", "")),
     ("2025-09-05", "task:NV-12", "vhxh", "QD-chuc-nang-nhiem-vu.pdf", ("accept", "")),
-    ("2025-09-11", "task:NV-03", "ttphc", "Danh-muc-TTHC-cong-khai.pdf",
-     ("request_changes", "Thiếu danh mục TTHC liên thông và ảnh chụp niêm yết tại Trung tâm")),
+    (
+        "2025-09-11",
+        "task:NV-03",
+        "ttphc",
+        "Danh-muc-TTHC-cong-khai.pdf",
+        ("request_changes", "Thiếu danh mục TTHC liên thông và ảnh chụp niêm yết tại Trung tâm"),
+    ),
     ("2025-09-16", "task:NV-03", "ttphc", "Danh-muc-TTHC-cong-khai.pdf", ("accept", "")),
     ("2025-09-30", "task:NV-04", "vp", "BC-tu-kiem-tra-VBQPPL.pdf", ("accept", "")),
     ("2025-10-10", "task:NV-11", "vhxh", "BC-quy-III-he-thong-bao-cao.pdf", ("accept", "")),
     ("2025-10-23", "task:NV-05", "vp", "KH-ra-soat-VBQPPL.pdf", ("accept", "")),
     ("2025-10-29", "task:NV-06", "kt", "QD-cong-khai-ngan-sach.pdf", ("accept", "")),
-    ("2025-11-13", "task:NV-07", "kt", "Anh-hoi-nghi.pdf",
-     ("reject", "Không phải biên bản hội nghị đối thoại; đề nghị nộp biên bản có chữ ký")),
+    (
+        "2025-11-13",
+        "task:NV-07",
+        "kt",
+        "Anh-hoi-nghi.pdf",
+        ("reject", "Không phải biên bản hội nghị đối thoại; đề nghị nộp biên bản có chữ ký"),
+    ),
     ("2025-11-14", "task:NV-07", "kt", "Bien-ban-hoi-nghi-doi-thoai.pdf", ("accept", "")),
-]  # fmt: skip
+]
 
 METRICS_CSV = """Mã đơn vị,Kỳ,Chỉ số,Tử số,Mẫu số,Nguồn
 ttphc,2025-H2,on_time_dossiers,1930,2000,Cổng DVC thành phố
@@ -193,7 +272,9 @@ def pdf_bytes(title: str) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)  # fmt: skip
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -216,9 +297,11 @@ def play_tasks(ws: Workspace, clock: DemoClock) -> Counter[str]:
     calendar = ws.calendar
     policy = ws.deadlines  # the ward's registered task deadline policy
     swept: Counter[str] = Counter()
-    events = sorted((day, n, task, unit, trigger, who, payload)
-                    for task, unit, story in TASK_STORY
-                    for n, (day, trigger, who, payload) in enumerate(story))  # fmt: skip
+    events = sorted(
+        (day, n, task, unit, trigger, who, payload)
+        for task, unit, story in TASK_STORY
+        for n, (day, trigger, who, payload) in enumerate(story)
+    )
     ids = cycle.task_ids(ws, PLAN)
     for day, _, task, unit, trigger, who, story_payload in events:
         clock.set(day)
@@ -249,14 +332,28 @@ def play_evidence(ws: Workspace, clock: DemoClock) -> int:
         clock.set(day)
         content = pdf_bytes(f"{name} {day}")
         with unit_of_work(ws.sessions) as session:
-            sent = submit_evidence(session, ws.engine, ws.store, ws.actor(OFFICIAL[unit]),
-                                   plan_code=PLAN, target=target, source=content,
-                                   original_name=name)  # fmt: skip
+            sent = submit_evidence(
+                session,
+                ws.engine,
+                ws.store,
+                ws.actor(OFFICIAL[unit]),
+                plan_code=PLAN,
+                target=target,
+                source=content,
+                original_name=name,
+            )
         if review is not None:
             decision, reason = review
             with unit_of_work(ws.sessions) as session:
-                review_evidence(session, ws.engine, ws.actor(FOCAL), sent.instance_id,
-                                decision, sha256=sent.sha256, reason=reason or None)  # type: ignore[arg-type]  # fmt: skip
+                review_evidence(
+                    session,
+                    ws.engine,
+                    ws.actor(FOCAL),
+                    sent.instance_id,
+                    decision,  # type: ignore[arg-type]  # the story's decisions are the three
+                    sha256=sent.sha256,
+                    reason=reason or None,
+                )
     return len(EVIDENCE_STORY)
 
 
@@ -275,12 +372,18 @@ def play_criterion_evidence(ws: Workspace, clock: DemoClock) -> int:
             continue
         with unit_of_work(ws.sessions) as session:
             sent = submit_evidence(
-                session, ws.engine, ws.store, ws.actor(OFFICIAL[sub.owner_unit]), plan_code=PLAN,
-                target=f"criterion:{sub.code}", source=pdf_bytes(f"TLKC {sub.code}"),
+                session,
+                ws.engine,
+                ws.store,
+                ws.actor(OFFICIAL[sub.owner_unit]),
+                plan_code=PLAN,
+                target=f"criterion:{sub.code}",
+                source=pdf_bytes(f"TLKC {sub.code}"),
                 original_name=f"TLKC-{sub.code}.pdf",
-            )  # fmt: skip
-            review_evidence(session, ws.engine, ws.actor(FOCAL), sent.instance_id, "accept",
-                            sha256=sent.sha256)  # fmt: skip
+            )
+            review_evidence(
+                session, ws.engine, ws.actor(FOCAL), sent.instance_id, "accept", sha256=sent.sha256
+            )
         uploads += 1
     return uploads
 
@@ -290,24 +393,41 @@ def import_metrics(ws: Workspace, clock: DemoClock, folder: Path) -> Path:
     clock.set("2025-12-05")
     path = folder / f"so-lieu-chi-so-{PERIOD}.csv"
     path.write_text(METRICS_CSV, encoding="utf-8")
-    values = load_metrics(path, known_units=set(ws.unit_names()), known_metrics=ws.metric_names(),
-                          period=PERIOD)  # fmt: skip
+    values = load_metrics(
+        path, known_units=set(ws.unit_names()), known_metrics=ws.metric_names(), period=PERIOD
+    )
     with unit_of_work(ws.sessions) as session:
-        record_import(session, ws.engine, ws.actor(FOCAL), values, period=PERIOD,
-                      file_sha256=sha256_hex(path.read_text(encoding="utf-8")),
-                      file_name=path.name)  # fmt: skip
+        record_import(
+            session,
+            ws.engine,
+            ws.actor(FOCAL),
+            values,
+            period=PERIOD,
+            file_sha256=sha256_hex(path.read_text(encoding="utf-8")),
+            file_name=path.name,
+        )
     return path
 
 
 def score_table(card: ScoreCard) -> Table:
     """Points per area, the index, and the adjustments."""
     table = Table(title=f"Kết quả tự chấm điểm — {card.index_set.title[:60]}…")
-    for header, justify in (("Lĩnh vực", "left"), ("Nội dung", "left"), ("Điểm đạt", "right"),
-                            ("Tối đa", "right"), ("Tỷ lệ", "right")):  # fmt: skip
+    for header, justify in (
+        ("Lĩnh vực", "left"),
+        ("Nội dung", "left"),
+        ("Điểm đạt", "right"),
+        ("Tối đa", "right"),
+        ("Tỷ lệ", "right"),
+    ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for area in card.areas():
-        table.add_row(area.code, area.title, vi_text.number(area.points, 2),
-                      vi_text.number(area.max_points, 2), vi_text.percent(area.index))  # fmt: skip
+        table.add_row(
+            area.code,
+            area.title,
+            vi_text.number(area.points, 2),
+            vi_text.number(area.max_points, 2),
+            vi_text.percent(area.index),
+        )
     table.add_section()
     table.add_row("", "Điểm thưởng / điểm trừ", vi_text.number(card.adjustments, 2), "", "")
     total = vi_text.number(card.total_points, 2)
@@ -331,9 +451,11 @@ def risk_table(ws: Workspace, card: ScoreCard) -> Table:
     names = ws.unit_names()
     for unit, subs in at_risk(card).items():
         lost = sum((s.points_at_risk for s in subs), Decimal(0))
-        table.add_row(names.get(unit, unit), vi_text.number(lost, 2),
-                      ", ".join(f"{s.code} (−{vi_text.number(s.points_at_risk, 2)})"
-                                for s in subs))  # fmt: skip
+        table.add_row(
+            names.get(unit, unit),
+            vi_text.number(lost, 2),
+            ", ".join(f"{s.code} (−{vi_text.number(s.points_at_risk, 2)})" for s in subs),
+        )
     return table
 
 
@@ -449,11 +571,13 @@ def play_city(
     db = make_engine(settings.database_url)
     try:
         sessions = session_factory(db)
-        city, engine = settle_city(sessions, city, default_city(),
-                                   make_workflow_engine(clock=clock), chosen=None)  # fmt: skip
+        city, engine = settle_city(
+            sessions, city, default_city(), make_workflow_engine(clock=clock), chosen=None
+        )
         with unit_of_work(sessions) as session:
-            ranking = rank_city(session, engine, city, city.actor(CITY_OFFICIAL), period=PERIOD,
-                                publish=True)  # fmt: skip
+            ranking = rank_city(
+                session, engine, city, city.actor(CITY_OFFICIAL), period=PERIOD, publish=True
+            )
     finally:
         db.dispose()
     xlsx = write_city_ranking_xlsx(out / f"xep-hang-chi-so-cchc-{PERIOD}.xlsx", ranking, city.name)

@@ -83,13 +83,15 @@ def _record_product(ctx: FireContext) -> None:
 def _record_review(ctx: FireContext) -> None:
     """Keeps every review decision with the evidence hash it was made on, in ``data.reviews``."""
     reviews = list(ctx.data.get("reviews", []))
-    reviews.append({
-        "trigger": ctx.trigger,
-        "by": ctx.actor.id,
-        "at": ctx.now.isoformat(),
-        "sha256": ctx.payload.get("sha256"),
-        "reason": ctx.payload.get("reason"),
-    })  # fmt: skip
+    reviews.append(
+        {
+            "trigger": ctx.trigger,
+            "by": ctx.actor.id,
+            "at": ctx.now.isoformat(),
+            "sha256": ctx.payload.get("sha256"),
+            "reason": ctx.payload.get("reason"),
+        }
+    )
     ctx.data["reviews"] = reviews
 
 

@@ -49,9 +49,14 @@ class IdentityRefusedError(NotPermittedError):
 
 
 def require_cli_identity(
-    session: Session, engine: Engine, org: Organization, actor: Actor, *,
-    account: str | None = None, env: Mapping[str, str] | None = None,
-) -> None:  # fmt: skip
+    session: Session,
+    engine: Engine,
+    org: Organization,
+    actor: Actor,
+    *,
+    account: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Nothing in open mode, or when ``actor`` is the person mapped to the operating-system
     ``account`` (default: the one running); else audit the refusal and raise
     ``IdentityRefusedError``."""
@@ -64,11 +69,14 @@ def require_cli_identity(
     who = Actor(id=mapped or f"os:{account}", roles=frozenset(), tenant=actor.tenant, unit=None)
     mapped_text = f"mapped to {mapped}" if mapped else "mapped to nobody in the organization"
     engine.refuse(
-        session, actor=who, kind="identity", ref=actor.id, trigger="act_as",
+        session,
+        actor=who,
+        kind="identity",
+        ref=actor.id,
+        trigger="act_as",
         error=IdentityRefusedError(
             f"{IDENTITY_ENV}=os: the operating-system account {account!r} is {mapped_text}; "
             f"it may not act as {actor.id}",
-            facts={"rule": "cli_identity", "account": account, "mapped": mapped,
-                   "actor": actor.id},
+            facts={"rule": "cli_identity", "account": account, "mapped": mapped, "actor": actor.id},
         ),
-    )  # fmt: skip
+    )

@@ -174,8 +174,13 @@ def definitions_of(content: str, source: str = "registered definitions") -> Defi
 
     def parse() -> DefinitionSet:
         data = json.loads(content)
-        return load_mappings(data["roles"], data["workflows"].values(), source=source,
-                             registry=registry(), templates=template_names())  # fmt: skip
+        return load_mappings(
+            data["roles"],
+            data["workflows"].values(),
+            source=source,
+            registry=registry(),
+            templates=template_names(),
+        )
 
     result: DefinitionSet = _parsed("definitions", content, parse)
     return result
@@ -257,12 +262,25 @@ def register(
     if not rows:
         return {}
     payload = {s.kind: {"version": v, "hash": s.hash, "source": s.source} for s, v in rows}
-    event = append_event(session, AuditRecord(
-        tenant=tenant, occurred_at=now, actor=actor, role=role, instance_id=None,
-        kind=AUDIT_KIND, ref="+".join(s.kind for s, _ in rows), trigger=trigger,
-        from_state=None, to_state=None, payload=canonical_json(payload), definition_hash="",
-        outcome="applied", reason=None,
-    ))  # fmt: skip
+    event = append_event(
+        session,
+        AuditRecord(
+            tenant=tenant,
+            occurred_at=now,
+            actor=actor,
+            role=role,
+            instance_id=None,
+            kind=AUDIT_KIND,
+            ref="+".join(s.kind for s, _ in rows),
+            trigger=trigger,
+            from_state=None,
+            to_state=None,
+            payload=canonical_json(payload),
+            definition_hash="",
+            outcome="applied",
+            reason=None,
+        ),
+    )
     for snapshot, version in rows:
         session.add(
             ReferenceData(
@@ -293,12 +311,25 @@ def audit_refusal(
     """Record that files differing from the registered reference data were refused."""
     payload = {kind: {"source": sources[kind]} for kind in mismatches}
     reason = " | ".join(f"{kind}: {'; '.join(lines)}" for kind, lines in mismatches.items())
-    append_event(session, AuditRecord(
-        tenant=tenant, occurred_at=now, actor=actor, role=None, instance_id=None,
-        kind=AUDIT_KIND, ref="+".join(mismatches), trigger="register", from_state=None,
-        to_state=None, payload=canonical_json(payload), definition_hash="", outcome="refused",
-        reason=f"reference_mismatch: {reason}",
-    ))  # fmt: skip
+    append_event(
+        session,
+        AuditRecord(
+            tenant=tenant,
+            occurred_at=now,
+            actor=actor,
+            role=None,
+            instance_id=None,
+            kind=AUDIT_KIND,
+            ref="+".join(mismatches),
+            trigger="register",
+            from_state=None,
+            to_state=None,
+            payload=canonical_json(payload),
+            definition_hash="",
+            outcome="refused",
+            reason=f"reference_mismatch: {reason}",
+        ),
+    )
 
 
 # --- differences ------------------------------------------------------------------------------
@@ -454,9 +485,8 @@ def _settle(
         mismatches = {
             s.kind: differences(s.kind, row.content, s.content)
             for s in snapshots
-            if (row := current[s.kind]) is not None and row.hash != s.hash
-            and s.kind not in follow
-        }  # fmt: skip
+            if (row := current[s.kind]) is not None and row.hash != s.hash and s.kind not in follow
+        }
         if mismatches:
             sources = {s.kind: s.source for s in snapshots}
             audit_refusal(session, tenant, mismatches, sources, actor=SYSTEM, now=now)

@@ -41,8 +41,11 @@ from workflows.schema import Instance
 
 OPEN_TASK_STATES = frozenset({"assigned", "in_progress", "overdue", "returned"})
 
-SENT_BACK_ANSWERS = (("task", "submit_product"), ("evidence", "supersede"),
-                     ("assessment", "self_score"))  # fmt: skip
+SENT_BACK_ANSWERS = (
+    ("task", "submit_product"),
+    ("evidence", "supersede"),
+    ("assessment", "self_score"),
+)
 """The triggers that answer what was sent back: a new product, new evidence, a new score."""
 REVIEWS = (("evidence", "accept"), ("task", "accept_product"))
 APPROVE_SCORE = (("assessment", "approve"),)
@@ -189,13 +192,20 @@ def task_lines(ws: Workspace, unit: str | None, now: datetime) -> list[TaskLine]
             status = task["status_text"]
         lines.append(
             TaskLine(
-                id=row.id, ref=row.ref, title=str(task["title"] or row.ref),
+                id=row.id,
+                ref=row.ref,
+                title=str(task["title"] or row.ref),
                 owner_unit_name=str(task["owner_unit_name"] or task["owner_unit"] or ""),
-                deadline_text=task["deadline_text"], state=row.state,
-                state_label=task["state_label"], late=bool(task["late"]),
-                working_days_left=left, status_text=status, product=task["product"],
+                deadline_text=task["deadline_text"],
+                state=row.state,
+                state_label=task["state_label"],
+                late=bool(task["late"]),
+                working_days_left=left,
+                status_text=status,
+                product=task["product"],
                 follow_up=data.get("source") == "notice",
             )
-        )  # fmt: skip
-    return sorted(lines, key=lambda t: (t.working_days_left is None, t.working_days_left or 0,
-                                        t.ref))  # fmt: skip
+        )
+    return sorted(
+        lines, key=lambda t: (t.working_days_left is None, t.working_days_left or 0, t.ref)
+    )

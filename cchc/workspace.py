@@ -38,14 +38,17 @@ if TYPE_CHECKING:
 
 def default_organization() -> Path:
     """``CCHC_ORGANIZATION`` or the Phù Liễn sample."""
-    return Path(os.environ.get("CCHC_ORGANIZATION")
-                or definitions_dir() / "organizations" / "phu-lien.yaml")  # fmt: skip
+    return Path(
+        os.environ.get("CCHC_ORGANIZATION") or definitions_dir() / "organizations" / "phu-lien.yaml"
+    )
 
 
 def default_index_set() -> Path:
     """``CCHC_INDEX_SET`` or the 2025 ward sample."""
-    return Path(os.environ.get("CCHC_INDEX_SET")
-                or definitions_dir() / "index-sets" / "par-2025-ward-sample.yaml")  # fmt: skip
+    return Path(
+        os.environ.get("CCHC_INDEX_SET")
+        or definitions_dir() / "index-sets" / "par-2025-ward-sample.yaml"
+    )
 
 
 def reference_snapshots(
@@ -109,10 +112,14 @@ class Workspace:
 
     @classmethod
     def open(
-        cls, settings: Settings, *, organization: Path | None = None,
-        index_set: Path | None = None, clock: Callable[[], datetime] = utcnow,
+        cls,
+        settings: Settings,
+        *,
+        organization: Path | None = None,
+        index_set: Path | None = None,
+        clock: Callable[[], datetime] = utcnow,
         follow: Collection[str] = (),
-    ) -> Workspace:  # fmt: skip
+    ) -> Workspace:
         """Load and check the reference data, open the database, and settle the reference data
         with the tenant's registered versions (``cchc.reference_data.settle``).
 
@@ -160,8 +167,16 @@ class Workspace:
         except Exception:
             db.dispose()
             raise
-        return cls(settings, db, sessions, engine, org, indexes,
-                   EvidenceStore.for_settings(settings), contents)  # fmt: skip
+        return cls(
+            settings,
+            db,
+            sessions,
+            engine,
+            org,
+            indexes,
+            EvidenceStore.for_settings(settings),
+            contents,
+        )
 
     @property
     def calendar(self) -> WorkingCalendar:

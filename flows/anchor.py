@@ -59,5 +59,9 @@ def publish_checkpoint(
             ),
             description=f"Signed audit checkpoint of {tenant}, seq {checkpoint.seq}",
         )
-    return {"seq": checkpoint.seq, "head_hash": checkpoint.head_hash, "file": str(path),
-            "text": checkpoint_text(checkpoint)}  # fmt: skip
+    return {
+        "seq": checkpoint.seq,
+        "head_hash": checkpoint.head_hash,
+        "file": str(path),
+        "text": checkpoint_text(checkpoint),
+    }

@@ -68,8 +68,11 @@ def ensure_ward_limit(tenant: str) -> None:
                 # The database lock still keeps one run per ward; say why runs contend there.
                 _logger().warning(
                     "limit %s has %d slots (active: %s); the database lock alone keeps the ward "
-                    "to one run", name, limit.limit, limit.active,
-                )  # fmt: skip
+                    "to one run",
+                    name,
+                    limit.limit,
+                    limit.active,
+                )
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -87,9 +90,17 @@ def ward_exclusion(ws: Workspace, wait_seconds: float = WARD_WAIT_SECONDS) -> It
     holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None
     # A lease renewal that fails once (a restarting server) must not kill the ward's work: the
     # database lock below keeps the ward exclusive meanwhile.
-    with concurrency(ward_limit_name(ws.tenant), occupy=1, timeout_seconds=wait_seconds,
-                     strict=True, holder=holder, raise_on_lease_renewal_failure=False), \
-            tenant_lock(ws.db, ws.tenant, timeout=wait_seconds):  # fmt: skip
+    with (
+        concurrency(
+            ward_limit_name(ws.tenant),
+            occupy=1,
+            timeout_seconds=wait_seconds,
+            strict=True,
+            holder=holder,
+            raise_on_lease_renewal_failure=False,
+        ),
+        tenant_lock(ws.db, ws.tenant, timeout=wait_seconds),
+    ):
         yield
 
 
@@ -104,8 +115,9 @@ def _sweep_ward(ws: Workspace, system_actor: str) -> dict[str, Any]:
 
 
 @task(name="review-ward", cache_policy=NO_CACHE)
-def _review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: str,
-                 out_dir: str) -> dict[str, Any]:  # fmt: skip
+def _review_ward(
+    ws: Workspace, plan: str, month: str, actor_id: str, chair_id: str, out_dir: str
+) -> dict[str, Any]:
     # Imported here: the review's report writers (matplotlib, docx) cost a sweep run 2 s.
     from flows.review import review_ward
 
@@ -114,9 +126,14 @@ def _review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: 
 
 
 @flow(name="ward-sweep")
-def ward_sweep_flow(database_url: str, data_dir: str, organization: str, system_actor: str,
-                    now: str | None = None,
-                    wait_seconds: float = WARD_WAIT_SECONDS) -> dict[str, Any]:  # fmt: skip
+def ward_sweep_flow(
+    database_url: str,
+    data_dir: str,
+    organization: str,
+    system_actor: str,
+    now: str | None = None,
+    wait_seconds: float = WARD_WAIT_SECONDS,
+) -> dict[str, Any]:
     """The daily sweep of one ward (organization file), alone on the ward."""
     ws = _open(database_url, data_dir, organization, now)
     try:
@@ -128,16 +145,30 @@ def ward_sweep_flow(database_url: str, data_dir: str, organization: str, system_
     get_run_logger().info(
         "sweep of %s: %d reminders, %d overdue, %d escalations; %d notifications and %d digests "
         "sent, %d waiting for a retry",
-        ws.tenant, result["reminders"], result["overdue"], result["escalations"], result["sent"],
-        result["digests"], result["waiting"],
-    )  # fmt: skip
+        ws.tenant,
+        result["reminders"],
+        result["overdue"],
+        result["escalations"],
+        result["sent"],
+        result["digests"],
+        result["waiting"],
+    )
     return {"tenant": ws.tenant, **result}
 
 
 @flow(name="ward-review")
-def ward_review_flow(database_url: str, data_dir: str, organization: str, plan: str, month: str,
-                     actor_id: str, chair_id: str, out_dir: str, now: str | None = None,
-                     wait_seconds: float = WARD_WAIT_SECONDS) -> dict[str, Any]:  # fmt: skip
+def ward_review_flow(
+    database_url: str,
+    data_dir: str,
+    organization: str,
+    plan: str,
+    month: str,
+    actor_id: str,
+    chair_id: str,
+    out_dir: str,
+    now: str | None = None,
+    wait_seconds: float = WARD_WAIT_SECONDS,
+) -> dict[str, Any]:
     """The review meeting of one ward; files in ``out_dir/<tenant>/<month>``."""
     ws = _open(database_url, data_dir, organization, now)
     try:
@@ -150,13 +181,15 @@ def ward_review_flow(database_url: str, data_dir: str, organization: str, plan: 
     if result.get("skipped"):  # the month lies outside the plan's period
         get_run_logger().warning("review of %s: %s", ws.tenant, result["skipped"])
     else:
-        get_run_logger().info("review of %s: %d conclusions drafted", ws.tenant,
-                              result["conclusions"])  # fmt: skip
+        get_run_logger().info(
+            "review of %s: %d conclusions drafted", ws.tenant, result["conclusions"]
+        )
     return {"tenant": ws.tenant, **result}
 
 
-def city_wards(city: str | None = None,
-               organizations: list[str] | None = None) -> list[tuple[str, str]]:  # fmt: skip
+def city_wards(
+    city: str | None = None, organizations: list[str] | None = None
+) -> list[tuple[str, str]]:
     """(organization file, tenant) of each ward of the city file, or of the listed files.
 
     Everything is loaded and checked first: a bad file raises before any run is submitted.

@@ -76,17 +76,21 @@ def run_demo(
     ws = Workspace.open(settings, clock=clock)
     manual = cycle.read_manual(INPUTS_FILE)
     try:
-        with step(f"1. Ban hành kế hoạch {PLAN} từ bảng Excel (luồng Prefect 'issue-plan'; "
-                  "lần đầu khởi động máy chủ Prefect tạm thời ~10–20 giây)"):  # fmt: skip
+        with step(
+            f"1. Ban hành kế hoạch {PLAN} từ bảng Excel (luồng Prefect 'issue-plan'; "
+            "lần đầu khởi động máy chủ Prefect tạm thời ~10–20 giây)"
+        ):
             xlsx = write_plan_xlsx(
                 cycle.read_plan(ws, PLAN_FILE),
                 out / f"ke-hoach-{PLAN}.xlsx",
                 unit_names=ws.unit_names(),
             )
             issued = issue_plan_flow(url, str(data_dir), str(xlsx), FOCAL, now=clock().isoformat())
-            console.print(f"   {issued['tasks']} nhiệm vụ đã giao, {issued['assessments']} tiêu "
-                          f"chí thành phần đã mở, {issued['notifications']} thông báo chờ gửi",
-                          highlight=False)  # fmt: skip
+            console.print(
+                f"   {issued['tasks']} nhiệm vụ đã giao, {issued['assessments']} tiêu "
+                f"chí thành phần đã mở, {issued['notifications']} thông báo chờ gửi",
+                highlight=False,
+            )
         with step(
             "2. Các đơn vị thực hiện nhiệm vụ; rà soát hạn hằng ngày nhắc hạn, chuyển quá "
             "hạn, báo cáo lên cấp trên"
@@ -100,8 +104,11 @@ def run_demo(
         with step("3. Nộp và thẩm định tài liệu kiểm chứng (có tài liệu phải bổ sung, bị từ chối)"):
             play_evidence(ws, clock)
             extra = play_criterion_evidence(ws, clock)
-            console.print(f"   {len(EVIDENCE_STORY) + extra} tệp đã nộp; thiếu tài liệu: "
-                          f"{', '.join(sorted(MISSING_EVIDENCE))}", highlight=False)  # fmt: skip
+            console.print(
+                f"   {len(EVIDENCE_STORY) + extra} tệp đã nộp; thiếu tài liệu: "
+                f"{', '.join(sorted(MISSING_EVIDENCE))}",
+                highlight=False,
+            )
         with step("4. Nhập số liệu từ Cổng dịch vụ công (một số chỉ tiêu chưa đạt)"):
             csv_path = import_metrics(ws, clock, out)
             console.print(f"   {csv_path}", highlight=False)
@@ -116,10 +123,24 @@ def run_demo(
                 label = "Chờ giải trình (thiếu tài liệu kiểm chứng)"
                 console.print(f"   [yellow]{label}:[/] {waiting}", highlight=False)
         with step("6. Xếp hạng thi đua và công bố (luồng 'rank-units')"):
-            rank_flow(url, str(data_dir), PLAN, FOCAL, manual, publisher_id=CHAIRMAN,
-                      now=clock().isoformat())  # fmt: skip
-            ranking = cycle.rank(ws, PLAN, FOCAL, card, today=cycle.local_today(ws),
-                                 publish=True, publisher_id=CHAIRMAN)  # fmt: skip
+            rank_flow(
+                url,
+                str(data_dir),
+                PLAN,
+                FOCAL,
+                manual,
+                publisher_id=CHAIRMAN,
+                now=clock().isoformat(),
+            )
+            ranking = cycle.rank(
+                ws,
+                PLAN,
+                FOCAL,
+                card,
+                today=cycle.local_today(ws),
+                publish=True,
+                publisher_id=CHAIRMAN,
+            )
             console.print(ranking_table(ranking.rows))
         with step(f"7. Xuất tệp cho cán bộ: {out}"):
             files = write_outputs(ws, PLAN, out, signer_id=SIGNER, ranking=ranking.rows, card=card)
@@ -132,8 +153,10 @@ def run_demo(
             sent = deliver_notifications(ws, out / "thu")
             console.print(f"   {sent} thư đã gửi tới cán bộ các đơn vị", highlight=False)
         create_demo_accounts(ws)  # silent: `cchc serve` prints how to sign in (docs/web.md)
-        city_title = ("10. Toàn thành phố: Phường Lê Chân, Xã Tiên Lãng ban hành kế hoạch, tự chấm "
-                      "(chưa làm nhiệm vụ nào); Sở Nội vụ xếp hạng theo khối, công bố")  # fmt: skip
+        city_title = (
+            "10. Toàn thành phố: Phường Lê Chân, Xã Tiên Lãng ban hành kế hoạch, tự chấm "
+            "(chưa làm nhiệm vụ nào); Sở Nội vụ xếp hạng theo khối, công bố"
+        )
         with step(city_title):
             city_ranking, city_xlsx = play_city(settings, clock, manual, out)
             for table in city_tables(city_ranking):
@@ -151,10 +174,12 @@ def run_demo(
         for broken in report.breaks:
             console.print(f"[red]✗ {broken.describe()}[/]", highlight=False)
         return 1
-    console.print(f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện, "
-                  f"khớp {anchored.checked} điểm neo đã ký). "
-                  f"Xong sau {_seconds(started)} giây. Tệp kết quả: {out}",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"[green]✓ Kiểm tra chuỗi nhật ký: toàn vẹn[/] ({report.events} sự kiện, "
+        f"khớp {anchored.checked} điểm neo đã ký). "
+        f"Xong sau {_seconds(started)} giây. Tệp kết quả: {out}",
+        highlight=False,
+    )
     console.print(
         "Tiếp theo: `cchc audit verify --as cu.van.son`, "
         "`cchc audit history --criterion 1.1.3 --plan KH-CCHC-2025-H2 --as cu.van.son`, "

@@ -130,16 +130,26 @@ def apply_city(
     city_wards(city, organizations)  # a bad city is refused here, not at 06:00
     cron = SWEEP_CRON if job == "sweep" else review_spec(cadence, {}).cron
     ward = _WARD_FLOW_OBJECTS[job].to_deployment(
-        name=WARD_DEPLOYMENT, parameters=parameters, work_pool_name=work_pool,
-        tags=["cchc"], entrypoint_type=EntrypointType.MODULE_PATH,
-    )  # fmt: skip
+        name=WARD_DEPLOYMENT,
+        parameters=parameters,
+        work_pool_name=work_pool,
+        tags=["cchc"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
     fanout = city_fanout_flow.to_deployment(
         name=f"city-{job}",
         schedule=Schedule(cron=cron, timezone=TIMEZONE) if scheduled else None,
-        parameters={"job": job, "parameters": parameters, "city": city,
-                    "organizations": organizations, "ward_parameters": ward_parameters or {}},
-        work_pool_name=work_pool, tags=["cchc"], entrypoint_type=EntrypointType.MODULE_PATH,
-    )  # fmt: skip
+        parameters={
+            "job": job,
+            "parameters": parameters,
+            "city": city,
+            "organizations": organizations,
+            "ward_parameters": ward_parameters or {},
+        },
+        work_pool_name=work_pool,
+        tags=["cchc"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
     ids = {}
     for deployment, flow_name in ((ward, WARD_FLOWS[job]), (fanout, "city-fanout")):
         if not isinstance(deployment, RunnerDeployment):

@@ -97,9 +97,11 @@ def log_to_file(log_file: Path, *, verbose: bool = False) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     _file_handler = logging.FileHandler(log_file, encoding="utf-8", delay=True)
     _file_handler.setLevel(logging.INFO)
-    _file_handler.setFormatter(PrefectFormatter(
-        format=LOG_FORMAT,
-        flow_run_fmt="%(asctime)s | %(levelname)-7s | Flow run %(flow_run_name)r - %(message)s",
-        task_run_fmt="%(asctime)s | %(levelname)-7s | Task run %(task_run_name)r - %(message)s",
-    ))  # fmt: skip
+    _file_handler.setFormatter(
+        PrefectFormatter(
+            format=LOG_FORMAT,
+            flow_run_fmt="%(asctime)s | %(levelname)-7s | Flow run %(flow_run_name)r - %(message)s",
+            task_run_fmt="%(asctime)s | %(levelname)-7s | Task run %(task_run_name)r - %(message)s",
+        )
+    )
     prefect_logger.addHandler(_file_handler)

@@ -38,8 +38,9 @@ def _review(
         ws.close()
 
 
-def review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: str,
-                out_dir: Path) -> dict[str, Any]:  # fmt: skip
+def review_ward(
+    ws: Workspace, plan: str, month: str, actor_id: str, chair_id: str, out_dir: Path
+) -> dict[str, Any]:
     """The review of one ward's workspace, files in ``out_dir/<month>`` (also ``flows.city``).
 
     A month outside the plan's period (``previous`` once the plan has ended) is not reviewed:
@@ -48,8 +49,13 @@ def review_ward(ws: Workspace, plan: str, month: str, actor_id: str, chair_id: s
     month = resolve_month(month, ws.engine.clock().astimezone(LOCAL_TZ).date())
     reason = outside_plan(ws, plan, month)
     if reason is not None:
-        return {"month": month, "meeting_id": None, "conclusions": 0, "files": [],
-                "skipped": reason}  # fmt: skip
+        return {
+            "month": month,
+            "meeting_id": None,
+            "conclusions": 0,
+            "files": [],
+            "skipped": reason,
+        }
     outcome = run_review(
         ws, plan=plan, month=month, actor_id=actor_id, chair_id=chair_id, out=out_dir / month
     )
@@ -82,8 +88,18 @@ def monthly_review_flow(
     (``cchc --tenant``/``--org``, ``--index-set``); by default ``CCHC_ORGANIZATION``/
     ``CCHC_INDEX_SET`` or the samples.
     """
-    result = _review(database_url, data_dir, plan, month, actor_id, chair_id, out_dir, now,
-                     organization, index_set)  # fmt: skip
+    result = _review(
+        database_url,
+        data_dir,
+        plan,
+        month,
+        actor_id,
+        chair_id,
+        out_dir,
+        now,
+        organization,
+        index_set,
+    )
     if result.get("skipped"):
         get_run_logger().warning(result["skipped"])
         return result

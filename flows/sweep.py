@@ -30,8 +30,14 @@ SWEEP_PROGRESS: ContextVar[Progress | None] = ContextVar("sweep_progress", defau
 
 
 @task(name="sweep-deadlines", cache_policy=NO_CACHE)
-def _sweep(database_url: str, data_dir: str, system_actor: str, now: str | None,
-           organization: str | None, index_set: str | None) -> dict[str, Any]:  # fmt: skip
+def _sweep(
+    database_url: str,
+    data_dir: str,
+    system_actor: str,
+    now: str | None,
+    organization: str | None,
+    index_set: str | None,
+) -> dict[str, Any]:
     ws = _workspace(database_url, data_dir, now, organization, index_set)
     try:
         return sweep_ward(ws, system_actor, SWEEP_PROGRESS.get() or no_progress)
@@ -67,11 +73,17 @@ def sweep_ward(
             break
     checkpoint = checkpoint_step(ws)  # the daily signed checkpoint, sent with the digests
     digests = send_daily_digests(
-        ws.sessions, ws.organization, channel, now_utc.astimezone(LOCAL_TZ).date(), now_utc,
-        checkpoint=checkpoint["text"] if checkpoint else None, tasks=UnitTasks(ws.calendar),
-    )  # fmt: skip
-    digests += retry_digests(ws.sessions, ws.organization, channel, now_utc,
-                             tasks=UnitTasks(ws.calendar))  # fmt: skip
+        ws.sessions,
+        ws.organization,
+        channel,
+        now_utc.astimezone(LOCAL_TZ).date(),
+        now_utc,
+        checkpoint=checkpoint["text"] if checkpoint else None,
+        tasks=UnitTasks(ws.calendar),
+    )
+    digests += retry_digests(
+        ws.sessions, ws.organization, channel, now_utc, tasks=UnitTasks(ws.calendar)
+    )
     return {
         "reminders": report.reminders,
         "overdue": report.overdue,
@@ -100,9 +112,14 @@ def summary(result: dict[str, Any]) -> str:
 
 
 @flow(name="daily-sweep")
-def sweep_flow(database_url: str, data_dir: str, system_actor: str, now: str | None = None,
-               organization: str | None = None,
-               index_set: str | None = None) -> dict[str, Any]:  # fmt: skip
+def sweep_flow(
+    database_url: str,
+    data_dir: str,
+    system_actor: str,
+    now: str | None = None,
+    organization: str | None = None,
+    index_set: str | None = None,
+) -> dict[str, Any]:
     """Reminders, overdue marks and escalations that are due; then deliver notifications.
 
     ``organization`` and ``index_set`` are the ward's files (``cchc --tenant``/``--org``,

@@ -207,9 +207,18 @@ def send_daily_digests(
     ``checkpoint``: the sentence of the ward's signed audit checkpoint, for its readers;
     ``tasks``: the person's open work the digest lists (``DueTasks``).
     """
-    sender = _DigestSender(session_factory, org, channel, utc(now), max_attempts,
-                           backoff or Backoff(), lease, renderer or default_renderer(),
-                           checkpoint, tasks)  # fmt: skip
+    sender = _DigestSender(
+        session_factory,
+        org,
+        channel,
+        utc(now),
+        max_attempts,
+        backoff or Backoff(),
+        lease,
+        renderer or default_renderer(),
+        checkpoint,
+        tasks,
+    )
     report = DispatchReport()
     for person in org.people:
         report += sender.send(person, day)
@@ -247,9 +256,17 @@ def retry_digests(
             )
             .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
         ).all()
-    sender = _DigestSender(session_factory, org, channel, now, max_attempts,
-                           backoff or Backoff(), lease, renderer or default_renderer(),
-                           tasks=tasks)  # fmt: skip
+    sender = _DigestSender(
+        session_factory,
+        org,
+        channel,
+        now,
+        max_attempts,
+        backoff or Backoff(),
+        lease,
+        renderer or default_renderer(),
+        tasks=tasks,
+    )
     report = DispatchReport()
     for key in keys:
         _, day, person_id = key.rsplit(":", 2)
@@ -280,17 +297,28 @@ class _DigestSender:
     def send(self, person: Person, day: date) -> DispatchReport:
         """Send the digest unless it was sent, gave up, waits for its backoff or is empty."""
         try:
-            claimed = _claim_digest(self.sessions, self.org, person, day, self.now,
-                                    self.channel.name, self.lease, self.max_attempts,
-                                    self.renderer, self.checkpoint, self.tasks)  # fmt: skip
+            claimed = _claim_digest(
+                self.sessions,
+                self.org,
+                person,
+                day,
+                self.now,
+                self.channel.name,
+                self.lease,
+                self.max_attempts,
+                self.renderer,
+                self.checkpoint,
+                self.tasks,
+            )
         except IntegrityError:  # another sender created this digest's row at the same time
             return DispatchReport()
         if claimed is None:
             return DispatchReport()
         claim, rendered = claimed
         result = send_rendered(self.channel, claim, person, person.email, rendered)
-        return finish_attempt(self.sessions, claim, result, self.now, self.max_attempts,
-                              self.backoff)  # fmt: skip
+        return finish_attempt(
+            self.sessions, claim, result, self.now, self.max_attempts, self.backoff
+        )
 
 
 def _give_up(
@@ -332,24 +360,40 @@ def _claim_digest(
             or (delivery.next_attempt_at is not None and utc(delivery.next_attempt_at) > now)
         ):
             return None
-        rendered = daily_digest(session, org, person.id, day, renderer=renderer,
-                                tasks=tasks, checkpoint=checkpoint)  # fmt: skip
+        rendered = daily_digest(
+            session, org, person.id, day, renderer=renderer, tasks=tasks, checkpoint=checkpoint
+        )
         if rendered is None:
             return None
         if delivery is None:
             delivery = NotificationDelivery(
-                tenant=org.tenant, dedupe_key=key, outbox_id=None, template=TEMPLATE,
-                recipient=person.id, address=person.email, channel=None, status="pending",
-                attempts=0, next_attempt_at=now, last_error=None, sent_at=None, created_at=now,
+                tenant=org.tenant,
+                dedupe_key=key,
+                outbox_id=None,
+                template=TEMPLATE,
+                recipient=person.id,
+                address=person.email,
+                channel=None,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                last_error=None,
+                sent_at=None,
+                created_at=now,
                 updated_at=now,
-            )  # fmt: skip
+            )
             session.add(delivery)
             session.flush()
         if not start_attempt(session, delivery, channel, now, lease, max_attempts):
             return None
         claim = Claim(
-            delivery_id=delivery.id, outbox_id=None, dedupe_key=key, attempt=delivery.attempts,
-            tenant=org.tenant, template=TEMPLATE, recipient=person.id,
+            delivery_id=delivery.id,
+            outbox_id=None,
+            dedupe_key=key,
+            attempt=delivery.attempts,
+            tenant=org.tenant,
+            template=TEMPLATE,
+            recipient=person.id,
             context={"day": day.isoformat()},
-        )  # fmt: skip
+        )
         return claim, rendered

@@ -191,10 +191,21 @@ def _new_delivery(
     tenant: str, key: str, outbox_id: int | None, template: str, person: Person, now: datetime
 ) -> NotificationDelivery:
     return NotificationDelivery(
-        tenant=tenant, dedupe_key=key, outbox_id=outbox_id, template=template,
-        recipient=person.id, address=person.email, channel=None, status=PENDING, attempts=0,
-        next_attempt_at=now, last_error=None, sent_at=None, created_at=now, updated_at=now,
-    )  # fmt: skip
+        tenant=tenant,
+        dedupe_key=key,
+        outbox_id=outbox_id,
+        template=template,
+        recipient=person.id,
+        address=person.email,
+        channel=None,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        last_error=None,
+        sent_at=None,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 # --- 2. claim --------------------------------------------------------------------------------
@@ -248,10 +259,15 @@ def _claim(
 
 def _claim_of(delivery: NotificationDelivery, template: str, context: dict[str, Any]) -> Claim:
     return Claim(
-        delivery_id=delivery.id, outbox_id=delivery.outbox_id, dedupe_key=delivery.dedupe_key,
-        attempt=delivery.attempts, tenant=delivery.tenant, template=template,
-        recipient=delivery.recipient, context=context,
-    )  # fmt: skip
+        delivery_id=delivery.id,
+        outbox_id=delivery.outbox_id,
+        dedupe_key=delivery.dedupe_key,
+        attempt=delivery.attempts,
+        tenant=delivery.tenant,
+        template=template,
+        recipient=delivery.recipient,
+        context=context,
+    )
 
 
 def start_attempt(
@@ -289,10 +305,15 @@ def start_attempt(
     delivery.updated_at = now
     session.add(
         DeliveryAttempt(
-            delivery_id=delivery.id, attempt=delivery.attempts, channel=channel, started_at=now,
-            finished_at=None, outcome=SENDING, error=None,
+            delivery_id=delivery.id,
+            attempt=delivery.attempts,
+            channel=channel,
+            started_at=now,
+            finished_at=None,
+            outcome=SENDING,
+            error=None,
         )
-    )  # fmt: skip
+    )
     return True
 
 
@@ -316,11 +337,17 @@ def send_rendered(
 ) -> Result:
     """Hand one rendered message to ``channel``; the outcome, never an exception."""
     envelope = Envelope(
-        dedupe_key=claim.dedupe_key, tenant=claim.tenant, template=claim.template,
-        recipient_id=recipient.id, recipient_name=recipient.full_name,
-        address=address, subject=rendered.subject,
-        text=rendered.text, html=rendered.html, context=claim.context,
-    )  # fmt: skip
+        dedupe_key=claim.dedupe_key,
+        tenant=claim.tenant,
+        template=claim.template,
+        recipient_id=recipient.id,
+        recipient_name=recipient.full_name,
+        address=address,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        context=claim.context,
+    )
     try:
         channel.send(envelope)
     except DeliveryError as exc:

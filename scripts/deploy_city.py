@@ -37,8 +37,11 @@ def _parameters(path: Path | None) -> tuple[dict[str, Any], dict[str, dict[str, 
     if not isinstance(data, dict) or set(data) - {"parameters", "wards"}:
         raise SystemExit(f"{path}: chỉ được có hai khóa 'parameters' và 'wards'")
     shared, wards = data.get("parameters") or {}, data.get("wards") or {}
-    if not isinstance(shared, dict) or not isinstance(wards, dict) or \
-            not all(isinstance(v, dict) for v in wards.values()):  # fmt: skip
+    if (
+        not isinstance(shared, dict)
+        or not isinstance(wards, dict)
+        or not all(isinstance(v, dict) for v in wards.values())
+    ):
         raise SystemExit(
             f"{path}: 'parameters' và từng phường trong 'wards' phải là bảng khóa-giá trị"
         )
@@ -65,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = resolve_settings()
     shared, per_ward = _parameters(args.params)
-    shared = {"database_url": settings.database_url,
-              "data_dir": str(settings.data_dir.resolve()), **shared}  # fmt: skip
+    shared = {
+        "database_url": settings.database_url,
+        "data_dir": str(settings.data_dir.resolve()),
+        **shared,
+    }
     if args.job == "review" and "out_dir" in shared:
         shared["out_dir"] = str(Path(shared["out_dir"]).resolve())
     wards = city_wards(city=str(args.city))
@@ -74,13 +80,22 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(per_ward) - tenants)
     if unknown:
         raise SystemExit(f"không có phường {', '.join(unknown)} trong {args.city}")
-    missing = [f"{tenant}: {', '.join(m)}" for _, tenant in wards
-               if (m := [k for k in REQUIRED[args.job]
-                         if k not in {**shared, **per_ward.get(tenant, {})}])]  # fmt: skip
+    missing = [
+        f"{tenant}: {', '.join(m)}"
+        for _, tenant in wards
+        if (m := [k for k in REQUIRED[args.job] if k not in {**shared, **per_ward.get(tenant, {})}])
+    ]
     if missing:
         raise SystemExit("thiếu tham số cho: " + "; ".join(missing))
-    ids = apply_city(args.job, shared, args.pool, city=str(args.city), cadence=args.cadence,
-                     ward_parameters=per_ward, scheduled=not args.no_schedule)  # fmt: skip
+    ids = apply_city(
+        args.job,
+        shared,
+        args.pool,
+        city=str(args.city),
+        cadence=args.cadence,
+        ward_parameters=per_ward,
+        scheduled=not args.no_schedule,
+    )
     for name, deployment_id in ids.items():
         print(f"đã đăng ký {name} ({deployment_id})")
     if not args.no_schedule:

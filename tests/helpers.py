@@ -17,10 +17,14 @@ KIND = "approval_request"
 REASON = {"reason": "Thiếu tài liệu kiểm chứng"}
 SHA = "0" * 64
 FULL_PAYLOAD = {
-    **REASON, "sha256": SHA, "points": "1.5", "product": "Báo cáo số 12/BC-UBND",
-    "decision_number": "337/QĐ-UBND", "decision_date": "29/07/2025",
+    **REASON,
+    "sha256": SHA,
+    "points": "1.5",
+    "product": "Báo cáo số 12/BC-UBND",
+    "decision_number": "337/QĐ-UBND",
+    "decision_date": "29/07/2025",
     "notice_number": "15/TB-UBND",
-}  # fmt: skip
+}
 """A payload that satisfies every ``requires`` and payload-reading guard of the definitions."""
 
 

@@ -61,10 +61,21 @@ def to_pdf(documents: Sequence[Path], out: Path, profile: Path) -> dict[Path, Pa
     soffice = tool("soffice")
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-         "--convert-to", "pdf", "--outdir", str(out), *map(str, documents)],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+        [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            *map(str, documents),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return {d: out / f"{d.stem}.pdf" for d in documents}
 
 
@@ -72,6 +83,9 @@ def pages(pdf: Path) -> list[Page]:
     """The pages of ``pdf`` (as ``pdfinfo`` reads them)."""
     info = subprocess.run(
         [tool("pdfinfo"), "-f", "1", "-l", "100000", str(pdf)],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     return [Page(float(w), float(h)) for w, h in _SIZE.findall(info)]

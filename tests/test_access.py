@@ -37,11 +37,22 @@ ORG = load_organization(
 WARD = ORG.tenant
 UNITS = [u.code for u in ORG.units]
 
-WHOLE_WARD = ["cu.van.son", "dang.van.thang", "vu.thi.mai", "nguyen.thi.lan",
-              "do.thi.thu.trang", "tran.van.minh"]  # fmt: skip
+WHOLE_WARD = [
+    "cu.van.son",
+    "dang.van.thang",
+    "vu.thi.mai",
+    "nguyen.thi.lan",
+    "do.thi.thu.trang",
+    "tran.van.minh",
+]
 """Inspector, Chairman, a Vice-Chairman, the focal official, the Office official, the admin."""
-ONE_UNIT = {"pham.quoc.khanh": "kt", "ngo.thi.ha": "kt", "bui.duc.anh": "vhxh",
-            "mai.van.luc": "ttsnc", "ta.minh.quan": "ttphc"}  # fmt: skip
+ONE_UNIT = {
+    "pham.quoc.khanh": "kt",
+    "ngo.thi.ha": "kt",
+    "bui.duc.anh": "vhxh",
+    "mai.van.luc": "ttsnc",
+    "ta.minh.quan": "ttphc",
+}
 """Heads and officials of a unit (no tenant-wide role)."""
 
 
@@ -120,9 +131,12 @@ def test_require_any_role_passes_holders_and_audits_the_rest(db: Db, engine: Eng
     """A holder gets the role they act as, unaudited; anyone else is refused and audited."""
     with unit_of_work(db.sessions) as session:
         role = require_any_role(
-            session, engine, ORG.actor("nguyen.thi.lan"), {"admin", "focal_official"},
+            session,
+            engine,
+            ORG.actor("nguyen.thi.lan"),
+            {"admin", "focal_official"},
             what="send notifications",
-        )  # fmt: skip
+        )
     assert role == "focal_official"
     assert count(db, "audit_events") == 0
     with (
@@ -130,9 +144,13 @@ def test_require_any_role_passes_holders_and_audits_the_rest(db: Db, engine: Eng
         unit_of_work(db.sessions) as session,
     ):
         require_any_role(
-            session, engine, ORG.actor("cu.van.son"), {"admin", "focal_official"},
-            what="send notifications", kind="outbox",
-        )  # fmt: skip
+            session,
+            engine,
+            ORG.actor("cu.van.son"),
+            {"admin", "focal_official"},
+            what="send notifications",
+            kind="outbox",
+        )
     assert count(db, "audit_events", "outcome = 'refused' and kind = 'outbox'") == 1
     assert count(db, "audit_events") == 1
 
@@ -173,10 +191,22 @@ def test_a_review_is_compiled_only_by_who_may_open_the_meeting(
     before = _tables(db)
     out = tmp_path / "giao-ban"
     with pytest.raises(NotPermittedError, match="compile a review meeting"):
-        run_review(ws, plan="KH-CCHC-2025-H2", month="2025-10", actor_id="ngo.thi.ha",
-                   chair_id="dang.van.thang", out=out)  # fmt: skip
+        run_review(
+            ws,
+            plan="KH-CCHC-2025-H2",
+            month="2025-10",
+            actor_id="ngo.thi.ha",
+            chair_id="dang.van.thang",
+            out=out,
+        )
     assert not out.exists()
     assert _tables(db) == (*before[:3], before[3] + 1, before[4])
-    done = run_review(ws, plan="KH-CCHC-2025-H2", month="2025-10", actor_id="nguyen.thi.lan",
-                      chair_id="dang.van.thang", out=out)  # fmt: skip
+    done = run_review(
+        ws,
+        plan="KH-CCHC-2025-H2",
+        month="2025-10",
+        actor_id="nguyen.thi.lan",
+        chair_id="dang.van.thang",
+        out=out,
+    )
     assert done.files

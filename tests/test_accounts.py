@@ -49,8 +49,15 @@ def ws(db: Db, clock: Clock, tmp_path: Path) -> Iterator[Workspace]:
 
 def _invite(ws: Workspace, person: str = OFFICIAL, purpose: str = "invite") -> str:
     with unit_of_work(ws.sessions) as session:
-        made = invite(session, ws.engine, ws.organization, ws.actor(ADMIN), person,
-                      purpose=purpose, policy=POLICY)  # fmt: skip
+        made = invite(
+            session,
+            ws.engine,
+            ws.organization,
+            ws.actor(ADMIN),
+            person,
+            purpose=purpose,
+            policy=POLICY,
+        )
     return made.token
 
 
@@ -60,12 +67,26 @@ def _set(ws: Workspace, token: str, password: str = PASSWORD) -> str:
 
 
 def _sign_in(
-    ws: Workspace, person: str = OFFICIAL, password: str = PASSWORD, *,
-    address: str = "10.0.0.1", policy: Policy = POLICY, previous: str | None = None,
-) -> str:  # fmt: skip
+    ws: Workspace,
+    person: str = OFFICIAL,
+    password: str = PASSWORD,
+    *,
+    address: str = "10.0.0.1",
+    policy: Policy = POLICY,
+    previous: str | None = None,
+) -> str:
     with unit_of_work(ws.sessions) as session:
-        return sign_in(session, ws.engine, ws.organization, person, password, address=address,
-                       user_agent="pytest", policy=policy, previous=previous).token  # fmt: skip
+        return sign_in(
+            session,
+            ws.engine,
+            ws.organization,
+            person,
+            password,
+            address=address,
+            user_agent="pytest",
+            policy=policy,
+            previous=previous,
+        ).token
 
 
 def _current(ws: Workspace, token: str, policy: Policy = POLICY) -> str | None:
@@ -76,10 +97,12 @@ def _current(ws: Workspace, token: str, policy: Policy = POLICY) -> str | None:
 
 def _events(ws: Workspace) -> list[tuple[str, str, str, str]]:
     with ws.sessions() as session:
-        rows = session.execute(sa.text(
-            "select actor, ref, trigger, outcome from audit_events where kind = 'account' "
-            "order by seq"
-        ))  # fmt: skip
+        rows = session.execute(
+            sa.text(
+                "select actor, ref, trigger, outcome from audit_events where kind = 'account' "
+                "order by seq"
+            )
+        )
         return [(str(r.actor), str(r.ref), str(r.trigger), str(r.outcome)) for r in rows]
 
 
@@ -131,9 +154,9 @@ def test_only_an_administrator_invites_and_the_refusal_is_audited(ws: Workspace)
         invite(session, ws.engine, ws.organization, ws.actor(HEAD), OFFICIAL, policy=POLICY)
     with ws.sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(AccountInvite)) == 0
-        refused = session.execute(sa.text(
-            "select actor, outcome from audit_events where kind = 'account'"
-        )).all()  # fmt: skip
+        refused = session.execute(
+            sa.text("select actor, outcome from audit_events where kind = 'account'")
+        ).all()
     assert [tuple(r) for r in refused] == [(HEAD, "refused")]
 
 
@@ -210,8 +233,10 @@ def test_repeated_failures_lock_the_account_for_a_while(ws: Workspace, clock: Cl
     with pytest.raises(SignInRefusedError, match="đang tạm khóa"):
         _sign_in(ws)
     assert [e[2:] for e in _events(ws)[-3:]] == [
-        ("sign_in", "refused"), ("lock", "applied"), ("sign_in", "refused"),
-    ]  # fmt: skip
+        ("sign_in", "refused"),
+        ("lock", "applied"),
+        ("sign_in", "refused"),
+    ]
     clock.advance(minutes=15)
     assert _sign_in(ws)
 
@@ -238,8 +263,10 @@ def test_disabling_an_account_ends_its_sessions(ws: Workspace) -> None:
     with pytest.raises(SignInRefusedError):
         _sign_in(ws)
     with ws.sessions() as session:
-        lines = {a.person_id: a.status for a in list_accounts(session, ws.organization,
-                                                              ws.engine.clock())}  # fmt: skip
+        lines = {
+            a.person_id: a.status
+            for a in list_accounts(session, ws.organization, ws.engine.clock())
+        }
     assert lines[OFFICIAL] == "disabled"
     assert lines[HEAD] == "none"
 
@@ -262,8 +289,16 @@ def test_every_account_step_is_in_the_audit_trail(ws: Workspace) -> None:
     with pytest.raises(SignInRefusedError):
         _sign_in(ws, password="wrong password")
     with unit_of_work(ws.sessions) as session:
-        change_password(session, ws.engine, ws.organization, OFFICIAL, PASSWORD,
-                        "mật khẩu thứ hai dài", policy=POLICY, keep_session=token)  # fmt: skip
+        change_password(
+            session,
+            ws.engine,
+            ws.organization,
+            OFFICIAL,
+            PASSWORD,
+            "mật khẩu thứ hai dài",
+            policy=POLICY,
+            keep_session=token,
+        )
     assert _current(ws, token) == OFFICIAL
     with unit_of_work(ws.sessions) as session:
         sign_out(session, ws.engine, ws.organization, token)
@@ -271,10 +306,15 @@ def test_every_account_step_is_in_the_audit_trail(ws: Workspace) -> None:
     with unit_of_work(ws.sessions) as session:
         disable(session, ws.engine, ws.organization, ws.actor(ADMIN), OFFICIAL)
     assert [e[2:] for e in _events(ws)] == [
-        ("invite", "applied"), ("set_password", "applied"), ("sign_in", "applied"),
-        ("sign_in", "refused"), ("change_password", "applied"), ("sign_out", "applied"),
-        ("reset", "applied"), ("disable", "applied"),
-    ]  # fmt: skip
+        ("invite", "applied"),
+        ("set_password", "applied"),
+        ("sign_in", "applied"),
+        ("sign_in", "refused"),
+        ("change_password", "applied"),
+        ("sign_out", "applied"),
+        ("reset", "applied"),
+        ("disable", "applied"),
+    ]
     with ws.sessions() as session:
         assert verify(session, ws.tenant).ok
         ended = session.scalars(sa.select(WebSession.end_reason)).all()

@@ -201,12 +201,25 @@ def test_concurrent_refused_units_of_work_keep_one_verifying_chain(db: Db, engin
 
 def _kept_attempt(session: Session) -> None:
     """A write kept on failure: an applied event of an attempt (as a failed sign-in's)."""
-    append_event(session, AuditRecord(
-        tenant=TENANT, occurred_at=datetime(2025, 11, 3, 2, tzinfo=UTC), actor="lan.author",
-        role=None, instance_id=None, kind="attempt", ref="A-1", trigger="attempt",
-        from_state=None, to_state=None, payload="{}", definition_hash="", outcome="applied",
-        reason=None,
-    ))  # fmt: skip
+    append_event(
+        session,
+        AuditRecord(
+            tenant=TENANT,
+            occurred_at=datetime(2025, 11, 3, 2, tzinfo=UTC),
+            actor="lan.author",
+            role=None,
+            instance_id=None,
+            kind="attempt",
+            ref="A-1",
+            trigger="attempt",
+            from_state=None,
+            to_state=None,
+            payload="{}",
+            definition_hash="",
+            outcome="applied",
+            reason=None,
+        ),
+    )
 
 
 def test_a_write_kept_on_failure_outlives_the_refusal_once(db: Db, engine: Engine) -> None:

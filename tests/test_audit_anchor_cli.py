@@ -58,8 +58,12 @@ def data_dir(tmp_path: Path, engine: Engine) -> Path:
 def _sql(data_dir: Path, script: str) -> None:
     """Run ``script`` on the ward's SQLite file with the audit triggers dropped."""
     with sqlite3.connect(data_dir / "cchc.sqlite3") as conn:
-        for trigger in ("audit_events_no_update", "audit_events_no_delete",
-                        "audit_chain_heads_no_delete", "audit_chain_heads_no_rewind"):  # fmt: skip
+        for trigger in (
+            "audit_events_no_update",
+            "audit_events_no_delete",
+            "audit_chain_heads_no_delete",
+            "audit_chain_heads_no_rewind",
+        ):
             conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         conn.executescript(script)
 
@@ -69,9 +73,7 @@ CUT_TAIL = (
     "DELETE FROM audit_events WHERE seq > 4;"
     "UPDATE audit_chain_heads SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4);"
 )
-WIPE = (
-    "DELETE FROM outbox; DELETE FROM audit_events; DELETE FROM audit_chain_heads;"
-)  # fmt: skip
+WIPE = "DELETE FROM outbox; DELETE FROM audit_events; DELETE FROM audit_chain_heads;"
 
 
 def test_keys_init_makes_a_key_only_its_owner_reads(data_dir: Path) -> None:
@@ -163,6 +165,11 @@ def test_help_does_not_import_cryptography() -> None:
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('cryptography' in sys.modules)"
         )
-        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                              check=True, env={**os.environ})  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ},
+        )
         assert done.stdout.splitlines()[-1] == "False", args

@@ -82,8 +82,9 @@ def test_editing_the_channel_breaks_the_chain(db: Db, engine: Engine) -> None:
     with db.engine.connect() as conn:
         last = conn.execute(sa.text("select max(id) from audit_events")).scalar_one()
     with unprotected(db) as conn:
-        conn.execute(sa.text("update audit_events set channel = 'cli:root@x' where id = :id"),
-                     {"id": last})  # fmt: skip
+        conn.execute(
+            sa.text("update audit_events set channel = 'cli:root@x' where id = :id"), {"id": last}
+        )
     with db.sessions() as session:
         report = verify(session)
     assert [b.event_id for b in report.breaks] == [last]
@@ -95,8 +96,11 @@ def test_the_cli_records_the_os_account_and_host(tmp_path: Path) -> None:
     data = tmp_path / "var"
     env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
     assert runner.invoke(app, ["--data-dir", str(data), "db", "upgrade"], env=env).exit_code == 0
-    result = runner.invoke(app, ["--data-dir", str(data), "users", "invite", "ngo.thi.ha",
-                                 "--as", "tran.van.minh"], env=env)  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["--data-dir", str(data), "users", "invite", "ngo.thi.ha", "--as", "tran.van.minh"],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     engine = sa.create_engine(f"sqlite:///{data / 'cchc.sqlite3'}")
     with engine.connect() as conn:
@@ -105,8 +109,21 @@ def test_the_cli_records_the_os_account_and_host(tmp_path: Path) -> None:
     expected = f"cli:{channel.os_account()}@{socket.gethostname()}"
     assert channels == {expected}
     assert channel.current() is None  # the command's channel ended with it
-    query = runner.invoke(app, ["--data-dir", str(data), "audit", "query", "--kind", "account",
-                                "--as", "cu.van.son", "--json"], env=env)  # fmt: skip
+    query = runner.invoke(
+        app,
+        [
+            "--data-dir",
+            str(data),
+            "audit",
+            "query",
+            "--kind",
+            "account",
+            "--as",
+            "cu.van.son",
+            "--json",
+        ],
+        env=env,
+    )
     assert query.exit_code == 0, query.output
     (invited,) = json.loads(query.stdout)
     assert (invited["trigger"], invited["channel"]) == ("invite", expected)
@@ -120,8 +137,16 @@ def _org_with_accounts(tmp_path: Path) -> Path:
     )
     path = tmp_path / "phu-lien.yaml"
     path.write_text(text, "utf-8")
-    roles = {"admin", "chairman", "vice_chairman", "unit_head", "unit_official",
-             "focal_official", "office_official", "inspector"}  # fmt: skip
+    roles = {
+        "admin",
+        "chairman",
+        "vice_chairman",
+        "unit_head",
+        "unit_official",
+        "focal_official",
+        "office_official",
+        "inspector",
+    }
     org = load_organization(path, known_roles=roles)
     assert org.person("tran.van.minh").os_account == channel.os_account()
     return path
@@ -132,12 +157,17 @@ def test_identity_mode_acts_only_as_the_mapped_person(tmp_path: Path) -> None:
     it; naming anyone else is refused (exit 1) and audited."""
     data = tmp_path / "var"
     org = _org_with_accounts(tmp_path)
-    env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "",
-           "CCHC_CLI_IDENTITY": "os"}  # fmt: skip
+    env = {
+        "CCHC_DATABASE_URL": "",
+        "CCHC_ORGANIZATION": "",
+        "CCHC_INDEX_SET": "",
+        "CCHC_CLI_IDENTITY": "os",
+    }
     base = ["--data-dir", str(data), "--org", str(org)]
     assert runner.invoke(app, [*base, "db", "upgrade"], env=env).exit_code == 0
-    mine = runner.invoke(app, [*base, "users", "invite", "ngo.thi.ha", "--as", "tran.van.minh"],
-                         env=env)  # fmt: skip
+    mine = runner.invoke(
+        app, [*base, "users", "invite", "ngo.thi.ha", "--as", "tran.van.minh"], env=env
+    )
     assert mine.exit_code == 0, mine.output
     other = runner.invoke(app, [*base, "tasks", "list", "--as", "dang.van.thang"], env=env)
     assert other.exit_code == 1, other.output
@@ -146,12 +176,13 @@ def test_identity_mode_acts_only_as_the_mapped_person(tmp_path: Path) -> None:
     assert "Mã lý do: identity_refused/cli_identity" in " ".join(other.output.split())
     engine = sa.create_engine(f"sqlite:///{data / 'cchc.sqlite3'}")
     with engine.connect() as conn:
-        refused = conn.execute(sa.text(
-            "select actor, kind, ref, outcome from audit_events where kind = 'identity'"
-        )).all()  # fmt: skip
+        refused = conn.execute(
+            sa.text("select actor, kind, ref, outcome from audit_events where kind = 'identity'")
+        ).all()
     engine.dispose()
-    assert [tuple(r) for r in refused] == [("tran.van.minh", "identity", "dang.van.thang",
-                                            "refused")]  # fmt: skip
+    assert [tuple(r) for r in refused] == [
+        ("tran.van.minh", "identity", "dang.van.thang", "refused")
+    ]
 
 
 def test_open_mode_is_the_default_and_a_wrong_mode_is_refused(tmp_path: Path) -> None:

@@ -27,38 +27,76 @@ MAYBE = st.none() | TEXT
 
 def _fields(tenant: str, n: int, **over: object) -> dict[str, object]:
     fields: dict[str, object] = {
-        "tenant": tenant, "occurred_at": datetime(2025, 11, 3, 2, 0, n, 1234 * n, tzinfo=UTC),
-        "actor": "lan", "role": "author", "instance_id": n, "kind": "approval_request",
-        "ref": f"REQ-{n}", "trigger": "submit", "from_state": "draft", "to_state": "submitted",
-        "payload": canonical_json({"reason": "Thiếu tài liệu"}), "definition_hash": "d" * 64,
-        "outcome": "applied", "reason": None,
-    }  # fmt: skip
+        "tenant": tenant,
+        "occurred_at": datetime(2025, 11, 3, 2, 0, n, 1234 * n, tzinfo=UTC),
+        "actor": "lan",
+        "role": "author",
+        "instance_id": n,
+        "kind": "approval_request",
+        "ref": f"REQ-{n}",
+        "trigger": "submit",
+        "from_state": "draft",
+        "to_state": "submitted",
+        "payload": canonical_json({"reason": "Thiếu tài liệu"}),
+        "definition_hash": "d" * 64,
+        "outcome": "applied",
+        "reason": None,
+    }
     fields.update(over)
     return fields
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    actor=TEXT, role=MAYBE, ref=TEXT, trigger=TEXT, from_state=MAYBE, to_state=MAYBE,
-    reason=MAYBE, payload=st.dictionaries(TEXT, TEXT | st.integers(), max_size=3),
-    instance_id=st.none() | st.integers(0, 2**62), tenant=TEXT.filter(bool),
+    actor=TEXT,
+    role=MAYBE,
+    ref=TEXT,
+    trigger=TEXT,
+    from_state=MAYBE,
+    to_state=MAYBE,
+    reason=MAYBE,
+    payload=st.dictionaries(TEXT, TEXT | st.integers(), max_size=3),
+    instance_id=st.none() | st.integers(0, 2**62),
+    tenant=TEXT.filter(bool),
     micro=st.integers(0, 999_999),
-)  # fmt: skip
+)
 def test_any_content_verifies(
-    db: Db, actor: str, role: str | None, ref: str, trigger: str, from_state: str | None,
-    to_state: str | None, reason: str | None, payload: dict[str, object],
-    instance_id: int | None, tenant: str, micro: int,
-) -> None:  # fmt: skip
+    db: Db,
+    actor: str,
+    role: str | None,
+    ref: str,
+    trigger: str,
+    from_state: str | None,
+    to_state: str | None,
+    reason: str | None,
+    payload: dict[str, object],
+    instance_id: int | None,
+    tenant: str,
+    micro: int,
+) -> None:
     """Whatever the strings hold, an event appended with ``event_hash`` verifies."""
     name = f"t-{tenant}"[:64]
     with unit_of_work(db.sessions) as session:
         for n in (1, 2):
-            append_event(session, AuditRecord(**_fields(
-                name, n, actor=actor, role=role, ref=ref, trigger=trigger, from_state=from_state,
-                to_state=to_state, reason=reason, payload=canonical_json(payload),
-                instance_id=instance_id,
-                occurred_at=datetime(2025, 1, 1, 0, 0, n, micro, tzinfo=UTC),
-            )))  # fmt: skip
+            append_event(
+                session,
+                AuditRecord(
+                    **_fields(
+                        name,
+                        n,
+                        actor=actor,
+                        role=role,
+                        ref=ref,
+                        trigger=trigger,
+                        from_state=from_state,
+                        to_state=to_state,
+                        reason=reason,
+                        payload=canonical_json(payload),
+                        instance_id=instance_id,
+                        occurred_at=datetime(2025, 1, 1, 0, 0, n, micro, tzinfo=UTC),
+                    )
+                ),
+            )
     with db.sessions() as session:
         report = verify(session, tenant=name)
     assert report.ok, report.breaks
@@ -97,8 +135,10 @@ def test_two_processes_give_the_same_report(db: Db) -> None:
         one, two = verify(session), verify(session, workers=2)
     assert (one.ok, one.events, one.tenants) == (two.ok, two.events, two.tenants) == (True, 12, 3)
     with unprotected(db) as conn:
-        conn.execute(sa.text("update audit_events set actor = 'x' where tenant = :t and seq = 3"),
-                     {"t": f"{TENANT}-1"})  # fmt: skip
+        conn.execute(
+            sa.text("update audit_events set actor = 'x' where tenant = :t and seq = 3"),
+            {"t": f"{TENANT}-1"},
+        )
     with db.sessions() as session:
         one, two = verify(session), verify(session, workers=2)
     assert one.breaks == two.breaks
@@ -127,8 +167,10 @@ def test_sqlite_time_stored_in_another_form_is_read_the_slow_way(tmp_path: Path)
         conn.execute(sa.insert(AuditEvent.__table__), fields)
         conn.execute(sa.text("DROP TRIGGER audit_events_no_update"))
         conn.execute(sa.text("update audit_events set occurred_at = '2025-11-03 02:00:00'"))
-        conn.execute(sa.text("insert into audit_chain_heads values (:t, 1, :h)"),
-                     {"t": TENANT, "h": fields["hash"]})  # fmt: skip
+        conn.execute(
+            sa.text("insert into audit_chain_heads values (:t, 1, :h)"),
+            {"t": TENANT, "h": fields["hash"]},
+        )
     with session_factory(engine)() as session:
         report = verify(session)
     engine.dispose()

@@ -60,19 +60,32 @@ def test_city_is_consistent(city: tuple[Path, dict[str, object]], db: Db) -> Non
         for tenant in tenants:
             org = load_organization(out / "organizations" / f"{tenant}.yaml", known_roles=roles)
             assert 5 <= len(org.units) <= 6
-            plan = load_plan(out / "plans" / f"{tenant}.yaml",
-                             known_units={u.code for u in org.units},
-                             known_criteria=set(subs))  # fmt: skip
+            plan = load_plan(
+                out / "plans" / f"{tenant}.yaml",
+                known_units={u.code for u in org.units},
+                known_criteria=set(subs),
+            )
             assert len(plan.tasks) == gen.TASKS
-            kinds = dict(session.execute(
-                select(Instance.kind, func.count()).where(Instance.tenant == tenant)
-                .group_by(Instance.kind)).tuples().all())  # fmt: skip
+            kinds = dict(
+                session.execute(
+                    select(Instance.kind, func.count())
+                    .where(Instance.tenant == tenant)
+                    .group_by(Instance.kind)
+                )
+                .tuples()
+                .all()
+            )
             assert kinds["task"] == gen.TASKS
             assert kinds["assessment"] == len(subs)
             assert kinds["metric_import"] == len(gen.QUARTERS)
-            evidence = [json.loads(data) for data in session.scalars(
-                select(Instance.data).where(Instance.tenant == tenant,
-                                            Instance.kind == "evidence"))]  # fmt: skip
+            evidence = [
+                json.loads(data)
+                for data in session.scalars(
+                    select(Instance.data).where(
+                        Instance.tenant == tenant, Instance.kind == "evidence"
+                    )
+                )
+            ]
             first = [e for e in evidence if e["version"] == 1]
             assert len(first) == len(subs) * gen.FILES_PER_SUB
             store = EvidenceStore.for_settings(Settings(out / "data", db.url))

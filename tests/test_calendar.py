@@ -69,8 +69,15 @@ def test_five_working_days_over_tet_2026_skip_16_to_20_february() -> None:
 def test_tet_2025_weekdays_27_to_31_january_are_off() -> None:
     """Tết Ất Tỵ 2025: Monday 27/01 to Friday 31/01 are off (Thông báo 6150/TB-LĐTBXH)."""
     assert [LIB.is_working_day(date(2025, 1, d)) for d in range(24, 32)] == [
-        True, False, False, False, False, False, False, False,
-    ]  # fmt: skip
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
     assert LIB.add_working_days(date(2025, 1, 24), 1) == date(2025, 2, 3)
 
 

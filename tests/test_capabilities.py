@@ -89,11 +89,15 @@ def test_roles_with_gives_the_roles_that_declare_a_capability() -> None:
 
 def test_holders_is_generic_over_free_names() -> None:
     """The engine's catalogue model keeps capabilities as free names and finds their holders."""
-    roles = RoleCatalog.model_validate({"roles": {
-        "a": {"label": "A", "capabilities": ["x", "y"]},
-        "b": {"label": "B", "capabilities": ["y"]},
-        "c": {"label": "C"},
-    }})  # fmt: skip
+    roles = RoleCatalog.model_validate(
+        {
+            "roles": {
+                "a": {"label": "A", "capabilities": ["x", "y"]},
+                "b": {"label": "B", "capabilities": ["y"]},
+                "c": {"label": "C"},
+            }
+        }
+    )
     assert roles.holders("y") == {"a", "b"}
     assert roles.holders("z") == frozenset()
 

@@ -132,13 +132,25 @@ def test_load_city_raises_listing_every_problem() -> None:
 def _city_file(tmp_path: Path, organizations: list[str]) -> Path:
     path = tmp_path / "city.yaml"
     path.write_text(
-        yaml.safe_dump({
-            "city": "thanh-pho-thu", "name": "Thành phố Thử", "organizations": organizations,
-            "officials": [{"id": "can.bo", "full_name": "Cán Bộ Thử", "title": "Chuyên viên",
-                           "roles": ["city_official"], "email": "can.bo@thu.example"}],
-        }, allow_unicode=True),
+        yaml.safe_dump(
+            {
+                "city": "thanh-pho-thu",
+                "name": "Thành phố Thử",
+                "organizations": organizations,
+                "officials": [
+                    {
+                        "id": "can.bo",
+                        "full_name": "Cán Bộ Thử",
+                        "title": "Chuyên viên",
+                        "roles": ["city_official"],
+                        "email": "can.bo@thu.example",
+                    }
+                ],
+            },
+            allow_unicode=True,
+        ),
         encoding="utf-8",
-    )  # fmt: skip
+    )
     return path
 
 
@@ -161,12 +173,28 @@ def test_two_globs_naming_one_file_give_one_ward(tmp_path: Path) -> None:
 
 def test_vietnamese_alphabetical_order() -> None:
     """Names sort by the Vietnamese alphabet (ă, â, đ … are letters), then by tone."""
-    names = ["Xã Á", "Phường Đông Hải", "Phường Ân Hòa", "Xã A", "Phường Dư Hàng",
-             "Phường Ăn", "Phường An Biên", "Xã À", "Phường Anh Dũng"]  # fmt: skip
+    names = [
+        "Xã Á",
+        "Phường Đông Hải",
+        "Phường Ân Hòa",
+        "Xã A",
+        "Phường Dư Hàng",
+        "Phường Ăn",
+        "Phường An Biên",
+        "Xã À",
+        "Phường Anh Dũng",
+    ]
     assert sorted(names, key=vn_sort_key) == [
-        "Phường An Biên", "Phường Anh Dũng", "Phường Ăn", "Phường Ân Hòa", "Phường Dư Hàng",
-        "Phường Đông Hải", "Xã A", "Xã À", "Xã Á",
-    ]  # fmt: skip
+        "Phường An Biên",
+        "Phường Anh Dũng",
+        "Phường Ăn",
+        "Phường Ân Hòa",
+        "Phường Dư Hàng",
+        "Phường Đông Hải",
+        "Xã A",
+        "Xã À",
+        "Xã Á",
+    ]
 
 
 # --- ranking (pure) -----------------------------------------------------------------------------
@@ -178,25 +206,31 @@ def entry(
     """A ward's entry with the given base points (None: not scored) out of 100."""
     if base is None:
         return WardEntry(tenant, name, block, None, "chưa chấm điểm")
-    figures = WardFigures(f"KH-{tenant}", tenant * 2, "par", Decimal(base),
-                          Decimal(adjustments), Decimal(100))  # fmt: skip
+    figures = WardFigures(
+        f"KH-{tenant}", tenant * 2, "par", Decimal(base), Decimal(adjustments), Decimal(100)
+    )
     return WardEntry(tenant, name, block, figures)
 
 
 def test_blocks_are_ranked_separately_and_unranked_wards_listed() -> None:
     """Each block has its own ranks 1..n by index; wards without a run come last, unranked."""
-    rows = rank_wards([
-        entry("p-a", "Phường A", "phuong", "80"),
-        entry("x-b", "Xã B", "xa_dac_khu", "95"),
-        entry("p-c", "Phường C", "phuong", "90"),
-        entry("x-d", "Xã D", "xa_dac_khu", None),
-        entry("x-e", "Xã E", "xa_dac_khu", "70"),
-    ])  # fmt: skip
+    rows = rank_wards(
+        [
+            entry("p-a", "Phường A", "phuong", "80"),
+            entry("x-b", "Xã B", "xa_dac_khu", "95"),
+            entry("p-c", "Phường C", "phuong", "90"),
+            entry("x-d", "Xã D", "xa_dac_khu", None),
+            entry("x-e", "Xã E", "xa_dac_khu", "70"),
+        ]
+    )
     table = [(r.entry.block, r.rank, r.of, r.entry.tenant) for r in rows]
     assert table == [
-        ("phuong", 1, 2, "p-c"), ("phuong", 2, 2, "p-a"),
-        ("xa_dac_khu", 1, 2, "x-b"), ("xa_dac_khu", 2, 2, "x-e"), ("xa_dac_khu", None, 2, "x-d"),
-    ]  # fmt: skip
+        ("phuong", 1, 2, "p-c"),
+        ("phuong", 2, 2, "p-a"),
+        ("xa_dac_khu", 1, 2, "x-b"),
+        ("xa_dac_khu", 2, 2, "x-e"),
+        ("xa_dac_khu", None, 2, "x-d"),
+    ]
     by_tenant = {r.entry.tenant: r for r in rows}
     assert by_tenant["p-a"].explanation_vi.startswith("Xếp thứ 2/2 khối phường: chỉ số 80,00%")
     assert by_tenant["x-b"].explanation_vi.startswith("Xếp thứ 1/2 khối xã, đặc khu")
@@ -205,10 +239,12 @@ def test_blocks_are_ranked_separately_and_unranked_wards_listed() -> None:
 
 def test_equal_index_is_decided_by_base_points_and_explained() -> None:
     """Same index: more base points ranks first (fewer bonus points), both sides say why."""
-    rows = rank_wards([
-        entry("p-a", "Phường A", "phuong", "80", adjustments="2"),
-        entry("p-b", "Phường B", "phuong", "82"),
-    ])  # fmt: skip
+    rows = rank_wards(
+        [
+            entry("p-a", "Phường A", "phuong", "80", adjustments="2"),
+            entry("p-b", "Phường B", "phuong", "82"),
+        ]
+    )
     first, second = rows
     assert (first.entry.tenant, second.entry.tenant) == ("p-b", "p-a")
     assert first.entry.figures
@@ -216,17 +252,20 @@ def test_equal_index_is_decided_by_base_points_and_explained() -> None:
     assert first.entry.figures.index == second.entry.figures.index
     assert (first.tie_break, second.tie_break) == (None, "base_points")
     assert "điểm thưởng/trừ +2,00" in second.explanation_vi
-    assert ("Bằng chỉ số với Phường B (82,00%); xếp dưới vì điểm cơ bản thấp hơn "
-            "(80,00 so với 82,00).") in second.explanation_vi  # fmt: skip
+    assert (
+        "Bằng chỉ số với Phường B (82,00%); xếp dưới vì điểm cơ bản thấp hơn (80,00 so với 82,00)."
+    ) in second.explanation_vi
     assert "xếp trên vì điểm cơ bản cao hơn (82,00 so với 80,00)." in first.explanation_vi
 
 
 def test_equal_index_and_base_is_decided_by_vietnamese_name_order() -> None:
     """Same index and base points: the ward whose name comes first in Vietnamese order."""
-    rows = rank_wards([
-        entry("p-dong", "Phường Đông", "phuong", "90"),
-        entry("p-dung", "Phường Dung", "phuong", "90"),
-    ])  # fmt: skip
+    rows = rank_wards(
+        [
+            entry("p-dong", "Phường Đông", "phuong", "90"),
+            entry("p-dung", "Phường Dung", "phuong", "90"),
+        ]
+    )
     assert [r.entry.name for r in rows] == ["Phường Dung", "Phường Đông"]
     assert rows[1].tie_break == "name"
     assert "và bằng điểm cơ bản; xếp dưới vì tên đứng sau theo thứ tự chữ cái tiếng Việt" in (
@@ -236,8 +275,9 @@ def test_equal_index_and_base_is_decided_by_vietnamese_name_order() -> None:
 
 def test_ranking_does_not_depend_on_input_order() -> None:
     """The same entries in any order give the same table."""
-    entries = [entry(f"p-{i}", f"Phường {c}", "phuong", str(80 + i % 3)) for i, c in
-               enumerate("GHIKLMN")]  # fmt: skip
+    entries = [
+        entry(f"p-{i}", f"Phường {c}", "phuong", str(80 + i % 3)) for i, c in enumerate("GHIKLMN")
+    ]
     forward = [(r.rank, r.entry.tenant, r.explanation_vi) for r in rank_wards(entries)]
     backward = [(r.rank, r.entry.tenant, r.explanation_vi) for r in rank_wards(entries[::-1])]
     assert forward == backward
@@ -251,20 +291,39 @@ def issue_plan(db: Db, engine: Engine, org: Organization, code: str, period: str
     """A plan record of ``org`` for ``period`` (what `cchc plan issue` creates first)."""
     focal = org.people_with_role("focal_official")[0]
     with unit_of_work(db.sessions) as session:
-        engine.create(session, "plan", actor=org.actor(focal.id), ref=code,
-                      data={"title": "Kế hoạch CCHC", "index_set": "par-2025-ward-sample",
-                            "period": {"code": period, "label": "6 tháng cuối năm 2025"},
-                            "tasks": 0})  # fmt: skip
+        engine.create(
+            session,
+            "plan",
+            actor=org.actor(focal.id),
+            ref=code,
+            data={
+                "title": "Kế hoạch CCHC",
+                "index_set": "par-2025-ward-sample",
+                "period": {"code": period, "label": "6 tháng cuối năm 2025"},
+                "tasks": 0,
+            },
+        )
 
 
 def score(
-    db: Db, engine: Engine, org: Organization, plan: str, index_set: IndexSet,
+    db: Db,
+    engine: Engine,
+    org: Organization,
+    plan: str,
+    index_set: IndexSet,
     manual: Mapping[str, Mapping[str, Any]],
-) -> ScoreCard:  # fmt: skip
+) -> ScoreCard:
     """Score the plan of ``org`` with ``manual`` inputs and store the run."""
     with unit_of_work(db.sessions) as session:
-        return score_plan(session, tenant=org.tenant, plan=plan, period=PERIOD,
-                          index_set=index_set, manual=manual, now=engine.clock())  # fmt: skip
+        return score_plan(
+            session,
+            tenant=org.tenant,
+            plan=plan,
+            period=PERIOD,
+            index_set=index_set,
+            manual=manual,
+            now=engine.clock(),
+        )
 
 
 def rank(db: Db, engine: Engine, city: City, person: str = OFFICIAL, **kw: Any) -> CityRanking:
@@ -282,15 +341,16 @@ def rankings(db: Db) -> int:
 
 
 @pytest.fixture
-def scored(
-    db: Db, engine: Engine, city: City, index_set: IndexSet
-) -> dict[str, ScoreCard]:  # fmt: skip
+def scored(db: Db, engine: Engine, city: City, index_set: IndexSet) -> dict[str, ScoreCard]:
     """Phù Liễn and Tiên Lãng scored on the example inputs, Lê Chân on fewer; cards by tenant."""
     manual = read_manual(INPUTS)
     fewer = {code: v for code, v in manual.items() if not code.startswith(("1.", "2."))}
     cards = {}
-    for tenant, inputs in (("phuong-phu-lien", manual), ("phuong-le-chan", fewer),
-                           ("xa-tien-lang", manual)):  # fmt: skip
+    for tenant, inputs in (
+        ("phuong-phu-lien", manual),
+        ("phuong-le-chan", fewer),
+        ("xa-tien-lang", manual),
+    ):
         org = city.ward(tenant)
         issue_plan(db, engine, org, f"KH-{tenant}", PERIOD)
         cards[tenant] = score(db, engine, org, f"KH-{tenant}", index_set, inputs)
@@ -308,14 +368,16 @@ def test_city_ranking_ranks_stored_indices_by_block(
     indices = {r.entry.tenant: r.entry.figures.index for r in ranking.rows if r.entry.figures}
     assert indices == {tenant: card.index for tenant, card in scored.items()}
     wards = [r.entry.tenant for r in ranking.block("phuong")]
-    expected_order = sorted(["phuong-phu-lien", "phuong-le-chan"],
-                            key=lambda t: -scored[t].index)  # fmt: skip
+    expected_order = sorted(["phuong-phu-lien", "phuong-le-chan"], key=lambda t: -scored[t].index)
     assert wards == expected_order
     assert [(r.rank, r.of) for r in ranking.block("phuong")] == [(1, 2), (2, 2)]
     assert [(r.entry.tenant, r.rank) for r in ranking.block("xa_dac_khu")] == [("xa-tien-lang", 1)]
     with db.sessions() as session:
-        row = session.execute(sa.select(sa.text("tenant, ref, data")).select_from(
-            sa.table("instances")).where(sa.text("kind = 'city_ranking'"))).one()  # fmt: skip
+        row = session.execute(
+            sa.select(sa.text("tenant, ref, data"))
+            .select_from(sa.table("instances"))
+            .where(sa.text("kind = 'city_ranking'"))
+        ).one()
     data = json.loads(row.data)
     assert (row.tenant, row.ref) == ("hai-phong", f"{PERIOD}/XH-{ranking.run_id[:12]}")
     assert data["run_id"] == ranking.run_id
@@ -325,9 +387,13 @@ def test_city_ranking_ranks_stored_indices_by_block(
 
 
 def test_same_inputs_give_the_same_run_and_no_second_instance(
-    db: Db, engine: Engine, clock: Clock, city: City, index_set: IndexSet,
+    db: Db,
+    engine: Engine,
+    clock: Clock,
+    city: City,
+    index_set: IndexSet,
     scored: dict[str, ScoreCard],
-) -> None:  # fmt: skip
+) -> None:
     """Ranking again on the same scores replays the run; a new score run gives a new run."""
     first = rank(db, engine, city)
     clock.advance(hours=1)
@@ -392,9 +458,11 @@ def test_a_ward_official_may_not_rank_the_city_and_is_audited_on_their_chain(
     ):
         rank_city(session, engine, city, ward.actor("nguyen.thi.lan"), period=PERIOD)
     with db.engine.connect() as conn:
-        refused = conn.execute(sa.text(
-            "select tenant, kind, trigger, actor from audit_events where outcome = 'refused'"
-        )).all()  # fmt: skip
+        refused = conn.execute(
+            sa.text(
+                "select tenant, kind, trigger, actor from audit_events where outcome = 'refused'"
+            )
+        ).all()
     assert [tuple(r) for r in refused] == [
         ("phuong-phu-lien", "city_ranking", "read", "nguyen.thi.lan")
     ]
@@ -414,9 +482,9 @@ def test_a_city_inspector_may_not_rank_even_inputs_ranked_before(
         rank(db, engine, city, person="ong.thi.phuong")
     assert rankings(db) == 1
     with db.engine.connect() as conn:
-        refused = conn.execute(sa.text(
-            "select tenant, trigger, actor from audit_events where outcome = 'refused'"
-        )).all()  # fmt: skip
+        refused = conn.execute(
+            sa.text("select tenant, trigger, actor from audit_events where outcome = 'refused'")
+        ).all()
     assert [tuple(r) for r in refused] == [("hai-phong", "create", "ong.thi.phuong")] * 3
 
 
@@ -428,13 +496,18 @@ def test_publish_and_the_city_chain_verifies(
     assert published.state == "published"
     again = rank(db, engine, city, publish=True)
     assert (again.instance_id, again.state, again.replayed) == (
-        published.instance_id, "published", True)  # fmt: skip
+        published.instance_id,
+        "published",
+        True,
+    )
     with db.sessions() as session:
         for tenant in ("hai-phong", *scored):
             assert verify(session, tenant=tenant).ok, tenant
-        events = session.execute(sa.text(
-            "select trigger, outcome from audit_events where tenant = 'hai-phong' order by seq"
-        )).all()  # fmt: skip
+        events = session.execute(
+            sa.text(
+                "select trigger, outcome from audit_events where tenant = 'hai-phong' order by seq"
+            )
+        ).all()
     assert [tuple(e) for e in events] == [("create", "applied"), ("publish", "applied")]
 
 
@@ -451,8 +524,9 @@ def test_xlsx_has_a_sheet_per_block_in_rank_order(
         assert sheet["A3"].value == "Hạng"
         names = [row[1] for row in sheet.iter_rows(min_row=4, values_only=True)]
         assert names == [r.entry.name for r in ranking.block(block)]
-        for row, ranked in zip(sheet.iter_rows(min_row=4, values_only=True),
-                               ranking.block(block), strict=True):  # fmt: skip
+        for row, ranked in zip(
+            sheet.iter_rows(min_row=4, values_only=True), ranking.block(block), strict=True
+        ):
             assert ranked.entry.figures
             assert row[0] == ranked.rank
             assert Decimal(str(row[2])) == ranked.entry.figures.index

@@ -26,8 +26,13 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Run `cchc --data-dir <tmp>/var ARGS…` on SQLite with the sample city, in November 2025."""
     monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 11, 3, 2, 0, tzinfo=UTC)))
     folder = tmp_path / "var"
-    env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "",
-           "CCHC_CITY": "", "CCHC_TENANT": ""}  # fmt: skip
+    env = {
+        "CCHC_DATABASE_URL": "",
+        "CCHC_ORGANIZATION": "",
+        "CCHC_INDEX_SET": "",
+        "CCHC_CITY": "",
+        "CCHC_TENANT": "",
+    }
 
     def run(*args: str) -> Result:
         return runner.invoke(app, ["--data-dir", str(folder), *args], env=env)
@@ -41,8 +46,9 @@ def plans(tmp_path: Path) -> dict[str, Path]:
     files = {}
     for tenant in ("phuong-phu-lien", LE_CHAN):
         path = tmp_path / f"{tenant}.yaml"
-        path.write_text(PLAN_YAML.replace("tenant: phuong-phu-lien", f"tenant: {tenant}"),
-                        encoding="utf-8")  # fmt: skip
+        path.write_text(
+            PLAN_YAML.replace("tenant: phuong-phu-lien", f"tenant: {tenant}"), encoding="utf-8"
+        )
         files[tenant] = path
     return files
 
@@ -90,14 +96,18 @@ def test_city_rank_from_the_command_line(cli: Cli, plans: dict[str, Path], tmp_p
     ok(cli("--tenant", LE_CHAN, "score", "run", "--plan", PLAN, "--as", LC_FOCAL))
 
     out = tmp_path / "out"
-    ranked = as_json(cli("city", "rank", "--period", "2025-H2", "--as", OFFICIAL, "--json",
-                         "--out", str(out)))  # fmt: skip
+    ranked = as_json(
+        cli("city", "rank", "--period", "2025-H2", "--as", OFFICIAL, "--json", "--out", str(out))
+    )
     phuong = ranked["blocks"]["phuong"]
     assert [(w["tenant"], w["rank"], w["of"]) for w in phuong] == [
-        ("phuong-phu-lien", 1, 2), (LE_CHAN, 2, 2)]  # fmt: skip
+        ("phuong-phu-lien", 1, 2),
+        (LE_CHAN, 2, 2),
+    ]
     assert phuong[0]["explanation"].startswith("Xếp thứ 1/2 khối phường: chỉ số ")
     assert [(w["tenant"], w["rank"]) for w in ranked["blocks"]["xa_dac_khu"]] == [
-        ("xa-tien-lang", None)]  # fmt: skip
+        ("xa-tien-lang", None)
+    ]
     assert ranked["state"] == "draft"
     assert not ranked["replayed"]
     sheets = load_workbook(ranked["xlsx"]).sheetnames
@@ -105,7 +115,10 @@ def test_city_rank_from_the_command_line(cli: Cli, plans: dict[str, Path], tmp_p
 
     again = as_json(cli("city", "rank", "--period", "2025-H2", "--as", OFFICIAL, "--json"))
     assert (again["run_id"], again["ranking_id"], again["replayed"]) == (
-        ranked["run_id"], ranked["ranking_id"], True)  # fmt: skip
+        ranked["run_id"],
+        ranked["ranking_id"],
+        True,
+    )
     text = ok(cli("city", "rank", "--period", "2025-H2", "--as", OFFICIAL, "--publish")).stdout
     assert "Xếp hạng chỉ số CCHC – Khối phường" in text
     assert "đã công bố" in text

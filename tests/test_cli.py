@@ -137,8 +137,11 @@ def test_a_data_folder_without_database_is_left_untouched(
 ) -> None:
     """A command on a data folder with no database names `cchc db upgrade` and creates no file."""
     folder = tmp_path / "var"
-    result = runner.invoke(app, ["--data-dir", str(folder), *command],
-                           env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""})  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["--data-dir", str(folder), *command],
+        env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""},
+    )
     assert result.exit_code == 2, result.output
     assert "cchc db upgrade" in result.output
     assert not folder.exists()
@@ -194,10 +197,16 @@ def test_audit_verify_then_sqlite3_edit_is_named(data_dir: Path) -> None:
     assert "5 events" in out  # the registration of the reference data, then the work
     database = data_dir / "cchc.sqlite3"
     subprocess.run(
-        ["sqlite3", str(database), ("DROP TRIGGER audit_events_no_update; "
-          "UPDATE audit_events SET payload = '{\"reason\":\"sửa\"}' WHERE seq = 2;")],
+        [
+            "sqlite3",
+            str(database),
+            (
+                "DROP TRIGGER audit_events_no_update; "
+                'UPDATE audit_events SET payload = \'{"reason":"sửa"}\' WHERE seq = 2;'
+            ),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     code, out = _cli(data_dir, "audit", "verify")
     assert code == 1
     assert "event #2 (seq 2)" in out
@@ -245,16 +254,17 @@ HEAVY = ("prefect", "matplotlib", "docx", "openpyxl", "alembic", "sqlalchemy")
 def _imported_by(code: str, *names: str) -> list[str]:
     """Which of ``names`` a fresh interpreter has imported after running ``code``."""
     probe = f"{code}\nimport sys\nprint(sorted(m for m in {names!r} if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return list(json.loads(done.stdout.splitlines()[-1].replace("'", '"')))
 
 
 def _cchc(*args: str) -> str:
     """Code running ``cchc ARGS`` as the console script does, ending without an error."""
-    return (f"import sys\nsys.argv = ['cchc', *{list(args)!r}]\nfrom cchc.cli import main\n"
-            "try:\n    main()\n"
-            "except SystemExit as exit:\n    assert not exit.code, exit.code")  # fmt: skip
+    return (
+        f"import sys\nsys.argv = ['cchc', *{list(args)!r}]\nfrom cchc.cli import main\n"
+        "try:\n    main()\n"
+        "except SystemExit as exit:\n    assert not exit.code, exit.code"
+    )
 
 
 def test_engine_import_does_not_import_prefect() -> None:
@@ -267,8 +277,15 @@ def test_help_imports_no_heavy_library() -> None:
     assert _imported_by(_cchc("--help"), *HEAVY) == []
 
 
-@pytest.mark.parametrize("args", [("tasks", "--help"), ("tasks", "list", "--help"),
-                                  ("audit", "verify", "--help"), ("db", "--help")])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("tasks", "--help"),
+        ("tasks", "list", "--help"),
+        ("audit", "verify", "--help"),
+        ("db", "--help"),
+    ],
+)
 def test_a_command_imports_only_what_it_needs(args: tuple[str, ...]) -> None:
     """Commands that write no document import no prefect, matplotlib, docx, openpyxl, alembic."""
     assert _imported_by(_cchc(*args), *HEAVY[:5]) == []
@@ -304,12 +321,17 @@ def test_a_mistyped_command_gets_a_suggestion() -> None:
 def test_points_in_tables_always_have_two_decimals() -> None:
     """Points show 2 decimals ("2,40" beside "3,96", "14,00"), in `index-set show` too."""
     assert [points(Decimal(v)) for v in ("2.4", "3.96", "14", "-1", "1234.5")] == [
-        "2,40", "3,96", "14,00", "-1,00", "1.234,50"
-    ]  # fmt: skip
+        "2,40",
+        "3,96",
+        "14,00",
+        "-1,00",
+        "1.234,50",
+    ]
     env = {"CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "", "COLUMNS": "200"}
     result = runner.invoke(app, ["index-set", "show"], env=env)
     assert result.exit_code == 0, result.output
-    cells = [line.split("│")[3].strip() for line in result.stdout.splitlines()
-             if line.startswith("│")]  # fmt: skip
+    cells = [
+        line.split("│")[3].strip() for line in result.stdout.splitlines() if line.startswith("│")
+    ]
     assert len(cells) > 60
     assert all(re.fullmatch(r"[-+]?\d+,\d\d", cell) for cell in cells), cells

@@ -103,8 +103,17 @@ def ward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ward]:
         w = Ward(tmp_path_factory.mktemp("ward"))
         assert w("db", "upgrade").exit_code == 0
         w.ok("plan", "issue", str(w.plan_file), "--as", FOCAL)
-        w.evidence = w.ok("evidence", "submit", str(w.pdf), "--plan", PLAN, "--target",
-                          "task:NV-01", "--as", KT_OFFICIAL)  # fmt: skip
+        w.evidence = w.ok(
+            "evidence",
+            "submit",
+            str(w.pdf),
+            "--plan",
+            PLAN,
+            "--target",
+            "task:NV-01",
+            "--as",
+            KT_OFFICIAL,
+        )
         w.ok("metrics", "import", str(w.metrics), "--period", "2025-H2", "--as", FOCAL)
         yield w
 
@@ -114,28 +123,66 @@ def _mutating(ward: Ward) -> dict[str, list[str]]:
     return {
         "plan issue": ["plan", "issue", str(ward.plan_file)],
         "tasks fire": ["tasks", "fire", "NV-01", "start", "--plan", PLAN],
-        "assessments fire": ["assessments", "fire", "1.1.3", "self_score", "--plan", PLAN,
-                             "--points", "1"],
-        "evidence submit": ["evidence", "submit", str(ward.other_pdf), "--plan", PLAN,
-                            "--target", "criterion:1.1.3"],
-        "evidence review": ["evidence", "review", str(ward.evidence["id"]), "accept",
-                            "--sha256", sha],
+        "assessments fire": [
+            "assessments",
+            "fire",
+            "1.1.3",
+            "self_score",
+            "--plan",
+            PLAN,
+            "--points",
+            "1",
+        ],
+        "evidence submit": [
+            "evidence",
+            "submit",
+            str(ward.other_pdf),
+            "--plan",
+            PLAN,
+            "--target",
+            "criterion:1.1.3",
+        ],
+        "evidence review": [
+            "evidence",
+            "review",
+            str(ward.evidence["id"]),
+            "accept",
+            "--sha256",
+            sha,
+        ],
         "metrics import": ["metrics", "import", str(ward.metrics), "--period", "2025-H2"],
         "score run": ["score", "run", "--plan", PLAN],
         "rank run": ["rank", "run", "--plan", PLAN, "--publish"],
         "review run": ["review", "run", "--plan", PLAN, "--month", "2025-10"],
-        "review issue-notice": ["review", "issue-notice", "--plan", PLAN, "--month", "2025-10",
-                                "--number", "15/TB-UBND"],
+        "review issue-notice": [
+            "review",
+            "issue-notice",
+            "--plan",
+            PLAN,
+            "--month",
+            "2025-10",
+            "--number",
+            "15/TB-UBND",
+        ],
         "notify send": ["notify", "send"],
         "sweep": ["sweep"],
-    }  # fmt: skip
+    }
 
 
 MUTATING = [
-    "plan issue", "tasks fire", "assessments fire", "evidence submit", "evidence review",
-    "metrics import", "score run", "rank run", "review run", "review issue-notice", "notify send",
+    "plan issue",
+    "tasks fire",
+    "assessments fire",
+    "evidence submit",
+    "evidence review",
+    "metrics import",
+    "score run",
+    "rank run",
+    "review run",
+    "review issue-notice",
+    "notify send",
     "sweep",
-]  # fmt: skip
+]
 """Every command that changes stored data and acts as someone (`--as`)."""
 
 
@@ -165,8 +212,12 @@ def _commands(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 READS = {
-    "tasks list", "assessments list", "score explain", "score at-risk", "export",
-}  # fmt: skip
+    "tasks list",
+    "assessments list",
+    "score explain",
+    "score at-risk",
+    "export",
+}
 """The reads this module checks for unit scope (other reads are checked where they live)."""
 
 
@@ -182,8 +233,17 @@ def test_the_matrix_names_every_mutating_command_with_an_acting_person() -> None
     }
     assert set(MUTATING) <= acting
     assert acting >= READS
-    cycle_groups = {"plan", "tasks", "assessments", "evidence", "metrics", "score", "rank",
-                    "review", "notify"}  # fmt: skip
+    cycle_groups = {
+        "plan",
+        "tasks",
+        "assessments",
+        "evidence",
+        "metrics",
+        "score",
+        "rank",
+        "review",
+        "notify",
+    }
     unclassified = {
         name for name in acting - set(MUTATING) - READS if name.split(" ")[0] in cycle_groups
     }

@@ -138,8 +138,10 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
 
     tasks = as_json(cli("tasks", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert [(t["code"], t["owner_unit"], t["state"]) for t in tasks] == [
-        ("NV-01", "kt", "assigned"), ("NV-02", "ttphc", "assigned"), ("NV-03", "vhxh", "assigned"),
-    ]  # fmt: skip
+        ("NV-01", "kt", "assigned"),
+        ("NV-02", "ttphc", "assigned"),
+        ("NV-03", "vhxh", "assigned"),
+    ]
     assert tasks[0]["deadline_text"] == "30/11/2025"
     assert tasks[0]["state_label"] == "Đã giao"
     table = ok(cli("tasks", "list", "--unit", "kt", "--as", FOCAL)).stdout
@@ -149,8 +151,18 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
     assert "NV-02" not in table
 
     ok(cli("tasks", "fire", f"{PLAN}/NV-01", "start", "--as", KT_OFFICIAL))
-    ok(cli("tasks", "fire", "NV-01", "submit_product", "--as", KT_OFFICIAL,
-           "--product", "Báo cáo số 12/BC-KT ngày 20/11/2025"))  # fmt: skip
+    ok(
+        cli(
+            "tasks",
+            "fire",
+            "NV-01",
+            "submit_product",
+            "--as",
+            KT_OFFICIAL,
+            "--product",
+            "Báo cáo số 12/BC-KT ngày 20/11/2025",
+        )
+    )
     accepted = ok(cli("tasks", "fire", "NV-01", "accept_product", "--as", FOCAL)).output
     assert "Đã nộp sản phẩm → Hoàn thành" in accepted
     done = as_json(cli("tasks", "list", "--state", "done", "--as", FOCAL, "--json"))
@@ -158,17 +170,36 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
 
     pdf = tmp_path / "Kế hoạch CCHC năm 2025.pdf"
     pdf.write_bytes(PDF)
-    sub = as_json(cli("evidence", "submit", str(pdf), "--plan", PLAN,
-                      "--target", "criterion:1.1.1", "--as", VHXH_OFFICIAL, "--json"))  # fmt: skip
+    sub = as_json(
+        cli(
+            "evidence",
+            "submit",
+            str(pdf),
+            "--plan",
+            PLAN,
+            "--target",
+            "criterion:1.1.1",
+            "--as",
+            VHXH_OFFICIAL,
+            "--json",
+        )
+    )
     assert sub["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert (sub["state"], sub["version"], sub["original_name"]) == (
-        "submitted", 1, "Kế hoạch CCHC năm 2025.pdf")  # fmt: skip
-    reviewed = ok(cli("evidence", "review", str(sub["id"]), "accept",
-                      "--sha256", sub["sha256"], "--as", FOCAL)).output  # fmt: skip
+        "submitted",
+        1,
+        "Kế hoạch CCHC năm 2025.pdf",
+    )
+    reviewed = ok(
+        cli(
+            "evidence", "review", str(sub["id"]), "accept", "--sha256", sub["sha256"], "--as", FOCAL
+        )
+    ).output
     assert "Đạt" in reviewed
     listed = as_json(cli("evidence", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert [(e["id"], e["state"], e["target"]) for e in listed] == [
-        (sub["id"], "accepted", "criterion:1.1.1")]  # fmt: skip
+        (sub["id"], "accepted", "criterion:1.1.1")
+    ]
     covered = as_json(cli("evidence", "coverage", "--plan", PLAN, "--as", FOCAL, "--json"))
     vhxh = next(u for u in covered["units"] if u["unit"] == "vhxh")
     assert vhxh["covered"] == 1
@@ -177,15 +208,27 @@ def test_the_whole_cycle_from_the_command_line(cli: Cli, plan_file: Path, tmp_pa
 
     metrics = tmp_path / "chi-so.csv"
     metrics.write_text(METRICS_CSV, encoding="utf-8")
-    imported = as_json(cli("metrics", "import", str(metrics), "--period", "2025-H2",
-                           "--as", TTPHC_OFFICIAL, "--json"))  # fmt: skip
+    imported = as_json(
+        cli(
+            "metrics",
+            "import",
+            str(metrics),
+            "--period",
+            "2025-H2",
+            "--as",
+            TTPHC_OFFICIAL,
+            "--json",
+        )
+    )
     assert (imported["rows"], imported["already_present"]) == (2, False)
 
     card = as_json(cli("score", "run", "--plan", PLAN, "--as", FOCAL, "--json"))
     subs = {s["code"]: s for s in card["sub_criteria"]}
     assert subs["1.1.1"]["points"] == "1.00"
     assert (subs["1.1.3"]["inputs"]["numerator"], subs["1.1.3"]["inputs"]["denominator"]) == (
-        "1", "3")  # fmt: skip
+        "1",
+        "3",
+    )
     assert subs["3.2.1"]["points"] == "4.00"
     assert [a["code"] for a in card["areas"]] == ["1", "2", "3", "4", "5", "6", "7"]
     assert "1.1.3" in card["waiting_explanation"]
@@ -239,14 +282,16 @@ def test_unknown_person_is_refused_with_a_hint(cli: Cli, plan_file: Path) -> Non
 
 def test_official_of_another_unit_is_refused_and_audited(issued: Cli) -> None:
     """An official submitting another unit's product is refused by own_unit, and it is audited."""
-    result = issued("tasks", "fire", "NV-01", "submit_product", "--as", TTPHC_OFFICIAL,
-                    "--product", "Báo cáo")  # fmt: skip
+    result = issued(
+        "tasks", "fire", "NV-01", "submit_product", "--as", TTPHC_OFFICIAL, "--product", "Báo cáo"
+    )
     assert result.exit_code == 1
     assert "own_unit" in result.output
     assert "đã được ghi vào nhật ký kiểm tra" in " ".join(result.output.split())
     refused = refusals(issued)
     assert [(e["actor"], e["trigger"], e["ref"]) for e in refused] == [
-        (TTPHC_OFFICIAL, "submit_product", f"{PLAN}/NV-01")]  # fmt: skip
+        (TTPHC_OFFICIAL, "submit_product", f"{PLAN}/NV-01")
+    ]
     tasks = as_json(issued("tasks", "list", "--unit", "kt", "--as", FOCAL, "--json"))
     assert [t["state"] for t in tasks] == ["assigned"]
     assert "audit chain intact" in ok(issued("audit", "verify", "--as", INSPECTOR)).output
@@ -264,21 +309,52 @@ def test_evidence_of_another_unit_and_wrong_hash_are_refused(issued: Cli, tmp_pa
     """Evidence for another unit's criterion is not permitted; a stale hash is refused, audited."""
     pdf = tmp_path / "bao-cao.pdf"
     pdf.write_bytes(PDF)
-    other = issued("evidence", "submit", str(pdf), "--plan", PLAN, "--target", "criterion:1.1.3",
-                   "--as", KT_OFFICIAL)  # fmt: skip
+    other = issued(
+        "evidence",
+        "submit",
+        str(pdf),
+        "--plan",
+        PLAN,
+        "--target",
+        "criterion:1.1.3",
+        "--as",
+        KT_OFFICIAL,
+    )
     assert other.exit_code == 1
     assert "không được nộp tài liệu kiểm chứng" in " ".join(other.output.split())
-    sub = as_json(issued("evidence", "submit", str(pdf), "--plan", PLAN, "--target", "task:NV-01",
-                         "--as", KT_OFFICIAL, "--json"))  # fmt: skip
-    stale = issued("evidence", "review", str(sub["id"]), "accept", "--sha256", "0" * 64,
-                   "--as", FOCAL)  # fmt: skip
+    sub = as_json(
+        issued(
+            "evidence",
+            "submit",
+            str(pdf),
+            "--plan",
+            PLAN,
+            "--target",
+            "task:NV-01",
+            "--as",
+            KT_OFFICIAL,
+            "--json",
+        )
+    )
+    stale = issued(
+        "evidence", "review", str(sub["id"]), "accept", "--sha256", "0" * 64, "--as", FOCAL
+    )
     assert stale.exit_code == 1
     assert "hash_matches" in stale.output
     assert [e["trigger"] for e in refusals(issued)] == ["create", "accept"]
     fake = tmp_path / "fake.pdf"
     fake.write_bytes(b"not a pdf at all")
-    rejected = issued("evidence", "submit", str(fake), "--plan", PLAN, "--target", "task:NV-01",
-                      "--as", KT_OFFICIAL)  # fmt: skip
+    rejected = issued(
+        "evidence",
+        "submit",
+        str(fake),
+        "--plan",
+        PLAN,
+        "--target",
+        "task:NV-01",
+        "--as",
+        KT_OFFICIAL,
+    )
     assert rejected.exit_code == 1
     assert "content_mismatch" in rejected.output
 
@@ -297,8 +373,9 @@ def test_bad_metrics_file_lists_every_problem(issued: Cli, tmp_path: Path) -> No
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert f"{bad}:2: CCHC-M003 row 2, column A (unit): unknown unit 'ttphcc'" in lines[0]
-    assert any(line.startswith(f"{bad}:3: CCHC-M003") and "online_paymnts" in line
-               for line in lines)  # fmt: skip
+    assert any(
+        line.startswith(f"{bad}:3: CCHC-M003") and "online_paymnts" in line for line in lines
+    )
     assert sum(line.startswith(f"{bad}:4: CCHC-M003") for line in lines) == 2
     assert "nothing was written" in result.stderr
     assert (
@@ -328,7 +405,8 @@ def test_ranking_by_someone_without_the_roles_writes_nothing(issued: Cli) -> Non
     assert "nothing was written" in result.output
     assert issued("score", "explain", "1.1.3", "--plan", PLAN, "--as", FOCAL).exit_code == 2
     assert [(e["actor"], e["outcome"]) for e in refusals(issued)] == [
-        ("dang.van.thang", "refused")]  # only the refusal is recorded  # fmt: skip
+        ("dang.van.thang", "refused")
+    ]  # only the refusal is recorded
 
 
 def test_plan_template_round_trips_through_check(cli: Cli, tmp_path: Path) -> None:
@@ -380,15 +458,29 @@ def test_cycle_commands_on_an_empty_data_dir_say_to_upgrade(cli: Cli) -> None:
 def test_assessment_is_self_scored_approved_by_its_head_and_locked(issued: Cli) -> None:
     """A unit head approves only their unit's criteria; the Chairman locks an approved one."""
     kt_head, other_head, chairman = "pham.quoc.khanh", "dinh.thi.bich.ngoc", "dang.van.thang"
-    ok(issued("assessments", "fire", "6.2.1", "self_score", "--plan", PLAN, "--as", KT_OFFICIAL,
-              "--points", "5.2", "--explanation", "Đang chờ xác nhận của Kho bạc"))  # fmt: skip
-    refused = issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN,
-                     "--as", other_head)  # fmt: skip
+    ok(
+        issued(
+            "assessments",
+            "fire",
+            "6.2.1",
+            "self_score",
+            "--plan",
+            PLAN,
+            "--as",
+            KT_OFFICIAL,
+            "--points",
+            "5.2",
+            "--explanation",
+            "Đang chờ xác nhận của Kho bạc",
+        )
+    )
+    refused = issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", other_head)
     assert refused.exit_code == 1
     assert "own_unit" in refused.output
     ok(issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head))
-    locked = as_json(issued("assessments", "fire", "6.2.1", "lock", "--plan", PLAN,
-                            "--as", chairman, "--json"))  # fmt: skip
+    locked = as_json(
+        issued("assessments", "fire", "6.2.1", "lock", "--plan", PLAN, "--as", chairman, "--json")
+    )
     assert locked["to_state"] == "locked"
     listing = ("assessments", "list", "--plan", PLAN, "--unit", "kt", "--as", FOCAL)
     rows = as_json(issued(*listing, "--json"))
@@ -406,14 +498,20 @@ def test_one_meaning_of_late_in_tasks_list_and_ranking(
     ok(issued("tasks", "fire", "NV-01", "accept_product", "--as", FOCAL))
     # NV-02 is due Monday 15/12/2025; its product comes on Wednesday 17/12, 2 working days late.
     monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 12, 17, 2, 0, tzinfo=UTC)))
-    ok(issued("tasks", "fire", "NV-02", "submit_product", "--as", TTPHC_OFFICIAL,
-              "--product", "BC"))  # fmt: skip
+    ok(
+        issued(
+            "tasks", "fire", "NV-02", "submit_product", "--as", TTPHC_OFFICIAL, "--product", "BC"
+        )
+    )
     ok(issued("tasks", "fire", "NV-02", "accept_product", "--as", FOCAL))
     tasks = as_json(issued("tasks", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
-    assert [(t["code"], t["state"], t["late"], t["working_days_late"], t["done_on_time"])
-            for t in tasks] == [("NV-01", "done", False, 0, True),
-                                ("NV-02", "done", True, 2, False),
-                                ("NV-03", "assigned", False, 0, False)]  # fmt: skip
+    assert [
+        (t["code"], t["state"], t["late"], t["working_days_late"], t["done_on_time"]) for t in tasks
+    ] == [
+        ("NV-01", "done", False, 0, True),
+        ("NV-02", "done", True, 2, False),
+        ("NV-03", "assigned", False, 0, False),
+    ]
     shown = ok(issued("tasks", "list", "--plan", PLAN, "--as", FOCAL)).stdout
     assert "Hoàn thành (trễ 2 ngày làm việc)" in " ".join(shown.split())
     assert shown.count("trễ") == 1
@@ -428,21 +526,25 @@ def test_points_at_risk_name_the_evidence_gap(issued: Cli, tmp_path: Path) -> No
     inputs = tmp_path / "inputs.yaml"
     inputs.write_text('"2.1.1": {level: full, explanation: Đang bổ sung hồ sơ}\n', "utf-8")
     ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(inputs)))
-    risk = as_json(issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL,
-                          "--json"))  # fmt: skip
+    risk = as_json(
+        issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL, "--json")
+    )
     (unit,) = risk["units"]
     sub = next(s for s in unit["sub_criteria"] if s["code"] == "2.1.1")
     assert (sub["points"], sub["lost"], sub["evidence_complete"]) == ("2.00", "0.00", False)
     assert (sub["evidence_gap"], sub["points_at_risk"]) == ("2.00", "2.00")
     assert Decimal(unit["points_at_risk"]) == sum(
-        Decimal(s["points_at_risk"]) for s in unit["sub_criteria"])  # fmt: skip
+        Decimal(s["points_at_risk"]) for s in unit["sub_criteria"]
+    )
     table = ok(issued("score", "at-risk", "--plan", PLAN, "--unit", "vp", "--as", FOCAL)).stdout
     assert "2.1.1 (2,00/2,00; thiếu tài liệu kiểm chứng: 2,00)" in " ".join(table.split())
-    explained = as_json(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL,
-                               "--json"))  # fmt: skip
+    explained = as_json(
+        issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL, "--json")
+    )
     assert (explained["evidence_complete"], explained["points_at_risk"]) == (False, "2.00")
-    text = " ".join(ok(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL))
-                    .stdout.split())  # fmt: skip
+    text = " ".join(
+        ok(issued("score", "explain", "2.1.1", "--plan", PLAN, "--as", FOCAL)).stdout.split()
+    )
     assert "chưa có tài liệu kiểm chứng được chấp nhận" in text
     assert "2,00 điểm có nguy cơ bị trừ khi thẩm định" in text
 
@@ -508,15 +610,42 @@ def test_nobody_decides_on_what_they_submitted_from_the_command_line(
     assert "separation_of_duties" in own_product.output
     pdf = tmp_path / "Kế hoạch tuyên truyền.pdf"
     pdf.write_bytes(PDF)
-    sub = as_json(issued("evidence", "submit", str(pdf), "--plan", PLAN,
-                         "--target", "criterion:1.1.1", "--as", FOCAL, "--json"))  # fmt: skip
-    own_evidence = issued("evidence", "review", str(sub["id"]), "accept",
-                          "--sha256", sub["sha256"], "--as", FOCAL)  # fmt: skip
+    sub = as_json(
+        issued(
+            "evidence",
+            "submit",
+            str(pdf),
+            "--plan",
+            PLAN,
+            "--target",
+            "criterion:1.1.1",
+            "--as",
+            FOCAL,
+            "--json",
+        )
+    )
+    own_evidence = issued(
+        "evidence", "review", str(sub["id"]), "accept", "--sha256", sub["sha256"], "--as", FOCAL
+    )
     assert own_evidence.exit_code == 1
     assert "separation_of_duties" in own_evidence.output
     kt_head = "pham.quoc.khanh"
-    ok(issued("assessments", "fire", "6.2.1", "self_score", "--plan", PLAN, "--as", kt_head,
-              "--points", "5.2", "--explanation", "Đang chờ xác nhận của Kho bạc"))  # fmt: skip
+    ok(
+        issued(
+            "assessments",
+            "fire",
+            "6.2.1",
+            "self_score",
+            "--plan",
+            PLAN,
+            "--as",
+            kt_head,
+            "--points",
+            "5.2",
+            "--explanation",
+            "Đang chờ xác nhận của Kho bạc",
+        )
+    )
     own_score = issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head)
     assert own_score.exit_code == 1
     assert "separation_of_duties" in own_score.output
@@ -525,8 +654,22 @@ def test_nobody_decides_on_what_they_submitted_from_the_command_line(
     assert all(e["reason"].startswith("separation_of_duties: ") for e in refusals(issued))
     tasks = as_json(issued("tasks", "list", "--unit", "vhxh", "--as", FOCAL, "--json"))
     assert [t["state"] for t in tasks] == ["product_submitted"]
-    ok(issued("assessments", "fire", "6.2.1", "self_score", "--plan", PLAN, "--as", KT_OFFICIAL,
-              "--points", "5.2", "--explanation", "Đang chờ xác nhận của Kho bạc"))  # fmt: skip
+    ok(
+        issued(
+            "assessments",
+            "fire",
+            "6.2.1",
+            "self_score",
+            "--plan",
+            PLAN,
+            "--as",
+            KT_OFFICIAL,
+            "--points",
+            "5.2",
+            "--explanation",
+            "Đang chờ xác nhận của Kho bạc",
+        )
+    )
     ok(issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head))
     assert "audit chain intact" in ok(issued("audit", "verify", "--as", INSPECTOR)).output
 
@@ -539,25 +682,38 @@ def test_tasks_list_and_ranking_use_the_registered_calendar_and_bands(
     folder = tmp_path / "definitions"
     shutil.copytree(Path(__file__).resolve().parent.parent / "definitions", folder)
     task = folder / "workflows" / "task.yaml"
-    text = re.sub(r"(?m)^version: (\d+)$", lambda m: f"version: {int(m[1]) + 1}",
-                  task.read_text("utf-8"), count=1)  # fmt: skip
+    text = re.sub(
+        r"(?m)^version: (\d+)$",
+        lambda m: f"version: {int(m[1]) + 1}",
+        task.read_text("utf-8"),
+        count=1,
+    )
     task.write_text(text.replace("label: Đã giao\n", "label: Đã giao (bản đăng ký)\n", 1), "utf-8")
     calendar = folder / "calendar.yaml"
     day_off = 'days_off:\n  2025-12-16: "Nghỉ theo văn bản thử"\n'
     calendar.write_text(calendar.read_text("utf-8").replace("days_off:\n", day_off, 1), "utf-8")
     emulation = folder / "emulation.yaml"
-    emulation.write_text(re.sub(r"(?m)^(  - label: .+)$", r"\1 (bản đăng ký)",
-                                emulation.read_text("utf-8")), "utf-8")  # fmt: skip
+    emulation.write_text(
+        re.sub(r"(?m)^(  - label: .+)$", r"\1 (bản đăng ký)", emulation.read_text("utf-8")), "utf-8"
+    )
     applied = runner.invoke(
-        app, ["--data-dir", str(tmp_path / "var"), "definitions", "apply", "--as", ADMIN, "--yes"],
-        env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "",
-             "CCHC_DEFINITIONS_DIR": str(folder)},
-    )  # fmt: skip
+        app,
+        ["--data-dir", str(tmp_path / "var"), "definitions", "apply", "--as", ADMIN, "--yes"],
+        env={
+            "CCHC_DATABASE_URL": "",
+            "CCHC_ORGANIZATION": "",
+            "CCHC_INDEX_SET": "",
+            "CCHC_DEFINITIONS_DIR": str(folder),
+        },
+    )
     assert applied.exit_code == 0, applied.output
     # NV-02 is due Monday 15/12/2025; Tuesday 16/12 is now a day off: Wednesday is 1 day late.
     monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 12, 17, 2, 0, tzinfo=UTC)))
-    ok(issued("tasks", "fire", "NV-02", "submit_product", "--as", TTPHC_OFFICIAL,
-              "--product", "BC"))  # fmt: skip
+    ok(
+        issued(
+            "tasks", "fire", "NV-02", "submit_product", "--as", TTPHC_OFFICIAL, "--product", "BC"
+        )
+    )
     ok(issued("tasks", "fire", "NV-02", "accept_product", "--as", FOCAL))
     tasks = as_json(issued("tasks", "list", "--plan", PLAN, "--as", FOCAL, "--json"))
     assert {t["code"]: t["working_days_late"] for t in tasks}["NV-02"] == 1

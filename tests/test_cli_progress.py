@@ -15,9 +15,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"
 FOCAL = "nguyen.thi.lan"
-ENV = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "",
-       "CCHC_CITY": "", "CCHC_TENANT": "", "TERM": "xterm-256color", "COLUMNS": "120",
-       "PYTHONPATH": str(ROOT)}  # fmt: skip
+ENV = {
+    "CCHC_DATABASE_URL": "",
+    "CCHC_ORGANIZATION": "",
+    "CCHC_INDEX_SET": "",
+    "CCHC_CITY": "",
+    "CCHC_TENANT": "",
+    "TERM": "xterm-256color",
+    "COLUMNS": "120",
+    "PYTHONPATH": str(ROOT),
+}
 
 
 def cchc(*args: str, tty: bool) -> tuple[int, str, str]:
@@ -65,22 +72,25 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_plan_issue_and_audit_verify_draw_a_bar_on_a_terminal(folder: Path) -> None:
     """On a terminal `plan issue` counts 12 tasks + 57 assessments, `audit verify` its events;
     with --json the terminal gets nothing and stdout is plain JSON."""
-    code, out, err = cchc("--data-dir", str(folder), "plan", "issue", str(PLAN), "--as", FOCAL,
-                          tty=True)  # fmt: skip
+    code, out, err = cchc(
+        "--data-dir", str(folder), "plan", "issue", str(PLAN), "--as", FOCAL, tty=True
+    )
     assert code == 0, out + err
     assert "Ban hành kế hoạch KH-CCHC-2025-H2" in err
     assert "69/69" in err
     assert "Đã ban hành kế hoạch" in out
     assert "\x1b" not in out
 
-    code, out, err = cchc("--data-dir", str(folder), "plan", "issue", str(PLAN), "--as", FOCAL,
-                          "--json", tty=True)  # fmt: skip
+    code, out, err = cchc(
+        "--data-dir", str(folder), "plan", "issue", str(PLAN), "--as", FOCAL, "--json", tty=True
+    )
     assert code == 0, out + err
     assert json.loads(out)["replayed"] is True
     assert "Ban hành" not in err
 
-    code, out, err = cchc("--data-dir", str(folder), "audit", "verify", "--as", "cu.van.son",
-                          tty=True)  # fmt: skip
+    code, out, err = cchc(
+        "--data-dir", str(folder), "audit", "verify", "--as", "cu.van.son", tty=True
+    )
     assert code == 0, out + err
     events = int(out.split("): ")[1].split(" events")[0])
     assert events > 69
@@ -90,8 +100,9 @@ def test_plan_issue_and_audit_verify_draw_a_bar_on_a_terminal(folder: Path) -> N
 
 def test_no_bar_when_stderr_is_not_a_terminal(folder: Path) -> None:
     """Piped stderr (a log file, CI) gets no progress bar."""
-    code, out, err = cchc("--data-dir", str(folder), "audit", "verify", "--as", "cu.van.son",
-                          tty=False)  # fmt: skip
+    code, out, err = cchc(
+        "--data-dir", str(folder), "audit", "verify", "--as", "cu.van.son", tty=False
+    )
     assert code == 0, out + err
     assert "Kiểm tra chuỗi nhật ký" not in err
     assert "\x1b" not in err
@@ -99,14 +110,33 @@ def test_no_bar_when_stderr_is_not_a_terminal(folder: Path) -> None:
 
 def test_city_rank_draws_a_bar_over_the_wards(folder: Path) -> None:
     """`city rank` counts the wards' organization files read, then ranking and writing."""
-    code, out, err = cchc("--data-dir", str(folder), "city", "rank", "--period", "2025-H2",
-                          "--as", "giang.van.hieu", tty=True)  # fmt: skip
+    code, out, err = cchc(
+        "--data-dir",
+        str(folder),
+        "city",
+        "rank",
+        "--period",
+        "2025-H2",
+        "--as",
+        "giang.van.hieu",
+        tty=True,
+    )
     assert code == 0, out + err
     assert "Xếp hạng các phường, xã kỳ 2025-H2" in err
     assert "5/5" in err  # three wards, the ranking, the (absent) XLSX
     assert "Xếp hạng chỉ số CCHC" in out
-    code, out, err = cchc("--data-dir", str(folder), "city", "rank", "--period", "2025-H2",
-                          "--as", "giang.van.hieu", "--json", tty=True)  # fmt: skip
+    code, out, err = cchc(
+        "--data-dir",
+        str(folder),
+        "city",
+        "rank",
+        "--period",
+        "2025-H2",
+        "--as",
+        "giang.van.hieu",
+        "--json",
+        tty=True,
+    )
     assert code == 0, out + err
     assert json.loads(out)
     assert err == ""

@@ -169,8 +169,15 @@ def _review(
     """Racer ``n`` reviews ``evidence`` with one of the three decisions, on the hash it saw."""
     decision = DECISIONS[(n + round_) % len(DECISIONS)]
     with unit_of_work(db.sessions) as session:
-        return review_evidence(session, engine, _focal(n), evidence.instance_id, decision,
-                               sha256=evidence.sha256, reason=REASON)  # fmt: skip
+        return review_evidence(
+            session,
+            engine,
+            _focal(n),
+            evidence.instance_id,
+            decision,
+            sha256=evidence.sha256,
+            reason=REASON,
+        )
 
 
 def _decide_product(db: Db, engine: Engine, task_id: int, round_: int, n: int) -> FireResult:
@@ -200,9 +207,15 @@ def test_focal_officials_deciding_the_same_evidence_at_once(
     for round_ in range(ROUNDS):
         with unit_of_work(ward.sessions) as session:
             evidence = submit_evidence(
-                session, engine, store, official, plan_code=PLAN.code, target="criterion:1.1.3",
-                source=pdf(f"báo cáo {round_}"), original_name=f"bao-cao-{round_}.pdf",
-            )  # fmt: skip
+                session,
+                engine,
+                store,
+                official,
+                plan_code=PLAN.code,
+                target="criterion:1.1.3",
+                source=pdf(f"báo cáo {round_}"),
+                original_name=f"bao-cao-{round_}.pdf",
+            )
 
         after = _last_event(ward)
         results = _decide_at_once(partial(_review, ward, engine, evidence, round_))
@@ -228,8 +241,13 @@ def test_focal_officials_accepting_and_returning_one_product_at_once(
         ).one()
     for round_ in range(ROUNDS):
         with unit_of_work(ward.sessions) as session:
-            engine.fire(session, task_id, "submit_product", actor=official,
-                        payload={"product": f"Báo cáo rà soát, lần {round_ + 1}"})  # fmt: skip
+            engine.fire(
+                session,
+                task_id,
+                "submit_product",
+                actor=official,
+                payload={"product": f"Báo cáo rà soát, lần {round_ + 1}"},
+            )
         after = _last_event(ward)
         results = _decide_at_once(partial(_decide_product, ward, engine, task_id, round_))
         winner = _one_winner(ward, task_id, after, results)
@@ -251,8 +269,12 @@ def test_two_wards_store_a_definition_version_at_once(pg_db: Db, engine: Engine)
     def second_ward() -> None:
         try:
             with unit_of_work(session_factory(other)) as session:
-                engine.create(session, "approval_request", ref="R-1",
-                              actor=Actor.of("b", "author", tenant="ward-b"))  # fmt: skip
+                engine.create(
+                    session,
+                    "approval_request",
+                    ref="R-1",
+                    actor=Actor.of("b", "author", tenant="ward-b"),
+                )
             results.append("created")
         except WorkflowError as exc:
             results.append(exc)
@@ -262,8 +284,9 @@ def test_two_wards_store_a_definition_version_at_once(pg_db: Db, engine: Engine)
     try:
         thread = threading.Thread(target=second_ward)
         with unit_of_work(pg_db.sessions) as first:
-            engine.create(first, "approval_request", ref="R-1",
-                          actor=Actor.of("a", "author", tenant="ward-a"))  # fmt: skip
+            engine.create(
+                first, "approval_request", ref="R-1", actor=Actor.of("a", "author", tenant="ward-a")
+            )
             thread.start()
             _wait_until_waiting(pg_db, name)  # the second ward's insert waits for this commit
         thread.join(timeout=60)

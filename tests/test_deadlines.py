@@ -34,12 +34,23 @@ def ws(db: Db, clock: Clock, tmp_path: Path) -> Workspace:
     workspace = Workspace.open(Settings(data_dir=tmp_path, database_url=db.url), clock=clock)
     with unit_of_work(workspace.sessions) as session:
         workspace.engine.create(
-            session, "task", actor=workspace.actor("nguyen.thi.lan"), ref="KH-2026/NV-01",
-            data={"plan": "KH-2026", "code": "NV-01", "title": "Rà soát TTHC đất đai",
-                  "expected_product": "Báo cáo", "owner_unit": "kt",
-                  "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị", "support_units": [],
-                  "deadline": "2026-02-23", "deadline_text": "23/02/2026", "criteria": []},
-        )  # fmt: skip
+            session,
+            "task",
+            actor=workspace.actor("nguyen.thi.lan"),
+            ref="KH-2026/NV-01",
+            data={
+                "plan": "KH-2026",
+                "code": "NV-01",
+                "title": "Rà soát TTHC đất đai",
+                "expected_product": "Báo cáo",
+                "owner_unit": "kt",
+                "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị",
+                "support_units": [],
+                "deadline": "2026-02-23",
+                "deadline_text": "23/02/2026",
+                "criteria": [],
+            },
+        )
     yield workspace
     workspace.close()
 
@@ -47,8 +58,10 @@ def ws(db: Db, clock: Clock, tmp_path: Path) -> Workspace:
 def _due(db: Db) -> dict[str, datetime]:
     with db.engine.connect() as conn:
         rows = conn.execute(sa.text("select step, due_at from deadline_steps")).all()
-    return {step: (due if isinstance(due, datetime) else datetime.fromisoformat(due))
-            for step, due in rows}  # fmt: skip
+    return {
+        step: (due if isinstance(due, datetime) else datetime.fromisoformat(due))
+        for step, due in rows
+    }
 
 
 def test_steps_fall_on_working_days_around_tet(ws: Workspace, db: Db) -> None:
@@ -69,17 +82,31 @@ def test_a_deadline_in_tet_falls_due_on_the_next_working_day(ws: Workspace, db: 
     """A task due Sunday 15/02/2026 (Tết) falls due Monday 23/02 at 17:00 (BLDS art. 148(5))."""
     with unit_of_work(ws.sessions) as session:
         ws.engine.create(
-            session, "task", actor=ws.actor("nguyen.thi.lan"), ref="KH-2026/NV-02",
-            data={"plan": "KH-2026", "code": "NV-02", "title": "Báo cáo quý I",
-                  "expected_product": "Báo cáo", "owner_unit": "kt", "support_units": [],
-                  "deadline": "2026-02-15", "criteria": []},
-        )  # fmt: skip
+            session,
+            "task",
+            actor=ws.actor("nguyen.thi.lan"),
+            ref="KH-2026/NV-02",
+            data={
+                "plan": "KH-2026",
+                "code": "NV-02",
+                "title": "Báo cáo quý I",
+                "expected_product": "Báo cáo",
+                "owner_unit": "kt",
+                "support_units": [],
+                "deadline": "2026-02-15",
+                "criteria": [],
+            },
+        )
         schedule(session, CAL, ws.tenant)
     with db.engine.connect() as conn:
         rows = conn.execute(sa.text("select key, due_at from deadline_steps")).all()
-    due = {key.rsplit(":", 1)[1]: CAL.local(utc(at if isinstance(at, datetime)
-                                                else datetime.fromisoformat(at)))
-           for key, at in rows if ":2026-02-15:" in key}  # fmt: skip
+    due = {
+        key.rsplit(":", 1)[1]: CAL.local(
+            utc(at if isinstance(at, datetime) else datetime.fromisoformat(at))
+        )
+        for key, at in rows
+        if ":2026-02-15:" in key
+    }
     assert due["overdue"] == local("2026-02-23T17:00")
     assert due["escalate-1"] == local("2026-02-25T17:00")
     assert due["remind-1"] == local("2026-02-13T08:00")
@@ -131,12 +158,23 @@ def test_concurrent_sweeps_send_each_reminder_once(pg_db: Db, clock: Clock, tmp_
         with unit_of_work(ws.sessions) as session:
             for n in range(5):
                 ws.engine.create(
-                    session, "task", actor=ws.actor("nguyen.thi.lan"), ref=f"KH/NV-{n}",
-                    data={"plan": "KH", "code": f"NV-{n}", "title": "T", "expected_product": "P",
-                          "owner_unit": "kt", "owner_unit_name": "KT", "support_units": [],
-                          "deadline": "2026-02-23", "deadline_text": "23/02/2026",
-                          "criteria": []},
-                )  # fmt: skip
+                    session,
+                    "task",
+                    actor=ws.actor("nguyen.thi.lan"),
+                    ref=f"KH/NV-{n}",
+                    data={
+                        "plan": "KH",
+                        "code": f"NV-{n}",
+                        "title": "T",
+                        "expected_product": "P",
+                        "owner_unit": "kt",
+                        "owner_unit_name": "KT",
+                        "support_units": [],
+                        "deadline": "2026-02-23",
+                        "deadline_text": "23/02/2026",
+                        "criteria": [],
+                    },
+                )
         with unit_of_work(ws.sessions) as session:
             schedule(session, CAL, ws.tenant)
         clock.now = local("2026-02-13T09:00")

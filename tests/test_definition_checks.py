@@ -418,8 +418,9 @@ def test_parsed_mappings_get_the_same_checks_as_files(fixture: Path) -> None:
     codes = {code for code, _ in expected(fixture, "D")}
     roles = yaml.safe_load((INVALID / "roles.yaml").read_text("utf-8"))
     data = yaml.safe_load(fixture.read_text("utf-8"))
-    definitions, problems = check_mappings(roles, [data], source="db", registry=REGISTRY,
-                                           templates=TEMPLATES)  # fmt: skip
+    definitions, problems = check_mappings(
+        roles, [data], source="db", registry=REGISTRY, templates=TEMPLATES
+    )
     assert definitions is None
     assert {p.code for p in problems} == codes, "\n".join(p.format() for p in problems)
     assert all(p.file.startswith("db#") and p.line == 1 for p in problems)
@@ -429,8 +430,10 @@ def test_parsed_shipped_definitions_load_as_from_files() -> None:
     """The shipped definitions, parsed, load into the same definitions (same content hashes)."""
     from_files, _ = _check(DEFINITIONS)
     assert from_files is not None
-    workflows = [yaml.safe_load(p.read_text("utf-8"))
-                 for p in sorted((DEFINITIONS / "workflows").glob("*.yaml"))]  # fmt: skip
+    workflows = [
+        yaml.safe_load(p.read_text("utf-8"))
+        for p in sorted((DEFINITIONS / "workflows").glob("*.yaml"))
+    ]
     roles = yaml.safe_load((DEFINITIONS / "roles.yaml").read_text("utf-8"))
     parsed = load_mappings(roles, workflows, source="db", registry=REGISTRY, templates=TEMPLATES)
     assert {k: d.content_hash for k, d in parsed.workflows.items()} == {

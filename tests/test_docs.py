@@ -22,8 +22,10 @@ def test_readme_configuration_table_lists_every_global_option() -> None:
     """Each global option with an environment variable has its row: option, variable."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     table = text.split("## Configuration", 1)[1].split("\n\n", 2)[1]
-    rows = {tuple(cell.strip() for cell in line.strip("|").split("|")) for line in
-            table.splitlines()[2:]}  # fmt: skip
+    rows = {
+        tuple(cell.strip() for cell in line.strip("|").split("|"))
+        for line in table.splitlines()[2:]
+    }
     pairs = {(row[1], row[2]) for row in rows if len(row) == 4}
     for param in typer.main.get_command(app).params:
         if param.envvar:
@@ -38,8 +40,9 @@ def test_index_set_doc_names_the_check_command_that_exists(tmp_path: Path) -> No
     assert "cchc index-set check" in text
     bad = tmp_path / "bad.yaml"
     sample = DEFINITIONS / "index-sets" / "par-2025-ward-sample.yaml"
-    text = re.sub(r"owner_unit: \w+", "owner_unit: khongco", sample.read_text(encoding="utf-8"),
-                  count=1)  # fmt: skip
+    text = re.sub(
+        r"owner_unit: \w+", "owner_unit: khongco", sample.read_text(encoding="utf-8"), count=1
+    )
     bad.write_text(text, encoding="utf-8")
     result = runner.invoke(app, ["index-set", "check", str(bad)], env={"CCHC_ORGANIZATION": ""})
     assert result.exit_code == 1
@@ -56,9 +59,11 @@ def test_metric_file_format_is_documented_as_the_code_reads_it(tmp_path: Path) -
     example = text.split("```csv\n", 1)[1].split("```", 1)[0]
     (tmp_path / "so-lieu.csv").write_text(example, encoding="utf-8")
     values, problems = check_metrics(
-        tmp_path / "so-lieu.csv", known_units=UNITS, period="2025-H2",
+        tmp_path / "so-lieu.csv",
+        known_units=UNITS,
+        period="2025-H2",
         known_metrics={"on_time_dossiers", "online_payments", "late_reports"},
-    )  # fmt: skip
+    )
     assert problems == []
     assert values is not None
     events = [v for v in values if v.metric == "late_reports"]

@@ -169,11 +169,16 @@ def test_the_issue_decisions_are_all_covered() -> None:
     """Evidence review, product acceptance, assessment approval and lock are among the cases."""
     played = {(p.values[0], p.values[3]) for p in CASES}
     assert played >= {
-        ("evidence", "accept"), ("evidence", "request_changes"), ("evidence", "reject"),
-        ("task", "accept_product"), ("task", "return_product"),
-        ("assessment", "approve"), ("assessment", "lock"), ("assessment", "return_score"),
+        ("evidence", "accept"),
+        ("evidence", "request_changes"),
+        ("evidence", "reject"),
+        ("task", "accept_product"),
+        ("task", "return_product"),
+        ("assessment", "approve"),
+        ("assessment", "lock"),
+        ("assessment", "return_score"),
         ("approval_request", "accept"),
-    }  # fmt: skip
+    }
 
 
 def test_the_exceptions_are_exactly_the_ones_the_definitions_name_with_a_reason() -> None:
@@ -195,10 +200,15 @@ def test_an_item_started_on_a_version_without_the_rule_is_held_to_it_too(
     old = tmp_path / "definitions"
     shutil.copytree(DEFINITIONS, old)
     task = old / "workflows" / "task.yaml"
-    task.write_text(task.read_text(encoding="utf-8").replace(
-        "    not_by: [submit_product]\n", ""), encoding="utf-8")  # fmt: skip
-    before = Engine(load_definitions([old], registry=REGISTRY, templates=template_names()),
-                    REGISTRY, clock=clock)  # fmt: skip
+    task.write_text(
+        task.read_text(encoding="utf-8").replace("    not_by: [submit_product]\n", ""),
+        encoding="utf-8",
+    )
+    before = Engine(
+        load_definitions([old], registry=REGISTRY, templates=template_names()),
+        REGISTRY,
+        clock=clock,
+    )
     assert before.current("task").hash != engine.current("task").hash
     data = {"owner_unit": UNIT}
     with unit_of_work(db.sessions) as session:

@@ -71,8 +71,14 @@ def test_wrong_role_is_refused_and_audited(db: Db, engine: Engine, author: Actor
         engine.fire(session, instance_id, "accept", actor=author)
     with db.sessions() as session:
         assert engine.get(session, instance_id).state == "submitted"
-    assert count(db, "audit_events", "trigger = 'accept' and outcome = 'refused' "
-                 "and reason like 'not_permitted:%'") == 1  # fmt: skip
+    assert (
+        count(
+            db,
+            "audit_events",
+            "trigger = 'accept' and outcome = 'refused' and reason like 'not_permitted:%'",
+        )
+        == 1
+    )
 
 
 def test_failing_guard_is_refused_and_names_the_guard(
@@ -180,20 +186,38 @@ def test_a_known_key_replays_only_for_who_may_make_the_request(
     handed the first result; a reviewer repeating it gets the replay."""
     instance_id = instance_in(db, engine, "submitted", author, author, "REQ-1")
     with unit_of_work(db.sessions) as session:
-        first = engine.fire(session, instance_id, "request_changes", actor=reviewer,
-                            payload=REASON, idempotency_key="review-43")  # fmt: skip
+        first = engine.fire(
+            session,
+            instance_id,
+            "request_changes",
+            actor=reviewer,
+            payload=REASON,
+            idempotency_key="review-43",
+        )
     inspector = Actor.of("son.inspector", "inspector", tenant=TENANT)
     with (
         pytest.raises(NotPermittedError, match="may not repeat 'request_changes'"),
         unit_of_work(db.sessions) as session,
     ):
-        engine.fire(session, instance_id, "request_changes", actor=inspector,
-                    payload=REASON, idempotency_key="review-43")  # fmt: skip
+        engine.fire(
+            session,
+            instance_id,
+            "request_changes",
+            actor=inspector,
+            payload=REASON,
+            idempotency_key="review-43",
+        )
     assert count(db, "audit_events", "actor = 'son.inspector' and outcome = 'refused'") == 1
     other = Actor.of("hoa.reviewer", "reviewer", tenant=TENANT)
     with unit_of_work(db.sessions) as session:
-        again = engine.fire(session, instance_id, "request_changes", actor=other,
-                            payload=REASON, idempotency_key="review-43")  # fmt: skip
+        again = engine.fire(
+            session,
+            instance_id,
+            "request_changes",
+            actor=other,
+            payload=REASON,
+            idempotency_key="review-43",
+        )
     assert again.replayed
     assert again.event_id == first.event_id
 
@@ -262,8 +286,12 @@ def test_save_reload_round_trip(
     db: Db, definitions: DefinitionSet, clock: Clock, author: Actor, reviewer: Actor
 ) -> None:
     """After every step a new engine and session read back the same state, version and data."""
-    steps = [("submit", author, {}), ("request_changes", reviewer, REASON),
-             ("resubmit", author, {}), ("accept", reviewer, {})]  # fmt: skip
+    steps = [
+        ("submit", author, {}),
+        ("request_changes", reviewer, REASON),
+        ("resubmit", author, {}),
+        ("accept", reviewer, {}),
+    ]
     engine = Engine(definitions, REGISTRY, clock=clock)
     instance_id = _created(db, engine, author)
     for trigger, actor, payload in steps:

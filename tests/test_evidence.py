@@ -187,11 +187,18 @@ def test_accepted_evidence_covers_its_criterion(
     with db.sessions() as session:
         data = engine.get(session, sub.instance_id).data
     assert data == {
-        "plan": "KH-2025-H2", "target": "criterion:1.1.3", "target_kind": "criterion",
-        "target_code": "1.1.3", "owner_unit": "kt", "sha256": sub.sha256, "size": sub.size,
-        "media_type": "application/pdf", "original_name": "Báo cáo rà soát.pdf", "version": 1,
+        "plan": "KH-2025-H2",
+        "target": "criterion:1.1.3",
+        "target_kind": "criterion",
+        "target_code": "1.1.3",
+        "owner_unit": "kt",
+        "sha256": sub.sha256,
+        "size": sub.size,
+        "media_type": "application/pdf",
+        "original_name": "Báo cáo rà soát.pdf",
+        "version": 1,
         "supersedes": None,
-    }  # fmt: skip
+    }
     assert not lines_of(db)["1.1.3"].covered
 
     result = review(db, engine, lan, sub.instance_id, "accept", sub.sha256)
@@ -332,9 +339,15 @@ def test_replaces_supersedes_an_explicit_instance(
     old = submit(db, engine, store, ha, "criterion:1.1.3", pdf("v1"), "du-thao.pdf")
 
     new = submit(
-        db, engine, store, ha, "criterion:1.1.3", pdf("v2"), "ban-chinh-thuc.pdf",
+        db,
+        engine,
+        store,
+        ha,
+        "criterion:1.1.3",
+        pdf("v2"),
+        "ban-chinh-thuc.pdf",
         replaces=old.instance_id,
-    )  # fmt: skip
+    )
 
     assert (new.version, new.supersedes) == (2, old.instance_id)
     assert state_of(db, engine, old.instance_id) == "superseded"
@@ -342,9 +355,15 @@ def test_replaces_supersedes_an_explicit_instance(
         assert engine.get(session, new.instance_id).data["supersedes"] == old.instance_id
 
     third = submit(
-        db, engine, store, ha, "criterion:1.1.3", pdf("v3"), "ban-cuoi.pdf",
+        db,
+        engine,
+        store,
+        ha,
+        "criterion:1.1.3",
+        pdf("v3"),
+        "ban-cuoi.pdf",
         replaces=new.instance_id,
-    )  # fmt: skip
+    )
     assert (third.version, third.supersedes) == (3, new.instance_id)
 
 

@@ -38,12 +38,23 @@ def ward(db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
     with unit_of_work(ws.sessions) as session:
         for i in range(TASKS):
             ws.engine.create(
-                session, "task", actor=ws.actor("nguyen.thi.lan"), ref=f"KH-2026/NV-{i:02}",
-                data={"plan": "KH-2026", "code": f"NV-{i:02}", "title": "Rà soát TTHC",
-                      "expected_product": "Báo cáo", "owner_unit": units[i % len(units)],
-                      "owner_unit_name": units[i % len(units)], "support_units": [],
-                      "deadline": "2026-06-30", "deadline_text": "30/06/2026", "criteria": []},
-            )  # fmt: skip
+                session,
+                "task",
+                actor=ws.actor("nguyen.thi.lan"),
+                ref=f"KH-2026/NV-{i:02}",
+                data={
+                    "plan": "KH-2026",
+                    "code": f"NV-{i:02}",
+                    "title": "Rà soát TTHC",
+                    "expected_product": "Báo cáo",
+                    "owner_unit": units[i % len(units)],
+                    "owner_unit_name": units[i % len(units)],
+                    "support_units": [],
+                    "deadline": "2026-06-30",
+                    "deadline_text": "30/06/2026",
+                    "criteria": [],
+                },
+            )
     yield ws
     ws.close()
 
@@ -134,17 +145,33 @@ def test_a_task_changed_while_the_sweep_marks_it_overdue_is_left_for_the_next_sw
     official = ws.actor("ngo.thi.ha")
     with unit_of_work(ws.sessions) as session:
         task_id = ws.engine.create(
-            session, "task", actor=ws.actor("nguyen.thi.lan"), ref="KH-2026/NV-01",
-            data={"plan": "KH-2026", "code": "NV-01", "title": "Rà soát TTHC",
-                  "expected_product": "Báo cáo", "owner_unit": official.unit,
-                  "owner_unit_name": "Phòng Kinh tế", "support_units": [],
-                  "deadline": "2026-02-02", "deadline_text": "02/02/2026", "criteria": []},
-        ).instance_id  # fmt: skip
+            session,
+            "task",
+            actor=ws.actor("nguyen.thi.lan"),
+            ref="KH-2026/NV-01",
+            data={
+                "plan": "KH-2026",
+                "code": "NV-01",
+                "title": "Rà soát TTHC",
+                "expected_product": "Báo cáo",
+                "owner_unit": official.unit,
+                "owner_unit_name": "Phòng Kinh tế",
+                "support_units": [],
+                "deadline": "2026-02-02",
+                "deadline_text": "02/02/2026",
+                "criteria": [],
+            },
+        ).instance_id
     outcome: list[object] = []
     try:
         with unit_of_work(ws.sessions) as unit:  # the unit's submission, not committed yet
-            ws.engine.fire(unit, task_id, "submit_product", actor=official,
-                           payload={"product": "Báo cáo rà soát"})  # fmt: skip
+            ws.engine.fire(
+                unit,
+                task_id,
+                "submit_product",
+                actor=official,
+                payload={"product": "Báo cáo rà soát"},
+            )
             sweeper = threading.Thread(target=lambda: outcome.append(_sweep_or_error(ws)))
             sweeper.start()
             _wait_for_lock(pg_db, name)  # the sweep moved on the task and waits for the row

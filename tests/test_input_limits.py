@@ -51,8 +51,9 @@ def place(tmp_path: Path, command: list[str], name: str, text: str) -> Path:
     beside the shipped roles.yaml."""
     folder = tmp_path
     if command[0] == "definitions":
-        (tmp_path / "roles.yaml").write_text((DEFINITIONS / "roles.yaml").read_text("utf-8"),
-                                             encoding="utf-8")  # fmt: skip
+        (tmp_path / "roles.yaml").write_text(
+            (DEFINITIONS / "roles.yaml").read_text("utf-8"), encoding="utf-8"
+        )
         folder = tmp_path / "workflows"
         folder.mkdir()
     path = folder / name
@@ -61,8 +62,9 @@ def place(tmp_path: Path, command: list[str], name: str, text: str) -> Path:
 
 
 def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    return runner.invoke(app, ["--data-dir", str(tmp_path / "var"), *args],
-                         env={**ENV, **(env or {})})  # fmt: skip
+    return runner.invoke(
+        app, ["--data-dir", str(tmp_path / "var"), *args], env={**ENV, **(env or {})}
+    )
 
 
 def test_the_billion_laughs_is_refused_fast_without_expanding() -> None:
@@ -166,8 +168,11 @@ def test_every_check_command_refuses_an_oversize_file(
     path = place(tmp_path, command, "big.yaml", text + "# " + "x" * 100_000 + "\n")
     result = run(tmp_path, *command, str(path), env={"CCHC_MAX_FILE_BYTES": "100000"})
     assert result.exit_code == 1, result.output
-    assert re.search(r"big\.yaml:1: CCHC-L001 the file is [\d,]+ bytes, above the limit of "
-                     r"100,000 bytes \(CCHC_MAX_FILE_BYTES\)", result.output)  # fmt: skip
+    assert re.search(
+        r"big\.yaml:1: CCHC-L001 the file is [\d,]+ bytes, above the limit of "
+        r"100,000 bytes \(CCHC_MAX_FILE_BYTES\)",
+        result.output,
+    )
     assert result.output.count("CCHC-L001") == 1
 
 
@@ -175,9 +180,11 @@ def _codes() -> datafile.FileCodes:
     return datafile.FileCodes("X001", "X002", "X003", "hint")
 
 
-METRIC_ROWS = [("ttphc", "2025-H2", "on_time_dossiers", 980, 1000, "x"),
-               ("ttphc", "2025-H2", "online_payments", 450, 600, "x"),
-               ("kt", "2025-H2", "online_payments", 45, 60, "x")]  # fmt: skip
+METRIC_ROWS = [
+    ("ttphc", "2025-H2", "on_time_dossiers", 980, 1000, "x"),
+    ("ttphc", "2025-H2", "online_payments", 450, 600, "x"),
+    ("kt", "2025-H2", "online_payments", 45, 60, "x"),
+]
 METRIC_HEADER = ("Mã đơn vị", "Kỳ", "Chỉ số", "Tử số", "Mẫu số", "Nguồn")
 
 
@@ -257,8 +264,13 @@ def test_a_plan_over_the_task_limit_is_refused(tmp_path: Path, plan_xlsx: Path) 
 
 def test_a_limit_that_is_not_a_number_is_a_clear_error(tmp_path: Path) -> None:
     """CCHC_MAX_ROWS=abc stops the command with a message naming the variable."""
-    result = run(tmp_path, "metrics", "check", str(metrics_file(tmp_path, ".csv")),
-                 env={"CCHC_MAX_ROWS": "abc"})  # fmt: skip
+    result = run(
+        tmp_path,
+        "metrics",
+        "check",
+        str(metrics_file(tmp_path, ".csv")),
+        env={"CCHC_MAX_ROWS": "abc"},
+    )
     assert result.exit_code == 2
     assert "CCHC_MAX_ROWS='abc' is not a whole number" in result.output
 
@@ -284,8 +296,11 @@ def test_docs_list_every_limit_with_its_variable_and_default() -> None:
     from workflows.limits import Limits
 
     text = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
-    rows = {line.split("|")[3].strip(" `"): line for line in text.splitlines()
-            if line.startswith("| ") and line.count("|") == 5}  # fmt: skip
+    rows = {
+        line.split("|")[3].strip(" `"): line
+        for line in text.splitlines()
+        if line.startswith("| ") and line.count("|") == 5
+    }
     for field in fields(Limits):
         if field.name == "settings":
             continue

@@ -120,17 +120,64 @@ def story_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
         first, second = root / "Kế hoạch CCHC.pdf", root / "Báo cáo rà soát.pdf"
         first.write_bytes(PDF)
         second.write_bytes(OTHER_PDF)
-        direct = as_json(cli("evidence", "submit", str(first), "--plan", PLAN, "--target",
-                             "criterion:1.1.3", "--as", VHXH_OFFICIAL, "--json"))  # fmt: skip
-        via_task = as_json(cli("evidence", "submit", str(second), "--plan", PLAN, "--target",
-                               "task:NV-01", "--as", KT_OFFICIAL, "--json"))  # fmt: skip
-        ok(cli("evidence", "review", str(direct["id"]), "accept", "--sha256", direct["sha256"],
-               "--as", FOCAL))  # fmt: skip
-        wrong = cli("evidence", "review", str(via_task["id"]), "accept", "--sha256", "0" * 64,
-                    "--as", FOCAL)  # fmt: skip
+        direct = as_json(
+            cli(
+                "evidence",
+                "submit",
+                str(first),
+                "--plan",
+                PLAN,
+                "--target",
+                "criterion:1.1.3",
+                "--as",
+                VHXH_OFFICIAL,
+                "--json",
+            )
+        )
+        via_task = as_json(
+            cli(
+                "evidence",
+                "submit",
+                str(second),
+                "--plan",
+                PLAN,
+                "--target",
+                "task:NV-01",
+                "--as",
+                KT_OFFICIAL,
+                "--json",
+            )
+        )
+        ok(
+            cli(
+                "evidence",
+                "review",
+                str(direct["id"]),
+                "accept",
+                "--sha256",
+                direct["sha256"],
+                "--as",
+                FOCAL,
+            )
+        )
+        wrong = cli(
+            "evidence", "review", str(via_task["id"]), "accept", "--sha256", "0" * 64, "--as", FOCAL
+        )
         assert wrong.exit_code == 1
-        ok(cli("evidence", "review", str(via_task["id"]), "request_changes", "--sha256",
-               via_task["sha256"], "--reason", REASON, "--as", FOCAL))  # fmt: skip
+        ok(
+            cli(
+                "evidence",
+                "review",
+                str(via_task["id"]),
+                "request_changes",
+                "--sha256",
+                via_task["sha256"],
+                "--reason",
+                REASON,
+                "--as",
+                FOCAL,
+            )
+        )
         ok(cli("tasks", "fire", "NV-01", "start", "--as", KT_OFFICIAL))
     return folder, {"direct": direct, "via_task": via_task}
 
@@ -171,8 +218,7 @@ def test_criterion_history_has_evidence_hashes_decisions_and_tasks(
     assert refused["sha256"] == "0" * 64
     assert refused["reason"].startswith("không đáp ứng điều kiện")
     sent_back = by[("evidence", "request_changes", "applied")]
-    assert (sent_back["sha256"], sent_back["reason"]) == (
-        via_task["sha256"], REASON)  # fmt: skip
+    assert (sent_back["sha256"], sent_back["reason"]) == (via_task["sha256"], REASON)
     assert ("assessment", "create", "applied") in by
     assert by[("task", "start", "applied")]["actor"] == KT_OFFICIAL
     assert {e["sha256"] for e in found["evidence"]} == {direct["sha256"], via_task["sha256"]}
@@ -187,8 +233,7 @@ def test_criterion_history_has_evidence_hashes_decisions_and_tasks(
 def test_task_history_has_its_evidence_only(cli: Cli, story: dict[str, Any]) -> None:
     """A task's history: the task's events and its own evidence, not the criterion's."""
     rows = history(cli, "--task", "NV-01", "--plan", PLAN)["rows"]
-    assert {r["instance_id"] for r in rows if r["kind"] == "evidence"} == {
-        story["via_task"]["id"]}  # fmt: skip
+    assert {r["instance_id"] for r in rows if r["kind"] == "evidence"} == {story["via_task"]["id"]}
     assert [r["trigger"] for r in rows if r["kind"] == "task"] == ["create", "start"]
 
 
@@ -237,9 +282,16 @@ def test_history_table_in_vietnamese(cli: Cli, story: dict[str, Any]) -> None:
         ("--person", "nobody"),
         ("--task", "NV-01", "--plan", "KH-9999"),
     ],
-    ids=["no subject", "two subjects", "no plan", "unknown code", "unknown unit",
-         "unknown person", "unknown plan"],
-)  # fmt: skip
+    ids=[
+        "no subject",
+        "two subjects",
+        "no plan",
+        "unknown code",
+        "unknown unit",
+        "unknown person",
+        "unknown plan",
+    ],
+)
 def test_history_bad_input_exits_2(cli: Cli, story: dict[str, Any], args: tuple[str, ...]) -> None:
     """A missing, doubled or unknown subject is a clear error with exit 2."""
     result = cli("audit", "history", *args, "--as", INSPECTOR)
@@ -249,11 +301,25 @@ def test_history_bad_input_exits_2(cli: Cli, story: dict[str, Any], args: tuple[
 def test_exports_open_as_officials_files(cli: Cli, story: dict[str, Any], tmp_path: Path) -> None:
     """CSV, XLSX and the DOCX report hold the same rows, Vietnamese headings and full hashes."""
     out = tmp_path / "xuat"
-    found = as_json(cli(
-        "audit", "history", "--criterion", "1.1.3", "--plan", PLAN, "--as", INSPECTOR, "--json",
-        "--csv", str(out / "lich-su.csv"), "--xlsx", str(out / "lich-su.xlsx"),
-        "--docx", str(out / "bao-cao-kiem-tra.docx"),
-    ))  # fmt: skip
+    found = as_json(
+        cli(
+            "audit",
+            "history",
+            "--criterion",
+            "1.1.3",
+            "--plan",
+            PLAN,
+            "--as",
+            INSPECTOR,
+            "--json",
+            "--csv",
+            str(out / "lich-su.csv"),
+            "--xlsx",
+            str(out / "lich-su.xlsx"),
+            "--docx",
+            str(out / "bao-cao-kiem-tra.docx"),
+        )
+    )
     rows = found["rows"]
     assert len(found["files"]) == 3
     with (out / "lich-su.csv").open(encoding="utf-8-sig", newline="") as handle:
@@ -305,7 +371,9 @@ def test_evidence_verify_finds_altered_and_missing_files(
     report = json.loads(cli("evidence", "verify", "--as", INSPECTOR, "--json").stdout)
     assert not report["ok"]
     assert {(p["problem"], p["evidence"][0]["id"]) for p in report["problems"]} == {
-        ("altered", story["direct"]["id"]), ("missing", story["via_task"]["id"])}  # fmt: skip
+        ("altered", story["direct"]["id"]),
+        ("missing", story["via_task"]["id"]),
+    }
     assert hashlib.sha256(edited.read_bytes()).hexdigest() != story["direct"]["sha256"]
 
 
@@ -339,9 +407,14 @@ def test_a_unit_official_reads_their_own_unit_only(cli: Cli, story: dict[str, An
 
 def test_audit_commands_need_as(cli: Cli, story: dict[str, Any]) -> None:
     """Every audit and evidence read names the person reading (--as is required)."""
-    for args in (("audit", "verify"), ("audit", "query"), ("evidence", "list"),
-                 ("evidence", "verify"), ("evidence", "coverage", "--plan", PLAN),
-                 ("audit", "history", "--unit", "kt")):  # fmt: skip
+    for args in (
+        ("audit", "verify"),
+        ("audit", "query"),
+        ("evidence", "list"),
+        ("evidence", "verify"),
+        ("evidence", "coverage", "--plan", PLAN),
+        ("audit", "history", "--unit", "kt"),
+    ):
         result = cli(*args)
         assert result.exit_code == 2
         assert "--as" in result.output
@@ -427,8 +500,20 @@ def test_inspection_report_prints_the_signed_checkpoint(
     monkeypatch.delenv("CCHC_SIGNING_KEY", raising=False)
     ok(cli("keys", "init"))
     report = tmp_path / "bao-cao-kiem-tra.docx"
-    ok(cli("audit", "history", "--criterion", "1.1.3", "--plan", PLAN, "--as", INSPECTOR,
-           "--docx", str(report)))  # fmt: skip
+    ok(
+        cli(
+            "audit",
+            "history",
+            "--criterion",
+            "1.1.3",
+            "--plan",
+            PLAN,
+            "--as",
+            INSPECTOR,
+            "--docx",
+            str(report),
+        )
+    )
     text = "\n".join(p.text for p in Document(str(report)).paragraphs)
     assert "Điểm neo nhật ký đã ký số (Ed25519)" in text
     assert "dấu vân tay khóa ký SHA256:" in text

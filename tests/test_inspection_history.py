@@ -35,29 +35,54 @@ def world(db: Db, engine: Engine, clock: Clock) -> dict[str, int]:
     ids: dict[str, int] = {}
     with unit_of_work(db.sessions) as session:
         for code, owner in (("1.1.3", "vhxh"), ("1.1.30", "kt")):
-            ids[code] = engine.create(session, "assessment", actor=FOCAL, ref=f"{P}/TC-{code}",
-                                      data={"plan": P, "code": code, "title": f"Tiêu chí {code}",
-                                            "owner_unit": owner}).instance_id  # fmt: skip
+            ids[code] = engine.create(
+                session,
+                "assessment",
+                actor=FOCAL,
+                ref=f"{P}/TC-{code}",
+                data={"plan": P, "code": code, "title": f"Tiêu chí {code}", "owner_unit": owner},
+            ).instance_id
         for code, criterion in (("NV-1", "1.1.3"), ("NV-10", "1.1.30")):
-            ids[code] = engine.create(session, "task", actor=FOCAL, ref=f"{P}/{code}",
-                                      data={"plan": P, "code": code, "owner_unit": "kt",
-                                            "criteria": [criterion]}).instance_id  # fmt: skip
-        targets = (("a", "criterion:1.1.3", "vhxh"), ("b", "criterion:1.1.30", "kt"),
-                   ("c", "task:NV-1", "kt"), ("d", "task:NV-10", "kt"),
-                   ("e", "task:nv-1", "kt"))  # fmt: skip
+            ids[code] = engine.create(
+                session,
+                "task",
+                actor=FOCAL,
+                ref=f"{P}/{code}",
+                data={"plan": P, "code": code, "owner_unit": "kt", "criteria": [criterion]},
+            ).instance_id
+        targets = (
+            ("a", "criterion:1.1.3", "vhxh"),
+            ("b", "criterion:1.1.30", "kt"),
+            ("c", "task:NV-1", "kt"),
+            ("d", "task:NV-10", "kt"),
+            ("e", "task:nv-1", "kt"),
+        )
         for key, target, owner in targets:
             clock.advance(minutes=1)
             ids[key] = engine.create(
-                session, "evidence", actor=KT if owner == "kt" else VHXH,
+                session,
+                "evidence",
+                actor=KT if owner == "kt" else VHXH,
                 ref=f"{P}/{target}/{_sha(key)[:16]}",
-                data={"plan": P, "target": target, "owner_unit": owner, "sha256": _sha(key),
-                      "original_name": f"{key}.pdf", "version": 1},
-            ).instance_id  # fmt: skip
+                data={
+                    "plan": P,
+                    "target": target,
+                    "owner_unit": owner,
+                    "sha256": _sha(key),
+                    "original_name": f"{key}.pdf",
+                    "version": 1,
+                },
+            ).instance_id
         clock.advance(days=1)
         engine.fire(session, ids["a"], "accept", actor=FOCAL, payload={"sha256": _sha("a")})
     with pytest.raises(NotPermittedError), unit_of_work(db.sessions) as session:
-        engine.create(session, "evidence", actor=INSPECTOR, ref=f"{P}/criterion:1.1.3/ffff",
-                      data={"plan": P, "target": "criterion:1.1.3"})  # fmt: skip
+        engine.create(
+            session,
+            "evidence",
+            actor=INSPECTOR,
+            ref=f"{P}/criterion:1.1.3/ffff",
+            data={"plan": P, "target": "criterion:1.1.3"},
+        )
     return ids
 
 
@@ -138,13 +163,24 @@ def test_criterion_history_has_its_score_runs(
     """Each scoring run of the sub-criterion is a row: its points of the maximum, explained."""
     with unit_of_work(db.sessions) as session:
         for run, (points, code) in enumerate(((Decimal("1.5"), "1.1.3"), (Decimal(2), "1.1.30"))):
-            session.add(Score(
-                tenant=TENANT, plan=P, run_id=f"{run}" * 64, index_set="mau",
-                index_set_hash="0" * 64, code=code, owner_unit="vhxh", rule="{}", inputs="{}",
-                points=points,
-                max_points=Decimal(2), explanation="1/2 nhiệm vụ đúng hạn", outside_base=False,
-                computed_at=clock.now,
-            ))  # fmt: skip
+            session.add(
+                Score(
+                    tenant=TENANT,
+                    plan=P,
+                    run_id=f"{run}" * 64,
+                    index_set="mau",
+                    index_set_hash="0" * 64,
+                    code=code,
+                    owner_unit="vhxh",
+                    rule="{}",
+                    inputs="{}",
+                    points=points,
+                    max_points=Decimal(2),
+                    explanation="1/2 nhiệm vụ đúng hạn",
+                    outside_base=False,
+                    computed_at=clock.now,
+                )
+            )
     with db.sessions() as session:
         subject = inspection.find_criterion(session, TENANT, P, "1.1.3")
         rows = inspection.history(session, subject, _labels(definitions)).rows
@@ -160,8 +196,13 @@ def test_task_history_names_roles_actions_and_products_in_words(
     is shown as "Sản phẩm: …", not by its payload key."""
     with unit_of_work(db.sessions) as session:
         engine.fire(session, world["NV-1"], "start", actor=KT)
-        engine.fire(session, world["NV-1"], "submit_product", actor=KT,
-                    payload={"product": "Báo cáo rà soát"})  # fmt: skip
+        engine.fire(
+            session,
+            world["NV-1"],
+            "submit_product",
+            actor=KT,
+            payload={"product": "Báo cáo rà soát"},
+        )
     with db.sessions() as session:
         subject = inspection.find_task(session, TENANT, P, "NV-1")
         found = inspection.history(session, subject, _labels(definitions))

@@ -28,15 +28,19 @@ def _csv(tmp_path: Path, body: str) -> Path:
 
 
 def _check(path: Path) -> tuple[object, list[str]]:
-    values, problems = check_metrics(path, known_units=UNITS, known_metrics=METRICS,
-                                     period="2025-H2")  # fmt: skip
+    values, problems = check_metrics(
+        path, known_units=UNITS, known_metrics=METRICS, period="2025-H2"
+    )
     return values, [p.format() for p in problems]
 
 
 def test_good_csv_reads_every_row(tmp_path: Path) -> None:
     """A valid CSV gives one value per row, rates computed from numerator and denominator."""
-    path = _csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,965,1000,Cổng DVC\n"
-                          "ttphc,2025-H2,online_payment,\"312,5\",500,Cổng DVC\n")  # fmt: skip
+    path = _csv(
+        tmp_path,
+        "ttphc,2025-H2,on_time_dossiers,965,1000,Cổng DVC\n"
+        'ttphc,2025-H2,online_payment,"312,5",500,Cổng DVC\n',
+    )
     values, problems = _check(path)
     assert problems == []
     assert isinstance(values, list)
@@ -48,17 +52,21 @@ def test_good_csv_reads_every_row(tmp_path: Path) -> None:
 
 def test_bad_file_is_refused_whole_naming_row_and_column(tmp_path: Path) -> None:
     """Every bad cell is reported with its row and column letter, and no value is returned."""
-    path = _csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,965,1000,\n"
-                          "phong-x,2025-H2,on_time_dossiers,1,2,\n"
-                          "kt,2025-H2,online_payment,abc,10,\n"
-                          "vp,2025-H2,online_payment,12,10,\n"
-                          "ttphc,2025-H2,on_time_dossiers,1,1,\n")  # fmt: skip
+    path = _csv(
+        tmp_path,
+        "ttphc,2025-H2,on_time_dossiers,965,1000,\n"
+        "phong-x,2025-H2,on_time_dossiers,1,2,\n"
+        "kt,2025-H2,online_payment,abc,10,\n"
+        "vp,2025-H2,online_payment,12,10,\n"
+        "ttphc,2025-H2,on_time_dossiers,1,1,\n",
+    )
     values, problems = _check(path)
     assert values is None
     assert any("row 3, column A (unit): unknown unit 'phong-x'" in p for p in problems)
     assert any("row 4, column D (numerator): 'abc' is not a number" in p for p in problems)
-    assert any("row 5, column D (numerator): 12 is more than the denominator 10" in p
-               for p in problems)  # fmt: skip
+    assert any(
+        "row 5, column D (numerator): 12 is more than the denominator 10" in p for p in problems
+    )
     assert any("row 6, column C (metric)" in p and "repeats row 2" in p for p in problems)
 
 
@@ -92,20 +100,47 @@ def test_xlsx_reads_like_csv(tmp_path: Path) -> None:
 def test_imports_are_audited_and_the_latest_wins(tmp_path: Path, db: Db, engine: Engine) -> None:
     """Each import is an audited instance; a later import supersedes; the same file is a no-op."""
     actor = Actor.of("an", "focal_official", tenant=TENANT)
-    first, _ = check_metrics(_csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,900,1000,A\n"),
-                             known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+    first, _ = check_metrics(
+        _csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,900,1000,A\n"),
+        known_units=UNITS,
+        known_metrics=METRICS,
+    )
     assert first is not None
     with unit_of_work(db.sessions) as session:
-        one = record_import(session, engine, actor, first, period="2025-H2",
-                            file_sha256="a" * 64, file_name="thang10.csv")  # fmt: skip
-    second, _ = check_metrics(_csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,990,1000,B\n"),
-                              known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+        one = record_import(
+            session,
+            engine,
+            actor,
+            first,
+            period="2025-H2",
+            file_sha256="a" * 64,
+            file_name="thang10.csv",
+        )
+    second, _ = check_metrics(
+        _csv(tmp_path, "ttphc,2025-H2,on_time_dossiers,990,1000,B\n"),
+        known_units=UNITS,
+        known_metrics=METRICS,
+    )
     assert second is not None
     with unit_of_work(db.sessions) as session:
-        two = record_import(session, engine, actor, second, period="2025-H2",
-                            file_sha256="b" * 64, file_name="thang11.csv")  # fmt: skip
-        again = record_import(session, engine, actor, second, period="2025-H2",
-                              file_sha256="b" * 64, file_name="thang11.csv")  # fmt: skip
+        two = record_import(
+            session,
+            engine,
+            actor,
+            second,
+            period="2025-H2",
+            file_sha256="b" * 64,
+            file_name="thang11.csv",
+        )
+        again = record_import(
+            session,
+            engine,
+            actor,
+            second,
+            period="2025-H2",
+            file_sha256="b" * 64,
+            file_name="thang11.csv",
+        )
     assert two.superseded == (one.import_id,)
     assert again.already_present
     assert again.import_id == two.import_id
@@ -127,45 +162,72 @@ def test_a_unit_file_replaces_that_units_values_only(
         values, _ = check_metrics(_csv(tmp_path, body), known_units=UNITS, known_metrics=METRICS)
         assert values is not None
         with unit_of_work(db.sessions) as session:
-            return record_import(session, engine, actor, values, period="2025-H2",
-                                 file_sha256=digest * 64, file_name=f"{digest}.csv")  # fmt: skip
+            return record_import(
+                session,
+                engine,
+                actor,
+                values,
+                period="2025-H2",
+                file_sha256=digest * 64,
+                file_name=f"{digest}.csv",
+            )
 
-    ward = record(focal, "kt,2025-H2,online_payment,5,10,A\n"
-                         "ttphc,2025-H2,online_payment,6,10,A\n", "a")  # fmt: skip
+    ward = record(
+        focal, "kt,2025-H2,online_payment,5,10,A\nttphc,2025-H2,online_payment,6,10,A\n", "a"
+    )
     unit = record(official, "kt,2025-H2,online_payment,9,10,B\n", "b")
     assert unit.superseded == ()
     with db.sessions() as session:
         values = current_values(session, TENANT, "2025-H2")
     assert {key: v.numerator for key, v in values.items()} == {
-        ("kt", "online_payment"): Decimal(9), ("ttphc", "online_payment"): Decimal(6),
-    }  # fmt: skip
-    again = record(focal, "kt,2025-H2,online_payment,7,10,C\n"
-                          "ttphc,2025-H2,online_payment,8,10,C\n", "c")  # fmt: skip
+        ("kt", "online_payment"): Decimal(9),
+        ("ttphc", "online_payment"): Decimal(6),
+    }
+    again = record(
+        focal, "kt,2025-H2,online_payment,7,10,C\nttphc,2025-H2,online_payment,8,10,C\n", "c"
+    )
     assert set(again.superseded) == {ward.import_id, unit.import_id}
     with db.sessions() as session:
         values = current_values(session, TENANT, "2025-H2")
     assert {key: v.numerator for key, v in values.items()} == {
-        ("kt", "online_payment"): Decimal(7), ("ttphc", "online_payment"): Decimal(8),
-    }  # fmt: skip
+        ("kt", "online_payment"): Decimal(7),
+        ("ttphc", "online_payment"): Decimal(8),
+    }
 
 
 def test_an_official_records_their_own_unit_only(tmp_path: Path, db: Db, engine: Engine) -> None:
     """A unit's official importing another unit's values is refused and audited, nothing else
     written; their own unit's values are recorded."""
     official = Actor.of("ha", "unit_official", tenant=TENANT, unit="kt")
-    both, _ = check_metrics(_csv(tmp_path, "kt,2025-H2,online_payment,5,10,A\n"
-                                           "ttphc,2025-H2,online_payment,6,10,A\n"),
-                            known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+    both, _ = check_metrics(
+        _csv(tmp_path, "kt,2025-H2,online_payment,5,10,A\nttphc,2025-H2,online_payment,6,10,A\n"),
+        known_units=UNITS,
+        known_metrics=METRICS,
+    )
     assert both is not None
     with pytest.raises(NotPermittedError, match="ttphc"), unit_of_work(db.sessions) as session:
-        record_import(session, engine, official, both, period="2025-H2",
-                      file_sha256="c" * 64, file_name="hai-don-vi.csv")  # fmt: skip
+        record_import(
+            session,
+            engine,
+            official,
+            both,
+            period="2025-H2",
+            file_sha256="c" * 64,
+            file_name="hai-don-vi.csv",
+        )
     assert count(db, "instances") == 0
     assert count(db, "metric_values") == 0
     assert count(db, "audit_events", "outcome = 'refused' and kind = 'metric_import'") == 1
     with unit_of_work(db.sessions) as session:
-        own = record_import(session, engine, official, both[:1], period="2025-H2",
-                            file_sha256="d" * 64, file_name="kt.csv")  # fmt: skip
+        own = record_import(
+            session,
+            engine,
+            official,
+            both[:1],
+            period="2025-H2",
+            file_sha256="d" * 64,
+            file_name="kt.csv",
+        )
     assert own.rows == 1
     assert count(db, "metric_values") == 1
 

@@ -41,10 +41,34 @@ ROWS: list[list[Any]] = [
 ]
 TABLES = ("instances", "audit_events", "metric_values", "outbox", "idempotency_keys")
 TRICKY = [
-    "", " ", "-1", "-0.5", "abc", "Infinity", "-inf", "NaN", "sNaN", "1e30", "1E400", "1e-9",
-    "123456789012345678", "99999999999999.99999", "0.00005", "1.234,5", "12,5", "1_000", "0x10",
-    "=1+1", "١٢", "\x00", '"', "1;2", "ttphc ", "2025-h2", "on_time_dossiers\n",
-]  # fmt: skip
+    "",
+    " ",
+    "-1",
+    "-0.5",
+    "abc",
+    "Infinity",
+    "-inf",
+    "NaN",
+    "sNaN",
+    "1e30",
+    "1E400",
+    "1e-9",
+    "123456789012345678",
+    "99999999999999.99999",
+    "0.00005",
+    "1.234,5",
+    "12,5",
+    "1_000",
+    "0x10",
+    "=1+1",
+    "١٢",
+    "\x00",
+    '"',
+    "1;2",
+    "ttphc ",
+    "2025-h2",
+    "on_time_dossiers\n",
+]
 CELL_TEXT = st.one_of(
     st.sampled_from(TRICKY),
     st.text(max_size=12),
@@ -127,13 +151,19 @@ def _written(db: Db) -> dict[str, int]:
 
 def _import_once(db: Db, engine: Engine, path: Path) -> None:
     """Import ``path``: refused with well-formed problems and nothing written, or imported."""
-    checked, problems = check_metrics(path, known_units=UNITS, known_metrics=METRICS,
-                                      period=PERIOD)  # fmt: skip
+    checked, problems = check_metrics(path, known_units=UNITS, known_metrics=METRICS, period=PERIOD)
     before = _written(db)
     if checked is None:
         with pytest.raises(DefinitionError) as refused:
-            import_file(db.sessions, engine, ACTOR, path, period=PERIOD,
-                        known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+            import_file(
+                db.sessions,
+                engine,
+                ACTOR,
+                path,
+                period=PERIOD,
+                known_units=UNITS,
+                known_metrics=METRICS,
+            )
         assert refused.value.problems == problems
         assert _written(db) == before
         lines = max(len(path.read_bytes().splitlines()), 1) if path.suffix == ".csv" else None
@@ -145,8 +175,9 @@ def _import_once(db: Db, engine: Engine, path: Path) -> None:
             if problem.code == "CCHC-M003":
                 assert re.match(rf"row {problem.line}, column [A-Z?]+ \(\w+\): ", problem.message)
         return
-    result = import_file(db.sessions, engine, ACTOR, path, period=PERIOD,
-                         known_units=UNITS, known_metrics=METRICS)  # fmt: skip
+    result = import_file(
+        db.sessions, engine, ACTOR, path, period=PERIOD, known_units=UNITS, known_metrics=METRICS
+    )
     after = _written(db)
     if result.already_present:
         assert after == before
@@ -200,15 +231,20 @@ def _one_row(tmp_path: Path, numerator: str) -> Path:
 
 @pytest.mark.parametrize(
     ("numerator", "why"),
-    [("Infinity", "is not a number"), ("-inf", "is not a number"), ("1e30", "is too large"),
-     ("100000000000", "is too large")],
-)  # fmt: skip
+    [
+        ("Infinity", "is not a number"),
+        ("-inf", "is not a number"),
+        ("1e30", "is too large"),
+        ("100000000000", "is too large"),
+    ],
+)
 def test_numbers_the_database_cannot_hold_are_refused(
     tmp_path: Path, numerator: str, why: str
 ) -> None:
     """Infinity and numbers of 10^11 or more are refused at their cell (they were accepted)."""
-    values, problems = check_metrics(_one_row(tmp_path, numerator), known_units=UNITS,
-                                     known_metrics=METRICS, period=PERIOD)  # fmt: skip
+    values, problems = check_metrics(
+        _one_row(tmp_path, numerator), known_units=UNITS, known_metrics=METRICS, period=PERIOD
+    )
     assert values is None
     assert len(problems) == 1
     assert problems[0].message.startswith(f"row 2, column D (numerator): {numerator!r} {why}")
@@ -234,7 +270,8 @@ def test_values_are_stored_as_checked_to_four_places(
     values, _ = check_metrics(path, known_units=UNITS, known_metrics=METRICS)
     assert values is not None
     assert [str(v.numerator) for v in values] == ["0.0000"]
-    import_file(db.sessions, engine, ACTOR, path, period=PERIOD, known_units=UNITS,
-                known_metrics=METRICS)  # fmt: skip
+    import_file(
+        db.sessions, engine, ACTOR, path, period=PERIOD, known_units=UNITS, known_metrics=METRICS
+    )
     with db.sessions() as session:
         assert list(current_values(session, TENANT, PERIOD).values()) == values

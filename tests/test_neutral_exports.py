@@ -119,23 +119,68 @@ def test_command_line_exports_keep_hostile_names_and_reasons_as_text(
         pdf = tmp_path / "upload" / code / name
         pdf.parent.mkdir(parents=True)
         pdf.write_bytes(PDF + code.encode())
-        sent = as_json(issued("evidence", "submit", str(pdf), "--plan", PLAN,
-                              "--target", f"criterion:{code}", "--as", VHXH_OFFICIAL,
-                              "--json"))  # fmt: skip
+        sent = as_json(
+            issued(
+                "evidence",
+                "submit",
+                str(pdf),
+                "--plan",
+                PLAN,
+                "--target",
+                f"criterion:{code}",
+                "--as",
+                VHXH_OFFICIAL,
+                "--json",
+            )
+        )
         assert sent["original_name"] == name.strip()
-        ok(issued("evidence", "review", str(sent["id"]), "accept", "--sha256", sent["sha256"],
-                  "--as", FOCAL))  # fmt: skip
+        ok(
+            issued(
+                "evidence",
+                "review",
+                str(sent["id"]),
+                "accept",
+                "--sha256",
+                sent["sha256"],
+                "--as",
+                FOCAL,
+            )
+        )
         other = tmp_path / "upload" / code / "ban-nhap.pdf"
         other.write_bytes(PDF + b"draft " + code.encode())
-        draft = as_json(issued("evidence", "submit", str(other), "--plan", PLAN,
-                               "--target", f"criterion:{code}", "--as", VHXH_OFFICIAL,
-                               "--json"))  # fmt: skip
-        ok(issued("evidence", "review", str(draft["id"]), "request_changes", "--sha256",
-                  draft["sha256"], "--reason", hostile, "--as", FOCAL))  # fmt: skip
+        draft = as_json(
+            issued(
+                "evidence",
+                "submit",
+                str(other),
+                "--plan",
+                PLAN,
+                "--target",
+                f"criterion:{code}",
+                "--as",
+                VHXH_OFFICIAL,
+                "--json",
+            )
+        )
+        ok(
+            issued(
+                "evidence",
+                "review",
+                str(draft["id"]),
+                "request_changes",
+                "--sha256",
+                draft["sha256"],
+                "--reason",
+                hostile,
+                "--as",
+                FOCAL,
+            )
+        )
     ok(issued("score", "run", "--plan", PLAN, "--as", FOCAL))
     ok(issued("rank", "run", "--plan", PLAN, "--as", FOCAL, "--publish"))
-    exported = as_json(issued("export", "--plan", PLAN, "--out", str(tmp_path / "out"),
-                              "--as", FOCAL, "--json"))  # fmt: skip
+    exported = as_json(
+        issued("export", "--plan", PLAN, "--out", str(tmp_path / "out"), "--as", FOCAL, "--json")
+    )
     workbooks = [Path(f) for f in exported["files"] if f.endswith(".xlsx")]
     assert len(workbooks) == 2  # the self-assessment and the ranking
     texts = [text for book in workbooks for text in neutral_xlsx_texts(book)]
@@ -144,24 +189,55 @@ def test_command_line_exports_keep_hostile_names_and_reasons_as_text(
 
     history_xlsx, history_csv = tmp_path / "ls.xlsx", tmp_path / "ls.csv"
     for code in CRITERIA:
-        ok(issued("audit", "history", "--criterion", code, "--plan", PLAN, "--as", INSPECTOR,
-                  "--xlsx", str(history_xlsx), "--csv", str(history_csv)))  # fmt: skip
+        ok(
+            issued(
+                "audit",
+                "history",
+                "--criterion",
+                code,
+                "--plan",
+                PLAN,
+                "--as",
+                INSPECTOR,
+                "--xlsx",
+                str(history_xlsx),
+                "--csv",
+                str(history_csv),
+            )
+        )
         hostile = HOSTILE[CRITERIA.index(code)]
         assert carries(neutral_xlsx_texts(history_xlsx), hostile), hostile
         assert carries(neutral_csv_texts(history_csv), hostile, quoted=True), hostile
 
 
 def _plan(title: str) -> Plan:
-    period = Period(code="2025-H2", label="6 tháng cuối năm 2025", start=date(2025, 7, 1),
-                    end=date(2025, 12, 31))  # fmt: skip
+    period = Period(
+        code="2025-H2",
+        label="6 tháng cuối năm 2025",
+        start=date(2025, 7, 1),
+        end=date(2025, 12, 31),
+    )
     tasks = tuple(
-        PlanTask(code=f"NV-{n:02d}", title=text, expected_product=text, owner_unit=text,
-                 support_units=(text,), deadline=date(2025, 12, 1), criteria=("1.1.1",))
+        PlanTask(
+            code=f"NV-{n:02d}",
+            title=text,
+            expected_product=text,
+            owner_unit=text,
+            support_units=(text,),
+            deadline=date(2025, 12, 1),
+            criteria=("1.1.1",),
+        )
         for n, text in enumerate(HOSTILE, 1)
-    )  # fmt: skip
-    return Plan(code="KH-2025-H2", title=title, tenant="phuong-phu-lien",
-                decision=Decision(number="=1/QĐ", date=date(2025, 7, 1)), period=period,
-                index_set="par-2025-ward-sample", tasks=tasks)  # fmt: skip
+    )
+    return Plan(
+        code="KH-2025-H2",
+        title=title,
+        tenant="phuong-phu-lien",
+        decision=Decision(number="=1/QĐ", date=date(2025, 7, 1)),
+        period=period,
+        index_set="par-2025-ward-sample",
+        tasks=tasks,
+    )
 
 
 def test_plan_workbook_keeps_hostile_tasks_as_text(tmp_path: Path) -> None:
@@ -175,11 +251,19 @@ def test_plan_workbook_keeps_hostile_tasks_as_text(tmp_path: Path) -> None:
 def test_ranking_workbook_keeps_hostile_text_and_negative_numbers(tmp_path: Path) -> None:
     """Unit names, bands and explanations stay text; a negative number stays a number."""
     rows = [
-        RankingRow(rank=n, unit_name=text, score=Decimal(-n), band=text, on_time_share=None,
-                   first_review_share=None, points_lost=Decimal("-1.5"), overdue=n,
-                   explanation=text)
+        RankingRow(
+            rank=n,
+            unit_name=text,
+            score=Decimal(-n),
+            band=text,
+            on_time_share=None,
+            first_review_share=None,
+            points_lost=Decimal("-1.5"),
+            overdue=n,
+            explanation=text,
+        )
         for n, text in enumerate(HOSTILE, 1)
-    ]  # fmt: skip
+    ]
     table = RankingTable(title=HOSTILE[0], period_label="-6 tháng", rows=rows)
     path = write_ranking_xlsx(tmp_path / "xh.xlsx", table)
     texts = neutral_xlsx_texts(path)
@@ -197,13 +281,21 @@ def test_self_assessment_workbook_keeps_hostile_text_and_a_penalty_numeric(
     """Evidence names, explanations and units stay text; a penalty (negative) stays a number."""
     rows = [AssessmentRow(level="area", code="1", title="=Lĩnh vực", max_points=Decimal(10))]
     rows += [
-        AssessmentRow(level="sub", code=f"1.{n}", title=text, max_points=Decimal(1),
-                      self_score=Decimal("-0.5"), evidence=(text,), explanation=text,
-                      owner_unit=text)
+        AssessmentRow(
+            level="sub",
+            code=f"1.{n}",
+            title=text,
+            max_points=Decimal(1),
+            self_score=Decimal("-0.5"),
+            evidence=(text,),
+            explanation=text,
+            owner_unit=text,
+        )
         for n, text in enumerate(HOSTILE, 1)
-    ]  # fmt: skip
-    table = SelfAssessmentTable(ward_name="@Phường", period_label="-2025",
-                                index_set_title=HOSTILE[0], rows=rows)  # fmt: skip
+    ]
+    table = SelfAssessmentTable(
+        ward_name="@Phường", period_label="-2025", index_set_title=HOSTILE[0], rows=rows
+    )
     path = write_self_assessment_xlsx(tmp_path / "tdg.xlsx", table)
     texts = neutral_xlsx_texts(path)
     for hostile in HOSTILE:
@@ -215,15 +307,33 @@ def test_self_assessment_workbook_keeps_hostile_text_and_a_penalty_numeric(
 
 def test_city_ranking_workbook_keeps_hostile_names_as_text(tmp_path: Path) -> None:
     """Ward names, plans and explanations of the city ranking stay text."""
-    figures = WardFigures(plan="=KH", score_run="-run", index_set="x", base_points=Decimal(80),
-                          adjustments=Decimal(-2), base_max=Decimal(100))  # fmt: skip
+    figures = WardFigures(
+        plan="=KH",
+        score_run="-run",
+        index_set="x",
+        base_points=Decimal(80),
+        adjustments=Decimal(-2),
+        base_max=Decimal(100),
+    )
     rows = tuple(
-        RankedWard(entry=WardEntry(tenant=f"w{n}", name=text, block="phuong", figures=figures),
-                   rank=n, of=len(HOSTILE), explanation_vi=text)
+        RankedWard(
+            entry=WardEntry(tenant=f"w{n}", name=text, block="phuong", figures=figures),
+            rank=n,
+            of=len(HOSTILE),
+            explanation_vi=text,
+        )
         for n, text in enumerate(HOSTILE, 1)
-    )  # fmt: skip
-    ranking = CityRanking(city="hp", period="2025", period_label="@Năm 2025", run_id="=run",
-                          rows=rows, instance_id=1, state="draft", replayed=False)  # fmt: skip
+    )
+    ranking = CityRanking(
+        city="hp",
+        period="2025",
+        period_label="@Năm 2025",
+        run_id="=run",
+        rows=rows,
+        instance_id=1,
+        state="draft",
+        replayed=False,
+    )
     path = write_city_ranking_xlsx(tmp_path / "city.xlsx", ranking, "+Hải Phòng")
     texts = neutral_xlsx_texts(path)
     for hostile in (*HOSTILE, "=KH", "+Hải Phòng"):

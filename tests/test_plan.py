@@ -14,14 +14,28 @@ from cchc.plan.models import Plan
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"
 UNITS = {"vhxh", "vp", "kt", "ttphc", "ttsnc"}
-CRITERIA = {"1.3.1", "1.4.1", "3.1.1", "2.1.2", "2.2.1", "6.1.1", "6.3.2", "5.2.1", "7.3.1",
-            "1.5.1", "7.1.3", "4.1.1", "4.2.1"}  # fmt: skip
+CRITERIA = {
+    "1.3.1",
+    "1.4.1",
+    "3.1.1",
+    "2.1.2",
+    "2.2.1",
+    "6.1.1",
+    "6.3.2",
+    "5.2.1",
+    "7.3.1",
+    "1.5.1",
+    "7.1.3",
+    "4.1.1",
+    "4.2.1",
+}
 ALIASES = {"phòng văn hóa - xã hội": "vhxh", "văn phòng hđnd và ubnd": "vp"}
 
 
 def _check(path: Path) -> tuple[Plan | None, list[str]]:
-    plan, problems = check_plan(path, known_units=UNITS, known_criteria=CRITERIA,
-                                unit_aliases=ALIASES)  # fmt: skip
+    plan, problems = check_plan(
+        path, known_units=UNITS, known_criteria=CRITERIA, unit_aliases=ALIASES
+    )
     return plan, [p.format() for p in problems]
 
 
@@ -76,9 +90,15 @@ def test_unit_names_as_officials_write_them(tmp_path: Path) -> None:
         ({"Mã nhiệm vụ": "NV-01"}, "CCHC-P005 task code 'NV-01' is used twice"),
         ({"Nội dung nhiệm vụ": None}, "title"),
     ],
-    ids=["unknown unit", "impossible date", "deadline outside period", "unknown criterion",
-         "duplicate code", "missing title"],
-)  # fmt: skip
+    ids=[
+        "unknown unit",
+        "impossible date",
+        "deadline outside period",
+        "unknown criterion",
+        "duplicate code",
+        "missing title",
+    ],
+)
 def test_bad_cell_is_named_with_sheet_and_row(
     tmp_path: Path, edit: dict[str, object], expected: str
 ) -> None:

@@ -50,11 +50,36 @@ TASK_PATHS = [("tasks", n) for n in range(len(SAMPLE_DATA["tasks"]))]
 RAW_VALUE_LINE = re.compile(r"^(?P<key>\s*(?:- )?[a-z_]+:)\s+\S.*$")
 RAW_LINES = [n for n, line in enumerate(SAMPLE_TEXT.splitlines()) if RAW_VALUE_LINE.match(line)]
 TRICKY = [
-    "2025-02-30", "2025-13-01", "31/12/2025", "2026-01-01", "&a [*a]", "*nowhere",
-    "!!python/name:os.system", "!!binary xyz", "{[a]: b}", "[unclosed", "{a: 1", "'unclosed",
-    "~", "|", "@at", "- item", ": colon", ".nan", "1e999", '"\\0"', '"\\x07bell"', '"a\\u2028b"',
-    "NV-01", "vhxh", "Phòng Kinh tế", "9.9.9", "phuong-khac", "x" * 2001, "KH/../..",
-]  # fmt: skip
+    "2025-02-30",
+    "2025-13-01",
+    "31/12/2025",
+    "2026-01-01",
+    "&a [*a]",
+    "*nowhere",
+    "!!python/name:os.system",
+    "!!binary xyz",
+    "{[a]: b}",
+    "[unclosed",
+    "{a: 1",
+    "'unclosed",
+    "~",
+    "|",
+    "@at",
+    "- item",
+    ": colon",
+    ".nan",
+    "1e999",
+    '"\\0"',
+    '"\\x07bell"',
+    '"a\\u2028b"',
+    "NV-01",
+    "vhxh",
+    "Phòng Kinh tế",
+    "9.9.9",
+    "phuong-khac",
+    "x" * 2001,
+    "KH/../..",
+]
 ANY_VALUE = st.one_of(
     st.none(),
     st.booleans(),
@@ -106,8 +131,9 @@ def yaml_mutants(draw: st.DrawFn) -> str:
 @pytest.fixture(scope="module")
 def sample_xlsx(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The sample plan as the workbook officials fill in."""
-    plan, problems = check_plan(SAMPLE, known_units={"vhxh", "vp", "kt", "ttphc", "ttsnc"},
-                                known_criteria=_criteria())  # fmt: skip
+    plan, problems = check_plan(
+        SAMPLE, known_units={"vhxh", "vp", "kt", "ttphc", "ttsnc"}, known_criteria=_criteria()
+    )
     assert plan is not None, problems
     return write_plan_xlsx(plan, tmp_path_factory.mktemp("plan") / "kh.xlsx").read_bytes()
 
@@ -159,9 +185,12 @@ def _written(db: Db) -> dict[str, int]:
 
 def _issue_once(db: Db, ws: Workspace, path: Path) -> None:
     """Issue ``path``: refused with well-formed problems and nothing written, or issued."""
-    checked, problems = check_plan(path, known_units={u.code for u in ws.organization.units},
-                                   known_criteria={s.code for s in ws.index_set.sub_criteria()},
-                                   unit_aliases=ws.unit_aliases())  # fmt: skip
+    checked, problems = check_plan(
+        path,
+        known_units={u.code for u in ws.organization.units},
+        known_criteria={s.code for s in ws.index_set.sub_criteria()},
+        unit_aliases=ws.unit_aliases(),
+    )
     before = _written(db)
     if checked is None:
         with pytest.raises(DefinitionError) as refused:

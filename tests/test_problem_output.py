@@ -20,8 +20,10 @@ HEADER = "Mã đơn vị,Kỳ,Chỉ số,Tử số,Mẫu số,Nguồn\n"
 def bad_metrics(tmp_path: Path, rows: int) -> Path:
     """A metrics CSV whose every row names an unknown unit: one problem per row."""
     path = tmp_path / "metrics.csv"
-    path.write_text(HEADER + "".join(f"u{n},2025-H2,on_time_dossiers,1,2,x\n" for n in range(rows)),
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        HEADER + "".join(f"u{n},2025-H2,on_time_dossiers,1,2,x\n" for n in range(rows)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -37,8 +39,13 @@ def test_only_the_first_50_problems_are_printed_then_a_count(tmp_path: Path) -> 
 
 def test_the_number_of_problems_printed_is_configurable(tmp_path: Path) -> None:
     """CCHC_MAX_PROBLEMS_SHOWN=5 prints 5 problems and counts the other 7."""
-    result = run(tmp_path, "metrics", "check", str(bad_metrics(tmp_path, 12)),
-                 env={"CCHC_MAX_PROBLEMS_SHOWN": "5"})  # fmt: skip
+    result = run(
+        tmp_path,
+        "metrics",
+        "check",
+        str(bad_metrics(tmp_path, 12)),
+        env={"CCHC_MAX_PROBLEMS_SHOWN": "5"},
+    )
     assert result.stdout.count(" CCHC-M003 ") == 5
     assert "… and 7 more" in result.stdout
 
@@ -82,15 +89,24 @@ def test_metrics_import_and_score_run_json_on_a_bad_file_is_json(
 ) -> None:
     """`metrics import --json` and `score run --json` on bad files print JSON problems, exit 1,
     and say nothing was written."""
-    result = issued("metrics", "import", str(bad_metrics(tmp_path, 3)), "--period", "2025-H2",
-                    "--as", FOCAL, "--json")  # fmt: skip
+    result = issued(
+        "metrics",
+        "import",
+        str(bad_metrics(tmp_path, 3)),
+        "--period",
+        "2025-H2",
+        "--as",
+        FOCAL,
+        "--json",
+    )
     assert result.exit_code == 1, result.output
     data = _json_problems(result.stdout)
     assert (data["written"], data["total"]) == (False, 3)
     inputs = tmp_path / "inputs.yaml"
     inputs.write_text('"9.9.9": {value: 5}\n', encoding="utf-8")
-    result = issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(inputs),
-                    "--json")  # fmt: skip
+    result = issued(
+        "score", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(inputs), "--json"
+    )
     assert result.exit_code == 1, result.output
     data = _json_problems(result.stdout)
     assert [p["code"] for p in data["problems"]] == ["CCHC-S004"]  # type: ignore[attr-defined]

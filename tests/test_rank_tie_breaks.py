@@ -61,15 +61,20 @@ def test_rank_refuses_entries_no_tie_break_tells_apart() -> None:
 
 
 def _ward(tenant: str, name: str, base: str) -> WardEntry:
-    figures = WardFigures(f"KH-{tenant}", tenant * 2, "par", Decimal(base), Decimal(0),
-                          Decimal(100))  # fmt: skip
+    figures = WardFigures(
+        f"KH-{tenant}", tenant * 2, "par", Decimal(base), Decimal(0), Decimal(100)
+    )
     return WardEntry(tenant, name, "phuong", figures)
 
 
 def test_wards_are_ranked_by_rank_with_the_ward_tie_breaks() -> None:
     """The city table's order and deciding keys are those of ``rank`` over the ward tie-breaks."""
-    wards = [_ward("p-b", "Phường B", "90"), _ward("p-a", "Phường A", "90"),
-             _ward("p-c", "Phường C", "95"), _ward("p-a2", "Phường A", "90")]  # fmt: skip
+    wards = [
+        _ward("p-b", "Phường B", "90"),
+        _ward("p-a", "Phường A", "90"),
+        _ward("p-c", "Phường C", "95"),
+        _ward("p-a2", "Phường A", "90"),
+    ]
     expected = rank(wards, WARD_TIE_BREAKS, by=lambda e: -e.figures.index if e.figures else 0)
     rows = rank_wards(wards)
     assert [(r.rank, r.entry, r.tie_break) for r in rows] == [

@@ -55,8 +55,13 @@ def _task_id(ws: Workspace, code: str) -> int:
     from workflows.schema import Instance
 
     with ws.sessions() as session:
-        return int(session.scalars(sa.select(Instance.id).where(
-            Instance.tenant == ws.tenant, Instance.ref == f"{PLAN}/{code}")).one())  # fmt: skip
+        return int(
+            session.scalars(
+                sa.select(Instance.id).where(
+                    Instance.tenant == ws.tenant, Instance.ref == f"{PLAN}/{code}"
+                )
+            ).one()
+        )
 
 
 class Writer:
@@ -105,19 +110,24 @@ def test_inspector_reads_while_a_writer_holds_the_lock(ward: tuple[Cli, Path]) -
     cli, folder = ward
     with Writer(folder):
         queried, query_time = _timed(cli, "audit", "query", "--as", INSPECTOR, "--json")
-        listed, list_time = _timed(cli, "tasks", "list", "--plan", PLAN, "--as", INSPECTOR,
-                                   "--json")  # fmt: skip
+        listed, list_time = _timed(
+            cli, "tasks", "list", "--plan", PLAN, "--as", INSPECTOR, "--json"
+        )
         verified, verify_time = _timed(cli, "audit", "verify", "--as", INSPECTOR)
-        for result, seconds in ((queried, query_time), (listed, list_time),
-                                (verified, verify_time)):  # fmt: skip
+        for result, seconds in (
+            (queried, query_time),
+            (listed, list_time),
+            (verified, verify_time),
+        ):
             assert result.exit_code == 0, result.output
             assert seconds < PATIENCE, f"a read waited {seconds:.1f} s behind the writer"
         assert "start" not in {e["trigger"] for e in as_json(queried)}
         assert {t["code"]: t["state"] for t in as_json(listed)}["NV-01"] == "assigned"
     after = as_json(cli("tasks", "list", "--plan", PLAN, "--as", INSPECTOR, "--json"))
     assert {t["code"]: t["state"] for t in after}["NV-01"] == "in_progress"
-    assert "start" in {e["trigger"] for e in as_json(cli("audit", "query", "--as", INSPECTOR,
-                                                         "--json"))}  # fmt: skip
+    assert "start" in {
+        e["trigger"] for e in as_json(cli("audit", "query", "--as", INSPECTOR, "--json"))
+    }
 
 
 def test_a_second_writer_still_waits_for_the_first(ward: tuple[Cli, Path]) -> None:
@@ -126,9 +136,20 @@ def test_a_second_writer_still_waits_for_the_first(ward: tuple[Cli, Path]) -> No
     cli, folder = ward
     with Writer(folder) as writer:
         done: list[Result] = []
-        second = threading.Thread(target=lambda: done.append(cli(
-            "tasks", "fire", f"{PLAN}/NV-01", "submit_product", "--as", KT_OFFICIAL,
-            "--product", "Báo cáo số 1")))  # fmt: skip
+        second = threading.Thread(
+            target=lambda: done.append(
+                cli(
+                    "tasks",
+                    "fire",
+                    f"{PLAN}/NV-01",
+                    "submit_product",
+                    "--as",
+                    KT_OFFICIAL,
+                    "--product",
+                    "Báo cáo số 1",
+                )
+            )
+        )
         second.start()
         time.sleep(1.0)
         assert not done, "the second writer did not wait for the first"

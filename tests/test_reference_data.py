@@ -46,14 +46,21 @@ class Ward:
     def counts(self) -> dict[str, int]:
         """Rows per table (the audit trail apart)."""
         names = sa.inspect(self.db.engine).get_table_names()
-        return {n: self.rows(f'select count(*) from "{n}"')[0][0] for n in sorted(names)
-                if n not in {"audit_events", "audit_chain_heads", "alembic_version"}}  # fmt: skip
+        return {
+            n: self.rows(f'select count(*) from "{n}"')[0][0]
+            for n in sorted(names)
+            if n not in {"audit_events", "audit_chain_heads", "alembic_version"}
+        }
 
     def events(self) -> list[tuple[Any, ...]]:
         """(actor, kind, outcome, reason) of the tenant's chain, in order."""
-        return [tuple(r) for r in self.rows(
-            "select actor, kind, outcome, reason from audit_events "
-            f"where tenant = '{TENANT}' order by seq")]  # fmt: skip
+        return [
+            tuple(r)
+            for r in self.rows(
+                "select actor, kind, outcome, reason from audit_events "
+                f"where tenant = '{TENANT}' order by seq"
+            )
+        ]
 
 
 @pytest.fixture
@@ -80,9 +87,13 @@ def test_the_first_command_registers_the_files_it_was_given(ward: Ward) -> None:
     """A tenant's first command registers its six kinds of reference data in one audited event."""
     kinds = ward.rows("select kind, version, registered_by from reference_data order by kind")
     assert [tuple(k) for k in kinds] == [
-        ("calendar", 1, "system"), ("deadlines", 1, "system"), ("definitions", 1, "system"),
-        ("emulation", 1, "system"), ("index_set", 1, "system"), ("organization", 1, "system"),
-    ]  # fmt: skip
+        ("calendar", 1, "system"),
+        ("deadlines", 1, "system"),
+        ("definitions", 1, "system"),
+        ("emulation", 1, "system"),
+        ("index_set", 1, "system"),
+        ("organization", 1, "system"),
+    ]
     assert ward.events() == [("system", "reference_data", "applied", None)]
 
 
@@ -91,8 +102,18 @@ def test_an_evil_org_file_for_a_registered_tenant_is_refused(ward: Ward) -> None
     the refusal is written."""
     before, events = ward.counts(), ward.events()
     evil = evil_organization(ward.folder)
-    result = ward("--org", str(evil), "assessments", "fire", "1.1.3", "lock",
-                  "--plan", "KH-CCHC-2025", "--as", "bui.duc.anh")  # fmt: skip
+    result = ward(
+        "--org",
+        str(evil),
+        "assessments",
+        "fire",
+        "1.1.3",
+        "lock",
+        "--plan",
+        "KH-CCHC-2025",
+        "--as",
+        "bui.duc.anh",
+    )
     assert result.exit_code == 1, result.output
     assert "bui.duc.anh.roles" in result.output
     assert '["unit_official"] → ["chairman"]' in result.output
@@ -154,8 +175,10 @@ def test_org_apply_shows_the_difference_and_registers(ward: Ward) -> None:
         'people.bui.duc.anh.title: "Chuyên viên Phòng Văn hóa - Xã hội" → "Chuyên viên chính"'
         in (result.output)
     )
-    rows = ward.rows("select version, registered_by from reference_data "
-                     "where kind = 'organization' order by version")  # fmt: skip
+    rows = ward.rows(
+        "select version, registered_by from reference_data "
+        "where kind = 'organization' order by version"
+    )
     assert [tuple(r) for r in rows] == [(1, "system"), (2, ADMIN)]
     assert ward.events()[-1] == (ADMIN, "reference_data", "applied", None)
     assert ward("--org", str(path), "audit", "verify", "--as", INSPECTOR).exit_code == 0
@@ -174,9 +197,11 @@ def test_org_apply_asks_first_and_a_no_registers_nothing(ward: Ward) -> None:
     """Without --yes the difference is shown and a "no" leaves everything as it was."""
     before, events = ward.counts(), ward.events()
     result = runner.invoke(
-        app, ["org", "apply", str(changed_organization(ward.folder)), "--as", ADMIN],
-        env=ward.env, input="n\n",
-    )  # fmt: skip
+        app,
+        ["org", "apply", str(changed_organization(ward.folder)), "--as", ADMIN],
+        env=ward.env,
+        input="n\n",
+    )
     assert result.exit_code == 1, result.output
     assert "people.bui.duc.anh.title" in result.output
     assert (ward.counts(), ward.events()) == (before, events)
@@ -231,8 +256,10 @@ def test_index_set_apply_shows_the_difference_and_registers(ward: Ward) -> None:
     assert result.exit_code == 0, result.output
     assert 'title: "Bộ Chỉ số cải cách hành chính' in result.output
     assert '→ "Bộ chỉ số đã sửa"' in result.output
-    rows = ward.rows("select version, registered_by from reference_data "
-                     "where kind = 'index_set' order by version")  # fmt: skip
+    rows = ward.rows(
+        "select version, registered_by from reference_data "
+        "where kind = 'index_set' order by version"
+    )
     assert [tuple(r) for r in rows] == [(1, "system"), (2, ADMIN)]
     refused = ward("--index-set", str(sample), "audit", "verify", "--as", INSPECTOR)
     assert refused.exit_code == 1

@@ -39,9 +39,13 @@ class City(Ward):
 
     def city_events(self) -> list[tuple[Any, ...]]:
         """(actor, kind, outcome, reason) of the city's chain, in order."""
-        return [tuple(r) for r in self.rows(
-            "select actor, kind, outcome, reason from audit_events "
-            f"where tenant = '{CITY}' order by seq")]  # fmt: skip
+        return [
+            tuple(r)
+            for r in self.rows(
+                "select actor, kind, outcome, reason from audit_events "
+                f"where tenant = '{CITY}' order by seq"
+            )
+        ]
 
 
 @pytest.fixture
@@ -73,8 +77,10 @@ def inspector_ranks(data: Any) -> None:
 def test_the_first_city_rank_registers_the_city_file_and_definitions(city: City) -> None:
     """The first `city rank` registers the city file and the definitions for the city's tenant,
     by `system`, in one audited event before the ranking."""
-    rows = city.rows("select kind, version, registered_by from reference_data "
-                     f"where tenant = '{CITY}' order by kind")  # fmt: skip
+    rows = city.rows(
+        "select kind, version, registered_by from reference_data "
+        f"where tenant = '{CITY}' order by kind"
+    )
     assert [tuple(r) for r in rows] == [("city", 1, "system"), ("definitions", 1, "system")]
     events = city.city_events()
     assert events[0] == ("system", "reference_data", "applied", None)
@@ -109,8 +115,10 @@ def test_city_apply_registers_a_new_version(city: City) -> None:
     result = city("city", "apply", str(path), "--as", CITY_ADMIN, "--yes")
     assert result.exit_code == 0, result.output
     assert f"officials.{INSPECTOR}.roles" in result.output
-    rows = city.rows("select version, registered_by from reference_data "
-                     f"where tenant = '{CITY}' and kind = 'city' order by version")  # fmt: skip
+    rows = city.rows(
+        "select version, registered_by from reference_data "
+        f"where tenant = '{CITY}' and kind = 'city' order by version"
+    )
     assert [tuple(r) for r in rows] == [(1, "system"), (2, CITY_ADMIN)]
     assert city.city_events()[-1] == (CITY_ADMIN, "reference_data", "applied", None)
     assert city.rank(INSPECTOR, "--city", str(path)).exit_code == 0

@@ -54,8 +54,9 @@ def relabel_and_add_role(folder: Path) -> None:
 
 def test_the_first_command_registers_the_deadline_policy(ward: Ward) -> None:
     """The first command registers the deadline policy as checked data (defaults filled in)."""
-    rows = ward.rows("select version, registered_by, content from reference_data "
-                     "where kind = 'deadlines'")  # fmt: skip
+    rows = ward.rows(
+        "select version, registered_by, content from reference_data where kind = 'deadlines'"
+    )
     assert [(r[0], r[1]) for r in rows] == [(1, "system")]
     assert '"reminders":[7,3,1]' in rows[0][2]
 
@@ -83,13 +84,16 @@ def test_definitions_apply_registers_the_deadline_policy(ward: Ward, tmp_path: P
     result = ward("definitions", "apply", "--as", ADMIN, "--yes", **env)
     assert result.exit_code == 0, result.output
     assert "reminders: [7,3,1] → [2]" in result.output
-    rows = ward.rows("select version, registered_by from reference_data "
-                     "where kind = 'deadlines' order by version")  # fmt: skip
+    rows = ward.rows(
+        "select version, registered_by from reference_data "
+        "where kind = 'deadlines' order by version"
+    )
     assert [tuple(r) for r in rows] == [(1, "system"), (2, ADMIN)]
     assert ward.events()[-1] == (ADMIN, "reference_data", "applied", None)
     assert ward("audit", "verify", "--as", INSPECTOR, **env).exit_code == 0
-    shipped = ward("audit", "verify", "--as", INSPECTOR,
-                   CCHC_DEFINITIONS_DIR=str(ROOT / "definitions"))  # fmt: skip
+    shipped = ward(
+        "audit", "verify", "--as", INSPECTOR, CCHC_DEFINITIONS_DIR=str(ROOT / "definitions")
+    )
     assert shipped.exit_code == 1
     assert "reminders: [2] → [7,3,1]" in shipped.output
 
@@ -111,12 +115,23 @@ def test_the_sweep_chases_tasks_by_the_registered_policy(
         assert ws.deadlines.reminders == (2,)
         with unit_of_work(ws.sessions) as session:
             ws.engine.create(
-                session, "task", actor=ws.actor("nguyen.thi.lan"), ref="KH-2026/NV-01",
-                data={"plan": "KH-2026", "code": "NV-01", "title": "Rà soát TTHC",
-                      "expected_product": "Báo cáo", "owner_unit": "kt",
-                      "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị", "support_units": [],
-                      "deadline": "2026-02-23", "deadline_text": "23/02/2026", "criteria": []},
-            )  # fmt: skip
+                session,
+                "task",
+                actor=ws.actor("nguyen.thi.lan"),
+                ref="KH-2026/NV-01",
+                data={
+                    "plan": "KH-2026",
+                    "code": "NV-01",
+                    "title": "Rà soát TTHC",
+                    "expected_product": "Báo cáo",
+                    "owner_unit": "kt",
+                    "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị",
+                    "support_units": [],
+                    "deadline": "2026-02-23",
+                    "deadline_text": "23/02/2026",
+                    "criteria": [],
+                },
+            )
         result = flows.sweep.sweep_ward(ws, ADMIN)
     finally:
         ws.close()
@@ -144,8 +159,9 @@ def test_role_labels_come_from_the_registered_definitions(ward: Ward, tmp_path: 
     shown = ward("org", "show")
     assert shown.exit_code == 0, shown.output
     assert LABEL in shown.stdout
-    rows = ward.rows("select registered_by from reference_data where kind = 'definitions' "
-                     "order by version")  # fmt: skip
+    rows = ward.rows(
+        "select registered_by from reference_data where kind = 'definitions' order by version"
+    )
     assert [r[0] for r in rows] == ["system", ADMIN]
 
 

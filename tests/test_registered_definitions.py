@@ -53,11 +53,13 @@ def opened(ward: Ward) -> Workspace:
 def test_the_shipped_folder_follows_the_registered_definitions(ward: Ward, tmp_path: Path) -> None:
     """After an admin applied changed definitions, a command without CCHC_DEFINITIONS_DIR runs
     on the registered ones; naming the shipped folder explicitly is still refused."""
-    applied(ward, tmp_path / "d", lambda d: edit(d / "workflows" / "evidence.yaml",
-                                                 relabel_evidence))  # fmt: skip
+    applied(
+        ward, tmp_path / "d", lambda d: edit(d / "workflows" / "evidence.yaml", relabel_evidence)
+    )
     assert ward("audit", "verify", "--as", INSPECTOR).exit_code == 0
-    refused = ward("audit", "verify", "--as", INSPECTOR,
-                   CCHC_DEFINITIONS_DIR=str(ROOT / "definitions"))  # fmt: skip
+    refused = ward(
+        "audit", "verify", "--as", INSPECTOR, CCHC_DEFINITIONS_DIR=str(ROOT / "definitions")
+    )
     assert refused.exit_code == 1
     assert "định nghĩa quy trình (definitions)" in refused.output
     ws = opened(ward)

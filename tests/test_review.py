@@ -100,8 +100,13 @@ def test_a_product_submitted_on_time_is_not_overdue_in_the_review(
     clock.now = datetime(2025, 8, 28, 9, tzinfo=LOCAL_TZ)
     nv02 = cycle.task_ids(ws, PLAN)["NV-02"]
     with unit_of_work(ws.sessions) as session:
-        ws.engine.fire(session, nv02, "submit_product", actor=ws.actor("bui.duc.anh"),
-                       payload={"product": "KH tuyên truyền"})  # fmt: skip
+        ws.engine.fire(
+            session,
+            nv02,
+            "submit_product",
+            actor=ws.actor("bui.duc.anh"),
+            payload={"product": "KH tuyên truyền"},
+        )
     clock.now = datetime(2025, 9, 1, 9, tzinfo=LOCAL_TZ)
     outcome = run_review(
         ws, plan=PLAN, month="2025-08", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "out"
@@ -113,15 +118,23 @@ def test_a_product_submitted_on_time_is_not_overdue_in_the_review(
 def test_a_month_outside_the_plan_is_not_reviewed(ws: Workspace, tmp_path: Path) -> None:
     """January 2026, after the plan's period, is refused with the plan's end date; no files."""
     with pytest.raises(OutsidePlanError, match=r"KH-CCHC-2025-H2 đã kết thúc ngày 31/12/2025"):
-        run_review(ws, plan=PLAN, month="2026-01", actor_id=FOCAL, chair_id=CHAIR,
-                   out=tmp_path / "2026-01")  # fmt: skip
+        run_review(
+            ws, plan=PLAN, month="2026-01", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "2026-01"
+        )
     with pytest.raises(OutsidePlanError, match=r"bắt đầu từ ngày 01/07/2025"):
-        run_review(ws, plan=PLAN, month="2025-W26", actor_id=FOCAL, chair_id=CHAIR,
-                   out=tmp_path / "2025-W26")  # fmt: skip
+        run_review(
+            ws,
+            plan=PLAN,
+            month="2025-W26",
+            actor_id=FOCAL,
+            chair_id=CHAIR,
+            out=tmp_path / "2025-W26",
+        )
     assert not list(tmp_path.glob("2026-01"))
     assert not list(tmp_path.glob("2025-W26"))
-    run_review(ws, plan=PLAN, month="2025-W27", actor_id=FOCAL, chair_id=CHAIR,
-               out=tmp_path / "2025-W27")  # fmt: skip  # 30/06 – 06/07/2025 overlaps the period
+    run_review(
+        ws, plan=PLAN, month="2025-W27", actor_id=FOCAL, chair_id=CHAIR, out=tmp_path / "2025-W27"
+    )  # 30/06 – 06/07/2025 overlaps the period
 
 
 def test_notice_conclusions_are_followed_up_next_month(ws: Workspace, tmp_path: Path) -> None:
@@ -225,9 +238,14 @@ def test_draft_notice_is_marked_and_issuing_writes_the_numbered_notice(
     assert "Số:       /TB-UBND" in _cells(draft)[0]
     clock.now = datetime(2025, 9, 3, 9, tzinfo=LOCAL_TZ)
     issue_notice(
-        ws, plan=PLAN, month="2025-08", chair_id=CHAIR, office_id=OFFICE, number="15/TB-UBND",
+        ws,
+        plan=PLAN,
+        month="2025-08",
+        chair_id=CHAIR,
+        office_id=OFFICE,
+        number="15/TB-UBND",
         out=tmp_path / "08",
-    )  # fmt: skip
+    )
     issued = tmp_path / "08" / "thong-bao-ket-luan-2025-08.docx"
     lines = _paragraphs(issued)
     assert "DỰ THẢO" not in lines

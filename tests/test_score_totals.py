@@ -56,13 +56,20 @@ def card_of(points: tuple[Decimal, ...]) -> ScoreCard:
     """A card of the sample index set with ``points`` on its sub-criteria, in file order."""
     subs = tuple(
         SubScore(
-            code=sub.code, title=sub.title, owner_unit=sub.owner_unit,
-            max_points=Decimal(sub.max_points), points=value, explanation="", rule={},
-            inputs={}, outside_base=sub.is_adjustment, missing_input=False,
+            code=sub.code,
+            title=sub.title,
+            owner_unit=sub.owner_unit,
+            max_points=Decimal(sub.max_points),
+            points=value,
+            explanation="",
+            rule={},
+            inputs={},
+            outside_base=sub.is_adjustment,
+            missing_input=False,
             evidence_complete=True,
         )
         for sub, value in zip(INDEX_SET.sub_criteria(), points, strict=True)
-    )  # fmt: skip
+    )
     return ScoreCard("t", "KH", INDEX_SET, "run", subs, NOW)
 
 
@@ -70,22 +77,32 @@ def card_with(points: dict[str, Decimal]) -> ScoreCard:
     """A card with full points on every base sub-criterion, 0 on the others, except ``points``."""
     subs = tuple(
         SubScore(
-            code=sub.code, title=sub.title, owner_unit=sub.owner_unit,
+            code=sub.code,
+            title=sub.title,
+            owner_unit=sub.owner_unit,
             max_points=Decimal(sub.max_points),
             points=points.get(sub.code, Decimal(0 if sub.is_adjustment else sub.max_points)),
-            explanation="", rule={}, inputs={}, outside_base=sub.is_adjustment,
-            missing_input=False, evidence_complete=True,
+            explanation="",
+            rule={},
+            inputs={},
+            outside_base=sub.is_adjustment,
+            missing_input=False,
+            evidence_complete=True,
         )
         for sub in INDEX_SET.sub_criteria()
-    )  # fmt: skip
+    )
     return ScoreCard("t", "KH", INDEX_SET, "run", subs, NOW)
 
 
 def table_of(card: ScoreCard) -> SelfAssessmentTable:
     """The self-assessment table the exports build from ``card``."""
     rows = assessment_rows(INDEX_SET, card, {}, {})
-    return SelfAssessmentTable(ward_name="Phường Phù Liễn", period_label="năm 2025",
-                               index_set_title=INDEX_SET.title, rows=rows)  # fmt: skip
+    return SelfAssessmentTable(
+        ward_name="Phường Phù Liễn",
+        period_label="năm 2025",
+        index_set_title=INDEX_SET.title,
+        rows=rows,
+    )
 
 
 def write_docx(path: Path, table: SelfAssessmentTable) -> Path:
@@ -154,8 +171,9 @@ def test_score_card_and_json_totals_are_the_sums_of_the_rows_shown(
         assert lost.get(unit, Decimal(0)) == mine, unit
 
 
-@settings(max_examples=15, deadline=None, phases=NO_SHRINK,
-          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=15, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(points=POINTS)
 def test_xlsx_totals_are_the_sums_of_the_rows_shown(points: tuple[Decimal, ...]) -> None:
     """In the XLSX read back, every subtotal and total equals the sum of the cells above it."""
@@ -165,15 +183,18 @@ def test_xlsx_totals_are_the_sums_of_the_rows_shown(points: tuple[Decimal, ...])
             SHEET_TITLE
         ]
         assert isinstance(sheet, Worksheet)
-        body = [[sheet.cell(r, c).value for c in (1, 2, 5)]
-                for r in range(HEADER_ROW + 1, sheet.max_row + 1)]  # fmt: skip
+        body = [
+            [sheet.cell(r, c).value for c in (1, 2, 5)]
+            for r in range(HEADER_ROW + 1, sheet.max_row + 1)
+        ]
     shown = {str(code): cell(score) for _, code, score in body if code}
     totals = {str(label): cell(score) for label, _, score in body if label}
     check_sums(shown, totals)
 
 
-@settings(max_examples=10, deadline=None, phases=NO_SHRINK,
-          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=10, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(points=POINTS)
 def test_docx_totals_are_the_sums_of_the_rows_shown(points: tuple[Decimal, ...]) -> None:
     """In the DOCX read back, the appendix and the per-area table add up as shown."""

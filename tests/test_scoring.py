@@ -75,13 +75,24 @@ def test_plan_completion_counts_the_tasks_due_in_the_period(ws: Workspace, clock
     with unit_of_work(ws.sessions) as session:
         for code, deadline in (("NV-20", "2025-12-31"), ("NV-21", "2026-01-15")):
             ws.engine.create(
-                session, "task", actor=ws.actor(FOCAL), ref=f"{PLAN}/{code}",
-                data={"plan": PLAN, "code": code, "title": "Nhiệm vụ bổ sung",
-                      "expected_product": "Báo cáo", "owner_unit": "vhxh", "support_units": [],
-                      "deadline": deadline, "criteria": []},
-            )  # fmt: skip
-        ws.engine.fire(session, nv10, "cancel",
-                       actor=ws.actor(FOCAL), payload={"reason": "Không còn phù hợp"})  # fmt: skip
+                session,
+                "task",
+                actor=ws.actor(FOCAL),
+                ref=f"{PLAN}/{code}",
+                data={
+                    "plan": PLAN,
+                    "code": code,
+                    "title": "Nhiệm vụ bổ sung",
+                    "expected_product": "Báo cáo",
+                    "owner_unit": "vhxh",
+                    "support_units": [],
+                    "deadline": deadline,
+                    "criteria": [],
+                },
+            )
+        ws.engine.fire(
+            session, nv10, "cancel", actor=ws.actor(FOCAL), payload={"reason": "Không còn phù hợp"}
+        )
     inputs = _inputs(ws)["1.1.3"]
     assert (inputs["numerator"], inputs["denominator"]) == (0, 12)  # 12 - NV-10 + NV-20
     assert "31/12/2025" in inputs["source"]
@@ -94,8 +105,15 @@ def test_metrics_are_summed_and_missing_inputs_score_zero(ws: Workspace) -> None
         MetricValue("vp", "2025-H2", "on_time_dossiers", Decimal(1000), Decimal(1000), "B"),
     ]
     with unit_of_work(ws.sessions) as session:
-        record_import(session, ws.engine, ws.actor(FOCAL), values, period="2025-H2",
-                      file_sha256="c" * 64, file_name="m.csv")  # fmt: skip
+        record_import(
+            session,
+            ws.engine,
+            ws.actor(FOCAL),
+            values,
+            period="2025-H2",
+            file_sha256="c" * 64,
+            file_name="m.csv",
+        )
     inputs = _inputs(ws)
     assert (inputs["3.2.1"]["numerator"], inputs["3.2.1"]["denominator"]) == ("1970", "2000")
     subs = {s.code: s for s in compute(ws.index_set, inputs, {})}
@@ -107,13 +125,33 @@ def test_metrics_are_summed_and_missing_inputs_score_zero(ws: Workspace) -> None
 def test_same_inputs_same_run_new_inputs_new_run(ws: Workspace) -> None:
     """Scoring twice stores one run; a changed manual input makes a new run with new points."""
     with unit_of_work(ws.sessions) as session:
-        first = score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
-                           index_set=ws.index_set, manual={}, now=ws.engine.clock())  # fmt: skip
-        again = score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
-                           index_set=ws.index_set, manual={}, now=ws.engine.clock())  # fmt: skip
-        changed = score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
-                             index_set=ws.index_set, manual={"2.1.1": {"level": "full"}},
-                             now=ws.engine.clock())  # fmt: skip
+        first = score_plan(
+            session,
+            tenant=ws.tenant,
+            plan=PLAN,
+            period="2025-H2",
+            index_set=ws.index_set,
+            manual={},
+            now=ws.engine.clock(),
+        )
+        again = score_plan(
+            session,
+            tenant=ws.tenant,
+            plan=PLAN,
+            period="2025-H2",
+            index_set=ws.index_set,
+            manual={},
+            now=ws.engine.clock(),
+        )
+        changed = score_plan(
+            session,
+            tenant=ws.tenant,
+            plan=PLAN,
+            period="2025-H2",
+            index_set=ws.index_set,
+            manual={"2.1.1": {"level": "full"}},
+            now=ws.engine.clock(),
+        )
     assert first.stored
     assert not again.stored
     assert again.run_id == first.run_id
@@ -151,9 +189,17 @@ def test_scoring_again_with_earlier_inputs_makes_that_run_the_latest(
     for manual in ({}, {"2.1.1": {"level": "full"}}, {}):
         clock.advance(minutes=1)
         with unit_of_work(ws.sessions) as session:
-            runs.append(score_plan(session, tenant=ws.tenant, plan=PLAN, period="2025-H2",
-                                   index_set=ws.index_set, manual=manual,
-                                   now=ws.engine.clock()).run_id)  # fmt: skip
+            runs.append(
+                score_plan(
+                    session,
+                    tenant=ws.tenant,
+                    plan=PLAN,
+                    period="2025-H2",
+                    index_set=ws.index_set,
+                    manual=manual,
+                    now=ws.engine.clock(),
+                ).run_id
+            )
     with ws.sessions() as session:
         latest = latest_run(session, ws.tenant, PLAN)
     assert runs[0] == runs[2] != runs[1]
@@ -168,8 +214,11 @@ def test_an_official_cannot_self_score_another_units_criterion(ws: Workspace) ->
     from workflows.schema import Instance
 
     with ws.sessions() as session:
-        target = session.scalar(select(Instance.id).where(
-            Instance.kind == "assessment", Instance.ref == f"{PLAN}/TC-1.1.2"))  # fmt: skip
+        target = session.scalar(
+            select(Instance.id).where(
+                Instance.kind == "assessment", Instance.ref == f"{PLAN}/TC-1.1.2"
+            )
+        )
     assert target is not None
     payload = {"points": "1", "evidence_complete": False, "explanation": "Đang bổ sung"}
     with (
@@ -178,8 +227,9 @@ def test_an_official_cannot_self_score_another_units_criterion(ws: Workspace) ->
     ):
         ws.engine.fire(session, target, "self_score", actor=ws.actor("ngo.thi.ha"), payload=payload)
     with unit_of_work(ws.sessions) as session:
-        result = ws.engine.fire(session, target, "self_score", actor=ws.actor(FOCAL),
-                                payload=payload)  # fmt: skip
+        result = ws.engine.fire(
+            session, target, "self_score", actor=ws.actor(FOCAL), payload=payload
+        )
     assert result.dest == "self_scored"
 
 
@@ -192,8 +242,11 @@ def _self_score(ws: Workspace, code: str) -> tuple[str, str, int]:
     from workflows.schema import Instance
 
     with ws.sessions() as session:
-        row = session.execute(select(Instance.state, Instance.data, Instance.version).where(
-            Instance.kind == "assessment", Instance.ref == f"{PLAN}/TC-{code}")).one()  # fmt: skip
+        row = session.execute(
+            select(Instance.state, Instance.data, Instance.version).where(
+                Instance.kind == "assessment", Instance.ref == f"{PLAN}/TC-{code}"
+            )
+        ).one()
     return row.state, json.loads(row.data).get("self_score"), row.version
 
 
@@ -233,13 +286,19 @@ def test_a_set_in_the_shape_of_real_ones_is_scored_and_assessed(
     from tests.indexset.shapes import write_real_shape
 
     clock.now = local("2025-07-29T09:00")
-    workspace = Workspace.open(Settings(data_dir=tmp_path, database_url=db.url), clock=clock,
-                               index_set=write_real_shape(tmp_path))  # fmt: skip
+    workspace = Workspace.open(
+        Settings(data_dir=tmp_path, database_url=db.url),
+        clock=clock,
+        index_set=write_real_shape(tmp_path),
+    )
     try:
         cycle.issue(workspace, PLAN_FILE, FOCAL)
         note = {"explanation": "Hồ sơ đang bổ sung"}
-        manual = {"1.2": {"events": 1, **note}, "T.1": {"events": 1, **note},
-                  "TR.1": {"events": 1, **note}}  # fmt: skip
+        manual = {
+            "1.2": {"events": 1, **note},
+            "T.1": {"events": 1, **note},
+            "TR.1": {"events": 1, **note},
+        }
         outcome = cycle.score(workspace, PLAN, FOCAL, manual)
         card = outcome.card
         subs = {s.code: s for s in card.subs}
@@ -257,7 +316,10 @@ def test_a_set_in_the_shape_of_real_ones_is_scored_and_assessed(
         waiting = cycle.score(workspace, PLAN, FOCAL, {}).waiting_explanation
         assert waiting[-3:] == ["7.3.4", "T.1", "TR.1"]  # letter codes after the areas
         assert {_self_score(workspace, code)[1] for code in ("1.2", "T.1", "TR.1")} == {
-            "1.50", "0.50", "-0.50"}  # fmt: skip
+            "1.50",
+            "0.50",
+            "-0.50",
+        }
         from cchc.reports.outputs import self_assessment_table
         from cchc.reports.self_assessment import summarise
 
@@ -295,8 +357,9 @@ def _assessment_ids(ws: Workspace) -> dict[str, int]:
     from workflows.schema import Instance
 
     with ws.sessions() as session:
-        rows = session.execute(select(Instance.id, Instance.ref).where(
-            Instance.kind == "assessment")).all()  # fmt: skip
+        rows = session.execute(
+            select(Instance.id, Instance.ref).where(Instance.kind == "assessment")
+        ).all()
     return {row.ref.rsplit("/TC-", 1)[1]: row.id for row in rows}
 
 
@@ -309,13 +372,21 @@ def test_a_penalty_counts_against_its_unit_and_ranks_it_lower(ws: Workspace) -> 
 
     penalised = {"1.2.2": Decimal(-1)}  # owned by vhxh, like its twin 5.3.3 (no events)
     subs = tuple(
-        SubScore(code=s.code, title=s.title, owner_unit=s.owner_unit,
-                 max_points=Decimal(s.max_points),
-                 points=penalised.get(s.code, Decimal(0 if s.is_adjustment else s.max_points)),
-                 explanation="", rule={}, inputs={}, outside_base=s.is_adjustment,
-                 missing_input=False, evidence_complete=True)
+        SubScore(
+            code=s.code,
+            title=s.title,
+            owner_unit=s.owner_unit,
+            max_points=Decimal(s.max_points),
+            points=penalised.get(s.code, Decimal(0 if s.is_adjustment else s.max_points)),
+            explanation="",
+            rule={},
+            inputs={},
+            outside_base=s.is_adjustment,
+            missing_input=False,
+            evidence_complete=True,
+        )
         for s in ws.index_set.sub_criteria()
-    )  # fmt: skip
+    )
     card = ScoreCard(ws.tenant, PLAN, ws.index_set, "run", subs, ws.engine.clock())
     assert card.lost_by_unit() == {"vhxh": Decimal(1)}
     with ws.sessions() as session:  # another plan: no tasks or evidence, units alike but vhxh

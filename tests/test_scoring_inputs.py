@@ -44,8 +44,9 @@ def test_the_example_inputs_pass(index_set: IndexSet) -> None:
 def test_an_unknown_code_is_refused_with_its_line(tmp_path: Path, index_set: IndexSet) -> None:
     """A code the index set does not have is CCHC-S004 on its line, with a suggestion."""
     found = problems_of(tmp_path, index_set, '"1.1.2": {level: full}\n"9.9.9": {value: 5}\n')
-    assert found == [(2, "CCHC-S004", ("unknown sub-criterion '9.9.9' in index set "
-                       f"{index_set.code}"))]  # fmt: skip
+    assert found == [
+        (2, "CCHC-S004", (f"unknown sub-criterion '9.9.9' in index set {index_set.code}"))
+    ]
 
 
 def test_an_unknown_field_is_refused_with_its_line(tmp_path: Path, index_set: IndexSet) -> None:
@@ -89,7 +90,8 @@ def test_inputs_not_a_mapping_are_refused(tmp_path: Path, index_set: IndexSet) -
     """A list at the top, or a number for a code, is a problem, not a crash."""
     assert problems_of(tmp_path, index_set, "- 1\n- 2\n")[0][1] == "CCHC-S003"
     assert problems_of(tmp_path, index_set, '"1.3.2": 95\n') == [
-        (1, "CCHC-S005", "1.3.2: the inputs are not a mapping")]  # fmt: skip
+        (1, "CCHC-S005", "1.3.2: the inputs are not a mapping")
+    ]
 
 
 def test_the_alias_bomb_is_refused_fast(tmp_path: Path, index_set: IndexSet) -> None:
@@ -113,8 +115,11 @@ def test_score_run_refuses_a_bad_inputs_file_and_stores_nothing(
     """`score run --inputs` with NaN, -5, "abc" and an unknown code exits 1, prints each problem
     with file:line and stores no score; so does `rank run`; the bomb is refused the same way."""
     bad = tmp_path / "bad.yaml"
-    bad.write_text('"1.3.2": {value: .nan}\n"1.3.3": {value: -5}\n"5.1.1": {value: "abc"}\n'
-                   '"9.9.9": {level: full}\n', encoding="utf-8")  # fmt: skip
+    bad.write_text(
+        '"1.3.2": {value: .nan}\n"1.3.3": {value: -5}\n"5.1.1": {value: "abc"}\n'
+        '"9.9.9": {level: full}\n',
+        encoding="utf-8",
+    )
     result = issued("score", "run", "--plan", PLAN, "--as", FOCAL, "--inputs", str(bad))
     assert result.exit_code == 1, result.output
     for line, code in [(1, "S007"), (2, "S007"), (3, "S007"), (4, "S004")]:

@@ -37,16 +37,21 @@ def focal(org: Organization) -> str:
 def create_plan(db: Db, engine: Engine, org: Organization, key: str | None = None) -> int:
     """A draft plan ``PLAN`` of ``org``, created by its focal official."""
     with unit_of_work(db.sessions) as session:
-        return engine.create(session, "plan", actor=org.actor(focal(org)), ref=PLAN, data=DATA,
-                             idempotency_key=key).instance_id  # fmt: skip
+        return engine.create(
+            session, "plan", actor=org.actor(focal(org)), ref=PLAN, data=DATA, idempotency_key=key
+        ).instance_id
 
 
 def events(db: Db, tenant: str) -> list[tuple[object, ...]]:
     """(seq, actor, instance, kind, trigger, outcome) of the tenant's chain, in order."""
     with db.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "select seq, actor, instance_id, kind, trigger, outcome from audit_events "
-            "where tenant = :t order by seq"), {"t": tenant}).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "select seq, actor, instance_id, kind, trigger, outcome from audit_events "
+                "where tenant = :t order by seq"
+            ),
+            {"t": tenant},
+        ).all()
     return [tuple(r) for r in rows]
 
 

@@ -15,8 +15,10 @@ from workflows.tenant_lock import TenantBusyError, tenant_lock
 def test_held_lock_refuses_a_second_holder_of_the_same_tenant(db: Db) -> None:
     """While one holder has a tenant, another gives up after its timeout; other tenants are free."""
     with tenant_lock(db.engine, "phuong-a", timeout=5):
-        with pytest.raises(TenantBusyError, match="phuong-a"), \
-                tenant_lock(db.engine, "phuong-a", timeout=0.3):  # fmt: skip
+        with (
+            pytest.raises(TenantBusyError, match="phuong-a"),
+            tenant_lock(db.engine, "phuong-a", timeout=0.3),
+        ):
             pass
         with tenant_lock(db.engine, "phuong-b", timeout=1):
             pass

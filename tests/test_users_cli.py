@@ -16,9 +16,14 @@ OFFICIAL = "ngo.thi.ha"
 
 
 def _cchc(data: Path, *args: str) -> Result:
-    env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "",
-           "CCHC_NOTIFY_CHANNEL": "maildir", "CCHC_MAILDIR": "",
-           "CCHC_BASE_URL": "https://cchc.example"}  # fmt: skip
+    env = {
+        "CCHC_DATABASE_URL": "",
+        "CCHC_ORGANIZATION": "",
+        "CCHC_INDEX_SET": "",
+        "CCHC_NOTIFY_CHANNEL": "maildir",
+        "CCHC_MAILDIR": "",
+        "CCHC_BASE_URL": "https://cchc.example",
+    }
     return runner.invoke(app, ["--data-dir", str(data), *args], env=env)
 
 

@@ -46,8 +46,9 @@ def understate(path: Path, ref: str = "A1:B2") -> Path:
     rewritten = 0
     for name, data in parts.items():
         if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
-            parts[name], count = re.subn(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'
-                                         .encode(), data)  # fmt: skip
+            parts[name], count = re.subn(
+                rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), data
+            )
             rewritten += count
     assert rewritten, "the workbook had no <dimension> to understate"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
@@ -89,16 +90,20 @@ def test_metrics_with_an_understated_dimension_read_every_row(tmp_path: Path, re
     sheet = book.active
     assert sheet is not None
     sheet.append(["Mã đơn vị", "Kỳ", "Chỉ số", "Tử số", "Mẫu số", "Nguồn"])
-    rows = [(unit, "2025-H2", metric, n, 100, "Cổng DVC")
-            for n, (unit, metric) in enumerate(((u, m) for u in sorted(UNITS)
-                                                for m in sorted(METRICS)), 1)]  # fmt: skip
+    rows = [
+        (unit, "2025-H2", metric, n, 100, "Cổng DVC")
+        for n, (unit, metric) in enumerate(
+            ((u, m) for u in sorted(UNITS) for m in sorted(METRICS)), 1
+        )
+    ]
     for row in rows:
         sheet.append(list(row))
     path = tmp_path / "chi-so.xlsx"
     book.save(path)
     understate(path, ref)
-    values, problems = check_metrics(path, known_units=UNITS, known_metrics=METRICS,
-                                     period="2025-H2")  # fmt: skip
+    values, problems = check_metrics(
+        path, known_units=UNITS, known_metrics=METRICS, period="2025-H2"
+    )
     assert problems == []
     assert values is not None
     assert len(values) == len(rows) == 15

@@ -50,8 +50,9 @@ def test_an_uncomputed_formula_is_named(tmp_path: Path) -> None:
     sheet["D2"] = "=2*490"
     book.save(path)
     out = check(tmp_path, "metrics", "check", str(path))
-    assert out.startswith("metrics.xlsx:2: CCHC-M004 cell D2 holds a formula (=2*490) whose "
-                          "value was never computed")  # fmt: skip
+    assert out.startswith(
+        "metrics.xlsx:2: CCHC-M004 cell D2 holds a formula (=2*490) whose value was never computed"
+    )
     assert "None is not a number" not in out
 
 
@@ -65,8 +66,10 @@ def test_a_table_on_another_sheet_is_named(tmp_path: Path) -> None:
     cover["A1"] = "Số liệu chỉ số CCHC"
     book.save(path)
     out = check(tmp_path, "metrics", "check", str(path))
-    assert out.startswith("metrics.xlsx:1: CCHC-M004 only the first sheet ('Bìa') is read, and "
-                          "the table is on sheet 'Số liệu'")  # fmt: skip
+    assert out.startswith(
+        "metrics.xlsx:1: CCHC-M004 only the first sheet ('Bìa') is read, and "
+        "the table is on sheet 'Số liệu'"
+    )
 
 
 def test_extra_sheets_after_the_table_are_fine(tmp_path: Path) -> None:
@@ -117,5 +120,6 @@ def test_a_plan_task_sheet_under_another_name_is_named(tmp_path: Path, template:
     book.save(template)
     out = check(tmp_path, "plan", "check", str(template))
     assert "missing sheet(s): Nhiệm vụ; the workbook has 'Kế hoạch', 'Sheet2'; the tasks seem " in (
-        out)  # fmt: skip
+        out
+    )
     assert "to be on sheet 'Sheet2' (rename it 'Nhiệm vụ')" in out

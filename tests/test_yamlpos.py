@@ -27,7 +27,11 @@ def test_same_data_and_lines_as_pyyaml(path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(yamlpos, "_FAST_LOADER", yaml.SafeLoader)
     slow = yamlpos.load_located(text)
     assert (fast.data, fast.lines, fast.duplicate_keys, fast.nodes) == (
-        slow.data, slow.lines, slow.duplicate_keys, slow.nodes)  # fmt: skip
+        slow.data,
+        slow.lines,
+        slow.duplicate_keys,
+        slow.nodes,
+    )
 
 
 def test_a_syntax_error_quotes_the_line() -> None:

@@ -38,9 +38,22 @@ GENESIS = "0" * 64
 """The ``prev_hash`` of a tenant's first event."""
 
 HASHED_FIELDS = (
-    "tenant", "seq", "occurred_at", "actor", "role", "instance_id", "kind", "ref", "trigger",
-    "from_state", "to_state", "payload", "definition_hash", "outcome", "reason",
-)  # fmt: skip
+    "tenant",
+    "seq",
+    "occurred_at",
+    "actor",
+    "role",
+    "instance_id",
+    "kind",
+    "ref",
+    "trigger",
+    "from_state",
+    "to_state",
+    "payload",
+    "definition_hash",
+    "outcome",
+    "reason",
+)
 OPTIONAL_HASHED_FIELDS = ("channel",)
 """Hashed only when set: events written before the field existed (NULL) keep their hash."""
 
@@ -88,13 +101,22 @@ class AuditRecord:
     def fields(self) -> dict[str, Any]:
         """The record as the columns of its row (a new dict)."""
         return {
-            "tenant": self.tenant, "occurred_at": self.occurred_at, "actor": self.actor,
-            "role": self.role, "instance_id": self.instance_id, "kind": self.kind,
-            "ref": self.ref, "trigger": self.trigger, "from_state": self.from_state,
-            "to_state": self.to_state, "payload": self.payload,
-            "definition_hash": self.definition_hash, "outcome": self.outcome,
-            "reason": self.reason, "channel": self.channel,
-        }  # fmt: skip
+            "tenant": self.tenant,
+            "occurred_at": self.occurred_at,
+            "actor": self.actor,
+            "role": self.role,
+            "instance_id": self.instance_id,
+            "kind": self.kind,
+            "ref": self.ref,
+            "trigger": self.trigger,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "payload": self.payload,
+            "definition_hash": self.definition_hash,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "channel": self.channel,
+        }
 
 
 @dataclass(frozen=True)
@@ -332,9 +354,24 @@ def _verify_share(
 
 _ENCODE = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
 _VERIFY_COLUMNS = (
-    "seq", "id", "prev_hash", "hash", "actor", "channel", "definition_hash", "from_state",
-    "instance_id", "kind", "outcome", "payload", "reason", "ref", "role", "to_state", "trigger",
-)  # fmt: skip
+    "seq",
+    "id",
+    "prev_hash",
+    "hash",
+    "actor",
+    "channel",
+    "definition_hash",
+    "from_state",
+    "instance_id",
+    "kind",
+    "outcome",
+    "payload",
+    "reason",
+    "ref",
+    "role",
+    "to_state",
+    "trigger",
+)
 """Every hashed column but the tenant (equal to the one asked for) and the time (formatted)."""
 
 
@@ -409,9 +446,26 @@ def verify_tenant(
     enc = _ENCODE
     tenant_json = enc(tenant)
     stored_text = session.get_bind().dialect.name != "postgresql"
-    for (seq, event_id, stored_prev, stored_hash, actor, channel, definition_hash, from_state,
-         instance_id, kind, outcome, payload, reason, ref, role, to_state, trigger,
-         raw_time) in _chain(session, tenant, batch, counter):  # fmt: skip
+    for (
+        seq,
+        event_id,
+        stored_prev,
+        stored_hash,
+        actor,
+        channel,
+        definition_hash,
+        from_state,
+        instance_id,
+        kind,
+        outcome,
+        payload,
+        reason,
+        ref,
+        role,
+        to_state,
+        trigger,
+        raw_time,
+    ) in _chain(session, tenant, batch, counter):
         count += 1
         time = raw_time
         if stored_text:

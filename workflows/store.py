@@ -73,9 +73,18 @@ def insert_instance(
     now: datetime,
 ) -> int:
     """Insert a new instance (version 1, created and updated ``now``); returns its id."""
-    values = {"tenant": tenant, "kind": kind, "ref": ref, "state": state,
-              "definition_hash": definition_hash, "version": 1, "data": data,
-              "created_by": created_by, "created_at": now, "updated_at": now}  # fmt: skip
+    values = {
+        "tenant": tenant,
+        "kind": kind,
+        "ref": ref,
+        "state": state,
+        "definition_hash": definition_hash,
+        "version": 1,
+        "data": data,
+        "created_by": created_by,
+        "created_at": now,
+        "updated_at": now,
+    }
     return int(conn.execute(_INSERT, values).scalar_one())
 
 
@@ -85,9 +94,15 @@ def move(
     """Set state and data if the instance is still at ``version``; False when it is not."""
     result = conn.execute(
         _MOVE,
-        {"p_id": instance_id, "p_version": version, "p_state": state,
-         "p_new_version": version + 1, "p_data": data, "p_now": now},
-    )  # fmt: skip
+        {
+            "p_id": instance_id,
+            "p_version": version,
+            "p_state": state,
+            "p_new_version": version + 1,
+            "p_data": data,
+            "p_now": now,
+        },
+    )
     return result.rowcount == 1
 
 
@@ -117,8 +132,13 @@ def store_definition(conn: Connection, row: DefinitionRow) -> None:
     wards creating their first instance of a kind at once) is left as it is; its hash is its
     content, so both rows would be the same."""
     maker = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    values = {"hash": row.hash, "kind": row.kind, "version": row.version, "body": row.body,
-              "registered_at": row.registered_at}  # fmt: skip
+    values = {
+        "hash": row.hash,
+        "kind": row.kind,
+        "version": row.version,
+        "body": row.body,
+        "registered_at": row.registered_at,
+    }
     conn.execute(maker(_DEFINITIONS).values(**values).on_conflict_do_nothing())
 
 
@@ -137,8 +157,13 @@ def store_idempotency(
     now: datetime,
 ) -> None:
     """Remember the result (canonical JSON) of a request made with an idempotency key."""
-    values = {"tenant": tenant, "key": key, "request_hash": request_hash, "result": result,
-              "created_at": now}  # fmt: skip
+    values = {
+        "tenant": tenant,
+        "key": key,
+        "request_hash": request_hash,
+        "result": result,
+        "created_at": now,
+    }
     conn.execute(_INSERT_KEY, values)
 
 

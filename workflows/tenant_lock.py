@@ -67,8 +67,10 @@ def _advisory_lock(db: Engine, tenant: str, timeout: float) -> Iterator[None]:
     conn = db.connect().execution_options(isolation_level="AUTOCOMMIT")
     locked = False
     try:
-        conn.execute(text("SELECT set_config('lock_timeout', :ms, false)"),
-                     {"ms": f"{max(1, round(timeout * 1000))}ms"})  # fmt: skip
+        conn.execute(
+            text("SELECT set_config('lock_timeout', :ms, false)"),
+            {"ms": f"{max(1, round(timeout * 1000))}ms"},
+        )
         try:
             conn.execute(_LOCK, {"tenant": tenant})
         except OperationalError as exc:

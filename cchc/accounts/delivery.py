@@ -23,22 +23,33 @@ TEMPLATE = "account_invite"
 def invite_envelope(org: Organization, invitation: Invitation, link: str) -> Envelope:
     """The message carrying ``link`` to the invited person."""
     person = org.person(invitation.person_id)
-    context = {"purpose": invitation.purpose, "link": link,
-               "expires_at": utc_iso(invitation.expires_at)}  # fmt: skip
+    context = {
+        "purpose": invitation.purpose,
+        "link": link,
+        "expires_at": utc_iso(invitation.expires_at),
+    }
     rendered = render(TEMPLATE, context, person, ward=org)
     return Envelope(
         dedupe_key=f"{org.tenant}:{TEMPLATE}:{invitation.person_id}:{utc_iso(invitation.expires_at)}",
-        tenant=org.tenant, template=TEMPLATE, recipient_id=person.id,
-        recipient_name=person.full_name, address=person.email, subject=rendered.subject,
-        text=rendered.text, html=rendered.html,
+        tenant=org.tenant,
+        template=TEMPLATE,
+        recipient_id=person.id,
+        recipient_name=person.full_name,
+        address=person.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
         context={"purpose": invitation.purpose},
-    )  # fmt: skip
+    )
 
 
 def send_invite(
-    org: Organization, invitation: Invitation, link: str, data_dir: Path,
+    org: Organization,
+    invitation: Invitation,
+    link: str,
+    data_dir: Path,
     channel: Channel | None = None,
-) -> str | None:  # fmt: skip
+) -> str | None:
     """Send the link; None when sent, else why not (the caller prints the link instead)."""
     channel = channel or channel_from_env(data_dir, sender=ward_sender(org))
     try:

@@ -31,6 +31,7 @@ def create_demo_accounts(ws: Workspace) -> int:
     for person in ws.organization.people:
         with unit_of_work(ws.sessions) as session:
             link = invite(session, ws.engine, ws.organization, admin, person.id, policy=policy)
-            set_password(session, ws.engine, ws.organization, link.token, DEMO_PASSWORD,
-                         policy=policy)  # fmt: skip
+            set_password(
+                session, ws.engine, ws.organization, link.token, DEMO_PASSWORD, policy=policy
+            )
     return len(ws.organization.people)

@@ -93,8 +93,19 @@ def _audit(
     refused: str | None = None,
 ) -> None:
     """One event of the tenant's chain, written now: ``refused`` is the reason of a refusal."""
-    append_event(session, _record(tenant, now, actor=actor, role=role, ref=ref, trigger=trigger,
-                                  payload=payload, refused=refused))  # fmt: skip
+    append_event(
+        session,
+        _record(
+            tenant,
+            now,
+            actor=actor,
+            role=role,
+            ref=ref,
+            trigger=trigger,
+            payload=payload,
+            refused=refused,
+        ),
+    )
 
 
 def _record(
@@ -109,11 +120,21 @@ def _record(
     refused: str | None = None,
 ) -> AuditRecord:
     return AuditRecord(
-        tenant=tenant, occurred_at=now, actor=actor[:128], role=role, instance_id=None,
-        kind=AUDIT_KIND, ref=ref[:200], trigger=trigger, from_state=None, to_state=None,
-        payload=canonical_json(payload or {}), definition_hash="",
-        outcome="applied" if refused is None else "refused", reason=refused,
-    )  # fmt: skip
+        tenant=tenant,
+        occurred_at=now,
+        actor=actor[:128],
+        role=role,
+        instance_id=None,
+        kind=AUDIT_KIND,
+        ref=ref[:200],
+        trigger=trigger,
+        from_state=None,
+        to_state=None,
+        payload=canonical_json(payload or {}),
+        definition_hash="",
+        outcome="applied" if refused is None else "refused",
+        reason=refused,
+    )
 
 
 def _refuse(
@@ -130,8 +151,18 @@ def _refuse(
 ) -> AccountRefusedError:
     """Hold the refusal's audit event (``why`` in English for the trail; ``unit_of_work``
     appends it, also when it rolls the rest back) and return ``error`` to raise."""
-    hold_refusal(session, _record(tenant, now, actor=actor, role=role, ref=ref, trigger=trigger,
-                                  refused=f"{error.reason_code}: {why}"))  # fmt: skip
+    hold_refusal(
+        session,
+        _record(
+            tenant,
+            now,
+            actor=actor,
+            role=role,
+            ref=ref,
+            trigger=trigger,
+            refused=f"{error.reason_code}: {why}",
+        ),
+    )
     return error
 
 
@@ -161,8 +192,7 @@ class Invitation:
 
 def _require_admin(session: Session, engine: Engine, admin: Actor, what: str) -> str:
     """The role that lets ``admin`` manage accounts; else the refusal is held and raised."""
-    return access.require_any_role(session, engine, admin, ADMIN_ROLES, what=what,
-                                   kind=AUDIT_KIND)  # fmt: skip
+    return access.require_any_role(session, engine, admin, ADMIN_ROLES, what=what, kind=AUDIT_KIND)
 
 
 def invite(
@@ -190,8 +220,14 @@ def invite(
     now = engine.clock()
     account = account_of(session, org.tenant, person_id)
     if account is None:
-        account = Account(tenant=org.tenant, person_id=person_id, password_hash=None,
-                          disabled=False, failed_count=0, created_at=now)  # fmt: skip
+        account = Account(
+            tenant=org.tenant,
+            person_id=person_id,
+            password_hash=None,
+            disabled=False,
+            failed_count=0,
+            created_at=now,
+        )
         session.add(account)
     elif account.disabled and purpose == "invite":
         raise ValueError(f"the account of {person_id} is disabled; `cchc users reset` enables it")
@@ -205,20 +241,37 @@ def invite(
         end_sessions(session, org.tenant, person_id, now, reason="reset")
     session.execute(
         update(AccountInvite)
-        .where(AccountInvite.tenant == org.tenant, AccountInvite.person_id == person_id,
-               AccountInvite.used_at.is_(None))
+        .where(
+            AccountInvite.tenant == org.tenant,
+            AccountInvite.person_id == person_id,
+            AccountInvite.used_at.is_(None),
+        )
         .values(used_at=now)
-    )  # fmt: skip
+    )
     token = new_token()
     expires = now + policy.invite_valid
     session.add(
-        AccountInvite(tenant=org.tenant, person_id=person_id, purpose=purpose,
-                      token_hash=token_hash(token), created_by=admin.id, created_at=now,
-                      expires_at=expires)
-    )  # fmt: skip
+        AccountInvite(
+            tenant=org.tenant,
+            person_id=person_id,
+            purpose=purpose,
+            token_hash=token_hash(token),
+            created_by=admin.id,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
     session.flush()
-    _audit(session, org.tenant, now, actor=admin.id, role=role, ref=person_id, trigger=purpose,
-           payload={"expires_at": utc_iso(expires)})  # fmt: skip
+    _audit(
+        session,
+        org.tenant,
+        now,
+        actor=admin.id,
+        role=role,
+        ref=person_id,
+        trigger=purpose,
+        payload={"expires_at": utc_iso(expires)},
+    )
     return Invitation(person_id, purpose, token, expires)
 
 
@@ -247,9 +300,14 @@ def check_password(org: Organization, person_id: str, password: str, policy: Pol
 
 
 def set_password(
-    session: Session, engine: Engine, org: Organization, token: str, password: str, *,
+    session: Session,
+    engine: Engine,
+    org: Organization,
+    token: str,
+    password: str,
+    *,
     policy: Policy,
-) -> str:  # fmt: skip
+) -> str:
     """Set the password of the person a pending invite or reset link names; the link is used
     up and the person's sessions end. Returns the person id.
 
@@ -260,53 +318,92 @@ def set_password(
     row = pending_invite(session, org.tenant, token, now)
     if row is None:
         raise _refuse(
-            session, org.tenant, now,
-            InviteInvalidError("Liên kết không hợp lệ hoặc đã hết hạn. Đề nghị quản trị "
-                               "viên gửi liên kết mới."),
-            actor=ANONYMOUS, role=None, ref=f"invite:{token_hash(token)[:12]}",
-            trigger="set_password", why="the link is unknown, used, replaced or expired",
-        )  # fmt: skip
+            session,
+            org.tenant,
+            now,
+            InviteInvalidError(
+                "Liên kết không hợp lệ hoặc đã hết hạn. Đề nghị quản trị viên gửi liên kết mới."
+            ),
+            actor=ANONYMOUS,
+            role=None,
+            ref=f"invite:{token_hash(token)[:12]}",
+            trigger="set_password",
+            why="the link is unknown, used, replaced or expired",
+        )
     check_password(org, row.person_id, password, policy)
     account = account_of(session, org.tenant, row.person_id)
     if account is None or account.disabled:
         raise _refuse(
-            session, org.tenant, now,
+            session,
+            org.tenant,
+            now,
             InviteInvalidError("Tài khoản đã bị vô hiệu hóa."),
-            actor=row.person_id, role=_roles(org, row.person_id), ref=row.person_id,
-            trigger="set_password", why="the account is disabled",
-        )  # fmt: skip
+            actor=row.person_id,
+            role=_roles(org, row.person_id),
+            ref=row.person_id,
+            trigger="set_password",
+            why="the account is disabled",
+        )
     account.password_hash = hash_password(password)
     account.password_set_at = now
     account.failed_count = 0
     account.locked_until = None
     row.used_at = now
     end_sessions(session, org.tenant, row.person_id, now, reason="password_set")
-    _audit(session, org.tenant, now, actor=row.person_id, role=_roles(org, row.person_id),
-           ref=row.person_id, trigger="set_password", payload={"purpose": row.purpose})  # fmt: skip
+    _audit(
+        session,
+        org.tenant,
+        now,
+        actor=row.person_id,
+        role=_roles(org, row.person_id),
+        ref=row.person_id,
+        trigger="set_password",
+        payload={"purpose": row.purpose},
+    )
     return row.person_id
 
 
 def change_password(
-    session: Session, engine: Engine, org: Organization, person_id: str, current: str,
-    new: str, *, policy: Policy, keep_session: str | None = None,
-) -> None:  # fmt: skip
+    session: Session,
+    engine: Engine,
+    org: Organization,
+    person_id: str,
+    current: str,
+    new: str,
+    *,
+    policy: Policy,
+    keep_session: str | None = None,
+) -> None:
     """Change a signed-in person's password after checking the current one; their other
     sessions end (``keep_session``: the token of the one kept)."""
     now = engine.clock()
     account = account_of(session, org.tenant, person_id)
     if account is None or not verify_password(account.password_hash, current):
         raise _refuse(
-            session, org.tenant, now, AccountRefusedError("Mật khẩu hiện tại không đúng."),
-            actor=person_id, role=_roles(org, person_id), ref=person_id,
-            trigger="change_password", why="the current password is wrong",
-        )  # fmt: skip
+            session,
+            org.tenant,
+            now,
+            AccountRefusedError("Mật khẩu hiện tại không đúng."),
+            actor=person_id,
+            role=_roles(org, person_id),
+            ref=person_id,
+            trigger="change_password",
+            why="the current password is wrong",
+        )
     check_password(org, person_id, new, policy)
     account.password_hash = hash_password(new)
     account.password_set_at = now
     kept = None if keep_session is None else token_hash(keep_session)
     end_sessions(session, org.tenant, person_id, now, reason="password_set", keep=kept)
-    _audit(session, org.tenant, now, actor=person_id, role=_roles(org, person_id),
-           ref=person_id, trigger="change_password")  # fmt: skip
+    _audit(
+        session,
+        org.tenant,
+        now,
+        actor=person_id,
+        role=_roles(org, person_id),
+        ref=person_id,
+        trigger="change_password",
+    )
 
 
 def disable(
@@ -323,12 +420,23 @@ def disable(
     ended = end_sessions(session, org.tenant, person_id, now, reason="disabled")
     session.execute(
         update(AccountInvite)
-        .where(AccountInvite.tenant == org.tenant, AccountInvite.person_id == person_id,
-               AccountInvite.used_at.is_(None))
+        .where(
+            AccountInvite.tenant == org.tenant,
+            AccountInvite.person_id == person_id,
+            AccountInvite.used_at.is_(None),
+        )
         .values(used_at=now)
-    )  # fmt: skip
-    _audit(session, org.tenant, now, actor=admin.id, role=role, ref=person_id,
-           trigger="disable", payload={"sessions_ended": ended})  # fmt: skip
+    )
+    _audit(
+        session,
+        org.tenant,
+        now,
+        actor=admin.id,
+        role=role,
+        ref=person_id,
+        trigger="disable",
+        payload={"sessions_ended": ended},
+    )
     return ended
 
 
@@ -393,9 +501,16 @@ def list_accounts(session: Session, org: Organization, now: datetime) -> list[Ac
             status = "active"
         seen = last.get(person.id)
         lines.append(
-            AccountLine(person.id, person.full_name, person.unit, person.roles, status,
-                        None if seen is None else utc(seen), int(open_count.get(person.id, 0)))
-        )  # fmt: skip
+            AccountLine(
+                person.id,
+                person.full_name,
+                person.unit,
+                person.roles,
+                status,
+                None if seen is None else utc(seen),
+                int(open_count.get(person.id, 0)),
+            )
+        )
     return lines
 
 
@@ -430,16 +545,34 @@ BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."
 
 
 def _count_failure(
-    session: Session, tenant: str, now: datetime, login: str, address: str, actor: str,
-    role: str | None, *, usable: bool, policy: Policy,
-) -> bool:  # fmt: skip
+    session: Session,
+    tenant: str,
+    now: datetime,
+    login: str,
+    address: str,
+    actor: str,
+    role: str | None,
+    *,
+    usable: bool,
+    policy: Policy,
+) -> bool:
     """Record a wrong password: the failure (address throttling), the account's count and its
     refused event; the failure that reaches ``policy.max_failures`` locks the account
     (audited). Whether it locked."""
     session.add(SignInFailure(tenant=tenant, address=address, login=login, occurred_at=now))
-    _audit(session, tenant, now, actor=actor, role=role, ref=login, trigger="sign_in",
-           payload={"address": address}, refused="sign_in_refused: wrong name or password"
-           if usable else "sign_in_refused: no usable account")  # fmt: skip
+    _audit(
+        session,
+        tenant,
+        now,
+        actor=actor,
+        role=role,
+        ref=login,
+        trigger="sign_in",
+        payload={"address": address},
+        refused="sign_in_refused: wrong name or password"
+        if usable
+        else "sign_in_refused: no usable account",
+    )
     account = account_of(session, tenant, login) if actor == login else None
     if account is None:
         return False
@@ -449,15 +582,31 @@ def _count_failure(
     until = now + policy.lock_for
     account.failed_count = 0
     account.locked_until = until
-    _audit(session, tenant, now, actor=actor, role=role, ref=login, trigger="lock",
-           payload={"until": utc_iso(until), "failures": policy.max_failures})  # fmt: skip
+    _audit(
+        session,
+        tenant,
+        now,
+        actor=actor,
+        role=role,
+        ref=login,
+        trigger="lock",
+        payload={"until": utc_iso(until), "failures": policy.max_failures},
+    )
     return True
 
 
 def sign_in(
-    session: Session, engine: Engine, org: Organization, login: str, password: str, *,
-    address: str, user_agent: str, policy: Policy, previous: str | None = None,
-) -> SignedIn:  # fmt: skip
+    session: Session,
+    engine: Engine,
+    org: Organization,
+    login: str,
+    password: str,
+    *,
+    address: str,
+    user_agent: str,
+    policy: Policy,
+    previous: str | None = None,
+) -> SignedIn:
     """Check a person's password and open a new session (the token of ``previous``, the
     session the browser had, ends: the session id changes at sign-in).
 
@@ -474,34 +623,57 @@ def sign_in(
     actor, role = (login, _roles(org, login)) if known else (ANONYMOUS, None)
     if _failures_from(session, address, now - policy.lock_for) >= policy.max_failures_per_address:
         raise _refuse(
-            session, org.tenant, now,
+            session,
+            org.tenant,
+            now,
             SignInRefusedError(
                 "Địa chỉ này đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau "
-                f"{int(policy.lock_for.total_seconds() // 60)} phút."),
-            actor=actor, role=role, ref=login, trigger="sign_in",
+                f"{int(policy.lock_for.total_seconds() // 60)} phút."
+            ),
+            actor=actor,
+            role=role,
+            ref=login,
+            trigger="sign_in",
             why=f"throttled: {policy.max_failures_per_address} failures from {address}",
-        )  # fmt: skip
+        )
     account = account_of(session, org.tenant, login) if known else None
     if account is not None and account.locked_until is not None:
         locked_until = utc(account.locked_until)
         if locked_until > now:
             raise _refuse(
-                session, org.tenant, now,
+                session,
+                org.tenant,
+                now,
                 SignInRefusedError(
                     "Tài khoản đang tạm khóa do đăng nhập sai nhiều lần; thử lại sau "
                     f"{vi_text.datetime_text(locked_until).split(' ')[1]} ngày "
-                    f"{vi_text.date_text(locked_until)}."),
-                actor=actor, role=role, ref=login, trigger="sign_in",
+                    f"{vi_text.date_text(locked_until)}."
+                ),
+                actor=actor,
+                role=role,
+                ref=login,
+                trigger="sign_in",
                 why=f"locked until {utc_iso(locked_until)}",
-            )  # fmt: skip
+            )
     usable = account is not None and not account.disabled
     stored = account.password_hash if account is not None and usable else None
     if not verify_password(stored, password):
         locked: list[bool] = []
 
         def count_failure(session: Session) -> None:  # kept when the refusal rolls back
-            locked[:] = [_count_failure(session, org.tenant, now, login, address, actor, role,
-                                        usable=usable, policy=policy)]  # fmt: skip
+            locked[:] = [
+                _count_failure(
+                    session,
+                    org.tenant,
+                    now,
+                    login,
+                    address,
+                    actor,
+                    role,
+                    usable=usable,
+                    policy=policy,
+                )
+            ]
 
         keep_on_failure(session, count_failure)
         message = BAD_CREDENTIALS
@@ -520,13 +692,27 @@ def sign_in(
         account.password_hash = hash_password(password)
     token = new_token()
     session.add(
-        WebSession(tenant=org.tenant, person_id=login, token_hash=token_hash(token),
-                   created_at=now, last_seen=now, address=address,
-                   user_agent=user_agent[:300])
-    )  # fmt: skip
+        WebSession(
+            tenant=org.tenant,
+            person_id=login,
+            token_hash=token_hash(token),
+            created_at=now,
+            last_seen=now,
+            address=address,
+            user_agent=user_agent[:300],
+        )
+    )
     session.flush()
-    _audit(session, org.tenant, now, actor=login, role=role, ref=login, trigger="sign_in",
-           payload={"address": address, "session": token_hash(token)[:12]})  # fmt: skip
+    _audit(
+        session,
+        org.tenant,
+        now,
+        actor=login,
+        role=role,
+        ref=login,
+        trigger="sign_in",
+        payload={"address": address, "session": token_hash(token)[:12]},
+    )
     return SignedIn(login, token)
 
 
@@ -594,20 +780,33 @@ def sign_out(session: Session, engine: Engine, org: Organization, token: str) ->
     now = engine.clock()
     person_id = end_session(session, token, now, reason="sign_out")
     if person_id is not None:
-        _audit(session, org.tenant, now, actor=person_id, role=_roles(org, person_id),
-               ref=person_id, trigger="sign_out",
-               payload={"session": token_hash(token)[:12]})  # fmt: skip
+        _audit(
+            session,
+            org.tenant,
+            now,
+            actor=person_id,
+            role=_roles(org, person_id),
+            ref=person_id,
+            trigger="sign_out",
+            payload={"session": token_hash(token)[:12]},
+        )
 
 
 def end_sessions(
-    session: Session, tenant: str, person_id: str, now: datetime, *, reason: str,
+    session: Session,
+    tenant: str,
+    person_id: str,
+    now: datetime,
+    *,
+    reason: str,
     keep: str | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """End every open session of the person (but the one hashed ``keep``); how many ended."""
     query = update(WebSession).where(
-        WebSession.tenant == tenant, WebSession.person_id == person_id,
+        WebSession.tenant == tenant,
+        WebSession.person_id == person_id,
         WebSession.ended_at.is_(None),
-    )  # fmt: skip
+    )
     if keep is not None:
         query = query.where(WebSession.token_hash != keep)
     result = session.execute(query.values(ended_at=now, end_reason=reason))
@@ -617,8 +816,11 @@ def end_sessions(
 def open_sessions(session: Session, tenant: str, person_id: str) -> Sequence[WebSession]:
     """The person's sessions not ended (some may be past their timeouts)."""
     return session.scalars(
-        select(WebSession).where(
-            WebSession.tenant == tenant, WebSession.person_id == person_id,
+        select(WebSession)
+        .where(
+            WebSession.tenant == tenant,
+            WebSession.person_id == person_id,
             WebSession.ended_at.is_(None),
-        ).order_by(WebSession.id)
-    ).all()  # fmt: skip
+        )
+        .order_by(WebSession.id)
+    ).all()

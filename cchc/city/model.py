@@ -125,9 +125,10 @@ class City:
 
 
 def check_city(
-    path: Path | str, known_roles: Collection[str] | None = None,
+    path: Path | str,
+    known_roles: Collection[str] | None = None,
     progress: Progress = no_progress,
-) -> tuple[City | None, list[Problem]]:  # fmt: skip
+) -> tuple[City | None, list[Problem]]:
     """Load and check a city file and its organization files: the city (if valid), problems.
 
     ``known_roles`` default to the role catalogue of the definitions folder. ``progress`` is
@@ -152,9 +153,10 @@ def check_city(
 
 
 def load_city(
-    path: Path | str, known_roles: Collection[str] | None = None,
+    path: Path | str,
+    known_roles: Collection[str] | None = None,
     progress: Progress = no_progress,
-) -> City:  # fmt: skip
+) -> City:
     """Like ``check_city`` but raises ``DefinitionError`` listing every problem."""
     city, problems = check_city(path, known_roles, progress)
     if city is None:
@@ -210,28 +212,47 @@ def _check_officials(spec: CityFile, roles: set[str], report: Report) -> None:
     for i, person in enumerate(spec.officials):
         at: Path_ = ("officials", i)
         if person.id in seen:
-            report((*at, "id"), "CCHC-Y010", f"official id {person.id!r} is used twice",
-                   "each official has their own id")  # fmt: skip
+            report(
+                (*at, "id"),
+                "CCHC-Y010",
+                f"official id {person.id!r} is used twice",
+                "each official has their own id",
+            )
         seen.add(person.id)
         for j, role in enumerate(person.roles):
             if role not in roles:
-                report((*at, "roles", j), "CCHC-Y009", f"{person.id} has unknown role {role!r}",
-                       f"roles come from roles.yaml; {did_you_mean(role, roles)}")  # fmt: skip
+                report(
+                    (*at, "roles", j),
+                    "CCHC-Y009",
+                    f"{person.id} has unknown role {role!r}",
+                    f"roles come from roles.yaml; {did_you_mean(role, roles)}",
+                )
         unit_roles = sorted(UNIT_ROLES.intersection(person.roles))
         if person.unit is not None or unit_roles:
             what = f"unit {person.unit!r}" if person.unit else f"role {unit_roles[0]!r}"
-            report((*at, "unit" if person.unit else "roles"), "CCHC-Y011",
-                   f"city official {person.id} has {what}, which only a ward's people have",
-                   "city officials belong to no ward unit; remove it")  # fmt: skip
+            report(
+                (*at, "unit" if person.unit else "roles"),
+                "CCHC-Y011",
+                f"city official {person.id} has {what}, which only a ward's people have",
+                "city officials belong to no ward unit; remove it",
+            )
     if not any(CITY_ROLE in p.roles for p in spec.officials):
-        report(("officials",), "CCHC-Y012", f"no official holds the role {CITY_ROLE}",
-               f"give the Sở Nội vụ official who ranks the wards the role {CITY_ROLE}")  # fmt: skip
+        report(
+            ("officials",),
+            "CCHC-Y012",
+            f"no official holds the role {CITY_ROLE}",
+            f"give the Sở Nội vụ official who ranks the wards the role {CITY_ROLE}",
+        )
 
 
 def _load_wards(
-    spec: CityFile, base: Path, roles: set[str], report: Report, org_problems: list[Problem],
+    spec: CityFile,
+    base: Path,
+    roles: set[str],
+    report: Report,
+    org_problems: list[Problem],
     progress: Progress = no_progress,
-) -> list[_Ward]:  # fmt: skip
+) -> list[_Ward]:
     """Every valid organization the globs name, each file once, in entry then name order."""
     files: list[tuple[int, Path]] = []
     seen: set[Path] = set()
@@ -240,9 +261,12 @@ def _load_wards(
         matches = sorted(Path(p).resolve() for p in glob.glob(str(base / pattern)))  # noqa: PTH207
         matches = [m for m in matches if m.is_file()]
         if not matches:
-            report(("organizations", i), "CCHC-Y006",
-                   f"{pattern!r} matches no organization file",
-                   f"globs are relative to the city file: {display_path(base)}")  # fmt: skip
+            report(
+                ("organizations", i),
+                "CCHC-Y006",
+                f"{pattern!r} matches no organization file",
+                f"globs are relative to the city file: {display_path(base)}",
+            )
             continue
         for match in matches:
             if match not in seen:  # two globs naming one file: it is one ward
@@ -267,24 +291,38 @@ def _check_wards(spec: CityFile, wards: list[_Ward], report: Report) -> None:
         at: Path_ = ("organizations", ward.entry)
         shown = display_path(where)
         if org.tenant == spec.city:
-            report(at, "CCHC-Y008", f"{shown}: ward tenant {org.tenant!r} is the city's own tenant",
-                   "the city acts in its own tenant; give the ward its own code")  # fmt: skip
+            report(
+                at,
+                "CCHC-Y008",
+                f"{shown}: ward tenant {org.tenant!r} is the city's own tenant",
+                "the city acts in its own tenant; give the ward its own code",
+            )
         if org.tenant in tenants:
-            report(at, "CCHC-Y007",
-                   f"{shown}: tenant {org.tenant!r} is also the tenant of "
-                   f"{display_path(tenants[org.tenant])}",
-                   "each ward has its own tenant code; one file per ward")  # fmt: skip
+            report(
+                at,
+                "CCHC-Y007",
+                f"{shown}: tenant {org.tenant!r} is also the tenant of "
+                f"{display_path(tenants[org.tenant])}",
+                "each ward has its own tenant code; one file per ward",
+            )
         else:
             tenants[org.tenant] = where
         if org.name in names and names[org.name] != org.tenant:
-            report(at, "CCHC-Y014", f"{shown}: ward name {org.name!r} is also {names[org.name]}'s",
-                   "ward names are unique in a city: the ranking shows them")  # fmt: skip
+            report(
+                at,
+                "CCHC-Y014",
+                f"{shown}: ward name {org.name!r} is also {names[org.name]}'s",
+                "ward names are unique in a city: the ranking shows them",
+            )
         names.setdefault(org.name, org.tenant)
         holders = [p.id for p in org.people if CITY_ROLE in p.roles]
         if holders:
-            report(at, "CCHC-Y013",
-                   f"{shown}: {', '.join(holders)} of ward {org.tenant} hold(s) {CITY_ROLE}",
-                   "only the city file's officials rank the wards; remove the role")  # fmt: skip
+            report(
+                at,
+                "CCHC-Y013",
+                f"{shown}: {', '.join(holders)} of ward {org.tenant} hold(s) {CITY_ROLE}",
+                "only the city file's officials rank the wards; remove the role",
+            )
 
 
 @dataclass

@@ -156,10 +156,9 @@ def ward_entries(session: Session, city: City, period: str) -> tuple[list[WardEn
     labels: dict[str, str] = {}
     rows = session.execute(
         select(Instance.tenant, Instance.ref, Instance.data)
-        .where(Instance.kind == "plan", Instance.tenant.in_(tenants),
-               Instance.state != "withdrawn")
+        .where(Instance.kind == "plan", Instance.tenant.in_(tenants), Instance.state != "withdrawn")
         .order_by(Instance.tenant, Instance.ref)
-    ).all()  # fmt: skip
+    ).all()
     for row in rows:
         data = json.loads(row.data)
         plan_period = data.get("period") if isinstance(data, dict) else None
@@ -189,21 +188,35 @@ def _latest_figures(session: Session, plans: Mapping[str, Sequence[str]]) -> dic
         return {}
     codes = {code for codes in plans.values() for code in codes}
     rows = session.execute(
-        select(Score.tenant, Score.plan, Score.run_id, Score.outside_base,
-               func.max(Score.index_set).label("index_set"),
-               func.sum(Score.points).label("points"),
-               func.sum(Score.max_points).label("max_points"),
-               func.max(Score.computed_at).label("at"), func.max(Score.id).label("last"))
+        select(
+            Score.tenant,
+            Score.plan,
+            Score.run_id,
+            Score.outside_base,
+            func.max(Score.index_set).label("index_set"),
+            func.sum(Score.points).label("points"),
+            func.sum(Score.max_points).label("max_points"),
+            func.max(Score.computed_at).label("at"),
+            func.max(Score.id).label("last"),
+        )
         .where(Score.tenant.in_(list(plans)), Score.plan.in_(sorted(codes)))
         .group_by(Score.tenant, Score.plan, Score.run_id, Score.outside_base)
-    ).all()  # fmt: skip
+    ).all()
     runs: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in rows:
         if row.plan not in plans[row.tenant]:
             continue
-        run = runs.setdefault((row.tenant, row.plan, row.run_id), {
-            "at": row.at, "last": row.last, "index_set": row.index_set, "base": Decimal(0),
-            "adjustments": Decimal(0), "base_max": Decimal(0)})  # fmt: skip
+        run = runs.setdefault(
+            (row.tenant, row.plan, row.run_id),
+            {
+                "at": row.at,
+                "last": row.last,
+                "index_set": row.index_set,
+                "base": Decimal(0),
+                "adjustments": Decimal(0),
+                "base_max": Decimal(0),
+            },
+        )
         run["at"], run["last"] = max((run["at"], run["last"]), (row.at, row.last))
         if row.outside_base:
             run["adjustments"] += Decimal(row.points)
@@ -212,8 +225,9 @@ def _latest_figures(session: Session, plans: Mapping[str, Sequence[str]]) -> dic
             run["base_max"] += Decimal(row.max_points)
     best: dict[str, tuple[Any, int, WardFigures]] = {}
     for (tenant, plan, run_id), run in runs.items():
-        figures = WardFigures(plan, run_id, run["index_set"], run["base"], run["adjustments"],
-                              run["base_max"])  # fmt: skip
+        figures = WardFigures(
+            plan, run_id, run["index_set"], run["base"], run["adjustments"], run["base_max"]
+        )
         if tenant not in best or (run["at"], run["last"]) > best[tenant][:2]:
             best[tenant] = (run["at"], run["last"], figures)
     return {tenant: figures for tenant, (_, _, figures) in best.items()}
@@ -251,8 +265,11 @@ def rank_wards(entries: Iterable[WardEntry]) -> list[RankedWard]:
     for block in BLOCKS:
         ward_list = by_block.get(block, [])
         try:
-            placed = rank((e for e in ward_list if e.figures is not None), WARD_TIE_BREAKS,
-                          by=lambda e: -_figures(e).index)  # fmt: skip
+            placed = rank(
+                (e for e in ward_list if e.figures is not None),
+                WARD_TIE_BREAKS,
+                by=lambda e: -_figures(e).index,
+            )
         except TiedThroughoutError as exc:
             raise ValueError(f"ward {exc.entry.tenant!r} is listed twice") from None
         total = len(placed)
@@ -260,8 +277,10 @@ def rank_wards(entries: Iterable[WardEntry]) -> list[RankedWard]:
             above, below = (row.above, row.decided_above), (row.below, row.decided_below)
             text = _explain(row.rank, total, row.entry, above, below)
             rows.append(RankedWard(row.entry, row.rank, total, text, row.decided_above))
-        unranked = sorted((e for e in ward_list if e.figures is None),
-                          key=lambda e: (vn_sort_key(e.name), e.tenant))  # fmt: skip
+        unranked = sorted(
+            (e for e in ward_list if e.figures is None),
+            key=lambda e: (vn_sort_key(e.name), e.tenant),
+        )
         rows.extend(RankedWard(e, None, total, f"Chưa xếp hạng: {e.missing}.") for e in unranked)
     return rows
 
@@ -332,12 +351,23 @@ def ranking_inputs(
         if f is None:
             item["missing"] = entry.missing
         else:
-            item.update(plan=f.plan, score_run=f.score_run, index_set=f.index_set,
-                        index=_plain(f.index), base_points=_plain(f.base_points),
-                        adjustments=_plain(f.adjustments), base_max=_plain(f.base_max))  # fmt: skip
+            item.update(
+                plan=f.plan,
+                score_run=f.score_run,
+                index_set=f.index_set,
+                index=_plain(f.index),
+                base_points=_plain(f.base_points),
+                adjustments=_plain(f.adjustments),
+                base_max=_plain(f.base_max),
+            )
         wards.append(item)
-    return {"rule": RULE, "city": city.code, "period": period, "period_label": label,
-            "wards": wards}  # fmt: skip
+    return {
+        "rule": RULE,
+        "city": city.code,
+        "period": period,
+        "period_label": label,
+        "wards": wards,
+    }
 
 
 def _plain(value: Decimal) -> str:
@@ -384,14 +414,22 @@ def rank_city(
     ref = f"{city.code}/{period}"[:200]
     if actor.tenant != city.code:
         engine.refuse(
-            session, actor=actor, kind=KIND, ref=ref, trigger="read",
+            session,
+            actor=actor,
+            kind=KIND,
+            ref=ref,
+            trigger="read",
             error=AccessDeniedError(
                 f"{actor.id} of tenant {actor.tenant!r} may not rank the wards of {city.code}: "
                 f"only city officials ({CITY_ROLE}) of tenant {city.code!r} do",
-                facts={"rule": "city_tenant", "actor": actor.id, "actor_tenant": actor.tenant,
-                       "city": city.name},
+                facts={
+                    "rule": "city_tenant",
+                    "actor": actor.id,
+                    "actor_tenant": actor.tenant,
+                    "city": city.name,
+                },
             ),
-        )  # fmt: skip
+        )
     # The engine's own rule, before anything is read: inputs ranked before give the stored
     # instance back without a creation, so they are refused here too.
     engine.require_create(session, KIND, actor=actor, ref=ref)
@@ -401,19 +439,28 @@ def rank_city(
     rows = rank_wards(entries)
     ref = f"{period}/XH-{run_id[:12]}"
     stored = session.execute(
-        select(Instance.id, Instance.state)
-        .where(Instance.tenant == city.code, Instance.kind == KIND, Instance.ref == ref)
-    ).first()  # fmt: skip
+        select(Instance.id, Instance.state).where(
+            Instance.tenant == city.code, Instance.kind == KIND, Instance.ref == ref
+        )
+    ).first()
     if stored is not None:  # the same inputs (the ref holds the run id): the same run
         instance_id, state, replayed = stored.id, stored.state, True
     else:
         created = engine.create(
-            session, KIND, actor=actor, ref=ref, idempotency_key=f"city-rank:{period}:{run_id}",
+            session,
+            KIND,
+            actor=actor,
+            ref=ref,
+            idempotency_key=f"city-rank:{period}:{run_id}",
             data={"run_id": run_id, "inputs": inputs, "table": [_row_json(r) for r in rows]},
-        )  # fmt: skip
+        )
         instance_id, state, replayed = created.instance_id, created.dest, False
     if publish and state != "published":
-        state = engine.fire(session, instance_id, "publish", actor=actor,
-                            idempotency_key=f"city-publish:{period}:{run_id}").dest  # fmt: skip
-    return CityRanking(city.code, period, label, run_id, tuple(rows), instance_id, state,
-                       replayed)  # fmt: skip
+        state = engine.fire(
+            session,
+            instance_id,
+            "publish",
+            actor=actor,
+            idempotency_key=f"city-publish:{period}:{run_id}",
+        ).dest
+    return CityRanking(city.code, period, label, run_id, tuple(rows), instance_id, state, replayed)

@@ -47,10 +47,12 @@ def settle_city(
     chosen and different, audited). Kinds in ``follow`` are not refused (``city apply``)."""
     snapshots = city_snapshots(city, source, engine)
     follow = set(follow) | reference_data.followed({"city": chosen, "definitions": None})
-    contents = reference_data.settle(sessions, city.code, snapshots, follow=follow,
-                                     now=engine.clock())  # fmt: skip
+    contents = reference_data.settle(
+        sessions, city.code, snapshots, follow=follow, now=engine.clock()
+    )
     if contents["city"] != snapshots[0].content:
         city = reference_data.city_of(contents["city"], city.paths)
-    engine = reference_data.engine_in_force(engine, contents["definitions"], snapshots[1],
-                                            city.code)  # fmt: skip
+    engine = reference_data.engine_in_force(
+        engine, contents["definitions"], snapshots[1], city.code
+    )
     return city, engine

@@ -65,10 +65,15 @@ def register_shown(
     for snapshot in changed:
         row = current[snapshot.kind]
         version = 0 if row is None else row.version
-        say(f"[bold]{escape(LABELS[snapshot.kind])}[/] của {tenant}: phiên bản {version} "
-            f"→ {version + 1} ({escape(snapshot.source)})")  # fmt: skip
-        lines = ["mới (new)"] if row is None else differences(snapshot.kind, row.content,
-                                                              snapshot.content)  # fmt: skip
+        say(
+            f"[bold]{escape(LABELS[snapshot.kind])}[/] của {tenant}: phiên bản {version} "
+            f"→ {version + 1} ({escape(snapshot.source)})"
+        )
+        lines = (
+            ["mới (new)"]
+            if row is None
+            else differences(snapshot.kind, row.content, snapshot.content)
+        )
         for line in lines:
             say(f"  • {escape(line)}")
     if not yes and not typer.confirm(
@@ -76,8 +81,9 @@ def register_shown(
     ):
         raise stop("không đăng ký gì (nothing was registered)", 1)
     with unit_of_work(sessions) as session:
-        versions = register(session, tenant, changed, actor=actor, role=role, now=now,
-                            trigger="apply")  # fmt: skip
+        versions = register(
+            session, tenant, changed, actor=actor, role=role, now=now, trigger="apply"
+        )
     done = ", ".join(f"{LABELS[k]} v{v}" for k, v in versions.items())
     say(f"[green]✓[/] Đã đăng ký (registered, audited) cho {tenant}: {escape(done)}")
 

@@ -30,8 +30,9 @@ from cchc.commands.cycle_common import (
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 
-app = typer.Typer(help="List sub-criterion assessments; approve, return and lock them.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="List sub-criterion assessments; approve, return and lock them.", no_args_is_help=True
+)
 
 TRIGGERS = ("self_score", "approve", "return_score", "lock")
 
@@ -57,23 +58,41 @@ def list_command(
             data = json.loads(row.data)
             if (shown and data["owner_unit"] != shown) or (state and row.state != state):
                 continue
-            rows.append({"id": row.id, "code": data["code"], "title": data["title"],
-                         "owner_unit": data["owner_unit"], "state": row.state,
-                         "self_score": data.get("self_score"), "max_points": data["max_points"],
-                         "explanation": data.get("explanation", "")})  # fmt: skip
+            rows.append(
+                {
+                    "id": row.id,
+                    "code": data["code"],
+                    "title": data["title"],
+                    "owner_unit": data["owner_unit"],
+                    "state": row.state,
+                    "self_score": data.get("self_score"),
+                    "max_points": data["max_points"],
+                    "explanation": data.get("explanation", ""),
+                }
+            )
     if as_json:
         print_json(rows)
         return
-    console.print(table(
-        f"Tự đánh giá – kế hoạch {plan}"
-        + (f", đơn vị {names.get(shown, shown)}" if shown else "") + f" ({len(rows)})",
-        ["ID", "Mã", "Tiêu chí thành phần", "Đơn vị", "Trạng thái", "Tự chấm", "Tối đa"],
-        [[r["id"], r["code"], r["title"], names.get(r["owner_unit"], r["owner_unit"]),
-          labels.get(r["state"], r["state"]),
-          vi_text.number(Decimal(r["self_score"])) if r["self_score"] else "",
-          vi_text.number(Decimal(r["max_points"]))]
-         for r in rows],
-    ))  # fmt: skip
+    console.print(
+        table(
+            f"Tự đánh giá – kế hoạch {plan}"
+            + (f", đơn vị {names.get(shown, shown)}" if shown else "")
+            + f" ({len(rows)})",
+            ["ID", "Mã", "Tiêu chí thành phần", "Đơn vị", "Trạng thái", "Tự chấm", "Tối đa"],
+            [
+                [
+                    r["id"],
+                    r["code"],
+                    r["title"],
+                    names.get(r["owner_unit"], r["owner_unit"]),
+                    labels.get(r["state"], r["state"]),
+                    vi_text.number(Decimal(r["self_score"])) if r["self_score"] else "",
+                    vi_text.number(Decimal(r["max_points"])),
+                ]
+                for r in rows
+            ],
+        )
+    )
 
 
 @app.command("fire")
@@ -97,18 +116,26 @@ def fire(
         payload["evidence_complete"] = False
     with reporting(), open_workspace(ctx) as ws:
         actor = acting(ws, person)
-        matches = [r for r in instances(ws, "assessment", plan)
-                   if r.ref == f"{plan}/TC-{code}"]  # fmt: skip
+        matches = [r for r in instances(ws, "assessment", plan) if r.ref == f"{plan}/TC-{code}"]
         if not matches:
             raise stop(f"no assessment of {code!r} in plan {plan!r}", 2)
         labels = state_labels(ws, "assessment")
         with unit_of_work(ws.sessions) as session:
             result = ws.engine.fire(session, matches[0].id, trigger, actor=actor, payload=payload)
     if as_json:
-        print_json({"id": result.instance_id, "code": code, "trigger": trigger,
-                    "from_state": result.source, "to_state": result.dest,
-                    "actor": actor.id})  # fmt: skip
+        print_json(
+            {
+                "id": result.instance_id,
+                "code": code,
+                "trigger": trigger,
+                "from_state": result.source,
+                "to_state": result.dest,
+                "actor": actor.id,
+            }
+        )
         return
     before = labels.get(result.source or "", result.source or "")
-    say(f"[green]✓[/] {escape(code)}: {escape(before)} → {escape(labels[result.dest])} "
-        f"({trigger}, {escape(actor.id)})")  # fmt: skip
+    say(
+        f"[green]✓[/] {escape(code)}: {escape(before)} → {escape(labels[result.dest])} "
+        f"({trigger}, {escape(actor.id)})"
+    )

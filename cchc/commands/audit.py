@@ -47,8 +47,9 @@ from workflows.schema import AuditEvent
 
 __all__ = ["OUTCOME_LABELS", "REFUSAL_LABELS", "app", "event_json"]
 
-app = typer.Typer(help="Verify and query the audit trail; histories for inspectors.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Verify and query the audit trail; histories for inspectors.", no_args_is_help=True
+)
 
 TRAIL = "audit trail"
 
@@ -59,10 +60,13 @@ def verify_command(
     person: str = typer.Option(..., "--as", help=READ_AS_HELP),
     tenant: str = typer.Option(None, help="The ward's tenant code (default: the person's)."),
     checkpoint: list[Path] = typer.Option(
-        [], "--checkpoint", exists=True, dir_okay=False,
+        [],
+        "--checkpoint",
+        exists=True,
+        dir_okay=False,
         help="Also check against this signed checkpoint file kept elsewhere (repeatable).",
     ),
-) -> None:  # fmt: skip
+) -> None:
     """Recompute the ward's hash chain and check it against every signed checkpoint.
 
     Exit 1 naming the first broken event, or what a checkpoint shows was done (rewritten,
@@ -86,8 +90,10 @@ def verify_command(
             highlight=False,
         )
         if anchored.latest is None:
-            console.print("  Chưa có điểm neo đã ký để đối chiếu (no signed checkpoint: "
-                          "`cchc keys init`, then flows and the sweep sign one).")  # fmt: skip
+            console.print(
+                "  Chưa có điểm neo đã ký để đối chiếu (no signed checkpoint: "
+                "`cchc keys init`, then flows and the sweep sign one)."
+            )
         else:
             console.print(
                 f"  Khớp {anchored.checked} điểm neo đã ký (matches {anchored.checked} signed "
@@ -158,16 +164,26 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
 def event_json(event: AuditEvent) -> dict[str, Any]:
     """An event as a JSON object: times in UTC and in Asia/Ho_Chi_Minh, payload parsed."""
     return {
-        "id": event.id, "tenant": event.tenant, "seq": event.seq,
+        "id": event.id,
+        "tenant": event.tenant,
+        "seq": event.seq,
         "occurred_at": utc_iso(event.occurred_at),
         "occurred_at_local": vi_text.datetime_text(event.occurred_at, seconds=True),
-        "actor": event.actor, "role": event.role, "instance_id": event.instance_id,
-        "kind": event.kind, "ref": event.ref, "trigger": event.trigger,
-        "from_state": event.from_state, "to_state": event.to_state,
-        "payload": json.loads(event.payload), "definition_hash": event.definition_hash,
-        "outcome": event.outcome, "reason": event.reason, "channel": event.channel,
+        "actor": event.actor,
+        "role": event.role,
+        "instance_id": event.instance_id,
+        "kind": event.kind,
+        "ref": event.ref,
+        "trigger": event.trigger,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "payload": json.loads(event.payload),
+        "definition_hash": event.definition_hash,
+        "outcome": event.outcome,
+        "reason": event.reason,
+        "channel": event.channel,
         "hash": event.hash,
-    }  # fmt: skip
+    }
 
 
 @app.command("query")
@@ -193,9 +209,16 @@ def query_command(
     with reporting(), open_workspace(ctx) as ws:
         reader = acting(ws, person)
         criteria = AuditFilter(
-            tenant=reader.tenant, instance_id=instance, kind=kind, actor=actor, trigger=trigger,
-            outcome=outcome, since=start, until=end, limit=limit,
-        )  # fmt: skip
+            tenant=reader.tenant,
+            instance_id=instance,
+            kind=kind,
+            actor=actor,
+            trigger=trigger,
+            outcome=outcome,
+            since=start,
+            until=end,
+            limit=limit,
+        )
         require_reading(ws, reader, what=TRAIL, tenant=tenant or reader.tenant)
         with ws.sessions() as session:
             events = query_events(session, criteria)
@@ -203,8 +226,16 @@ def query_command(
         typer.echo(json.dumps([event_json(e) for e in events], ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Nhật ký thao tác ({len(events)} sự kiện)", show_lines=False)
-    for header in ("STT", "Thời điểm (GMT+7)", "Người thực hiện", "Vai trò", "Đối tượng",
-                   "Thao tác", "Trạng thái", "Kết quả"):  # fmt: skip
+    for header in (
+        "STT",
+        "Thời điểm (GMT+7)",
+        "Người thực hiện",
+        "Vai trò",
+        "Đối tượng",
+        "Thao tác",
+        "Trạng thái",
+        "Kết quả",
+    ):
         table.add_column(header)
     for event in events:
         moved = f"{event.from_state or '∅'} → {event.to_state or '—'}"
@@ -212,12 +243,21 @@ def query_command(
         if event.reason:
             code, _, detail = event.reason.partition(": ")
             result += f" ({REFUSAL_LABELS.get(code, code)}): {detail}"
-        table.add_row(*(escape(cell) for cell in (
-            f"{event.tenant}/{event.seq}", vi_text.datetime_text(event.occurred_at, seconds=True),
-            event.actor,
-            event.role or "", f"{event.kind} #{event.instance_id or '—'} {event.ref}",
-            event.trigger, moved, result,
-        )))  # fmt: skip
+        table.add_row(
+            *(
+                escape(cell)
+                for cell in (
+                    f"{event.tenant}/{event.seq}",
+                    vi_text.datetime_text(event.occurred_at, seconds=True),
+                    event.actor,
+                    event.role or "",
+                    f"{event.kind} #{event.instance_id or '—'} {event.ref}",
+                    event.trigger,
+                    moved,
+                    result,
+                )
+            )
+        )
     console.print(table)
 
 
@@ -246,8 +286,16 @@ def _subject(
 ) -> Subject:
     """The one subject asked for, found (LookupError / exit 2 when it does not exist)."""
 
-    asked = [name for name, value in (("--criterion", criterion), ("--task", task),
-                                      ("--unit", unit), ("--person", person)) if value]  # fmt: skip
+    asked = [
+        name
+        for name, value in (
+            ("--criterion", criterion),
+            ("--task", task),
+            ("--unit", unit),
+            ("--person", person),
+        )
+        if value
+    ]
     if len(asked) != 1:
         raise stop(
             "name exactly one of --criterion CODE, --task CODE, --unit CODE or --person ID"
@@ -255,8 +303,9 @@ def _subject(
             2,
         )
     if plan is not None and plan not in plan_codes(ws):
-        raise stop(f"--plan {plan!r} is not issued in {ws.tenant}; "
-                   f"{did_you_mean(plan, plan_codes(ws))}", 2)  # fmt: skip
+        raise stop(
+            f"--plan {plan!r} is not issued in {ws.tenant}; {did_you_mean(plan, plan_codes(ws))}", 2
+        )
     if (criterion or task) and plan is None:
         raise stop(f"{asked[0]} needs --plan (one of: {', '.join(plan_codes(ws)) or 'none'})", 2)
     tenant = ws.tenant
@@ -272,9 +321,13 @@ def _subject(
     if unit:
         found = org.unit(unit)  # UnknownUnitError (a LookupError) with a hint
         return inspection.find_unit(
-            session, tenant, unit, [p.id for p in org.members(unit)],
-            title=found.name, plan=plan,
-        )  # fmt: skip
+            session,
+            tenant,
+            unit,
+            [p.id for p in org.members(unit)],
+            title=found.name,
+            plan=plan,
+        )
     if person is None:
         raise AssertionError("one subject option is given, and it is --person")
     try:
@@ -282,9 +335,13 @@ def _subject(
     except UnknownPersonError as exc:
         raise stop(f"--person: {exc}", 2) from None
     return inspection.find_person(
-        session, tenant, someone.id, title=f"{someone.full_name}, {someone.title}",
-        unit=someone.unit, plan=plan,
-    )  # fmt: skip
+        session,
+        tenant,
+        someone.id,
+        title=f"{someone.full_name}, {someone.title}",
+        unit=someone.unit,
+        plan=plan,
+    )
 
 
 def _what(subject: Subject) -> str:
@@ -296,8 +353,12 @@ def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
     """The checks the report states: the ward's chain recomputed, the evidence re-hashed."""
     report: VerifyReport = verify(session, tenant=ws.tenant)
     if report.ok:
-        lines = [(f"Chuỗi nhật ký của {ws.organization.name} được tính lại toàn bộ: "
-                  f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn).")]  # fmt: skip
+        lines = [
+            (
+                f"Chuỗi nhật ký của {ws.organization.name} được tính lại toàn bộ: "
+                f"{report.events} sự kiện, toàn vẹn (không bị sửa, xóa, chèn)."
+            )
+        ]
     else:
         lines = [f"Chuỗi nhật ký KHÔNG toàn vẹn: {b.describe()}." for b in report.breaks]
     from cchc.anchor import check_ward
@@ -309,11 +370,14 @@ def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
         check = check_evidence_files(session, ws.store, ws.tenant, plan=history.subject.plan)
         bad = [p for p in check.problems if any(r[0] in ids for r in p.records)]
         if bad:
-            lines += [f"Tệp tài liệu kiểm chứng {p.sha256} không khớp hồ sơ: {p.label}."
-                      for p in bad]  # fmt: skip
+            lines += [
+                f"Tệp tài liệu kiểm chứng {p.sha256} không khớp hồ sơ: {p.label}." for p in bad
+            ]
         else:
-            lines.append(f"{len({e['sha256'] for e in history.evidence()})} tệp tài liệu kiểm "
-                         "chứng được băm lại (SHA-256): khớp với hồ sơ.")  # fmt: skip
+            lines.append(
+                f"{len({e['sha256'] for e in history.evidence()})} tệp tài liệu kiểm "
+                "chứng được băm lại (SHA-256): khớp với hồ sơ."
+            )
     return lines
 
 
@@ -339,10 +403,12 @@ def history_command(
     with reporting(), open_workspace(ctx) as ws:
         reader: Actor = acting(ws, person_id)
         with ws.sessions() as session:
-            subject = _subject(ws, session, criterion=criterion, task=task, unit=unit,
-                               person=person, plan=plan)  # fmt: skip
-        require_reading(ws, reader, what=_what(subject), tenant=subject.tenant,
-                        unit=subject.owner_unit)  # fmt: skip
+            subject = _subject(
+                ws, session, criterion=criterion, task=task, unit=unit, person=person, plan=plan
+            )
+        require_reading(
+            ws, reader, what=_what(subject), tenant=subject.tenant, unit=subject.owner_unit
+        )
         with ws.sessions() as session:
             found = inspection.history(session, subject, labels_of(ws), since=start, until=end)
             integrity = _integrity(ws, session, found) if docx_file else []
@@ -389,10 +455,12 @@ def _export(
         person = ws.organization.person(reader.id)
         org = ws.organization
         context = ReportContext(
-            ward_name=org.name, place=org.place_name,
+            ward_name=org.name,
+            place=org.place_name,
             today=ws.engine.clock().astimezone(LOCAL_TZ).date(),
-            signer_name=person.full_name, signer_title=person.title.upper(),
+            signer_name=person.full_name,
+            signer_title=person.title.upper(),
             integrity=integrity,
-        )  # fmt: skip
+        )
         written.append(write_docx(docx_file, found, context))
     return written

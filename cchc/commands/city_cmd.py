@@ -66,8 +66,10 @@ def tenant_organization(state: AppState) -> Path:
 def check(ctx: typer.Context) -> None:
     """Check the city file and every organization file it names (file:line problems, exit 1)."""
     city = load_chosen_city(state_of(ctx))
-    say(f"[green]✓[/] {escape(city.name)} ({escape(city.code)}): {len(city.wards)} đơn vị cấp xã "
-        f"(wards), {len(city.officials)} công chức cấp thành phố (officials)")  # fmt: skip
+    say(
+        f"[green]✓[/] {escape(city.name)} ({escape(city.code)}): {len(city.wards)} đơn vị cấp xã "
+        f"(wards), {len(city.officials)} công chức cấp thành phố (officials)"
+    )
 
 
 @app.command("show")
@@ -77,27 +79,55 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
 
     city = load_chosen_city(state_of(ctx))
     if as_json:
-        print_json({
-            "city": city.code, "name": city.name,
-            "blocks": {block: [{"tenant": o.tenant, "name": o.name, "kind": o.kind,
-                                "organization_file": str(city.paths.get(o.tenant, ""))}
-                               for o in city.block(block)] for block in BLOCKS},
-            "officials": [{"id": p.id, "full_name": p.full_name, "title": p.title,
-                           "roles": list(p.roles), "email": p.email} for p in city.officials],
-        })  # fmt: skip
+        print_json(
+            {
+                "city": city.code,
+                "name": city.name,
+                "blocks": {
+                    block: [
+                        {
+                            "tenant": o.tenant,
+                            "name": o.name,
+                            "kind": o.kind,
+                            "organization_file": str(city.paths.get(o.tenant, "")),
+                        }
+                        for o in city.block(block)
+                    ]
+                    for block in BLOCKS
+                },
+                "officials": [
+                    {
+                        "id": p.id,
+                        "full_name": p.full_name,
+                        "title": p.title,
+                        "roles": list(p.roles),
+                        "email": p.email,
+                    }
+                    for p in city.officials
+                ],
+            }
+        )
         return
     say(f"[bold]{escape(city.name)}[/] ({escape(city.code)}): {len(city.wards)} đơn vị cấp xã")
     for block, label in BLOCKS.items():
         wards = [o for o in city.wards if block_of(o) == block]
-        console.print(table(
-            f"{label} ({len(wards)})", ("Mã (tenant)", "Tên", "Loại", "Tệp tổ chức"),
-            [(o.tenant, o.name, KIND_LABELS[o.kind], _shown(city.paths.get(o.tenant)))
-             for o in wards],
-        ))  # fmt: skip
-    console.print(table(
-        "Công chức cấp thành phố", ("Mã", "Họ và tên", "Chức vụ", "Vai trò"),
-        [(p.id, p.full_name, p.title, ", ".join(p.roles)) for p in city.officials],
-    ))  # fmt: skip
+        console.print(
+            table(
+                f"{label} ({len(wards)})",
+                ("Mã (tenant)", "Tên", "Loại", "Tệp tổ chức"),
+                [
+                    (o.tenant, o.name, KIND_LABELS[o.kind], _shown(city.paths.get(o.tenant)))
+                    for o in wards
+                ],
+            )
+        )
+    console.print(
+        table(
+            "Công chức cấp thành phố",
+            ("Mã", "Họ và tên", "Chức vụ", "Vai trò"),
+            [(p.id, p.full_name, p.title, ", ".join(p.roles)) for p in city.officials],
+        )
+    )
 
 
 def _shown(path: Path | None) -> str:
@@ -152,13 +182,17 @@ def rank(
                 require_current(db)
                 sessions = session_factory(db)
                 city, engine = settle_city(
-                    sessions, city, state.city or default_city(),
-                    make_workflow_engine(clock=cycle_common.CLOCK), chosen=state.city,
-                )  # fmt: skip
+                    sessions,
+                    city,
+                    state.city or default_city(),
+                    make_workflow_engine(clock=cycle_common.CLOCK),
+                    chosen=state.city,
+                )
                 actor = _acting(city, person)
                 with unit_of_work(sessions) as session:
-                    ranking = rank_city(session, engine, city, actor, period=period,
-                                        publish=publish)  # fmt: skip
+                    ranking = rank_city(
+                        session, engine, city, actor, period=period, publish=publish
+                    )
                 progress(wards + 1, wards + 2)
                 written = None
                 if out is not None:
@@ -172,14 +206,26 @@ def rank(
         print_json({**ranking.as_json(), "xlsx": str(written) if written else None})
         return
     for block, label in BLOCKS.items():
-        console.print(table(
-            f"Xếp hạng chỉ số CCHC – {label} – {ranking.period_label}",
-            ("Hạng", "Đơn vị", "Chỉ số", "Điểm cơ bản", "Giải thích"),
-            [(r.rank or "—", r.entry.name,
-              "" if r.entry.figures is None else f"{vi_text.number(r.entry.figures.index, 2)}%",
-              "" if r.entry.figures is None else vi_text.number(r.entry.figures.base_points, 2),
-              r.explanation_vi) for r in ranking.block(block)],
-        ))  # fmt: skip
+        console.print(
+            table(
+                f"Xếp hạng chỉ số CCHC – {label} – {ranking.period_label}",
+                ("Hạng", "Đơn vị", "Chỉ số", "Điểm cơ bản", "Giải thích"),
+                [
+                    (
+                        r.rank or "—",
+                        r.entry.name,
+                        ""
+                        if r.entry.figures is None
+                        else f"{vi_text.number(r.entry.figures.index, 2)}%",
+                        ""
+                        if r.entry.figures is None
+                        else vi_text.number(r.entry.figures.base_points, 2),
+                        r.explanation_vi,
+                    )
+                    for r in ranking.block(block)
+                ],
+            )
+        )
     status = "đã công bố – published" if ranking.state == "published" else "dự thảo – draft"
     again = "; cùng dữ liệu như lần trước, không tạo bản mới (same inputs)" * ranking.replayed
     say(
@@ -219,9 +265,13 @@ def apply(
             require_current(db)
             sessions = session_factory(db)
             city, engine = settle_city(
-                sessions, in_use, state.city or default_city(),
-                make_workflow_engine(clock=cycle_common.CLOCK), chosen=state.city, follow=KINDS,
-            )  # fmt: skip
+                sessions,
+                in_use,
+                state.city or default_city(),
+                make_workflow_engine(clock=cycle_common.CLOCK),
+                chosen=state.city,
+                follow=KINDS,
+            )
             actor = _acting(city, person)
             if actor.tenant != city.code or not actor.roles & ADMIN_ROLES:
                 error = NotPermittedError(
@@ -231,20 +281,31 @@ def apply(
                 )
                 try:
                     with unit_of_work(sessions) as session:
-                        engine.refuse(session, actor=actor, kind=reference_data.AUDIT_KIND,
-                                      ref=f"{city.code}/{'+'.join(KINDS)}", trigger="apply",
-                                      error=error)  # fmt: skip
+                        engine.refuse(
+                            session,
+                            actor=actor,
+                            kind=reference_data.AUDIT_KIND,
+                            ref=f"{city.code}/{'+'.join(KINDS)}",
+                            trigger="apply",
+                            error=error,
+                        )
                 except NotPermittedError as exc:
-                    raise stop(f"không có quyền (not permitted; nothing was written, the refusal "
-                               f"is recorded in the audit trail): {exc}", 1) from None  # fmt: skip
+                    raise stop(
+                        f"không có quyền (not permitted; nothing was written, the refusal "
+                        f"is recorded in the audit trail): {exc}",
+                        1,
+                    ) from None
             try:
                 new = load_city(path)
             except DefinitionError as exc:
                 print_problems(exc.problems)
                 raise typer.Exit(1) from None
             if new.code != city.code:
-                raise stop(f"{path} is the city file of {new.code}, not of {city.code}; choose "
-                           "the city in use with --city", 2)  # fmt: skip
+                raise stop(
+                    f"{path} is the city file of {new.code}, not of {city.code}; choose "
+                    "the city in use with --city",
+                    2,
+                )
             definitions = folder_definitions(sessions)  # the folder's, not the registered ones
             snapshots = [
                 reference_data.city_snapshot(new, path),

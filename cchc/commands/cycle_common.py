@@ -142,8 +142,13 @@ def open_workspace(ctx: typer.Context, follow: Collection[str] = ()) -> Iterator
     state = state_of(ctx)
     settings = state.settings()
     open_database(settings).dispose()  # a clear error when there is no schema yet
-    ws = Workspace.open(settings, organization=chosen_organization(ctx),
-                        index_set=state.index_set, clock=CLOCK, follow=follow)  # fmt: skip
+    ws = Workspace.open(
+        settings,
+        organization=chosen_organization(ctx),
+        index_set=state.index_set,
+        clock=CLOCK,
+        follow=follow,
+    )
     try:
         yield ws
     finally:

@@ -40,11 +40,24 @@ def check(
         print_problems(problems, refused=False, as_json=as_json)
         raise typer.Exit(1)
     if as_json:
-        kinds = [{"kind": kind, "version": d.version, "title": d.title, "states": len(d.states),
-                  "transitions": len(d.transitions), "content_hash": d.content_hash}
-                 for kind, d in definitions.workflows.items()]  # fmt: skip
-        typer.echo(json.dumps({"ok": True, "problems": [asdict(p) for p in problems],
-                               "definitions": kinds}, ensure_ascii=False, indent=2))  # fmt: skip
+        kinds = [
+            {
+                "kind": kind,
+                "version": d.version,
+                "title": d.title,
+                "states": len(d.states),
+                "transitions": len(d.transitions),
+                "content_hash": d.content_hash,
+            }
+            for kind, d in definitions.workflows.items()
+        ]
+        typer.echo(
+            json.dumps(
+                {"ok": True, "problems": [asdict(p) for p in problems], "definitions": kinds},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for problem in problems:
         typer.echo(problem.format())

@@ -43,13 +43,17 @@ from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
 from workflows.schema import Instance
 
-app = typer.Typer(help="Submit, review and list evidence; coverage of a plan.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Submit, review and list evidence; coverage of a plan.", no_args_is_help=True
+)
 
 UNIT_HELP = "Only this unit's evidence (default for a unit's head or official: their own unit)."
 
-DECISION_LABELS = {"accept": "Công nhận", "request_changes": "Yêu cầu bổ sung",
-                   "reject": "Không công nhận"}  # fmt: skip
+DECISION_LABELS = {
+    "accept": "Công nhận",
+    "request_changes": "Yêu cầu bổ sung",
+    "reject": "Không công nhận",
+}
 
 
 @app.command("submit")
@@ -69,16 +73,34 @@ def submit(
         actor = acting(ws, person)
         require_plan(ws, plan)
         with unit_of_work(ws.sessions) as session:
-            sub = submit_service(session, ws.engine, ws.store, actor, plan_code=plan,
-                                 target=target, source=file, original_name=file.name,
-                                 replaces=replaces)  # fmt: skip
+            sub = submit_service(
+                session,
+                ws.engine,
+                ws.store,
+                actor,
+                plan_code=plan,
+                target=target,
+                source=file,
+                original_name=file.name,
+                replaces=replaces,
+            )
     if as_json:
-        print_json({"id": sub.instance_id, "ref": sub.ref, "state": sub.state,
-                    "target": sub.target, "version": sub.version, "sha256": sub.sha256,
-                    "size": sub.size, "media_type": sub.media_type,
-                    "original_name": sub.original_name, "supersedes": sub.supersedes,
-                    "superseded": list(sub.superseded),
-                    "already_present": sub.already_present})  # fmt: skip
+        print_json(
+            {
+                "id": sub.instance_id,
+                "ref": sub.ref,
+                "state": sub.state,
+                "target": sub.target,
+                "version": sub.version,
+                "sha256": sub.sha256,
+                "size": sub.size,
+                "media_type": sub.media_type,
+                "original_name": sub.original_name,
+                "supersedes": sub.supersedes,
+                "superseded": list(sub.superseded),
+                "already_present": sub.already_present,
+            }
+        )
         return
     if sub.already_present:
         say(
@@ -86,11 +108,14 @@ def submit(
             f"{escape(sub.state)}); không có gì thay đổi (already submitted: nothing changed)."
         )
         return
-    replaced = (f"; thay thế (supersedes) #{', #'.join(map(str, sub.superseded))}"
-                if sub.superseded else "")  # fmt: skip
-    say(f"[green]✓[/] Đã nộp tài liệu kiểm chứng #{sub.instance_id} cho {escape(sub.target)} "
+    replaced = (
+        f"; thay thế (supersedes) #{', #'.join(map(str, sub.superseded))}" if sub.superseded else ""
+    )
+    say(
+        f"[green]✓[/] Đã nộp tài liệu kiểm chứng #{sub.instance_id} cho {escape(sub.target)} "
         f"(kế hoạch {escape(plan)}): {escape(sub.original_name)}, phiên bản {sub.version}"
-        f"{replaced}")  # fmt: skip
+        f"{replaced}"
+    )
     say(f"  sha256 {sub.sha256}")
 
 
@@ -113,36 +138,63 @@ def review(
         actor = acting(ws, person)
         labels = state_labels(ws, KIND)
         with unit_of_work(ws.sessions) as session:
-            result = review_evidence(session, ws.engine, actor, evidence_id,
-                                     decision,  # type: ignore[arg-type]  # checked above
-                                     sha256=sha256, reason=reason)  # fmt: skip
+            result = review_evidence(
+                session,
+                ws.engine,
+                actor,
+                evidence_id,
+                decision,  # type: ignore[arg-type]  # checked above
+                sha256=sha256,
+                reason=reason,
+            )
     if as_json:
-        print_json({"id": result.instance_id, "ref": result.ref, "decision": decision,
-                    "from_state": result.source, "to_state": result.dest, "actor": actor.id,
-                    "notifications": result.notifications})  # fmt: skip
+        print_json(
+            {
+                "id": result.instance_id,
+                "ref": result.ref,
+                "decision": decision,
+                "from_state": result.source,
+                "to_state": result.dest,
+                "actor": actor.id,
+                "notifications": result.notifications,
+            }
+        )
         return
-    say(f"[green]✓[/] #{result.instance_id} {escape(result.ref)}: {DECISION_LABELS[decision]} "
-        f"→ {escape(labels[result.dest])} ({escape(actor.id)})")  # fmt: skip
+    say(
+        f"[green]✓[/] #{result.instance_id} {escape(result.ref)}: {DECISION_LABELS[decision]} "
+        f"→ {escape(labels[result.dest])} ({escape(actor.id)})"
+    )
 
 
 def evidence_json(row: Instance, labels: dict[str, str]) -> dict[str, Any]:
     """An evidence instance as a JSON object."""
     data = json.loads(row.data)
     return {
-        "id": row.id, "ref": row.ref, "plan": data.get("plan"), "target": data.get("target"),
-        "owner_unit": data.get("owner_unit"), "original_name": data.get("original_name"),
-        "version": data.get("version"), "sha256": data.get("sha256"), "size": data.get("size"),
-        "media_type": data.get("media_type"), "state": row.state,
-        "state_label": labels.get(row.state, row.state), "submitted_by": row.created_by,
+        "id": row.id,
+        "ref": row.ref,
+        "plan": data.get("plan"),
+        "target": data.get("target"),
+        "owner_unit": data.get("owner_unit"),
+        "original_name": data.get("original_name"),
+        "version": data.get("version"),
+        "sha256": data.get("sha256"),
+        "size": data.get("size"),
+        "media_type": data.get("media_type"),
+        "state": row.state,
+        "state_label": labels.get(row.state, row.state),
+        "submitted_by": row.created_by,
         "submitted_at": vi_text.datetime_text(row.created_at, seconds=True),
         "supersedes": data.get("supersedes"),
         "reviews": data.get("reviews", []),
-    }  # fmt: skip
+    }
 
 
 def _evidence(ws: Workspace, plan: str | None) -> list[Instance]:
-    return [row for row in instances(ws, KIND, plan)
-            if plan is None or json.loads(row.data).get("plan") == plan]  # fmt: skip
+    return [
+        row
+        for row in instances(ws, KIND, plan)
+        if plan is None or json.loads(row.data).get("plan") == plan
+    ]
 
 
 def read_units(ws: Workspace, actor: Actor, unit: str | None, what: str) -> frozenset[str] | None:
@@ -178,20 +230,48 @@ def list_evidence(
         units = read_units(ws, reader, unit, "evidence")
         names = ws.unit_names()
         rows = [evidence_json(row, labels) for row in _evidence(ws, plan)]
-    rows = [r for r in rows if (state is None or r["state"] == state)
-            and (target is None or r["target"] == target)
-            and (units is None or r["owner_unit"] in units)]  # fmt: skip
+    rows = [
+        r
+        for r in rows
+        if (state is None or r["state"] == state)
+        and (target is None or r["target"] == target)
+        and (units is None or r["owner_unit"] in units)
+    ]
     if as_json:
         print_json(rows)
         return
-    console.print(table(
-        f"Tài liệu kiểm chứng ({len(rows)})",
-        ("ID", "Kế hoạch", "Đối tượng", "Đơn vị", "Tệp", "Phiên bản", "Trạng thái", "Người nộp",
-         "Thời điểm nộp", "SHA-256"),
-        [(r["id"], r["plan"], r["target"], names.get(str(r["owner_unit"]), r["owner_unit"]),
-          r["original_name"], r["version"], r["state_label"], r["submitted_by"],
-          r["submitted_at"], str(r["sha256"])[:16] + "…") for r in rows],
-    ))  # fmt: skip
+    console.print(
+        table(
+            f"Tài liệu kiểm chứng ({len(rows)})",
+            (
+                "ID",
+                "Kế hoạch",
+                "Đối tượng",
+                "Đơn vị",
+                "Tệp",
+                "Phiên bản",
+                "Trạng thái",
+                "Người nộp",
+                "Thời điểm nộp",
+                "SHA-256",
+            ),
+            [
+                (
+                    r["id"],
+                    r["plan"],
+                    r["target"],
+                    names.get(str(r["owner_unit"]), r["owner_unit"]),
+                    r["original_name"],
+                    r["version"],
+                    r["state_label"],
+                    r["submitted_by"],
+                    r["submitted_at"],
+                    str(r["sha256"])[:16] + "…",
+                )
+                for r in rows
+            ],
+        )
+    )
 
 
 @app.command("coverage")
@@ -208,30 +288,54 @@ def coverage_command(
         require_plan(ws, plan)
         units = read_units(ws, reader, unit, "evidence coverage")
         with ws.sessions() as session:
-            lines = [line for line in coverage(session, ws.tenant, plan)
-                     if units is None or line.owner_unit in units]  # fmt: skip
+            lines = [
+                line
+                for line in coverage(session, ws.tenant, plan)
+                if units is None or line.owner_unit in units
+            ]
         names = ws.unit_names()
     by_unit = coverage_by_unit(lines)
     if as_json:
-        print_json({
-            "plan": plan,
-            "units": [{"unit": unit, "unit_name": names.get(unit, unit), "covered": c.covered,
-                       "total": c.total, "missing": list(c.missing)}
-                      for unit, c in by_unit.items()],
-            "sub_criteria": [{"code": line.code, "title": line.title,
-                              "owner_unit": line.owner_unit, "covered": line.covered,
-                              "accepted": list(line.accepted), "counts": dict(line.counts),
-                              "tasks": list(line.tasks)} for line in lines],
-        })  # fmt: skip
+        print_json(
+            {
+                "plan": plan,
+                "units": [
+                    {
+                        "unit": unit,
+                        "unit_name": names.get(unit, unit),
+                        "covered": c.covered,
+                        "total": c.total,
+                        "missing": list(c.missing),
+                    }
+                    for unit, c in by_unit.items()
+                ],
+                "sub_criteria": [
+                    {
+                        "code": line.code,
+                        "title": line.title,
+                        "owner_unit": line.owner_unit,
+                        "covered": line.covered,
+                        "accepted": list(line.accepted),
+                        "counts": dict(line.counts),
+                        "tasks": list(line.tasks),
+                    }
+                    for line in lines
+                ],
+            }
+        )
         return
     covered = sum(c.covered for c in by_unit.values())
     total = sum(c.total for c in by_unit.values())
-    console.print(table(
-        f"Tài liệu kiểm chứng đã được công nhận – kế hoạch {plan}: {covered}/{total} tiêu chí",
-        ("Đơn vị", "Đã có / Tổng số", "Tiêu chí còn thiếu"),
-        [(names.get(unit, unit), f"{c.covered}/{c.total}", ", ".join(c.missing) or "—")
-         for unit, c in by_unit.items()],
-    ))  # fmt: skip
+    console.print(
+        table(
+            f"Tài liệu kiểm chứng đã được công nhận – kế hoạch {plan}: {covered}/{total} tiêu chí",
+            ("Đơn vị", "Đã có / Tổng số", "Tiêu chí còn thiếu"),
+            [
+                (names.get(unit, unit), f"{c.covered}/{c.total}", ", ".join(c.missing) or "—")
+                for unit, c in by_unit.items()
+            ],
+        )
+    )
 
 
 @contextmanager
@@ -241,9 +345,13 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield None
         return
     with Progress(
-        TextColumn("Đang băm lại tệp (re-hashing)"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=errors, transient=True,
-    ) as bar:  # fmt: skip
+        TextColumn("Đang băm lại tệp (re-hashing)"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    ) as bar:
         task = bar.add_task("verify", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -266,20 +374,33 @@ def verify_command(
         check_choice("--plan", plan, plan_codes(ws))
         units = read_units(ws, reader, unit, "evidence files")
         with ws.sessions() as session, _progress(sys.stderr.isatty()) as progress:
-            check = check_evidence_files(session, ws.store, ws.tenant, plan=plan, units=units,
-                                         progress=progress)  # fmt: skip
+            check = check_evidence_files(
+                session, ws.store, ws.tenant, plan=plan, units=units, progress=progress
+            )
     if as_json:
-        print_json({"ok": check.ok, "records": check.records, "files": check.files,
-                    "problems": [{"sha256": p.sha256, "problem": p.problem,
-                                  "evidence": [{"id": i, "target": t, "file": f}
-                                               for i, t, f in p.records]}
-                                 for p in check.problems]})  # fmt: skip
+        print_json(
+            {
+                "ok": check.ok,
+                "records": check.records,
+                "files": check.files,
+                "problems": [
+                    {
+                        "sha256": p.sha256,
+                        "problem": p.problem,
+                        "evidence": [{"id": i, "target": t, "file": f} for i, t, f in p.records],
+                    }
+                    for p in check.problems
+                ],
+            }
+        )
         if not check.ok:
             raise typer.Exit(1)
         return
     if check.ok:
-        say(f"[green]✓[/] Tất cả {check.files} tệp khớp với hồ sơ (all {check.files} files "
-            f"match; {check.records} evidence records).")  # fmt: skip
+        say(
+            f"[green]✓[/] Tất cả {check.files} tệp khớp với hồ sơ (all {check.files} files "
+            f"match; {check.records} evidence records)."
+        )
         return
     for problem in check.problems:
         named = "; ".join(f"#{i} {t} {f}" for i, t, f in problem.records)

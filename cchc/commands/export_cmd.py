@@ -35,22 +35,28 @@ SIGNER_ROLES = roles_with("sign_documents")
 
 def _ranking(ws: Workspace, plan: str, card: ScoreCard) -> tuple[int, list[RankedUnit]] | None:
     """The stored ranking of the scoring run, recomputed for the writers, if it still matches."""
-    stored = [row for row in instances(ws, "ranking", plan)
-              if json.loads(row.data).get("score_run") == card.run_id]  # fmt: skip
+    stored = [
+        row
+        for row in instances(ws, "ranking", plan)
+        if json.loads(row.data).get("score_run") == card.run_id
+    ]
     if not stored:
-        warn(f"no ranking for the latest scoring run of {plan}: run `cchc rank run` to add the "
-             "ranking files")  # fmt: skip
+        warn(
+            f"no ranking for the latest scoring run of {plan}: run `cchc rank run` to add the "
+            "ranking files"
+        )
         return None
     ranking = stored[-1]
     config = ws.emulation
     with ws.sessions() as session:
         results = unit_results(session, ws.organization, plan, card, today(ws), ws.calendar)
         rows = rank_units(results, config)
-    table = [{"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band}
-             for r in rows]  # fmt: skip
+    table = [{"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band} for r in rows]
     if table != json.loads(ranking.data).get("table"):
-        warn(f"the ranking #{ranking.id} no longer matches the record (deadlines passed since); "
-             "run `cchc rank run` again; the ranking files are left out")  # fmt: skip
+        warn(
+            f"the ranking #{ranking.id} no longer matches the record (deadlines passed since); "
+            "run `cchc rank run` again; the ranking files are left out"
+        )
         return None
     return ranking.id, rows
 
@@ -80,14 +86,23 @@ def export_command(
             raise stop(f"--signer: {person.id} is not the Chairman or a Vice-Chairman", 2)
         card = stored_card(ws, plan)
         ranked = _ranking(ws, plan, card) if ranking else None
-        files = write_outputs(ws, plan, out, signer_id=person.id,
-                              ranking=ranked[1] if ranked else None, card=card)  # fmt: skip
+        files = write_outputs(
+            ws, plan, out, signer_id=person.id, ranking=ranked[1] if ranked else None, card=card
+        )
     if as_json:
-        print_json({"plan": plan, "score_run": card.run_id, "signer": person.id,
-                    "ranking_id": ranked[0] if ranked else None,
-                    "files": [str(f) for f in files]})  # fmt: skip
+        print_json(
+            {
+                "plan": plan,
+                "score_run": card.run_id,
+                "signer": person.id,
+                "ranking_id": ranked[0] if ranked else None,
+                "files": [str(f) for f in files],
+            }
+        )
         return
-    say(f"[green]✓[/] Đã xuất {len(files)} tệp (files written) cho kế hoạch {escape(plan)}, "
-        f"lần chấm {card.run_id[:12]}, người ký {escape(person.full_name)}:")  # fmt: skip
+    say(
+        f"[green]✓[/] Đã xuất {len(files)} tệp (files written) cho kế hoạch {escape(plan)}, "
+        f"lần chấm {card.run_id[:12]}, người ký {escape(person.full_name)}:"
+    )
     for file in files:
         say(f"  {escape(str(file))}")

@@ -26,8 +26,7 @@ from cchc.metrics.values import MetricValue, check_metrics, record_import
 from cchc.organization.model import Organization
 from workflows.database import unit_of_work
 
-app = typer.Typer(help="Check and import metric values per unit and period.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(help="Check and import metric values per unit and period.", no_args_is_help=True)
 
 
 def metric_names(index_set: IndexSet) -> set[str]:
@@ -51,9 +50,12 @@ def _checked(
 ) -> list[MetricValue]:
     if not file.is_file():
         raise stop(f"no such file: {file}", 2)
-    values, problems = check_metrics(file, known_units={u.code for u in org.units},
-                                     known_metrics=metric_names(index_set),
-                                     period=period)  # fmt: skip
+    values, problems = check_metrics(
+        file,
+        known_units={u.code for u in org.units},
+        known_metrics=metric_names(index_set),
+        period=period,
+    )
     if values is None:
         print_problems(problems, refused=importing, as_json=as_json)
         raise typer.Exit(1)
@@ -90,22 +92,44 @@ def import_command(
         actor = acting(ws, person)
         # Up front: importing a known file again is a no-op, for the permitted only.
         require_roles(ws, actor, "metric_import")
-        values = _checked(ws.organization, ws.index_set, file, period, importing=True,
-                          as_json=as_json)  # fmt: skip
+        values = _checked(
+            ws.organization, ws.index_set, file, period, importing=True, as_json=as_json
+        )
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         with unit_of_work(ws.sessions) as session:
-            result = record_import(session, ws.engine, actor, values, period=period,
-                                   file_sha256=digest, file_name=file.name)  # fmt: skip
+            result = record_import(
+                session,
+                ws.engine,
+                actor,
+                values,
+                period=period,
+                file_sha256=digest,
+                file_name=file.name,
+            )
     if as_json:
-        print_json({"import_id": result.import_id, "period": period, "rows": result.rows,
-                    "superseded": list(result.superseded), "sha256": digest,
-                    "already_present": result.already_present})  # fmt: skip
+        print_json(
+            {
+                "import_id": result.import_id,
+                "period": period,
+                "rows": result.rows,
+                "superseded": list(result.superseded),
+                "sha256": digest,
+                "already_present": result.already_present,
+            }
+        )
         return
     if result.already_present:
-        say(f"Tệp này đã được nhập cho kỳ {escape(period)} (#{result.import_id}); không có gì "
-            "thay đổi (already imported: nothing changed).")  # fmt: skip
+        say(
+            f"Tệp này đã được nhập cho kỳ {escape(period)} (#{result.import_id}); không có gì "
+            "thay đổi (already imported: nothing changed)."
+        )
         return
-    replaced = (f"; thay thế lần nhập (supersedes) #{', #'.join(map(str, result.superseded))}"
-                if result.superseded else "")  # fmt: skip
-    say(f"[green]✓[/] Đã nhập {result.rows} giá trị chỉ số cho kỳ {escape(period)} "
-        f"(#{result.import_id}){replaced}")  # fmt: skip
+    replaced = (
+        f"; thay thế lần nhập (supersedes) #{', #'.join(map(str, result.superseded))}"
+        if result.superseded
+        else ""
+    )
+    say(
+        f"[green]✓[/] Đã nhập {result.rows} giá trị chỉ số cho kỳ {escape(period)} "
+        f"(#{result.import_id}){replaced}"
+    )

@@ -39,8 +39,9 @@ def send(
     from notifications.recipients import ward_sender
 
     with reporting(), open_workspace(ctx) as ws:
-        require_any_role(ws, acting(ws, person), SENDER_ROLES, what="send notifications",
-                         kind="outbox")  # fmt: skip
+        require_any_role(
+            ws, acting(ws, person), SENDER_ROLES, what="send notifications", kind="outbox"
+        )
         channel = channel_from_env(ws.settings.data_dir, sender=ward_sender(ws.organization))
         total = DispatchReport()
         for _ in range(rounds):
@@ -48,8 +49,9 @@ def send(
             total = total + report
             if report.sent + report.retried + report.failed == 0:
                 break
-        digests = retry_digests(ws.sessions, ws.organization, channel, ws.engine.clock(),
-                                tasks=UnitTasks(ws.calendar))  # fmt: skip
+        digests = retry_digests(
+            ws.sessions, ws.organization, channel, ws.engine.clock(), tasks=UnitTasks(ws.calendar)
+        )
         total = total + digests
     if as_json:
         print_json(

@@ -26,15 +26,20 @@ from cchc.organization.model import Organization
 from cchc.plan.loader import TASK_SHEET, check_plan, write_plan_xlsx
 from cchc.plan.models import Decision, Period, Plan, PlanTask
 
-app = typer.Typer(help="Write a plan template, check a plan file, issue a plan.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Write a plan template, check a plan file, issue a plan.", no_args_is_help=True
+)
 
 
 def sample_plan(org: Organization, index_set: IndexSet) -> Plan:
     """A plan for the second half of the index set's year, one example task per owner unit."""
     year = index_set.year
-    period = Period(code=f"{year}-H2", start=date(year, 7, 1), end=date(year, 12, 31),
-                    label=f"6 tháng cuối năm {year}")  # fmt: skip
+    period = Period(
+        code=f"{year}-H2",
+        start=date(year, 7, 1),
+        end=date(year, 12, 31),
+        label=f"6 tháng cuối năm {year}",
+    )
     tasks: list[PlanTask] = []
     owners: set[str] = set()
     for sub in index_set.base_sub_criteria():
@@ -42,17 +47,25 @@ def sample_plan(org: Organization, index_set: IndexSet) -> Plan:
             continue
         owners.add(sub.owner_unit)
         n = len(tasks) + 1
-        tasks.append(PlanTask(
-            code=f"NV-{n:02d}", title=f"Thực hiện tiêu chí {sub.code}: {sub.title}",
-            expected_product="Báo cáo kết quả thực hiện (kèm tài liệu kiểm chứng)",
-            owner_unit=sub.owner_unit, deadline=date(year, 9 + n, 30 if n != 3 else 15),
-            criteria=(sub.code,),
-        ))  # fmt: skip
+        tasks.append(
+            PlanTask(
+                code=f"NV-{n:02d}",
+                title=f"Thực hiện tiêu chí {sub.code}: {sub.title}",
+                expected_product="Báo cáo kết quả thực hiện (kèm tài liệu kiểm chứng)",
+                owner_unit=sub.owner_unit,
+                deadline=date(year, 9 + n, 30 if n != 3 else 15),
+                criteria=(sub.code,),
+            )
+        )
     return Plan(
-        code=f"KH-CCHC-{year}-H2", title=f"Kế hoạch cải cách hành chính {period.label}",
-        tenant=org.tenant, decision=Decision(number="…/QĐ-UBND", date=date(year, 7, 1)),
-        period=period, index_set=index_set.code, tasks=tuple(tasks),
-    )  # fmt: skip
+        code=f"KH-CCHC-{year}-H2",
+        title=f"Kế hoạch cải cách hành chính {period.label}",
+        tenant=org.tenant,
+        decision=Decision(number="…/QĐ-UBND", date=date(year, 7, 1)),
+        period=period,
+        index_set=index_set.code,
+        tasks=tuple(tasks),
+    )
 
 
 def _clear_tasks(path: Path) -> None:
@@ -86,8 +99,10 @@ def template(
             _clear_tasks(out)
     what = "không có nhiệm vụ mẫu" if empty else "có nhiệm vụ mẫu"
     say(f"[green]✓[/] Đã tạo mẫu kế hoạch ({what}): {escape(str(out))}")
-    say("Điền sheet 'Kế hoạch' và 'Nhiệm vụ' (mã đơn vị hoặc tên đơn vị, thời hạn dd/mm/yyyy, "
-        "mã tiêu chí), rồi chạy `cchc plan check` (fill in, then check).")  # fmt: skip
+    say(
+        "Điền sheet 'Kế hoạch' và 'Nhiệm vụ' (mã đơn vị hoặc tên đơn vị, thời hạn dd/mm/yyyy, "
+        "mã tiêu chí), rồi chạy `cchc plan check` (fill in, then check)."
+    )
 
 
 def _read(ctx: typer.Context, file: Path, *, issuing: bool = False, as_json: bool = False) -> Plan:
@@ -99,15 +114,21 @@ def _read(ctx: typer.Context, file: Path, *, issuing: bool = False, as_json: boo
     for unit in org.units:
         for name in (unit.code, unit.name, unit.short_name):
             aliases[" ".join(name.lower().split())] = unit.code
-    plan, problems = check_plan(file, known_units={u.code for u in org.units},
-                                known_criteria={s.code for s in index_set.sub_criteria()},
-                                unit_aliases=aliases)  # fmt: skip
+    plan, problems = check_plan(
+        file,
+        known_units={u.code for u in org.units},
+        known_criteria={s.code for s in index_set.sub_criteria()},
+        unit_aliases=aliases,
+    )
     if plan is None:
         print_problems(problems, refused=issuing, as_json=as_json)
         raise typer.Exit(1)
     if plan.tenant != org.tenant:
-        raise stop(f"{file}: the plan is for {plan.tenant!r}, not for {org.tenant!r} "
-                   "(choose the organization with --org)", 1)  # fmt: skip
+        raise stop(
+            f"{file}: the plan is for {plan.tenant!r}, not for {org.tenant!r} "
+            "(choose the organization with --org)",
+            1,
+        )
     return plan
 
 
@@ -122,9 +143,11 @@ def check(
     if as_json:
         print_json(plan.model_dump(mode="json"))
         return
-    say(f"[green]✓[/] {escape(plan.code)}: {escape(plan.title)} — {escape(plan.period.label)} "
+    say(
+        f"[green]✓[/] {escape(plan.code)}: {escape(plan.title)} — {escape(plan.period.label)} "
         f"({vi_text.date_text(plan.period.start)} – {vi_text.date_text(plan.period.end)}), "
-        f"{len(plan.tasks)} nhiệm vụ (tasks)")  # fmt: skip
+        f"{len(plan.tasks)} nhiệm vụ (tasks)"
+    )
 
 
 @app.command("issue")
@@ -144,15 +167,26 @@ def issue(
         with progress_bar(f"Ban hành kế hoạch {plan.code}", as_json=as_json) as progress:
             result = cycle.issue(ws, file, person, progress)
     if as_json:
-        print_json({"plan": plan.code, "plan_id": result.plan_id, "tasks": result.tasks,
-                    "assessments": result.assessments, "notifications": result.notifications,
-                    "replayed": result.replayed})  # fmt: skip
+        print_json(
+            {
+                "plan": plan.code,
+                "plan_id": result.plan_id,
+                "tasks": result.tasks,
+                "assessments": result.assessments,
+                "notifications": result.notifications,
+                "replayed": result.replayed,
+            }
+        )
         return
     if result.replayed:
-        say(f"Kế hoạch {escape(plan.code)} đã được ban hành trước đó; không có gì thay đổi "
-            "(already issued: nothing changed).")  # fmt: skip
+        say(
+            f"Kế hoạch {escape(plan.code)} đã được ban hành trước đó; không có gì thay đổi "
+            "(already issued: nothing changed)."
+        )
         return
-    say(f"[green]✓[/] Đã ban hành kế hoạch {escape(plan.code)} (#{result.plan_id}): "
+    say(
+        f"[green]✓[/] Đã ban hành kế hoạch {escape(plan.code)} (#{result.plan_id}): "
         f"{result.tasks} nhiệm vụ đã giao (tasks created), {result.assessments} tiêu chí đã mở "
         f"đánh giá (assessments opened), {result.notifications} thông báo chờ gửi "
-        "(notifications queued).")  # fmt: skip
+        "(notifications queued)."
+    )

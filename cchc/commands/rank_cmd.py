@@ -49,20 +49,39 @@ def run(
         manual = cycle.read_manual(inputs, ws.index_set)
         card = cycle.score(ws, plan, person, manual).card
         outcome = cycle.rank(ws, plan, person, card, today=today(ws), publish=publish)
-    rows = [{"rank": r.rank, "unit": r.unit, "unit_name": r.unit_name, "score": str(r.score),
-             "band": r.band, "explanation": r.explanation_vi} for r in outcome.rows]  # fmt: skip
+    rows = [
+        {
+            "rank": r.rank,
+            "unit": r.unit,
+            "unit_name": r.unit_name,
+            "score": str(r.score),
+            "band": r.band,
+            "explanation": r.explanation_vi,
+        }
+        for r in outcome.rows
+    ]
     if as_json:
-        print_json({"plan": plan, "ranking_id": outcome.instance_id,
-                    "published": outcome.published, "score_run": card.run_id,
-                    "rows": rows})  # fmt: skip
+        print_json(
+            {
+                "plan": plan,
+                "ranking_id": outcome.instance_id,
+                "published": outcome.published,
+                "score_run": card.run_id,
+                "rows": rows,
+            }
+        )
         return
     status = "đã công bố – published" if outcome.published else "dự thảo – draft"
-    console.print(table(
-        f"Xếp hạng thi đua CCHC – {record['period']['label']} ({status})",
-        ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"),
-        [(r.rank, r.unit_name, vi_text.number(r.score, 2), r.band, r.explanation_vi)
-         for r in outcome.rows],
-    ))  # fmt: skip
+    console.print(
+        table(
+            f"Xếp hạng thi đua CCHC – {record['period']['label']} ({status})",
+            ("Hạng", "Đơn vị", "Điểm", "Xếp loại", "Giải thích"),
+            [
+                (r.rank, r.unit_name, vi_text.number(r.score, 2), r.band, r.explanation_vi)
+                for r in outcome.rows
+            ],
+        )
+    )
     say(
         f"Bảng xếp hạng #{outcome.instance_id} theo lần chấm (score run) {card.run_id[:12]}"
         + ("" if outcome.published else "; công bố bằng --publish (publish with --publish)")

@@ -32,10 +32,12 @@ from cchc.reference_data import Snapshot, index_set_snapshot, organization_snaps
 from cchc.vi_text import number
 from cchc.workspace import Workspace
 
-org_app = typer.Typer(help="Check and show the organization (units and people).",
-                      no_args_is_help=True)  # fmt: skip
-index_app = typer.Typer(help="Check and show the index set (areas, criteria, sub-criteria).",
-                        no_args_is_help=True)  # fmt: skip
+org_app = typer.Typer(
+    help="Check and show the organization (units and people).", no_args_is_help=True
+)
+index_app = typer.Typer(
+    help="Check and show the index set (areas, criteria, sub-criteria).", no_args_is_help=True
+)
 
 RULE_LABELS = {
     "binary": "Đạt/không đạt",
@@ -70,11 +72,21 @@ def org_check(
         print_problems(problems, refused=False, as_json=as_json)
         raise typer.Exit(1)
     if as_json:
-        print_json({"ok": True, "file": str(path), "tenant": org.tenant, "name": org.name,
-                    "units": len(org.units), "people": len(org.people)})  # fmt: skip
+        print_json(
+            {
+                "ok": True,
+                "file": str(path),
+                "tenant": org.tenant,
+                "name": org.name,
+                "units": len(org.units),
+                "people": len(org.people),
+            }
+        )
         return
-    say(f"[green]✓[/] {path}: {org.name} ({org.tenant}), {len(org.units)} đơn vị (units), "
-        f"{len(org.people)} người (people)")  # fmt: skip
+    say(
+        f"[green]✓[/] {path}: {org.name} ({org.tenant}), {len(org.units)} đơn vị (units), "
+        f"{len(org.people)} người (people)"
+    )
 
 
 @org_app.command("show")
@@ -95,19 +107,48 @@ def org_show(
     names = {p.id: p.full_name for p in org.people}
     units = {u.code: u.name for u in org.units}
     focal = {org.focal_unit: "đầu mối CCHC", org.office_unit: "Văn phòng"}
-    console.print(table(
-        f"{org.name} ({org.tenant}) – Đơn vị",
-        ("Mã", "Tên đơn vị", "Tên viết tắt", "Trưởng đơn vị", "Phó Chủ tịch phụ trách", "Ghi chú"),
-        [(u.code, u.name, u.short_name, names.get(u.head, u.head),
-          names.get(u.vice_chairman_in_charge or "", u.vice_chairman_in_charge or "Chủ tịch"),
-          focal.get(u.code, "")) for u in org.units],
-    ))  # fmt: skip
-    console.print(table(
-        f"{org.name} – Cán bộ, công chức",
-        ("Mã người dùng", "Họ và tên", "Chức danh", "Đơn vị", "Vai trò"),
-        [(p.id, p.full_name, p.title, units.get(p.unit or "", "—"),
-          ", ".join(labels.get(r, r) for r in p.roles)) for p in org.people],
-    ))  # fmt: skip
+    console.print(
+        table(
+            f"{org.name} ({org.tenant}) – Đơn vị",
+            (
+                "Mã",
+                "Tên đơn vị",
+                "Tên viết tắt",
+                "Trưởng đơn vị",
+                "Phó Chủ tịch phụ trách",
+                "Ghi chú",
+            ),
+            [
+                (
+                    u.code,
+                    u.name,
+                    u.short_name,
+                    names.get(u.head, u.head),
+                    names.get(
+                        u.vice_chairman_in_charge or "", u.vice_chairman_in_charge or "Chủ tịch"
+                    ),
+                    focal.get(u.code, ""),
+                )
+                for u in org.units
+            ],
+        )
+    )
+    console.print(
+        table(
+            f"{org.name} – Cán bộ, công chức",
+            ("Mã người dùng", "Họ và tên", "Chức danh", "Đơn vị", "Vai trò"),
+            [
+                (
+                    p.id,
+                    p.full_name,
+                    p.title,
+                    units.get(p.unit or "", "—"),
+                    ", ".join(labels.get(r, r) for r in p.roles),
+                )
+                for p in org.people
+            ],
+        )
+    )
 
 
 @index_app.command("check")
@@ -125,8 +166,10 @@ def index_set_check(
         else:
             org = ws.organization  # the ward's registered organization
         if org is None:
-            warn("the organization file has problems (see `cchc org check`); "
-                 "owner units are not checked")  # fmt: skip
+            warn(
+                "the organization file has problems (see `cchc org check`); "
+                "owner units are not checked"
+            )
         else:
             units = {u.code for u in org.units}
         index_set, problems = check_index_set(path, known_units=units)
@@ -135,16 +178,26 @@ def index_set_check(
         raise typer.Exit(1)
     subs = list(index_set.sub_criteria())
     if as_json:
-        print_json({"ok": True, "file": str(path), "code": index_set.code,
-                    "year": index_set.year, "areas": len(index_set.areas),
-                    "sub_criteria": len(subs), "total_max": index_set.total_max,
-                    "content_hash": index_set.content_hash,
-                    "sample": index_set.sample})  # fmt: skip
+        print_json(
+            {
+                "ok": True,
+                "file": str(path),
+                "code": index_set.code,
+                "year": index_set.year,
+                "areas": len(index_set.areas),
+                "sub_criteria": len(subs),
+                "total_max": index_set.total_max,
+                "content_hash": index_set.content_hash,
+                "sample": index_set.sample,
+            }
+        )
         return
-    say(f"[green]✓[/] {path}: {index_set.code} ({index_set.year}), "
+    say(
+        f"[green]✓[/] {path}: {index_set.code} ({index_set.year}), "
         f"{len(index_set.areas)} lĩnh vực (areas), {len(subs)} tiêu chí thành phần "
         f"(sub-criteria), {number(index_set.total_max)} điểm, "
-        f"phiên bản (version) {index_set.content_hash[:12]}")  # fmt: skip
+        f"phiên bản (version) {index_set.content_hash[:12]}"
+    )
     if index_set.sample:
         warn("this index set is a SAMPLE, not an official text; do not use it for real scoring")
 
@@ -171,9 +224,13 @@ def index_set_show(
             max_points = f"-{max_points}"
         elif sub.rule.type == "bonus":
             max_points = f"+{max_points}"
-        return (f"{indent}{sub.code}", f"{indent}{sub.title}", max_points,
-                units.get(sub.owner_unit, sub.owner_unit),
-                RULE_LABELS.get(sub.rule.type, sub.rule.type))  # fmt: skip
+        return (
+            f"{indent}{sub.code}",
+            f"{indent}{sub.title}",
+            max_points,
+            units.get(sub.owner_unit, sub.owner_unit),
+            RULE_LABELS.get(sub.rule.type, sub.rule.type),
+        )
 
     for area in index_set.areas:
         rows.append((area.code, area.title.upper(), number(area.max_points), "", ""))
@@ -186,10 +243,13 @@ def index_set_show(
     if index_set.bonus_penalty:
         rows.append(("", "ĐIỂM THƯỞNG, ĐIỂM TRỪ (ngoài thang điểm)", "", "", ""))
         rows.extend(scored(item, "  ") for item in index_set.bonus_penalty)
-    title = (f"{index_set.title} – tổng {number(index_set.total_max)} điểm, "
-             f"phiên bản {index_set.content_hash[:12]}")  # fmt: skip
-    console.print(table(title, ("Mã", "Nội dung", "Điểm tối đa", "Đơn vị phụ trách",
-                                "Cách chấm"), rows))  # fmt: skip
+    title = (
+        f"{index_set.title} – tổng {number(index_set.total_max)} điểm, "
+        f"phiên bản {index_set.content_hash[:12]}"
+    )
+    console.print(
+        table(title, ("Mã", "Nội dung", "Điểm tối đa", "Đơn vị phụ trách", "Cách chấm"), rows)
+    )
     if index_set.sample:
         warn("this index set is a SAMPLE, not an official text")
 

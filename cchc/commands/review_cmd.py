@@ -68,13 +68,19 @@ def issue(
             ].id
         )
         created = issue_notice(
-            ws, plan=plan, month=month, chair_id=person, office_id=follower, number=number,
+            ws,
+            plan=plan,
+            month=month,
+            chair_id=person,
+            office_id=follower,
+            number=number,
             out=folder,
-        )  # fmt: skip
+        )
     written = issued_notice_path(folder, month)
     if as_json:
-        print_json({"month": month, "notice": number, "follow_up_tasks": created,
-                    "file": str(written)})  # fmt: skip
+        print_json(
+            {"month": month, "notice": number, "follow_up_tasks": created, "file": str(written)}
+        )
         return
     say(f"[green]✓[/] Thông báo {number}: {created} kết luận được theo dõi như nhiệm vụ")
     say(f"   {written}")

@@ -52,16 +52,27 @@ INPUTS_HELP = "YAML of the scorer's inputs per sub-criterion (level, value, expl
 def card_json(card: ScoreCard) -> dict[str, Any]:
     """Totals per area and overall, as JSON."""
     return {
-        "plan": card.plan, "run_id": card.run_id, "index_set": card.index_set.code,
-        "index_set_hash": card.index_set.content_hash, "stored": card.stored,
-        "areas": [{"code": a.code, "title": a.title, "points": str(report(a.points)),
-                   "max_points": str(a.max_points), "index": str(a.index)}
-                  for a in card.areas()],
+        "plan": card.plan,
+        "run_id": card.run_id,
+        "index_set": card.index_set.code,
+        "index_set_hash": card.index_set.content_hash,
+        "stored": card.stored,
+        "areas": [
+            {
+                "code": a.code,
+                "title": a.title,
+                "points": str(report(a.points)),
+                "max_points": str(a.max_points),
+                "index": str(a.index),
+            }
+            for a in card.areas()
+        ],
         "base_points": str(report(card.base_points)),
         "adjustments": str(report(card.adjustments)),
         "total_points": str(report(card.total_points)),
-        "total_max": str(card.index_set.total_max), "index": str(card.index),
-    }  # fmt: skip
+        "total_max": str(card.index_set.total_max),
+        "index": str(card.index),
+    }
 
 
 def print_card(card: ScoreCard, title: str) -> None:
@@ -71,8 +82,15 @@ def print_card(card: ScoreCard, title: str) -> None:
         for a in card.areas()
     ]
     rows.append(("", "Điểm thưởng, điểm trừ (ngoài thang điểm)", number(card.adjustments), "", ""))
-    rows.append(("", "TỔNG CỘNG (Chỉ số CCHC)", number(card.total_points),
-                 number(card.index_set.total_max), percent(card.index)))  # fmt: skip
+    rows.append(
+        (
+            "",
+            "TỔNG CỘNG (Chỉ số CCHC)",
+            number(card.total_points),
+            number(card.index_set.total_max),
+            percent(card.index),
+        )
+    )
     console.print(table(title, ("Lĩnh vực", "Nội dung", "Điểm", "Tối đa", "Chỉ số"), rows))
 
 
@@ -94,16 +112,23 @@ def run(
         outcome = cycle.score(ws, plan, person, manual)
     card = outcome.card
     if as_json:
-        print_json({**card_json(card), "self_scored": outcome.self_scored,
-                    "waiting_explanation": outcome.waiting_explanation,
-                    "decided_otherwise": outcome.decided_otherwise,
-                    "sub_criteria": rows_as_json(card.subs)})  # fmt: skip
+        print_json(
+            {
+                **card_json(card),
+                "self_scored": outcome.self_scored,
+                "waiting_explanation": outcome.waiting_explanation,
+                "decided_otherwise": outcome.decided_otherwise,
+                "sub_criteria": rows_as_json(card.subs),
+            }
+        )
         return
     print_card(card, f"Kết quả chấm điểm – kế hoạch {plan} ({record['period']['label']})")
     stored = "đã lưu (stored)" if card.stored else "trùng lần chấm trước (same inputs as before)"
-    say(f"Lần chấm (run) {card.run_id[:12]}: {stored}; {outcome.self_scored} tiêu chí đã tự chấm "
+    say(
+        f"Lần chấm (run) {card.run_id[:12]}: {stored}; {outcome.self_scored} tiêu chí đã tự chấm "
         f"(assessments self-scored); bộ chỉ số {escape(card.index_set.code)} phiên bản "
-        f"{card.index_set.content_hash[:12]}.")  # fmt: skip
+        f"{card.index_set.content_hash[:12]}."
+    )
     if outcome.waiting_explanation:
         say(
             f"[yellow]Chờ giải trình[/] (waiting for an explanation, evidence incomplete; "
@@ -143,24 +168,34 @@ def explain(
         raise stop(f"plan {plan!r} has not been scored yet: run `cchc score run` first", 2)
     found = next((r for r in rows if r.code == code), None)
     if found is None:
-        raise stop(f"no sub-criterion {code!r} in the scores of plan {plan}; "
-                   f"{code_hint(code, [r.code for r in rows])}", 2)  # fmt: skip
+        raise stop(
+            f"no sub-criterion {code!r} in the scores of plan {plan}; "
+            f"{code_hint(code, [r.code for r in rows])}",
+            2,
+        )
     sub = stored_sub(found, titles.get(found.code, found.code), covered.get(found.code, False))
     data = {
-        "plan": plan, "run_id": found.run_id, "code": found.code,
-        "title": titles.get(found.code, found.code), "owner_unit": found.owner_unit,
+        "plan": plan,
+        "run_id": found.run_id,
+        "code": found.code,
+        "title": titles.get(found.code, found.code),
+        "owner_unit": found.owner_unit,
         "owner_unit_name": names.get(found.owner_unit, found.owner_unit),
-        "rule": json.loads(found.rule), "inputs": json.loads(found.inputs),
+        "rule": json.loads(found.rule),
+        "inputs": json.loads(found.inputs),
         "points": str(report(Decimal(found.points))),
         "max_points": plain(Decimal(found.max_points)),
-        "explanation": found.explanation, "outside_base": found.outside_base,
-        "evidence_complete": sub.evidence_complete, "lost": str(report(sub.lost)),
+        "explanation": found.explanation,
+        "outside_base": found.outside_base,
+        "evidence_complete": sub.evidence_complete,
+        "lost": str(report(sub.lost)),
         "evidence_gap": str(report(sub.evidence_gap)),
         "points_at_risk": str(report(sub.points_at_risk)),
-        "index_set": found.index_set, "index_set_hash": found.index_set_hash,
+        "index_set": found.index_set,
+        "index_set_hash": found.index_set_hash,
         "index_set_is_current": found.index_set_hash == current_hash,
         "computed_at": vi_text.datetime_text(found.computed_at, seconds=True),
-    }  # fmt: skip
+    }
     if as_json:
         print_json(data)
         return
@@ -189,8 +224,10 @@ def explain(
     for line in lines:
         say(line)
     if not data["index_set_is_current"]:
-        say("[yellow]Lưu ý:[/] scored with another version of the index set than the one "
-            "loaded now; run `cchc score run` again to rescore")  # fmt: skip
+        say(
+            "[yellow]Lưu ý:[/] scored with another version of the index set than the one "
+            "loaded now; run `cchc score run` again to rescore"
+        )
 
 
 def _evidence_lines(sub: SubScore) -> list[str]:
@@ -199,14 +236,26 @@ def _evidence_lines(sub: SubScore) -> list[str]:
     if sub.evidence_complete:
         lines = ["Tài liệu kiểm chứng (evidence): đã có tài liệu được chấp nhận (accepted)"]
     else:
-        gap = (f" → {number(sub.evidence_gap)} điểm có nguy cơ bị trừ khi thẩm định (points the "
-                "appraisal would take)") if sub.evidence_gap else ""  # fmt: skip
-        lines = [("Tài liệu kiểm chứng (evidence): [yellow]chưa có tài liệu kiểm chứng được chấp "
-                  f"nhận[/]{gap}")]  # fmt: skip
+        gap = (
+            (
+                f" → {number(sub.evidence_gap)} điểm có nguy cơ bị trừ khi thẩm định (points the "
+                "appraisal would take)"
+            )
+            if sub.evidence_gap
+            else ""
+        )
+        lines = [
+            (
+                "Tài liệu kiểm chứng (evidence): [yellow]chưa có tài liệu kiểm chứng được chấp "
+                f"nhận[/]{gap}"
+            )
+        ]
     if sub.points_at_risk:
-        lines.append(f"Điểm có nguy cơ mất (points at risk): [bold]{number(sub.points_at_risk)}[/]"
-                     f" (chưa đạt {number(sub.lost)}; thiếu tài liệu kiểm chứng "
-                     f"{number(sub.evidence_gap)})")  # fmt: skip
+        lines.append(
+            f"Điểm có nguy cơ mất (points at risk): [bold]{number(sub.points_at_risk)}[/]"
+            f" (chưa đạt {number(sub.lost)}; thiếu tài liệu kiểm chứng "
+            f"{number(sub.evidence_gap)})"
+        )
     return lines
 
 
@@ -225,21 +274,36 @@ def at_risk_command(
         check_choice("--unit", unit, names)
         shown = acting_reader(ws, person, unit, what="points at risk", narrow=True).unit
         card = stored_card(ws, plan)
-    risky = sorted(((u, subs) for u, subs in at_risk(card).items() if shown in {None, u}),
-                   key=lambda item: (-_risk(item[1]), item[0]))  # fmt: skip
-    units = [{"unit": unit, "unit_name": names.get(unit, unit),
-              "points_at_risk": str(report(_risk(subs))),
-              "sub_criteria": [sub_json(s, names) for s in subs]}
-             for unit, subs in risky]  # fmt: skip
+    risky = sorted(
+        ((u, subs) for u, subs in at_risk(card).items() if shown in {None, u}),
+        key=lambda item: (-_risk(item[1]), item[0]),
+    )
+    units = [
+        {
+            "unit": unit,
+            "unit_name": names.get(unit, unit),
+            "points_at_risk": str(report(_risk(subs))),
+            "sub_criteria": [sub_json(s, names) for s in subs],
+        }
+        for unit, subs in risky
+    ]
     if as_json:
         print_json({"plan": plan, "run_id": card.run_id, "units": units})
         return
-    console.print(table(
-        f"Điểm có nguy cơ bị mất – kế hoạch {plan} (lần chấm {card.run_id[:12]})",
-        ("Đơn vị", "Điểm có nguy cơ mất", "Tiêu chí thành phần (điểm / tối đa)"),
-        [(names.get(unit, unit), number(_risk(subs)), "; ".join(_risky_text(s) for s in subs))
-         for unit, subs in risky],
-    ))  # fmt: skip
+    console.print(
+        table(
+            f"Điểm có nguy cơ bị mất – kế hoạch {plan} (lần chấm {card.run_id[:12]})",
+            ("Đơn vị", "Điểm có nguy cơ mất", "Tiêu chí thành phần (điểm / tối đa)"),
+            [
+                (
+                    names.get(unit, unit),
+                    number(_risk(subs)),
+                    "; ".join(_risky_text(s) for s in subs),
+                )
+                for unit, subs in risky
+            ],
+        )
+    )
 
 
 def _risk(subs: list[SubScore]) -> Decimal:

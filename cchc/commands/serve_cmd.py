@@ -37,16 +37,24 @@ def serve_command(
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     say(f"[bold]CCHC – {escape(name)}[/]: http://{shown}:{port}/  (Ctrl+C để dừng)")
     if is_demo_folder(settings.data_dir):
-        say(f"Dữ liệu demo: đăng nhập bằng mã người (tên đăng nhập) và mật khẩu demo "
-            f"[bold]{DEMO_PASSWORD}[/] (chỉ có trong thư mục dữ liệu demo), ví dụ:")  # fmt: skip
+        say(
+            f"Dữ liệu demo: đăng nhập bằng mã người (tên đăng nhập) và mật khẩu demo "
+            f"[bold]{DEMO_PASSWORD}[/] (chỉ có trong thư mục dữ liệu demo), ví dụ:"
+        )
         for person_id, full_name, roles in people:
-            console.print(f"   {person_id:<22} {full_name} ({roles})", highlight=False,
-                          markup=False)  # fmt: skip
+            console.print(
+                f"   {person_id:<22} {full_name} ({roles})", highlight=False, markup=False
+            )
     else:
         say("Đăng nhập: quản trị viên mời từng người bằng `cchc users invite NGUOI --as ADMIN`.")
     proxy = trust_proxy()
     uvicorn.run(
-        "cchc.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+        "cchc.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         proxy_headers=False,  # X-Forwarded-* are read by the app, only with CCHC_TRUST_PROXY=1
-        server_header=False, log_level="warning" if not proxy else "info",
-    )  # fmt: skip
+        server_header=False,
+        log_level="warning" if not proxy else "info",
+    )

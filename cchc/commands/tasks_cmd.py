@@ -50,19 +50,29 @@ def task_json(
     lateness = task_lateness(row.state, data, now, calendar)
     label = labels.get(row.state, row.state)
     return {
-        "id": row.id, "ref": row.ref, "plan": data.get("plan"), "code": data.get("code"),
-        "title": data.get("title"), "owner_unit": data.get("owner_unit"),
+        "id": row.id,
+        "ref": row.ref,
+        "plan": data.get("plan"),
+        "code": data.get("code"),
+        "title": data.get("title"),
+        "owner_unit": data.get("owner_unit"),
         "owner_unit_name": data.get("owner_unit_name"),
-        "support_units": data.get("support_units", []), "deadline": deadline,
-        "deadline_text": vi_text.date_text(deadline) if deadline else "", "state": row.state,
-        "state_label": label, "status_text": lateness.label(label), "late": lateness.late,
+        "support_units": data.get("support_units", []),
+        "deadline": deadline,
+        "deadline_text": vi_text.date_text(deadline) if deadline else "",
+        "state": row.state,
+        "state_label": label,
+        "status_text": lateness.label(label),
+        "late": lateness.late,
         "working_days_late": lateness.working_days,
         "done_on_time": done_on_time(row.state, data, calendar),
-        "expected_product": data.get("expected_product"), "product": data.get("product"),
+        "expected_product": data.get("expected_product"),
+        "product": data.get("product"),
         "product_submitted_at": data.get("product_submitted_at"),
         "product_submitted_by": data.get("product_submitted_by"),
-        "criteria": data.get("criteria", []), "reason": data.get("reason"),
-    }  # fmt: skip
+        "criteria": data.get("criteria", []),
+        "reason": data.get("reason"),
+    }
 
 
 @app.command("list")
@@ -86,9 +96,13 @@ def list_tasks(
         now = ws.engine.clock()
     calendar = ws.calendar
     tasks = [task_json(row, labels, now, calendar) for row in rows]
-    tasks = [t for t in tasks
-             if (plan is None or t["plan"] == plan) and (shown is None or t["owner_unit"] == shown)
-             and (state is None or t["state"] == state)]  # fmt: skip
+    tasks = [
+        t
+        for t in tasks
+        if (plan is None or t["plan"] == plan)
+        and (shown is None or t["owner_unit"] == shown)
+        and (state is None or t["state"] == state)
+    ]
     if as_json:
         print_json(tasks)
         return
@@ -97,15 +111,27 @@ def list_tasks(
         product = str(t["expected_product"] or "")
         if t["product"]:
             product += f"\nĐã nộp: {t['product']}"
-        body.append((t["id"], t["ref"], t["title"], t["owner_unit_name"] or t["owner_unit"],
-                     t["deadline_text"], t["status_text"], product))  # fmt: skip
+        body.append(
+            (
+                t["id"],
+                t["ref"],
+                t["title"],
+                t["owner_unit_name"] or t["owner_unit"],
+                t["deadline_text"],
+                t["status_text"],
+                product,
+            )
+        )
     scope = f"kế hoạch {plan}" if plan else "tất cả kế hoạch"
     if shown is not None:
         scope += f", đơn vị {names.get(shown, shown)}"
-    console.print(table(
-        f"Nhiệm vụ – {scope} ({len(tasks)})",
-        ("ID", "Mã", "Nhiệm vụ", "Đơn vị chủ trì", "Thời hạn", "Trạng thái", "Sản phẩm"), body,
-    ))  # fmt: skip
+    console.print(
+        table(
+            f"Nhiệm vụ – {scope} ({len(tasks)})",
+            ("ID", "Mã", "Nhiệm vụ", "Đơn vị chủ trì", "Thời hạn", "Trạng thái", "Sản phẩm"),
+            body,
+        )
+    )
 
 
 def find_task(ws: Workspace, ref: str, plan: str | None) -> Instance:
@@ -121,10 +147,16 @@ def find_task(ws: Workspace, ref: str, plan: str | None) -> Instance:
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        raise stop(f"task {ref!r} is in several plans ({', '.join(r.ref for r in found)}); "
-                   "give --plan or the full reference", 2)  # fmt: skip
-    raise stop(f"no task {ref!r}{f' in plan {plan}' if plan else ''}; "
-               f"{did_you_mean(ref, [r.ref for r in rows])}", 2)  # fmt: skip
+        raise stop(
+            f"task {ref!r} is in several plans ({', '.join(r.ref for r in found)}); "
+            "give --plan or the full reference",
+            2,
+        )
+    raise stop(
+        f"no task {ref!r}{f' in plan {plan}' if plan else ''}; "
+        f"{did_you_mean(ref, [r.ref for r in rows])}",
+        2,
+    )
 
 
 @app.command("fire")
@@ -141,8 +173,9 @@ def fire(
     """Act on a task as a person: start, submit_product, accept_product, return_product, cancel."""
     if trigger not in TRIGGERS:
         raise stop(f"unknown action {trigger!r}; {did_you_mean(trigger, TRIGGERS)}", 2)
-    payload = {key: value for key, value in (("product", product), ("reason", reason))
-               if value is not None}  # fmt: skip
+    payload = {
+        key: value for key, value in (("product", product), ("reason", reason)) if value is not None
+    }
     with reporting(), open_workspace(ctx) as ws:
         actor = acting(ws, person)
         row = find_task(ws, task_ref, plan)
@@ -155,10 +188,18 @@ def fire(
         with unit_of_work(ws.sessions) as session:
             result = ws.engine.fire(session, row.id, trigger, actor=actor, payload=payload)
     if as_json:
-        print_json({"id": result.instance_id, "ref": result.ref, "trigger": trigger,
-                    "from_state": result.source, "to_state": result.dest, "actor": actor.id,
-                    "event_seq": result.event_seq,
-                    "notifications": result.notifications})  # fmt: skip
+        print_json(
+            {
+                "id": result.instance_id,
+                "ref": result.ref,
+                "trigger": trigger,
+                "from_state": result.source,
+                "to_state": result.dest,
+                "actor": actor.id,
+                "event_seq": result.event_seq,
+                "notifications": result.notifications,
+            }
+        )
         return
     before = labels.get(result.source or "", result.source or "")
     say(

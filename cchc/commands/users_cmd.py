@@ -25,8 +25,9 @@ from cchc.commands.cycle_common import (
 )
 from cchc.commands.state import state_of
 
-app = typer.Typer(help="Accounts of the web application: invite, reset, list, disable.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Accounts of the web application: invite, reset, list, disable.", no_args_is_help=True
+)
 
 
 def _send_link(ctx: typer.Context, person: str, admin: str, purpose: str, as_json: bool) -> None:
@@ -39,21 +40,30 @@ def _send_link(ctx: typer.Context, person: str, admin: str, purpose: str, as_jso
         policy = Policy.from_env()
         actor = acting(ws, admin)
         with unit_of_work(ws.sessions) as session:
-            invitation = invite(session, ws.engine, ws.organization, actor, person,
-                                purpose=purpose, policy=policy)  # fmt: skip
+            invitation = invite(
+                session, ws.engine, ws.organization, actor, person, purpose=purpose, policy=policy
+            )
         link = invitation.link(policy.base_url)
         problem = send_invite(ws.organization, invitation, link, state_of(ctx).settings().data_dir)
     if as_json:
-        print_json({"person": person, "purpose": purpose, "link": link,
-                    "expires_at": invitation.expires_at, "delivered": problem is None})  # fmt: skip
+        print_json(
+            {
+                "person": person,
+                "purpose": purpose,
+                "link": link,
+                "expires_at": invitation.expires_at,
+                "delivered": problem is None,
+            }
+        )
         return
     what = "Lời mời" if purpose == "invite" else "Liên kết đặt lại mật khẩu"
-    say(f"[green]✓[/] {what} cho {escape(person)} (dùng một lần, hết hạn "
-        f"{vi_text.datetime_text(invitation.expires_at)}):")  # fmt: skip
+    say(
+        f"[green]✓[/] {what} cho {escape(person)} (dùng một lần, hết hạn "
+        f"{vi_text.datetime_text(invitation.expires_at)}):"
+    )
     typer.echo(link)
     if problem is not None:
-        warn(f"chưa gửi được thư (not delivered: {problem}); hãy chuyển liên kết trên cho "
-             f"{person}")  # fmt: skip
+        warn(f"chưa gửi được thư (not delivered: {problem}); hãy chuyển liên kết trên cho {person}")
 
 
 @app.command("invite")
@@ -92,8 +102,10 @@ def disable_command(
         actor = acting(ws, admin)
         with unit_of_work(ws.sessions) as session:
             ended = disable(session, ws.engine, ws.organization, actor, person)
-    say(f"[green]✓[/] Đã vô hiệu hóa tài khoản {escape(person)}; {ended} phiên đăng nhập "
-        "đã kết thúc.")  # fmt: skip
+    say(
+        f"[green]✓[/] Đã vô hiệu hóa tài khoản {escape(person)}; {ended} phiên đăng nhập "
+        "đã kết thúc."
+    )
 
 
 @app.command("list")
@@ -107,16 +119,45 @@ def list_command(
     with reporting(), open_workspace(ctx) as ws, ws.sessions() as session:
         lines = list_accounts(session, ws.organization, ws.engine.clock())
     if as_json:
-        print_json([{"person": a.person_id, "full_name": a.full_name, "unit": a.unit,
-                     "roles": a.roles, "status": a.status, "last_sign_in": a.last_sign_in,
-                     "open_sessions": a.open_sessions} for a in lines])  # fmt: skip
+        print_json(
+            [
+                {
+                    "person": a.person_id,
+                    "full_name": a.full_name,
+                    "unit": a.unit,
+                    "roles": a.roles,
+                    "status": a.status,
+                    "last_sign_in": a.last_sign_in,
+                    "open_sessions": a.open_sessions,
+                }
+                for a in lines
+            ]
+        )
         return
-    rows = [(a.person_id, a.full_name, a.unit or "", ", ".join(a.roles),
-             STATUS_LABELS[a.status],
-             "" if a.last_sign_in is None else vi_text.datetime_text(a.last_sign_in),
-             a.open_sessions) for a in lines]  # fmt: skip
-    console.print(table(
-        f"Tài khoản – {ws.organization.name} ({len(lines)})",
-        ("Người", "Họ tên", "Đơn vị", "Vai trò", "Trạng thái", "Đăng nhập gần nhất", "Phiên mở"),
-        rows,
-    ))  # fmt: skip
+    rows = [
+        (
+            a.person_id,
+            a.full_name,
+            a.unit or "",
+            ", ".join(a.roles),
+            STATUS_LABELS[a.status],
+            "" if a.last_sign_in is None else vi_text.datetime_text(a.last_sign_in),
+            a.open_sessions,
+        )
+        for a in lines
+    ]
+    console.print(
+        table(
+            f"Tài khoản – {ws.organization.name} ({len(lines)})",
+            (
+                "Người",
+                "Họ tên",
+                "Đơn vị",
+                "Vai trò",
+                "Trạng thái",
+                "Đăng nhập gần nhất",
+                "Phiên mở",
+            ),
+            rows,
+        )
+    )

@@ -76,5 +76,6 @@ def code_hint(code: str, known: Collection[str]) -> str:
     if close is not None:
         return f"did you mean {close!r}?"
     ordered = sorted(known, key=natural_key)
-    return "known: " + (", ".join(ordered[:SHOWN]) + (" …" if len(ordered) > SHOWN else "")
-                        if ordered else "none")  # fmt: skip
+    return "known: " + (
+        ", ".join(ordered[:SHOWN]) + (" …" if len(ordered) > SHOWN else "") if ordered else "none"
+    )

@@ -308,9 +308,16 @@ class Criterion(_Frozen):
             return ()
         if self.max_points <= 0:
             return ()
-        return (SubCriterion(code=self.code, title=self.title, max_points=self.max_points,
-                             owner_unit=self.owner_unit, evidence=self.evidence,
-                             rule=self.rule),)  # fmt: skip
+        return (
+            SubCriterion(
+                code=self.code,
+                title=self.title,
+                max_points=self.max_points,
+                owner_unit=self.owner_unit,
+                evidence=self.evidence,
+                rule=self.rule,
+            ),
+        )
 
 
 class Area(_Frozen):

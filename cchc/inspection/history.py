@@ -60,11 +60,21 @@ OWNED_KINDS = ("task", "assessment", "evidence")
 """Kinds whose instances name an owner unit in their data."""
 
 _COLUMNS = (
-    AuditEvent.id, AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.role,
-    AuditEvent.instance_id, AuditEvent.kind, AuditEvent.ref, AuditEvent.trigger,
-    AuditEvent.from_state, AuditEvent.to_state, AuditEvent.payload, AuditEvent.outcome,
+    AuditEvent.id,
+    AuditEvent.seq,
+    AuditEvent.occurred_at,
+    AuditEvent.actor,
+    AuditEvent.role,
+    AuditEvent.instance_id,
+    AuditEvent.kind,
+    AuditEvent.ref,
+    AuditEvent.trigger,
+    AuditEvent.from_state,
+    AuditEvent.to_state,
+    AuditEvent.payload,
+    AuditEvent.outcome,
     AuditEvent.reason,
-)  # fmt: skip
+)
 
 
 class _Event(NamedTuple):
@@ -192,14 +202,27 @@ class HistoryRow(NamedTuple):
         """The row as a JSON object (times in UTC ISO and local text)."""
         return {
             "occurred_at": utc(self.occurred_at).isoformat().replace("+00:00", "Z"),
-            "occurred_at_local": self.time_local, "actor": self.actor,
-            "actor_name": self.actor_name, "role": self.role, "kind": self.kind,
-            "instance_id": self.instance_id, "ref": self.ref, "object": self.object,
-            "trigger": self.trigger, "action": self.action, "from_state": self.from_state,
-            "to_state": self.to_state, "moved": self.moved, "outcome": self.outcome,
-            "outcome_label": self.outcome_label, "sha256": self.sha256, "reason": self.reason,
-            "event_id": self.event_id, "seq": self.seq, "unit": self.unit,
-        }  # fmt: skip
+            "occurred_at_local": self.time_local,
+            "actor": self.actor,
+            "actor_name": self.actor_name,
+            "role": self.role,
+            "kind": self.kind,
+            "instance_id": self.instance_id,
+            "ref": self.ref,
+            "object": self.object,
+            "trigger": self.trigger,
+            "action": self.action,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "moved": self.moved,
+            "outcome": self.outcome,
+            "outcome_label": self.outcome_label,
+            "sha256": self.sha256,
+            "reason": self.reason,
+            "event_id": self.event_id,
+            "seq": self.seq,
+            "unit": self.unit,
+        }
 
 
 @dataclass(frozen=True)
@@ -245,25 +268,38 @@ class History:
         e.g. what a person submitted or reviewed): id, target, file, version, sha256, state."""
         covered = {**self.touched, **self.subject.instances}
         return [
-            {"id": instance_id, "target": data.get("target"), "file": data.get("original_name"),
-             "version": data.get("version"), "sha256": data.get("sha256"), "state": info["state"],
-             "state_label": self.evidence_states.get(info["state"], info["state"]),
-             "owner_unit": data.get("owner_unit")}
+            {
+                "id": instance_id,
+                "target": data.get("target"),
+                "file": data.get("original_name"),
+                "version": data.get("version"),
+                "sha256": data.get("sha256"),
+                "state": info["state"],
+                "state_label": self.evidence_states.get(info["state"], info["state"]),
+                "owner_unit": data.get("owner_unit"),
+            }
             for instance_id, info in sorted(covered.items())
             if info["kind"] == "evidence" and isinstance(data := info["data"], dict)
-        ]  # fmt: skip
+        ]
 
     def as_json(self) -> dict[str, Any]:
         """The whole history as JSON."""
         s = self.subject
         return {
-            "subject": {"what": s.what, "code": s.code, "title": s.title, "tenant": s.tenant,
-                        "plan": s.plan, "owner_unit": s.owner_unit, "tasks": list(s.tasks)},
+            "subject": {
+                "what": s.what,
+                "code": s.code,
+                "title": s.title,
+                "tenant": s.tenant,
+                "plan": s.plan,
+                "owner_unit": s.owner_unit,
+                "tasks": list(s.tasks),
+            },
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "evidence": self.evidence(),
             "rows": [row.as_json() for row in self.rows],
-        }  # fmt: skip
+        }
 
 
 # --- finding the subject ------------------------------------------------------------------------

@@ -34,13 +34,21 @@ from workflows.registry import Actor
 from workflows.schema import Instance
 
 COLUMNS: Mapping[str, str] = {
-    "mã đơn vị": "unit", "đơn vị": "unit", "unit": "unit",
-    "kỳ": "period", "period": "period",
-    "chỉ số": "metric", "metric": "metric",
-    "tử số": "numerator", "numerator": "numerator",
-    "mẫu số": "denominator", "denominator": "denominator",
-    "nguồn": "source", "nguồn số liệu": "source", "source": "source",
-}  # fmt: skip
+    "mã đơn vị": "unit",
+    "đơn vị": "unit",
+    "unit": "unit",
+    "kỳ": "period",
+    "period": "period",
+    "chỉ số": "metric",
+    "metric": "metric",
+    "tử số": "numerator",
+    "numerator": "numerator",
+    "mẫu số": "denominator",
+    "denominator": "denominator",
+    "nguồn": "source",
+    "nguồn số liệu": "source",
+    "source": "source",
+}
 REQUIRED = ("unit", "period", "metric", "numerator")
 
 
@@ -125,9 +133,12 @@ def _shown(number: Decimal) -> str:
 
 
 def check_metrics(
-    path: Path, *, known_units: Collection[str], known_metrics: Collection[str],
+    path: Path,
+    *,
+    known_units: Collection[str],
+    known_metrics: Collection[str],
     period: str | None = None,
-) -> tuple[list[MetricValue] | None, list[Problem]]:  # fmt: skip
+) -> tuple[list[MetricValue] | None, list[Problem]]:
     """Read and check every row; the values if all are valid, and every problem."""
     from openpyxl.utils import get_column_letter
 
@@ -142,8 +153,15 @@ def check_metrics(
     except FileTooLargeError as exc:
         return None, [read_problem(exc, name, "CCHC-M001")]
     except Exception as exc:  # noqa: BLE001 - csv, unicode and openpyxl raise many types for a wrong file
-        return None, [Problem(name, 1, "CCHC-M001", f"cannot read the file: {exc}",
-                              "save it as UTF-8 CSV or as .xlsx")]  # fmt: skip
+        return None, [
+            Problem(
+                name,
+                1,
+                "CCHC-M001",
+                f"cannot read the file: {exc}",
+                "save it as UTF-8 CSV or as .xlsx",
+            )
+        ]
     xlsx = path.suffix.lower() == ".xlsx"
     if xlsx and (elsewhere := table_elsewhere(path, COLUMNS, name, LAYOUT)) is not None:
         return None, [elsewhere]
@@ -155,9 +173,15 @@ def check_metrics(
     columns = {i: COLUMNS[_norm(v)] for i, v in enumerate(header) if _norm(v) in COLUMNS}
     missing = [c for c in REQUIRED if c not in columns.values()]
     if missing:
-        return None, [Problem(name, header_number, "CCHC-M002",
-                              f"missing column(s): {', '.join(missing)}",
-                              "headers: Mã đơn vị, Kỳ, Chỉ số, Tử số, Mẫu số, Nguồn")]  # fmt: skip
+        return None, [
+            Problem(
+                name,
+                header_number,
+                "CCHC-M002",
+                f"missing column(s): {', '.join(missing)}",
+                "headers: Mã đơn vị, Kỳ, Chỉ số, Tử số, Mẫu số, Nguồn",
+            )
+        ]
     read = {i + 1 for i in columns}
     if xlsx and (layout := cell_problems(path, 0, name, LAYOUT, header_number + 1, read)):
         return None, layout
@@ -166,13 +190,18 @@ def check_metrics(
     for number, row in rows[1:]:
         if not any(str(v or "").strip() for v in row):
             continue
-        cells = {field: (row[i] if i < len(row) else None, get_column_letter(i + 1))
-                 for i, field in columns.items()}  # fmt: skip
+        cells = {
+            field: (row[i] if i < len(row) else None, get_column_letter(i + 1))
+            for i, field in columns.items()
+        }
 
         def bad(
-            field: str, message: str, hint: str = "", number: int = number,
+            field: str,
+            message: str,
+            hint: str = "",
+            number: int = number,
             cells: dict[str, tuple[Any, str]] = cells,
-        ) -> None:  # fmt: skip
+        ) -> None:
             column = cells[field][1] if field in cells else "?"
             problems.append(
                 Problem(
@@ -184,8 +213,9 @@ def check_metrics(
                 )
             )
 
-        unit, period_value, metric = (str(cells[f][0] or "").strip()
-                                      for f in ("unit", "period", "metric"))  # fmt: skip
+        unit, period_value, metric = (
+            str(cells[f][0] or "").strip() for f in ("unit", "period", "metric")
+        )
         if unit not in known_units:
             bad("unit", f"unknown unit {unit!r}", did_you_mean(unit, known_units))
         if metric not in known_metrics:
@@ -206,8 +236,10 @@ def check_metrics(
                 if denominator < 0:
                     bad("denominator", "must not be negative")
                 elif numerator is not None and numerator > denominator:
-                    bad("numerator", f"{_shown(numerator)} is more than the denominator "
-                                     f"{_shown(denominator)}")  # fmt: skip
+                    bad(
+                        "numerator",
+                        f"{_shown(numerator)} is more than the denominator {_shown(denominator)}",
+                    )
             except ValueError as exc:
                 bad("denominator", f"{raw_denominator!r} {exc}")
         key = (unit, period_value, metric)
@@ -218,20 +250,31 @@ def check_metrics(
             source = str(cells.get("source", ("", ""))[0] or "").strip()
             values.append(MetricValue(unit, period_value, metric, numerator, denominator, source))
     if not values and not problems:
-        problems.append(Problem(name, header_number, "CCHC-M002", "the file has no data rows",
-                                "one row per unit, period and metric"))  # fmt: skip
+        problems.append(
+            Problem(
+                name,
+                header_number,
+                "CCHC-M002",
+                "the file has no data rows",
+                "one row per unit, period and metric",
+            )
+        )
     if problems:
         return None, problems
     return values, []
 
 
 def load_metrics(
-    path: Path, *, known_units: Collection[str], known_metrics: Collection[str],
+    path: Path,
+    *,
+    known_units: Collection[str],
+    known_metrics: Collection[str],
     period: str | None = None,
-) -> list[MetricValue]:  # fmt: skip
+) -> list[MetricValue]:
     """Like ``check_metrics`` but raises ``DefinitionError`` listing every problem."""
-    values, problems = check_metrics(path, known_units=known_units, known_metrics=known_metrics,
-                                     period=period)  # fmt: skip
+    values, problems = check_metrics(
+        path, known_units=known_units, known_metrics=known_metrics, period=period
+    )
     if values is None:
         raise DefinitionError(problems)
     return values
@@ -248,9 +291,15 @@ class ImportResult:
 
 
 def record_import(
-    session: Session, engine: Engine, actor: Actor, values: Sequence[MetricValue], *,
-    period: str, file_sha256: str, file_name: str,
-) -> ImportResult:  # fmt: skip
+    session: Session,
+    engine: Engine,
+    actor: Actor,
+    values: Sequence[MetricValue],
+    *,
+    period: str,
+    file_sha256: str,
+    file_name: str,
+) -> ImportResult:
     """Record checked values as one audited ``metric_import``; earlier imports are superseded.
 
     The same file for the same period again is a no-op that returns the first import. A unit's
@@ -259,56 +308,96 @@ def record_import(
     """
     others = sorted({v.unit for v in values} - {actor.unit})
     if others and not actor.roles & WARD_WIDE_ROLES:
-        require_any_role(session, engine, actor, WARD_WIDE_ROLES, kind="metric_import",
-                         what=f"import metric values of units {', '.join(others)}",
-                         facts={"rule": "import_other_units", "units": others,
-                                "actor_unit": actor.unit})  # fmt: skip
+        require_any_role(
+            session,
+            engine,
+            actor,
+            WARD_WIDE_ROLES,
+            kind="metric_import",
+            what=f"import metric values of units {', '.join(others)}",
+            facts={"rule": "import_other_units", "units": others, "actor_unit": actor.unit},
+        )
     ref = f"{period}/{file_sha256[:16]}"
-    existing = session.execute(select(Instance.id).where(
-        Instance.tenant == actor.tenant, Instance.kind == "metric_import", Instance.ref == ref
-    )).scalar()  # fmt: skip
+    existing = session.execute(
+        select(Instance.id).where(
+            Instance.tenant == actor.tenant, Instance.kind == "metric_import", Instance.ref == ref
+        )
+    ).scalar()
     if existing is not None:
         return ImportResult(int(existing), len(values), (), already_present=True)
     units = {v.unit for v in values}
     # An earlier import stays in force for the units this one does not bring (a unit's
     # official imports their own unit's figures); it is superseded once all its units are.
-    earlier = [row.id for row in session.execute(select(Instance.id, Instance.data).where(
-        Instance.tenant == actor.tenant, Instance.kind == "metric_import",
-        Instance.state == "imported", Instance.ref.startswith(f"{period}/", autoescape=True),
-    )) if set(json.loads(row.data).get("units", ())) <= units]  # fmt: skip
+    earlier = [
+        row.id
+        for row in session.execute(
+            select(Instance.id, Instance.data).where(
+                Instance.tenant == actor.tenant,
+                Instance.kind == "metric_import",
+                Instance.state == "imported",
+                Instance.ref.startswith(f"{period}/", autoescape=True),
+            )
+        )
+        if set(json.loads(row.data).get("units", ())) <= units
+    ]
     created = engine.create(
-        session, "metric_import", actor=actor, ref=ref,
-        data={"period": period, "file_sha256": file_sha256, "file_name": file_name,
-              "rows": len(values), "units": sorted(units),
-              "metrics": sorted({v.metric for v in values})},
-    )  # fmt: skip
+        session,
+        "metric_import",
+        actor=actor,
+        ref=ref,
+        data={
+            "period": period,
+            "file_sha256": file_sha256,
+            "file_name": file_name,
+            "rows": len(values),
+            "units": sorted(units),
+            "metrics": sorted({v.metric for v in values}),
+        },
+    )
     for old in earlier:
         engine.fire(session, old, "supersede", actor=actor)
     now = engine.clock()
     if values:
-        session.execute(insert(MetricRow), [
-            {"tenant": actor.tenant, "period": v.period, "unit": v.unit, "metric": v.metric,
-             "numerator": v.numerator, "denominator": v.denominator, "source": v.source,
-             "import_id": created.instance_id, "imported_at": now}
-            for v in values
-        ])  # fmt: skip
+        session.execute(
+            insert(MetricRow),
+            [
+                {
+                    "tenant": actor.tenant,
+                    "period": v.period,
+                    "unit": v.unit,
+                    "metric": v.metric,
+                    "numerator": v.numerator,
+                    "denominator": v.denominator,
+                    "source": v.source,
+                    "import_id": created.instance_id,
+                    "imported_at": now,
+                }
+                for v in values
+            ],
+        )
     return ImportResult(created.instance_id, len(values), tuple(earlier), already_present=False)
 
 
 def import_file(
-    sessions: sessionmaker[Session], engine: Engine, actor: Actor, path: Path, *,
-    period: str, known_units: Collection[str], known_metrics: Collection[str],
-) -> ImportResult:  # fmt: skip
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    actor: Actor,
+    path: Path,
+    *,
+    period: str,
+    known_units: Collection[str],
+    known_metrics: Collection[str],
+) -> ImportResult:
     """Check ``path`` and record its values as one audited import, in one transaction.
 
     Any bad row raises ``DefinitionError`` listing every problem, and nothing is written.
     """
-    values = load_metrics(path, known_units=known_units, known_metrics=known_metrics,
-                          period=period)  # fmt: skip
+    values = load_metrics(path, known_units=known_units, known_metrics=known_metrics, period=period)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with unit_of_work(sessions) as session:
-        return record_import(session, engine, actor, values, period=period,
-                             file_sha256=digest, file_name=path.name)  # fmt: skip
+        return record_import(
+            session, engine, actor, values, period=period, file_sha256=digest, file_name=path.name
+        )
 
 
 def current_values(
@@ -316,15 +405,27 @@ def current_values(
 ) -> dict[tuple[str, str], MetricValue]:
     """The values in force for a period, by (unit, metric): each unit's from the latest import
     that brought that unit (a newer file of one unit does not hide the other units' values)."""
-    latest = select(MetricRow.unit, func.max(MetricRow.import_id).label("import_id")).where(
-        MetricRow.tenant == tenant, MetricRow.period == period
-    ).group_by(MetricRow.unit).subquery()  # fmt: skip
-    rows = session.scalars(select(MetricRow).join(latest, and_(
-        MetricRow.unit == latest.c.unit, MetricRow.import_id == latest.c.import_id
-    )).where(MetricRow.tenant == tenant, MetricRow.period == period)).all()  # fmt: skip
+    latest = (
+        select(MetricRow.unit, func.max(MetricRow.import_id).label("import_id"))
+        .where(MetricRow.tenant == tenant, MetricRow.period == period)
+        .group_by(MetricRow.unit)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(MetricRow)
+        .join(
+            latest, and_(MetricRow.unit == latest.c.unit, MetricRow.import_id == latest.c.import_id)
+        )
+        .where(MetricRow.tenant == tenant, MetricRow.period == period)
+    ).all()
     return {
-        (r.unit, r.metric): MetricValue(r.unit, r.period, r.metric, Decimal(r.numerator),
-                                        None if r.denominator is None else Decimal(r.denominator),
-                                        r.source)
+        (r.unit, r.metric): MetricValue(
+            r.unit,
+            r.period,
+            r.metric,
+            Decimal(r.numerator),
+            None if r.denominator is None else Decimal(r.denominator),
+            r.source,
+        )
         for r in rows
-    }  # fmt: skip
+    }

@@ -44,8 +44,9 @@ RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_le
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
-OsAccount = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
-                                            max_length=64)]  # fmt: skip
+OsAccount = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=64)
+]
 """An operating-system account name such as ``lan`` or ``nguyen.thi.lan``."""
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", max_length=254)]

@@ -186,18 +186,27 @@ def sweep(
     now = ws.engine.clock()
     actor = ws.actor(system_actor)
     with unit_of_work(ws.sessions) as session:
-        require_any_role(session, ws.engine, actor, SWEEP_ROLES, what="run the deadline sweep",
-                         kind="sweep")  # fmt: skip
+        require_any_role(
+            session, ws.engine, actor, SWEEP_ROLES, what="run the deadline sweep", kind="sweep"
+        )
     counts: Counter[str] = Counter()
     with unit_of_work(ws.sessions) as session:
         schedule(session, calendar, ws.tenant, policy)
         schedule_definition_deadlines(session, ws.engine, calendar, ws.tenant)
     changed: set[int] = set()  # steps whose instance changed underneath: for the next sweep
     with ws.sessions() as session:
-        total = int(session.scalar(select(func.count()).select_from(DeadlineStep).where(
-            DeadlineStep.tenant == ws.tenant, DeadlineStep.done_at.is_(None),
-            DeadlineStep.due_at <= now,
-        )) or 0)  # fmt: skip
+        total = int(
+            session.scalar(
+                select(func.count())
+                .select_from(DeadlineStep)
+                .where(
+                    DeadlineStep.tenant == ws.tenant,
+                    DeadlineStep.done_at.is_(None),
+                    DeadlineStep.due_at <= now,
+                )
+            )
+            or 0
+        )
     done = 0
     progress(done, total)
     while True:

@@ -86,21 +86,38 @@ def issue_plan(
     if plan.tenant != actor.tenant:
         raise ValueError(f"plan {plan.code} belongs to {plan.tenant!r}, not to {actor.tenant!r}")
     key = f"plan:{plan.code}"
-    period = {"code": plan.period.code, "label": plan.period.label,
-              "start": plan.period.start.isoformat(),
-              "end": plan.period.end.isoformat()}  # fmt: skip
+    period = {
+        "code": plan.period.code,
+        "label": plan.period.label,
+        "start": plan.period.start.isoformat(),
+        "end": plan.period.end.isoformat(),
+    }
     with _as_issued(plan, "title, period, index set or number of tasks"):
         created = engine.create(
-            session, "plan", actor=actor, ref=plan.code, idempotency_key=f"{key}:create",
-            data={"title": plan.title, "period": period, "index_set": plan.index_set,
-                  "tasks": len(plan.tasks)},
-        )  # fmt: skip
+            session,
+            "plan",
+            actor=actor,
+            ref=plan.code,
+            idempotency_key=f"{key}:create",
+            data={
+                "title": plan.title,
+                "period": period,
+                "index_set": plan.index_set,
+                "tasks": len(plan.tasks),
+            },
+        )
     with _as_issued(plan, "decision"):
         issued = engine.fire(
-            session, created.instance_id, "issue", actor=actor, idempotency_key=f"{key}:issue",
-            payload={"decision_number": plan.decision.number,
-                     "decision_date": vi_text.date_text(plan.decision.date)},
-        )  # fmt: skip
+            session,
+            created.instance_id,
+            "issue",
+            actor=actor,
+            idempotency_key=f"{key}:issue",
+            payload={
+                "decision_number": plan.decision.number,
+                "decision_date": vi_text.date_text(plan.decision.date),
+            },
+        )
     sent = created.notifications + issued.notifications
     replayed = created.replayed and issued.replayed
     total = len(plan.tasks) + len(criteria)
@@ -118,41 +135,67 @@ def issue_plan(
         replayed = replayed and result.replayed
         progress(done, total)
     return IssueResult(
-        plan_id=created.instance_id, tasks=len(plan.tasks), assessments=len(criteria),
-        notifications=sent, replayed=replayed,
-    )  # fmt: skip
+        plan_id=created.instance_id,
+        tasks=len(plan.tasks),
+        assessments=len(criteria),
+        notifications=sent,
+        replayed=replayed,
+    )
 
 
 def _create_task(
-    session: Session, engine: Engine, plan: Plan, task: PlanTask, actor: Actor,
+    session: Session,
+    engine: Engine,
+    plan: Plan,
+    task: PlanTask,
+    actor: Actor,
     unit_names: Mapping[str, str],
-) -> FireResult:  # fmt: skip
+) -> FireResult:
     return engine.create(
-        session, "task", actor=actor, ref=task_ref(plan, task.code),
+        session,
+        "task",
+        actor=actor,
+        ref=task_ref(plan, task.code),
         idempotency_key=f"plan:{plan.code}:task:{task.code}",
         data={
-            "plan": plan.code, "code": task.code, "title": task.title,
-            "expected_product": task.expected_product, "owner_unit": task.owner_unit,
+            "plan": plan.code,
+            "code": task.code,
+            "title": task.title,
+            "expected_product": task.expected_product,
+            "owner_unit": task.owner_unit,
             "owner_unit_name": unit_names.get(task.owner_unit, task.owner_unit),
-            "support_units": list(task.support_units), "deadline": task.deadline.isoformat(),
+            "support_units": list(task.support_units),
+            "deadline": task.deadline.isoformat(),
             "deadline_text": vi_text.date_text(task.deadline),
             "criteria": list(task.criteria),
         },
-    )  # fmt: skip
+    )
 
 
 def _open_assessment(
-    session: Session, engine: Engine, plan: Plan, criterion: CriterionToOpen,
-    period: Mapping[str, str], actor: Actor, unit_names: Mapping[str, str],
-) -> FireResult:  # fmt: skip
+    session: Session,
+    engine: Engine,
+    plan: Plan,
+    criterion: CriterionToOpen,
+    period: Mapping[str, str],
+    actor: Actor,
+    unit_names: Mapping[str, str],
+) -> FireResult:
     return engine.create(
-        session, "assessment", actor=actor, ref=assessment_ref(plan, criterion.code),
+        session,
+        "assessment",
+        actor=actor,
+        ref=assessment_ref(plan, criterion.code),
         idempotency_key=f"plan:{plan.code}:assessment:{criterion.code}",
         data={
-            "plan": plan.code, "period": dict(period), "index_set": plan.index_set,
-            "code": criterion.code, "title": criterion.title,
-            "max_points": criterion.max_points, "owner_unit": criterion.owner_unit,
+            "plan": plan.code,
+            "period": dict(period),
+            "index_set": plan.index_set,
+            "code": criterion.code,
+            "title": criterion.title,
+            "max_points": criterion.max_points,
+            "owner_unit": criterion.owner_unit,
             "owner_unit_name": unit_names.get(criterion.owner_unit, criterion.owner_unit),
             "evidence_requirement": criterion.evidence,
         },
-    )  # fmt: skip
+    )

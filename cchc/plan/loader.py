@@ -124,10 +124,14 @@ def check_plan(
         return None, problems
     tasks, most = data.get("tasks"), limits().plan_tasks
     if isinstance(tasks, list) and len(tasks) > most:
-        return None, [places.problem(("tasks", most), TOO_MANY_TASKS,
-                                     f"the plan has {len(tasks):,} tasks, more than {most:,}",
-                                     f"split the plan, or raise the limit with "
-                                     f"{ENV['plan_tasks']}")]  # fmt: skip
+        return None, [
+            places.problem(
+                ("tasks", most),
+                TOO_MANY_TASKS,
+                f"the plan has {len(tasks):,} tasks, more than {most:,}",
+                f"split the plan, or raise the limit with {ENV['plan_tasks']}",
+            )
+        ]
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
@@ -152,8 +156,9 @@ def load_plan(
     unit_aliases: Mapping[str, str] | None = None,
 ) -> Plan:
     """Like ``check_plan`` but raises ``DefinitionError`` listing every problem."""
-    plan, problems = check_plan(path, known_units=known_units, known_criteria=known_criteria,
-                                unit_aliases=unit_aliases)  # fmt: skip
+    plan, problems = check_plan(
+        path, known_units=known_units, known_criteria=known_criteria, unit_aliases=unit_aliases
+    )
     if plan is None:
         raise DefinitionError(problems)
     return plan
@@ -164,34 +169,58 @@ def _cross_check(
 ) -> list[Problem]:
     problems: list[Problem] = []
     if plan.period.start > plan.period.end:
-        problems.append(places.problem(("period", "end"), "CCHC-P004",
-                                       "the period ends before it starts"))  # fmt: skip
+        problems.append(
+            places.problem(("period", "end"), "CCHC-P004", "the period ends before it starts")
+        )
     counts = Counter(t.code for t in plan.tasks)
     seen: set[str] = set()
     for i, task in enumerate(plan.tasks):
         at = ("tasks", i)
         if counts[task.code] > 1 and task.code in seen:
-            problems.append(places.problem((*at, "code"), "CCHC-P005",
-                                           f"task code {task.code!r} is used twice",
-                                           "give each task its own code"))  # fmt: skip
+            problems.append(
+                places.problem(
+                    (*at, "code"),
+                    "CCHC-P005",
+                    f"task code {task.code!r} is used twice",
+                    "give each task its own code",
+                )
+            )
         seen.add(task.code)
-        for field, values in (("owner_unit", (task.owner_unit,)),
-                              ("support_units", task.support_units)):  # fmt: skip
-            problems.extend(places.problem((*at, field), "CCHC-P006",
-                                           f"task {task.code}: unknown unit {unit!r}",
-                                           did_you_mean(unit, units))
-                            for unit in values if unit not in units)  # fmt: skip
-        problems.extend(places.problem((*at, "criteria"), "CCHC-P007",
-                                       f"task {task.code}: unknown sub-criterion {code!r}",
-                                       did_you_mean(code, criteria))
-                        for code in task.criteria if code not in criteria)  # fmt: skip
+        for field, values in (
+            ("owner_unit", (task.owner_unit,)),
+            ("support_units", task.support_units),
+        ):
+            problems.extend(
+                places.problem(
+                    (*at, field),
+                    "CCHC-P006",
+                    f"task {task.code}: unknown unit {unit!r}",
+                    did_you_mean(unit, units),
+                )
+                for unit in values
+                if unit not in units
+            )
+        problems.extend(
+            places.problem(
+                (*at, "criteria"),
+                "CCHC-P007",
+                f"task {task.code}: unknown sub-criterion {code!r}",
+                did_you_mean(code, criteria),
+            )
+            for code in task.criteria
+            if code not in criteria
+        )
         if not plan.period.start <= task.deadline <= plan.period.end:
-            problems.append(places.problem(
-                (*at, "deadline"), "CCHC-P008",
-                f"task {task.code}: deadline {vi_text.date_text(task.deadline)} is outside the "
-                f"period {vi_text.date_text(plan.period.start)} – "
-                f"{vi_text.date_text(plan.period.end)}",
-                "move the deadline into the plan's period"))  # fmt: skip
+            problems.append(
+                places.problem(
+                    (*at, "deadline"),
+                    "CCHC-P008",
+                    f"task {task.code}: deadline {vi_text.date_text(task.deadline)} is outside the "
+                    f"period {vi_text.date_text(plan.period.start)} – "
+                    f"{vi_text.date_text(plan.period.end)}",
+                    "move the deadline into the plan's period",
+                )
+            )
     return problems
 
 
@@ -248,8 +277,15 @@ def _read_xlsx(
     try:
         book = read_workbook(path)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file that is not a workbook
-        problems.append(Problem(str(path), 1, "CCHC-P001", f"cannot open the workbook: {exc}",
-                                "save it from Excel or LibreOffice as .xlsx"))  # fmt: skip
+        problems.append(
+            Problem(
+                str(path),
+                1,
+                "CCHC-P001",
+                f"cannot open the workbook: {exc}",
+                "save it from Excel or LibreOffice as .xlsx",
+            )
+        )
         return None, places
     try:
         return _read_book(book, path, problems, aliases, places)
@@ -265,13 +301,22 @@ def _read_book(
     missing = [name for name in (PLAN_SHEET, TASK_SHEET) if name not in book.sheetnames]
     if missing:
         _, holding = sheets_holding(path, TASK_COLUMNS)
-        found = (f"; the tasks seem to be on sheet {holding[0]!r} (rename it {TASK_SHEET!r})"
-                 if holding and TASK_SHEET in missing else "")  # fmt: skip
-        problems.append(Problem(str(path), 1, "CCHC-P009",
-                                f"missing sheet(s): {', '.join(missing)}; the workbook has "
-                                f"{', '.join(map(repr, book.sheetnames))}{found}",
-                                f"the workbook needs sheets {PLAN_SHEET!r} and {TASK_SHEET!r} "
-                                "(`cchc plan template` writes one)"))  # fmt: skip
+        found = (
+            f"; the tasks seem to be on sheet {holding[0]!r} (rename it {TASK_SHEET!r})"
+            if holding and TASK_SHEET in missing
+            else ""
+        )
+        problems.append(
+            Problem(
+                str(path),
+                1,
+                "CCHC-P009",
+                f"missing sheet(s): {', '.join(missing)}; the workbook has "
+                f"{', '.join(map(repr, book.sheetnames))}{found}",
+                f"the workbook needs sheets {PLAN_SHEET!r} and {TASK_SHEET!r} "
+                "(`cchc plan template` writes one)",
+            )
+        )
         return None, places
     data: dict[str, Any] = {}
     plan_file = f"{path}[{PLAN_SHEET}]"
@@ -300,9 +345,15 @@ def _read_book(
     absent = [name for name in REQUIRED_COLUMNS if name not in columns.values()]
     if absent:
         needed = ", ".join(REQUIRED_COLUMNS)
-        problems.append(Problem(task_file, max(header_row, 1), "CCHC-P010",
-                                f"missing column(s): {', '.join(absent)}",
-                                f"the header row needs: {needed}"))  # fmt: skip
+        problems.append(
+            Problem(
+                task_file,
+                max(header_row, 1),
+                "CCHC-P010",
+                f"missing column(s): {', '.join(absent)}",
+                f"the header row needs: {needed}",
+            )
+        )
         return None, places
     read = {i + 1 for i, name in columns.items() if TASK_COLUMNS[name] is not None}
     layout = cell_problems(path, PLAN_SHEET, plan_file, LAYOUT, 1, (1, 2))
@@ -352,10 +403,18 @@ def plan_as_rows(plan: Plan, unit_names: Mapping[str, str] | None = None) -> lis
     their names from ``unit_names`` (code → name) when given, several separated by ``; ``."""
     names = unit_names or {}
     return [
-        (n, t.code, t.title, t.expected_product, names.get(t.owner_unit, t.owner_unit),
-         "; ".join(names.get(u, u) for u in t.support_units), t.deadline, ", ".join(t.criteria))
+        (
+            n,
+            t.code,
+            t.title,
+            t.expected_product,
+            names.get(t.owner_unit, t.owner_unit),
+            "; ".join(names.get(u, u) for u in t.support_units),
+            t.deadline,
+            ", ".join(t.criteria),
+        )
         for n, t in enumerate(plan.tasks, 1)
-    ]  # fmt: skip
+    ]
 
 
 PLAN_WIDTHS = (20, 70)
@@ -377,12 +436,17 @@ def write_plan_xlsx(plan: Plan, path: Path, unit_names: Mapping[str, str] | None
         raise AssertionError("a new workbook always has one sheet")
     info.title = PLAN_SHEET
     values: dict[tuple[str, ...], object] = {
-        ("code",): plan.code, ("title",): plan.title, ("tenant",): plan.tenant,
-        ("decision", "number"): plan.decision.number, ("decision", "date"): plan.decision.date,
-        ("period", "label"): plan.period.label, ("period", "code"): plan.period.code,
+        ("code",): plan.code,
+        ("title",): plan.title,
+        ("tenant",): plan.tenant,
+        ("decision", "number"): plan.decision.number,
+        ("decision", "date"): plan.decision.date,
+        ("period", "label"): plan.period.label,
+        ("period", "code"): plan.period.code,
         ("period", "start"): plan.period.start,
-        ("period", "end"): plan.period.end, ("index_set",): plan.index_set,
-    }  # fmt: skip
+        ("period", "end"): plan.period.end,
+        ("index_set",): plan.index_set,
+    }
     for label, target in PLAN_FIELDS.items():
         info.append([label[0].upper() + label[1:], values[target]])
     for row in info.iter_rows():
@@ -394,8 +458,16 @@ def write_plan_xlsx(plan: Plan, path: Path, unit_names: Mapping[str, str] | None
                 cell.number_format = "DD/MM/YYYY"
     set_layout(info, PLAN_WIDTHS, None)
     sheet = book.create_sheet(TASK_SHEET)
-    headers = ["STT", "Mã nhiệm vụ", "Nội dung nhiệm vụ", "Sản phẩm", "Đơn vị chủ trì",
-               "Đơn vị phối hợp", "Thời hạn", "Tiêu chí"]  # fmt: skip
+    headers = [
+        "STT",
+        "Mã nhiệm vụ",
+        "Nội dung nhiệm vụ",
+        "Sản phẩm",
+        "Đơn vị chủ trì",
+        "Đơn vị phối hợp",
+        "Thời hạn",
+        "Tiêu chí",
+    ]
     write_header_row(sheet, headers, 1)
     for row_values in plan_as_rows(plan, unit_names):
         sheet.append(list(row_values))

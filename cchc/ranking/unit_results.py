@@ -37,10 +37,13 @@ def unit_results(
     end = period_end(session, org.tenant, plan) or date.max
     tasks: dict[str, list[tuple[str, dict[str, object]]]] = defaultdict(list)
     evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    rows = session.execute(select(Instance.kind, Instance.state, Instance.data).where(
-        Instance.tenant == org.tenant, Instance.kind.in_(("task", "evidence")),
-        Instance.ref.startswith(f"{plan}/", autoescape=True),
-    )).all()  # fmt: skip
+    rows = session.execute(
+        select(Instance.kind, Instance.state, Instance.data).where(
+            Instance.tenant == org.tenant,
+            Instance.kind.in_(("task", "evidence")),
+            Instance.ref.startswith(f"{plan}/", autoescape=True),
+        )
+    ).all()
     for row in rows:
         data = json.loads(row.data)
         if row.kind == "task" and due_in_period(row.state, data, end):
@@ -54,13 +57,19 @@ def unit_results(
         mine = tasks.get(unit.code, [])
         reviewed = evidence.get(unit.code, [])
         first_accepted = sum(1 for d in reviewed if d["reviews"][0]["trigger"] == "accept")
-        results.append(UnitResult(
-            unit=unit.code, unit_name=unit.name, tasks_total=len(mine),
-            tasks_on_time=sum(1 for state, data in mine if done_on_time(state, data, calendar)),
-            evidence_reviewed=len(reviewed), evidence_first_accepted=first_accepted,
-            max_points_owned=owned.get(unit.code, Decimal(0)),
-            points_lost=lost.get(unit.code, Decimal(0)),
-            overdue_items=sum(1 for state, data in mine
-                              if task_lateness(state, data, today, calendar).late),
-        ))  # fmt: skip
+        results.append(
+            UnitResult(
+                unit=unit.code,
+                unit_name=unit.name,
+                tasks_total=len(mine),
+                tasks_on_time=sum(1 for state, data in mine if done_on_time(state, data, calendar)),
+                evidence_reviewed=len(reviewed),
+                evidence_first_accepted=first_accepted,
+                max_points_owned=owned.get(unit.code, Decimal(0)),
+                points_lost=lost.get(unit.code, Decimal(0)),
+                overdue_items=sum(
+                    1 for state, data in mine if task_lateness(state, data, today, calendar).late
+                ),
+            )
+        )
     return results

@@ -328,8 +328,12 @@ class AdminDocument:
         borders = OxmlElement("w:pBdr")
         for edge in ("top", "left", "bottom", "right"):
             line = OxmlElement(f"w:{edge}")
-            for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "2"),
-                               ("w:color", "000000")):  # fmt: skip
+            for key, value in (
+                ("w:val", "single"),
+                ("w:sz", "6"),
+                ("w:space", "2"),
+                ("w:color", "000000"),
+            ):
                 line.set(qn(key), value)
             borders.append(line)
         p_pr.insert_element_before(borders, "w:spacing", "w:ind", "w:jc")

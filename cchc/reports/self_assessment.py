@@ -241,8 +241,11 @@ def summarise(table: SelfAssessmentTable) -> SelfAssessmentSummary:
     )
     base_max = sum((a.max_points for a in areas), Decimal(0))
     base_score = sum((a.score for a in areas), Decimal(0))
-    bonus_roots = [c for c, p in zip(computed, parent, strict=True)
-                   if c.in_bonus and (p is None or not in_bonus[p])]  # fmt: skip
+    bonus_roots = [
+        c
+        for c, p in zip(computed, parent, strict=True)
+        if c.in_bonus and (p is None or not in_bonus[p])
+    ]
     bonus = sum((c.score or Decimal(0) for c in bonus_roots), Decimal(0))
     total = base_score + bonus
     base_leaves = [c for c in computed if c.is_leaf and not c.in_bonus]

@@ -83,12 +83,16 @@ def outside_plan(ws: Workspace, plan: str, month: str) -> str | None:
     start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
     first, last, label = month_bounds(month)
     if first > end:
-        return (f"Kế hoạch {plan} đã kết thúc ngày {vi_text.date_text(end)}: không họp giao ban "
-                f"{label} ({month}), ngoài kỳ kế hoạch; "
-                "hãy đăng ký lịch cho kế hoạch kỳ sau")  # fmt: skip
+        return (
+            f"Kế hoạch {plan} đã kết thúc ngày {vi_text.date_text(end)}: không họp giao ban "
+            f"{label} ({month}), ngoài kỳ kế hoạch; "
+            "hãy đăng ký lịch cho kế hoạch kỳ sau"
+        )
     if last < start:
-        return (f"Kế hoạch {plan} bắt đầu từ ngày {vi_text.date_text(start)}: chưa họp giao ban "
-                f"{label} ({month}), ngoài kỳ kế hoạch")  # fmt: skip
+        return (
+            f"Kế hoạch {plan} bắt đầu từ ngày {vi_text.date_text(start)}: chưa họp giao ban "
+            f"{label} ({month}), ngoài kỳ kế hoạch"
+        )
     return None
 
 
@@ -137,8 +141,9 @@ def _recipients(ws: Workspace) -> list[str]:
     return [*lines[:1], f"Chủ tịch, các Phó Chủ tịch UBND {kind}", *lines[1:]]
 
 
-def _notice_header(ws: Workspace, chair_id: str, label: str, *, number: str | None,
-                   day: date) -> DocumentHeader:  # fmt: skip
+def _notice_header(
+    ws: Workspace, chair_id: str, label: str, *, number: str | None, day: date
+) -> DocumentHeader:
     """The conclusion notice's header: a draft without a number, or the issued notice."""
     org = ws.organization
     return DocumentHeader(
@@ -182,8 +187,9 @@ def run_review(
     actor = ws.actor(actor_id)
     openers = ws.engine.current("meeting").definition.create_roles
     with unit_of_work(ws.sessions) as session:
-        require_any_role(session, ws.engine, actor, openers, what="compile a review meeting",
-                         kind="meeting")  # fmt: skip
+        require_any_role(
+            session, ws.engine, actor, openers, what="compile a review meeting", kind="meeting"
+        )
     start, end, label = month_bounds(month)
     reason = outside_plan(ws, plan, month)
     if reason is not None:
@@ -273,9 +279,14 @@ def issued_notice_path(out: Path, month: str) -> Path:
 
 
 def write_issued_notice(
-    ws: Workspace, *, month: str, chair_id: str, number: str, conclusions: list[Conclusion],
+    ws: Workspace,
+    *,
+    month: str,
+    chair_id: str,
+    number: str,
+    conclusions: list[Conclusion],
     out: Path,
-) -> Path:  # fmt: skip
+) -> Path:
     """The notice as issued: its number, dated the day it is issued, without the draft mark."""
     _, end, label = month_bounds(month)
     today = ws.engine.clock().astimezone(LOCAL_TZ).date()
@@ -292,9 +303,15 @@ def write_issued_notice(
 
 
 def issue_notice(
-    ws: Workspace, *, plan: str, month: str, chair_id: str, office_id: str, number: str,
+    ws: Workspace,
+    *,
+    plan: str,
+    month: str,
+    chair_id: str,
+    office_id: str,
+    number: str,
     out: Path | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """The meeting is held and its notice issued; each conclusion becomes a follow-up task
     citing the notice's number; with ``out``, the issued notice is written there too."""
     with ws.sessions() as session:
@@ -350,6 +367,7 @@ def issue_notice(
             Conclusion(c["number"], c["text"], c["owner_unit"], date.fromisoformat(c["deadline"]))
             for c in conclusions
         ]
-        write_issued_notice(ws, month=month, chair_id=chair_id, number=number,
-                            conclusions=issued, out=out)  # fmt: skip
+        write_issued_notice(
+            ws, month=month, chair_id=chair_id, number=number, conclusions=issued, out=out
+        )
     return len(conclusions)

@@ -87,12 +87,20 @@ def _read_inputs(reading: Reading[IndexSet]) -> dict[str, dict[str, Any]] | None
         code = str(key)
         sub = subs.get(code)
         if sub is None:
-            report((code,), UNKNOWN_CODE, f"unknown sub-criterion {code!r} in index set "
-                   f"{index_set.code}", did_you_mean(code, subs))  # fmt: skip
+            report(
+                (code,),
+                UNKNOWN_CODE,
+                f"unknown sub-criterion {code!r} in index set {index_set.code}",
+                did_you_mean(code, subs),
+            )
             continue
         if not isinstance(given, dict):
-            report((code,), NOT_A_MAPPING, f"{code}: the inputs are not a mapping",
-                   f"write e.g. '\"{code}\": {{{fields_read(sub.rule)[0]}: …}}'")  # fmt: skip
+            report(
+                (code,),
+                NOT_A_MAPPING,
+                f"{code}: the inputs are not a mapping",
+                f"write e.g. '\"{code}\": {{{fields_read(sub.rule)[0]}: …}}'",
+            )
             continue
 
         def at(field: str, c: str, m: str, h: str = "", k: str = code) -> None:
@@ -111,8 +119,12 @@ def _check_one(sub: SubCriterion, given: dict[Any, Any], report: Any) -> dict[st
     bad = False
     for field in fields:
         if field not in allowed:
-            report(field, UNKNOWN_FIELD, f"{sub.code}: field {field!r} is not read by its "
-                   f"{sub.rule.type} rule", f"it reads: {', '.join(allowed)}")  # fmt: skip
+            report(
+                field,
+                UNKNOWN_FIELD,
+                f"{sub.code}: field {field!r} is not read by its {sub.rule.type} rule",
+                f"it reads: {', '.join(allowed)}",
+            )
             bad = True
     explanation = fields.get("explanation")
     if explanation is not None and not isinstance(explanation, str):
@@ -124,8 +136,12 @@ def _check_one(sub: SubCriterion, given: dict[Any, Any], report: Any) -> dict[st
     except ValidationError as exc:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else ""
-            report(field, BAD_VALUE, f"{sub.code}: {field} {values.get(field)!r}: {err['msg']}",
-                   _expected(field))  # fmt: skip
+            report(
+                field,
+                BAD_VALUE,
+                f"{sub.code}: {field} {values.get(field)!r}: {err['msg']}",
+                _expected(field),
+            )
         return None
     bad = _check_rule(sub, model, report) or bad
     return None if bad else fields
@@ -148,22 +164,37 @@ def _check_rule(sub: SubCriterion, model: RuleInputs, report: Any) -> bool:
     """Report what the rule itself refuses (level, range); True when something was reported."""
     rule, bad = sub.rule, False
     if isinstance(rule, QualitativeRule) and model.level not in (None, *rule.levels):
-        report("level", BAD_VALUE, f"{sub.code}: unknown level {model.level!r}",
-               f"the levels of this rule are: {', '.join(rule.levels)}")  # fmt: skip
+        report(
+            "level",
+            BAD_VALUE,
+            f"{sub.code}: unknown level {model.level!r}",
+            f"the levels of this rule are: {', '.join(rule.levels)}",
+        )
         bad = True
     if model.value is not None:
         if _is_percent(rule) and not Decimal(0) <= model.value <= Decimal(100):
-            report("value", BAD_VALUE, f"{sub.code}: a percent must be within 0 … 100, "
-                   f"not {model.value}", "give the percent, e.g. 95")  # fmt: skip
+            report(
+                "value",
+                BAD_VALUE,
+                f"{sub.code}: a percent must be within 0 … 100, not {model.value}",
+                "give the percent, e.g. 95",
+            )
             bad = True
         elif model.value < 0:
-            report("value", BAD_VALUE, f"{sub.code}: value {model.value} is negative",
-                   _expected("value"))  # fmt: skip
+            report(
+                "value",
+                BAD_VALUE,
+                f"{sub.code}: value {model.value} is negative",
+                _expected("value"),
+            )
             bad = True
     numerator, denominator = model.numerator, model.denominator
     if numerator is not None and denominator is not None and numerator > denominator:
-        report("numerator", BAD_VALUE, f"{sub.code}: numerator {numerator} is above the "
-               f"denominator {denominator}")  # fmt: skip
+        report(
+            "numerator",
+            BAD_VALUE,
+            f"{sub.code}: numerator {numerator} is above the denominator {denominator}",
+        )
         bad = True
     return bad
 

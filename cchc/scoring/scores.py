@@ -115,8 +115,12 @@ class ScoreCard:
         by_code = {s.code: s for s in self.subs}
         totals = []
         for area in self.index_set.areas:
-            subs = [by_code[sub.code] for c in area.criteria for sub in c.scored_items
-                    if sub.code in by_code and not by_code[sub.code].outside_base]  # fmt: skip
+            subs = [
+                by_code[sub.code]
+                for c in area.criteria
+                for sub in c.scored_items
+                if sub.code in by_code and not by_code[sub.code].outside_base
+            ]
             points = sum((s.points for s in subs), Decimal(0))
             top = sum((s.max_points for s in subs), Decimal(0))
             totals.append(AreaTotal(area.code, area.title, points, top))
@@ -164,17 +168,25 @@ class ScoreCard:
 
 
 def _plan_tasks(session: Session, tenant: str, plan: str) -> list[tuple[str, dict[str, Any]]]:
-    rows = session.execute(select(Instance.state, Instance.data).where(
-        Instance.tenant == tenant, Instance.kind == "task",
-        Instance.ref.startswith(f"{plan}/", autoescape=True),
-    ).order_by(Instance.ref)).all()  # fmt: skip
+    rows = session.execute(
+        select(Instance.state, Instance.data)
+        .where(
+            Instance.tenant == tenant,
+            Instance.kind == "task",
+            Instance.ref.startswith(f"{plan}/", autoescape=True),
+        )
+        .order_by(Instance.ref)
+    ).all()
     return [(r.state, json.loads(r.data)) for r in rows]
 
 
 def period_end(session: Session, tenant: str, plan: str) -> date | None:
     """The last day of the issued plan's period (None when the plan was not issued with one)."""
-    data = session.scalar(select(Instance.data).where(
-        Instance.tenant == tenant, Instance.kind == "plan", Instance.ref == plan))  # fmt: skip
+    data = session.scalar(
+        select(Instance.data).where(
+            Instance.tenant == tenant, Instance.kind == "plan", Instance.ref == plan
+        )
+    )
     end = json.loads(data or "{}").get("period", {}).get("end")
     return date.fromisoformat(end) if end else None
 
@@ -185,8 +197,11 @@ def tasks_due(
     """The plan's tasks due in its period (1.1.3's denominator: not cancelled, deadline on or
     before the period's last day), and that day."""
     end = period_end(session, tenant, plan)
-    tasks = [(state, data) for state, data in _plan_tasks(session, tenant, plan)
-             if due_in_period(state, data, end or date.max)]  # fmt: skip
+    tasks = [
+        (state, data)
+        for state, data in _plan_tasks(session, tenant, plan)
+        if due_in_period(state, data, end or date.max)
+    ]
     return tasks, end
 
 
@@ -205,10 +220,15 @@ def covered_codes(session: Session, tenant: str, plan: str) -> dict[str, bool]:
 
 
 def gather_inputs(
-    session: Session, tenant: str, plan: str, period: str, index_set: IndexSet,
-    manual: Mapping[str, Mapping[str, Any]], covered: Mapping[str, bool] | None = None,
+    session: Session,
+    tenant: str,
+    plan: str,
+    period: str,
+    index_set: IndexSet,
+    manual: Mapping[str, Mapping[str, Any]],
+    covered: Mapping[str, bool] | None = None,
     calendar: WorkingCalendar | None = None,
-) -> dict[str, dict[str, Any]]:  # fmt: skip
+) -> dict[str, dict[str, Any]]:
     """The inputs of every sub-criterion, as JSON-ready dicts (what the score will keep).
 
     ``covered`` (sub-criterion → has accepted evidence) is read from the record when not given;
@@ -233,8 +253,7 @@ def gather_inputs(
         if kind is InputKind.EVIDENCE:
             found = {"done": covered.get(sub.code, False), "source": "tài liệu kiểm chứng"}
         elif kind is InputKind.PLAN_COMPLETION:
-            found = {"numerator": on_time, "denominator": len(tasks),
-                     "source": source}  # fmt: skip
+            found = {"numerator": on_time, "denominator": len(tasks), "source": source}
         elif kind is InputKind.METRIC and name in metrics:
             values = metrics[name]
             denominators = [v.denominator for v in values if v.denominator is not None]
@@ -246,9 +265,11 @@ def gather_inputs(
                 found["denominator"] = _plain(sum(denominators, Decimal(0)))
         elif kind is InputKind.EVENTS:
             values = metrics.get(name, [])
-            found = {"events": int(sum(v.numerator for v in values)),
-                     "source": "; ".join(sorted({v.source for v in values if v.source}))
-                     or "không ghi nhận sự kiện"}  # fmt: skip
+            found = {
+                "events": int(sum(v.numerator for v in values)),
+                "source": "; ".join(sorted({v.source for v in values if v.source}))
+                or "không ghi nhận sự kiện",
+            }
         inputs[sub.code] = {**found, **given, "period": period}
     return inputs
 
@@ -262,25 +283,42 @@ def score_one(sub: SubCriterion, inputs: Mapping[str, Any], evidence_complete: b
     try:
         result = score_sub_criterion(sub, inputs)
         points, explanation, recorded, missing = (
-            result.points, result.explanation_vi, result.inputs, False)  # fmt: skip
+            result.points,
+            result.explanation_vi,
+            result.inputs,
+            False,
+        )
     except ValueError as exc:
         points, missing = Decimal(0), True
         explanation = f"Chưa có dữ liệu để chấm ({exc}) → 0 điểm"
         recorded = {"sub_criterion": sub.code, **json.loads(canonical_json(dict(inputs)))}
     return SubScore(
-        code=sub.code, title=sub.title, owner_unit=sub.owner_unit,
-        max_points=Decimal(sub.max_points), points=points, explanation=explanation, rule=rule,
-        inputs=json.loads(canonical_json(recorded, )), outside_base=sub.is_adjustment,
-        missing_input=missing, evidence_complete=evidence_complete,
-    )  # fmt: skip
+        code=sub.code,
+        title=sub.title,
+        owner_unit=sub.owner_unit,
+        max_points=Decimal(sub.max_points),
+        points=points,
+        explanation=explanation,
+        rule=rule,
+        inputs=json.loads(
+            canonical_json(
+                recorded,
+            )
+        ),
+        outside_base=sub.is_adjustment,
+        missing_input=missing,
+        evidence_complete=evidence_complete,
+    )
 
 
 def compute(
     index_set: IndexSet, inputs: Mapping[str, Mapping[str, Any]], covered: Mapping[str, bool]
 ) -> tuple[SubScore, ...]:
     """Score every sub-criterion from ``inputs`` (pure: no database)."""
-    return tuple(score_one(sub, inputs.get(sub.code, {}), covered.get(sub.code, False))
-                 for sub in index_set.sub_criteria())  # fmt: skip
+    return tuple(
+        score_one(sub, inputs.get(sub.code, {}), covered.get(sub.code, False))
+        for sub in index_set.sub_criteria()
+    )
 
 
 def run_id_of(index_set: IndexSet, inputs: Mapping[str, Any]) -> str:
@@ -289,42 +327,68 @@ def run_id_of(index_set: IndexSet, inputs: Mapping[str, Any]) -> str:
 
 
 def score_plan(
-    session: Session, *, tenant: str, plan: str, period: str, index_set: IndexSet,
-    manual: Mapping[str, Mapping[str, Any]], now: datetime,
+    session: Session,
+    *,
+    tenant: str,
+    plan: str,
+    period: str,
+    index_set: IndexSet,
+    manual: Mapping[str, Mapping[str, Any]],
+    now: datetime,
     calendar: WorkingCalendar | None = None,
-) -> ScoreCard:  # fmt: skip
+) -> ScoreCard:
     """Score the plan's period and store the scores (once per distinct set of inputs), on-time
     tasks counted with ``calendar`` (the ward's; default: the project's)."""
     covered = covered_codes(session, tenant, plan)
     inputs = gather_inputs(session, tenant, plan, period, index_set, manual, covered, calendar)
     subs = compute(index_set, inputs, covered)
     run_id = run_id_of(index_set, inputs)
-    exists = session.scalar(select(func.count()).select_from(Score).where(
-        Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id))  # fmt: skip
+    exists = session.scalar(
+        select(func.count())
+        .select_from(Score)
+        .where(Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id)
+    )
     if exists:  # the same inputs again: this run becomes the latest one
-        session.execute(update(Score).where(
-            Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id
-        ).values(computed_at=now))  # fmt: skip
+        session.execute(
+            update(Score)
+            .where(Score.tenant == tenant, Score.plan == plan, Score.run_id == run_id)
+            .values(computed_at=now)
+        )
     else:
         version = index_set.content_hash
-        session.execute(insert(Score), [
-            {"tenant": tenant, "plan": plan, "run_id": run_id, "index_set": index_set.code,
-             "index_set_hash": version, "code": s.code,
-             "owner_unit": s.owner_unit, "rule": canonical_json(s.rule),
-             "inputs": canonical_json(s.inputs), "points": s.points,
-             "max_points": s.max_points, "explanation": s.explanation,
-             "outside_base": s.outside_base, "computed_at": now}
-            for s in subs
-        ])  # fmt: skip
+        session.execute(
+            insert(Score),
+            [
+                {
+                    "tenant": tenant,
+                    "plan": plan,
+                    "run_id": run_id,
+                    "index_set": index_set.code,
+                    "index_set_hash": version,
+                    "code": s.code,
+                    "owner_unit": s.owner_unit,
+                    "rule": canonical_json(s.rule),
+                    "inputs": canonical_json(s.inputs),
+                    "points": s.points,
+                    "max_points": s.max_points,
+                    "explanation": s.explanation,
+                    "outside_base": s.outside_base,
+                    "computed_at": now,
+                }
+                for s in subs
+            ],
+        )
     return ScoreCard(tenant, plan, index_set, run_id, subs, now, stored=not exists)
 
 
 def latest_run(session: Session, tenant: str, plan: str) -> list[Score]:
     """The rows of the most recent scoring run of the plan (empty before any run)."""
     newest = session.execute(
-        select(Score.run_id).where(Score.tenant == tenant, Score.plan == plan)
-        .order_by(Score.computed_at.desc(), Score.id.desc()).limit(1)
-    ).scalar()  # fmt: skip
+        select(Score.run_id)
+        .where(Score.tenant == tenant, Score.plan == plan)
+        .order_by(Score.computed_at.desc(), Score.id.desc())
+        .limit(1)
+    ).scalar()
     if newest is None:
         return []
     return list(
@@ -344,15 +408,21 @@ def delete_scores(session: Session, tenant: str, plan: str) -> int:
 
 def needs_explanation(card: ScoreCard, manual: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Codes whose evidence is incomplete and that have no explanation yet (giải trình)."""
-    return [s.code for s in card.subs
-            if not s.evidence_complete and not str(manual.get(s.code, {}).get("explanation")
-                                                   or "").strip()]  # fmt: skip
+    return [
+        s.code
+        for s in card.subs
+        if not s.evidence_complete
+        and not str(manual.get(s.code, {}).get("explanation") or "").strip()
+    ]
 
 
 def self_score_assessments(
-    session: Session, engine: Any, actor: Any, card: ScoreCard,
+    session: Session,
+    engine: Any,
+    actor: Any,
+    card: ScoreCard,
     manual: Mapping[str, Mapping[str, Any]],
-) -> tuple[int, list[str]]:  # fmt: skip
+) -> tuple[int, list[str]]:
     """Fire ``self_score`` on each open assessment with its computed points.
 
     An assessment whose evidence is incomplete is left open unless the manual inputs give an
@@ -362,18 +432,22 @@ def self_score_assessments(
     (assessments scored, codes waiting for an explanation).
     """
     waiting = set(needs_explanation(card, manual))
-    rows = session.execute(select(
-        Instance.id, Instance.state, Instance.ref, Instance.version, Instance.data
-    ).where(
-        Instance.tenant == card.tenant, Instance.kind == "assessment",
-        Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
-    )).all()  # fmt: skip
+    rows = session.execute(
+        select(Instance.id, Instance.state, Instance.ref, Instance.version, Instance.data).where(
+            Instance.tenant == card.tenant,
+            Instance.kind == "assessment",
+            Instance.ref.startswith(f"{card.plan}/TC-", autoescape=True),
+        )
+    ).all()
     by_code = {row.ref.rsplit("/TC-", 1)[1]: row for row in rows}
     scored = 0
     for sub in card.subs:
         row = by_code.get(sub.code)
-        if row is None or sub.code in waiting or row.state not in {"open", "self_scored",
-                                                                    "returned"}:  # fmt: skip
+        if (
+            row is None
+            or sub.code in waiting
+            or row.state not in {"open", "self_scored", "returned"}
+        ):
             continue
         payload = {
             "points": str(report(sub.points)),
@@ -383,10 +457,14 @@ def self_score_assessments(
         if row.state == "self_scored" and _holds(json.loads(row.data), payload):
             continue
         result = engine.fire(
-            session, row.id, "self_score", actor=actor, payload=payload,
+            session,
+            row.id,
+            "self_score",
+            actor=actor,
+            payload=payload,
             idempotency_key=f"score:{card.run_id}:{sub.code}:v{row.version}:"
-                            f"{sha256_hex(canonical_json(payload))[:16]}",
-        )  # fmt: skip
+            f"{sha256_hex(canonical_json(payload))[:16]}",
+        )
         scored += 0 if result.replayed else 1
     return scored, sorted(waiting, key=_code_key)
 
@@ -394,7 +472,10 @@ def self_score_assessments(
 def _holds(data: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
     """True when an assessment's data already records the self-score ``payload`` writes."""
     return (data.get("self_score"), data.get("evidence_complete"), data.get("explanation")) == (
-        payload["points"], payload["evidence_complete"], payload["explanation"])  # fmt: skip
+        payload["points"],
+        payload["evidence_complete"],
+        payload["explanation"],
+    )
 
 
 def _code_key(code: str) -> tuple[tuple[int, str], ...]:
@@ -413,9 +494,20 @@ def at_risk(card: ScoreCard) -> dict[str, list[SubScore]]:
 
 def rows_as_json(subs: Sequence[SubScore]) -> list[dict[str, Any]]:
     """Scores as JSON-ready dicts (for ``--json``)."""
-    return [{"code": s.code, "title": s.title, "owner_unit": s.owner_unit,
-             "max_points": str(s.max_points), "points": str(report(s.points)),
-             "lost": str(report(s.lost)), "explanation": s.explanation, "rule": s.rule,
-             "inputs": s.inputs, "outside_base": s.outside_base,
-             "missing_input": s.missing_input, "evidence_complete": s.evidence_complete}
-            for s in subs]  # fmt: skip
+    return [
+        {
+            "code": s.code,
+            "title": s.title,
+            "owner_unit": s.owner_unit,
+            "max_points": str(s.max_points),
+            "points": str(report(s.points)),
+            "lost": str(report(s.lost)),
+            "explanation": s.explanation,
+            "rule": s.rule,
+            "inputs": s.inputs,
+            "outside_base": s.outside_base,
+            "missing_input": s.missing_input,
+            "evidence_complete": s.evidence_complete,
+        }
+        for s in subs
+    ]

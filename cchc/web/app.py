@@ -49,26 +49,41 @@ def create_app(
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> Response:
-        return page(request, "error.html", status_code=404, title="Không tìm thấy",
-                    message="Không tìm thấy trang hoặc mục Ông/Bà yêu cầu.")  # fmt: skip
+        return page(
+            request,
+            "error.html",
+            status_code=404,
+            title="Không tìm thấy",
+            message="Không tìm thấy trang hoặc mục Ông/Bà yêu cầu.",
+        )
 
     @app.exception_handler(CsrfRefusedError)
     async def _csrf(request: Request, exc: CsrfRefusedError) -> Response:
-        return page(request, "error.html", status_code=403, title="Yêu cầu bị từ chối",
-                    message="Biểu mẫu đã hết hạn hoặc không hợp lệ. Đề nghị tải lại trang "
-                    "và thử lại.")  # fmt: skip
+        return page(
+            request,
+            "error.html",
+            status_code=403,
+            title="Yêu cầu bị từ chối",
+            message="Biểu mẫu đã hết hạn hoặc không hợp lệ. Đề nghị tải lại trang và thử lại.",
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404:
             return await _not_found(request, NotFoundError())
-        return page(request, "error.html", status_code=exc.status_code, title="Lỗi",
-                    message=str(exc.detail))  # fmt: skip
+        return page(
+            request, "error.html", status_code=exc.status_code, title="Lỗi", message=str(exc.detail)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return page(request, "error.html", status_code=400, title="Yêu cầu không hợp lệ",
-                    message="Dữ liệu gửi lên không hợp lệ.")  # fmt: skip
+        return page(
+            request,
+            "error.html",
+            status_code=400,
+            title="Yêu cầu không hợp lệ",
+            message="Dữ liệu gửi lên không hợp lệ.",
+        )
 
     return app
 

@@ -79,8 +79,9 @@ def _viewer(request: Request) -> Viewer | None:
     person = ws.organization.person(found.person_id)
     labels = {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
     unit = None if person.unit is None else ws.unit_names().get(person.unit, person.unit)
-    return Viewer(person, ws.actor(person.id), found, unit,
-                  tuple(labels.get(r, r) for r in person.roles))  # fmt: skip
+    return Viewer(
+        person, ws.actor(person.id), found, unit, tuple(labels.get(r, r) for r in person.roles)
+    )
 
 
 def signed_in(request: Request) -> Viewer:
@@ -118,9 +119,13 @@ def _audit_csrf(ws: Workspace, viewer: Viewer, path: str) -> None:
     try:
         with unit_of_work(ws.sessions) as session:
             ws.engine.refuse(
-                session, actor=viewer.actor, kind="web", ref=path[:200], trigger="csrf",
+                session,
+                actor=viewer.actor,
+                kind="web",
+                ref=path[:200],
+                trigger="csrf",
                 error=NotPermittedError(f"{viewer.id}: a form without its CSRF token ({path})"),
-            )  # fmt: skip
+            )
     except NotPermittedError:
         pass
 
@@ -144,9 +149,12 @@ def page(
     """Render ``template`` with the viewer, the CSRF token and ``context``."""
     env = web(request).templates
     html = env.get_template(template).render(
-        request=request, viewer=_viewer(request), csrf=expected_csrf(request),
-        ward=workspace(request).organization, **context,
-    )  # fmt: skip
+        request=request,
+        viewer=_viewer(request),
+        csrf=expected_csrf(request),
+        ward=workspace(request).organization,
+        **context,
+    )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 

@@ -109,9 +109,13 @@ class SessionMiddleware:
         pre = request.cookies.get(PRE_COOKIE) or ""
         new_pre = None if pre else new_token()
         state: dict[str, Any] = scope.setdefault("state", {})
-        state.update(current=found, session_token=token if found else None,
-                     pre=pre or new_pre, secure=secure,
-                     address=client_address(request, self.web.trust_proxy))  # fmt: skip
+        state.update(
+            current=found,
+            session_token=token if found else None,
+            pre=pre or new_pre,
+            secure=secure,
+            address=client_address(request, self.web.trust_proxy),
+        )
         stale = token is not None and found is None
 
         async def send_with_headers(message: Message) -> None:

@@ -33,15 +33,24 @@ def cell_problems(
     try:
         ws = book.worksheets[sheet] if isinstance(sheet, int) else book[sheet]
         problems = [
-            Problem(file, cells.min_row, code,
-                    f"cells {cells.coord} are merged: only {cells.start_cell.coordinate} holds "
-                    f"a value, the other rows read as empty", MERGED_HINT)
+            Problem(
+                file,
+                cells.min_row,
+                code,
+                f"cells {cells.coord} are merged: only {cells.start_cell.coordinate} holds "
+                f"a value, the other rows read as empty",
+                MERGED_HINT,
+            )
             for cells in sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
             if cells.max_row >= first_row
             and any(cells.min_col <= column <= cells.max_col for column in columns)
-        ]  # fmt: skip
-        formulas = [(c.coordinate, c.row, str(c.value)) for row in ws.iter_rows(min_row=first_row)
-                    for c in row if c.data_type == "f" and c.column in columns]  # fmt: skip
+        ]
+        formulas = [
+            (c.coordinate, c.row, str(c.value))
+            for row in ws.iter_rows(min_row=first_row)
+            for c in row
+            if c.data_type == "f" and c.column in columns
+        ]
         title = ws.title
     finally:
         book.close()
@@ -50,10 +59,17 @@ def cell_problems(
         try:
             values = cached[title]
             problems.extend(
-                Problem(file, row, code, f"cell {where} holds a formula ({formula}) whose value "
-                        "was never computed, so it reads as empty", FORMULA_HINT)
-                for where, row, formula in formulas if values[where].value is None
-            )  # fmt: skip
+                Problem(
+                    file,
+                    row,
+                    code,
+                    f"cell {where} holds a formula ({formula}) whose value "
+                    "was never computed, so it reads as empty",
+                    FORMULA_HINT,
+                )
+                for where, row, formula in formulas
+                if values[where].value is None
+            )
         finally:
             cached.close()
     return sorted(problems, key=lambda p: p.line)
@@ -84,6 +100,10 @@ def table_elsewhere(path: Path, headers: Collection[str], file: str, code: str) 
     others = [name for name in holding if name != names[0]]
     if not names or names[0] in holding or not others:
         return None
-    return Problem(file, 1, code, f"only the first sheet ({names[0]!r}) is read, and the table "
-                   f"is on sheet {others[0]!r}", "drag that sheet's tab to the far left, "
-                   "or delete the sheets before it")  # fmt: skip
+    return Problem(
+        file,
+        1,
+        code,
+        f"only the first sheet ({names[0]!r}) is read, and the table is on sheet {others[0]!r}",
+        "drag that sheet's tab to the far left, or delete the sheets before it",
+    )

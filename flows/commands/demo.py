@@ -11,10 +11,11 @@ from cchc.commands.state import AppState
 
 def demo_command(
     ctx: typer.Context,
-    out: Path = typer.Option(None, help="Folder for the XLSX, DOCX and PNG files "
-                             "(default: DATA_DIR/demo-output)."),
+    out: Path = typer.Option(
+        None, help="Folder for the XLSX, DOCX and PNG files (default: DATA_DIR/demo-output)."
+    ),
     force: bool = typer.Option(False, help="Replace a database the demo did not create."),
-) -> None:  # fmt: skip
+) -> None:
     """Run the CCHC half-year of the Phù Liễn sample on a fresh SQLite database."""
     from flows.demo import run_demo
 

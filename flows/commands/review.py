@@ -57,9 +57,16 @@ def run(
     prefect_logs_to_file(state_of(ctx))
     # The flow opens its own workspace: it gets this ward's files (--tenant/--org, --index-set).
     result = monthly_review_flow(
-        settings.database_url, str(settings.data_dir), plan, month, person, chair_id, str(folder),
-        organization=str(organization_path(ctx)), index_set=str(index_set_path(ctx)),
-    )  # fmt: skip
+        settings.database_url,
+        str(settings.data_dir),
+        plan,
+        month,
+        person,
+        chair_id,
+        str(folder),
+        organization=str(organization_path(ctx)),
+        index_set=str(index_set_path(ctx)),
+    )
     if as_json:
         print_json(result)
         return

@@ -36,9 +36,13 @@ def sweep_command(
     with progress_bar("Quét hạn xử lý, gửi thông báo") as progress:
         token = SWEEP_PROGRESS.set(progress)
         try:
-            result = sweep_flow(settings.database_url, str(settings.data_dir), person,
-                                organization=str(organization_path(ctx)),
-                                index_set=str(index_set_path(ctx)))  # fmt: skip
+            result = sweep_flow(
+                settings.database_url,
+                str(settings.data_dir),
+                person,
+                organization=str(organization_path(ctx)),
+                index_set=str(index_set_path(ctx)),
+            )
         finally:
             SWEEP_PROGRESS.reset(token)
     typer.echo(summary(result))

@@ -58,8 +58,15 @@ def organization(tmp_path_factory: pytest.TempPathFactory) -> str:
     data = yaml.safe_load(sample.read_text(encoding="utf-8"))
     data["tenant"] = TENANT
     for person, role in (("lan.author", "author"), ("minh.reviewer", "reviewer")):
-        data["people"].append({"id": person, "full_name": "Người thử nghiệm", "title": "Thử nghiệm",
-                               "roles": [role], "email": f"{person}@phulien.example"})  # fmt: skip
+        data["people"].append(
+            {
+                "id": person,
+                "full_name": "Người thử nghiệm",
+                "title": "Thử nghiệm",
+                "roles": [role],
+                "email": f"{person}@phulien.example",
+            }
+        )
     path = tmp_path_factory.mktemp("org") / "org.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return str(path)
@@ -212,9 +219,13 @@ def test_flow_acts_only_as_a_person_of_the_organization(
 @pytest.mark.prefect
 @pytest.mark.usefixtures("prefect_harness")
 def test_flow_with_a_data_dir_signs_a_checkpoint_at_its_end(
-    sqlite_db: Db, engine: Engine, author: Actor, organization: str, tmp_path: Path,
+    sqlite_db: Db,
+    engine: Engine,
+    author: Actor,
+    organization: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """Given the data folder holding a signing key, the flow signs the tenant's new head."""
     from cchc.anchor import checkpoint_folder, init_key
     from workflows.database import Settings
@@ -223,9 +234,16 @@ def test_flow_with_a_data_dir_signs_a_checkpoint_at_its_end(
     settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_db.url)
     init_key(settings)
     _drafts(sqlite_db, engine, author, 3)
-    fire_selected(database_url=sqlite_db.url, kind=KIND, state="draft", trigger="submit",
-                  actor_id=author.id, organization=organization,
-                  definitions_dir=str(DEFINITIONS), data_dir=str(settings.data_dir))  # fmt: skip
+    fire_selected(
+        database_url=sqlite_db.url,
+        kind=KIND,
+        state="draft",
+        trigger="submit",
+        actor_id=author.id,
+        organization=organization,
+        definitions_dir=str(DEFINITIONS),
+        data_dir=str(settings.data_dir),
+    )
     latest = checkpoint_folder(settings).latest(TENANT)
     assert latest is not None
     # 3 creations, 3 submissions and the ward's registration on first use

@@ -77,8 +77,7 @@ def test_unknown_job_is_refused_before_anything_is_registered() -> None:
 def test_overrides_for_a_ward_outside_the_city_are_refused() -> None:
     """ward_parameters naming a tenant the city does not have is a typo, not a silent no-op."""
     with pytest.raises(ValueError, match="phuong-khong-co"):
-        city_fanout_flow.fn("sweep", {}, city=str(CITY),
-                            ward_parameters={"phuong-khong-co": {}})  # fmt: skip
+        city_fanout_flow.fn("sweep", {}, city=str(CITY), ward_parameters={"phuong-khong-co": {}})
 
 
 def test_ward_limit_is_named_after_the_tenant() -> None:
@@ -101,8 +100,9 @@ def test_deploy_script_refuses_wards_without_their_parameters(tmp_path: Path) ->
     params = tmp_path / "params.yaml"
     params.write_text("wards:\n  phuong-phu-lien: {system_actor: tran.van.minh}\n")
     with pytest.raises(SystemExit, match=r"thiếu tham số cho: phuong-le-chan: system_actor"):
-        _deploy_script().main(["sweep", "--city", str(CITY), "--pool", "cchc",
-                               "--params", str(params)])  # fmt: skip
+        _deploy_script().main(
+            ["sweep", "--city", str(CITY), "--pool", "cchc", "--params", str(params)]
+        )
 
 
 def test_deploy_script_refuses_a_ward_not_in_the_city(tmp_path: Path) -> None:
@@ -110,8 +110,9 @@ def test_deploy_script_refuses_a_ward_not_in_the_city(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text("parameters: {system_actor: x}\nwards:\n  phuong-khong-co: {}\n")
     with pytest.raises(SystemExit, match="không có phường phuong-khong-co"):
-        _deploy_script().main(["sweep", "--city", str(CITY), "--pool", "cchc",
-                               "--params", str(params)])  # fmt: skip
+        _deploy_script().main(
+            ["sweep", "--city", str(CITY), "--pool", "cchc", "--params", str(params)]
+        )
 
 
 @pytest.mark.prefect
@@ -128,8 +129,12 @@ def test_deploy_script_registers_the_ward_and_fanout_deployments(
         client.create_work_pool(WorkPoolCreate(name="cchc-city", type="process"))
     params = tmp_path / "params.yaml"
     params.write_text("parameters: {system_actor: quan.tri}\n")
-    assert _deploy_script().main(["sweep", "--city", str(CITY), "--pool", "cchc-city",
-                                  "--params", str(params)]) == 0  # fmt: skip
+    assert (
+        _deploy_script().main(
+            ["sweep", "--city", str(CITY), "--pool", "cchc-city", "--params", str(params)]
+        )
+        == 0
+    )
     assert "city-fanout/city-sweep" in capsys.readouterr().out
     with get_client(sync_client=True) as client:
         fanout = client.read_deployment_by_name("city-fanout/city-sweep")
@@ -161,18 +166,29 @@ def test_ward_review_runs_alone_on_its_ward_and_frees_it(
 ) -> None:
     """The ward review writes its files under out_dir/<tenant>/<month>; the ward slot is free."""
     url = _sqlite_ward(tmp_path, sqlite_template)
-    ws = Workspace.open(Settings(data_dir=tmp_path, database_url=url),
-                        clock=lambda: datetime(2025, 7, 29, 9, tzinfo=LOCAL_TZ))  # fmt: skip
+    ws = Workspace.open(
+        Settings(data_dir=tmp_path, database_url=url),
+        clock=lambda: datetime(2025, 7, 29, 9, tzinfo=LOCAL_TZ),
+    )
     cycle.issue(ws, DEFINITIONS.parent / "examples" / "plan-phu-lien-2025-h2.yaml", FOCAL)
     ws.close()
     result = ward_review_flow(
-        url, str(tmp_path), str(PHU_LIEN), "KH-CCHC-2025-H2", "2025-08", FOCAL, CHAIR,
-        str(tmp_path / "review"), now=datetime(2025, 9, 1, 7, tzinfo=LOCAL_TZ).isoformat(),
-    )  # fmt: skip
+        url,
+        str(tmp_path),
+        str(PHU_LIEN),
+        "KH-CCHC-2025-H2",
+        "2025-08",
+        FOCAL,
+        CHAIR,
+        str(tmp_path / "review"),
+        now=datetime(2025, 9, 1, 7, tzinfo=LOCAL_TZ).isoformat(),
+    )
     assert result["tenant"] == "phuong-phu-lien"
     assert result["files"]
-    assert all(Path(f).parent == tmp_path / "review" / "phuong-phu-lien" / "2025-08"
-               for f in result["files"])  # fmt: skip
+    assert all(
+        Path(f).parent == tmp_path / "review" / "phuong-phu-lien" / "2025-08"
+        for f in result["files"]
+    )
     limit = _limit("phuong-phu-lien")
     assert (limit.limit, limit.active_slots) == (1, 0)
 
@@ -191,8 +207,10 @@ def test_ward_sweep_waits_for_a_ward_held_outside_prefect(
     try:
         with db.connect() as conn:
             before = conn.execute(count).scalar_one()
-        with tenant_lock(db, "phuong-phu-lien", timeout=5), \
-                pytest.raises(TenantBusyError, match="phuong-phu-lien"):  # fmt: skip
+        with (
+            tenant_lock(db, "phuong-phu-lien", timeout=5),
+            pytest.raises(TenantBusyError, match="phuong-phu-lien"),
+        ):
             ward_sweep_flow(url, str(tmp_path), str(PHU_LIEN), "tran.van.minh", wait_seconds=1)
         with db.connect() as conn:
             events = conn.execute(count).scalar_one()

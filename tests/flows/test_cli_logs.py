@@ -27,8 +27,13 @@ def _cchc(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env.update(
         PREFECT_API_URL=str(PREFECT_API_URL.value()), PREFECT_HOME=os.environ["PREFECT_HOME"]
     )
-    done = subprocess.run([str(CCHC), "--data-dir", str(data_dir), *args], env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(CCHC), "--data-dir", str(data_dir), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -37,8 +42,14 @@ def test_sweep_prints_vietnamese_and_logs_prefect_to_a_file(tmp_path: Path) -> N
     """`cchc sweep` shows no Prefect INFO line; they are in DATA_DIR/logs/prefect.log."""
     data = tmp_path / "var"
     _cchc(data, "db", "upgrade")
-    _cchc(data, "plan", "issue", str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"),
-          "--as", "nguyen.thi.lan")  # fmt: skip
+    _cchc(
+        data,
+        "plan",
+        "issue",
+        str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"),
+        "--as",
+        "nguyen.thi.lan",
+    )
     quiet = _cchc(data, "sweep", "--as", "tran.van.minh")
     assert PREFECT_INFO not in quiet.stdout + quiet.stderr, quiet.stderr
     assert "nhắc hạn" in quiet.stdout

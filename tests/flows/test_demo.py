@@ -43,12 +43,25 @@ def _scalar(folder: Path, sql: str) -> object:
 def test_every_step_is_in_the_audit_trail(demo: tuple[Path, Path]) -> None:
     """Plan, tasks, evidence, assessments, metrics and ranking all left applied events."""
     folder, _ = demo
-    kinds = _scalar(folder, "select group_concat(distinct kind) from audit_events "
-                            "where outcome = 'applied'")  # fmt: skip
-    assert _scalar(folder, "select count(*) from audit_events where outcome = 'notified' "
-                           "and trigger = 'notify:task_reminder'") > 0  # fmt: skip
-    assert _scalar(folder, "select count(*) from audit_events where actor = 'tran.van.minh' "
-                           "and trigger = 'mark_overdue'") == 3  # fmt: skip
+    kinds = _scalar(
+        folder, "select group_concat(distinct kind) from audit_events where outcome = 'applied'"
+    )
+    assert (
+        _scalar(
+            folder,
+            "select count(*) from audit_events where outcome = 'notified' "
+            "and trigger = 'notify:task_reminder'",
+        )
+        > 0
+    )
+    assert (
+        _scalar(
+            folder,
+            "select count(*) from audit_events where actor = 'tran.van.minh' "
+            "and trigger = 'mark_overdue'",
+        )
+        == 3
+    )
     assert set(str(kinds).split(",")) >= {
         "plan",
         "task",
@@ -57,23 +70,40 @@ def test_every_step_is_in_the_audit_trail(demo: tuple[Path, Path]) -> None:
         "metric_import",
         "ranking",
     }
-    result = runner.invoke(app, ["--data-dir", str(folder), "audit", "verify",
-                                 "--as", "cu.van.son"],
-                           env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""})  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["--data-dir", str(folder), "audit", "verify", "--as", "cu.van.son"],
+        env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""},
+    )
     assert result.exit_code == 0, result.output
 
 
 def test_story_outcomes(demo: tuple[Path, Path]) -> None:
     """One task overdue, evidence replaced and rejected once each, the ranking published."""
     folder, _ = demo
-    assert _scalar(folder, "select count(*) from instances where kind = 'task' "
-                           "and state = 'overdue'") == 1  # fmt: skip
-    assert _scalar(folder, "select count(*) from instances where kind = 'evidence' "
-                           "and state = 'superseded'") == 1  # fmt: skip
-    assert _scalar(folder, "select count(*) from instances where kind = 'evidence' "
-                           "and state = 'rejected'") == 1  # fmt: skip
-    assert _scalar(folder, "select count(*) from instances where kind = 'ranking' "
-                           "and state = 'published'") == 1  # fmt: skip
+    assert (
+        _scalar(folder, "select count(*) from instances where kind = 'task' and state = 'overdue'")
+        == 1
+    )
+    assert (
+        _scalar(
+            folder,
+            "select count(*) from instances where kind = 'evidence' and state = 'superseded'",
+        )
+        == 1
+    )
+    assert (
+        _scalar(
+            folder, "select count(*) from instances where kind = 'evidence' and state = 'rejected'"
+        )
+        == 1
+    )
+    assert (
+        _scalar(
+            folder, "select count(*) from instances where kind = 'ranking' and state = 'published'"
+        )
+        == 1
+    )
 
 
 def test_files_officials_open(demo: tuple[Path, Path]) -> None:
@@ -85,8 +115,9 @@ def test_files_officials_open(demo: tuple[Path, Path]) -> None:
     assert "Mã tiêu chí" in cells
     assert "Phòng Văn hóa - Xã hội" in cells
     assert any(c.startswith("Mức độ hoàn thành Kế hoạch CCHC") for c in cells)
-    text = "\n".join(p.text for p in Document(str(out / f"bao-cao-tu-danh-gia-{PLAN}.docx"))
-                     .paragraphs)  # fmt: skip
+    text = "\n".join(
+        p.text for p in Document(str(out / f"bao-cao-tu-danh-gia-{PLAN}.docx")).paragraphs
+    )
     assert "Kết quả tự đánh giá, chấm điểm Chỉ số cải cách hành chính" in text
     ranking = load_workbook(out / f"xep-hang-{PLAN}.xlsx").active
     assert ranking is not None
@@ -139,13 +170,21 @@ def test_the_city_ranks_the_three_sample_wards_by_block(demo: tuple[Path, Path])
     """The city ranking is published in the city's tenant, each ward on its own chain, and its
     XLSX has one sheet per block listing the block's wards."""
     folder, out = demo
-    assert _scalar(folder, "select count(*) from instances where kind = 'city_ranking' "
-                           "and tenant = 'hai-phong' and state = 'published'") == 1  # fmt: skip
+    assert (
+        _scalar(
+            folder,
+            "select count(*) from instances where kind = 'city_ranking' "
+            "and tenant = 'hai-phong' and state = 'published'",
+        )
+        == 1
+    )
     assert _scalar(folder, "select count(distinct tenant) from scores") == 3
     assert _scalar(folder, "select count(*) from audit_chain_heads") == 4  # 3 wards + the city
     book = load_workbook(out / "xep-hang-chi-so-cchc-2025-H2.xlsx")
-    cells = {sheet.title: {str(c) for row in sheet.iter_rows(values_only=True) for c in row}
-             for sheet in book.worksheets}  # fmt: skip
+    cells = {
+        sheet.title: {str(c) for row in sheet.iter_rows(values_only=True) for c in row}
+        for sheet in book.worksheets
+    }
     assert {"Phường Phù Liễn", "Phường Lê Chân"} <= cells["Khối phường"]
     assert "Xã Tiên Lãng" in cells["Khối xã, đặc khu"]
     assert "Phường Lê Chân" not in cells["Khối xã, đặc khu"]
@@ -157,11 +196,24 @@ def test_every_document_renders_with_libreoffice(demo: tuple[Path, Path], tmp_pa
     but the plan's own sheet, which is narrow, prints on one portrait page."""
     folder, out = demo
     inspection = tmp_path / "kiem-tra"
-    result = runner.invoke(app, ["--data-dir", str(folder), "audit", "history", "--person",
-                                 "bui.duc.anh", "--as", "cu.van.son",
-                                 "--xlsx", str(inspection / "lich-su-bui.duc.anh.xlsx"),
-                                 "--docx", str(inspection / "bao-cao-kiem-tra-bui.duc.anh.docx")],
-                           env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""})  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "--data-dir",
+            str(folder),
+            "audit",
+            "history",
+            "--person",
+            "bui.duc.anh",
+            "--as",
+            "cu.van.son",
+            "--xlsx",
+            str(inspection / "lich-su-bui.duc.anh.xlsx"),
+            "--docx",
+            str(inspection / "bao-cao-kiem-tra-bui.duc.anh.docx"),
+        ],
+        env={"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": ""},
+    )
     assert result.exit_code == 0, result.output
     documents = sorted(
         p for d in (out, inspection) for p in d.rglob("*") if p.suffix in {".docx", ".xlsx"}
@@ -201,11 +253,12 @@ def test_every_demo_subject_round_trips_through_smtp(demo: tuple[Path, Path]) ->
     try:
         with ws.sessions() as session:
             rows = session.execute(
-                sa.select(NotificationDelivery.recipient, OutboxMessage.template,
-                          OutboxMessage.context)
+                sa.select(
+                    NotificationDelivery.recipient, OutboxMessage.template, OutboxMessage.context
+                )
                 .join(OutboxMessage, OutboxMessage.id == NotificationDelivery.outbox_id)
                 .where(NotificationDelivery.tenant == ws.tenant)
-            ).all()  # fmt: skip
+            ).all()
         org = ws.organization
         subjects = {
             renderer.render(template, json.loads(context), org.person(who), ward=org).subject
@@ -220,10 +273,18 @@ def test_every_demo_subject_round_trips_through_smtp(demo: tuple[Path, Path]) ->
     try:
         channel = SmtpChannel("127.0.0.1", server.port)
         for n, subject in enumerate(sorted(subjects)):
-            channel.send(Envelope(dedupe_key=f"demo:{n}", tenant="t", template="demo",
-                                  recipient_id="a", recipient_name="Ngô Thị Hà",
-                                  address="a@phulien.example", subject=subject,
-                                  text="."))  # fmt: skip
+            channel.send(
+                Envelope(
+                    dedupe_key=f"demo:{n}",
+                    tenant="t",
+                    template="demo",
+                    recipient_id="a",
+                    recipient_name="Ngô Thị Hà",
+                    address="a@phulien.example",
+                    subject=subject,
+                    text=".",
+                )
+            )
         received = server.received
     finally:
         server.stop()

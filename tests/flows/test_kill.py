@@ -86,8 +86,10 @@ class Child:
 Launch = Callable[[str, dict[str, Any]], Child]
 """``launch(flow, params)``: run ``flows.<module>.<function>(**params)`` in a child process."""
 
-FLOWS = {"fire-selected": ("flows.batch_fire", "fire_selected"),
-         "daily-sweep": ("flows.sweep", "sweep_flow")}  # fmt: skip
+FLOWS = {
+    "fire-selected": ("flows.batch_fire", "fire_selected"),
+    "daily-sweep": ("flows.sweep", "sweep_flow"),
+}
 SCRIPT = """
 import importlib, json, sys
 flow = getattr(importlib.import_module(sys.argv[1]), sys.argv[2])
@@ -111,11 +113,20 @@ def launch(tmp_path: Path, db: Db) -> Iterator[Launch]:
         err = tmp_path / f"child-{len(children)}.err"
         with err.open("w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-c", SCRIPT, *FLOWS[flow],
-                 json.dumps({"database_url": url, **params})],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    SCRIPT,
+                    *FLOWS[flow],
+                    json.dumps({"database_url": url, **params}),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         children.append(Child(process, err, name))
         return children[-1]
 
@@ -138,9 +149,15 @@ def organization(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The sample ward as tenant TENANT, with the author of the engine's tests."""
     data = yaml.safe_load((DEFINITIONS / "organizations" / "phu-lien.yaml").read_text("utf-8"))
     data["tenant"] = TENANT
-    data["people"].append({"id": "lan.author", "full_name": "Người thử nghiệm",
-                           "title": "Thử nghiệm", "roles": ["author"],
-                           "email": "lan.author@phulien.example"})  # fmt: skip
+    data["people"].append(
+        {
+            "id": "lan.author",
+            "full_name": "Người thử nghiệm",
+            "title": "Thử nghiệm",
+            "roles": ["author"],
+            "email": "lan.author@phulien.example",
+        }
+    )
     path = tmp_path_factory.mktemp("org") / "org.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return str(path)
@@ -148,9 +165,14 @@ def organization(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def _fire_params(author: Actor, organization: str) -> dict[str, Any]:
     return {
-        "kind": KIND, "state": "draft", "trigger": "submit", "actor_id": author.id,
-        "organization": organization, "batch_size": BATCH, "definitions_dir": str(DEFINITIONS),
-    }  # fmt: skip
+        "kind": KIND,
+        "state": "draft",
+        "trigger": "submit",
+        "actor_id": author.id,
+        "organization": organization,
+        "batch_size": BATCH,
+        "definitions_dir": str(DEFINITIONS),
+    }
 
 
 def _drafts(db: Db, engine: Engine, author: Actor, count: int) -> None:
@@ -235,10 +257,15 @@ def _instances_match_events(session: Session) -> list[Any]:
     assert report.ok, [b.describe() for b in report.breaks]
     instances = session.execute(sa.select(Instance.id, Instance.state, Instance.version)).all()
     events = session.execute(
-        sa.select(AuditEvent.id, AuditEvent.instance_id, AuditEvent.trigger,
-                  AuditEvent.to_state, AuditEvent.outcome, AuditEvent.kind)
-        .order_by(AuditEvent.seq)
-    ).all()  # fmt: skip
+        sa.select(
+            AuditEvent.id,
+            AuditEvent.instance_id,
+            AuditEvent.trigger,
+            AuditEvent.to_state,
+            AuditEvent.outcome,
+            AuditEvent.kind,
+        ).order_by(AuditEvent.seq)
+    ).all()
     applied: dict[int, list[Any]] = defaultdict(list)
     for event in events:  # the registration of the reference data changes no instance
         if event.outcome == "applied" and event.kind != "reference_data":
@@ -332,13 +359,23 @@ def ward(db: Db, tmp_path: Path) -> Iterator[Workspace]:
         for i in range(TASKS):
             deadline, unit = (SOON if i % 2 == 0 else PAST), units[i % len(units)]
             ws.engine.create(
-                session, "task", actor=ws.actor("nguyen.thi.lan"), ref=f"KH-2026/NV-{i:03}",
-                data={"plan": "KH-2026", "code": f"NV-{i:03}", "title": "Rà soát TTHC",
-                      "expected_product": "Báo cáo", "owner_unit": unit,
-                      "owner_unit_name": unit, "support_units": [],
-                      "deadline": deadline.isoformat(),
-                      "deadline_text": deadline.strftime("%d/%m/%Y"), "criteria": []},
-            )  # fmt: skip
+                session,
+                "task",
+                actor=ws.actor("nguyen.thi.lan"),
+                ref=f"KH-2026/NV-{i:03}",
+                data={
+                    "plan": "KH-2026",
+                    "code": f"NV-{i:03}",
+                    "title": "Rà soát TTHC",
+                    "expected_product": "Báo cáo",
+                    "owner_unit": unit,
+                    "owner_unit_name": unit,
+                    "support_units": [],
+                    "deadline": deadline.isoformat(),
+                    "deadline_text": deadline.strftime("%d/%m/%Y"),
+                    "criteria": [],
+                },
+            )
     yield ws
     ws.close()
 
@@ -419,8 +456,9 @@ def test_killed_sweep_acts_on_each_step_once_and_a_rerun_delivers_everything(
     assert set(again["statuses"]) <= {"sent", "sending"}  # "sending": claimed by a killed run
     later = _swept_after(launch, ward, db, NOW + timedelta(hours=2))  # the claims' lease ran out
     soon, past = (TASKS + 1) // 2, TASKS // 2
-    assert later["outcomes"] == Counter(reminded=3 * soon, overdue=past, escalated=2 * past,
-                                        stale=3 * past)  # fmt: skip
+    assert later["outcomes"] == Counter(
+        reminded=3 * soon, overdue=past, escalated=2 * past, stale=3 * past
+    )
     assert set(later["statuses"]) == {"sent"}
     assert later["mailed"] == later["deliveries"]
 

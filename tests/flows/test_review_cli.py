@@ -26,8 +26,13 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
 
     monkeypatch.setattr(cycle_common, "CLOCK", Ticking(datetime(2025, 11, 3, 2, 0, tzinfo=UTC)))
     folder = tmp_path / "var"
-    env = {"CCHC_DATABASE_URL": "", "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": "",
-           "CCHC_CITY": "", "CCHC_TENANT": ""}  # fmt: skip
+    env = {
+        "CCHC_DATABASE_URL": "",
+        "CCHC_ORGANIZATION": "",
+        "CCHC_INDEX_SET": "",
+        "CCHC_CITY": "",
+        "CCHC_TENANT": "",
+    }
 
     def run(*args: str) -> Result:
         return runner.invoke(app, ["--data-dir", str(folder), *args], env=env)
@@ -39,8 +44,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
 def issued(cli: Cli, tmp_path: Path) -> Cli:
     """Xã Tiên Lãng has issued the test plan (its own file, in the shared database)."""
     plan = tmp_path / "plan-tien-lang.yaml"
-    plan.write_text(PLAN_YAML.replace("tenant: phuong-phu-lien", f"tenant: {TIEN_LANG}"),
-                    encoding="utf-8")  # fmt: skip
+    plan.write_text(
+        PLAN_YAML.replace("tenant: phuong-phu-lien", f"tenant: {TIEN_LANG}"), encoding="utf-8"
+    )
     ok(cli("db", "upgrade"))
     ok(cli("--tenant", TIEN_LANG, "plan", "issue", str(plan), "--as", FOCAL))
     return cli
@@ -49,8 +55,23 @@ def issued(cli: Cli, tmp_path: Path) -> Cli:
 def test_review_run_uses_the_tenant_of_the_command(issued: Cli, tmp_path: Path) -> None:
     """`--tenant xa-tien-lang review run` reviews Tiên Lãng's plan with Tiên Lãng's people."""
     out = tmp_path / "review"
-    result = as_json(issued("--tenant", TIEN_LANG, "review", "run", "--plan", PLAN, "--month",
-                            "2025-11", "--as", FOCAL, "--out", str(out), "--json"))  # fmt: skip
+    result = as_json(
+        issued(
+            "--tenant",
+            TIEN_LANG,
+            "review",
+            "run",
+            "--plan",
+            PLAN,
+            "--month",
+            "2025-11",
+            "--as",
+            FOCAL,
+            "--out",
+            str(out),
+            "--json",
+        )
+    )
     assert result["conclusions"] > 0
     files = [Path(f) for f in result["files"]]
     assert files
@@ -62,8 +83,22 @@ def test_review_run_uses_the_tenant_of_the_command(issued: Cli, tmp_path: Path) 
 
 def test_review_run_with_an_unknown_chair_is_a_clear_error(issued: Cli, tmp_path: Path) -> None:
     """An unknown --chair exits with a did-you-mean message before the flow, not a traceback."""
-    result = issued("--tenant", TIEN_LANG, "review", "run", "--plan", PLAN, "--month", "2025-11",
-                    "--as", FOCAL, "--chair", "doan.van.nm", "--out", str(tmp_path))  # fmt: skip
+    result = issued(
+        "--tenant",
+        TIEN_LANG,
+        "review",
+        "run",
+        "--plan",
+        PLAN,
+        "--month",
+        "2025-11",
+        "--as",
+        FOCAL,
+        "--chair",
+        "doan.van.nm",
+        "--out",
+        str(tmp_path),
+    )
     assert result.exit_code == 2, result.output
     assert "--chair: no person 'doan.van.nm' in xa-tien-lang" in result.output
     assert "doan.van.nam" in result.output

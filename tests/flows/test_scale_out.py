@@ -67,8 +67,7 @@ class City:
 
 
 def _admin() -> sa.Engine:
-    return make_engine(PG_URL, connect_args={"connect_timeout": 3},
-                       isolation_level="AUTOCOMMIT")  # fmt: skip
+    return make_engine(PG_URL, connect_args={"connect_timeout": 3}, isolation_level="AUTOCOMMIT")
 
 
 def _free_port() -> int:
@@ -87,8 +86,14 @@ def _child_env(home: Path, **extra: str) -> dict[str, str]:
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        return subprocess.Popen(
+            args,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def _stop(*procs: subprocess.Popen[bytes]) -> None:
@@ -149,8 +154,9 @@ def _city_file(folder: Path) -> tuple[Path, list[Path]]:
     for i in range(1, WARDS + 1):
         path = folder / "wards" / f"ward-{i}.yaml"
         text = sample.replace("tenant: phuong-phu-lien", f"tenant: scale-ward-{i}")
-        path.write_text(text.replace("name: Phường Phù Liễn", f"name: Phường Thử {i}"),
-                        encoding="utf-8")  # fmt: skip
+        path.write_text(
+            text.replace("name: Phường Phù Liễn", f"name: Phường Thử {i}"), encoding="utf-8"
+        )
         paths.append(path)
     city = folder / "city.yaml"
     city.write_text(CITY_FILE, encoding="utf-8")
@@ -159,19 +165,30 @@ def _city_file(folder: Path) -> tuple[Path, list[Path]]:
 
 def _seed(project_url: str, data_dir: Path, organization: Path) -> str:
     """TASKS_PER_WARD tasks due 23/02/2026 in the ward; its tenant."""
-    ws = Workspace.open(Settings(data_dir=data_dir, database_url=project_url),
-                        organization=organization)  # fmt: skip
+    ws = Workspace.open(
+        Settings(data_dir=data_dir, database_url=project_url), organization=organization
+    )
     try:
         with unit_of_work(ws.sessions) as session:
             for n in range(1, TASKS_PER_WARD + 1):
                 ws.engine.create(
-                    session, "task", actor=ws.actor("nguyen.thi.lan"), ref=f"KH-2026/NV-0{n}",
-                    data={"plan": "KH-2026", "code": f"NV-0{n}", "title": "Rà soát TTHC",
-                          "expected_product": "Báo cáo", "owner_unit": "kt",
-                          "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị",
-                          "support_units": [], "deadline": "2026-02-23",
-                          "deadline_text": "23/02/2026", "criteria": []},
-                )  # fmt: skip
+                    session,
+                    "task",
+                    actor=ws.actor("nguyen.thi.lan"),
+                    ref=f"KH-2026/NV-0{n}",
+                    data={
+                        "plan": "KH-2026",
+                        "code": f"NV-0{n}",
+                        "title": "Rà soát TTHC",
+                        "expected_product": "Báo cáo",
+                        "owner_unit": "kt",
+                        "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị",
+                        "support_units": [],
+                        "deadline": "2026-02-23",
+                        "deadline_text": "23/02/2026",
+                        "criteria": [],
+                    },
+                )
         return ws.tenant
     finally:
         ws.close()
@@ -201,8 +218,10 @@ def city(tmp_path: Path) -> Iterator[City]:
             conn.execute(sa.text(f'CREATE DATABASE "{prefect_db}"'))
         cleanup.callback(_drop_database, admin, prefect_db)
         prefect_url = make_url(PG_URL).set(drivername="postgresql+asyncpg", database=prefect_db)
-        ext = make_engine(prefect_url.set(drivername="postgresql+psycopg").render_as_string(False),
-                          isolation_level="AUTOCOMMIT")  # fmt: skip
+        ext = make_engine(
+            prefect_url.set(drivername="postgresql+psycopg").render_as_string(False),
+            isolation_level="AUTOCOMMIT",
+        )
         with ext.connect() as conn:
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
         ext.dispose()
@@ -226,8 +245,11 @@ def city(tmp_path: Path) -> Iterator[City]:
             PREFECT_SERVER_UI_ENABLED="false",
             PREFECT_SERVER_LOGGING_LEVEL="WARNING",
         )
-        server = _start([str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port",
-                         str(port)], server_env, logs / "server.log")  # fmt: skip
+        server = _start(
+            [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            server_env,
+            logs / "server.log",
+        )
         cleanup.callback(_stop, server)
         _wait_healthy(api_url, server, logs / "server.log")
         _create_pool(api_url)
@@ -235,9 +257,25 @@ def city(tmp_path: Path) -> Iterator[City]:
         workers: list[subprocess.Popen[bytes]] = []
         cleanup.callback(lambda: _stop(*workers))  # each worker as soon as it exists
         for name in WORKERS:  # a loop, not extend(): each worker is listed as soon as it starts
-            workers.append(_start([str(PREFECT), "worker", "start", "--pool", POOL, "--type",  # noqa: PERF401
-                                   "process", "--name", name, "--limit", str(WORKER_LIMIT)],
-                                  worker_env, logs / f"{name}.log"))  # fmt: skip
+            workers.append(  # noqa: PERF401 - see the loop's comment
+                _start(
+                    [
+                        str(PREFECT),
+                        "worker",
+                        "start",
+                        "--pool",
+                        POOL,
+                        "--type",
+                        "process",
+                        "--name",
+                        name,
+                        "--limit",
+                        str(WORKER_LIMIT),
+                    ],
+                    worker_env,
+                    logs / f"{name}.log",
+                )
+            )
         yield City(api_url, project_url, data_dir, city_file, tenants, logs)
 
 
@@ -256,8 +294,10 @@ def _create_pool(api_url: str) -> None:
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: api_url}), \
-            get_client(sync_client=True) as client:  # fmt: skip
+    with (
+        temporary_settings(updates={PREFECT_API_URL: api_url}),
+        get_client(sync_client=True) as client,
+    ):
         client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
 
 
@@ -288,18 +328,27 @@ def test_two_workers_run_the_city_one_run_per_ward_at_a_time(city: City) -> None
 
     started = time.monotonic()
     now = datetime(2026, 2, 13, 9, tzinfo=LOCAL_TZ).isoformat()
-    parameters = {"database_url": city.project_url, "data_dir": str(city.data_dir),
-                  "system_actor": "tran.van.minh", "now": now}  # fmt: skip
+    parameters = {
+        "database_url": city.project_url,
+        "data_dir": str(city.data_dir),
+        "system_actor": "tran.van.minh",
+        "now": now,
+    }
     with temporary_settings(updates={PREFECT_API_URL: city.api_url}):
         ids = apply_city("sweep", parameters, POOL, city=str(city.city), scheduled=False)
         ward_deployment, fanout_deployment = ids["ward-sweep/city"], ids["city-fanout/city-sweep"]
         with get_client(sync_client=True) as client:
-            fanouts = [client.create_flow_run_from_deployment(uuid.UUID(fanout_deployment))
-                       for _ in range(2)]  # fmt: skip
+            fanouts = [
+                client.create_flow_run_from_deployment(uuid.UUID(fanout_deployment))
+                for _ in range(2)
+            ]
 
             def ward_runs() -> list[FlowRun] | None:
-                runs = client.read_flow_runs(deployment_filter=DeploymentFilter(
-                    id=DeploymentFilterId(any_=[uuid.UUID(ward_deployment)])))  # fmt: skip
+                runs = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(
+                        id=DeploymentFilterId(any_=[uuid.UUID(ward_deployment)])
+                    )
+                )
                 fan = [client.read_flow_run(f.id) for f in fanouts]
                 done = all(r.state is not None and r.state.is_final() for r in [*runs, *fan])
                 return runs if done and len(runs) == 2 * len(city.tenants) else None
@@ -308,8 +357,9 @@ def test_two_workers_run_the_city_one_run_per_ward_at_a_time(city: City) -> None
             fanout_runs = [client.read_flow_run(f.id) for f in fanouts]
 
             def work_intervals() -> list[TaskRun] | None:
-                tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(
-                    id=FlowRunFilterId(any_=[r.id for r in runs])))  # fmt: skip
+                tasks = client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in runs]))
+                )
                 tasks = [t for t in tasks if t.name.startswith("sweep-ward")]
                 recorded = len(tasks) == len(runs) and all(t.end_time for t in tasks)
                 return tasks if recorded else None
@@ -350,8 +400,10 @@ def test_two_workers_run_the_city_one_run_per_ward_at_a_time(city: City) -> None
     assert report.ok, [b.describe() for b in report.breaks]
     # Each reminder was sent once, though two runs swept every ward.
     assert notified == dict.fromkeys(city.tenants, TASKS_PER_WARD * REMINDERS_PER_TASK)
-    print(f"\nscale-out: {len(runs)} ward runs on {len(WORKERS)} workers in {elapsed:.1f} s; "
-          f"wards whose two runs were live at once: {contended}/{WARDS}")  # fmt: skip
+    print(
+        f"\nscale-out: {len(runs)} ward runs on {len(WORKERS)} workers in {elapsed:.1f} s; "
+        f"wards whose two runs were live at once: {contended}/{WARDS}"
+    )
 
 
 def _tenant_tag(tags: list[str]) -> str:
@@ -364,20 +416,25 @@ def _runs_overlap(runs: list[Any], tenant_of: dict[Any, str], tenant: str) -> bo
     return len(spans) == 2 and spans[1][0] < spans[0][1]
 
 
-def _print_timeline(fanouts: list[Any], runs: list[Any], tasks: list[Any],
-                    tenant_of: dict[Any, str]) -> None:  # fmt: skip
+def _print_timeline(
+    fanouts: list[Any], runs: list[Any], tasks: list[Any], tenant_of: dict[Any, str]
+) -> None:
     """Each run's span, and each ward run's work (task), in seconds from the first fan-out."""
     origin = min(r.start_time for r in fanouts)
     work = {t.flow_run_id: t for t in tasks}
     print()
     for r in fanouts:
-        print(f"  {'city-fanout':14} {r.labels.get('prefect.worker.name'):15} "
-              f"run {(r.start_time - origin).total_seconds():5.1f}-"
-              f"{(r.end_time - origin).total_seconds():5.1f} s")  # fmt: skip
+        print(
+            f"  {'city-fanout':14} {r.labels.get('prefect.worker.name'):15} "
+            f"run {(r.start_time - origin).total_seconds():5.1f}-"
+            f"{(r.end_time - origin).total_seconds():5.1f} s"
+        )
     for r in sorted(runs, key=lambda r: r.start_time):
         t = work[r.id]
-        print(f"  {tenant_of[r.id]:14} {r.labels.get('prefect.worker.name'):15} "
-              f"run {(r.start_time - origin).total_seconds():5.1f}-"
-              f"{(r.end_time - origin).total_seconds():5.1f} s, work "
-              f"{(t.start_time - origin).total_seconds():5.1f}-"
-              f"{(t.end_time - origin).total_seconds():5.1f} s")  # fmt: skip
+        print(
+            f"  {tenant_of[r.id]:14} {r.labels.get('prefect.worker.name'):15} "
+            f"run {(r.start_time - origin).total_seconds():5.1f}-"
+            f"{(r.end_time - origin).total_seconds():5.1f} s, work "
+            f"{(t.start_time - origin).total_seconds():5.1f}-"
+            f"{(t.end_time - origin).total_seconds():5.1f} s"
+        )

@@ -66,21 +66,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     with ExitStack() as cleanup:
-        env = _child_env(home, PREFECT_SERVER_UI_ENABLED="false",
-                         PREFECT_SERVER_LOGGING_LEVEL="WARNING")  # fmt: skip
-        proc = _start([str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port",
-                       str(port)], env, logs / "server.log")  # fmt: skip
+        env = _child_env(
+            home, PREFECT_SERVER_UI_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="WARNING"
+        )
+        proc = _start(
+            [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env,
+            logs / "server.log",
+        )
         cleanup.callback(_stop, proc)
         _wait_healthy(api_url, proc, logs / "server.log")
         client_env = _child_env(home, PREFECT_API_URL=api_url)
-        subprocess.run([str(PREFECT), "work-pool", "create", POOL, "--type", "process"],
-                       env=client_env, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(PREFECT), "work-pool", "create", POOL, "--type", "process"],
+            env=client_env,
+            check=True,
+            capture_output=True,
+        )
         worker_env = _child_env(home, PREFECT_API_URL=api_url, PREFECT_WORKER_QUERY_SECONDS="1")
         worker = subprocess.Popen(
             [str(PREFECT), "worker", "start", "--pool", POOL, "--type", "process"],
-            env=worker_env, cwd=elsewhere, stdout=(logs / "worker.log").open("wb"),
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            env=worker_env,
+            cwd=elsewhere,
+            stdout=(logs / "worker.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         cleanup.callback(_stop, worker)
         yield Server(api_url, home, logs)
 
@@ -130,8 +142,9 @@ def ward(request: pytest.FixtureRequest, server: Server, tmp_path: Path) -> Iter
 
 def _cchc(folder: Path, env: dict[str, str], *args: str) -> str:
     """Run ``cchc ARGS`` in ``folder`` (whose ``var`` is the default data folder); its output."""
-    done = subprocess.run([str(CCHC), *args], cwd=folder, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(CCHC), *args], cwd=folder, env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, f"cchc {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
@@ -139,10 +152,23 @@ def _cchc(folder: Path, env: dict[str, str], *args: str) -> str:
 def _run(server: Server, ward: Ward, deployment: str, now: str) -> tuple[int, str, str]:
     """``prefect deployment run DEPLOYMENT --watch`` (from the project folder); exit, output, id."""
     done = subprocess.run(
-        [str(PREFECT), "deployment", "run", deployment, "--param", f"now={now}",
-         "--watch", "--watch-timeout", RUN_SECONDS],
-        cwd=ward.folder, env=ward.env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            str(PREFECT),
+            "deployment",
+            "run",
+            deployment,
+            "--param",
+            f"now={now}",
+            "--watch",
+            "--watch-timeout",
+            RUN_SECONDS,
+        ],
+        cwd=ward.folder,
+        env=ward.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     output = done.stdout + done.stderr
     found = re.search(r"UUID: ([0-9a-f-]{36})", output)
     assert found, output
@@ -159,8 +185,21 @@ def test_deployed_review_and_sweep_complete_on_a_worker_elsewhere(
     """`cchc deploy`'s review and sweep deployments end Completed on a worker in another folder."""
     # Registered from the project's checkout, as the README says, on the ward's data folder.
     env = {**ward.env, "CCHC_DATA_DIR": str(ward.data_dir)}
-    out = _cchc(REPO, env, "deploy", "--plan", "KH-CCHC-2025-H2", "--as", FOCAL,
-                "--chair", CHAIR, "--work-pool", POOL, "--sweep-as", ADMIN)  # fmt: skip
+    out = _cchc(
+        REPO,
+        env,
+        "deploy",
+        "--plan",
+        "KH-CCHC-2025-H2",
+        "--as",
+        FOCAL,
+        "--chair",
+        CHAIR,
+        "--work-pool",
+        POOL,
+        "--sweep-as",
+        ADMIN,
+    )
     assert "review-monthly" in out, out
     assert "daily-sweep" in out, out
 
@@ -179,20 +218,37 @@ def test_deployed_review_and_sweep_complete_on_a_worker_elsewhere(
 def test_previous_month_after_the_plan_ended_is_not_reviewed(server: Server, ward: Ward) -> None:
     """A scheduled review after the plan's period says the plan ended and reviews nothing."""
     # Registered from the ward's folder on its default data folder, ./var: stored absolute.
-    _cchc(ward.folder, ward.env, "deploy", "--plan", "KH-CCHC-2025-H2", "--as", FOCAL,
-          "--chair", CHAIR, "--work-pool", POOL)  # fmt: skip
+    _cchc(
+        ward.folder,
+        ward.env,
+        "deploy",
+        "--plan",
+        "KH-CCHC-2025-H2",
+        "--as",
+        FOCAL,
+        "--chair",
+        CHAIR,
+        "--work-pool",
+        POOL,
+    )
     code, output, run_id = _run(
         server, ward, "monthly-review/review-monthly", "2026-03-01T07:00+07:00"
     )
     assert code == 0, _explain(server, output)
     assert "'Completed'" in output, _explain(server, output)
-    logs = subprocess.run([str(PREFECT), "flow-run", "logs", run_id], env=ward.env,
-                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    logs = subprocess.run(
+        [str(PREFECT), "flow-run", "logs", run_id],
+        env=ward.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     said = [line for line in logs.splitlines() if "KH-CCHC-2025-H2" in line]
     assert said, logs
     assert "31/12/2025" in said[0], said
     assert "2026-02" in said[0], said
     assert not (ward.data_dir / "review" / "2026-02").exists()
-    meetings = _cchc(ward.folder, ward.env, "audit", "query", "--as", ADMIN,
-                    "--kind", "meeting", "--json")  # fmt: skip
+    meetings = _cchc(
+        ward.folder, ward.env, "audit", "query", "--as", ADMIN, "--kind", "meeting", "--json"
+    )
     assert "2026-02" not in meetings

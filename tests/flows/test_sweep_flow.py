@@ -29,12 +29,23 @@ def test_sweep_flow_reminds_and_delivers(
     ws = Workspace.open(Settings(data_dir=tmp_path, database_url=url))
     with unit_of_work(ws.sessions) as session:
         ws.engine.create(
-            session, "task", actor=ws.actor("nguyen.thi.lan"), ref="KH-2026/NV-01",
-            data={"plan": "KH-2026", "code": "NV-01", "title": "Rà soát TTHC",
-                  "expected_product": "Báo cáo", "owner_unit": "kt",
-                  "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị", "support_units": [],
-                  "deadline": "2026-02-23", "deadline_text": "23/02/2026", "criteria": []},
-        )  # fmt: skip
+            session,
+            "task",
+            actor=ws.actor("nguyen.thi.lan"),
+            ref="KH-2026/NV-01",
+            data={
+                "plan": "KH-2026",
+                "code": "NV-01",
+                "title": "Rà soát TTHC",
+                "expected_product": "Báo cáo",
+                "owner_unit": "kt",
+                "owner_unit_name": "Phòng Kinh tế, Hạ tầng và Đô thị",
+                "support_units": [],
+                "deadline": "2026-02-23",
+                "deadline_text": "23/02/2026",
+                "criteria": [],
+            },
+        )
     ws.close()
     now = datetime(2026, 2, 13, 9, tzinfo=LOCAL_TZ).isoformat()
     result = sweep_flow(url, str(tmp_path), "tran.van.minh", now=now)
@@ -66,9 +77,10 @@ def test_sweep_flow_signs_a_checkpoint_kept_as_an_artifact(
     latest = folder.latest("phuong-phu-lien")
     assert latest is not None
     assert result["checkpoint"] == {
-        "seq": latest.seq, "head_hash": latest.head_hash,
+        "seq": latest.seq,
+        "head_hash": latest.head_hash,
         "file": str(folder.root / "phuong-phu-lien" / f"{latest.seq:012d}.json"),
-    }  # fmt: skip
+    }
     assert signature_ok(latest, folder.public_key() or b"")
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(

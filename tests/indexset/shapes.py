@@ -34,6 +34,7 @@ def real_shape_data() -> dict[str, Any]:
 def write_real_shape(folder: Path) -> Path:
     """``real_shape_data`` as a YAML file in ``folder``."""
     path = folder / "par-2025-real-shape.yaml"
-    path.write_text(yaml.safe_dump(real_shape_data(), allow_unicode=True, sort_keys=False),
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(real_shape_data(), allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     return path

@@ -38,18 +38,32 @@ PLAN = Plan(
     title="Kế hoạch cải cách hành chính 6 tháng cuối năm 2025",
     tenant=TENANT,
     decision=Decision(number="337/QĐ-UBND", date=date(2025, 7, 29)),
-    period=Period(code="2025-H2", start=date(2025, 7, 1), end=date(2025, 12, 31),
-                  label="6 tháng cuối năm 2025"),
+    period=Period(
+        code="2025-H2",
+        start=date(2025, 7, 1),
+        end=date(2025, 12, 31),
+        label="6 tháng cuối năm 2025",
+    ),
     index_set="PAR-XA-2025",
     tasks=(
-        PlanTask(code="NV-01", title="Rà soát thủ tục hành chính lĩnh vực đất đai",
-                 expected_product="Báo cáo rà soát", owner_unit="kt",
-                 deadline=date(2025, 10, 31), criteria=("1.1.3",)),
-        PlanTask(code="NV-02", title="Số hóa hồ sơ tại Trung tâm Phục vụ hành chính công",
-                 expected_product="Báo cáo kết quả số hóa", owner_unit="ttphc",
-                 deadline=date(2025, 11, 30), criteria=("1.2.1",)),
+        PlanTask(
+            code="NV-01",
+            title="Rà soát thủ tục hành chính lĩnh vực đất đai",
+            expected_product="Báo cáo rà soát",
+            owner_unit="kt",
+            deadline=date(2025, 10, 31),
+            criteria=("1.1.3",),
+        ),
+        PlanTask(
+            code="NV-02",
+            title="Số hóa hồ sơ tại Trung tâm Phục vụ hành chính công",
+            expected_product="Báo cáo kết quả số hóa",
+            owner_unit="ttphc",
+            deadline=date(2025, 11, 30),
+            criteria=("1.2.1",),
+        ),
     ),
-)  # fmt: skip
+)
 CRITERIA = (
     CriterionToOpen("1.1.1", "Ban hành kế hoạch CCHC đúng thời hạn", "1", "vhxh", "Kế hoạch"),
     CriterionToOpen("1.1.3", "Mức độ hoàn thành kế hoạch CCHC", "2", "kt", "Báo cáo"),
@@ -58,11 +72,16 @@ CRITERIA = (
 
 EXPECTED = {
     # plan_issued → every unit head
-    "le.thi.hong.nhung": 2, "trinh.van.hai": 1, "pham.quoc.khanh": 4,
-    "dinh.thi.bich.ngoc": 2, "mai.van.luc": 1,
+    "le.thi.hong.nhung": 2,
+    "trinh.van.hai": 1,
+    "pham.quoc.khanh": 4,
+    "dinh.thi.bich.ngoc": 2,
+    "mai.van.luc": 1,
     # task_assigned NV-01 (kt) and NV-02 (ttphc) → that unit's officials too
-    "ngo.thi.ha": 1, "luong.van.tung": 1, "ta.minh.quan": 1,
-}  # fmt: skip
+    "ngo.thi.ha": 1,
+    "luong.van.tung": 1,
+    "ta.minh.quan": 1,
+}
 """Notifications per person after issuing PLAN: plan, tasks, assessments (to owner heads)."""
 EXPECTED_TOTAL = sum(EXPECTED.values())
 
@@ -77,8 +96,14 @@ def org() -> Organization:
 def issued(db: Db, engine: Engine, org: Organization) -> Db:
     """PLAN issued by the focal official: its outbox rows wait in ``db``."""
     with unit_of_work(db.sessions) as session:
-        issue_plan(session, engine, PLAN, CRITERIA, org.actor("nguyen.thi.lan"),
-                   {u.code: u.name for u in org.units})  # fmt: skip
+        issue_plan(
+            session,
+            engine,
+            PLAN,
+            CRITERIA,
+            org.actor("nguyen.thi.lan"),
+            {u.code: u.name for u in org.units},
+        )
     return db
 
 
@@ -114,9 +139,13 @@ class Inbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
-    ) -> str:  # fmt: skip
+    ) -> str:
         if self.refuse:
             return self.refuse
         envelope.rcpt_tos.append(address)

@@ -35,11 +35,17 @@ HTML = "<p>Kính gửi Ông/Bà <strong>Ngô Thị Hà</strong>,</p>\n"
 
 def envelope(html: str | None = HTML) -> Envelope:
     return Envelope(
-        dedupe_key="phuong-phu-lien:12:0:ngo.thi.ha", tenant="phuong-phu-lien",
-        template="task_assigned", recipient_id="ngo.thi.ha", recipient_name="Ngô Thị Hà",
-        address="ngo.thi.ha@phulien.example", subject=SUBJECT, text=TEXT, html=html,
+        dedupe_key="phuong-phu-lien:12:0:ngo.thi.ha",
+        tenant="phuong-phu-lien",
+        template="task_assigned",
+        recipient_id="ngo.thi.ha",
+        recipient_name="Ngô Thị Hà",
+        address="ngo.thi.ha@phulien.example",
+        subject=SUBJECT,
+        text=TEXT,
+        html=html,
         context={"ref": "KH-2025-H2/NV-01"},
-    )  # fmt: skip
+    )
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -160,8 +166,11 @@ def test_webhook_posts_json_with_an_idempotency_key(webhook: WebhookServer) -> N
     assert hook.headers["Content-Type"] == "application/json"
     assert hook.body["subject"] == SUBJECT
     assert hook.body["text"] == TEXT
-    assert hook.body["recipient"] == {"id": "ngo.thi.ha", "name": "Ngô Thị Hà",
-                                      "email": "ngo.thi.ha@phulien.example"}  # fmt: skip
+    assert hook.body["recipient"] == {
+        "id": "ngo.thi.ha",
+        "name": "Ngô Thị Hà",
+        "email": "ngo.thi.ha@phulien.example",
+    }
     assert hook.body["context"] == {"ref": "KH-2025-H2/NV-01"}
 
 
@@ -188,8 +197,9 @@ def test_channel_from_env(tmp_path: Path) -> None:
     default = channel_from_env(tmp_path, {})
     assert isinstance(default, MaildirChannel)
     assert default.root == tmp_path / "mail"
-    smtp = channel_from_env(tmp_path, {"CCHC_NOTIFY_CHANNEL": "smtp", "CCHC_SMTP_HOST": "mx",
-                                       "CCHC_SMTP_PORT": "2525"})  # fmt: skip
+    smtp = channel_from_env(
+        tmp_path, {"CCHC_NOTIFY_CHANNEL": "smtp", "CCHC_SMTP_HOST": "mx", "CCHC_SMTP_PORT": "2525"}
+    )
     assert isinstance(smtp, SmtpChannel)
     assert (smtp.host, smtp.port) == ("mx", 2525)
     with pytest.raises(ValueError, match="CCHC_WEBHOOK_URL"):
@@ -200,14 +210,21 @@ def test_channel_from_env(tmp_path: Path) -> None:
     ("mail_from", "sender", "domain"),
     [
         (None, "Hệ thống CCHC Phường Phù Liễn <cchc@phulien.example>", "phulien.example"),
-        ("CCHC Phù Liễn <cchc@mail.phulien.example>", "CCHC Phù Liễn <cchc@mail.phulien.example>",
-         "mail.phulien.example"),
+        (
+            "CCHC Phù Liễn <cchc@mail.phulien.example>",
+            "CCHC Phù Liễn <cchc@mail.phulien.example>",
+            "mail.phulien.example",
+        ),
     ],
-)  # fmt: skip
+)
 def test_notify_send_signs_with_the_configured_sender(
-    issued: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_from: str | None,
-    sender: str, domain: str,
-) -> None:  # fmt: skip
+    issued: Db,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mail_from: str | None,
+    sender: str,
+    domain: str,
+) -> None:
     """`cchc notify send` writes From and Message-ID from CCHC_MAIL_FROM or the ward's file."""
     monkeypatch.setenv("CCHC_NOTIFY_CHANNEL", "maildir")
     monkeypatch.setenv("CCHC_MAILDIR", str(tmp_path / "mail"))

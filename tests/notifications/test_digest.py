@@ -51,8 +51,10 @@ def test_digest_lists_the_days_notifications_and_due_tasks(
     assert before is not None
     assert before.subject == "[CCHC] Tổng hợp ngày 03/11/2025: 4 thông báo, 1 nhiệm vụ cần chú ý"
     assert before.text.startswith("Kính gửi Ông/Bà Phạm Quốc Khánh – Trưởng phòng Kinh tế")
-    assert ("Phường Phù Liễn gửi Ông/Bà tổng hợp công việc cải cách hành chính ngày 03 tháng 11 "
-            "năm 2025.") in before.text  # fmt: skip
+    assert (
+        "Phường Phù Liễn gửi Ông/Bà tổng hợp công việc cải cách hành chính ngày 03 tháng 11 "
+        "năm 2025."
+    ) in before.text
     lines = [line.strip() for line in before.text.splitlines() if line.startswith("  - ")]
     assert lines == [
         "- 09:00 [CCHC] Ban hành kế hoạch cải cách hành chính KH-2025-H2 (chờ gửi)",
@@ -126,8 +128,13 @@ def test_a_task_whose_product_is_submitted_is_not_due(
         task = session.scalars(
             sa.select(Instance).where(Instance.kind == "task", Instance.ref.endswith("NV-01"))
         ).one()
-        engine.fire(session, task.id, "submit_product", actor=org.actor("ngo.thi.ha"),
-                    payload={"product": "Báo cáo số 12/BC-UBND"})  # fmt: skip
+        engine.fire(
+            session,
+            task.id,
+            "submit_product",
+            actor=org.actor("ngo.thi.ha"),
+            payload={"product": "Báo cáo số 12/BC-UBND"},
+        )
     with issued.sessions() as session:
         digest = daily_digest(session, org, "pham.quoc.khanh", DAY, tasks=TASKS)
     assert digest is not None
@@ -193,14 +200,17 @@ def test_notify_send_retries_the_digests_left_waiting(
     monkeypatch.setenv("CCHC_MAILDIR", str(tmp_path / "mail"))
     env = {"CCHC_DATABASE_URL": issued.url, "CCHC_ORGANIZATION": "", "CCHC_INDEX_SET": ""}
     result = CliRunner().invoke(
-        app, ["--data-dir", str(tmp_path), "notify", "send", "--as", "tran.van.minh", "--json"],
+        app,
+        ["--data-dir", str(tmp_path), "notify", "send", "--as", "tran.van.minh", "--json"],
         env=env,
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["digests"] == len(EXPECTED)
     box = mailbox.Maildir(tmp_path / "mail", create=False)
-    subjects = [str(message_from_bytes(box.get_bytes(k), policy=policy.default)["Subject"])
-                for k in box.iterkeys()]  # fmt: skip
+    subjects = [
+        str(message_from_bytes(box.get_bytes(k), policy=policy.default)["Subject"])
+        for k in box.iterkeys()
+    ]
     digests = [s for s in subjects if s.startswith("[CCHC] Tổng hợp ngày 03/11/2025")]
     assert len(digests) == len(EXPECTED)
     with issued.sessions() as session:

@@ -204,13 +204,22 @@ def test_backoff_doubles_and_gives_up_after_max_attempts(
 ) -> None:
     """Transient failures wait 30 s, 60 s …; after max_attempts the outbox row is failed."""
     assert [Backoff().delay(n).total_seconds() for n in (1, 2, 3, 7, 8, 50)] == [
-        30, 60, 120, 1920, 3600, 3600]  # fmt: skip
+        30,
+        60,
+        120,
+        1920,
+        3600,
+        3600,
+    ]
     failing = Recorder(fail=DeliveryError("mailbox busy", transient=True))
     reports = [dispatch(issued.sessions, org, failing, clock.now, max_attempts=3)]
-    reports.extend(dispatch(issued.sessions, org, failing, clock.advance(seconds=wait),
-                            max_attempts=3) for wait in (30, 60))  # fmt: skip
+    reports.extend(
+        dispatch(issued.sessions, org, failing, clock.advance(seconds=wait), max_attempts=3)
+        for wait in (30, 60)
+    )
     assert reports == [DispatchReport(retried=EXPECTED_TOTAL)] * 2 + [
-        DispatchReport(failed=EXPECTED_TOTAL)]  # fmt: skip
+        DispatchReport(failed=EXPECTED_TOTAL)
+    ]
     assert statuses(issued, OutboxMessage) == {"failed": 6}
     assert count(issued, "delivery_attempts", "outcome = 'transient'") == 3 * EXPECTED_TOTAL
     with issued.sessions() as session:
@@ -247,8 +256,9 @@ def test_a_template_missing_a_variable_fails_the_delivery_for_good(
     }
 
 
-def test_a_role_nobody_holds_is_skipped(db: Db, engine: Engine, org: Organization,
-                                        clock: Clock) -> None:  # fmt: skip
+def test_a_role_nobody_holds_is_skipped(
+    db: Db, engine: Engine, org: Organization, clock: Clock
+) -> None:
     """The generic approval request notifies 'reviewer': nobody in the ward holds it."""
     author = Actor.of("lan.author", "author", tenant=org.tenant)
     with unit_of_work(db.sessions) as session:
@@ -270,15 +280,17 @@ def test_webhook_200_500_400(
     webhook.status = 200
     rest = EXPECTED_TOTAL - 3
     assert dispatch(issued.sessions, org, channel, clock.advance(seconds=30)) == DispatchReport(
-        sent=rest)  # fmt: skip
+        sent=rest
+    )
     assert len(webhook.requests) == 4 + 3 + rest
     keys = [h.headers["Idempotency-Key"] for h in webhook.requests[7:]]
     assert len(set(keys)) == rest
     assert all(h.body["dedupe_key"] == h.headers["Idempotency-Key"] for h in webhook.requests)
     assert statuses(issued, NotificationDelivery) == {"sent": rest, "failed": 3}
     with issued.sessions() as session:
-        errors = session.scalars(sa.select(DeliveryAttempt.error).where(
-            DeliveryAttempt.outcome == "permanent")).all()  # fmt: skip
+        errors = session.scalars(
+            sa.select(DeliveryAttempt.error).where(DeliveryAttempt.outcome == "permanent")
+        ).all()
     assert errors == ["webhook answered HTTP 400: status 400"] * 3
 
 
@@ -288,8 +300,14 @@ def test_a_communes_mail_names_it_a_xa(db: Db, engine: Engine, clock: Clock) -> 
     tien_lang = load_organization(ROOT / "definitions" / "organizations" / "tien-lang.yaml", ROLES)
     plan = PLAN.model_copy(update={"tenant": tien_lang.tenant})
     with unit_of_work(db.sessions) as session:
-        issue_plan(session, engine, plan, CRITERIA, tien_lang.actor("hoang.van.phuc"),
-                   {u.code: u.name for u in tien_lang.units})  # fmt: skip
+        issue_plan(
+            session,
+            engine,
+            plan,
+            CRITERIA,
+            tien_lang.actor("hoang.van.phuc"),
+            {u.code: u.name for u in tien_lang.units},
+        )
         task = session.scalars(
             sa.select(OutboxMessage).where(OutboxMessage.template == "task_assigned")
         ).first()
@@ -299,7 +317,8 @@ def test_a_communes_mail_names_it_a_xa(db: Db, engine: Engine, clock: Clock) -> 
     channel = Recorder()
     assert dispatch(db.sessions, tien_lang, channel, clock.now).failed == 0
     texts = {(e.template, e.text) for e in channel.sent}
-    assert any(t == "plan_issued" and "Ủy ban nhân dân xã Tiên Lãng đã ban hành" in x
-               for t, x in texts)  # fmt: skip
+    assert any(
+        t == "plan_issued" and "Ủy ban nhân dân xã Tiên Lãng đã ban hành" in x for t, x in texts
+    )
     assert any(t == "task_overdue" and "làm giảm điểm của xã;" in x for t, x in texts)
     assert not [x for _, x in texts if "phường" in x.lower()]

@@ -31,20 +31,29 @@ def ids(org: Organization, roles: list[str], data: dict[str, Any]) -> list[str]:
 def test_unit_roles_go_to_the_owner_unit_only(org: Organization) -> None:
     """A task of Phòng Kinh tế notifies that unit's head and officials, nobody else."""
     assert ids(org, ["unit_head", "unit_official"], {"owner_unit": "kt"}) == [
-        "pham.quoc.khanh", "ngo.thi.ha", "luong.van.tung"]  # fmt: skip
+        "pham.quoc.khanh",
+        "ngo.thi.ha",
+        "luong.van.tung",
+    ]
 
 
 def test_without_owner_unit_unit_roles_are_ward_wide(org: Organization) -> None:
     """A plan (no owner unit) notifies every unit head, in file order."""
     assert ids(org, ["unit_head"], {"title": "Kế hoạch"}) == [
-        "le.thi.hong.nhung", "trinh.van.hai", "pham.quoc.khanh", "dinh.thi.bich.ngoc",
-        "mai.van.luc"]  # fmt: skip
+        "le.thi.hong.nhung",
+        "trinh.van.hai",
+        "pham.quoc.khanh",
+        "dinh.thi.bich.ngoc",
+        "mai.van.luc",
+    ]
 
 
 def test_leadership_and_focal_roles_are_not_scoped(org: Organization) -> None:
     """Chairman and focal official get any unit's message; Vice-Chairmen all, unless in charge."""
     assert ids(org, ["chairman", "focal_official"], {"owner_unit": "kt"}) == [
-        "dang.van.thang", "nguyen.thi.lan"]  # fmt: skip
+        "dang.van.thang",
+        "nguyen.thi.lan",
+    ]
     assert ids(org, ["vice_chairman"], {}) == ["vu.thi.mai", "hoang.minh.tuan"]
     assert ids(org, ["vice_chairman"], {"owner_unit": "vp"}) == ["vu.thi.mai", "hoang.minh.tuan"]
 
@@ -52,7 +61,9 @@ def test_leadership_and_focal_roles_are_not_scoped(org: Organization) -> None:
 def test_a_person_holding_two_listed_roles_is_listed_once(org: Organization) -> None:
     """Lan is focal official and an official of VH-XH: one notification, not two."""
     assert ids(org, ["focal_official", "unit_official"], {"owner_unit": "vhxh"}) == [
-        "nguyen.thi.lan", "bui.duc.anh"]  # fmt: skip
+        "nguyen.thi.lan",
+        "bui.duc.anh",
+    ]
 
 
 def test_roles_nobody_holds_resolve_to_nobody(org: Organization) -> None:

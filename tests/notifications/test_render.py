@@ -102,8 +102,10 @@ def test_subject_line_must_be_followed_by_a_blank_line(tmp_path: Path, lan: Pers
 
 def test_html_is_escaped_and_text_is_not(org: Organization) -> None:
     """A <script> in the data is escaped in HTML and left as written in the plain text."""
-    context = {**SAMPLES["task_assigned"],
-               "data": {**TASK_DATA, "title": "<script>alert('x')</script> & co"}}  # fmt: skip
+    context = {
+        **SAMPLES["task_assigned"],
+        "data": {**TASK_DATA, "title": "<script>alert('x')</script> & co"},
+    }
     rendered = render("task_assigned", context, org.person("ngo.thi.ha"))
     assert rendered.html is not None
     assert "<script>" not in rendered.html
@@ -167,13 +169,26 @@ def test_what_the_engine_writes_renders_for_every_recipient(
             source=b"%PDF-1.7\n%%EOF\n",
             original_name="Báo cáo rà soát.pdf",
         )
-        review_evidence(session, engine, lan, sub.instance_id, "request_changes",
-                        sha256=sub.sha256, reason="Thiếu chữ ký")  # fmt: skip
+        review_evidence(
+            session,
+            engine,
+            lan,
+            sub.instance_id,
+            "request_changes",
+            sha256=sub.sha256,
+            reason="Thiếu chữ ký",
+        )
     with db.sessions() as session:
         rows = session.query(OutboxMessage).order_by(OutboxMessage.id).all()
     templates = {row.template for row in rows}
-    assert {"plan_issued", "task_assigned", "assessment_opened", "task_returned",
-            "task_overdue", "evidence_decided"} <= templates  # fmt: skip
+    assert {
+        "plan_issued",
+        "task_assigned",
+        "assessment_opened",
+        "task_returned",
+        "task_overdue",
+        "evidence_decided",
+    } <= templates
     for row in rows:
         people = resolve_recipients(org, row)
         assert people, row.template
@@ -201,8 +216,10 @@ def test_the_ward_is_named_by_its_kind(org: Organization, tien_lang: Organizatio
     Tiên Lãng: the name and kind come from the organization file."""
     notice = SAMPLES["meeting_notice_issued"]
     overdue = SAMPLES["task_overdue"]
-    for ward, person, name, kind in ((org, "pham.quoc.khanh", "phường Phù Liễn", "phường"),
-                                     (tien_lang, "vu.van.tien", "xã Tiên Lãng", "xã")):  # fmt: skip
+    for ward, person, name, kind in (
+        (org, "pham.quoc.khanh", "phường Phù Liễn", "phường"),
+        (tien_lang, "vu.van.tien", "xã Tiên Lãng", "xã"),
+    ):
         to = ward.person(person)
         assert (
             f"Ủy ban nhân dân {name} đã ban hành"

@@ -141,8 +141,9 @@ def test_self_assessment_rows_fit(tmp_path: Path, assessment: SelfAssessmentTabl
 def test_plan_workbook_prints_on_a4_and_names_units(tmp_path: Path) -> None:
     """The plan workbook: the plan sheet A4 portrait, the task sheet landscape with its header
     on every page and rows tall enough; units by their names, which read back as the plan."""
-    plan, problems = check_plan(SAMPLE_PLAN, known_units=set(UNIT_NAMES),
-                                known_criteria=_criteria())  # fmt: skip
+    plan, problems = check_plan(
+        SAMPLE_PLAN, known_units=set(UNIT_NAMES), known_criteria=_criteria()
+    )
     assert plan is not None, problems
     path = write_plan_xlsx(plan, tmp_path / "kh.xlsx", unit_names=UNIT_NAMES)
     book = load_workbook(path)
@@ -154,8 +155,9 @@ def test_plan_workbook_prints_on_a4_and_names_units(tmp_path: Path) -> None:
     assert set(owners) <= set(UNIT_NAMES.values())
     assert "Phòng Văn hóa - Xã hội" in owners
     aliases = {name.lower(): code for code, name in UNIT_NAMES.items()}
-    again, problems = check_plan(path, known_units=set(UNIT_NAMES), known_criteria=_criteria(),
-                                 unit_aliases=aliases)  # fmt: skip
+    again, problems = check_plan(
+        path, known_units=set(UNIT_NAMES), known_criteria=_criteria(), unit_aliases=aliases
+    )
     assert problems == []
     assert again == plan
 
@@ -165,14 +167,32 @@ def test_history_times_are_date_times(tmp_path: Path) -> None:
     hh:mm:ss) and says the times are Vietnam's; its rows fit their text."""
     at = datetime(2025, 11, 3, 2, 5, 9, tzinfo=UTC)  # 09:05:09 in Hà Nội
     row = HistoryRow(
-        occurred_at=at, actor="bui.duc.anh", actor_name="Bùi Đức Anh", role="Chuyên viên",
-        kind="evidence", instance_id=7, ref="criterion:1.1.3/1", object="Tài liệu kiểm chứng #7",
-        trigger="submit", action="Nộp", from_state=None, to_state="submitted",
-        moved="— → Đã nộp, chờ thẩm định", outcome="applied", outcome_label="Đã thực hiện",
-        sha256="ab" * 32, reason="Bổ sung biên bản họp và danh sách đại biểu tham dự. " * 3,
-    )  # fmt: skip
-    subject = Subject(what="person", code="bui.duc.anh", title="Bùi Đức Anh", tenant="t",
-                      plan=None, owner_unit=None)  # fmt: skip
+        occurred_at=at,
+        actor="bui.duc.anh",
+        actor_name="Bùi Đức Anh",
+        role="Chuyên viên",
+        kind="evidence",
+        instance_id=7,
+        ref="criterion:1.1.3/1",
+        object="Tài liệu kiểm chứng #7",
+        trigger="submit",
+        action="Nộp",
+        from_state=None,
+        to_state="submitted",
+        moved="— → Đã nộp, chờ thẩm định",
+        outcome="applied",
+        outcome_label="Đã thực hiện",
+        sha256="ab" * 32,
+        reason="Bổ sung biên bản họp và danh sách đại biểu tham dự. " * 3,
+    )
+    subject = Subject(
+        what="person",
+        code="bui.duc.anh",
+        title="Bùi Đức Anh",
+        tenant="t",
+        plan=None,
+        owner_unit=None,
+    )
     path = write_xlsx(tmp_path / "ls.xlsx", History(subject, None, None, (row, row)))
     ws = load_workbook(path).active
     assert isinstance(ws, Worksheet)
@@ -189,12 +209,22 @@ def test_review_chart_labels_axes_and_bars_with_whole_numbers() -> None:
     """The review chart names both axes, writes each bar's count at its end (0 too), and ticks
     whole numbers of tasks only, from 0."""
     units = [
-        UnitProgress(unit="vhxh", unit_name="Phòng Văn hóa - Xã hội",
-                     done_in_period=["NV-01", "NV-02", "NV-03"], overdue=["NV-04"]),
+        UnitProgress(
+            unit="vhxh",
+            unit_name="Phòng Văn hóa - Xã hội",
+            done_in_period=["NV-01", "NV-02", "NV-03"],
+            overdue=["NV-04"],
+        ),
         UnitProgress(unit="vp", unit_name="Văn phòng HĐND và UBND"),
-    ]  # fmt: skip
-    review = ReviewData(plan="KH-CCHC-2025-H2", start=date(2025, 11, 1), end=date(2025, 11, 30),
-                        label="tháng 11/2025", units=units, index=Decimal(80))  # fmt: skip
+    ]
+    review = ReviewData(
+        plan="KH-CCHC-2025-H2",
+        start=date(2025, 11, 1),
+        end=date(2025, 11, 30),
+        label="tháng 11/2025",
+        units=units,
+        index=Decimal(80),
+    )
     figure = review_chart(review)
     figure.canvas.draw()
     axes = figure.axes[0]

@@ -34,8 +34,15 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 def invite_token(ws: Workspace, person: str, purpose: str = "invite") -> str:
     """A fresh invite (or reset) link token for ``person``."""
     with unit_of_work(ws.sessions) as session:
-        return invite(session, ws.engine, ws.organization, ws.actor(ADMIN), person,
-                      purpose=purpose, policy=POLICY).token  # fmt: skip
+        return invite(
+            session,
+            ws.engine,
+            ws.organization,
+            ws.actor(ADMIN),
+            person,
+            purpose=purpose,
+            policy=POLICY,
+        ).token
 
 
 def make_account(ws: Workspace, person: str) -> None:
@@ -76,6 +83,8 @@ def csrf_of(response: Response) -> str:
 def sign_in(browser: TestClient, person: str, password: str = PASSWORD) -> Response:
     """Sign in through the form (not following the redirect)."""
     form = browser.get("/sign-in")
-    return browser.post("/sign-in", data={"login": person, "password": password, "next": "/",
-                                          "csrf": csrf_of(form)},
-                        follow_redirects=False)  # fmt: skip
+    return browser.post(
+        "/sign-in",
+        data={"login": person, "password": password, "next": "/", "csrf": csrf_of(form)},
+        follow_redirects=False,
+    )

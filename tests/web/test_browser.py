@@ -89,14 +89,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CCHC_")}
     env.update(CCHC_DATA_DIR=str(folder / "var"), CCHC_BASE_URL=url, CCHC_NOTIFY_CHANNEL="maildir")
     _cchc(env, "db", "upgrade")
-    _cchc(env, "plan", "issue", str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"),
-          "--as", "nguyen.thi.lan")  # fmt: skip
+    _cchc(
+        env,
+        "plan",
+        "issue",
+        str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"),
+        "--as",
+        "nguyen.thi.lan",
+    )
     link = json.loads(_cchc(env, "users", "invite", OFFICIAL, "--as", "tran.van.minh", "--json"))
     log = (folder / "serve.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-c", "from cchc.cli import main; main()", "serve", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_until_up(url, server, folder / "serve.log")
         head = json.loads(_cchc(env, "users", "invite", HEAD, "--as", "tran.van.minh", "--json"))
@@ -130,8 +138,9 @@ def _set_password(link: str, password: str) -> None:
         form = browser.get(link)
         found = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert found, form.text
-        done = browser.post(link, data={"csrf": found.group(1), "password": password,
-                                        "confirm": password})  # fmt: skip
+        done = browser.post(
+            link, data={"csrf": found.group(1), "password": password, "confirm": password}
+        )
         assert done.status_code == 303, done.text
 
 

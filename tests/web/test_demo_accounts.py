@@ -35,9 +35,16 @@ def test_every_demo_person_signs_in_with_the_demo_password(
         assert statuses == {"active"}
         assert set(triggers) == {"invite", "set_password"}
         with unit_of_work(ws.sessions) as session:
-            signed = sign_in(session, ws.engine, ws.organization, ws.organization.chairman.id,
-                             demo_accounts.DEMO_PASSWORD, address="127.0.0.1", user_agent="t",
-                             policy=Policy())  # fmt: skip
+            signed = sign_in(
+                session,
+                ws.engine,
+                ws.organization,
+                ws.organization.chairman.id,
+                demo_accounts.DEMO_PASSWORD,
+                address="127.0.0.1",
+                user_agent="t",
+                policy=Policy(),
+            )
         assert signed.person_id == ws.organization.chairman.id
     finally:
         ws.close()

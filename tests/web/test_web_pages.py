@@ -17,8 +17,9 @@ from tests.web.conftest import CHAIRMAN, FOCAL, KT_OFFICIAL, PASSWORD, csrf_of, 
 
 def _counts(html: str) -> dict[str, int]:
     """Label → number of the home page's counts."""
-    found = re.findall(r'<span class="number">(\d+)</span>\s*<span class="label">([^<]+)</span>',
-                       html)  # fmt: skip
+    found = re.findall(
+        r'<span class="number">(\d+)</span>\s*<span class="label">([^<]+)</span>', html
+    )
     return {label: int(number) for number, label in found}
 
 
@@ -32,8 +33,7 @@ def test_home_shows_what_waits_for_the_official_and_their_unit(
     assert home.status_code == 200
     expected = waiting_for(ward, ward.actor(KT_OFFICIAL), ward.engine.clock())
     assert _counts(home.text) == {w.label: w.count for w in expected}
-    assert {w.key for w in expected} == {"tasks_due", "tasks_overdue", "sent_back",
-                                         "follow_ups"}  # fmt: skip
+    assert {w.key for w in expected} == {"tasks_due", "tasks_overdue", "sent_back", "follow_ups"}
     assert '<a class="box" href="/tasks?show=late">' in home.text
 
 
@@ -41,8 +41,10 @@ def test_the_counts_follow_the_roles(ward: Workspace) -> None:
     """The focal official sees reviews, the Chairman approvals; a unit's official neither;
     the unit's counts cover the unit's tasks only."""
     now = ward.engine.clock()
-    keys = {p: {w.key for w in waiting_for(ward, ward.actor(p), now)}
-            for p in (KT_OFFICIAL, FOCAL, CHAIRMAN)}  # fmt: skip
+    keys = {
+        p: {w.key for w in waiting_for(ward, ward.actor(p), now)}
+        for p in (KT_OFFICIAL, FOCAL, CHAIRMAN)
+    }
     assert "reviews" in keys[FOCAL]
     assert "reviews" not in keys[KT_OFFICIAL]
     assert "approvals" in keys[CHAIRMAN]
@@ -88,8 +90,9 @@ def test_working_days_left_count_the_ward_calendar(ward: Workspace) -> None:
             assert line.working_days_left >= 0
     calendar = ward.calendar
     nv07 = next(t for t in task_lines(ward, "kt", now) if t.ref.endswith("NV-07"))
-    assert nv07.working_days_left == calendar.working_days_between(date(2025, 11, 3),
-                                                                   date(2025, 11, 14))  # fmt: skip
+    assert nv07.working_days_left == calendar.working_days_between(
+        date(2025, 11, 3), date(2025, 11, 14)
+    )
 
 
 def test_the_ward_readers_choose_a_unit_or_the_whole_ward(
@@ -125,20 +128,34 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(
     sign_in(other, KT_OFFICIAL)
     sign_in(client, KT_OFFICIAL)
     form = client.get("/password")
-    wrong = client.post("/password", data={"csrf": csrf_of(form), "current": "không phải",
-                                           "password": "mật khẩu mới dài", "confirm":
-                                           "mật khẩu mới dài"})  # fmt: skip
+    wrong = client.post(
+        "/password",
+        data={
+            "csrf": csrf_of(form),
+            "current": "không phải",
+            "password": "mật khẩu mới dài",
+            "confirm": "mật khẩu mới dài",
+        },
+    )
     assert wrong.status_code == 400
     assert "Mật khẩu hiện tại không đúng" in wrong.text
-    done = client.post("/password", data={"csrf": csrf_of(form), "current": PASSWORD,
-                                          "password": "mật khẩu mới dài", "confirm":
-                                          "mật khẩu mới dài"})  # fmt: skip
+    done = client.post(
+        "/password",
+        data={
+            "csrf": csrf_of(form),
+            "current": PASSWORD,
+            "password": "mật khẩu mới dài",
+            "confirm": "mật khẩu mới dài",
+        },
+    )
     assert done.status_code == 200
     assert client.get("/", follow_redirects=False).status_code == 200
     assert other.get("/", follow_redirects=False).status_code == 303
     assert sign_in(other, KT_OFFICIAL, "mật khẩu mới dài").status_code == 303
     with ward.sessions() as session:
-        outcomes = session.scalars(sa.text(
-            "select outcome from audit_events where trigger = 'change_password' order by seq"
-        )).all()  # fmt: skip
+        outcomes = session.scalars(
+            sa.text(
+                "select outcome from audit_events where trigger = 'change_password' order by seq"
+            )
+        ).all()
     assert outcomes == ["refused", "applied"]

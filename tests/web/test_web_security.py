@@ -33,10 +33,12 @@ PUBLIC = {"/sign-in", "/sign-out", "/invite/{token}"}
 
 def _events(ward: Workspace, where: str) -> list[tuple[str, ...]]:
     with ward.sessions() as session:
-        rows = session.execute(sa.text(
-            "select actor, kind, ref, trigger, outcome, coalesce(channel, '') from audit_events "
-            f"where {where} order by seq"
-        ))  # fmt: skip
+        rows = session.execute(
+            sa.text(
+                "select actor, kind, ref, trigger, outcome, coalesce(channel, '') "
+                f"from audit_events where {where} order by seq"
+            )
+        )
         return [tuple(str(v) for v in row) for row in rows]
 
 
@@ -88,8 +90,13 @@ def test_a_post_without_the_csrf_token_is_refused_and_audited(
     refused = client.post("/sign-out", data={"csrf": "forged"}, follow_redirects=False)
     assert refused.status_code == 403
     assert client.get("/", follow_redirects=False).status_code == 200
-    assert _events(ward, "kind = 'web'")[0][:5] == (KT_OFFICIAL, "web", "/sign-out", "csrf",
-                                                    "refused")  # fmt: skip
+    assert _events(ward, "kind = 'web'")[0][:5] == (
+        KT_OFFICIAL,
+        "web",
+        "/sign-out",
+        "csrf",
+        "refused",
+    )
     token = csrf_of(client.get("/"))
     assert client.post("/sign-out", data={"csrf": token}, follow_redirects=False).status_code == 303
     assert client.get("/", follow_redirects=False).status_code == 303
@@ -129,11 +136,13 @@ def test_cookies_are_httponly_lax_and_secure_over_https(ward: Workspace) -> None
     signed = sign_in(https, KT_OFFICIAL)
     assert "Secure" in _session_cookie(signed)
     assert "max-age=" in signed.headers["strict-transport-security"]
-    forged = TestClient(create_app(ward, policy=POLICY, proxy=False),
-                        headers={"X-Forwarded-Proto": "https"})  # fmt: skip
+    forged = TestClient(
+        create_app(ward, policy=POLICY, proxy=False), headers={"X-Forwarded-Proto": "https"}
+    )
     assert "Secure" not in _session_cookie(sign_in(forged, KT_OFFICIAL))
-    proxied = TestClient(create_app(ward, policy=POLICY, proxy=True),
-                         headers={"X-Forwarded-Proto": "https"})  # fmt: skip
+    proxied = TestClient(
+        create_app(ward, policy=POLICY, proxy=True), headers={"X-Forwarded-Proto": "https"}
+    )
     form = proxied.get("/sign-in")
     assert "Secure" in form.headers["set-cookie"]
     proxied.cookies.set(PRE_COOKIE, form.cookies[PRE_COOKIE])  # as the browser on HTTPS would
@@ -176,8 +185,9 @@ def test_typed_markup_comes_back_escaped(client: TestClient) -> None:
     """Script typed as the name on the sign-in form is shown escaped, never as markup."""
     form = client.get("/sign-in")
     attack = '<script>alert("x")</script>'
-    response = client.post("/sign-in", data={"login": attack, "password": "x",
-                                             "csrf": csrf_of(form), "next": "/"})  # fmt: skip
+    response = client.post(
+        "/sign-in", data={"login": attack, "password": "x", "csrf": csrf_of(form), "next": "/"}
+    )
     assert response.status_code == 401
     assert attack not in response.text
     assert "&lt;script&gt;" in response.text
@@ -187,9 +197,16 @@ def test_sign_in_goes_only_to_this_sites_pages(client: TestClient) -> None:
     """A ``next`` naming another site is replaced by the home page."""
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         form = client.get("/sign-in")  # signed in after the first: the form of the home page
-        response = client.post("/sign-in", data={"login": KT_OFFICIAL, "password": PASSWORD,
-                                                 "csrf": csrf_of(form), "next": target},
-                               follow_redirects=False)  # fmt: skip
+        response = client.post(
+            "/sign-in",
+            data={
+                "login": KT_OFFICIAL,
+                "password": PASSWORD,
+                "csrf": csrf_of(form),
+                "next": target,
+            },
+            follow_redirects=False,
+        )
         assert response.headers["location"] == "/"
 
 
@@ -230,12 +247,15 @@ def test_an_invite_link_sets_the_password_then_signs_in(
     assert form.status_code == 200
     assert "Lương Văn Tùng" in form.text
     csrf = csrf_of(form)
-    mismatch = client.post(f"/invite/{token}", data={"password": "mật khẩu mới dài",
-                                                     "confirm": "khác", "csrf": csrf})  # fmt: skip
+    mismatch = client.post(
+        f"/invite/{token}", data={"password": "mật khẩu mới dài", "confirm": "khác", "csrf": csrf}
+    )
     assert mismatch.status_code == 400
-    done = client.post(f"/invite/{token}", data={"password": "mật khẩu mới dài",
-                                                 "confirm": "mật khẩu mới dài", "csrf": csrf},
-                       follow_redirects=False)  # fmt: skip
+    done = client.post(
+        f"/invite/{token}",
+        data={"password": "mật khẩu mới dài", "confirm": "mật khẩu mới dài", "csrf": csrf},
+        follow_redirects=False,
+    )
     assert done.headers["location"] == "/sign-in?done=1"
     assert client.get(f"/invite/{token}").status_code == 410
     assert sign_in(client, "luong.van.tung", "mật khẩu mới dài").status_code == 303

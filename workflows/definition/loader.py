@@ -160,8 +160,15 @@ def check_paths(
         if located is None:
             continue
         defined_in = {kind: display_path(where) for kind, where in sources.items()}
-        defn = _checked_workflow(located, display_path(path), roles, defined_in, problems,
-                                 registry=registry, templates=templates)  # fmt: skip
+        defn = _checked_workflow(
+            located,
+            display_path(path),
+            roles,
+            defined_in,
+            problems,
+            registry=registry,
+            templates=templates,
+        )
         if defn is not None:
             workflows[defn.kind] = defn
             sources[defn.kind] = path
@@ -215,8 +222,9 @@ def check_mappings(
     for index, data in enumerate(workflows):
         kind = data.get("kind") if isinstance(data, dict) else None
         name = f"{source}#{kind if isinstance(kind, str) else index}"
-        defn = _checked_workflow(Located(data), name, catalog, names, problems,
-                                 registry=registry, templates=templates)  # fmt: skip
+        defn = _checked_workflow(
+            Located(data), name, catalog, names, problems, registry=registry, templates=templates
+        )
         if defn is not None:
             checked[defn.kind], names[defn.kind] = defn, name
     if not checked and not problems:

@@ -89,9 +89,13 @@ def load_located(
 
 
 def _too_deep(limit: int, mark: Any) -> YamlLimitError:
-    return YamlLimitError(TOO_DEEP, f"nested more than {limit} levels deep", mark,
-                          "a data file nests a few levels; is this the right file? The limit "
-                          f"is {limits().setting('yaml_depth')}")  # fmt: skip
+    return YamlLimitError(
+        TOO_DEEP,
+        f"nested more than {limit} levels deep",
+        mark,
+        "a data file nests a few levels; is this the right file? The limit "
+        f"is {limits().setting('yaml_depth')}",
+    )
 
 
 def _check_depth(text: str, limit: int) -> None:

@@ -31,8 +31,9 @@ SCRIPT_LOCATION = Path(__file__).parent
 VERSIONS = SCRIPT_LOCATION / "versions"
 """The engine's own revisions (branch ``workflows``)."""
 VERSION_TABLE = "alembic_version"
-_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:["']([^"']+)["']|None)""",
-                       re.MULTILINE)  # fmt: skip
+_REVISION = re.compile(
+    r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:["']([^"']+)["']|None)""", re.MULTILINE
+)
 
 
 def version_locations(locations: Iterable[Path] = ()) -> tuple[Path, ...]:

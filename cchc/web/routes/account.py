@@ -15,8 +15,13 @@ router = area_router()
 @router.get("/password")
 def password_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
     """The form to change one's password."""
-    return page(request, "password.html", error=None, done=False,
-                min_length=web(request).policy.password_min_length)  # fmt: skip
+    return page(
+        request,
+        "password.html",
+        error=None,
+        done=False,
+        min_length=web(request).policy.password_min_length,
+    )
 
 
 @router.post("/password")
@@ -34,11 +39,23 @@ def password_submit(
     if error is None:
         try:
             with unit_of_work(ws.sessions) as session:
-                change_password(session, ws.engine, ws.organization, viewer.id, current, password,
-                                policy=context.policy,
-                                keep_session=request.state.session_token)  # fmt: skip
+                change_password(
+                    session,
+                    ws.engine,
+                    ws.organization,
+                    viewer.id,
+                    current,
+                    password,
+                    policy=context.policy,
+                    keep_session=request.state.session_token,
+                )
         except (AccountRefusedError, PasswordRejectedError) as exc:
             error = str(exc)
-    return page(request, "password.html", status_code=200 if error is None else 400,
-                error=error, done=error is None,
-                min_length=context.policy.password_min_length)  # fmt: skip
+    return page(
+        request,
+        "password.html",
+        status_code=200 if error is None else 400,
+        error=error,
+        done=error is None,
+        min_length=context.policy.password_min_length,
+    )

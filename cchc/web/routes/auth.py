@@ -38,8 +38,7 @@ def sign_in_page(request: Request, next: str | None = None, done: int = 0) -> Re
     if maybe_signed_in(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     notice = "Đã đặt mật khẩu. Mời Ông/Bà đăng nhập." if done else None
-    return page(request, "sign_in.html", next=safe_next(next), notice=notice, error=None,
-                login="")  # fmt: skip
+    return page(request, "sign_in.html", next=safe_next(next), notice=notice, error=None, login="")
 
 
 @router.post("/sign-in")
@@ -55,14 +54,26 @@ def sign_in_submit(
     try:
         with unit_of_work(ws.sessions) as session:
             signed = sign_in(
-                session, ws.engine, ws.organization, login, password,
+                session,
+                ws.engine,
+                ws.organization,
+                login,
+                password,
                 address=request.state.address,
                 user_agent=request.headers.get("user-agent", ""),
-                policy=context.policy, previous=request.cookies.get(SESSION_COOKIE),
-            )  # fmt: skip
+                policy=context.policy,
+                previous=request.cookies.get(SESSION_COOKIE),
+            )
     except AccountRefusedError as exc:
-        return page(request, "sign_in.html", status_code=401, next=safe_next(next),
-                    error=str(exc), notice=None, login=login[:64])  # fmt: skip
+        return page(
+            request,
+            "sign_in.html",
+            status_code=401,
+            next=safe_next(next),
+            error=str(exc),
+            notice=None,
+            login=login[:64],
+        )
     response = RedirectResponse(safe_next(next), status_code=303)
     response.headers.append(
         "set-cookie", cookie_header(SESSION_COOKIE, signed.token, secure=request.state.secure)
@@ -95,8 +106,14 @@ def invite_page(request: Request, token: str) -> Response:
     if row is None:
         return page(request, "invite_invalid.html", status_code=410)
     person = ws.organization.person(row.person_id)
-    return page(request, "set_password.html", person=person, purpose=row.purpose, error=None,
-                min_length=web(request).policy.password_min_length)  # fmt: skip
+    return page(
+        request,
+        "set_password.html",
+        person=person,
+        purpose=row.purpose,
+        error=None,
+        min_length=web(request).policy.password_min_length,
+    )
 
 
 @router.post("/invite/{token}")
@@ -109,20 +126,32 @@ def invite_submit(
     with ws.sessions() as session:
         row = pending_invite(session, ws.tenant, token, ws.engine.clock())
     if row is not None and password != confirm:
-        return page(request, "set_password.html", status_code=400,
-                    person=ws.organization.person(row.person_id), purpose=row.purpose,
-                    error="Hai lần nhập mật khẩu không khớp.",
-                    min_length=context.policy.password_min_length)  # fmt: skip
+        return page(
+            request,
+            "set_password.html",
+            status_code=400,
+            person=ws.organization.person(row.person_id),
+            purpose=row.purpose,
+            error="Hai lần nhập mật khẩu không khớp.",
+            min_length=context.policy.password_min_length,
+        )
     try:
         with unit_of_work(ws.sessions) as session:
-            set_password(session, ws.engine, ws.organization, token, password,
-                         policy=context.policy)  # fmt: skip
+            set_password(
+                session, ws.engine, ws.organization, token, password, policy=context.policy
+            )
     except PasswordRejectedError as exc:
         if row is None:  # a weak password is only checked on a usable link
             raise AssertionError("a rejected password comes from a usable link") from exc
-        return page(request, "set_password.html", status_code=400,
-                    person=ws.organization.person(row.person_id), purpose=row.purpose,
-                    error=str(exc), min_length=context.policy.password_min_length)  # fmt: skip
+        return page(
+            request,
+            "set_password.html",
+            status_code=400,
+            person=ws.organization.person(row.person_id),
+            purpose=row.purpose,
+            error=str(exc),
+            min_length=context.policy.password_min_length,
+        )
     except AccountRefusedError:
         return page(request, "invite_invalid.html", status_code=410)
     return RedirectResponse("/sign-in?done=1", status_code=303)

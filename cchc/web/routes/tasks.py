@@ -43,9 +43,11 @@ def _shown(line: TaskLine, show: str) -> bool:
 
 @router.get("/tasks")
 def tasks_page(
-    request: Request, show: str = "open", unit: str | None = None,
+    request: Request,
+    show: str = "open",
+    unit: str | None = None,
     viewer: Viewer = Depends(signed_in),
-) -> Response:  # fmt: skip
+) -> Response:
     """The tasks of the viewer's unit (or of ``unit``, for the ward's readers)."""
     ws = workspace_of(request)
     scope = read_scope(viewer.actor)
@@ -59,8 +61,16 @@ def tasks_page(
     lines = task_lines(ws, unit, ws.engine.clock())
     shown = [line for line in lines if _shown(line, show)]
     units = ws.unit_names() if scope.units is None else {}
-    return page(request, "tasks.html", lines=shown, show=show, shows=SHOWS, unit=unit,
-                unit_name=ws.unit_names().get(unit or "", "toàn phường"), units=units)  # fmt: skip
+    return page(
+        request,
+        "tasks.html",
+        lines=shown,
+        show=show,
+        shows=SHOWS,
+        unit=unit,
+        unit_name=ws.unit_names().get(unit or "", "toàn phường"),
+        units=units,
+    )
 
 
 @router.get("/tasks/{task_id}")
@@ -72,7 +82,8 @@ def task_page(request: Request, task_id: int, viewer: Viewer = Depends(signed_in
     if row is None or row.kind != "task":
         raise NotFoundError
     data = json.loads(row.data)
-    readable_or_not_found(ws, viewer, what=f"task #{row.id}", tenant=row.tenant,
-                          unit=data.get("owner_unit"))  # fmt: skip
+    readable_or_not_found(
+        ws, viewer, what=f"task #{row.id}", tenant=row.tenant, unit=data.get("owner_unit")
+    )
     line = next(t for t in task_lines(ws, None, ws.engine.clock()) if t.id == row.id)
     return page(request, "task.html", task=line, data=data)
