@@ -78,6 +78,7 @@ def _settled(
     index_path: Path,
     *,
     follow: Collection[str],
+    applying_definitions: bool = False,
 ) -> tuple[Organization, IndexSet, Engine, dict[str, str]]:
     """The organization, index set and engine in force once the files are settled with the
     database, and the content in force of every kind."""
@@ -90,7 +91,8 @@ def _settled(
     engine = reference_data.engine_in_force(
         engine, contents["definitions"], snapshots[1], org.tenant
     )
-    require_in_force(engine.definitions.roles, org.tenant)
+    if not applying_definitions:  # applying registers the catalogue this process decides with
+        require_in_force(engine.definitions.roles, org.tenant)
     if contents["index_set"] != snapshots[2].content:
         indexes = reference_data.index_set_of(contents["index_set"])
     return org, indexes, engine, contents
@@ -152,6 +154,7 @@ class Workspace:
                 org_path,
                 indexes,
                 index_path,
+                applying_definitions="definitions" in follow,
                 follow=set(follow)
                 | reference_data.followed(
                     {

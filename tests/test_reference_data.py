@@ -290,3 +290,29 @@ def test_registered_role_capabilities_rule_over_the_installed_ones(
     assert result.exit_code == 2, result.output
     assert "unit_official" in result.output
     assert "CCHC_DEFINITIONS_DIR" in result.output
+
+
+def test_definitions_apply_registers_new_capabilities_the_installation_brings(
+    ward: Ward, tmp_path: Path
+) -> None:
+    """After an upgrade whose roles.yaml gives a role another capability, commands are refused
+    until an admin applies the definitions, and `definitions apply` itself is not refused."""
+    copy = tmp_path / "definitions"
+    shutil.copytree(ROOT / "definitions", copy)
+    roles = copy / "roles.yaml"
+    roles.write_text(
+        roles.read_text("utf-8").replace(
+            "capabilities: [read_own_unit, belongs_to_unit, notified_for_own_unit",
+            "capabilities: [read_own_unit, belongs_to_unit, read_checkpoint, notified_for_own_unit",
+        ),
+        "utf-8",
+    )
+    env = {"CCHC_DEFINITIONS_DIR": str(copy)}
+    assert ward("definitions", "apply", "--as", ADMIN, "--yes", **env).exit_code == 0
+    # The installation (shipped roles.yaml) is now the "older" catalogue: refused, then applied.
+    refused = ward("audit", "verify", "--as", INSPECTOR)
+    assert refused.exit_code == 2, refused.output
+    shipped = {"CCHC_DEFINITIONS_DIR": str(ROOT / "definitions")}
+    applied = ward("definitions", "apply", "--as", ADMIN, "--yes", **shipped)
+    assert applied.exit_code == 0, applied.output
+    assert ward("audit", "verify", "--as", INSPECTOR).exit_code == 0

@@ -76,7 +76,9 @@ def require_in_force(registered: RoleCatalog, tenant: str) -> None:
         raise CapabilitiesDifferError(
             f"năng lực của vai trò đã đăng ký cho {tenant} khác với tệp roles.yaml đang dùng "
             f"(the registered role capabilities differ for {', '.join(differing)}); start the "
-            "command with CCHC_DEFINITIONS_DIR naming the registered definitions"
+            "command with CCHC_DEFINITIONS_DIR naming the registered definitions, or, when this "
+            "installation's roles.yaml is the newer one, register it with "
+            "`cchc definitions apply --as ADMIN`"
         )
 
 
