@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 from cchc.guards import registry as cchc_registry
+from cchc.settings import PROJECT_ROOT, definitions_dir
 from cchc.vietnam import CALENDAR_LOCALE, LOCAL_TZ, same_actor_text, vietnam_calendar
 from notifications.catalog import template_names
 from workflows.calendar import WorkingCalendar, load_calendar
@@ -17,12 +17,7 @@ from workflows.definition.loader import DefinitionSet, load_definitions
 from workflows.engine import Engine
 from workflows.registry import Registry
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def definitions_dir() -> Path:
-    """``CCHC_DEFINITIONS_DIR``, or the project's ``definitions/`` folder."""
-    return Path(os.environ.get("CCHC_DEFINITIONS_DIR") or PROJECT_ROOT / "definitions")
+__all__ = ["PROJECT_ROOT", "definitions_dir", "load", "make_workflow_engine", "registry"]
 
 
 def registry() -> Registry:

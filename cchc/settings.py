@@ -17,6 +17,7 @@ from workflows.limits import Limits
 if TYPE_CHECKING:
     from workflows.database import Settings
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = Path("var")
 SQLITE_FILE = "cchc.sqlite3"
 
@@ -63,3 +64,8 @@ def resolve_settings(data_dir: Path | None = None, database_url: str | None = No
     folder = data_dir or Path(os.environ.get("CCHC_DATA_DIR") or DEFAULT_DATA_DIR)
     url = database_url or os.environ.get("CCHC_DATABASE_URL") or sqlite_url(folder)
     return Settings(data_dir=folder, database_url=normalise_url(url))
+
+
+def definitions_dir() -> Path:
+    """``CCHC_DEFINITIONS_DIR``, or the project's ``definitions/`` folder."""
+    return Path(os.environ.get("CCHC_DEFINITIONS_DIR") or PROJECT_ROOT / "definitions")

@@ -5,17 +5,16 @@ hold a capability (``roles_with``) instead of naming roles. The engine checks wo
 permissions from the definitions and does not interpret capabilities.
 
 The catalogue read is the one of ``CCHC_DEFINITIONS_DIR`` (default: the project's
-``definitions/``), once per process; the definitions loader has checked it with line numbers.
+``definitions/``, ``cchc.settings.definitions_dir``), once per process, through the definitions'
+own reader (``ROLE_FILE``: a broken file is a ``DefinitionError`` with its lines).
 """
 
 from __future__ import annotations
 
-import os
 from functools import cache
-from pathlib import Path
 
-import yaml
-
+from cchc.settings import definitions_dir
+from workflows.definition.loader import ROLE_CATALOG, ROLE_FILE
 from workflows.definition.models import RoleCatalog
 
 __all__ = ["CAPABILITIES", "catalog", "roles_with"]
@@ -40,15 +39,11 @@ CAPABILITIES: dict[str, str] = {
 }
 """Every capability the application looks up, and what it lets a role do."""
 
-_PROJECT_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
-
 
 @cache
 def catalog() -> RoleCatalog:
     """The role catalogue of the definitions in use (read once per process)."""
-    folder = Path(os.environ.get("CCHC_DEFINITIONS_DIR") or _PROJECT_DEFINITIONS)
-    data = yaml.safe_load((folder / "roles.yaml").read_text(encoding="utf-8"))
-    return RoleCatalog.model_validate(data)
+    return ROLE_FILE.load_file(definitions_dir() / ROLE_CATALOG, None)
 
 
 def roles_with(capability: str) -> frozenset[str]:
