@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from cchc.accounts.policy import Policy
 from cchc.web.context import STATIC, WebContext, templates, trust_proxy
 from cchc.web.deps import CsrfRefusedError, NotFoundError, SignInRequiredError, page
+from cchc.web.head import HeadAsGetMiddleware
 from cchc.web.routes import account, auth, home, tasks
 from cchc.web.security import SessionMiddleware
 from cchc.workspace import Workspace
@@ -41,6 +42,7 @@ def create_app(
     for area in AREAS:
         app.include_router(area.router)
     app.add_middleware(SessionMiddleware, web=context)
+    app.add_middleware(HeadAsGetMiddleware)  # outermost: HEAD runs as GET, body dropped
 
     @app.exception_handler(SignInRequiredError)
     async def _to_sign_in(request: Request, exc: SignInRequiredError) -> Response:
