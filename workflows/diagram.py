@@ -58,7 +58,7 @@ def to_dot(definition: WorkflowDefinition) -> str:
     title = f"{definition.title} ({definition.kind} v{definition.version})"
     lines = [
         f"digraph {_quoted(definition.kind)} {{",
-        f"  graph [rankdir=LR, labelloc=t, fontname=\"DejaVu Sans\", label={_quoted(title)}];",
+        f'  graph [rankdir=LR, labelloc=t, fontname="DejaVu Sans", label={_quoted(title)}];',
         '  node [shape=box, style="rounded", fontname="DejaVu Sans", fontsize=11];',
         '  edge [fontname="DejaVu Sans", fontsize=9];',
         f'  {_quoted(START)} [shape=point, label=""];',
