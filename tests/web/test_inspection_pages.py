@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -17,10 +18,11 @@ from cchc import cycle
 from cchc.commands.audit import labels_of
 from cchc.inspection import history as inspection
 from cchc.vietnam import LOCAL_TZ
+from cchc.web.app import AREAS
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
 from tests.test_audit_tamper import unprotected
-from tests.web.conftest import FOCAL, KT_OFFICIAL, make_account, sign_in
+from tests.web.conftest import FOCAL, KT_OFFICIAL, csrf_of, make_account, sign_in
 from workflows import channel
 from workflows.database import unit_of_work
 
@@ -196,3 +198,47 @@ def test_a_wrong_search_says_why(client: TestClient, acted: Workspace) -> None:
         got = client.get(f"/history?{query}")
         assert got.status_code == 400, query
         assert words in got.text, query
+
+
+PERSONAL = {"/sign-in", "/sign-out", "/invite/{token}", "/password"}
+"""POST routes about one's own session and password, open to everyone signed in."""
+
+
+def test_an_inspectors_post_to_any_action_route_is_refused(
+    client: TestClient, acted: Workspace
+) -> None:
+    """Every POST route of the application but signing in and out and one's own password
+    refuses the inspector (with a valid CSRF token and the fields an action form sends), and
+    the trail gains no applied event of theirs."""
+    sign_in(client, INSPECTOR)
+    token = csrf_of(client.get("/history"))
+    routes = [
+        r
+        for area in AREAS
+        for r in area.router.routes
+        if isinstance(r, APIRoute) and "POST" in r.methods and r.path not in PERSONAL
+    ]
+    assert "/admin/accounts" in {r.path for r in routes}
+    fields = {"csrf": token, "person": KT_OFFICIAL, "action": "reset", "reason": "x"}
+    before = _applied(acted)
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        got = client.post(path, data=fields, follow_redirects=False)
+        assert got.status_code in {400, 403, 404, 405}, path
+    assert _applied(acted) == before
+    with acted.sessions() as session:
+        account = session.execute(
+            sa.text("select password_hash is not null from accounts where person_id = :who"),
+            {"who": KT_OFFICIAL},
+        ).scalar_one()
+    assert account
+
+
+def _applied(ws: Workspace) -> int:
+    """How many applied events the trail holds."""
+    with ws.sessions() as session:
+        return int(
+            session.execute(
+                sa.text("select count(*) from audit_events where outcome = 'applied'")
+            ).scalar_one()
+        )
