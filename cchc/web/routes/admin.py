@@ -20,7 +20,7 @@ from cchc.accounts.service import STATUS_LABELS, disable, invite, list_accounts
 from cchc.organization.access import require_any_role
 from cchc.organization.capabilities import roles_with
 from cchc.organization.model import UnknownPersonError
-from cchc.refusals import refusal_sentence
+from cchc.refusals import FIELD_LABELS, refusal_sentence
 from cchc.settings import prefect_ui_url
 from cchc.web.deps import NotFoundError, Viewer, area_router, page, signed_in, web
 from cchc.web.deps import workspace as workspace_of
@@ -238,6 +238,7 @@ def definitions_page(request: Request, viewer: Viewer = Depends(signed_in)) -> R
         roles=labels,
         registration=registration,
         people=people,
+        fields=FIELD_LABELS,
         prefect=prefect_ui_url(),
     )
 
