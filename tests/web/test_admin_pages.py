@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from cchc.web.app import create_app
 from cchc.workspace import Workspace
+from tests.test_diagram_dot import needs_dot
 from tests.web.conftest import ADMIN, KT_OFFICIAL, POLICY, csrf_of, make_account, sign_in
 
 NEWCOMER = "bui.duc.anh"
@@ -163,6 +164,7 @@ def test_the_definitions_page_shows_each_registered_definition(
         for transition in definition.transitions:
             assert f"({transition.trigger})" in got.text
     assert "Công chức đầu mối CCHC" in got.text
+    needs_dot()
     svg = admin.get("/admin/definitions/task.svg")
     assert svg.status_code == 200
     assert svg.headers["content-type"] == "image/svg+xml"
