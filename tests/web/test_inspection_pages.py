@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from cchc import cycle
+from cchc.anchor import checkpoint_ward, init_key
 from cchc.commands.audit import labels_of
 from cchc.inspection import history as inspection
 from cchc.vietnam import LOCAL_TZ
@@ -140,13 +141,21 @@ def test_the_downloads_are_attachments_and_formulas_stay_text(
 def test_chain_status_is_intact_then_names_the_tampered_event(
     client: TestClient, acted: Workspace, db: Db
 ) -> None:
-    """On a fresh trail the page says the chain is intact (with the time verifying took);
-    after one event's row is edited behind the triggers' back it names that event."""
+    """On a fresh trail the page says the chain is intact (with the time verifying took) and up
+    to which signed checkpoint; after one event's row is edited behind the triggers' back it
+    names that event."""
     sign_in(client, INSPECTOR)
     page = client.get("/history")
     assert page.status_code == 200
     assert "Chuỗi nhật ký toàn vẹn" in page.text
     assert re.search(r"kiểm tra mất \d+,\d\d giây", page.text)
+    assert "Chưa có điểm neo đã ký số" in page.text
+    init_key(acted.settings)
+    taken = checkpoint_ward(acted.settings, acted.sessions, acted.tenant, acted.engine.clock())
+    assert taken is not None
+    page = client.get("/history")
+    assert "Chuỗi nhật ký toàn vẹn" in page.text
+    assert f"Đã đối chiếu 1 điểm neo đã ký số; mới nhất: số thứ tự {taken[0].seq}, lúc" in page.text
     with acted.sessions() as session:
         victim = session.execute(
             sa.text("select id, seq from audit_events where trigger = 'return_product'")
