@@ -6,17 +6,33 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
+import subprocess
+import sys
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from cchc.evidence.service import EvidenceSubmission, review_evidence, submit_evidence
 from cchc.workspace import Workspace
-from tests.conftest import Clock
+from tests.conftest import ROOT, Clock
 from tests.web.conftest import FOCAL, KT_HEAD, KT_OFFICIAL, csrf_of, sign_in
+from tests.web.test_browser import (
+    WIDTHS,
+    _cchc,
+    _fits_and_labelled,
+    _free_port,
+    _set_password,
+    _shoot,
+    _wait_until_up,
+    chromium,
+)
 from workflows.database import unit_of_work
 from workflows.schema import Instance
 
@@ -393,3 +409,136 @@ def test_other_units_evidence_is_not_found_and_readers_see_it_read_only(
     sign_in(head, KT_HEAD)
     assert head.get(f"/review/{other.instance_id}/view").status_code == 404
     assert client.get("/review/999999").status_code == 404
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+__all__ = ["chromium"]  # the browser fixture of test_browser, shared
+FOCAL_PASSWORD = "mật khẩu của Lan 2025"
+
+
+def readable_pdf(title: str) -> bytes:
+    """A one-page PDF with a line of text that a PDF viewer shows (offsets computed)."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({title}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>"
+        ),
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer << /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return bytes(out)
+
+
+@pytest.fixture(scope="module")
+def served_review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``cchc serve`` on a data folder with the example plan issued, two PDFs submitted by a
+    Phòng Kinh tế official through ``cchc evidence submit``, and the focal official's
+    password set through their invite link."""
+    import os
+
+    folder = tmp_path_factory.mktemp("served-review")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCHC_")}
+    env.update(CCHC_DATA_DIR=str(folder / "var"), CCHC_BASE_URL=url, CCHC_NOTIFY_CHANNEL="maildir")
+    _cchc(env, "db", "upgrade")
+    plan_file = str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml")
+    _cchc(env, "plan", "issue", plan_file, "--as", FOCAL)
+    for name, target in (("bao-cao-thu-chi.pdf", "6.1.3"), ("bao-cao-tai-san.pdf", "6.2.1")):
+        path = folder / name
+        path.write_bytes(readable_pdf(f"Bao cao {target} - Phong Kinh te"))
+        _cchc(
+            env,
+            "evidence",
+            "submit",
+            str(path),
+            "--plan",
+            PLAN,
+            "--target",
+            f"criterion:{target}",
+            "--as",
+            KT_OFFICIAL,
+        )
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from cchc.cli import main; main()", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_up(url, server, folder / "serve.log")
+        link = json.loads(_cchc(env, "users", "invite", FOCAL, "--as", "tran.van.minh", "--json"))
+        _set_password(str(link["link"]), FOCAL_PASSWORD)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _sign_in_focal(page: Any, url: str) -> None:
+    page.goto(f"{url}/sign-in")
+    page.get_by_label("Tên đăng nhập").fill(FOCAL)
+    page.get_by_label("Mật khẩu").fill(FOCAL_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{url}/")
+
+
+def test_the_focal_official_reviews_in_a_browser(chromium: Any, served_review: str) -> None:
+    """The focal official opens the queue from the navigation, opens a PDF item (shown in a
+    frame), requests changes with a reason and sees the decision recorded; the queue, the
+    item and the coverage matrix need no sideways scrolling at 360 px, every control is
+    labelled, and screenshots of each are saved at phone and desktop widths."""
+    url = served_review
+    for width_name in ("phone", "desktop"):
+        width, height = WIDTHS[width_name]
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+        page = context.new_page()
+        _sign_in_focal(page, url)
+        page.get_by_role("navigation").get_by_role("link", name="Thẩm định").click()
+        page.wait_for_url(f"{url}/review")
+        assert page.inner_text("h1").startswith("Tài liệu kiểm chứng chờ thẩm định")
+        items = page.locator("li.review")
+        assert items.count() == 2  # the phone only looks; the desktop decides
+        _fits_and_labelled(page, width)
+        _shoot(page, "review-queue", width_name)
+        items.first.get_by_role("link").click()
+        page.wait_for_url(re.compile(r".*/review/\d+$"))
+        frame = page.locator("iframe.evidence-view")
+        assert frame.count() == 1
+        viewed = page.request.get(f"{url}{frame.get_attribute('src')}")
+        assert viewed.headers["content-disposition"].startswith("inline")
+        assert viewed.headers["content-security-policy"].startswith("sandbox")
+        page.wait_for_timeout(1500)  # the PDF viewer draws the page
+        _fits_and_labelled(page, width)
+        _shoot(page, "review-item", width_name)
+        if width_name == "desktop":
+            page.get_by_label("Nội dung cần bổ sung, chỉnh sửa (bắt buộc)").fill(
+                "Đề nghị bổ sung chữ ký của Trưởng phòng"
+            )
+            page.get_by_role("button", name="Yêu cầu bổ sung").click()
+            page.wait_for_url("**?done=request_changes")
+            assert "Đã ghi nhận quyết định “Yêu cầu bổ sung”" in page.inner_text("main")
+            assert "Đề nghị bổ sung chữ ký của Trưởng phòng" in page.inner_text(".decided")
+            assert page.locator("form.decision").count() == 0
+        page.goto(f"{url}/coverage")
+        assert page.locator("td.gap a").count() > 0
+        _fits_and_labelled(page, width)
+        _shoot(page, "coverage", width_name)
+        context.close()
