@@ -16,12 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from cchc.evidence.service import KIND, coverage
+from cchc.waiting import TaskLine, task_lines
 from cchc.workspace import Workspace
 from workflows.audit import AuditFilter, query_events
 from workflows.schema import Instance
 
 WAITING = "submitted"
 """The evidence state that waits for the focal unit's decision (``cchc.waiting``)."""
+
+PRODUCT_WAITING = "product_submitted"
+"""The task state whose product waits for the focal unit (``cchc.waiting``: reviews)."""
 
 INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 """Stored media types (the store checked the magic bytes) a browser may show inline."""
@@ -78,6 +82,12 @@ def waiting_reviews(
             targets[plan_code] = criterion_targets(ws, plan_code, criterion)
         lines = [line for line in lines if line["target"] in targets[str(line["plan"])]]
     return sorted(lines, key=lambda line: int(line["id"]))
+
+
+def products_waiting(ws: Workspace, unit: str | None, now: datetime) -> list[TaskLine]:
+    """Tasks whose product waits for the focal unit's decision (the other half of the
+    reviews ``cchc.waiting`` counts), of ``unit`` (None: the whole ward)."""
+    return [line for line in task_lines(ws, unit, now) if line.state == PRODUCT_WAITING]
 
 
 def evidence_row(ws: Workspace, evidence_id: int) -> Instance | None:

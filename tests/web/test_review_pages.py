@@ -13,15 +13,18 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from cchc import cycle
 from cchc.evidence.service import EvidenceSubmission, review_evidence, submit_evidence
+from cchc.waiting import task_lines, waiting_for
 from cchc.workspace import Workspace
-from tests.conftest import ROOT, Clock
+from tests.conftest import ROOT, Clock, Db
 from tests.web.conftest import FOCAL, KT_HEAD, KT_OFFICIAL, csrf_of, sign_in
 from tests.web.test_browser import (
     WIDTHS,
@@ -33,11 +36,13 @@ from tests.web.test_browser import (
     _wait_until_up,
     chromium,
 )
-from workflows.database import unit_of_work
+from workflows.database import Settings, unit_of_work
 from workflows.schema import Instance
 
 PLAN = "KH-CCHC-2025-H2"
 TTPHC_OFFICIAL = "ta.minh.quan"
+LC_FOCAL = "bui.thi.ngoc.anh"
+"""The focal official of Phường Lê Chân, another ward of the sample city."""
 
 
 def pdf(text: str) -> bytes:
@@ -409,6 +414,58 @@ def test_other_units_evidence_is_not_found_and_readers_see_it_read_only(
     sign_in(head, KT_HEAD)
     assert head.get(f"/review/{other.instance_id}/view").status_code == 404
     assert client.get("/review/999999").status_code == 404
+
+
+def test_products_waiting_are_listed_under_the_queue(client: TestClient, ward: Workspace) -> None:
+    """A task whose product waits for the focal unit is listed below the evidence, linked to
+    the task, so that the queue shows every review the home page counts."""
+    task = next(t for t in task_lines(ward, "kt", ward.engine.clock()) if t.ref.endswith("NV-06"))
+    with unit_of_work(ward.sessions) as session:
+        ward.engine.fire(
+            session,
+            task.id,
+            "submit_product",
+            actor=ward.actor(KT_OFFICIAL),
+            payload={"product": "Báo cáo công khai ngân sách"},
+        )
+    sign_in(client, FOCAL)
+    queue = client.get("/review")
+    assert "Sản phẩm nhiệm vụ chờ duyệt (1)" in queue.text
+    assert f'<a href="/tasks/{task.id}">' in queue.text
+    assert "Báo cáo công khai ngân sách" in queue.text
+    count = {w.key: w.count for w in waiting_for(ward, ward.actor(FOCAL), ward.engine.clock())}
+    assert count["reviews"] == 1
+
+
+def test_another_wards_evidence_is_not_found(
+    client: TestClient, ward: Workspace, db: Db, clock: Clock, tmp_path: Path
+) -> None:
+    """Evidence of Phường Lê Chân (same database) asked for by id by Phù Liễn's focal official
+    is a 404, for the page and the file, and each refusal is audited on Phù Liễn's chain."""
+    other = Workspace.open(
+        Settings(data_dir=tmp_path / "le-chan", database_url=db.url),
+        organization=ROOT / "definitions" / "organizations" / "le-chan.yaml",
+        clock=clock,
+    )
+    try:
+        plan = cycle.read_plan(other, ROOT / "examples" / "plan-phu-lien-2025-h2.yaml")
+        cycle.issue_checked(other, plan.model_copy(update={"tenant": other.tenant}), LC_FOCAL)
+        theirs = submit(other, LC_FOCAL, "criterion:6.1.3", "le-chan.pdf", pdf("lc"))
+    finally:
+        other.close()
+    sign_in(client, FOCAL)
+    assert client.get(f"/review/{theirs.instance_id}").status_code == 404
+    assert client.get(f"/review/{theirs.instance_id}/view").status_code == 404
+    with ward.sessions() as session:
+        refused = session.execute(
+            sa.text(
+                "select actor, ref from audit_events where tenant = :t and kind = 'access' "
+                "and outcome = 'refused' order by seq"
+            ),
+            {"t": ward.tenant},
+        ).all()
+    assert [r[0] for r in refused] == [FOCAL, FOCAL]
+    assert all(r[1].startswith(f"evidence #{theirs.instance_id}") for r in refused)
 
 
 # --- in a real browser ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from cchc.evidence.review_queue import (
     earlier_versions,
     evidence_row,
     last_moved,
+    products_waiting,
     waiting_reviews,
 )
 from cchc.evidence.service import DECISIONS, KIND, coverage, coverage_by_unit, review_evidence
@@ -124,6 +125,7 @@ def review_queue(
         request,
         "review_queue.html",
         lines=[_shown(ws, line, titles) for line in lines],
+        products=products_waiting(ws, unit, ws.engine.clock()),
         unit=unit,
         units=ws.unit_names() if read_scope(viewer.actor).whole_tenant else {},
         unit_name=ws.unit_names().get(unit or "", "toàn phường"),
