@@ -1,0 +1,379 @@
+"""The unit head's approvals, the Chairman's lock and the monthly review meeting in the
+browser: ``/assessments`` and ``/reviews`` call the services the CLI calls
+(``cchc.scoring.approvals``, ``cchc.review.service``); refusals are the engine's, worded in
+Vietnamese and audited; downloads come from the data folder's known layout only."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from cchc.review.files import review_folder
+from cchc.scoring.approvals import lock_approved
+from cchc.workspace import Workspace
+from tests.conftest import Clock
+from tests.web.conftest import (
+    CHAIRMAN,
+    FOCAL,
+    KT_HEAD,
+    KT_OFFICIAL,
+    csrf_of,
+    make_account,
+    sign_in,
+)
+from workflows.database import unit_of_work
+from workflows.errors import TransitionRefusedError
+from workflows.schema import Instance
+
+PLAN = "KH-CCHC-2025-H2"
+MONTH = "2025-10"
+OFFICE = "do.thi.thu.trang"
+
+
+def _assessments(ward: Workspace) -> dict[str, Instance]:
+    """Code → the plan's assessment instance, as stored now."""
+    with ward.sessions() as session:
+        rows = session.scalars(sa.select(Instance).where(Instance.kind == "assessment")).all()
+    return {json.loads(r.data)["code"]: r for r in rows}
+
+
+def _of_unit(ward: Workspace, unit: str) -> list[str]:
+    """The codes of ``unit``'s assessments, in code order."""
+    found = [c for c, r in _assessments(ward).items() if json.loads(r.data)["owner_unit"] == unit]
+    return sorted(found)
+
+
+def _self_score(ward: Workspace, code: str, person: str, points: str = "5.2") -> None:
+    """``person`` self-scores ``code`` as ``cchc assessments fire CODE self_score`` does."""
+    row = _assessments(ward)[code]
+    payload = {"points": points, "explanation": "Đang chờ xác nhận", "evidence_complete": False}
+    with unit_of_work(ward.sessions) as session:
+        ward.engine.fire(session, row.id, "self_score", actor=ward.actor(person), payload=payload)
+
+
+def _events(ward: Workspace, where: str) -> list[tuple[str, ...]]:
+    """(actor, kind, trigger, outcome, channel) of the audit events matching ``where``."""
+    with ward.sessions() as session:
+        rows = session.execute(
+            sa.text(
+                "select actor, kind, trigger, outcome, coalesce(channel, '') "
+                f"from audit_events where {where} order by seq"
+            )
+        )
+        return [tuple(str(v) for v in row) for row in rows]
+
+
+def _fire(client: TestClient, item: int, trigger: str, **fields: str) -> object:
+    """Post the item page's form for ``trigger``, with the version the page showed."""
+    shown = client.get(f"/assessments/{item}")
+    version = re.search(r'name="version" value="(\d+)"', shown.text)
+    assert version, shown.text
+    data = {"csrf": csrf_of(shown), "trigger": trigger, "version": version.group(1), **fields}
+    return client.post(f"/assessments/{item}", data=data, follow_redirects=False)
+
+
+@pytest.fixture
+def scored(ward: Workspace) -> Workspace:
+    """Two Phòng Kinh tế sub-criteria self-scored by its official (5,2 points each)."""
+    for code in _of_unit(ward, "kt")[:2]:
+        _self_score(ward, code, KT_OFFICIAL)
+    return ward
+
+
+def test_head_approves_an_assessment_of_their_unit(client: TestClient, scored: Workspace) -> None:
+    """The head's list shows their unit's assessments only, with the self-score written with a
+    decimal comma and an approve form; approving moves the state, audited with the web
+    session as its channel."""
+    code = _of_unit(scored, "kt")[0]
+    item = _assessments(scored)[code]
+    sign_in(client, KT_HEAD)
+    listing = client.get("/assessments")
+    assert listing.status_code == 200
+    assert listing.text.count('<li class="assessment') == len(_of_unit(scored, "kt"))
+    assert "5,20" in listing.text
+    assert 'value="approve"' in listing.text
+    assert 'value="lock"' not in listing.text
+    done = _fire(client, item.id, "approve")
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert _assessments(scored)[code].state == "approved"
+    events = _events(scored, f"instance_id = {item.id} and trigger = 'approve'")
+    assert [e[:4] for e in events] == [(KT_HEAD, "assessment", "approve", "applied")]
+    assert events[0][4].startswith("web:")
+    page = client.get(f"/assessments/{item.id}")
+    assert "Trưởng đơn vị đã duyệt" in page.text
+    assert "Phạm Quốc Khánh" in page.text  # the history says who approved
+
+
+def test_waiting_approvals_link_to_the_filtered_list(client: TestClient, scored: Workspace) -> None:
+    """The home page's "waiting for approval" count links to the list of assessments waiting for
+    the viewer's decision, which shows exactly that many."""
+    sign_in(client, KT_HEAD)
+    home = client.get("/")
+    assert '<a class="box" href="/assessments?show=waiting">' in home.text
+    waiting = client.get("/assessments?show=waiting")
+    assert waiting.text.count('<li class="assessment') == 2
+
+
+def test_head_cannot_see_another_units_assessment(client: TestClient, scored: Workspace) -> None:
+    """An assessment of another unit asked for by id answers 404, and the refused read is
+    audited; its forms refuse likewise and nothing changes."""
+    other = _assessments(scored)[_of_unit(scored, "ttphc")[0]]
+    sign_in(client, KT_HEAD)
+    assert client.get(f"/assessments/{other.id}").status_code == 404
+    token = csrf_of(client.get("/assessments"))
+    posted = client.post(
+        f"/assessments/{other.id}",
+        data={"csrf": token, "trigger": "approve", "version": str(other.version)},
+    )
+    assert posted.status_code == 404
+    refused = _events(scored, f"actor = '{KT_HEAD}' and kind = 'access'")
+    assert len(refused) == 2
+    assert {e[3] for e in refused} == {"refused"}
+    assert _assessments(scored)[_of_unit(scored, "ttphc")[0]].state == other.state
+
+
+def test_return_without_reason_is_refused_and_changes_nothing(
+    client: TestClient, scored: Workspace
+) -> None:
+    """Returning a self-score with a blank reason shows the form again with the Vietnamese
+    refusal; the state stays and no return is applied; with a reason it is returned."""
+    code = _of_unit(scored, "kt")[0]
+    item = _assessments(scored)[code]
+    sign_in(client, KT_HEAD)
+    refused = _fire(client, item.id, "return_score", reason="   ")
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    assert "cần có lý do" in refused.text  # type: ignore[attr-defined]
+    assert 'name="reason"' in refused.text  # type: ignore[attr-defined]
+    assert _assessments(scored)[code].state == "self_scored"
+    events = _events(scored, f"instance_id = {item.id} and trigger = 'return_score'")
+    assert [e[3] for e in events] == ["refused"]
+    returned = _fire(client, item.id, "return_score", reason="Thiếu tài liệu kiểm chứng")
+    assert returned.status_code == 303  # type: ignore[attr-defined]
+    assert _assessments(scored)[code].state == "returned"
+
+
+def test_the_self_scorer_cannot_approve_their_own(client: TestClient, ward: Workspace) -> None:
+    """A head who self-scored their unit's sub-criterion is refused approving it, in
+    Vietnamese; the refusal is audited and the state stays."""
+    code = _of_unit(ward, "kt")[0]
+    _self_score(ward, code, KT_HEAD)
+    item = _assessments(ward)[code]
+    sign_in(client, KT_HEAD)
+    refused = _fire(client, item.id, "approve")
+    assert refused.status_code == 409  # type: ignore[attr-defined]
+    assert "người đã nộp không được tự quyết định" in refused.text  # type: ignore[attr-defined]
+    assert _assessments(ward)[code].state == "self_scored"
+    assert [e[3] for e in _events(ward, f"instance_id = {item.id} and trigger = 'approve'")] == [
+        "refused"
+    ]
+
+
+def test_chairman_locks_one_and_then_every_approved(client: TestClient, scored: Workspace) -> None:
+    """The Chairman sees the lock form on approved assessments only; locking one locks it, and
+    "lock all approved" locks the rest in one go."""
+    first, second = _of_unit(scored, "kt")[:2]
+    sign_in(client, KT_HEAD)
+    for code in (first, second):
+        _fire(client, _assessments(scored)[code].id, "approve")
+    other = TestClient(client.app)
+    sign_in(other, CHAIRMAN)
+    listing = other.get("/assessments?show=waiting")
+    assert listing.text.count('value="lock"') == 2
+    assert _fire(other, _assessments(scored)[first].id, "lock").status_code == 303  # type: ignore[attr-defined]
+    assert _assessments(scored)[first].state == "locked"
+    page = other.get("/assessments")
+    done = other.post(
+        "/assessments/lock-approved", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert _assessments(scored)[second].state == "locked"
+    assert "Đã khóa 1 tiêu chí" in other.get(done.headers["location"]).text
+
+
+def test_a_second_lock_says_who_locked_and_when(
+    client: TestClient, scored: Workspace, clock: Clock
+) -> None:
+    """Locking an already locked assessment is refused by the engine (audited), and the page
+    says who locked it and when."""
+    code = _of_unit(scored, "kt")[0]
+    item = _assessments(scored)[code]
+    sign_in(client, KT_HEAD)
+    _fire(client, item.id, "approve")
+    sign_in(client, CHAIRMAN)
+    shown = client.get(f"/assessments/{item.id}")
+    form = {"csrf": csrf_of(shown), "trigger": "lock", "version": str(item.version + 1)}
+    assert client.post(f"/assessments/{item.id}", data=form).status_code == 200
+    clock.advance(minutes=5)
+    again = client.post(f"/assessments/{item.id}", data=form)
+    assert again.status_code == 409
+    assert "Thao tác bị từ chối" in again.text
+    assert "Đặng Văn Thắng" in again.text
+    assert "03/11/2025 09:00" in again.text
+    outcomes = [e[3] for e in _events(scored, f"instance_id = {item.id} and trigger = 'lock'")]
+    assert outcomes == ["applied", "refused"]
+
+
+def test_a_decision_on_a_changed_item_names_who_changed_it(
+    client: TestClient, scored: Workspace
+) -> None:
+    """The Chairman returning a self-score the head approved after the page was shown is not
+    applied: the page says who approved it and when; nothing changes."""
+    code = _of_unit(scored, "kt")[0]
+    item = _assessments(scored)[code]
+    chairman = TestClient(client.app)
+    sign_in(chairman, CHAIRMAN)
+    shown = chairman.get(f"/assessments/{item.id}")
+    sign_in(client, KT_HEAD)
+    _fire(client, item.id, "approve")
+    late = chairman.post(
+        f"/assessments/{item.id}",
+        data={
+            "csrf": csrf_of(shown),
+            "trigger": "return_score",
+            "version": str(item.version),
+            "reason": "Chưa đủ",
+        },
+    )
+    assert late.status_code == 409
+    assert "Phạm Quốc Khánh" in late.text
+    assert "03/11/2025 09:00" in late.text
+    assert _assessments(scored)[code].state == "approved"
+
+
+def test_lock_approved_service_refuses_whole(scored: Workspace) -> None:
+    """``lock_approved`` as the head is refused by the engine and locks nothing."""
+    for code in _of_unit(scored, "kt")[:2]:
+        with unit_of_work(scored.sessions) as session:
+            row = _assessments(scored)[code]
+            scored.engine.fire(session, row.id, "approve", actor=scored.actor(KT_HEAD))
+    with pytest.raises(TransitionRefusedError):
+        lock_approved(scored, PLAN, scored.actor(KT_HEAD))
+    assert {r.state for r in _assessments(scored).values()} >= {"approved"}
+    assert lock_approved(scored, PLAN, scored.actor(CHAIRMAN)) == _of_unit(scored, "kt")[:2]
+
+
+def test_the_nav_shows_only_what_the_viewer_may_use(client: TestClient, ward: Workspace) -> None:
+    """A unit official sees neither "Đánh giá" nor "Giao ban"; the head sees "Đánh giá" only;
+    the Chairman both."""
+    menus = {}
+    for person in (KT_OFFICIAL, KT_HEAD, CHAIRMAN):
+        browser = TestClient(client.app)
+        sign_in(browser, person)
+        menus[person] = browser.get("/").text
+    assert 'href="/assessments"' not in menus[KT_OFFICIAL]
+    assert 'href="/reviews"' not in menus[KT_OFFICIAL]
+    assert 'href="/assessments"' in menus[KT_HEAD]
+    assert 'href="/reviews"' not in menus[KT_HEAD]
+    assert 'href="/assessments"' in menus[CHAIRMAN]
+    assert 'href="/reviews"' in menus[CHAIRMAN]
+
+
+def test_review_page_runs_the_report_and_offers_the_docx(
+    client: TestClient, ward: Workspace
+) -> None:
+    """The focal official runs the month's report: the files are written where the CLI writes
+    them, the page lists the conclusions and offers the DOCX as an attachment (nosniff); a
+    file name from the address is never used."""
+    sign_in(client, FOCAL)
+    page = client.get("/reviews")
+    assert page.status_code == 200
+    ran = client.post(
+        "/reviews",
+        data={"csrf": csrf_of(page), "plan": PLAN, "month": MONTH},
+        follow_redirects=False,
+    )
+    assert ran.status_code == 303
+    folder = review_folder(ward.settings.data_dir, MONTH)
+    assert (folder / f"bao-cao-giao-ban-{MONTH}.docx").is_file()
+    shown = client.get(ran.headers["location"])
+    assert "Kết luận dự kiến" in shown.text
+    link = f"/reviews/{PLAN}/{MONTH}/files/report.docx"
+    assert f'href="{link}"' in shown.text
+    docx = client.get(link)
+    assert docx.status_code == 200
+    assert docx.headers["content-disposition"].startswith("attachment;")
+    assert docx.headers["x-content-type-options"] == "nosniff"
+    assert docx.content == (folder / f"bao-cao-giao-ban-{MONTH}.docx").read_bytes()
+    for bad in ("../../cchc.sqlite3", "report.exe", "..%2F..%2Fcchc.sqlite3"):
+        assert client.get(f"/reviews/{PLAN}/{MONTH}/files/{bad}").status_code == 404
+    assert client.get(f"/reviews/{PLAN}/2025-09/files/report.docx").status_code == 404
+
+
+def _run_review(client: TestClient) -> None:
+    """The focal official runs the review of ``MONTH`` through the page."""
+    sign_in(client, FOCAL)
+    page = client.get("/reviews")
+    client.post("/reviews", data={"csrf": csrf_of(page), "plan": PLAN, "month": MONTH})
+
+
+def _follow_ups(ward: Workspace) -> list[Instance]:
+    with ward.sessions() as session:
+        rows = session.scalars(sa.select(Instance).where(Instance.kind == "task")).all()
+    return [r for r in rows if json.loads(r.data).get("source") == "notice"]
+
+
+def test_the_chairman_issues_the_notice_and_conclusions_become_tasks(
+    client: TestClient, ward: Workspace
+) -> None:
+    """Issuing the notice with its number turns each drafted conclusion into a follow-up task
+    and writes the issued notice; a second issue is refused and says who issued it and when."""
+    _run_review(client)
+    chairman = TestClient(client.app)
+    sign_in(chairman, CHAIRMAN)
+    shown = chairman.get(f"/reviews?plan={PLAN}&month={MONTH}")
+    assert 'action="/reviews/issue"' in shown.text
+    with ward.sessions() as session:
+        meeting = session.scalars(sa.select(Instance).where(Instance.kind == "meeting")).one()
+    conclusions = json.loads(meeting.data)["conclusions"]
+    assert conclusions
+    form = {"csrf": csrf_of(shown), "plan": PLAN, "month": MONTH, "number": "15/TB-UBND"}
+    issued = chairman.post("/reviews/issue", data=form, follow_redirects=False)
+    assert issued.status_code == 303
+    assert len(_follow_ups(ward)) == len(conclusions)
+    folder = review_folder(ward.settings.data_dir, MONTH)
+    assert (folder / f"thong-bao-ket-luan-{MONTH}.docx").is_file()
+    after = chairman.get(issued.headers["location"])
+    assert "15/TB-UBND" in after.text
+    assert f'href="/reviews/{PLAN}/{MONTH}/files/notice.docx"' in after.text
+    again = chairman.post("/reviews/issue", data={**form, "number": "16/TB-UBND"})
+    assert again.status_code == 409
+    assert "Đặng Văn Thắng" in again.text
+    assert len(_follow_ups(ward)) == len(conclusions)
+
+
+def test_a_unit_official_cannot_issue_the_notice(client: TestClient, ward: Workspace) -> None:
+    """A unit official posting the issue form is refused in Vietnamese (403), the refusal is
+    audited, and no follow-up task is made; nor may they open the review page (404)."""
+    _run_review(client)
+    make_account(ward, OFFICE)
+    official = TestClient(client.app)
+    sign_in(official, KT_OFFICIAL)
+    assert official.get("/reviews").status_code == 404
+    token = csrf_of(official.get("/"))
+    refused = official.post(
+        "/reviews/issue",
+        data={"csrf": token, "plan": PLAN, "month": MONTH, "number": "15/TB-UBND"},
+    )
+    assert refused.status_code == 403
+    assert "không có quyền" in refused.text
+    events = _events(ward, f"actor = '{KT_OFFICIAL}' and outcome = 'refused'")
+    assert any(e[2] != "read" for e in events)
+    assert _follow_ups(ward) == []
+
+
+def test_a_focal_official_cannot_issue_and_the_chairman_cannot_compile(
+    client: TestClient, ward: Workspace, tmp_path: Path
+) -> None:
+    """The forms follow the definitions: the focal official gets no issue form, the Chairman
+    no "Lập báo cáo" form."""
+    _run_review(client)
+    focal = client.get(f"/reviews?plan={PLAN}&month={MONTH}")
+    assert 'action="/reviews/issue"' not in focal.text
+    chairman = TestClient(client.app)
+    sign_in(chairman, CHAIRMAN)
+    assert "Lập báo cáo" not in chairman.get("/reviews").text
