@@ -50,7 +50,9 @@ FILES = {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "bao-cao-giao-ban-{month}.docx",
     ),
-    "report.html": FileKind("Báo cáo giao ban (HTML)", "text/html", "bao-cao-giao-ban-{month}.html"),
+    "report.html": FileKind(
+        "Báo cáo giao ban (HTML)", "text/html", "bao-cao-giao-ban-{month}.html"
+    ),
     "chart.png": FileKind("Biểu đồ tiến độ (PNG)", "image/png", "giao-ban-{month}.png"),
     "draft.docx": FileKind(
         "Dự thảo thông báo kết luận (DOCX)",
@@ -176,7 +178,11 @@ def compile_month(ws: Workspace, *, plan: str, month: str, actor_id: str) -> Rev
     actor = ws.actor(actor_id)
     with unit_of_work(ws.sessions) as session:
         require_any_role(
-            session, ws.engine, actor, meeting_roles(ws), what="compile a review meeting",
+            session,
+            ws.engine,
+            actor,
+            meeting_roles(ws),
+            what="compile a review meeting",
             kind="meeting",
         )
     found = meeting(ws, plan, month)
@@ -221,9 +227,7 @@ def issued_notice(ws: Workspace, found: Meeting) -> Issued | None:
     return Issued(str(payload.get("notice_number", "")), row.actor, row.occurred_at)
 
 
-def issue_month_notice(
-    ws: Workspace, *, plan: str, month: str, actor: Actor, number: str
-) -> int:
+def issue_month_notice(ws: Workspace, *, plan: str, month: str, actor: Actor, number: str) -> int:
     """Issue the month's conclusion notice as ``actor`` (``issue_notice``, as ``cchc review
     issue-notice``): someone the definitions do not let issue it is refused (audited) before
     the meeting is looked up; the notice is written to ``review_folder``; the follow-up tasks

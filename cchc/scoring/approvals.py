@@ -112,11 +112,7 @@ def decisions_for(ws: Workspace, actor: Actor, rows: list[AssessmentRow]) -> dic
     as the engine lists them (roles and state; guards are run when fired)."""
     with ws.sessions() as session:
         return {
-            r.id: [
-                t
-                for t in ws.engine.available_triggers(session, r.id, actor)
-                if t in DECISIONS
-            ]
+            r.id: [t for t in ws.engine.available_triggers(session, r.id, actor) if t in DECISIONS]
             for r in rows
         }
 

@@ -15,6 +15,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from cchc.commands.cycle_common import plan_codes
+from cchc.refusals import refusal_sentence
 from cchc.review.files import (
     FILES,
     MONTH,
@@ -31,7 +32,6 @@ from cchc.review.files import (
     review_file,
 )
 from cchc.review.service import OutsidePlanError, resolve_month
-from cchc.refusals import refusal_sentence
 from cchc.vietnam import LOCAL_TZ
 from cchc.web.deps import NotFoundError, Viewer, area_router, page, readable_or_not_found, signed_in
 from cchc.web.deps import workspace as workspace_of
@@ -144,7 +144,7 @@ def compile_review(
     month: str = Form(""),
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
-    """"Lập báo cáo": compile the month's report and draft notice, open the meeting."""
+    """ "Lập báo cáo": compile the month's report and draft notice, open the meeting."""
     ws = workspace_of(request)
     chosen, shown = _choice(ws, plan or None, month.strip() or None)
     if chosen is None:
@@ -182,7 +182,7 @@ def issue(
     number: str = Form(""),
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
-    """"Ban hành thông báo": issue the notice; each conclusion becomes a follow-up task."""
+    """ "Ban hành thông báo": issue the notice; each conclusion becomes a follow-up task."""
     ws = workspace_of(request)
     try:
         chosen, shown = _choice(ws, plan or None, month or None)
