@@ -6,8 +6,13 @@ Vietnamese and audited; downloads come from the data folder's known layout only.
 from __future__ import annotations
 
 import json
+import os
 import re
-from pathlib import Path
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,15 +21,24 @@ from fastapi.testclient import TestClient
 from cchc.review.files import review_folder
 from cchc.scoring.approvals import lock_approved
 from cchc.workspace import Workspace
-from tests.conftest import Clock
+from tests.conftest import ROOT, Clock
 from tests.web.conftest import (
     CHAIRMAN,
     FOCAL,
     KT_HEAD,
     KT_OFFICIAL,
     csrf_of,
-    make_account,
     sign_in,
+)
+from tests.web.test_browser import (
+    WIDTHS,
+    _cchc,
+    _fits_and_labelled,
+    _free_port,
+    _set_password,
+    _shoot,
+    _wait_until_up,
+    chromium,
 )
 from workflows.database import unit_of_work
 from workflows.errors import TransitionRefusedError
@@ -32,7 +46,6 @@ from workflows.schema import Instance
 
 PLAN = "KH-CCHC-2025-H2"
 MONTH = "2025-10"
-OFFICE = "do.thi.thu.trang"
 
 
 def _assessments(ward: Workspace) -> dict[str, Instance]:
@@ -350,7 +363,6 @@ def test_a_unit_official_cannot_issue_the_notice(client: TestClient, ward: Works
     """A unit official posting the issue form is refused in Vietnamese (403), the refusal is
     audited, and no follow-up task is made; nor may they open the review page (404)."""
     _run_review(client)
-    make_account(ward, OFFICE)
     official = TestClient(client.app)
     sign_in(official, KT_OFFICIAL)
     assert official.get("/reviews").status_code == 404
@@ -367,7 +379,7 @@ def test_a_unit_official_cannot_issue_the_notice(client: TestClient, ward: Works
 
 
 def test_a_focal_official_cannot_issue_and_the_chairman_cannot_compile(
-    client: TestClient, ward: Workspace, tmp_path: Path
+    client: TestClient, ward: Workspace
 ) -> None:
     """The forms follow the definitions: the focal official gets no issue form, the Chairman
     no "Lập báo cáo" form."""
@@ -377,3 +389,104 @@ def test_a_focal_official_cannot_issue_and_the_chairman_cannot_compile(
     chairman = TestClient(client.app)
     sign_in(chairman, CHAIRMAN)
     assert "Lập báo cáo" not in chairman.get("/reviews").text
+
+
+__all__ = ["chromium"]  # the browser fixture of test_browser, shared with this module
+BROWSER_PASSWORD = "mật khẩu thử trình duyệt 2025"
+
+
+@dataclass
+class Ward:
+    """A running ``cchc serve`` whose Phòng Kinh tế has two self-scored sub-criteria."""
+
+    url: str
+
+
+@pytest.fixture(scope="module")
+def served_ward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ward]:
+    """``cchc serve`` on a data folder with the example plan issued, 6.2.1 and 6.3.1
+    self-scored by the Phòng Kinh tế official, and accounts for its head, the focal official
+    and the Chairman."""
+    folder = tmp_path_factory.mktemp("approvals")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCHC_")}
+    env.update(CCHC_DATA_DIR=str(folder / "var"), CCHC_BASE_URL=url, CCHC_NOTIFY_CHANNEL="maildir")
+    _cchc(env, "db", "upgrade")
+    plan_file = str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml")
+    _cchc(env, "plan", "issue", plan_file, "--as", FOCAL)
+    for code in ("6.2.1", "6.3.1"):
+        _cchc(
+            env,
+            *("assessments", "fire", code, "self_score", "--plan", PLAN, "--points", "0.5"),
+            *("--explanation", "Đang chờ xác nhận của Kho bạc", "--as", KT_OFFICIAL),
+        )
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from cchc.cli import main; main()", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_up(url, server, folder / "serve.log")
+        for person in (KT_HEAD, FOCAL, CHAIRMAN):
+            link = json.loads(
+                _cchc(env, "users", "invite", person, "--as", "tran.van.minh", "--json")
+            )
+            _set_password(str(link["link"]), BROWSER_PASSWORD)
+        yield Ward(url)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _signed_in(chromium: Any, ward: Ward, person: str, size: tuple[int, int]) -> Any:
+    """A new browser context at ``size`` with ``person`` signed in; its page."""
+    context = chromium.new_context(viewport={"width": size[0], "height": size[1]}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{ward.url}/sign-in")
+    page.get_by_label("Tên đăng nhập").fill(person)
+    page.get_by_label("Mật khẩu").fill(BROWSER_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{ward.url}/")
+    return page
+
+
+def test_head_approves_and_the_review_meeting_in_chromium(chromium: Any, served_ward: Ward) -> None:
+    """In Chromium at 360 px and 1280 px: the head follows the menu to the assessments waiting
+    for approval and approves one; the focal official compiles October's review; the Chairman
+    sees its conclusions and the issue form. No page scrolls sideways, every control is
+    labelled; screenshots of both pages are saved."""
+    url = served_ward.url
+    for name, size in WIDTHS.items():
+        page = _signed_in(chromium, served_ward, KT_HEAD, size)
+        page.goto(f"{url}/assessments?show=waiting")
+        _fits_and_labelled(page, size[0])
+        assert page.locator("li.assessment").count() >= 1
+        assert "0,50" in page.inner_text("main")
+        _shoot(page, "assessments", name)
+        if name == "desktop":
+            assert page.locator("nav").get_by_role("link", name="Đánh giá").count() == 1
+            page.locator("li.assessment").first.get_by_role("button", name="Duyệt điểm").click()
+            page.wait_for_url("**/assessments/*?done=approve")
+            assert "Trưởng đơn vị đã duyệt" in page.inner_text("main")
+            _fits_and_labelled(page, size[0])
+        page.context.close()
+    focal = _signed_in(chromium, served_ward, FOCAL, WIDTHS["desktop"])
+    focal.goto(f"{url}/reviews?plan={PLAN}&month={MONTH}")
+    focal.get_by_role("button", name=f"Lập báo cáo kỳ {MONTH}").click()
+    focal.wait_for_url("**/reviews?*done=run")
+    assert focal.get_by_role("link", name="Báo cáo giao ban (DOCX)").count() == 1
+    focal.context.close()
+    for name, size in WIDTHS.items():
+        page = _signed_in(chromium, served_ward, CHAIRMAN, size)
+        page.get_by_role("link", name="Giao ban").click()
+        page.goto(f"{url}/reviews?plan={PLAN}&month={MONTH}")
+        assert "Kết luận dự kiến" in page.inner_text("main")
+        assert page.get_by_label("Số thông báo").count() == 1
+        assert page.locator("img.chart").evaluate("i => i.naturalWidth") > 0
+        _fits_and_labelled(page, size[0])
+        _shoot(page, "review-meeting", name)
+        page.context.close()
