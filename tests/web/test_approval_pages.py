@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from cchc.review.files import review_folder
 from cchc.scoring.approvals import lock_approved
@@ -81,13 +82,14 @@ def _events(ward: Workspace, where: str) -> list[tuple[str, ...]]:
         return [tuple(str(v) for v in row) for row in rows]
 
 
-def _fire(client: TestClient, item: int, trigger: str, **fields: str) -> object:
+def _fire(client: TestClient, item: int, trigger: str, **fields: str) -> Response:
     """Post the item page's form for ``trigger``, with the version the page showed."""
     shown = client.get(f"/assessments/{item}")
     version = re.search(r'name="version" value="(\d+)"', shown.text)
     assert version, shown.text
     data = {"csrf": csrf_of(shown), "trigger": trigger, "version": version.group(1), **fields}
-    return client.post(f"/assessments/{item}", data=data, follow_redirects=False)
+    posted: Response = client.post(f"/assessments/{item}", data=data, follow_redirects=False)
+    return posted
 
 
 @pytest.fixture
@@ -112,7 +114,7 @@ def test_head_approves_an_assessment_of_their_unit(client: TestClient, scored: W
     assert 'value="approve"' in listing.text
     assert 'value="lock"' not in listing.text
     done = _fire(client, item.id, "approve")
-    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert done.status_code == 303
     assert _assessments(scored)[code].state == "approved"
     events = _events(scored, f"instance_id = {item.id} and trigger = 'approve'")
     assert [e[:4] for e in events] == [(KT_HEAD, "assessment", "approve", "applied")]
@@ -159,14 +161,14 @@ def test_return_without_reason_is_refused_and_changes_nothing(
     item = _assessments(scored)[code]
     sign_in(client, KT_HEAD)
     refused = _fire(client, item.id, "return_score", reason="   ")
-    assert refused.status_code == 400  # type: ignore[attr-defined]
-    assert "cần có lý do" in refused.text  # type: ignore[attr-defined]
-    assert 'name="reason"' in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 400
+    assert "cần có lý do" in refused.text
+    assert 'name="reason"' in refused.text
     assert _assessments(scored)[code].state == "self_scored"
     events = _events(scored, f"instance_id = {item.id} and trigger = 'return_score'")
     assert [e[3] for e in events] == ["refused"]
     returned = _fire(client, item.id, "return_score", reason="Thiếu tài liệu kiểm chứng")
-    assert returned.status_code == 303  # type: ignore[attr-defined]
+    assert returned.status_code == 303
     assert _assessments(scored)[code].state == "returned"
 
 
@@ -178,8 +180,8 @@ def test_the_self_scorer_cannot_approve_their_own(client: TestClient, ward: Work
     item = _assessments(ward)[code]
     sign_in(client, KT_HEAD)
     refused = _fire(client, item.id, "approve")
-    assert refused.status_code == 409  # type: ignore[attr-defined]
-    assert "người đã nộp không được tự quyết định" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 409
+    assert "người đã nộp không được tự quyết định" in refused.text
     assert _assessments(ward)[code].state == "self_scored"
     assert [e[3] for e in _events(ward, f"instance_id = {item.id} and trigger = 'approve'")] == [
         "refused"
@@ -197,7 +199,7 @@ def test_chairman_locks_one_and_then_every_approved(client: TestClient, scored: 
     sign_in(other, CHAIRMAN)
     listing = other.get("/assessments?show=waiting")
     assert listing.text.count('value="lock"') == 2
-    assert _fire(other, _assessments(scored)[first].id, "lock").status_code == 303  # type: ignore[attr-defined]
+    assert _fire(other, _assessments(scored)[first].id, "lock").status_code == 303
     assert _assessments(scored)[first].state == "locked"
     page = other.get("/assessments")
     done = other.post(
