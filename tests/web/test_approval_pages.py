@@ -393,6 +393,54 @@ def test_a_focal_official_cannot_issue_and_the_chairman_cannot_compile(
     assert "Lập báo cáo" not in chairman.get("/reviews").text
 
 
+def test_review_refusals_are_worded_and_change_nothing(client: TestClient, ward: Workspace) -> None:
+    """The Chairman may not compile (403, audited); the notice cannot be issued before the
+    report, nor without a number; a month outside the plan and a month compiled twice are
+    refused with their reason; a unit head may not download the files (404)."""
+    chairman = TestClient(client.app)
+    sign_in(chairman, CHAIRMAN)
+    token = csrf_of(chairman.get("/reviews"))
+    refused = chairman.post("/reviews", data={"csrf": token, "plan": PLAN, "month": MONTH})
+    assert refused.status_code == 403
+    assert "không có quyền" in refused.text
+    assert _events(ward, f"actor = '{CHAIRMAN}' and outcome = 'refused'")[0][1] == "meeting"
+    early = {"csrf": token, "plan": PLAN, "month": MONTH, "number": "15/TB-UBND"}
+    not_yet = chairman.post("/reviews/issue", data=early)
+    assert not_yet.status_code == 409
+    assert "hãy lập báo cáo trước" in not_yet.text
+    _run_review(client)
+    token = csrf_of(client.get("/reviews"))
+    again = client.post("/reviews", data={"csrf": token, "plan": PLAN, "month": MONTH})
+    assert again.status_code == 409
+    assert "đã được lập" in again.text
+    outside = client.post("/reviews", data={"csrf": token, "plan": PLAN, "month": "2026-03"})
+    assert outside.status_code == 400
+    assert "ngoài kỳ kế hoạch" in outside.text
+    blank = chairman.post("/reviews/issue", data={**early, "number": " "})
+    assert blank.status_code == 400
+    assert "số thông báo" in blank.text
+    assert _follow_ups(ward) == []
+    head = TestClient(client.app)
+    sign_in(head, KT_HEAD)
+    assert head.get(f"/reviews/{PLAN}/{MONTH}/files/report.docx").status_code == 404
+
+
+def test_lock_all_as_the_head_is_refused_whole(client: TestClient, scored: Workspace) -> None:
+    """A head posting "lock all approved" is refused by the engine in Vietnamese (403) and
+    nothing is locked."""
+    sign_in(client, KT_HEAD)
+    for code in _of_unit(scored, "kt")[:2]:
+        _fire(client, _assessments(scored)[code].id, "approve")
+    page = client.get("/assessments")
+    assert "Khóa tất cả" not in page.text
+    refused = client.post(
+        "/assessments/lock-approved", data={"csrf": csrf_of(page), "plan": PLAN, "unit": "kt"}
+    )
+    assert refused.status_code == 403
+    assert "không có quyền" in refused.text
+    assert "locked" not in {r.state for r in _assessments(scored).values()}
+
+
 __all__ = ["chromium"]  # the browser fixture of test_browser, shared with this module
 BROWSER_PASSWORD = "mật khẩu thử trình duyệt 2025"
 
