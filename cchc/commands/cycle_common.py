@@ -179,7 +179,7 @@ def require_identity(ws: Workspace, actor: Actor) -> None:
         raise stop(str(exc), 2) from None
     try:
         with unit_of_work(ws.sessions) as session:
-            identity.require_cli_identity(session, ws.engine, ws.organization, actor)
+            identity.require_cli_identity(session, ws.engine, ws.organization.people, actor)
     except identity.IdentityRefusedError as exc:
         raise stop(refusal_line(exc), 1) from None
 

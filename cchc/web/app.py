@@ -18,11 +18,21 @@ from cchc.accounts.policy import Policy
 from cchc.web.context import STATIC, WebContext, templates, trust_proxy
 from cchc.web.deps import CsrfRefusedError, NotFoundError, SignInRequiredError, page
 from cchc.web.head import HeadAsGetMiddleware
-from cchc.web.routes import account, admin, auth, home, inspection, tasks
+from cchc.web.routes import (
+    account,
+    admin,
+    assessments,
+    auth,
+    home,
+    inspection,
+    review,
+    reviews,
+    tasks,
+)
 from cchc.web.security import SessionMiddleware
 from cchc.workspace import Workspace
 
-AREAS = (auth, home, tasks, account, inspection, admin)
+AREAS = (auth, home, tasks, account, review, assessments, reviews, inspection, admin)
 """The route modules, each with a ``router`` (``cchc.web.deps.area_router``)."""
 
 
