@@ -97,8 +97,8 @@ def test_history_and_administration_pages_in_the_browser(chromium: Any, site: st
             pytest.fail("the search button cannot be reached with Tab")
         page.keyboard.press("Enter")
         page.wait_for_url("**/history?*unit=kt*")
-        assert page.locator("table.history tbody tr").count() >= 2
-        assert "Bắt đầu thực hiện" in page.inner_text("table.history")
+        assert page.locator("table.trail tbody tr").count() >= 2
+        assert "Bắt đầu thực hiện" in page.inner_text("table.trail")
         assert page.locator("main form[method=post]").count() == 0
         assert page.get_by_role("link", name="Quản trị").count() == 0
         _fits_and_labelled(page, width)
