@@ -18,7 +18,6 @@ from workflows.database import unit_of_work
 from workflows.errors import NotPermittedError
 from workflows.registry import Actor
 
-
 SCORE_ALL = "score_all"
 """The pseudo-trigger of a scoring run: it self-scores every unit's assessments, which the
 guard ``own_unit_or_focal`` lets only ``submit_for_any_unit`` roles do for another unit, so

@@ -219,11 +219,10 @@ async def scores_run(
     if refused is not None:
         return _refused(request, refused)
     manual, problems, total = await _manual(ws, inputs)
-    if problems:
+    if problems or code is None:
         return _scores_page(
             request, ws, viewer, code, status_code=422, problems=problems, total=total
         )
-    assert code is not None  # _chosen_plan with a plan given
     try:
         outcome = cycle.score(ws, code, viewer.id, manual)
     except TransitionRefusedError as exc:

@@ -114,12 +114,12 @@ async def plan_check(
             status_code=400,
             problems=None,
             plan=None,
-            error="Kế hoạch phải là tệp Excel (.xlsx, theo mẫu `cchc plan template`) hoặc .yaml.",
+            error="Kế hoạch phải là tệp Excel (.xlsx, theo mẫu cchc plan template) hoặc .yaml.",
         )
     kept = await staging.stage(ws.settings.data_dir, file, suffix)
     plan, problems = _check_plan(ws, kept.path)
     if plan is not None and plan.tenant != ws.tenant:
-        plan, error = None, f"Kế hoạch của {plan.tenant}, không phải của {ws.organization.name}."
+        error = f"Kế hoạch của {plan.tenant}, không phải của {ws.organization.name}."
         staging.discard(kept.path)
         return page(
             request, "plans_upload.html", status_code=400, problems=None, plan=None, error=error
@@ -166,11 +166,10 @@ def plan_issue(
             message="Tệp kế hoạch đã kiểm tra không còn; đề nghị tải tệp lên và kiểm tra lại.",
         )
     try:
-        plan = cycle.read_plan(ws, path)
-        if plan.tenant != ws.tenant:
-            raise DefinitionError([])
-        result = cycle.issue_checked(ws, plan, viewer.id)
+        plan: Plan | None = cycle.read_plan(ws, path)
     except DefinitionError:
+        plan = None
+    if plan is None or plan.tenant != ws.tenant:
         return page(
             request,
             "error.html",
@@ -178,6 +177,8 @@ def plan_issue(
             title="Tệp không hợp lệ",
             message="Tệp kế hoạch không qua được bước kiểm tra; đề nghị tải lên và kiểm tra lại.",
         )
+    try:
+        result = cycle.issue_checked(ws, plan, viewer.id)
     except TransitionRefusedError as exc:
         return _refused(request, refusal_sentence(exc, role_labels(ws)))
     staging.discard(path)
