@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cchc.commands.cycle_common import known_roles
 from cchc.commands.plan_cmd import sample_plan
 from cchc.indexset.loader import load_index_set
 from cchc.organization.model import load_organization
@@ -60,7 +61,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     _cchc(
         env, "plan", "issue", str(ROOT / "examples" / "plan-phu-lien-2025-h2.yaml"), "--as", FOCAL
     )
-    org = load_organization(default_organization())
+    org = load_organization(default_organization(), known_roles=known_roles())
     index_set = load_index_set(default_index_set(), known_units={u.code for u in org.units})
     plan = sample_plan(org, index_set).model_copy(update={"code": "KH-BO-SUNG-2025-H2"})
     workbook = folder / "ke-hoach-bo-sung.xlsx"
@@ -107,7 +108,7 @@ def test_the_focal_official_checks_a_plan_scores_and_ranks(chromium: Any, served
 
         page.get_by_role("link", name="Chấm điểm", exact=True).click()
         page.wait_for_url("**/scores")
-        page.get_by_role("button", name="Chấm điểm").click()
+        page.get_by_role("button", name="Chấm điểm", exact=True).click()
         page.wait_for_load_state()
         assert "Đã chấm điểm" in page.inner_text("main")
         assert page.locator("tr.sub a").count() > 10
@@ -124,7 +125,7 @@ def test_the_focal_official_checks_a_plan_scores_and_ranks(chromium: Any, served
 
         page.get_by_role("link", name="Xếp hạng", exact=True).click()
         page.wait_for_url("**/ranking")
-        page.get_by_role("button", name="Xếp hạng").click()
+        page.get_by_role("button", name="Xếp hạng", exact=True).click()
         page.wait_for_load_state()
         assert page.locator("table.ranking td.explanation").count() > 0
         _fits_and_labelled(page, width)

@@ -8,6 +8,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -83,6 +84,22 @@ def test_a_plan_workbook_with_errors_lists_each_problem_and_issues_nothing(
     assert ("Nhiệm vụ", "3", "G") in rows
     assert "Thiếu thông tin bắt buộc hoặc thông tin không hợp lệ" in answer.text
     assert "Ban hành kế hoạch</button>" not in answer.text
+    assert _count(ward, "select count(*) from instances") == before
+    assert not list((ward.settings.data_dir / "staging").glob("*"))
+
+
+def test_a_huge_upload_is_refused_by_the_size_check_and_not_kept(
+    client: TestClient, ward: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above CCHC_MAX_FILE_BYTES the plan is refused with the reader's size problem (nothing
+    issued, nothing kept in the staging folder)."""
+    monkeypatch.setenv("CCHC_MAX_FILE_BYTES", "1000")
+    before = _count(ward, "select count(*) from instances")
+    sign_in(client, FOCAL)
+    answer = _upload(client, "/plans/upload", {"file": ("to.yaml", b"a: b\n" * 5000, "text/yaml")})
+    assert answer.status_code == 422
+    assert "CCHC-L001" in answer.text
+    assert "Tệp vượt giới hạn cho phép" in answer.text
     assert _count(ward, "select count(*) from instances") == before
     assert not list((ward.settings.data_dir / "staging").glob("*"))
 
@@ -178,6 +195,23 @@ def test_a_metrics_file_with_one_bad_row_is_refused_whole(
         },
     )
     assert done.status_code == 200, done.text
+    assert "Đã nhập 1 giá trị chỉ số cho kỳ 2025-H2" in done.text
+    again = client.post(
+        "/metrics/upload",
+        data={"csrf": csrf_of(done), "period": "2025-H2"},
+        files={"file": ("so-lieu.csv", good, "text/csv")},
+    )
+    repeat = client.post(
+        "/metrics/import",
+        data={
+            "csrf": csrf_of(again),
+            "sha256": _hidden(again, "sha256"),
+            "kind": "csv",
+            "period": "2025-H2",
+        },
+    )
+    assert "Tệp này đã được nhập cho kỳ 2025-H2" in repeat.text
+    assert "do Nguyễn Thị Lan thực hiện lúc 03/11/2025 09:00" in repeat.text
     assert _count(ward, imports) == 1
     assert _count(ward, "select count(*) from metric_values") == 1
 

@@ -310,4 +310,7 @@ def metrics_import(
     except TransitionRefusedError as exc:
         return _refused(request, refusal_sentence(exc, role_labels(ws)))
     staging.discard(path)
-    return page(request, "metrics_imported.html", result=result, period=period)
+    with ws.sessions() as session:
+        first = session.get(Instance, result.import_id)
+    by = None if first is None else (_person_name(ws, first.created_by), first.created_at)
+    return page(request, "metrics_imported.html", result=result, period=period, by=by)
