@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from cchc.commands.plan_cmd import sample_plan
 from cchc.plan.loader import TASK_SHEET, write_plan_xlsx
 from cchc.workspace import Workspace
+from tests.conftest import ROOT
 from tests.web.conftest import FOCAL, KT_HEAD, KT_OFFICIAL, csrf_of, sign_in
 
 PLAN = "KH-CCHC-2025-H2"
@@ -263,6 +264,11 @@ def test_at_risk_for_the_focal_official_and_only_the_own_unit_for_a_head(
     assert own.text.count('<section class="card risk"') == 1
     assert 'id="risk-kt"' in own.text
     assert client.get(f"/at-risk/chart.png?plan={PLAN}").status_code == 200
+    owners = {s.code: s.owner_unit for s in ward.index_set.sub_criteria()}
+    scores = client.get("/scores").text
+    shown = set(re.findall(r'<a href="/scores/([^"?]+)\?plan=', scores))
+    assert shown
+    assert {owners[code] for code in shown} == {"kt"}
     refused = "select count(*) from audit_events where actor = :a and outcome = 'refused'"
     before = _count(ward, refused, a=KT_HEAD)
     assert client.get("/at-risk?unit=vhxh").status_code == 404
@@ -280,3 +286,16 @@ def test_a_unit_official_cannot_run_the_scoring(client: TestClient, ward: Worksp
     assert "Thao tác bị từ chối" in answer.text
     assert _count(ward, "select count(*) from scores") == 0
     assert _count(ward, refused, a=KT_OFFICIAL) == before + 1
+
+
+def test_a_yaml_plan_already_issued_says_who_issued_it_and_when(
+    client: TestClient, ward: Workspace
+) -> None:
+    """The example plan in YAML checks clean; being issued already, the preview names who
+    issued it and when instead of offering to issue it again."""
+    content = (ROOT / "examples" / "plan-phu-lien-2025-h2.yaml").read_bytes()
+    sign_in(client, FOCAL)
+    preview = _upload(client, "/plans/upload", {"file": ("ke-hoach.yaml", content, "text/yaml")})
+    assert preview.status_code == 200, preview.text
+    assert f"Kế hoạch {PLAN} đã được Nguyễn Thị Lan ban hành lúc 29/07/2025 09:00" in preview.text
+    assert "Ban hành kế hoạch</button>" not in preview.text
