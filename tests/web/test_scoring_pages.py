@@ -277,7 +277,8 @@ def test_at_risk_for_the_focal_official_and_only_the_own_unit_for_a_head(
 
 
 def test_a_unit_official_cannot_run_the_scoring(client: TestClient, ward: Workspace) -> None:
-    """A Phòng Kinh tế official's run is refused in Vietnamese, audited, and stores no score."""
+    """A Phòng Kinh tế official's run is refused in Vietnamese, audited, and stores no score;
+    their plan upload is refused (audited) before any file is kept."""
     sign_in(client, KT_OFFICIAL)
     refused = "select count(*) from audit_events where actor = :a and outcome = 'refused'"
     before = _count(ward, refused, a=KT_OFFICIAL)
@@ -286,6 +287,14 @@ def test_a_unit_official_cannot_run_the_scoring(client: TestClient, ward: Worksp
     assert "Thao tác bị từ chối" in answer.text
     assert _count(ward, "select count(*) from scores") == 0
     assert _count(ward, refused, a=KT_OFFICIAL) == before + 1
+    plan = client.post(
+        "/plans/upload",
+        data={"csrf": csrf_of(client.get("/plans/upload"))},
+        files={"file": ("k.yaml", b"code: X", "text/yaml")},
+    )
+    assert plan.status_code == 403
+    assert _count(ward, refused, a=KT_OFFICIAL) == before + 2
+    assert not (ward.settings.data_dir / "staging").exists()
 
 
 def test_a_yaml_plan_already_issued_says_who_issued_it_and_when(

@@ -106,6 +106,9 @@ async def plan_check(
 ) -> Response:
     """Check the uploaded plan, write nothing: its problems, or a preview and the issue form."""
     ws = workspace_of(request)
+    refused = refusal(ws, viewer.actor, [("plan", None)], what="create plan")
+    if refused is not None:  # only who may issue keeps a file here
+        return _refused(request, refused)
     suffix = staging.suffix_of(file.filename)
     if suffix not in PLAN_KINDS:
         return page(
@@ -231,6 +234,9 @@ async def metrics_check(
 ) -> Response:
     """Check the metrics file for the period, write nothing: every problem, or the rows."""
     ws = workspace_of(request)
+    refused = refusal(ws, viewer.actor, [("metric_import", None)], what="create metric_import")
+    if refused is not None:  # only who may import keeps a file here
+        return _refused(request, refused)
     periods = _periods(ws)
     suffix = staging.suffix_of(file.filename)
     if suffix not in METRIC_KINDS or period not in periods:
