@@ -308,3 +308,25 @@ def test_a_yaml_plan_already_issued_says_who_issued_it_and_when(
     assert preview.status_code == 200, preview.text
     assert f"Kế hoạch {PLAN} đã được Nguyễn Thị Lan ban hành lúc 29/07/2025 09:00" in preview.text
     assert "Ban hành kế hoạch</button>" not in preview.text
+
+
+def test_the_ranking_is_explained_and_downloaded(client: TestClient, ward: Workspace) -> None:
+    """Ranking scores and ranks the units with an explanation each; the page shows the stored
+    ranking explained afterwards, and its XLSX downloads as an attachment."""
+    sign_in(client, FOCAL)
+    form = client.get("/ranking")
+    assert "chưa được xếp hạng" in form.text
+    run = client.post(
+        "/ranking/run", data={"csrf": csrf_of(form), "plan": PLAN}, files={"inputs": ("", b"")}
+    )
+    assert run.status_code == 200, run.text
+    units = len(ward.organization.units)
+    assert run.text.count('<td data-label="Giải thích" class="explanation">Hạng ') == units
+    shown = client.get("/ranking")
+    assert shown.text.count('<td data-label="Giải thích" class="explanation">Hạng ') == units
+    assert re.search(r'<td data-label="Điểm" class="num">\d+,\d\d</td>', shown.text)
+    download = client.get(f"/ranking/export.xlsx?plan={PLAN}")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.content.startswith(b"PK")

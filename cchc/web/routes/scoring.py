@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, File, Form, Request, UploadFile
@@ -26,7 +28,8 @@ from cchc import cycle
 from cchc.commands.cycle_common import latest_card
 from cchc.indexset.codes import item_label
 from cchc.organization.access import read_scope
-from cchc.ranking.emulation import RankedUnit
+from cchc.ranking.emulation import RankedUnit, rank_units, ranking_table
+from cchc.ranking.unit_results import unit_results
 from cchc.refusals import refusal_sentence
 from cchc.scoring.scores import ScoreCard, SubScore, at_risk, covered_codes, latest_run
 from cchc.vietnam import LOCAL_TZ
@@ -389,6 +392,23 @@ def _latest_ranking(ws: Workspace, plan: str) -> tuple[Instance, dict[str, Any]]
     return None if row is None else (row, json.loads(row.data))
 
 
+def explained_rows(
+    ws: Workspace, plan: str, latest: tuple[Instance, dict[str, Any]]
+) -> list[RankedUnit] | None:
+    """The stored ranking's rows with their explanations, recomputed as ``cchc export`` does;
+    None when it is not of the latest scoring run or no longer matches its record (deadlines
+    passed since: rank again)."""
+    card = latest_card(ws, plan)
+    if card is None or latest[1].get("score_run") != card.run_id:
+        return None
+    today = ws.engine.clock().astimezone(LOCAL_TZ).date()
+    with ws.sessions() as session:
+        results = unit_results(session, ws.organization, plan, card, today, ws.calendar)
+    rows = rank_units(results, ws.emulation)
+    table = [{"rank": r.rank, "unit": r.unit, "score": str(r.score), "band": r.band} for r in rows]
+    return rows if table == latest[1].get("table") else None
+
+
 def _ranking_page(
     request: Request,
     ws: Workspace,
@@ -401,6 +421,9 @@ def _ranking_page(
 ) -> Response:
     readable_or_not_found(ws, viewer, what="ranking", tenant=ws.tenant, unit=None)
     latest = None if plan is None else _latest_ranking(ws, plan)
+    explained = rows
+    if explained is None and latest is not None and plan is not None:
+        explained = explained_rows(ws, plan, latest)
     states = {s.name: s.label for s in ws.engine.current("ranking").definition.states}
     by = None
     if latest is not None:
@@ -414,7 +437,7 @@ def _ranking_page(
         status_code=status_code,
         plans=_plans(ws),
         plan=plan,
-        rows=rows,
+        rows=explained,
         latest=latest,
         latest_by=by,
         state_label=states.get(latest[0].state, latest[0].state) if latest else "",
@@ -461,3 +484,35 @@ async def ranking_run(
     except TransitionRefusedError as exc:
         return _refused(request, refusal_sentence(exc, role_labels(ws)))
     return _ranking_page(request, ws, viewer, code, rows=outcome.rows, outcome=outcome, card=card)
+
+
+@router.get("/ranking/export.xlsx")
+def ranking_export(
+    request: Request, plan: str | None = None, viewer: Viewer = Depends(signed_in)
+) -> Response:
+    """The latest ranking as the XLSX ``cchc export`` writes (a download)."""
+    ws = workspace_of(request)
+    code = _chosen_plan(ws, plan)
+    readable_or_not_found(ws, viewer, what="ranking", tenant=ws.tenant, unit=None)
+    latest = None if code is None else _latest_ranking(ws, code)
+    rows = None if latest is None or code is None else explained_rows(ws, code, latest)
+    if rows is None or code is None:
+        raise NotFoundError
+    from cchc.reports.ranking import write_ranking_xlsx
+
+    period = cycle.plan_record(ws, code)["period"]["label"]
+    table = ranking_table(
+        rows, ws.emulation, title=f"Xếp hạng thi đua CCHC {period}", period_label=period
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_ranking_xlsx(Path(folder) / "xep-hang.xlsx", table)
+        content = path.read_bytes()
+    return Response(
+        content,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f'attachment; filename="xep-hang-{code}.xlsx"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
