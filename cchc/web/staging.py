@@ -88,15 +88,16 @@ def suffix_of(filename: str | None) -> str | None:
     return SUFFIXES.get(Path(filename or "").suffix.lower())
 
 
-async def stage(data_dir: Path, upload: UploadFile, suffix: str) -> Staged:
-    """Keep the upload under its hash. At most one byte past the size limit is kept, so a
-    huge file is refused by the checker's own size check without being read whole."""
+def stage(data_dir: Path, upload: UploadFile, suffix: str) -> Staged:
+    """Keep the upload under its hash (read from its spooled file: routes taking uploads are
+    plain functions, run in the thread pool). At most one byte past the size limit is kept,
+    so a huge file is refused by the checker's own size check without being read whole."""
     most = limits().file_bytes + 1
     digest = hashlib.sha256()
     parts: list[bytes] = []
     size = 0
     while size < most:
-        chunk = await upload.read(min(CHUNK, most - size))
+        chunk = upload.file.read(min(CHUNK, most - size))
         if not chunk:
             break
         parts.append(chunk)

@@ -83,7 +83,7 @@ def _unit_read(ws: Workspace, viewer: Viewer, unit: str | None, what: str) -> st
     return unit
 
 
-async def _manual(
+def _manual(
     ws: Workspace, upload: UploadFile | None
 ) -> tuple[dict[str, dict[str, Any]], list[staging.ProblemRow], int]:
     """The scorer's inputs from an optional YAML upload (``cchc.cycle.read_manual``)."""
@@ -93,7 +93,7 @@ async def _manual(
     if suffix != "yaml":
         row = staging.ProblemRow("", 1, "", "CCHC-I", "Tệp dữ liệu chấm điểm phải là .yaml", "", "")
         return {}, [row], 1
-    kept = await staging.stage(ws.settings.data_dir, upload, suffix)
+    kept = staging.stage(ws.settings.data_dir, upload, suffix)
     try:
         return cycle.read_manual(kept.path, ws.index_set), [], 0
     except DefinitionError as exc:
@@ -209,7 +209,7 @@ def scores(
 
 
 @router.post("/scores/run")
-async def scores_run(
+def scores_run(
     request: Request,
     plan: str = Form(...),
     inputs: UploadFile | None = File(None),
@@ -221,7 +221,7 @@ async def scores_run(
     refused = refusal(ws, viewer.actor, SCORE_CHECKS, what="score every unit's assessments")
     if refused is not None:
         return _refused(request, refused)
-    manual, problems, total = await _manual(ws, inputs)
+    manual, problems, total = _manual(ws, inputs)
     if problems or code is None:
         return _scores_page(
             request, ws, viewer, code, status_code=422, problems=problems, total=total
@@ -458,7 +458,7 @@ def ranking(
 
 
 @router.post("/ranking/run")
-async def ranking_run(
+def ranking_run(
     request: Request,
     plan: str = Form(...),
     publish: str = Form(""),
@@ -472,7 +472,7 @@ async def ranking_run(
     refused = refusal(ws, viewer.actor, checks, what="rank the units")
     if refused is not None:
         return _refused(request, refused)
-    manual, problems, total = await _manual(ws, inputs)
+    manual, problems, total = _manual(ws, inputs)
     if problems or code is None:
         return _ranking_page(
             request, ws, viewer, code, status_code=422, problems=problems, total=total

@@ -101,7 +101,7 @@ def plan_form(request: Request, viewer: Viewer = Depends(signed_in)) -> Response
 
 
 @router.post("/plans/upload")
-async def plan_check(
+def plan_check(
     request: Request, file: UploadFile = File(...), viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """Check the uploaded plan, write nothing: its problems, or a preview and the issue form."""
@@ -119,7 +119,7 @@ async def plan_check(
             plan=None,
             error="Kế hoạch phải là tệp Excel (.xlsx, theo mẫu cchc plan template) hoặc .yaml.",
         )
-    kept = await staging.stage(ws.settings.data_dir, file, suffix)
+    kept = staging.stage(ws.settings.data_dir, file, suffix)
     plan, problems = _check_plan(ws, kept.path)
     if plan is not None and plan.tenant != ws.tenant:
         error = f"Kế hoạch của {plan.tenant}, không phải của {ws.organization.name}."
@@ -226,7 +226,7 @@ def metrics_form(request: Request, viewer: Viewer = Depends(signed_in)) -> Respo
 
 
 @router.post("/metrics/upload")
-async def metrics_check(
+def metrics_check(
     request: Request,
     period: str = Form(...),
     file: UploadFile = File(...),
@@ -249,7 +249,7 @@ async def metrics_check(
             problems=None,
             error="Số liệu phải là tệp .csv hoặc .xlsx, cho một kỳ của kế hoạch đã ban hành.",
         )
-    kept = await staging.stage(ws.settings.data_dir, file, suffix)
+    kept = staging.stage(ws.settings.data_dir, file, suffix)
     values, problems = _check_metrics(ws, kept.path, period)
     if values is None:
         rows = staging.problem_rows(problems, kept.path, first_sheet=_first_sheet(kept.path))
