@@ -17,11 +17,21 @@ from starlette.exceptions import HTTPException
 from cchc.accounts.policy import Policy
 from cchc.web.context import STATIC, WebContext, templates, trust_proxy
 from cchc.web.deps import CsrfRefusedError, NotFoundError, SignInRequiredError, page
-from cchc.web.routes import account, assessments, auth, home, review, reviews, tasks
+from cchc.web.routes import (
+    account,
+    assessments,
+    auth,
+    home,
+    review,
+    reviews,
+    scoring,
+    tasks,
+    uploads,
+)
 from cchc.web.security import SessionMiddleware
 from cchc.workspace import Workspace
 
-AREAS = (auth, home, tasks, account, review, assessments, reviews)
+AREAS = (auth, home, tasks, account, review, assessments, reviews, uploads, scoring)
 """The route modules, each with a ``router`` (``cchc.web.deps.area_router``)."""
 
 
