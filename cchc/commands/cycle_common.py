@@ -195,11 +195,9 @@ def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = 
     may not issue it learns nothing of it) and importing a file already imported (a no-op
     without a fire). The refusal is audited (and nothing else is written).
     """
-    definition = ws.engine.current(kind).definition
-    if trigger is None:
-        allowed = set(definition.create_roles)
-    else:
-        allowed = {r for t in definition.transitions if t.trigger == trigger for r in t.roles}
+    from cchc.organization.permits import allowed_roles
+
+    allowed = allowed_roles(ws.engine, kind, trigger)
     action = f"{trigger} on {kind}" if trigger else f"create {kind}"
     require_any_role(ws, actor, allowed, what=action, kind=kind)
 

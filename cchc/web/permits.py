@@ -10,29 +10,19 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from cchc.organization import permits
 from cchc.organization.access import read_scope, require_any_role
-from cchc.organization.capabilities import roles_with
 from cchc.refusals import refusal_sentence
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 from workflows.errors import NotPermittedError
 from workflows.registry import Actor
 
-SCORE_ALL = "score_all"
-"""The pseudo-trigger of a scoring run: it self-scores every unit's assessments, which the
-guard ``own_unit_or_focal`` lets only ``submit_for_any_unit`` roles do for another unit, so
-a run needs a role that may ``self_score`` and holds that capability."""
-
 
 def allowed_roles(ws: Workspace, kind: str, trigger: str | None = None) -> set[str]:
-    """The roles that may create ``kind`` (or fire ``trigger`` on it; for ``assessment`` and
-    ``SCORE_ALL``: run the scoring of every unit)."""
-    if kind == "assessment" and trigger == SCORE_ALL:
-        return allowed_roles(ws, kind, "self_score") & roles_with("submit_for_any_unit")
-    definition = ws.engine.current(kind).definition
-    if trigger is None:
-        return set(definition.create_roles)
-    return {r for t in definition.transitions if t.trigger == trigger for r in t.roles}
+    """The roles that may create ``kind`` (or fire ``trigger``; ``SCORE_ALL``: run the scoring
+    of every unit), as the CLI asks (``cchc.organization.permits``)."""
+    return permits.allowed_roles(ws.engine, kind, trigger)
 
 
 def may(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> bool:

@@ -28,6 +28,7 @@ from cchc import cycle
 from cchc.commands.cycle_common import latest_card
 from cchc.indexset.codes import item_label
 from cchc.organization.access import read_scope
+from cchc.organization.permits import SCORE_ALL
 from cchc.ranking.emulation import RankedUnit, rank_units, ranking_table
 from cchc.ranking.unit_results import unit_results
 from cchc.refusals import refusal_sentence
@@ -36,7 +37,7 @@ from cchc.vietnam import LOCAL_TZ
 from cchc.web import staging
 from cchc.web.deps import NotFoundError, Viewer, area_router, page, readable_or_not_found, signed_in
 from cchc.web.deps import workspace as workspace_of
-from cchc.web.permits import SCORE_ALL, may, refusal, role_labels
+from cchc.web.permits import may, refusal, role_labels
 from cchc.workspace import Workspace
 from workflows.errors import DefinitionError, TransitionRefusedError
 from workflows.schema import Instance
