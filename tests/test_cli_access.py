@@ -301,6 +301,18 @@ def test_notifications_are_sent_by_the_admin_or_the_focal_unit_only(ward: Ward) 
     assert sent["sent"] > 0
 
 
+@pytest.mark.parametrize("command", ["score run", "rank run"])
+def test_a_units_official_may_not_score_the_whole_ward(ward: Ward, command: str) -> None:
+    """A unit's official may self-score their unit but not run the ward's scoring or ranking:
+    refused (audited), no score run stored, as the web page refuses them."""
+    before, events, files = ward.snapshot()
+    result = ward(*_mutating(ward)[command], "--as", KT_OFFICIAL)
+    assert result.exit_code == 1, result.output
+    assert "không có quyền" in result.output
+    assert ward.snapshot() == (before, events + 1, files)
+    assert ward.last_events(1)[0][:4] == (KT_OFFICIAL, "assessment", "score_all", "refused")
+
+
 def test_an_unknown_reader_is_a_mistake_not_a_refusal(ward: Ward) -> None:
     """An unknown --as on a read exits 2 with a did-you-mean hint and audits nothing."""
     events = ward.snapshot()[1]

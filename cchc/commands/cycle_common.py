@@ -195,11 +195,9 @@ def require_roles(ws: Workspace, actor: Actor, kind: str, trigger: str | None = 
     may not issue it learns nothing of it) and importing a file already imported (a no-op
     without a fire). The refusal is audited (and nothing else is written).
     """
-    definition = ws.engine.current(kind).definition
-    if trigger is None:
-        allowed = set(definition.create_roles)
-    else:
-        allowed = {r for t in definition.transitions if t.trigger == trigger for r in t.roles}
+    from cchc.organization.permits import allowed_roles
+
+    allowed = allowed_roles(ws.engine, kind, trigger)
     action = f"{trigger} on {kind}" if trigger else f"create {kind}"
     require_any_role(ws, actor, allowed, what=action, kind=kind)
 
@@ -426,13 +424,22 @@ def require_plan(ws: Workspace, plan_code: str) -> dict[str, Any]:
 
 def stored_card(ws: Workspace, plan_code: str) -> ScoreCard:
     """The latest stored scoring run of the plan as a card; exit 2 before any run."""
+    card = latest_card(ws, plan_code)
+    if card is None:
+        raise stop(f"plan {plan_code!r} has not been scored yet: run `cchc score run` first", 2)
+    return card
+
+
+def latest_card(ws: Workspace, plan_code: str) -> ScoreCard | None:
+    """The latest stored scoring run of the plan as a card; None before any run (the web
+    pages and ``stored_card`` read it)."""
     from cchc.evidence.service import coverage
 
     with ws.sessions() as session:
         rows = latest_run(session, ws.tenant, plan_code)
         covered = {line.code: line.covered for line in coverage(session, ws.tenant, plan_code)}
     if not rows:
-        raise stop(f"plan {plan_code!r} has not been scored yet: run `cchc score run` first", 2)
+        return None
     titles = {s.code: s.title for s in ws.index_set.sub_criteria()}
     subs = tuple(
         stored_sub(r, titles.get(r.code, r.code), covered.get(r.code, False)) for r in rows

@@ -23,6 +23,7 @@ from cchc.commands.cycle_common import (
     today,
 )
 from cchc.commands.score_cmd import INPUTS_HELP
+from cchc.organization.permits import SCORE_ALL
 
 app = typer.Typer(help="Rank the ward's units for a plan's period.", no_args_is_help=True)
 
@@ -41,7 +42,7 @@ def run(
 
     with reporting(as_json), open_workspace(ctx) as ws:
         actor = acting(ws, person)
-        require_roles(ws, actor, "assessment", "self_score")
+        require_roles(ws, actor, "assessment", SCORE_ALL)
         require_roles(ws, actor, "ranking")
         if publish:
             require_roles(ws, actor, "ranking", "publish")

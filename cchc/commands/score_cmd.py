@@ -34,6 +34,7 @@ from cchc.commands.cycle_common import (
 )
 from cchc.indexset.codes import code_hint, item_label
 from cchc.indexset.rules import report
+from cchc.organization.permits import SCORE_ALL
 from cchc.scoring.scores import (
     ScoreCard,
     SubScore,
@@ -106,7 +107,7 @@ def run(
     from cchc import cycle
 
     with reporting(as_json), open_workspace(ctx) as ws:
-        require_roles(ws, acting(ws, person), "assessment", "self_score")
+        require_roles(ws, acting(ws, person), "assessment", SCORE_ALL)
         record = require_plan(ws, plan)
         manual = cycle.read_manual(inputs, ws.index_set)
         outcome = cycle.score(ws, plan, person, manual)

@@ -27,12 +27,26 @@ from cchc.web.routes import (
     inspection,
     review,
     reviews,
+    scoring,
     tasks,
+    uploads,
 )
 from cchc.web.security import SessionMiddleware
 from cchc.workspace import Workspace
 
-AREAS = (auth, home, tasks, account, review, assessments, reviews, inspection, admin)
+AREAS = (
+    auth,
+    home,
+    tasks,
+    account,
+    review,
+    assessments,
+    reviews,
+    uploads,
+    scoring,
+    inspection,
+    admin,
+)
 """The route modules, each with a ``router`` (``cchc.web.deps.area_router``)."""
 
 

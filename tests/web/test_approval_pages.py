@@ -1,5 +1,5 @@
 """The unit head's approvals, the Chairman's lock and the monthly review meeting in the
-browser: ``/assessments`` and ``/reviews`` call the services the CLI calls
+browser: ``/assessments`` and ``/meetings`` call the services the CLI calls
 (``cchc.scoring.approvals``, ``cchc.review.service``); refusals are the engine's, worded in
 Vietnamese and audited; downloads come from the data folder's known layout only."""
 
@@ -281,11 +281,11 @@ def test_the_nav_shows_only_what_the_viewer_may_use(client: TestClient, ward: Wo
         sign_in(browser, person)
         menus[person] = browser.get("/").text
     assert 'href="/assessments"' not in menus[KT_OFFICIAL]
-    assert 'href="/reviews"' not in menus[KT_OFFICIAL]
+    assert 'href="/meetings"' not in menus[KT_OFFICIAL]
     assert 'href="/assessments"' in menus[KT_HEAD]
-    assert 'href="/reviews"' not in menus[KT_HEAD]
+    assert 'href="/meetings"' not in menus[KT_HEAD]
     assert 'href="/assessments"' in menus[CHAIRMAN]
-    assert 'href="/reviews"' in menus[CHAIRMAN]
+    assert 'href="/meetings"' in menus[CHAIRMAN]
 
 
 def test_review_page_runs_the_report_and_offers_the_docx(
@@ -295,10 +295,10 @@ def test_review_page_runs_the_report_and_offers_the_docx(
     them, the page lists the conclusions and offers the DOCX as an attachment (nosniff); a
     file name from the address is never used."""
     sign_in(client, FOCAL)
-    page = client.get("/reviews")
+    page = client.get("/meetings")
     assert page.status_code == 200
     ran = client.post(
-        "/reviews",
+        "/meetings",
         data={"csrf": csrf_of(page), "plan": PLAN, "month": MONTH},
         follow_redirects=False,
     )
@@ -307,7 +307,7 @@ def test_review_page_runs_the_report_and_offers_the_docx(
     assert (folder / f"bao-cao-giao-ban-{MONTH}.docx").is_file()
     shown = client.get(ran.headers["location"])
     assert "Kết luận dự kiến" in shown.text
-    link = f"/reviews/{PLAN}/{MONTH}/files/report.docx"
+    link = f"/meetings/{PLAN}/{MONTH}/files/report.docx"
     assert f'href="{link}"' in shown.text
     docx = client.get(link)
     assert docx.status_code == 200
@@ -315,15 +315,15 @@ def test_review_page_runs_the_report_and_offers_the_docx(
     assert docx.headers["x-content-type-options"] == "nosniff"
     assert docx.content == (folder / f"bao-cao-giao-ban-{MONTH}.docx").read_bytes()
     for bad in ("../../cchc.sqlite3", "report.exe", "..%2F..%2Fcchc.sqlite3"):
-        assert client.get(f"/reviews/{PLAN}/{MONTH}/files/{bad}").status_code == 404
-    assert client.get(f"/reviews/{PLAN}/2025-09/files/report.docx").status_code == 404
+        assert client.get(f"/meetings/{PLAN}/{MONTH}/files/{bad}").status_code == 404
+    assert client.get(f"/meetings/{PLAN}/2025-09/files/report.docx").status_code == 404
 
 
 def _run_review(client: TestClient) -> None:
     """The focal official runs the review of ``MONTH`` through the page."""
     sign_in(client, FOCAL)
-    page = client.get("/reviews")
-    client.post("/reviews", data={"csrf": csrf_of(page), "plan": PLAN, "month": MONTH})
+    page = client.get("/meetings")
+    client.post("/meetings", data={"csrf": csrf_of(page), "plan": PLAN, "month": MONTH})
 
 
 def _follow_ups(ward: Workspace) -> list[Instance]:
@@ -340,22 +340,22 @@ def test_the_chairman_issues_the_notice_and_conclusions_become_tasks(
     _run_review(client)
     chairman = TestClient(client.app)
     sign_in(chairman, CHAIRMAN)
-    shown = chairman.get(f"/reviews?plan={PLAN}&month={MONTH}")
-    assert 'action="/reviews/issue"' in shown.text
+    shown = chairman.get(f"/meetings?plan={PLAN}&month={MONTH}")
+    assert 'action="/meetings/issue"' in shown.text
     with ward.sessions() as session:
         meeting = session.scalars(sa.select(Instance).where(Instance.kind == "meeting")).one()
     conclusions = json.loads(meeting.data)["conclusions"]
     assert conclusions
     form = {"csrf": csrf_of(shown), "plan": PLAN, "month": MONTH, "number": "15/TB-UBND"}
-    issued = chairman.post("/reviews/issue", data=form, follow_redirects=False)
+    issued = chairman.post("/meetings/issue", data=form, follow_redirects=False)
     assert issued.status_code == 303
     assert len(_follow_ups(ward)) == len(conclusions)
     folder = review_folder(ward.settings.data_dir, MONTH)
     assert (folder / f"thong-bao-ket-luan-{MONTH}.docx").is_file()
     after = chairman.get(issued.headers["location"])
     assert "15/TB-UBND" in after.text
-    assert f'href="/reviews/{PLAN}/{MONTH}/files/notice.docx"' in after.text
-    again = chairman.post("/reviews/issue", data={**form, "number": "16/TB-UBND"})
+    assert f'href="/meetings/{PLAN}/{MONTH}/files/notice.docx"' in after.text
+    again = chairman.post("/meetings/issue", data={**form, "number": "16/TB-UBND"})
     assert again.status_code == 409
     assert "Đặng Văn Thắng" in again.text
     assert len(_follow_ups(ward)) == len(conclusions)
@@ -367,10 +367,10 @@ def test_a_unit_official_cannot_issue_the_notice(client: TestClient, ward: Works
     _run_review(client)
     official = TestClient(client.app)
     sign_in(official, KT_OFFICIAL)
-    assert official.get("/reviews").status_code == 404
+    assert official.get("/meetings").status_code == 404
     token = csrf_of(official.get("/"))
     refused = official.post(
-        "/reviews/issue",
+        "/meetings/issue",
         data={"csrf": token, "plan": PLAN, "month": MONTH, "number": "15/TB-UBND"},
     )
     assert refused.status_code == 403
@@ -386,11 +386,11 @@ def test_a_focal_official_cannot_issue_and_the_chairman_cannot_compile(
     """The forms follow the definitions: the focal official gets no issue form, the Chairman
     no "Lập báo cáo" form."""
     _run_review(client)
-    focal = client.get(f"/reviews?plan={PLAN}&month={MONTH}")
-    assert 'action="/reviews/issue"' not in focal.text
+    focal = client.get(f"/meetings?plan={PLAN}&month={MONTH}")
+    assert 'action="/meetings/issue"' not in focal.text
     chairman = TestClient(client.app)
     sign_in(chairman, CHAIRMAN)
-    assert "Lập báo cáo" not in chairman.get("/reviews").text
+    assert "Lập báo cáo" not in chairman.get("/meetings").text
 
 
 def test_review_refusals_are_worded_and_change_nothing(client: TestClient, ward: Workspace) -> None:
@@ -399,30 +399,30 @@ def test_review_refusals_are_worded_and_change_nothing(client: TestClient, ward:
     refused with their reason; a unit head may not download the files (404)."""
     chairman = TestClient(client.app)
     sign_in(chairman, CHAIRMAN)
-    token = csrf_of(chairman.get("/reviews"))
-    refused = chairman.post("/reviews", data={"csrf": token, "plan": PLAN, "month": MONTH})
+    token = csrf_of(chairman.get("/meetings"))
+    refused = chairman.post("/meetings", data={"csrf": token, "plan": PLAN, "month": MONTH})
     assert refused.status_code == 403
     assert "không có quyền" in refused.text
     assert _events(ward, f"actor = '{CHAIRMAN}' and outcome = 'refused'")[0][1] == "meeting"
     early = {"csrf": token, "plan": PLAN, "month": MONTH, "number": "15/TB-UBND"}
-    not_yet = chairman.post("/reviews/issue", data=early)
+    not_yet = chairman.post("/meetings/issue", data=early)
     assert not_yet.status_code == 409
     assert "hãy lập báo cáo trước" in not_yet.text
     _run_review(client)
-    token = csrf_of(client.get("/reviews"))
-    again = client.post("/reviews", data={"csrf": token, "plan": PLAN, "month": MONTH})
+    token = csrf_of(client.get("/meetings"))
+    again = client.post("/meetings", data={"csrf": token, "plan": PLAN, "month": MONTH})
     assert again.status_code == 409
     assert "đã được lập" in again.text
-    outside = client.post("/reviews", data={"csrf": token, "plan": PLAN, "month": "2026-03"})
+    outside = client.post("/meetings", data={"csrf": token, "plan": PLAN, "month": "2026-03"})
     assert outside.status_code == 400
     assert "ngoài kỳ kế hoạch" in outside.text
-    blank = chairman.post("/reviews/issue", data={**early, "number": " "})
+    blank = chairman.post("/meetings/issue", data={**early, "number": " "})
     assert blank.status_code == 400
     assert "số thông báo" in blank.text
     assert _follow_ups(ward) == []
     head = TestClient(client.app)
     sign_in(head, KT_HEAD)
-    assert head.get(f"/reviews/{PLAN}/{MONTH}/files/report.docx").status_code == 404
+    assert head.get(f"/meetings/{PLAN}/{MONTH}/files/report.docx").status_code == 404
 
 
 def test_lock_all_as_the_head_is_refused_whole(client: TestClient, scored: Workspace) -> None:
@@ -525,15 +525,15 @@ def test_head_approves_and_the_review_meeting_in_chromium(chromium: Any, served_
             _fits_and_labelled(page, size[0])
         page.context.close()
     focal = _signed_in(chromium, served_ward, FOCAL, WIDTHS["desktop"])
-    focal.goto(f"{url}/reviews?plan={PLAN}&month={MONTH}")
+    focal.goto(f"{url}/meetings?plan={PLAN}&month={MONTH}")
     focal.get_by_role("button", name=f"Lập báo cáo kỳ {MONTH}").click()
-    focal.wait_for_url("**/reviews?*done=run")
+    focal.wait_for_url("**/meetings?*done=run")
     assert focal.get_by_role("link", name="Báo cáo giao ban (DOCX)").count() == 1
     focal.context.close()
     for name, size in WIDTHS.items():
         page = _signed_in(chromium, served_ward, CHAIRMAN, size)
         page.get_by_role("link", name="Giao ban").click()
-        page.goto(f"{url}/reviews?plan={PLAN}&month={MONTH}")
+        page.goto(f"{url}/meetings?plan={PLAN}&month={MONTH}")
         assert "Kết luận dự kiến" in page.inner_text("main")
         assert page.get_by_label("Số thông báo").count() == 1
         assert page.locator("img.chart").evaluate("i => i.naturalWidth") > 0

@@ -124,7 +124,7 @@ def _page(
     )
 
 
-@router.get("/reviews")
+@router.get("/meetings")
 def reviews_page(
     request: Request,
     plan: str | None = None,
@@ -137,7 +137,7 @@ def reviews_page(
     return _page(request, viewer, plan=plan or None, month=month or None, done=done)
 
 
-@router.post("/reviews")
+@router.post("/meetings")
 def compile_review(
     request: Request,
     plan: str = Form(""),
@@ -171,10 +171,10 @@ def compile_review(
         )
     except OutsidePlanError as exc:
         return _page(request, viewer, plan=chosen, month=shown, status_code=400, error=str(exc))
-    return RedirectResponse(f"/reviews?plan={chosen}&month={shown}&done=run", status_code=303)
+    return RedirectResponse(f"/meetings?plan={chosen}&month={shown}&done=run", status_code=303)
 
 
-@router.post("/reviews/issue")
+@router.post("/meetings/issue")
 def issue(
     request: Request,
     plan: str = Form(""),
@@ -227,10 +227,10 @@ def issue(
             status_code=409,
             error="Thông báo kết luận của kỳ này đã được ban hành trước đó; không ban hành lại.",
         )
-    return RedirectResponse(f"/reviews?plan={chosen}&month={shown}&done=issue", status_code=303)
+    return RedirectResponse(f"/meetings?plan={chosen}&month={shown}&done=issue", status_code=303)
 
 
-@router.get("/reviews/{plan}/{month}/files/{kind}")
+@router.get("/meetings/{plan}/{month}/files/{kind}")
 def download(
     request: Request, plan: str, month: str, kind: str, viewer: Viewer = Depends(signed_in)
 ) -> Response:
