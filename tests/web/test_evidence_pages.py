@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from cchc.evidence.service import review_evidence
 from cchc.waiting import waiting_for
 from cchc.web.routes.evidence import MAX_FILES, attachment_header, body_limit
 from cchc.workspace import Workspace
+from tests.web import test_browser
 from tests.web.conftest import (
     CHAIRMAN,
     FOCAL,
@@ -26,11 +28,21 @@ from tests.web.conftest import (
     make_account,
     sign_in,
 )
+from tests.web.test_browser import (
+    HEAD,
+    HEAD_PASSWORD,
+    WIDTHS,
+    Served,
+    _fits_and_labelled,
+    _shoot,
+)
 from workflows.database import unit_of_work
 from workflows.schema import Instance
 
 PLAN = "KH-CCHC-2025-H2"
 OTHER_UNIT_OFFICIAL = "ta.minh.quan"  # Trung tâm Phục vụ hành chính công
+chromium = test_browser.chromium  # the browser fixtures: Debian's Chromium, `cchc serve`
+served = test_browser.served
 PDF = b"%PDF-1.4\n" + b"bien ban hop giao ban\n" * 20
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -416,3 +428,38 @@ def test_the_units_sub_criteria_link_to_their_pages(official: TestClient, ward: 
     )
     assert other not in listed.text
     assert official.get(f"/criteria/{other}").status_code == 404
+
+
+def test_a_unit_head_uploads_through_the_real_page(
+    chromium: Any, served: Served, tmp_path: Path
+) -> None:
+    """In Chromium, at 360 px and 1280 px: the head of Phòng Kinh tế opens a task of the
+    unit, chooses two files in the upload form and sees each with its version, state and
+    sha256; nothing needs sideways scrolling and every control is labelled."""
+    for width_name, (width, height) in WIDTHS.items():
+        files = []
+        for name, content in ((f"bien-ban-{width_name}.pdf", PDF), (f"anh-{width_name}.png", PNG)):
+            path = tmp_path / name
+            path.write_bytes(content + width_name.encode())
+            files.append(path)
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.goto(f"{served.url}/sign-in")
+        page.get_by_label("Tên đăng nhập").fill(HEAD)
+        page.get_by_label("Mật khẩu").fill(HEAD_PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.wait_for_url(f"{served.url}/")
+        page.goto(f"{served.url}/tasks?show=all")
+        page.get_by_role("link", name="NV-06").click()
+        page.wait_for_url("**/tasks/*")
+        page.get_by_label("Chọn tệp (có thể chọn nhiều tệp)").set_input_files(files)
+        page.get_by_role("button", name="Tải lên").click()
+        page.wait_for_selector("#results-title")
+        results = page.inner_text(".upload-results")
+        for path in files:
+            assert path.name in results
+            assert hashlib.sha256(path.read_bytes()).hexdigest() in results
+        assert "Đã nộp, chờ thẩm định" in results
+        _fits_and_labelled(page, width)
+        _shoot(page, "task-upload", width_name)
+        context.close()
