@@ -331,8 +331,10 @@ def test_the_task_offers_the_triggers_the_definition_lets_the_viewer_fire(
     client: TestClient, ward: Workspace
 ) -> None:
     """The official sees start and submit product (with its product field), not the focal
-    unit's decisions; submitting moves the task; the focal official returns it with a reason
-    that the official then reads with who and when; a stale form says who moved it first."""
+    unit's decisions; the focal official (also an official of her own unit) is not offered
+    another unit's start, its guard says no; submitting moves the task; the focal official
+    returns it with a reason that the unit then reads with who and when; a stale form says
+    who moved it first."""
     task = _kt_task(ward)
     sign_in(client, KT_OFFICIAL)
     page = client.get(f"/tasks/{task.id}")
@@ -365,6 +367,11 @@ def test_the_task_offers_the_triggers_the_definition_lets_the_viewer_fire(
     page = client.get(f"/tasks/{task.id}")
     assert 'name="trigger" value="return_product"' in page.text
     assert 'name="trigger" value="submit_product"' not in page.text
+    other = _instance(ward, "task", f"{PLAN}/NV-07")  # Phòng Kinh tế's, not started
+    assert other.state == "assigned"
+    other_page = client.get(f"/tasks/{other.id}").text
+    assert 'name="trigger" value="cancel"' in other_page  # the focal unit may cancel
+    assert 'name="trigger" value="start"' not in other_page  # own_unit: not the focal's unit
     client.post(
         f"/tasks/{task.id}/fire",
         data={

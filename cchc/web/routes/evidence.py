@@ -60,7 +60,7 @@ from cchc.web.format import vn_number
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 from workflows.errors import ConflictError, TransitionRefusedError
-from workflows.registry import Actor
+from workflows.registry import Actor, FireContext
 from workflows.schema import Instance
 
 MAX_FILES = 10
@@ -147,8 +147,10 @@ def role_labels(ws: Workspace) -> dict[str, str]:
 
 
 def actions_for(ws: Workspace, actor: Actor, row: Instance) -> list[Action]:
-    """The triggers ``actor`` may fire on ``row`` now (roles and state, as the definition
-    says; the engine decides the rest when fired), each with its required fields."""
+    """The triggers ``actor`` may fire on the task ``row`` now: the roles and state the
+    definition names (``Engine.available_triggers``) and its guards run on the task as it is
+    (a task's guards read the task, not the form: ``own_unit``); each with its required
+    fields. The engine checks everything again when the form is sent."""
     with ws.sessions() as session:
         triggers = ws.engine.available_triggers(session, row.id, actor)
         definition = ws.engine.machine_for(session, row.definition_hash).definition
@@ -156,6 +158,24 @@ def actions_for(ws: Workspace, actor: Actor, row: Instance) -> list[Action]:
     for trigger in dict.fromkeys(triggers):
         transition = definition.transition(trigger, row.state)
         if transition is None:
+            continue
+        context = FireContext(
+            instance_id=row.id,
+            kind=row.kind,
+            tenant=row.tenant,
+            ref=row.ref,
+            trigger=trigger,
+            source=row.state,
+            dest=transition.dest,
+            actor=actor,
+            role=next(iter(sorted(actor.roles & set(transition.roles))), ""),
+            payload={},
+            data=json.loads(row.data),
+            created_by=row.created_by,
+            now=ws.engine.clock(),
+        )
+        guards = ws.engine.registry.guards
+        if any(guards[name](context) is not None for name in transition.guards):
             continue
         fields = tuple((f, FIELD_LABELS.get(f, f)) for f in transition.requires)
         shown.append(Action(trigger, transition.label or trigger, fields))
