@@ -226,7 +226,8 @@ def test_a_file_sent_back_is_replaced_by_version_2(
     official: TestClient, client: TestClient, ward: Workspace
 ) -> None:
     """After the focal unit requests changes, the sent-back page shows the reason, who and
-    when; a replacement uploaded from the item is version 2 and supersedes it."""
+    when; a replacement uploaded from the item is version 2 and supersedes it; a second
+    replacement from the same stale page is refused, saying who replaced it first and when."""
     code = _kt_criterion(ward)
     done = _upload(
         official, f"/criteria/{code}", f"/criteria/{code}/evidence", [("bao-cao.pdf", PDF)]
@@ -262,6 +263,14 @@ def test_a_file_sent_back_is_replaced_by_version_2(
     assert (state, new_data["version"], new_data["supersedes"]) == ("submitted", 2, first)
     assert "<dt>Phiên bản</dt><dd>2</dd>" in replaced.text
     assert "Thiếu chữ ký" not in official.get("/sent-back").text
+    stale = official.post(
+        f"/evidence/{first}/replace",
+        data={"csrf": csrf_of(item), "seen_state": "changes_requested"},
+        files=[("files", ("bao-cao-khac.pdf", PDF + b"khac", "application/pdf"))],
+    )
+    assert stale.status_code == 400
+    assert "Ngô Thị Hà đã “Thay bằng phiên bản mới” lúc 03/11/2025 09:00" in stale.text
+    assert len(_evidence(ward)) == 2
 
 
 def test_hostile_file_names_come_back_escaped_and_are_stored_by_hash(

@@ -393,6 +393,7 @@ def store_files(
     target: str,
     uploads: list[UploadFile],
     replaces: int | None = None,
+    seen_state: str = "",
 ) -> list[FileResult]:
     """Submit each file as evidence (``submit_evidence``), each in its own transaction; the
     store's refusals and the engine's (audited) come back worded in Vietnamese."""
@@ -420,12 +421,13 @@ def store_files(
             refusal = refusal_sentence(exc, role_labels(ws))
             results.extend(FileResult(u.filename or "", refusal=refusal) for u in uploads)
             return results
-        except (LookupError, ValueError):
+        except (LookupError, ValueError):  # ``replaces`` superseded meanwhile, or not this item
+            first = _changed_since(ws, replaces, seen_state) if replaces is not None else ""
             results.append(
                 FileResult(
                     name,
                     refusal="Không thể thay thế: tài liệu này đã có phiên bản mới hơn hoặc "
-                    "không thuộc mục này. Đề nghị tải lại trang.",
+                    f"không thuộc mục này. {first} Đề nghị tải lại trang.".replace("  ", " "),
                 )
             )
             continue
@@ -669,6 +671,7 @@ async def replace_evidence(
             str(item["target"]),
             uploads,
             evidence_id,
+            str((await request.form()).get("seen_state") or ""),
         )
     if results and not results[0].refusal and results[0].evidence_id is not None:
         context = await run_in_threadpool(evidence_context, ws, viewer, results[0].evidence_id)
