@@ -79,7 +79,14 @@ def size_text(size: int) -> str:
     if size >= MiB:
         value = size / MiB
         return f"{vn_number(value, 0 if value == int(value) else 1)} MB"
-    return f"{vn_number(max(size, 1024) / 1024, 0)} KB"
+    if size >= 1024:
+        return f"{vn_number(size / 1024, 0)} KB"
+    return f"{size} byte"
+
+
+def target_text(kind: object, code: object) -> str:
+    """``Tiêu chí thành phần 6.1.1`` / ``Nhiệm vụ NV-06``: what a piece of evidence is for."""
+    return f"{'Nhiệm vụ' if kind == 'task' else 'Tiêu chí thành phần'} {code}"
 
 
 async def upload_within_limit(request: Request) -> None:
@@ -220,6 +227,7 @@ def evidence_line(ws: Workspace, row: Instance, labels: dict[str, str]) -> dict[
         "target": data.get("target"),
         "target_kind": data.get("target_kind"),
         "target_code": data.get("target_code"),
+        "target_text": target_text(data.get("target_kind"), data.get("target_code")),
         "owner_unit": data.get("owner_unit"),
     }
 
@@ -745,7 +753,7 @@ def sent_back_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Res
                 "by": person_name(ws, decision.by) if decision else "",
                 "at": decision.at if decision else None,
                 "counted": item.counted,
-                "target": data.get("target", ""),
+                "target": target_text(data.get("target_kind"), data.get("target_code")),
             }
         )
     return page(request, "evidence_sent_back.html", items=items)
