@@ -396,6 +396,9 @@ def test_the_task_offers_the_triggers_the_definition_lets_the_viewer_fire(
     page = client.get(f"/tasks/{task.id}")
     assert "Nguyễn Thị Lan trả lại lúc 03/11/2025 09:00" in page.text
     assert "Thiếu số liệu quý III" in page.text
+    listed = client.get("/sent-back").text
+    assert f'href="/tasks/{task.id}"' in listed
+    assert "Thiếu số liệu quý III" in listed
 
 
 def test_a_refused_action_is_worded_and_audited(official: TestClient, ward: Workspace) -> None:
@@ -444,6 +447,103 @@ def test_the_units_sub_criteria_link_to_their_pages(official: TestClient, ward: 
     )
     assert other not in listed.text
     assert official.get(f"/criteria/{other}").status_code == 404
+
+
+def test_a_form_without_files_or_with_too_many_stores_nothing(
+    official: TestClient, ward: Workspace
+) -> None:
+    """No file chosen, more than ``MAX_FILES`` files, or two files for one replacement: the
+    page says so and nothing is written."""
+    task = _kt_task(ward)
+    page = official.get(f"/tasks/{task.id}")
+    csrf = csrf_of(page)
+    empty = official.post(
+        f"/tasks/{task.id}/evidence",
+        data={"csrf": csrf},
+        files=[("files", ("", b"", "application/octet-stream"))],
+    )
+    assert empty.status_code == 400
+    assert "Chưa chọn tệp nào để tải lên." in empty.text
+    many = official.post(
+        f"/tasks/{task.id}/evidence",
+        data={"csrf": csrf},
+        files=[("files", (f"{i}.pdf", PDF, "application/pdf")) for i in range(MAX_FILES + 1)],
+    )
+    assert many.status_code == 400
+    assert f"Mỗi lần tải lên tối đa {MAX_FILES} tệp" in many.text
+    assert _evidence(ward) == []
+    _upload(official, f"/tasks/{task.id}", f"/tasks/{task.id}/evidence", [("a.pdf", PDF)])
+    [(first, _, _)] = _evidence(ward)
+    two = official.post(
+        f"/evidence/{first}/replace",
+        data={"csrf": csrf},
+        files=[("files", (n, PDF + n.encode(), "application/pdf")) for n in ("b.pdf", "c.pdf")],
+    )
+    assert two.status_code == 400
+    assert "Thay thế bằng đúng một tệp" in two.text
+    assert len(_evidence(ward)) == 1
+
+
+def test_a_file_missing_from_the_store_is_not_found(official: TestClient, ward: Workspace) -> None:
+    """When the stored file is gone the download answers 404 (the record stays)."""
+    task = _kt_task(ward)
+    _upload(official, f"/tasks/{task.id}", f"/tasks/{task.id}/evidence", [("a.pdf", PDF)])
+    [(evidence_id, _, _)] = _evidence(ward)
+    ward.store.path_of(hashlib.sha256(PDF).hexdigest()).unlink()
+    assert official.get(f"/evidence/{evidence_id}/file").status_code == 404
+    assert official.get(f"/evidence/{evidence_id}").status_code == 200
+
+
+def test_the_focal_official_reads_the_sub_criteria_of_every_unit(
+    client: TestClient, ward: Workspace
+) -> None:
+    """The focal official sees the whole ward's sub-criteria or one unit's; an unknown unit,
+    plan or code answers 404."""
+    sign_in(client, FOCAL)
+    everything = client.get("/criteria")
+    kt_only = client.get("/criteria?unit=kt")
+    code = _kt_criterion(ward)
+    assert code in kt_only.text
+    assert everything.text.count('<li class="task') > kt_only.text.count('<li class="task') > 0
+    assert client.get("/criteria?unit=nowhere").status_code == 404
+    assert client.get("/criteria?plan=KH-NONE").status_code == 404
+    assert client.get("/criteria/9.9.9").status_code == 404
+    assert client.get(f"/criteria/{code}?plan={PLAN}").status_code == 200
+
+
+def test_a_returned_self_score_is_listed_as_sent_back(
+    official: TestClient, ward: Workspace
+) -> None:
+    """A self-score the head returned is on the unit's sent-back page with the reason, who
+    and when, linking to its sub-criterion, as the home page counts it."""
+    code = _kt_criterion(ward)
+    assessment = _instance(ward, "assessment", f"{PLAN}/TC-{code}")
+    with unit_of_work(ward.sessions) as session:
+        ward.engine.fire(
+            session,
+            assessment.id,
+            "self_score",
+            actor=ward.actor(KT_OFFICIAL),
+            payload={"points": 1},
+        )
+    with unit_of_work(ward.sessions) as session:
+        ward.engine.fire(
+            session,
+            assessment.id,
+            "return_score",
+            actor=ward.actor(KT_HEAD),
+            payload={"reason": "Chấm cao hơn kết quả thực tế"},
+        )
+    listed = official.get("/sent-back").text
+    assert f'href="/criteria/{code}?plan={PLAN}"' in listed
+    assert "Chấm cao hơn kết quả thực tế" in listed
+    assert "Phạm Quốc Khánh, 03/11/2025 09:00" in listed
+    counts = {
+        w.key: w.count for w in waiting_for(ward, ward.actor(KT_OFFICIAL), ward.engine.clock())
+    }
+    assert f"<p>{counts['sent_back']} mục.</p>" in listed
+    criterion = official.get(f"/criteria/{code}?plan={PLAN}").text
+    assert "Điểm tự chấm bị trả lại: Phạm Quốc Khánh, 03/11/2025 09:00" in criterion
 
 
 def test_a_unit_head_uploads_through_the_real_page(
