@@ -182,6 +182,21 @@ def test_a_body_far_above_the_limit_is_refused_before_it_is_read(
     assert _stored(ward) == []
 
 
+def test_an_upload_without_its_length_is_refused_before_it_is_read(
+    official: TestClient, ward: Workspace
+) -> None:
+    """A chunked multipart body (no ``Content-Length``) answers 411; nothing is written."""
+    task = _kt_task(ward)
+    done = official.post(
+        f"/tasks/{task.id}/evidence",
+        content=iter([b"--x\r\n", PDF, b"\r\n--x--\r\n"]),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert done.status_code == 411
+    assert "Content-Length" in done.text
+    assert _evidence(ward) == []
+
+
 def test_another_units_task_is_not_found_and_the_refusal_audited(
     official: TestClient, ward: Workspace
 ) -> None:
