@@ -596,22 +596,25 @@ async def upload_for_criterion(
     """Upload one or several files as evidence of the sub-criterion (``plan`` in the form)."""
     ws = workspace_of(request)
     form = await request.form()
-    plan = str(form.get("plan") or "") or None
-    await run_in_threadpool(criterion_context, ws, viewer, code, plan)  # 404 when not theirs
+    asked = str(form.get("plan") or "") or None
+    checked = await run_in_threadpool(criterion_context, ws, viewer, code, asked)  # else 404
+    plan = str(checked["plan"])
     uploads, problem = await _uploads(request)
     results: list[FileResult] = []
     if uploads:
         results = await run_in_threadpool(
-            store_files, ws, viewer.actor, _plan_or_latest(ws, plan), f"criterion:{code}", uploads
+            store_files, ws, viewer.actor, plan, f"criterion:{code}", uploads
         )
     context = await run_in_threadpool(criterion_context, ws, viewer, code, plan)
-    return page(
-        request,
-        "evidence_criterion.html",
-        status_code=400 if problem else _status(results),
-        results=results,
-        upload_problem=problem,
-        **context,
+    return await run_in_threadpool(
+        lambda: page(
+            request,
+            "evidence_criterion.html",
+            status_code=400 if problem else _status(results),
+            results=results,
+            upload_problem=problem,
+            **context,
+        )
     )
 
 
@@ -683,13 +686,15 @@ async def replace_evidence(
         )
     if results and not results[0].refusal and results[0].evidence_id is not None:
         context = await run_in_threadpool(evidence_context, ws, viewer, results[0].evidence_id)
-    return page(
-        request,
-        "evidence_item.html",
-        status_code=400 if problem else _status(results),
-        results=results,
-        upload_problem=problem,
-        **context,
+    return await run_in_threadpool(
+        lambda: page(
+            request,
+            "evidence_item.html",
+            status_code=400 if problem else _status(results),
+            results=results,
+            upload_problem=problem,
+            **context,
+        )
     )
 
 
