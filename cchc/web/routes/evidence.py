@@ -46,6 +46,7 @@ from cchc.evidence.store import EvidenceRejected, MiB
 from cchc.organization.access import read_scope
 from cchc.refusals import FIELD_LABELS, refusal_sentence
 from cchc.sent_back import last_decisions, sent_back
+from cchc.waiting import task_lines
 from cchc.web.deps import (
     UNSAFE_METHODS,
     NotFoundError,
@@ -56,7 +57,7 @@ from cchc.web.deps import (
     signed_in,
 )
 from cchc.web.deps import workspace as workspace_of
-from cchc.web.format import vn_number
+from cchc.web.format import vn_datetime, vn_number
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 from workflows.errors import ConflictError, TransitionRefusedError
@@ -315,8 +316,6 @@ def _task_page(
     status_code: int = 200,
     **extra: object,
 ) -> Response:
-    from cchc.waiting import task_lines
-
     ws = workspace_of(request)
     row, data = task_row(ws, viewer, task_id)
     line = next(t for t in task_lines(ws, None, ws.engine.clock()) if t.id == row.id)
@@ -378,8 +377,6 @@ def _changed_since(ws: Workspace, instance_id: int, seen_state: str) -> str:
     decision = last_decisions(ws, [instance_id]).get(instance_id)
     if decision is None:
         return ""
-    from cchc.web.format import vn_datetime
-
     definition = ws.engine.current(row.kind).definition
     label = next(
         (t.label for t in definition.transitions if t.trigger == decision.trigger),
