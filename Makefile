@@ -34,8 +34,11 @@ typecheck: $(STAMP)
 check-definitions: $(STAMP)
 	$(BIN)/cchc definitions check definitions/
 
+# Two pytest-xdist workers (this machine's two cores; TEST_WORKERS=0 runs in one process).
+TEST_WORKERS ?= 2
+
 test: lint typecheck check-definitions
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --cov --cov-report=term:skip-covered
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_fire.py

@@ -10,11 +10,11 @@ and the tests use the open mode.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy.orm import Session
 
-from cchc.organization.model import Organization
+from cchc.organization.model import Person
 from workflows import channel
 from workflows.engine import Engine
 from workflows.errors import NotPermittedError
@@ -33,9 +33,9 @@ def mode(env: Mapping[str, str] | None = None) -> str:
     return value
 
 
-def mapped_person(org: Organization, account: str) -> str | None:
-    """The id of the person whose ``os_account`` is ``account``, if any."""
-    for person in org.people:
+def mapped_person(people: Iterable[Person], account: str) -> str | None:
+    """The id of the person (of ``people``) whose ``os_account`` is ``account``, if any."""
+    for person in people:
         if person.os_account is not None and person.os_account == account:
             return person.id
     return None
@@ -51,7 +51,7 @@ class IdentityRefusedError(NotPermittedError):
 def require_cli_identity(
     session: Session,
     engine: Engine,
-    org: Organization,
+    people: Iterable[Person],
     actor: Actor,
     *,
     account: str | None = None,
@@ -63,7 +63,7 @@ def require_cli_identity(
     if mode(env) == "open":
         return
     account = account or channel.os_account()
-    mapped = mapped_person(org, account)
+    mapped = mapped_person(people, account)
     if mapped == actor.id:
         return
     who = Actor(id=mapped or f"os:{account}", roles=frozenset(), tenant=actor.tenant, unit=None)

@@ -204,3 +204,55 @@ def test_using_restores_the_channel(value: str | None) -> None:
     with channel.using(value):
         assert channel.current() == value
     assert channel.current() == before
+
+
+def _city_with_accounts(tmp_path: Path) -> Path:
+    text = (DEFINITIONS / "cities" / "hai-phong.yaml").read_text("utf-8")
+    text = text.replace("../organizations/*.yaml", str(DEFINITIONS / "organizations" / "*.yaml"))
+    text = text.replace(
+        "    email: giang.van.hieu@sonoivu.haiphong.example",
+        "    email: giang.van.hieu@sonoivu.haiphong.example\n"
+        f"    os_account: {channel.os_account()}",
+    )
+    path = tmp_path / "hai-phong.yaml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_identity_mode_holds_for_city_commands(tmp_path: Path) -> None:
+    """With CCHC_CLI_IDENTITY=os, `city rank` and `city apply` act only as the city official
+    mapped to the OS account; naming another official is refused (exit 1) and audited in the
+    city's tenant."""
+    data = tmp_path / "var"
+    city = _city_with_accounts(tmp_path)
+    env = {
+        "CCHC_DATABASE_URL": "",
+        "CCHC_ORGANIZATION": "",
+        "CCHC_INDEX_SET": "",
+        "CCHC_TENANT": "",
+        "CCHC_CITY": "",
+        "CCHC_CLI_IDENTITY": "os",
+    }
+    base = ["--data-dir", str(data), "--city", str(city)]
+    assert runner.invoke(app, [*base, "db", "upgrade"], env=env).exit_code == 0
+    mine = runner.invoke(
+        app, [*base, "city", "rank", "--period", "2025-H2", "--as", "giang.van.hieu"], env=env
+    )
+    assert mine.exit_code == 0, mine.output
+    for command in (
+        ["city", "rank", "--period", "2025-H2", "--as", "trieu.thi.kim.oanh"],
+        ["city", "apply", "--yes", "--as", "mac.van.tuan"],
+    ):
+        other = runner.invoke(app, [*base, *command], env=env)
+        assert other.exit_code == 1, other.output
+        assert "Mã lý do: identity_refused/cli_identity" in " ".join(other.output.split())
+    engine = sa.create_engine(f"sqlite:///{data / 'cchc.sqlite3'}")
+    with engine.connect() as conn:
+        refused = conn.execute(
+            sa.text("select tenant, actor, ref, outcome from audit_events where kind = 'identity'")
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in refused] == [
+        ("hai-phong", "giang.van.hieu", "trieu.thi.kim.oanh", "refused"),
+        ("hai-phong", "giang.van.hieu", "mac.van.tuan", "refused"),
+    ]

@@ -166,6 +166,7 @@ def _mutating(ward: Ward) -> dict[str, list[str]]:
         ],
         "notify send": ["notify", "send"],
         "sweep": ["sweep"],
+        "assessments lock-approved": ["assessments", "lock-approved", "--plan", PLAN],
     }
 
 
@@ -182,6 +183,7 @@ MUTATING = [
     "review issue-notice",
     "notify send",
     "sweep",
+    "assessments lock-approved",
 ]
 """Every command that changes stored data and acts as someone (`--as`)."""
 

@@ -488,6 +488,38 @@ def test_assessment_is_self_scored_approved_by_its_head_and_locked(issued: Cli) 
     assert "Đã khóa" in ok(issued(*listing)).output
 
 
+def test_the_chairman_locks_every_approved_assessment_at_once(issued: Cli) -> None:
+    """`assessments lock-approved` locks the approved assessments only, all at once; as a unit
+    head it is refused and locks nothing."""
+    kt_head, chairman = "pham.quoc.khanh", "dang.van.thang"
+    for code in ("6.2.1", "6.3.1"):
+        ok(
+            issued(
+                "assessments",
+                "fire",
+                code,
+                "self_score",
+                "--plan",
+                PLAN,
+                "--as",
+                KT_OFFICIAL,
+                "--points",
+                "1",
+            )
+        )
+    ok(issued("assessments", "fire", "6.2.1", "approve", "--plan", PLAN, "--as", kt_head))
+    refused = issued("assessments", "lock-approved", "--plan", PLAN, "--as", kt_head)
+    assert refused.exit_code == 1
+    assert "không có quyền" in refused.output
+    done = as_json(
+        issued("assessments", "lock-approved", "--plan", PLAN, "--as", chairman, "--json")
+    )
+    assert done == {"plan": PLAN, "locked": ["6.2.1"]}
+    listing = ("assessments", "list", "--plan", PLAN, "--unit", "kt", "--as", FOCAL, "--json")
+    states = {r["code"]: r["state"] for r in as_json(issued(*listing))}
+    assert (states["6.2.1"], states["6.3.1"]) == ("locked", "self_scored")
+
+
 def test_one_meaning_of_late_in_tasks_list_and_ranking(
     issued: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

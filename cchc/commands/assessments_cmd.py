@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import typer
@@ -22,11 +21,13 @@ from cchc.commands.cycle_common import (
     print_json,
     reporting,
     require_plan,
+    require_roles,
     say,
     state_labels,
     stop,
     table,
 )
+from cchc.scoring.approvals import assessment_rows, lock_approved
 from workflows.database import unit_of_work
 from workflows.definition.checks import did_you_mean
 
@@ -53,23 +54,9 @@ def list_command(
         names = ws.unit_names()
         check_choice("--unit", unit, names)
         shown = acting_reader(ws, person, unit, what="assessments", narrow=True).unit
-        rows = []
-        for row in instances(ws, "assessment", plan):
-            data = json.loads(row.data)
-            if (shown and data["owner_unit"] != shown) or (state and row.state != state):
-                continue
-            rows.append(
-                {
-                    "id": row.id,
-                    "code": data["code"],
-                    "title": data["title"],
-                    "owner_unit": data["owner_unit"],
-                    "state": row.state,
-                    "self_score": data.get("self_score"),
-                    "max_points": data["max_points"],
-                    "explanation": data.get("explanation", ""),
-                }
-            )
+        rows = [
+            r.as_json() for r in assessment_rows(ws, plan, unit=shown or None, state=state or None)
+        ]
     if as_json:
         print_json(rows)
         return
@@ -139,3 +126,24 @@ def fire(
         f"[green]✓[/] {escape(code)}: {escape(before)} → {escape(labels[result.dest])} "
         f"({trigger}, {escape(actor.id)})"
     )
+
+
+@app.command("lock-approved")
+def lock_approved_command(
+    ctx: typer.Context,
+    plan: str = typer.Option(..., help="The plan whose period is assessed."),
+    unit: str = typer.Option(None, help="Only this owner unit's assessments."),
+    person: str = typer.Option(..., "--as", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Lock every approved assessment of the plan at once (all or none; the Chairman)."""
+    with reporting(), open_workspace(ctx) as ws:
+        require_plan(ws, plan)
+        check_choice("--unit", unit, ws.unit_names())
+        actor = acting(ws, person)
+        require_roles(ws, actor, "assessment", "lock")  # refused even with nothing to lock
+        codes = lock_approved(ws, plan, actor, unit)
+    if as_json:
+        print_json({"plan": plan, "locked": codes})
+        return
+    say(f"[green]✓[/] Đã khóa {len(codes)} tiêu chí: {escape(', '.join(codes)) or 'không có'}")

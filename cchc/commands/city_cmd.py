@@ -22,7 +22,10 @@ from cchc.commands.problems import print_problems
 from cchc.organization.model import KIND_NAMES
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from cchc.city import City
+    from workflows.engine import Engine
     from workflows.progress import Progress
     from workflows.registry import Actor
 
@@ -136,6 +139,29 @@ def _shown(path: Path | None) -> str:
     return "" if path is None else display_path(path)
 
 
+def _require_identity(
+    sessions: sessionmaker[Session], engine: Engine, city: City, actor: Actor
+) -> None:
+    """With ``CCHC_CLI_IDENTITY=os``, exit 1 unless ``actor`` is the person (of the city file
+    or of a ward) mapped to the operating-system account running the command; the refusal is
+    audited in the actor's tenant (``cchc.identity``)."""
+    from cchc import identity
+    from cchc.commands.cycle_common import refusal_line
+    from workflows.database import unit_of_work
+
+    try:
+        if identity.mode() == "open":
+            return
+    except ValueError as exc:
+        raise stop(str(exc), 2) from None
+    people = [*city.officials, *(p for org in city.wards for p in org.people)]
+    try:
+        with unit_of_work(sessions) as session:
+            identity.require_cli_identity(session, engine, people, actor)
+    except identity.IdentityRefusedError as exc:
+        raise stop(refusal_line(exc), 1) from None
+
+
 def _acting(city: City, person_id: str) -> Actor:
     """A city official; a ward's person acts in their own ward (and will be refused)."""
     from cchc.organization.model import UnknownPersonError
@@ -189,6 +215,7 @@ def rank(
                     chosen=state.city,
                 )
                 actor = _acting(city, person)
+                _require_identity(sessions, engine, city, actor)
                 with unit_of_work(sessions) as session:
                     ranking = rank_city(
                         session, engine, city, actor, period=period, publish=publish
@@ -273,6 +300,7 @@ def apply(
                 follow=KINDS,
             )
             actor = _acting(city, person)
+            _require_identity(sessions, engine, city, actor)
             if actor.tenant != city.code or not actor.roles & ADMIN_ROLES:
                 error = NotPermittedError(
                     f"{actor.id} may not apply the reference data of {city.code}: only an "

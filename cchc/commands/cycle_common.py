@@ -179,7 +179,7 @@ def require_identity(ws: Workspace, actor: Actor) -> None:
         raise stop(str(exc), 2) from None
     try:
         with unit_of_work(ws.sessions) as session:
-            identity.require_cli_identity(session, ws.engine, ws.organization, actor)
+            identity.require_cli_identity(session, ws.engine, ws.organization.people, actor)
     except identity.IdentityRefusedError as exc:
         raise stop(refusal_line(exc), 1) from None
 
@@ -426,13 +426,22 @@ def require_plan(ws: Workspace, plan_code: str) -> dict[str, Any]:
 
 def stored_card(ws: Workspace, plan_code: str) -> ScoreCard:
     """The latest stored scoring run of the plan as a card; exit 2 before any run."""
+    card = latest_card(ws, plan_code)
+    if card is None:
+        raise stop(f"plan {plan_code!r} has not been scored yet: run `cchc score run` first", 2)
+    return card
+
+
+def latest_card(ws: Workspace, plan_code: str) -> ScoreCard | None:
+    """The latest stored scoring run of the plan as a card; None before any run (the web
+    pages and ``stored_card`` read it)."""
     from cchc.evidence.service import coverage
 
     with ws.sessions() as session:
         rows = latest_run(session, ws.tenant, plan_code)
         covered = {line.code: line.covered for line in coverage(session, ws.tenant, plan_code)}
     if not rows:
-        raise stop(f"plan {plan_code!r} has not been scored yet: run `cchc score run` first", 2)
+        return None
     titles = {s.code: s.title for s in ws.index_set.sub_criteria()}
     subs = tuple(
         stored_sub(r, titles.get(r.code, r.code), covered.get(r.code, False)) for r in rows

@@ -55,18 +55,14 @@ def issue(
 ) -> None:
     """Issue the conclusion notice: each conclusion becomes a follow-up task of its unit, and
     the notice is written with its number."""
+    from cchc.review.files import notice_follower, review_folder
     from cchc.review.service import issue_notice, issued_notice_path
 
-    folder = out or state_of(ctx).settings().data_dir / "review" / month
+    folder = out or review_folder(state_of(ctx).settings().data_dir, month)
 
     with reporting(), open_workspace(ctx) as ws:
         require_roles(ws, acting(ws, person), "meeting", "issue_notice")
-        follower = (
-            office
-            or ws.organization.people_with_role("office_official", ws.organization.office_unit)[
-                0
-            ].id
-        )
+        follower = office or notice_follower(ws)
         created = issue_notice(
             ws,
             plan=plan,

@@ -17,11 +17,22 @@ from starlette.exceptions import HTTPException
 from cchc.accounts.policy import Policy
 from cchc.web.context import STATIC, WebContext, templates, trust_proxy
 from cchc.web.deps import CsrfRefusedError, NotFoundError, SignInRequiredError, page
-from cchc.web.routes import account, auth, evidence, home, tasks
+from cchc.web.routes import (
+    account,
+    assessments,
+    auth,
+    evidence,
+    home,
+    review,
+    reviews,
+    scoring,
+    tasks,
+    uploads,
+)
 from cchc.web.security import SessionMiddleware
 from cchc.workspace import Workspace
 
-AREAS = (auth, home, tasks, account, evidence)
+AREAS = (auth, home, tasks, account, review, assessments, reviews, uploads, scoring, evidence)
 """The route modules, each with a ``router`` (``cchc.web.deps.area_router``)."""
 
 

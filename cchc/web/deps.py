@@ -50,6 +50,14 @@ class Viewer:
     session: Current
     unit_name: str | None
     role_labels: tuple[str, ...]
+    fires: frozenset[tuple[str, str]] = frozenset()
+    """The ``(kind, trigger)`` pairs the workflow definitions in force let the viewer's roles
+    fire (guards and state aside): what the pages and the navigation offer them."""
+
+    def may(self, kind: str, trigger: str) -> bool:
+        """Whether the viewer's roles may fire ``trigger`` on ``kind`` (e.g. ``evidence``,
+        ``accept``: the reviewers), as the definitions say; the engine still decides."""
+        return (kind, trigger) in self.fires
 
     @property
     def id(self) -> str:
@@ -81,8 +89,20 @@ def _viewer(request: Request) -> Viewer | None:
     person = ws.organization.person(found.person_id)
     labels = {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
     unit = None if person.unit is None else ws.unit_names().get(person.unit, person.unit)
+    roles = set(person.roles)
+    fires = frozenset(
+        (kind, transition.trigger)
+        for kind, definition in ws.engine.definitions.workflows.items()
+        for transition in definition.transitions
+        if roles & set(transition.roles)
+    )
     return Viewer(
-        person, ws.actor(person.id), found, unit, tuple(labels.get(r, r) for r in person.roles)
+        person,
+        ws.actor(person.id),
+        found,
+        unit,
+        tuple(labels.get(r, r) for r in person.roles),
+        fires,
     )
 
 

@@ -47,6 +47,9 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+RESPONSE_MAY_NARROW = frozenset({"Content-Security-Policy", "X-Frame-Options"})
+"""Headers a route may set itself (an evidence file shown inline in a frame of the review
+page: a sandboxing CSP with ``frame-ancestors 'self'``, ``X-Frame-Options: SAMEORIGIN``)."""
 
 
 def is_https(scope: Scope, trust_proxy: bool) -> bool:
@@ -122,6 +125,8 @@ class SessionMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
+                    if name in RESPONSE_MAY_NARROW and name in headers:
+                        continue  # a file shown in a frame of our pages sets its own
                     headers[name] = value
                 if secure:
                     headers["Strict-Transport-Security"] = HSTS

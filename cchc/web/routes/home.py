@@ -15,6 +15,8 @@ LINKS = {
     "tasks_overdue": "/tasks?show=late",
     "sent_back": "/sent-back",
     "follow_ups": "/tasks?show=follow_up",
+    "reviews": "/review",
+    "approvals": "/assessments?show=waiting",
 }
 """Count → the page listing its items. A count without a page yet is shown without a link;
 the role pages add theirs here (reviews → the review queue, approvals → the head's page)."""
