@@ -21,6 +21,7 @@ from cchc.web.routes import (
     account,
     assessments,
     auth,
+    evidence,
     home,
     review,
     reviews,
@@ -31,7 +32,7 @@ from cchc.web.routes import (
 from cchc.web.security import SessionMiddleware
 from cchc.workspace import Workspace
 
-AREAS = (auth, home, tasks, account, review, assessments, reviews, uploads, scoring)
+AREAS = (auth, home, tasks, account, review, assessments, reviews, uploads, scoring, evidence)
 """The route modules, each with a ``router`` (``cchc.web.deps.area_router``)."""
 
 
