@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo serve test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle bench-startup clean
+.PHONY: demo serve test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle bench-startup bench-upload clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench-audit: $(STAMP)
 bench-lifecycle: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_lifecycle.py --prefect-postgres postgresql://postgres@127.0.0.1:5432/postgres
+
+# Server memory while a 200 MB evidence file is uploaded (bench/README.md).
+bench-upload: $(STAMP)
+	$(BIN)/python bench/bench_upload.py
 
 # Whole-process start-up of cchc commands, and a flow command with and without a Prefect server.
 bench-startup: $(STAMP)

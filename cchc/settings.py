@@ -51,6 +51,14 @@ def limits_from_environment() -> Limits:
     return Limits(**values, settings=ENV)
 
 
+def evidence_max_bytes(default: int) -> int:
+    """The largest evidence file the store accepts: ``CCHC_MAX_FILE_BYTES`` when it is set (the
+    one setting for file sizes), else ``default`` (the store's own, 20 MiB)."""
+    if not os.environ.get(ENV["file_bytes"], "").strip():
+        return default
+    return limits_from_environment().file_bytes
+
+
 def sqlite_url(data_dir: Path) -> str:
     """The SQLite URL of the database file in ``data_dir``."""
     return f"sqlite:///{data_dir / SQLITE_FILE}"

@@ -18,7 +18,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cchc import reference_data
-from cchc.evidence.store import EvidenceStore
+from cchc.evidence.store import DEFAULT_MAX_BYTES, EvidenceStore
 from cchc.indexset.loader import load_index_set
 from cchc.indexset.models import IndexSet
 from cchc.migrations import SchemaOutdatedError, require_current
@@ -26,6 +26,7 @@ from cchc.organization.capabilities import require_in_force
 from cchc.organization.model import Organization, load_organization
 from cchc.ranking.emulation import EmulationConfig, load_emulation_config
 from cchc.runtime import definitions_dir, make_workflow_engine, working_calendar
+from cchc.settings import evidence_max_bytes
 from workflows.calendar import WorkingCalendar
 from workflows.canonical import utcnow
 from workflows.database import Settings, make_engine, missing_sqlite_file, session_factory
@@ -177,7 +178,7 @@ class Workspace:
             engine,
             org,
             indexes,
-            EvidenceStore.for_settings(settings),
+            EvidenceStore.for_settings(settings, max_bytes=evidence_max_bytes(DEFAULT_MAX_BYTES)),
             contents,
         )
 

@@ -91,6 +91,11 @@ class EvidenceRejected(ValueError):  # noqa: N818 (the name the API promises)
         self.original_name = original_name
         super().__init__(message)
 
+    @property
+    def vietnamese(self) -> str:
+        """The Vietnamese half of the message (it reads ``Vietnamese / English``)."""
+        return str(self).split(" / ", 1)[0]
+
 
 @dataclass(frozen=True)
 class StoredFile:

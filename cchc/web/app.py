@@ -23,6 +23,7 @@ from cchc.web.routes import (
     admin,
     assessments,
     auth,
+    evidence,
     home,
     inspection,
     review,
@@ -44,6 +45,7 @@ AREAS = (
     reviews,
     uploads,
     scoring,
+    evidence,
     inspection,
     admin,
 )

@@ -8,7 +8,9 @@ A new area is a module of ``routes/`` with ``router = area_router()``; its route
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -160,10 +162,12 @@ async def _require_signed_in(request: Request) -> None:
     signed_in(request)
 
 
-def area_router(*, public: bool = False) -> APIRouter:
+def area_router(*, public: bool = False, before_body: Sequence[Any] = ()) -> APIRouter:
     """The router of one area: every route checks the CSRF token of unsafe requests and,
-    unless ``public`` (sign-in, invite links), refuses anonymous requests."""
-    dependencies = [Depends(csrf_protect)]
+    unless ``public`` (sign-in, invite links), refuses anonymous requests. ``before_body``:
+    dependencies run before the CSRF check reads the request's body (e.g. refusing an upload
+    by its ``Content-Length``)."""
+    dependencies = [*before_body, Depends(csrf_protect)]
     if not public:
         dependencies.insert(0, Depends(_require_signed_in))
     return APIRouter(dependencies=dependencies)

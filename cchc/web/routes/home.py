@@ -13,7 +13,7 @@ router = area_router()
 LINKS = {
     "tasks_due": "/tasks?show=open",
     "tasks_overdue": "/tasks?show=late",
-    "sent_back": "/tasks?show=returned",
+    "sent_back": "/sent-back",
     "follow_ups": "/tasks?show=follow_up",
     "reviews": "/review",
     "approvals": "/assessments?show=waiting",

@@ -16,6 +16,7 @@ from cchc.organization.access import read_scope
 from cchc.waiting import TaskLine, task_lines
 from cchc.web.deps import NotFoundError, Viewer, area_router, page, readable_or_not_found, signed_in
 from cchc.web.deps import workspace as workspace_of
+from cchc.web.routes.evidence import task_panel
 from workflows.schema import Instance
 
 router = area_router()
@@ -74,7 +75,9 @@ def tasks_page(
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, task_id: int, viewer: Viewer = Depends(signed_in)) -> Response:
+def task_page(
+    request: Request, task_id: int, done: str = "", viewer: Viewer = Depends(signed_in)
+) -> Response:
     """One task; 404 (and an audited refusal) for a task the viewer may not read."""
     ws = workspace_of(request)
     with ws.sessions() as session:
@@ -86,4 +89,5 @@ def task_page(request: Request, task_id: int, viewer: Viewer = Depends(signed_in
         ws, viewer, what=f"task #{row.id}", tenant=row.tenant, unit=data.get("owner_unit")
     )
     line = next(t for t in task_lines(ws, None, ws.engine.clock()) if t.id == row.id)
-    return page(request, "task.html", task=line, data=data)
+    panel = task_panel(ws, viewer, row, data)  # actions and evidence (routes/evidence.py)
+    return page(request, "task.html", task=line, data=data, panel=panel, done=done)
