@@ -46,8 +46,8 @@ PG_URL = os.environ.get(
     "CCHC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 PAGES = ("/", "/tasks", "/review")
-OPTIONAL = "/review"
-"""A page another area is building: measured only when it answers 200."""
+FOCAL = "nguyen.thi.lan"
+"""The focal official: sees the whole ward (the profile signs in as them)."""
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -130,9 +130,36 @@ def server_env(data_dir: Path, database_url: str) -> dict[str, str]:
     return env
 
 
+def session_cpu(sid: int) -> float:
+    """CPU seconds (user + system) of the live processes of session ``sid`` (the server and
+    its workers), from ``/proc``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[3]) == sid:  # fields after the name: state, ppid, pgrp, session, ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running ``cchc serve``: its address and its session id (for its CPU time)."""
+
+    base: str
+    sid: int
+
+    def cpu(self) -> float:
+        """CPU seconds the server's processes used so far."""
+        return session_cpu(self.sid)
+
+
 @contextmanager
-def serving(data_dir: Path, database_url: str, workers: int) -> Iterator[str]:
-    """``cchc serve --workers N`` on the data folder in a subprocess; its base URL."""
+def serving(data_dir: Path, database_url: str, workers: int) -> Iterator[Server]:
+    """``cchc serve --workers N`` on the data folder in a subprocess."""
     port = free_port()
     log = (data_dir / f"serve-{port}.log").open("wb")
     server = subprocess.Popen(
@@ -153,7 +180,7 @@ def serving(data_dir: Path, database_url: str, workers: int) -> Iterator[str]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
-        yield base
+        yield Server(base, server.pid)
     finally:
         os.killpg(server.pid, 15)
         try:
@@ -222,11 +249,42 @@ async def loop(
             samples[path].errors += 1
 
 
-async def drive(
-    base: str, people: Sequence[str], clients: int, seconds: float
-) -> tuple[dict[str, Sample], dict[str, int]]:
-    """Sign ``clients`` clients in, probe the pages, loop for ``seconds``; the samples and how
-    many clients measured each page."""
+@dataclass(frozen=True)
+class Run:
+    """One measured run: its samples, how many clients measured each page, CPU and wall time."""
+
+    samples: dict[str, Sample]
+    measured: dict[str, int]
+    wall: float
+    server_cpu: float
+    client_cpu: float
+
+    @property
+    def requests(self) -> int:
+        """Every request answered, errors included."""
+        return sum(len(s.latencies) + s.errors for s in self.samples.values())
+
+    def as_json(self) -> dict[str, float]:
+        """Throughput and CPU milliseconds per request."""
+        n = max(self.requests, 1)
+        return {
+            "requests_per_s": round(n / self.wall, 1),
+            "server_cpu_ms": round(1000 * self.server_cpu / n, 2),
+            "client_cpu_ms": round(1000 * self.client_cpu / n, 2),
+        }
+
+    def summary(self) -> str:
+        """Throughput and CPU per request, server and clients."""
+        n = max(self.requests, 1)
+        return (
+            f"{n / self.wall:.0f} requests/s; CPU per request: server "
+            f"{1000 * self.server_cpu / n:.1f} ms, clients {1000 * self.client_cpu / n:.1f} ms"
+        )
+
+
+async def drive(server: Server, people: Sequence[str], clients: int, seconds: float) -> Run:
+    """Sign ``clients`` clients in, probe the pages, loop for ``seconds``."""
+    base = server.base
     from cchc.accounts.demo import DEMO_PASSWORD
 
     # One after another: each sign-in hashes a password (Argon2).
@@ -241,13 +299,16 @@ async def drive(
     start, until = asyncio.Event(), [0.0]
     tasks = [asyncio.create_task(loop(c, samples, start, until)) for c in signed]
     await asyncio.sleep(0)
-    until[0] = time.perf_counter() + seconds
+    server_cpu, client_cpu, began = server.cpu(), time.process_time(), time.perf_counter()
+    until[0] = began + seconds
     start.set()
     await asyncio.gather(*tasks)
+    wall = time.perf_counter() - began
+    server_cpu, client_cpu = server.cpu() - server_cpu, time.process_time() - client_cpu
     for client in signed:
         await client.http.aclose()
     measured = {path: sum(path in c.pages for c in signed) for path in PAGES}
-    return samples, measured
+    return Run(samples, measured, wall, server_cpu, client_cpu)
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -309,81 +370,105 @@ def table(rows: Sequence[Row], missing: Sequence[tuple[str, str]]) -> str:
 # --- profile -------------------------------------------------------------------------------
 
 
-def profile_page(data_dir: Path, database_url: str, page: str, person: str, requests: int) -> str:
-    """cProfile of ``requests`` GETs of ``page`` through the application in this process
-    (FastAPI's test client, signed in as ``person``); the top 25 by cumulative time."""
-    from fastapi.testclient import TestClient
+def profile_page(
+    data_dir: Path, database_url: str, page: str, person: str, requests: int, only: str = ""
+) -> str:
+    """cProfile of ``requests`` GETs of ``page`` through the application in this process,
+    signed in as ``person``; the top 30 functions by cumulative time (of the files whose path
+    matches ``only``, e.g. ``cchc/``, when given).
+
+    The requests go through the whole ASGI application (middleware, dependencies, route,
+    template) over ``httpx.ASGITransport``, and the work Starlette would hand to its thread
+    pool runs inline on the event loop, so one profiler sees all of it.
+    """
+    import anyio.to_thread
 
     from cchc.accounts.demo import DEMO_PASSWORD
-    from cchc.settings import resolve_settings
     from cchc.web.app import create_app
     from cchc.workspace import Workspace
+    from workflows.database import Settings
 
-    os.environ.update(CCHC_DATA_DIR=str(data_dir), CCHC_DATABASE_URL=database_url)
-    ws = Workspace.open(resolve_settings())
-    try:
-        with TestClient(create_app(ws)) as http:
-            form = http.get("/sign-in")
-            token = CSRF.search(form.text)
-            assert token is not None
-            http.post(
-                "/sign-in",
-                data={"csrf": token.group(1), "login": person, "password": DEMO_PASSWORD},
-                follow_redirects=False,
-            )
+    async def inline(func: Any, *args: Any, **_: Any) -> Any:
+        return func(*args)
+
+    anyio.to_thread.run_sync = inline  # type: ignore[assignment]  # one thread, one profile
+    ws = Workspace.open(Settings(data_dir=data_dir, database_url=database_url))
+    profiler = cProfile.Profile()
+
+    async def run() -> float:
+        transport = httpx.ASGITransport(app=create_app(ws))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            token = CSRF.search((await http.get("/sign-in")).text)
+            if token is None:
+                raise SystemExit("no CSRF token on the sign-in page")
+            form = {"csrf": token.group(1), "login": person, "password": DEMO_PASSWORD}
+            await http.post("/sign-in", data=form)
             for _ in range(5):
-                http.get(page)
-            profiler = cProfile.Profile()
+                await http.get(page)
             began = time.perf_counter()
             profiler.enable()
             for _ in range(requests):
-                assert http.get(page).status_code == 200
+                if (await http.get(page)).status_code != 200:
+                    raise SystemExit(f"{page} did not answer 200 to {person}")
             profiler.disable()
-            each = 1000 * (time.perf_counter() - began) / requests
+            return 1000 * (time.perf_counter() - began) / requests
+
+    try:
+        each = asyncio.run(run())
     finally:
         ws.close()
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(only, 30)
     return f"{page} as {person}: {each:.1f} ms a request under the profiler\n{out.getvalue()}"
 
 
 # --- main ----------------------------------------------------------------------------------
 
 
-def run_backend(
-    backend: str, args: argparse.Namespace, folder: Path
-) -> tuple[list[Row], list[tuple[str, str]], list[dict[str, Any]]]:
-    """Build the demo on ``backend``, then measure each worker count; rows, missing pages and
-    the context of the slowest page (for ``--profile``)."""
-    rows: list[Row] = []
-    missing: list[tuple[str, str]] = []
+@dataclass
+class Outcome:
+    """What the runs of the backends gave: table rows, pages not available, run summaries."""
+
+    rows: list[Row] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    runs: dict[str, Run] = field(default_factory=dict)
+
+
+def run_backend(backend: str, args: argparse.Namespace, folder: Path, outcome: Outcome) -> None:
+    """Build the demo on ``backend`` (or reuse it), measure each worker count, and profile the
+    slowest page when asked."""
+    from cchc.settings import SQLITE_FILE, sqlite_url
+
     data_dir = folder / backend
     data_dir.mkdir(parents=True, exist_ok=True)
     with postgres_schema(args.pg_url) if backend == "postgresql" else _none() as pg:
-        began = time.perf_counter()
-        url = build_demo(data_dir, pg)
-        print(f"{backend}: demo built in {time.perf_counter() - began:.1f} s", flush=True)
+        if pg is None and args.reuse and (data_dir / SQLITE_FILE).exists():
+            url = sqlite_url(data_dir)
+            print(f"{backend}: the demo of {data_dir} reused", flush=True)
+        else:
+            began = time.perf_counter()
+            url = build_demo(data_dir, pg)
+            print(f"{backend}: demo built in {time.perf_counter() - began:.1f} s", flush=True)
         people = demo_people(data_dir, url)
-        worker_counts = [1] if backend == "sqlite" else args.pg_workers
-        slowest: list[dict[str, Any]] = []
-        for workers in worker_counts:
+        labels = []
+        for workers in [1] if backend == "sqlite" else args.pg_workers:
             label = f"{backend}, {workers} worker{'s' if workers > 1 else ''}"
-            with serving(data_dir, url, workers) as base:
-                samples, measured = asyncio.run(drive(base, people, args.clients, args.seconds))
+            labels.append(label)
+            with serving(data_dir, url, workers) as server:
+                run = asyncio.run(drive(server, people, args.clients, args.seconds))
+            outcome.runs[label] = run
             for page in PAGES:
-                row = row_of(page, label, samples[page], measured[page])
+                row = row_of(page, label, run.samples[page], run.measured[page])
                 if row is None:
-                    missing.append((page, label))
+                    outcome.missing.append((page, label))
                 else:
-                    rows.append(row)
-            print(table([r for r in rows if r.backend == label], []), flush=True)
-        if args.profile and rows:
-            worst = max((r for r in rows if r.backend.startswith(backend)), key=lambda r: r.p95)
-            person = people[0] if worst.page == "/" else "nguyen.thi.lan"
-            print(profile_page(data_dir, url, worst.page, person, args.profile), flush=True)
-            slowest.append({"page": worst.page, "backend": worst.backend})
-    return rows, missing, slowest
+                    outcome.rows.append(row)
+            print(table([r for r in outcome.rows if r.backend == label], []), flush=True)
+            print(f"{label}: {run.summary()}", flush=True)
+        mine = [r for r in outcome.rows if r.backend in labels]
+        if args.profile and mine:
+            worst = max(mine, key=lambda r: r.p95)
+            print(profile_page(data_dir, url, worst.page, FOCAL, args.profile, "cchc"), flush=True)
 
 
 @contextmanager
@@ -406,25 +491,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL database to make a schema in")
     parser.add_argument("--data-dir", type=Path, help="keep the demo folders here")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --data-dir: measure the SQLite demo left there by an earlier run again",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
         metavar="N",
-        help="then profile N requests of each backend's slowest page (cProfile)",
+        help="then profile N requests of each backend's slowest page (cProfile, as the focal "
+        "official)",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("DO_NOT_TRACK", "1")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     machine = machine_info(load=" ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(machine_line(machine), flush=True)
-    rows: list[Row] = []
-    missing: list[tuple[str, str]] = []
+    outcome = Outcome()
     folder = args.data_dir or Path(tempfile.mkdtemp(prefix="cchc-bench-web-"))
     try:
         for backend in backends:
-            got, lacking, _ = run_backend(backend, args, folder)
-            rows += got
-            missing += lacking
+            run_backend(backend, args, folder, outcome)
     finally:
         if args.data_dir is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -432,15 +520,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\n{args.clients} clients, {args.seconds:g} s per run, "
         f"load average at the end {os.getloadavg()[0]:.2f}"
     )
-    print(table(rows, missing))
+    print(table(outcome.rows, outcome.missing))
+    for label, run in outcome.runs.items():
+        print(f"{label}: {run.summary()}")
     print(
         json.dumps(
             {
                 "machine": machine,
                 "clients": args.clients,
                 "seconds": args.seconds,
-                "rows": [r.as_json() for r in rows],
-                "not_available": [{"page": p, "backend": b} for p, b in missing],
+                "rows": [r.as_json() for r in outcome.rows],
+                "not_available": [{"page": p, "backend": b} for p, b in outcome.missing],
+                "runs": {label: run.as_json() for label, run in outcome.runs.items()},
             },
             ensure_ascii=False,
         )
