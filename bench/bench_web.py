@@ -228,9 +228,14 @@ async def sign_in(base: str, person: str, password: str) -> Client:
 
 
 async def loop(
-    client: Client, samples: dict[str, Sample], start: asyncio.Event, until: list[float]
+    client: Client,
+    samples: dict[str, Sample],
+    start: asyncio.Event,
+    until: list[float],
+    pause: float = 0.0,
 ) -> None:
-    """GET the client's pages in turn until the deadline, recording each latency."""
+    """GET the client's pages in turn until the deadline, recording each latency; ``pause``
+    seconds between a response and the next request (0: back to back)."""
     await start.wait()
     i = 0
     while time.perf_counter() < until[0]:
@@ -247,6 +252,8 @@ async def loop(
             samples[path].latencies.append(elapsed)
         else:
             samples[path].errors += 1
+        if pause:
+            await asyncio.sleep(pause)
 
 
 @dataclass(frozen=True)
@@ -282,7 +289,9 @@ class Run:
         )
 
 
-async def drive(server: Server, people: Sequence[str], clients: int, seconds: float) -> Run:
+async def drive(
+    server: Server, people: Sequence[str], clients: int, seconds: float, pause: float = 0.0
+) -> Run:
     """Sign ``clients`` clients in, probe the pages, loop for ``seconds``."""
     base = server.base
     from cchc.accounts.demo import DEMO_PASSWORD
@@ -297,7 +306,7 @@ async def drive(server: Server, people: Sequence[str], clients: int, seconds: fl
             raise SystemExit(f"{client.person} sees none of {', '.join(PAGES)}")
     samples = {path: Sample() for path in PAGES}
     start, until = asyncio.Event(), [0.0]
-    tasks = [asyncio.create_task(loop(c, samples, start, until)) for c in signed]
+    tasks = [asyncio.create_task(loop(c, samples, start, until, pause)) for c in signed]
     await asyncio.sleep(0)
     server_cpu, client_cpu, began = server.cpu(), time.process_time(), time.perf_counter()
     until[0] = began + seconds
@@ -418,7 +427,9 @@ def profile_page(
     finally:
         ws.close()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(only, 30)
+    pstats.Stats(profiler, stream=out).sort_stats(
+        os.environ.get("BENCH_PROFILE_SORT", "cumulative")
+    ).print_stats(only, 30)
     return f"{page} as {person}: {each:.1f} ms a request under the profiler\n{out.getvalue()}"
 
 
@@ -455,7 +466,9 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path, outcome: O
             label = f"{backend}, {workers} worker{'s' if workers > 1 else ''}"
             labels.append(label)
             with serving(data_dir, url, workers) as server:
-                run = asyncio.run(drive(server, people, args.clients, args.seconds))
+                run = asyncio.run(
+                    drive(server, people, args.clients, args.seconds, args.pause / 1000)
+                )
             outcome.runs[label] = run
             for page in PAGES:
                 row = row_of(page, label, run.samples[page], run.measured[page])
@@ -482,6 +495,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per run")
     parser.add_argument("--clients", type=int, default=20, help="concurrent signed-in clients")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="each client waits this long after a response (default 0: back to back)",
+    )
     parser.add_argument(
         "--pg-workers",
         type=lambda s: [int(x) for x in s.split(",")],
@@ -517,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.data_dir is None:
             shutil.rmtree(folder, ignore_errors=True)
     print(
-        f"\n{args.clients} clients, {args.seconds:g} s per run, "
+        f"\n{args.clients} clients, {args.seconds:g} s per run, pause {args.pause:g} ms, "
         f"load average at the end {os.getloadavg()[0]:.2f}"
     )
     print(table(outcome.rows, outcome.missing))
@@ -529,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "machine": machine,
                 "clients": args.clients,
                 "seconds": args.seconds,
+                "pause_ms": args.pause,
                 "rows": [r.as_json() for r in outcome.rows],
                 "not_available": [{"page": p, "backend": b} for p, b in outcome.missing],
                 "runs": {label: run.as_json() for label, run in outcome.runs.items()},
