@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,6 +210,8 @@ class Sample:
 
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    why: Counter[str] = field(default_factory=Counter)
+    """Each error's HTTP status or exception name."""
 
 
 async def sign_in(base: str, person: str, password: str) -> Client:
@@ -244,14 +247,15 @@ async def loop(
         began = time.perf_counter()
         try:
             answer = await client.http.get(path)
-            ok = answer.status_code == 200
-        except httpx.HTTPError:
-            ok = False
+            failure = None if answer.status_code == 200 else str(answer.status_code)
+        except httpx.HTTPError as exc:
+            failure = type(exc).__name__
         elapsed = time.perf_counter() - began
-        if ok:
+        if failure is None:
             samples[path].latencies.append(elapsed)
         else:
             samples[path].errors += 1
+            samples[path].why[failure] += 1
         if pause:
             await asyncio.sleep(pause)
 
@@ -478,6 +482,9 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path, outcome: O
                     outcome.rows.append(row)
             print(table([r for r in outcome.rows if r.backend == label], []), flush=True)
             print(f"{label}: {run.summary()}", flush=True)
+            for page, sample in run.samples.items():
+                if sample.why:
+                    print(f"{label}: errors of {page}: {dict(sample.why)}", flush=True)
         mine = [r for r in outcome.rows if r.backend in labels]
         if args.profile and mine:
             worst = max(mine, key=lambda r: r.p95)
