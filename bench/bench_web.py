@@ -21,6 +21,7 @@ import io
 import json
 import os
 import pstats
+import random
 import re
 import shutil
 import socket
@@ -238,8 +239,12 @@ async def loop(
     pause: float = 0.0,
 ) -> None:
     """GET the client's pages in turn until the deadline, recording each latency; ``pause``
-    seconds between a response and the next request (0: back to back)."""
+    seconds on average between a response and the next request (0: back to back), drawn
+    between half and one and a half times it, the first one before the first request, so that
+    the clients do not move in step."""
     await start.wait()
+    if pause:
+        await asyncio.sleep(random.uniform(0, pause))
     i = 0
     while time.perf_counter() < until[0]:
         path = client.pages[i % len(client.pages)]
@@ -257,7 +262,7 @@ async def loop(
             samples[path].errors += 1
             samples[path].why[failure] += 1
         if pause:
-            await asyncio.sleep(pause)
+            await asyncio.sleep(random.uniform(0.5 * pause, 1.5 * pause))
 
 
 @dataclass(frozen=True)
@@ -507,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=0.0,
         metavar="MS",
-        help="each client waits this long after a response (default 0: back to back)",
+        help="each client waits this long on average after a response (default 0: back to back)",
     )
     parser.add_argument(
         "--pg-workers",
