@@ -42,7 +42,6 @@ import httpx
 import sqlalchemy as sa
 from _common import machine_info, machine_line
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG_URL = os.environ.get(
     "CCHC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
