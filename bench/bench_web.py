@@ -408,6 +408,7 @@ def profile_page(
     async def inline(func: Any, *args: Any, **_: Any) -> Any:
         return func(*args)
 
+    threaded = anyio.to_thread.run_sync
     anyio.to_thread.run_sync = inline  # type: ignore[assignment]  # one thread, one profile
     ws = Workspace.open(Settings(data_dir=data_dir, database_url=database_url))
     profiler = cProfile.Profile()
@@ -434,6 +435,7 @@ def profile_page(
         each = asyncio.run(run())
     finally:
         ws.close()
+        anyio.to_thread.run_sync = threaded
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(
         os.environ.get("BENCH_PROFILE_SORT", "cumulative")
