@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo serve test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle bench-startup bench-upload clean
+.PHONY: demo serve test lint typecheck check-definitions bench bench-city bench-audit bench-lifecycle bench-startup bench-upload bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench-upload: $(STAMP)
 # Whole-process start-up of cchc commands, and a flow command with and without a Prefect server.
 bench-startup: $(STAMP)
 	$(BIN)/python bench/bench_startup.py --flow
+
+# Latency of the web pages under 20 signed-in clients: the demo ward on SQLite, then PostgreSQL.
+bench-web: $(STAMP)
+	$(BIN)/python bench/bench_web.py --backend both --pg-workers 2,4
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

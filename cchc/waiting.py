@@ -26,7 +26,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -85,15 +85,26 @@ def _in_scope(scope: ReadScope, data: dict[str, Any]) -> bool:
     return scope.units is None or data.get("owner_unit") in scope.units
 
 
-def _rows(ws: Workspace, kinds: Iterable[str]) -> list[tuple[Instance, dict[str, Any]]]:
+class _Row(NamedTuple):
+    """What the counts read of an instance row besides its data."""
+
+    kind: str
+    state: str
+
+
+def _rows(ws: Workspace, kinds: Iterable[str]) -> list[tuple[_Row, dict[str, Any]]]:
+    """The instances of ``kinds`` of the ward: kind and state, and the data (the columns only,
+    not ORM objects: the home page reads every task, evidence and assessment on each visit)."""
     with ws.sessions() as session:
-        rows = session.scalars(
-            select(Instance).where(Instance.tenant == ws.tenant, Instance.kind.in_(list(kinds)))
+        rows = session.execute(
+            select(Instance.kind, Instance.state, Instance.data).where(
+                Instance.tenant == ws.tenant, Instance.kind.in_(list(kinds))
+            )
         ).all()
-    return [(row, json.loads(row.data)) for row in rows]
+    return [(_Row(kind, state), json.loads(data)) for kind, state, data in rows]
 
 
-def _current_evidence(rows: list[tuple[Instance, dict[str, Any]]]) -> list[tuple[str, Any]]:
+def _current_evidence(rows: list[tuple[_Row, dict[str, Any]]]) -> list[tuple[str, Any]]:
     """Evidence that is not superseded: (state, data)."""
     return [(r.state, d) for r, d in rows if r.kind == "evidence" and r.state != "superseded"]
 

@@ -334,6 +334,57 @@ def test_subtract_then_add_round_trips(cal: WorkingCalendar, day: date, n: int) 
     assert cal.subtract_working_days(cal.add_working_days(day, n), n) == day
 
 
+def _walked(cal: WorkingCalendar, a: date, b: date) -> int:
+    """Working days after ``a`` up to and including ``b``, counted one day at a time."""
+    if b < a:
+        return -_walked(cal, b, a)
+    return sum(cal.is_working_day(a + timedelta(days=k)) for k in range(1, (b - a).days + 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=dates, b=dates)
+def test_between_counts_what_a_walk_counts(cal: WorkingCalendar, a: date, b: date) -> None:
+    """working_days_between(a, b) is the number of working days in (a, b], walked day by day,
+    across year ends and with the configured corrections; negative when b < a."""
+    assert cal.working_days_between(a, b) == _walked(cal, a, b)
+
+
+class _CountingCalendar(WorkingCalendar):
+    """A calendar that counts the days it is asked about."""
+
+    asked: list[date] = []  # noqa: RUF012 - shared on purpose: the instance is frozen
+
+    def is_working_day(self, day: date) -> bool:
+        _CountingCalendar.asked.append(day)
+        return super().is_working_day(day)
+
+
+def test_between_looks_at_each_day_of_a_year_once() -> None:
+    """Counting working days over a span asks each day of its years once per calendar, however
+    often it is counted (a page counts the days late of every task on every request)."""
+    counting = _CountingCalendar(*LIB.__reduce__()[1])
+    _CountingCalendar.asked.clear()
+    first = counting.working_days_between(date(2025, 3, 1), date(2026, 11, 30))
+    asked = len(_CountingCalendar.asked)
+    for _ in range(10):
+        assert counting.working_days_between(date(2025, 3, 1), date(2026, 11, 30)) == first
+        assert counting.working_days_between(date(2026, 11, 30), date(2025, 3, 1)) == -first
+    assert first == _walked(LIB, date(2025, 3, 1), date(2026, 11, 30))
+    assert len(_CountingCalendar.asked) == asked <= 365 + 365
+
+
+def test_between_inside_the_library_span_only_needs_those_years() -> None:
+    """A count starting on the last day before the library's first year needs no holidays of
+    that earlier year (only the days after the start are counted)."""
+    first_year = LIB._span[0]  # the first year the library covers
+    start = date(first_year - 1, 12, 31)
+    assert LIB.working_days_between(start, date(first_year, 1, 31)) == _walked(
+        LIB, start, date(first_year, 1, 31)
+    )
+    with pytest.raises(CalendarRangeError):
+        LIB.working_days_between(date(first_year - 1, 12, 30), date(first_year, 1, 31))
+
+
 # --- the configuration file -------------------------------------------------------------------
 
 

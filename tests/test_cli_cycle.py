@@ -297,6 +297,22 @@ def test_official_of_another_unit_is_refused_and_audited(issued: Cli) -> None:
     assert "audit chain intact" in ok(issued("audit", "verify", "--as", INSPECTOR)).output
 
 
+def test_a_returned_task_lists_the_reason_it_was_returned(issued: Cli) -> None:
+    """`tasks list --json` gives the reason the focal unit returned a product with."""
+    ok(issued("tasks", "fire", "NV-01", "submit_product", "--as", KT_OFFICIAL, "--product", "BC"))
+    ok(
+        issued(
+            "tasks", "fire", "NV-01", "return_product", "--as", FOCAL, "--reason", "Thiếu phụ lục"
+        )
+    )
+    (task,) = [
+        t
+        for t in as_json(issued("tasks", "list", "--as", FOCAL, "--json"))
+        if t["ref"].endswith("NV-01")
+    ]
+    assert (task["state"], task["reason"]) == ("returned", "Thiếu phụ lục")
+
+
 def test_missing_product_is_a_usage_error(issued: Cli) -> None:
     """submit_product without --product exits 2 before anything reaches the engine."""
     result = issued("tasks", "fire", "NV-01", "submit_product", "--as", KT_OFFICIAL)

@@ -89,6 +89,11 @@ class CalendarNames:
         return f"{english} ({self.weekdays[day.weekday()]})" if self.weekdays else english
 
 
+def _day_of_year(day: date) -> int:
+    """1 for 1 January, 365 or 366 for 31 December."""
+    return day.toordinal() - date(day.year, 1, 1).toordinal() + 1
+
+
 def _frozen(mapping: Mapping[date, str] | None) -> Mapping[date, str]:
     return MappingProxyType(dict(sorted((mapping or {}).items())))
 
@@ -121,6 +126,9 @@ class WorkingCalendar:
     )
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False, hash=False
+    )
+    _counts: dict[int, tuple[int, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     _tz: ZoneInfo = field(init=False, repr=False, compare=False, hash=False)
     _language: str | None = field(init=False, repr=False, compare=False, hash=False)
@@ -267,12 +275,27 @@ class WorkingCalendar:
         """
         if b < a:
             return -self.working_days_between(b, a)
-        count = 0
-        day = a
-        while day < b:
-            day += timedelta(days=1)
-            count += self.is_working_day(day)
-        return count
+        if b == a:
+            return 0
+        first = a + timedelta(days=1)  # counted from the day after a: only its years are asked
+        counts = self._year_counts(first.year)
+        count = -counts[_day_of_year(first) - 1]
+        for year in range(first.year, b.year):
+            count += self._year_counts(year)[-1]
+        return count + self._year_counts(b.year)[_day_of_year(b)]
+
+    def _year_counts(self, year: int) -> tuple[int, ...]:
+        """Item ``k``: the working days among the first ``k`` days of ``year``; built on first
+        use (each day asked once), then cached, so that a count over any span costs a few
+        lookups instead of a walk over its days."""
+        cached = self._counts.get(year)
+        if cached is not None:
+            return cached
+        counts, running, first = [0], 0, date(year, 1, 1)
+        for k in range(_day_of_year(date(year, 12, 31))):
+            running += self.is_working_day(first + timedelta(days=k))
+            counts.append(running)
+        return self._counts.setdefault(year, tuple(counts))
 
     # --- times -----------------------------------------------------------------------------
 

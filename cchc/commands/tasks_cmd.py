@@ -71,7 +71,7 @@ def task_json(
         "product_submitted_at": data.get("product_submitted_at"),
         "product_submitted_by": data.get("product_submitted_by"),
         "criteria": data.get("criteria", []),
-        "reason": data.get("reason"),
+        "reason": data.get("last_reason") or data.get("reason"),
     }
 
 
