@@ -74,6 +74,16 @@ def resolve_settings(data_dir: Path | None = None, database_url: str | None = No
     return Settings(data_dir=folder, database_url=normalise_url(url))
 
 
+PREFECT_UI_ENV = "CCHC_PREFECT_UI_URL"
+DEFAULT_PREFECT_UI_URL = "http://127.0.0.1:4200"
+
+
+def prefect_ui_url() -> str:
+    """``CCHC_PREFECT_UI_URL``: the Prefect UI's address (flow runs and schedules), default
+    ``http://127.0.0.1:4200``; the administrator's pages link to it."""
+    return (os.environ.get(PREFECT_UI_ENV) or "").strip() or DEFAULT_PREFECT_UI_URL
+
+
 def definitions_dir() -> Path:
     """``CCHC_DEFINITIONS_DIR``, or the project's ``definitions/`` folder."""
     return Path(os.environ.get("CCHC_DEFINITIONS_DIR") or PROJECT_ROOT / "definitions")

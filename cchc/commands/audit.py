@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -44,6 +44,9 @@ from workflows.canonical import utc, utc_iso
 from workflows.definition.checks import did_you_mean
 from workflows.registry import Actor
 from workflows.schema import AuditEvent
+
+if TYPE_CHECKING:
+    from cchc.inspection.exports import ReportContext
 
 __all__ = ["OUTCOME_LABELS", "REFUSAL_LABELS", "app", "event_json"]
 
@@ -349,8 +352,9 @@ def _what(subject: Subject) -> str:
     return f"history of {subject.what} {subject.code}"
 
 
-def _integrity(ws: Workspace, session: Session, history: History) -> list[str]:
-    """The checks the report states: the ward's chain recomputed, the evidence re-hashed."""
+def integrity_lines(ws: Workspace, session: Session, history: History) -> list[str]:
+    """The checks the inspection report states: the ward's chain recomputed, the evidence
+    re-hashed (the web page's report says the same)."""
     report: VerifyReport = verify(session, tenant=ws.tenant)
     if report.ok:
         lines = [
@@ -411,7 +415,7 @@ def history_command(
         )
         with ws.sessions() as session:
             found = inspection.history(session, subject, labels_of(ws), since=start, until=end)
-            integrity = _integrity(ws, session, found) if docx_file else []
+            integrity = integrity_lines(ws, session, found) if docx_file else []
         if docx_file:  # signed after the reading session: SQLite has one writer at a time
             from cchc.anchor import report_checkpoint_text
 
@@ -444,7 +448,7 @@ def _export(
     xlsx_file: Path | None,
     docx_file: Path | None,
 ) -> list[Path]:
-    from cchc.inspection.exports import ReportContext, write_csv, write_docx, write_xlsx
+    from cchc.inspection.exports import write_csv, write_docx, write_xlsx
 
     written = []
     if csv_file is not None:
@@ -452,15 +456,21 @@ def _export(
     if xlsx_file is not None:
         written.append(write_xlsx(xlsx_file, found))
     if docx_file is not None:
-        person = ws.organization.person(reader.id)
-        org = ws.organization
-        context = ReportContext(
-            ward_name=org.name,
-            place=org.place_name,
-            today=ws.engine.clock().astimezone(LOCAL_TZ).date(),
-            signer_name=person.full_name,
-            signer_title=person.title.upper(),
-            integrity=integrity,
-        )
-        written.append(write_docx(docx_file, found, context))
+        written.append(write_docx(docx_file, found, report_context(ws, reader.id, integrity)))
     return written
+
+
+def report_context(ws: Workspace, reader: str, integrity: list[str]) -> ReportContext:
+    """Who issues the inspection report (the reader, in their title), where and when."""
+    from cchc.inspection.exports import ReportContext
+
+    person = ws.organization.person(reader)
+    org = ws.organization
+    return ReportContext(
+        ward_name=org.name,
+        place=org.place_name,
+        today=ws.engine.clock().astimezone(LOCAL_TZ).date(),
+        signer_name=person.full_name,
+        signer_title=person.title.upper(),
+        integrity=integrity,
+    )

@@ -74,6 +74,7 @@ _COLUMNS = (
     AuditEvent.payload,
     AuditEvent.outcome,
     AuditEvent.reason,
+    AuditEvent.channel,
 )
 
 
@@ -94,6 +95,7 @@ class _Event(NamedTuple):
     payload: str
     outcome: str
     reason: str | None
+    channel: str | None
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,8 @@ class HistoryRow(NamedTuple):
     """The role in words (``Công chức đơn vị``); empty for the system."""
     action_label: str = ""
     """The action in words only (``Nộp sản phẩm``), without the trigger's code."""
+    channel: str | None = None
+    """How the actor reached the system (``web:…``, ``cli:…``); None before it was recorded."""
 
     @property
     def time_local(self) -> str:
@@ -222,6 +226,7 @@ class HistoryRow(NamedTuple):
             "event_id": self.event_id,
             "seq": self.seq,
             "unit": self.unit,
+            "channel": self.channel,
         }
 
 
@@ -596,6 +601,7 @@ def _row(r: _Event, instances: Mapping[int, Mapping[str, Any]], labels: Labels) 
         unit=_text(data.get("owner_unit") or payload.get("owner_unit")),
         role_label=labels.role(r.role) if r.role else "",
         action_label=labels.action_words(r.kind, r.trigger),
+        channel=r.channel,
     )
 
 

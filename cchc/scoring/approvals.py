@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cchc.organization.access import require_any_role
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 from workflows.engine import FireResult
@@ -169,7 +170,13 @@ def lock_approved(ws: Workspace, plan: str, actor: Actor, unit: str | None = Non
     """Lock every approved assessment of the plan (of ``unit`` when given) as ``actor``, all
     in one unit of work: a refusal of any locks none (and is audited). The codes locked."""
     rows = assessment_rows(ws, plan, unit=unit, state="approved")
+    definition = ws.engine.current("assessment").definition
+    lockers = {r for t in definition.transitions if t.trigger == "lock" for r in t.roles}
     with unit_of_work(ws.sessions) as session:
+        if not actor.roles & lockers:  # refused (audited) even with nothing approved to lock
+            require_any_role(
+                session, ws.engine, actor, lockers, what="lock on assessment", kind="assessment"
+            )
         for row in rows:
             ws.engine.fire(session, row.id, "lock", actor=actor, expected_version=row.version)
     return [r.code for r in rows]

@@ -17,12 +17,15 @@ from starlette.exceptions import HTTPException
 from cchc.accounts.policy import Policy
 from cchc.web.context import STATIC, WebContext, templates, trust_proxy
 from cchc.web.deps import CsrfRefusedError, NotFoundError, SignInRequiredError, page
+from cchc.web.head import HeadAsGetMiddleware
 from cchc.web.routes import (
     account,
+    admin,
     assessments,
     auth,
     evidence,
     home,
+    inspection,
     review,
     reviews,
     scoring,
@@ -32,7 +35,20 @@ from cchc.web.routes import (
 from cchc.web.security import SessionMiddleware
 from cchc.workspace import Workspace
 
-AREAS = (auth, home, tasks, account, review, assessments, reviews, uploads, scoring, evidence)
+AREAS = (
+    auth,
+    home,
+    tasks,
+    account,
+    review,
+    assessments,
+    reviews,
+    uploads,
+    scoring,
+    evidence,
+    inspection,
+    admin,
+)
 """The route modules, each with a ``router`` (``cchc.web.deps.area_router``)."""
 
 
@@ -52,6 +68,7 @@ def create_app(
     for area in AREAS:
         app.include_router(area.router)
     app.add_middleware(SessionMiddleware, web=context)
+    app.add_middleware(HeadAsGetMiddleware)  # outermost: HEAD runs as GET, body dropped
 
     @app.exception_handler(SignInRequiredError)
     async def _to_sign_in(request: Request, exc: SignInRequiredError) -> Response:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cchc.accounts.service import Current
 from cchc.organization.access import AccessDeniedError, read_scope, require_read
+from cchc.organization.capabilities import roles_with
 from cchc.organization.model import Person
 from cchc.web.context import WebContext
 from cchc.web.security import CSRF_FIELD, csrf_ok, expected_csrf
@@ -68,6 +69,11 @@ class Viewer:
     def csrf(self) -> str:
         """The CSRF token of this session's forms."""
         return self.session.csrf
+
+    def can(self, capability: str) -> bool:
+        """Whether one of the viewer's roles declares ``capability`` (``definitions/roles.yaml``;
+        the navigation shows the pages the viewer may use)."""
+        return bool(self.actor.roles & roles_with(capability))
 
 
 def web(request: Request) -> WebContext:
