@@ -634,7 +634,7 @@ def _reason(r: _Event, payload: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and value.strip():
             return value if key in {"reason", "explanation"} else f"{PAYLOAD_WORDS[key]}: {value}"
     points = payload.get("points")
-    return f"điểm tự chấm: {points}" if points is not None else None
+    return f"điểm tự chấm: {_points(points)}" if points is not None else None
 
 
 def _score_rows(

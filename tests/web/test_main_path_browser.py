@@ -204,6 +204,7 @@ def test_the_half_years_main_path_in_the_browser(chromium: Any, ward: Ward) -> N
         assert person in history, person
     for step in ("Yêu cầu bổ sung", "Công nhận", "Duyệt điểm", "Khóa kết quả"):
         assert step in history, step
+    assert "điểm tự chấm: 1,00" in history  # points with a decimal comma
     _shoot(inspector, "main-path-6-history", "desktop")
     for page in (official, focal, head, chairman, inspector):
         page.context.close()
