@@ -159,3 +159,17 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(
             )
         ).all()
     assert outcomes == ["refused", "applied"]
+
+
+def test_every_count_of_the_home_page_links_to_a_page_that_answers(
+    client: TestClient, ward: Workspace
+) -> None:
+    """Each count the home page can show (cchc.waiting.LABELS) has its page, and the focal
+    official reaches every one of them."""
+    from cchc.waiting import LABELS
+    from cchc.web.routes.home import LINKS
+
+    assert set(LINKS) == set(LABELS)
+    sign_in(client, FOCAL)
+    for key, link in LINKS.items():
+        assert client.get(link).status_code == 200, (key, link)
