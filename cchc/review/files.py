@@ -8,6 +8,7 @@ and ``cchc review issue-notice`` write them to ``DATA_DIR/review/<month>/``): a 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cchc.anchor import SigningKeyError, checkpoint_ward
 from cchc.organization.access import require_any_role
 from cchc.review.service import (
     ReviewOutcome,
@@ -188,7 +190,7 @@ def compile_month(ws: Workspace, *, plan: str, month: str, actor_id: str) -> Rev
     found = meeting(ws, plan, month)
     if found is not None:
         raise MeetingExistsError(found)
-    return run_review(
+    outcome = run_review(
         ws,
         plan=plan,
         month=month,
@@ -196,6 +198,13 @@ def compile_month(ws: Workspace, *, plan: str, month: str, actor_id: str) -> Rev
         chair_id=ws.organization.chairman.id,
         out=review_folder(ws.settings.data_dir, month),
     )
+    # As the monthly-review flow does: sign the chain's checkpoint once the review is written
+    # (nothing without a signing key; a broken key is logged, the review stands).
+    try:
+        checkpoint_ward(ws.settings, ws.sessions, ws.tenant, ws.engine.clock())
+    except SigningKeyError as exc:
+        logging.getLogger(__name__).exception("audit checkpoint not signed: %s", exc)
+    return outcome
 
 
 @dataclass(frozen=True)

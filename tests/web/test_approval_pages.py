@@ -319,6 +319,26 @@ def test_review_page_runs_the_report_and_offers_the_docx(
     assert client.get(f"/meetings/{PLAN}/2025-09/files/report.docx").status_code == 404
 
 
+def test_a_review_run_from_the_page_signs_a_checkpoint(client: TestClient, ward: Workspace) -> None:
+    """With a signing key, running the month's review from the page signs a checkpoint of the
+    chain that covers the meeting, as the monthly-review flow does."""
+    from cchc.anchor import checkpoint_folder, init_key
+    from workflows.schema import AuditEvent
+
+    init_key(ward.settings)
+    _run_review(client)
+    with ward.sessions() as session:
+        meeting_seq = session.scalar(
+            sa.select(sa.func.max(AuditEvent.seq)).where(
+                AuditEvent.tenant == ward.tenant, AuditEvent.kind == "meeting"
+            )
+        )
+    latest = checkpoint_folder(ward.settings).latest(ward.tenant)
+    assert meeting_seq is not None
+    assert latest is not None
+    assert latest.seq >= meeting_seq
+
+
 def _run_review(client: TestClient) -> None:
     """The focal official runs the review of ``MONTH`` through the page."""
     sign_in(client, FOCAL)
