@@ -110,8 +110,12 @@ def test_city_rank_from_the_command_line(cli: Cli, plans: dict[str, Path], tmp_p
     ]
     assert ranked["state"] == "draft"
     assert not ranked["replayed"]
-    sheets = load_workbook(ranked["xlsx"]).sheetnames
-    assert sheets == ["Khối phường", "Khối xã, đặc khu"]
+    book = load_workbook(ranked["xlsx"])
+    assert book.sheetnames == ["Khối phường", "Khối xã, đặc khu"]
+    # Figures and texts keep a gap from the cell borders (they touched when rendered).
+    first = book["Khối phường"][4]
+    assert [cell.alignment.indent for cell in first[:3]] == [0, 1, 0]
+    assert first[2].number_format == "0.00_)"
 
     again = as_json(cli("city", "rank", "--period", "2025-H2", "--as", OFFICIAL, "--json"))
     assert (again["run_id"], again["ranking_id"], again["replayed"]) == (

@@ -26,7 +26,9 @@ COLUMNS = (
 )
 WIDTHS = (7, 30, 12, 11, 11, 11, 20, 14, 80)
 HEADER_ROW = 3
-_FORMATS = {3: "0.00", 4: "0.00", 5: "+0.00;-0.00;0.00", 6: "0.00"}
+_FORMATS = {3: "0.00_)", 4: "0.00_)", 5: "+0.00_);-0.00_);0.00_)", 6: "0.00_)"}
+"""Column → number format; ``_)`` keeps a gap of one ``)`` from the right border (Excel and
+LibreOffice), which an indent does not in LibreOffice."""
 
 
 def write_city_ranking_xlsx(path: Path | str, ranking: CityRanking, city_name: str) -> Path:
@@ -74,10 +76,12 @@ def _write_sheet(
             cell = ws.cell(row=r, column=c, value=value)
             cell.font = Font(name=FONT, size=12, bold=c in (1, 2, 3))
             cell.border = BORDER
+            horizontal = "center" if c == 1 else "right" if c in _FORMATS else "left"
             cell.alignment = Alignment(
-                horizontal="center" if c == 1 else "right" if c in _FORMATS else "left",
+                horizontal=horizontal,
                 vertical="top",
                 wrap_text=True,
+                indent=1 if horizontal == "left" else 0,  # a gap from the cell's left border
             )
             if c in _FORMATS:
                 cell.number_format = _FORMATS[c]
