@@ -12,7 +12,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from cchc.accounts.policy import Policy
 from cchc.web.format import FILTERS
 from cchc.web.nav import GLOBALS
-from cchc.web.permits import nav as focal_nav
 from cchc.workspace import Workspace
 
 HERE = Path(__file__).parent
@@ -31,7 +30,6 @@ def templates() -> Environment:
     )
     env.filters.update(FILTERS)
     env.globals.update(GLOBALS)
-    env.globals["focal_nav"] = focal_nav  # the focal unit's menu items (cchc.web.permits)
     return env
 
 

@@ -3,15 +3,13 @@
 The roles come from the workflow definitions (``create_roles`` of a kind, the roles of a
 trigger), as ``cchc.commands.cycle_common.require_roles`` reads them for the CLI; a refusal is
 audited through ``cchc.organization.access.require_any_role`` and worded by
-``cchc.refusals``. ``nav`` tells ``base.html`` which of these pages to list.
+``cchc.refusals``; the menu (``cchc.web.nav``) asks ``may``.
 """
 
 from __future__ import annotations
 
-from starlette.requests import Request
-
 from cchc.organization import permits
-from cchc.organization.access import read_scope, require_any_role
+from cchc.organization.access import require_any_role
 from cchc.refusals import refusal_sentence
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
@@ -50,22 +48,3 @@ def refusal(
         except NotPermittedError as exc:
             return refusal_sentence(exc, role_labels(ws))
     return None
-
-
-def nav(request: Request) -> dict[str, bool]:
-    """Which of the focal unit's pages the signed-in person may use (for the menu)."""
-    from cchc.web.deps import maybe_signed_in, workspace
-
-    viewer = maybe_signed_in(request)
-    if viewer is None:
-        return {}
-    ws = workspace(request)
-    actor = viewer.actor
-    reads = read_scope(actor).whole_tenant or bool(read_scope(actor).units)
-    return {
-        "plans": may(ws, actor, "plan"),
-        "metrics": may(ws, actor, "metric_import"),
-        "scores": reads,
-        "at_risk": reads,
-        "ranking": read_scope(actor).whole_tenant,
-    }
