@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from cchc.organization.access import ReadScope, read_scope
 from cchc.organization.capabilities import roles_with
-from cchc.plan.lateness import due_day, task_lateness
+from cchc.plan.lateness import Lateness, due_day, task_lateness
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
@@ -165,13 +165,19 @@ class TaskLine:
 
 
 def working_days_left(
-    state: str, data: dict[str, Any], now: datetime, calendar: WorkingCalendar
+    state: str,
+    data: dict[str, Any],
+    now: datetime,
+    calendar: WorkingCalendar,
+    lateness: Lateness | None = None,
 ) -> int | None:
     """Working days from today to the task's due day, minus the working days late when late;
-    None for a task no longer open (or without a deadline)."""
+    None for a task no longer open (or without a deadline). ``lateness``: the task's at
+    ``now``, when the caller has already worked it out."""
     if state not in OPEN_TASK_STATES or not data.get("deadline"):
         return None
-    lateness = task_lateness(state, data, now, calendar)
+    if lateness is None:
+        lateness = task_lateness(state, data, now, calendar)
     if lateness.late:
         return -lateness.working_days
     today: date = now.astimezone(LOCAL_TZ).date()
@@ -180,9 +186,12 @@ def working_days_left(
     )
 
 
-def task_lines(ws: Workspace, unit: str | None, now: datetime) -> list[TaskLine]:
-    """The tasks of ``unit`` (None: the whole ward), as ``cchc tasks list`` shows them, with
-    the working days left; open tasks first, the most urgent first."""
+def task_lines(
+    ws: Workspace, unit: str | None, now: datetime, state: str | None = None
+) -> list[TaskLine]:
+    """The tasks of ``unit`` (None: the whole ward; ``state``: only those in it), as
+    ``cchc tasks list`` shows them, with the working days left; open tasks first, the most
+    urgent first. Each task's data is parsed, and its lateness worked out, once."""
     from cchc.commands.cycle_common import instances, state_labels
     from cchc.commands.tasks_cmd import task_json
 
@@ -190,11 +199,14 @@ def task_lines(ws: Workspace, unit: str | None, now: datetime) -> list[TaskLine]
     calendar = ws.calendar
     lines = []
     for row in instances(ws, "task"):
-        task = task_json(row, labels, now, calendar)
-        if unit is not None and task["owner_unit"] != unit:
+        if state is not None and row.state != state:
             continue
         data = json.loads(row.data)
-        left = working_days_left(row.state, data, now, calendar)
+        if unit is not None and data.get("owner_unit") != unit:
+            continue
+        task = task_json(row, labels, now, calendar, data)
+        lateness = Lateness(late=bool(task["late"]), working_days=task["working_days_late"])
+        left = working_days_left(row.state, data, now, calendar, lateness)
         if task["late"] and left is not None:
             status = f"Quá hạn {-left} ngày làm việc"
         elif left is not None:

@@ -331,9 +331,7 @@ def _last_seen(ws: Workspace, token: str) -> datetime:
         return utc(row.last_seen)
 
 
-def test_a_session_used_within_a_minute_is_not_written_again(
-    ws: Workspace, clock: Clock
-) -> None:
+def test_a_session_used_within_a_minute_is_not_written_again(ws: Workspace, clock: Clock) -> None:
     """``last_seen`` moves only when it is a minute old or more: a request 30 s after the
     previous one writes nothing, one a minute after it moves ``last_seen`` on."""
     token = _active(ws)
@@ -373,5 +371,6 @@ def test_looking_a_live_session_up_is_one_query(ws: Workspace, clock: Clock) -> 
             assert not session.dirty
     finally:
         sa.event.remove(ws.db, "before_cursor_execute", count)
-    assert found is not None and found.person_id == OFFICIAL
+    assert found is not None
+    assert found.person_id == OFFICIAL
     assert len(statements) == 1, statements
