@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from cchc.organization.access import ReadScope, read_scope
 from cchc.organization.capabilities import roles_with
@@ -92,16 +93,39 @@ class _Row(NamedTuple):
     state: str
 
 
+COUNTED_FIELDS = ("owner_unit", "source", "deadline", "product_submitted_at")
+"""What the counts read of an instance's data: its unit (the read scope), a task's origin
+(follow-ups) and what its lateness needs (``cchc.plan.lateness.task_lateness``)."""
+
+
+def _data_field(dialect: str, key: str) -> ColumnElement[str | None]:
+    """The text of ``key`` of the instance's JSON data, read by the database (NULL when
+    absent), so that the page does not parse every instance's data in Python."""
+    if dialect == "postgresql":
+        return cast(Instance.data, JSONB)[key].astext
+    return func.json_extract(Instance.data, f"$.{key}", type_=String)
+
+
 def _rows(ws: Workspace, kinds: Iterable[str]) -> list[tuple[_Row, dict[str, Any]]]:
-    """The instances of ``kinds`` of the ward: kind and state, and the data (the columns only,
-    not ORM objects: the home page reads every task, evidence and assessment on each visit)."""
+    """The instances of ``kinds`` of the ward: kind and state, and the fields of their data
+    the counts read (:data:`COUNTED_FIELDS`, those present). Columns only, not ORM objects,
+    and not the whole data: the home page reads every task, evidence and assessment on each
+    visit."""
+    dialect = ws.db.dialect.name
+    fields = [_data_field(dialect, key) for key in COUNTED_FIELDS]
     with ws.sessions() as session:
         rows = session.execute(
-            select(Instance.kind, Instance.state, Instance.data).where(
+            select(Instance.kind, Instance.state, *fields).where(
                 Instance.tenant == ws.tenant, Instance.kind.in_(list(kinds))
             )
         ).all()
-    return [(_Row(kind, state), json.loads(data)) for kind, state, data in rows]
+    return [
+        (
+            _Row(kind, state),
+            {k: v for k, v in zip(COUNTED_FIELDS, values, strict=True) if v is not None},
+        )
+        for kind, state, *values in rows
+    ]
 
 
 def _current_evidence(rows: list[tuple[_Row, dict[str, Any]]]) -> list[tuple[str, Any]]:

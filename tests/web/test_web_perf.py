@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
@@ -13,12 +14,13 @@ from cchc.accounts.service import Current
 from cchc.commands.cycle_common import instances
 from cchc.evidence.review_queue import evidence_lines
 from cchc.evidence.service import review_evidence
-from cchc.waiting import task_lines, working_days_left
+from cchc.waiting import COUNTED_FIELDS, _rows, task_lines, working_days_left
 from cchc.web.deps import _viewer
 from cchc.workspace import Workspace
 from tests.web.conftest import FOCAL, KT_OFFICIAL
 from tests.web.test_review_pages import pdf, submit
 from workflows.database import unit_of_work
+from workflows.schema import Instance
 
 
 def test_task_lines_of_one_state_are_the_ward_lines_in_that_state(ward: Workspace) -> None:
@@ -84,3 +86,27 @@ def test_the_viewer_is_built_once_per_request(client: TestClient) -> None:
     assert other is not None
     assert other.id == KT_OFFICIAL
     assert other is not viewer
+
+
+def test_the_counts_read_the_same_fields_the_whole_data_holds(ward: Workspace) -> None:
+    """The home page's counts read the fields they need from the database (JSON functions of
+    SQLite and PostgreSQL): each instance's fields are those of its data parsed whole."""
+    submit(ward, KT_OFFICIAL, "criterion:6.1.3", "a.pdf", pdf("a"))
+    kinds = ("task", "evidence", "assessment")
+    read = _rows(ward, kinds)
+    with ward.sessions() as session:
+        whole = session.execute(
+            sa.select(Instance.kind, Instance.state, Instance.data).where(
+                Instance.tenant == ward.tenant, Instance.kind.in_(kinds)
+            )
+        ).all()
+    expected = sorted(
+        (
+            (kind, state),
+            sorted((k, str(v)) for k, v in json.loads(data).items() if k in COUNTED_FIELDS),
+        )
+        for kind, state, data in whole
+    )
+    assert sorted(((r.kind, r.state), sorted(d.items())) for r, d in read) == expected
+    assert {r.kind for r, _ in read} == set(kinds)
+    assert any("deadline" in d and "owner_unit" in d for _, d in read)
