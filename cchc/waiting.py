@@ -102,7 +102,8 @@ def _data_field(dialect: str, key: str) -> ColumnElement[str | None]:
     """The text of ``key`` of the instance's JSON data, read by the database (NULL when
     absent), so that the page does not parse every instance's data in Python."""
     if dialect == "postgresql":
-        return cast(Instance.data, JSONB)[key].astext
+        text: ColumnElement[str | None] = cast(Instance.data, JSONB)[key].astext
+        return text
     return func.json_extract(Instance.data, f"$.{key}", type_=String)
 
 
