@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from cchc.organization.access import ReadScope, read_scope
 from cchc.organization.capabilities import roles_with
-from cchc.plan.lateness import due_day, task_lateness
+from cchc.plan.lateness import Lateness, due_day, task_lateness
 from cchc.vietnam import LOCAL_TZ
 from cchc.workspace import Workspace
 from workflows.calendar import WorkingCalendar
@@ -92,16 +93,40 @@ class _Row(NamedTuple):
     state: str
 
 
+COUNTED_FIELDS = ("owner_unit", "source", "deadline", "product_submitted_at")
+"""What the counts read of an instance's data: its unit (the read scope), a task's origin
+(follow-ups) and what its lateness needs (``cchc.plan.lateness.task_lateness``)."""
+
+
+def _data_field(dialect: str, key: str) -> ColumnElement[str | None]:
+    """The text of ``key`` of the instance's JSON data, read by the database (NULL when
+    absent), so that the page does not parse every instance's data in Python."""
+    if dialect == "postgresql":
+        text: ColumnElement[str | None] = cast(Instance.data, JSONB)[key].astext
+        return text
+    return func.json_extract(Instance.data, f"$.{key}", type_=String)
+
+
 def _rows(ws: Workspace, kinds: Iterable[str]) -> list[tuple[_Row, dict[str, Any]]]:
-    """The instances of ``kinds`` of the ward: kind and state, and the data (the columns only,
-    not ORM objects: the home page reads every task, evidence and assessment on each visit)."""
+    """The instances of ``kinds`` of the ward: kind and state, and the fields of their data
+    the counts read (:data:`COUNTED_FIELDS`, those present). Columns only, not ORM objects,
+    and not the whole data: the home page reads every task, evidence and assessment on each
+    visit."""
+    dialect = ws.db.dialect.name
+    fields = [_data_field(dialect, key) for key in COUNTED_FIELDS]
     with ws.sessions() as session:
         rows = session.execute(
-            select(Instance.kind, Instance.state, Instance.data).where(
+            select(Instance.kind, Instance.state, *fields).where(
                 Instance.tenant == ws.tenant, Instance.kind.in_(list(kinds))
             )
         ).all()
-    return [(_Row(kind, state), json.loads(data)) for kind, state, data in rows]
+    return [
+        (
+            _Row(kind, state),
+            {k: v for k, v in zip(COUNTED_FIELDS, values, strict=True) if v is not None},
+        )
+        for kind, state, *values in rows
+    ]
 
 
 def _current_evidence(rows: list[tuple[_Row, dict[str, Any]]]) -> list[tuple[str, Any]]:
@@ -165,13 +190,19 @@ class TaskLine:
 
 
 def working_days_left(
-    state: str, data: dict[str, Any], now: datetime, calendar: WorkingCalendar
+    state: str,
+    data: dict[str, Any],
+    now: datetime,
+    calendar: WorkingCalendar,
+    lateness: Lateness | None = None,
 ) -> int | None:
     """Working days from today to the task's due day, minus the working days late when late;
-    None for a task no longer open (or without a deadline)."""
+    None for a task no longer open (or without a deadline). ``lateness``: the task's at
+    ``now``, when the caller has already worked it out."""
     if state not in OPEN_TASK_STATES or not data.get("deadline"):
         return None
-    lateness = task_lateness(state, data, now, calendar)
+    if lateness is None:
+        lateness = task_lateness(state, data, now, calendar)
     if lateness.late:
         return -lateness.working_days
     today: date = now.astimezone(LOCAL_TZ).date()
@@ -180,9 +211,12 @@ def working_days_left(
     )
 
 
-def task_lines(ws: Workspace, unit: str | None, now: datetime) -> list[TaskLine]:
-    """The tasks of ``unit`` (None: the whole ward), as ``cchc tasks list`` shows them, with
-    the working days left; open tasks first, the most urgent first."""
+def task_lines(
+    ws: Workspace, unit: str | None, now: datetime, state: str | None = None
+) -> list[TaskLine]:
+    """The tasks of ``unit`` (None: the whole ward; ``state``: only those in it), as
+    ``cchc tasks list`` shows them, with the working days left; open tasks first, the most
+    urgent first. Each task's data is parsed, and its lateness worked out, once."""
     from cchc.commands.cycle_common import instances, state_labels
     from cchc.commands.tasks_cmd import task_json
 
@@ -190,11 +224,14 @@ def task_lines(ws: Workspace, unit: str | None, now: datetime) -> list[TaskLine]
     calendar = ws.calendar
     lines = []
     for row in instances(ws, "task"):
-        task = task_json(row, labels, now, calendar)
-        if unit is not None and task["owner_unit"] != unit:
+        if state is not None and row.state != state:
             continue
         data = json.loads(row.data)
-        left = working_days_left(row.state, data, now, calendar)
+        if unit is not None and data.get("owner_unit") != unit:
+            continue
+        task = task_json(row, labels, now, calendar, data)
+        lateness = Lateness(late=bool(task["late"]), working_days=task["working_days_late"])
+        left = working_days_left(row.state, data, now, calendar, lateness)
         if task["late"] and left is not None:
             status = f"Quá hạn {-left} ngày làm việc"
         elif left is not None:

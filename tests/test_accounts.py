@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from cchc.accounts.models import Account, AccountInvite, WebSession
 from cchc.accounts.policy import Policy
+from cchc.accounts.secrets_ import token_hash
 from cchc.accounts.service import (
     InviteInvalidError,
     PasswordRejectedError,
@@ -28,6 +29,7 @@ from cchc.accounts.service import (
 from cchc.workspace import Workspace
 from tests.conftest import Clock, Db
 from workflows.audit import verify
+from workflows.canonical import utc
 from workflows.database import Settings, unit_of_work
 from workflows.errors import NotPermittedError
 
@@ -319,3 +321,56 @@ def test_every_account_step_is_in_the_audit_trail(ws: Workspace) -> None:
         assert verify(session, ws.tenant).ok
         ended = session.scalars(sa.select(WebSession.end_reason)).all()
     assert ended == ["sign_out"]
+
+
+def _last_seen(ws: Workspace, token: str) -> datetime:
+    with ws.sessions() as session:
+        row = session.scalars(
+            sa.select(WebSession).where(WebSession.token_hash == token_hash(token))
+        ).one()
+        return utc(row.last_seen)
+
+
+def test_a_session_used_within_a_minute_is_not_written_again(ws: Workspace, clock: Clock) -> None:
+    """``last_seen`` moves only when it is a minute old or more: a request 30 s after the
+    previous one writes nothing, one a minute after it moves ``last_seen`` on."""
+    token = _active(ws)
+    signed_in_at = clock.now
+    clock.advance(seconds=30)
+    assert _current(ws, token) == OFFICIAL
+    assert _last_seen(ws, token) == signed_in_at
+    clock.advance(seconds=30)
+    assert _current(ws, token) == OFFICIAL
+    assert _last_seen(ws, token) == clock.now
+
+
+def test_the_idle_timeout_counts_from_the_last_written_use(ws: Workspace, clock: Clock) -> None:
+    """Uses that were not written (within a minute of the last write) do not keep a session
+    alive: it ends 30 minutes after the last written use, at most a minute early."""
+    token = _active(ws)
+    clock.advance(seconds=50)
+    assert _current(ws, token) == OFFICIAL  # not written
+    clock.advance(minutes=29, seconds=10)  # 29:10 after that use, 30:00 after the sign-in
+    assert _current(ws, token) is None
+
+
+def test_looking_a_live_session_up_is_one_query(ws: Workspace, clock: Clock) -> None:
+    """The session and its account are read in one SELECT when nothing has to be written."""
+    token = _active(ws)
+    clock.advance(seconds=10)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    sa.event.listen(ws.db, "before_cursor_execute", count)
+    try:
+        with ws.sessions() as session:
+            found = current(session, ws.organization, token, ws.engine.clock(), POLICY)
+            assert not session.dirty
+    finally:
+        sa.event.remove(ws.db, "before_cursor_execute", count)
+    assert found is not None
+    assert found.person_id == OFFICIAL
+    assert len(statements) == 1, statements

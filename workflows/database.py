@@ -72,6 +72,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     begin with ``BEGIN IMMEDIATE`` unless the connection is marked a read (:data:`BEGIN`)."""
     url = normalise_url(url)
     if not url.startswith("sqlite"):
+        # Pre-ping kept on purpose: a pooled connection the server closed (a restart, a
+        # failover, an idle timeout) is replaced before a request uses it instead of failing
+        # that request. Measured on the local PostgreSQL (bench/README.md, web pages): about
+        # 0.035 ms of CPU and wall time a checkout, well under 1% of a page's 5–7 ms.
         return create_engine(url, pool_pre_ping=True, **kwargs)
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":

@@ -42,10 +42,15 @@ OPTION_OF = {"product": "--product", "reason": "--reason"}
 
 
 def task_json(
-    row: Instance, labels: dict[str, str], now: datetime, calendar: WorkingCalendar
+    row: Instance,
+    labels: dict[str, str],
+    now: datetime,
+    calendar: WorkingCalendar,
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A task as JSON; ``late`` and ``working_days_late`` as ``cchc.plan.lateness`` says."""
-    data = json.loads(row.data)
+    """A task as JSON; ``late`` and ``working_days_late`` as ``cchc.plan.lateness`` says.
+    ``data``: the row's data when the caller has already parsed it."""
+    data = json.loads(row.data) if data is None else data
     deadline = str(data.get("deadline", ""))
     lateness = task_lateness(row.state, data, now, calendar)
     label = labels.get(row.state, row.state)

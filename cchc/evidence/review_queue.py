@@ -42,13 +42,20 @@ class Moved:
     payload: dict[str, Any]
 
 
-def evidence_lines(ws: Workspace, plan: str | None = None) -> list[dict[str, Any]]:
-    """Every evidence record of the ward (of ``plan``), as ``cchc evidence list --json``."""
+def evidence_lines(
+    ws: Workspace, plan: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Every evidence record of the ward (of ``plan``; in ``state``), as ``cchc evidence list
+    --json``."""
     from cchc.commands.cycle_common import state_labels
     from cchc.commands.evidence_cmd import _evidence, evidence_json
 
     labels = state_labels(ws, KIND)
-    return [evidence_json(row, labels) for row in _evidence(ws, plan)]
+    return [
+        evidence_json(row, labels)
+        for row in _evidence(ws, plan)
+        if state is None or row.state == state
+    ]
 
 
 def criterion_targets(ws: Workspace, plan: str, code: str) -> frozenset[str]:
@@ -73,8 +80,8 @@ def waiting_reviews(
     ``plan``, counting for sub-criterion ``criterion`` (directly or through a task)."""
     lines = [
         line
-        for line in evidence_lines(ws, plan)
-        if line["state"] == WAITING and (units is None or line["owner_unit"] in units)
+        for line in evidence_lines(ws, plan, WAITING)
+        if units is None or line["owner_unit"] in units
     ]
     if criterion is not None:
         targets: dict[str, frozenset[str]] = {}
@@ -87,7 +94,7 @@ def waiting_reviews(
 def products_waiting(ws: Workspace, unit: str | None, now: datetime) -> list[TaskLine]:
     """Tasks whose product waits for the focal unit's decision (the other half of the
     reviews ``cchc.waiting`` counts), of ``unit`` (None: the whole ward)."""
-    return [line for line in task_lines(ws, unit, now) if line.state == PRODUCT_WAITING]
+    return task_lines(ws, unit, now, PRODUCT_WAITING)
 
 
 def evidence_row(ws: Workspace, evidence_id: int) -> Instance | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -87,10 +87,25 @@ def workspace(request: Request) -> Workspace:
     return web(request).ws
 
 
+_VIEWER = "cchc.viewer"
+"""The key in the request's state of the viewer built for it: the dependencies, ``page`` and
+the menu helpers of one request ask for it several times."""
+
+
 def _viewer(request: Request) -> Viewer | None:
     found: Current | None = request.state.current
     if found is None:
         return None
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    built = state.get(_VIEWER)
+    if built is not None and built.session is found:
+        return cast(Viewer, built)
+    viewer = _build_viewer(request, found)
+    state[_VIEWER] = viewer
+    return viewer
+
+
+def _build_viewer(request: Request, found: Current) -> Viewer:
     ws = workspace(request)
     person = ws.organization.person(found.person_id)
     labels = {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
