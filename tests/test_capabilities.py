@@ -34,7 +34,7 @@ ROLE_NAMES_ALLOWED: dict[str, set[str]] = {
         "office_official",
     },
     # Who follows up a conclusion notice by default: an office official (addressing).
-    "cchc/commands/review_cmd.py": {"office_official"},
+    "cchc/review/files.py": {"office_official"},
 }
 """Where application code may name a role, and why; anything else asks for a capability."""
 
