@@ -202,8 +202,8 @@ def compile_month(ws: Workspace, *, plan: str, month: str, actor_id: str) -> Rev
     # (nothing without a signing key; a broken key is logged, the review stands).
     try:
         checkpoint_ward(ws.settings, ws.sessions, ws.tenant, ws.engine.clock())
-    except SigningKeyError as exc:
-        logging.getLogger(__name__).exception("audit checkpoint not signed: %s", exc)
+    except SigningKeyError:
+        logging.getLogger(__name__).exception("audit checkpoint not signed")
     return outcome
 
 
