@@ -205,6 +205,23 @@ def pg_db(pg_engine: Engine, pg_url: str) -> Db:
     return Db("postgresql", pg_url, pg_engine, session_factory(pg_engine))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id with argon2-cffi's ``CHEAPEST`` profile (its parameters for tests) in the test
+    processes: ~0.1 ms a hash instead of ~100 ms, in every web test's sign-ins and accounts.
+    The servers and CLIs the tests start as subprocesses hash with the real parameters, and
+    ``tests/test_accounts.py`` checks those."""
+    from argon2 import PasswordHasher, profiles
+
+    from cchc.accounts import secrets_
+
+    real = secrets_._hasher
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    secrets_._hasher = lambda: cheap  # the module's one hasher, for this test session
+    yield
+    secrets_._hasher = real
+
+
 @pytest.fixture(scope="session")
 def definitions() -> DefinitionSet:
     """The definitions shipped in definitions/."""

@@ -374,3 +374,23 @@ def test_looking_a_live_session_up_is_one_query(ws: Workspace, clock: Clock) -> 
     assert found is not None
     assert found.person_id == OFFICIAL
     assert len(statements) == 1, statements
+
+
+def test_passwords_are_hashed_with_argon2_cffis_own_parameters() -> None:
+    """Outside the tests' cheap profile, a password hash is Argon2id with argon2-cffi's
+    defaults (RFC 9106's low-memory profile: 64 MiB, 3 passes, 4 lanes)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from cchc.accounts.secrets_ import hash_password; print(hash_password('x' * 12))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
