@@ -223,6 +223,19 @@ class Workspace:
         """Unit code → name."""
         return {u.code: u.name for u in self.organization.units}
 
+    def role_labels(self) -> dict[str, str]:
+        """Role name → its Vietnamese label, from the definitions in force."""
+        return {name: spec.label for name, spec in self.engine.definitions.roles.roles.items()}
+
+    def person_name(self, person_id: str | None) -> str:
+        """The person's full name (the id itself for anyone not in the organization file)."""
+        if not person_id:
+            return ""
+        try:
+            return self.organization.person(person_id).full_name
+        except LookupError:
+            return person_id
+
     def unit_aliases(self) -> dict[str, str]:
         """Lower-case unit names and short names → code, for the XLSX officials write."""
         aliases: dict[str, str] = {}

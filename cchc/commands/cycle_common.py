@@ -106,7 +106,9 @@ def known_roles(ws: Workspace | None = None) -> set[str]:
 
 def role_labels(ws: Workspace | None = None) -> dict[str, str]:
     """Role name → Vietnamese label, from the role catalogue in force (as ``known_roles``)."""
-    return {name: spec.label for name, spec in _catalogue(ws).roles.items()}
+    if ws is not None:
+        return ws.role_labels()
+    return {name: spec.label for name, spec in _catalogue(None).roles.items()}
 
 
 def _catalogue(ws: Workspace | None) -> RoleCatalog:

@@ -108,7 +108,7 @@ def _viewer(request: Request) -> Viewer | None:
 def _build_viewer(request: Request, found: Current) -> Viewer:
     ws = workspace(request)
     person = ws.organization.person(found.person_id)
-    labels = {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
+    labels = ws.role_labels()
     unit = None if person.unit is None else ws.unit_names().get(person.unit, person.unit)
     roles = set(person.roles)
     fires = frozenset(

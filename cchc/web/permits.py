@@ -28,11 +28,6 @@ def may(ws: Workspace, actor: Actor, kind: str, trigger: str | None = None) -> b
     return bool(actor.roles & allowed_roles(ws, kind, trigger))
 
 
-def role_labels(ws: Workspace) -> dict[str, str]:
-    """Role name → its Vietnamese label."""
-    return {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
-
-
 def refusal(
     ws: Workspace, actor: Actor, checks: list[tuple[str, str | None]], *, what: str
 ) -> str | None:
@@ -46,5 +41,5 @@ def refusal(
             with unit_of_work(ws.sessions) as session:
                 require_any_role(session, ws.engine, actor, allowed, what=what, kind=kind)
         except NotPermittedError as exc:
-            return refusal_sentence(exc, role_labels(ws))
+            return refusal_sentence(exc, ws.role_labels())
     return None

@@ -100,7 +100,7 @@ def _accounts(
     ws = workspace_of(request)
     with ws.sessions() as session:
         lines = list_accounts(session, ws.organization, ws.engine.clock())
-    labels = {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
+    labels = ws.role_labels()
     return page(
         request,
         "admin_accounts.html",
@@ -156,7 +156,7 @@ def accounts_submit(
                     policy=context.policy,
                 )
     except TransitionRefusedError as exc:
-        labels = {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
+        labels = ws.role_labels()
         return page(
             request,
             "error.html",

@@ -44,11 +44,6 @@ STATUS = {"payload_invalid": 400, "not_permitted": 403}
 """HTTP status of a refusal by its reason code (any other: 409, the item's state decided)."""
 
 
-def role_labels(ws: Workspace) -> dict[str, str]:
-    """Role → its Vietnamese label in the catalogue in force."""
-    return {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
-
-
 def change_text(ws: Workspace, change: Change | None) -> str:
     """``Phạm Quốc Khánh (Trưởng đơn vị) – “Duyệt điểm” lúc 03/11/2025 09:00``."""
     if change is None:
@@ -57,7 +52,7 @@ def change_text(ws: Workspace, change: Change | None) -> str:
         name = ws.organization.person(change.actor).full_name
     except LookupError:
         name = change.actor
-    role = role_labels(ws).get(change.role or "", "")
+    role = ws.role_labels().get(change.role or "", "")
     action = trigger_labels(ws).get(change.trigger, change.trigger)
     if change.trigger == "create":
         action = "Tạo mới"
@@ -179,7 +174,7 @@ def lock_all(
             unit=shown,
             plan=chosen,
             status_code=STATUS.get(exc.reason_code, 409),
-            error=refusal_sentence(exc, role_labels(ws)),
+            error=refusal_sentence(exc, ws.role_labels()),
         )
     except ConflictError:
         return _list_page(
@@ -274,7 +269,7 @@ def decide_on(
             now[0] if now else row,
             plan,
             status_code=STATUS.get(exc.reason_code, 409),
-            error=refusal_sentence(exc, role_labels(ws)),
+            error=refusal_sentence(exc, ws.role_labels()),
             decided=change_text(ws, last_change(ws, row.id)),
             reason=reason,
             failed=trigger,

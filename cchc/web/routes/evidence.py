@@ -139,21 +139,6 @@ class FileResult:
     refusal: str = ""
 
 
-def person_name(ws: Workspace, person_id: str | None) -> str:
-    """The person's full name (the id when not in the organization file)."""
-    if not person_id:
-        return ""
-    try:
-        return ws.organization.person(person_id).full_name
-    except (KeyError, LookupError):
-        return person_id
-
-
-def role_labels(ws: Workspace) -> dict[str, str]:
-    """Role → its Vietnamese label, for refusals."""
-    return {name: spec.label for name, spec in ws.engine.definitions.roles.roles.items()}
-
-
 def actions_for(ws: Workspace, actor: Actor, row: Instance) -> list[Action]:
     """The triggers ``actor`` may fire on the task ``row`` now: the roles and state the
     definition names (``Engine.available_triggers``) and its guards run on the task as it is
@@ -203,7 +188,7 @@ def evidence_line(ws: Workspace, row: Instance, labels: dict[str, str]) -> dict[
     reviews = [
         {
             "label": _trigger_label(ws, review.get("trigger")),
-            "by": person_name(ws, review.get("by")),
+            "by": ws.person_name(review.get("by")),
             "at": _when(review.get("at")),
             "reason": review.get("reason") or "",
         }
@@ -217,7 +202,7 @@ def evidence_line(ws: Workspace, row: Instance, labels: dict[str, str]) -> dict[
         "state_label": labels.get(row.state, row.state),
         "sha256": data.get("sha256", ""),
         "size": size_text(int(data.get("size") or 0)),
-        "by": person_name(ws, row.created_by),
+        "by": ws.person_name(row.created_by),
         "at": row.created_at,
         "supersedes": data.get("supersedes"),
         "reviews": reviews,
@@ -293,7 +278,7 @@ def task_panel(
     returned = None
     if row.state == "returned" and decision is not None:
         returned = {
-            "by": person_name(ws, decision.by),
+            "by": ws.person_name(decision.by),
             "at": decision.at,
             "reason": decision.reason or data.get("last_reason", ""),
         }
@@ -350,7 +335,7 @@ def fire_task(
             ws.engine.fire(session, row.id, trigger, actor=viewer.actor, payload=payload)
     except (TransitionRefusedError, ConflictError) as exc:
         message = (
-            refusal_sentence(exc, role_labels(ws))
+            refusal_sentence(exc, ws.role_labels())
             if isinstance(exc, TransitionRefusedError)
             else "Nhiệm vụ vừa được người khác thay đổi; không có gì được ghi."
         )
@@ -383,7 +368,7 @@ def _changed_since(ws: Workspace, instance_id: int, seen_state: str) -> str:
         decision.trigger,
     )
     return (
-        f"{person_name(ws, decision.by)} đã “{label}” lúc {vn_datetime(decision.at)}, "
+        f"{ws.person_name(decision.by)} đã “{label}” lúc {vn_datetime(decision.at)}, "
         "trước thao tác của Ông/Bà."
     )
 
@@ -423,7 +408,7 @@ def store_files(
             results.append(FileResult(exc.original_name or name, refusal=exc.vietnamese))
             continue
         except TransitionRefusedError as exc:  # not this unit's: the same for every file
-            refusal = refusal_sentence(exc, role_labels(ws))
+            refusal = refusal_sentence(exc, ws.role_labels())
             results.extend(FileResult(u.filename or "", refusal=refusal) for u in uploads)
             return results
         except (LookupError, ValueError):  # ``replaces`` superseded meanwhile, or not this item
@@ -567,7 +552,7 @@ def criterion_context(ws: Workspace, viewer: Viewer, code: str, plan: str | None
         "assessment": data,
         "assessment_state": state_labels(ws, "assessment").get(row.state, row.state),
         "returned": (
-            {"by": person_name(ws, decision.by), "at": decision.at, "reason": decision.reason}
+            {"by": ws.person_name(decision.by), "at": decision.at, "reason": decision.reason}
             if row.state == "returned" and decision is not None
             else None
         ),
@@ -752,7 +737,7 @@ def sent_back_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Res
                 "state_label": labels[item.kind].get(item.state, item.state),
                 "unit": ws.unit_names().get(str(data.get("owner_unit", "")), ""),
                 "reason": (decision.reason if decision else "") or data.get("last_reason", ""),
-                "by": person_name(ws, decision.by) if decision else "",
+                "by": ws.person_name(decision.by) if decision else "",
                 "at": decision.at if decision else None,
                 "counted": item.counted,
                 "target": target_text(data.get("target_kind"), data.get("target_code")),

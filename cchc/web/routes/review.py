@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cchc.commands.cycle_common import plan_codes, role_labels, state_labels
+from cchc.commands.cycle_common import plan_codes, state_labels
 from cchc.evidence.review_queue import (
     INLINE_TYPES,
     WAITING,
@@ -55,14 +55,6 @@ VIEW_CSP = "sandbox; default-src 'none'; img-src 'self'; frame-ancestors 'self'"
 """The file's own response: no script, no plugin, no form, framed only by our pages."""
 
 
-def _person_name(ws: Workspace, person_id: str) -> str:
-    """The full name of a person of the ward (the id itself for anyone else)."""
-    try:
-        return str(ws.organization.person(person_id).full_name)
-    except (KeyError, LookupError):
-        return person_id
-
-
 def _criterion_titles(ws: Workspace) -> dict[str, str]:
     """Sub-criterion code → title, from the index set in force."""
     return {sub.code: sub.title for sub in ws.index_set.sub_criteria()}
@@ -84,7 +76,7 @@ def _shown(ws: Workspace, line: dict[str, Any], titles: dict[str, str]) -> dict[
         **line,
         "unit_name": ws.unit_names().get(unit, unit),
         "target_text": _target_text(line, titles),
-        "submitted_by_name": _person_name(ws, str(line["submitted_by"])),
+        "submitted_by_name": ws.person_name(str(line["submitted_by"])),
     }
 
 
@@ -179,7 +171,7 @@ def _item_page(
     if moved is not None:
         newer = moved.payload.get("superseded_by")
         decided = {
-            "by": _person_name(ws, moved.actor),
+            "by": ws.person_name(moved.actor),
             "at": moved.at,
             "what": trigger_labels.get(moved.trigger, moved.trigger),
             "reason": moved.payload.get("reason"),
@@ -254,7 +246,7 @@ def review_decide(
             )
     except TransitionRefusedError as exc:
         fresh = _readable_evidence(ws, viewer, evidence_id)
-        sentence = refusal_sentence(exc, role_labels(ws))
+        sentence = refusal_sentence(exc, ws.role_labels())
         return _item_page(
             request,
             ws,

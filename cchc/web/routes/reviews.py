@@ -36,7 +36,6 @@ from cchc.vietnam import LOCAL_TZ
 from cchc.web.deps import NotFoundError, Viewer, area_router, page, readable_or_not_found, signed_in
 from cchc.web.deps import workspace as workspace_of
 from cchc.web.format import vn_datetime
-from cchc.web.routes.assessments import role_labels
 from cchc.workspace import Workspace
 from workflows.errors import TransitionRefusedError, WorkflowError
 
@@ -158,7 +157,7 @@ def compile_review(
             plan=chosen,
             month=shown,
             status_code=403 if exc.reason_code == "not_permitted" else 409,
-            error=refusal_sentence(exc, role_labels(ws)),
+            error=refusal_sentence(exc, ws.role_labels()),
         )
     except MeetingExistsError:
         return _page(
@@ -198,7 +197,7 @@ def issue(
                 "error.html",
                 status_code=403,
                 title="Không có quyền",
-                message=f"{refusal_sentence(exc, role_labels(ws))} Lần từ chối đã được ghi "
+                message=f"{refusal_sentence(exc, ws.role_labels())} Lần từ chối đã được ghi "
                 "vào nhật ký kiểm tra.",
             )
         return _page(
@@ -207,7 +206,7 @@ def issue(
             plan=plan,
             month=month,
             status_code=400 if exc.reason_code == "payload_invalid" else 409,
-            error=refusal_sentence(exc, role_labels(ws)),
+            error=refusal_sentence(exc, ws.role_labels()),
         )
     except LookupError:
         return _page(

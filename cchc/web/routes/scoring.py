@@ -37,7 +37,7 @@ from cchc.vietnam import LOCAL_TZ
 from cchc.web import staging
 from cchc.web.deps import NotFoundError, Viewer, area_router, page, readable_or_not_found, signed_in
 from cchc.web.deps import workspace as workspace_of
-from cchc.web.permits import may, refusal, role_labels
+from cchc.web.permits import may, refusal
 from cchc.workspace import Workspace
 from workflows.errors import DefinitionError, TransitionRefusedError
 from workflows.schema import Instance
@@ -230,7 +230,7 @@ def scores_run(
     try:
         outcome = cycle.score(ws, code, viewer.id, manual)
     except TransitionRefusedError as exc:
-        return _refused(request, refusal_sentence(exc, role_labels(ws)))
+        return _refused(request, refusal_sentence(exc, ws.role_labels()))
     return _scores_page(request, ws, viewer, code, outcome=outcome)
 
 
@@ -483,7 +483,7 @@ def ranking_run(
         today = ws.engine.clock().astimezone(LOCAL_TZ).date()
         outcome = cycle.rank(ws, code, viewer.id, card, today=today, publish=bool(publish))
     except TransitionRefusedError as exc:
-        return _refused(request, refusal_sentence(exc, role_labels(ws)))
+        return _refused(request, refusal_sentence(exc, ws.role_labels()))
     return _ranking_page(request, ws, viewer, code, rows=outcome.rows, outcome=outcome, card=card)
 
 

@@ -26,7 +26,7 @@ from cchc.refusals import refusal_sentence
 from cchc.web import staging
 from cchc.web.deps import Viewer, area_router, page, signed_in
 from cchc.web.deps import workspace as workspace_of
-from cchc.web.permits import refusal, role_labels
+from cchc.web.permits import refusal
 from cchc.workspace import Workspace
 from workflows.database import unit_of_work
 from workflows.errors import DefinitionError, TransitionRefusedError
@@ -81,14 +81,7 @@ def _issued_by(ws: Workspace, plan_code: str) -> tuple[str, Any] | None:
         ).first()
     if row is None:
         return None
-    return _person_name(ws, row.created_by), row.created_at
-
-
-def _person_name(ws: Workspace, person_id: str) -> str:
-    try:
-        return ws.organization.person(person_id).full_name
-    except LookupError:
-        return person_id
+    return ws.person_name(row.created_by), row.created_at
 
 
 # --- the plan ------------------------------------------------------------------------------
@@ -183,7 +176,7 @@ def plan_issue(
     try:
         result = cycle.issue_checked(ws, plan, viewer.id)
     except TransitionRefusedError as exc:
-        return _refused(request, refusal_sentence(exc, role_labels(ws)))
+        return _refused(request, refusal_sentence(exc, ws.role_labels()))
     staging.discard(path)
     return page(
         request,
@@ -314,9 +307,9 @@ def metrics_import(
                 file_name=file_name,
             )
     except TransitionRefusedError as exc:
-        return _refused(request, refusal_sentence(exc, role_labels(ws)))
+        return _refused(request, refusal_sentence(exc, ws.role_labels()))
     staging.discard(path)
     with ws.sessions() as session:
         first = session.get(Instance, result.import_id)
-    by = None if first is None else (_person_name(ws, first.created_by), first.created_at)
+    by = None if first is None else (ws.person_name(first.created_by), first.created_at)
     return page(request, "metrics_imported.html", result=result, period=period, by=by)
